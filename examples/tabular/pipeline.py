@@ -1,0 +1,32 @@
+"""The tabular example pipeline: preprocess -> train (XGBoost) -> evaluate.
+
+Run it with ``cit run --dag examples/tabular/pipeline.py``; ``pipeline.yaml``
+beside this file defines the same pipeline in YAML.
+"""
+
+from orchestrator import Pipeline
+
+pipeline = Pipeline("tabular-xgboost")
+
+prep = pipeline.processing(
+    "preprocess",
+    script="scripts/preprocess.py",
+    inputs={"raw": "data/raw"},
+    outputs=["train", "val", "test"],
+    arguments=["--val-ratio", "0.15", "--test-ratio", "0.15", "--random-seed", "42"],
+    env={"LABEL_COLUMN": "label"},
+)
+
+train = pipeline.training(
+    "train",
+    script="scripts/train.py",
+    inputs={"train": prep.output("train"), "validation": prep.output("val")},
+    hyperparameters={"max_depth": 4, "n_estimators": 60, "eta": 0.2},
+)
+
+pipeline.processing(
+    "evaluate",
+    script="scripts/evaluate.py",
+    inputs={"model": train.model, "test": prep.output("test")},
+    outputs=["predictions", "metrics"],
+)

@@ -1,0 +1,33 @@
+"""Finding and removing containers that a cit process left behind."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from .engine import Engine
+from .plan import MANAGED_LABEL, OWNER_LABEL
+
+
+def owner_alive(owner: str) -> bool:
+    """True if ``owner`` ('host:pid') names a process still running on this machine."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_orphans(engine: Engine, *, include_live: bool = False) -> list[str]:
+    """Remove cit containers whose cit process is gone (or all of them); returns their names."""
+    removed = []
+    for info in engine.list_containers({MANAGED_LABEL: "true"}):
+        if include_live or not owner_alive(info.labels.get(OWNER_LABEL, "")):
+            engine.remove_container(info.name)
+            removed.append(info.name)
+    return removed

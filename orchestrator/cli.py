@@ -1,0 +1,157 @@
+"""The ``cit`` command line. Each command is a few calls into the library; errors become exit 2."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Literal, NoReturn
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .cleanup import sweep_orphans
+from .console import ConsoleObserver
+from .docker_engine import DockerEngine, connect
+from .errors import CitError
+from .image_build import build_runner_image
+from .results import Status
+from .settings import RUNNER_IMAGE, RunSettings
+from .workflow import run_pipeline
+
+EXIT_INTERRUPTED = 130
+BUILD_MODES = ("auto", "registry", "bootstrap")
+BuildMode = Literal["auto", "registry", "bootstrap"]
+
+app = typer.Typer(
+    name="cit",
+    help="Run SageMaker pipeline scripts in SageMaker-like containers, in DAG order.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+image_app = typer.Typer(help="The runner image.", no_args_is_help=True)
+app.add_typer(image_app, name="image")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a CitError into one line on stderr and exit code 2."""
+    try:
+        yield
+    except CitError as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def _image_builder(
+    engine: DockerEngine, mode: BuildMode = "auto", requirements: Path | None = None
+) -> Callable[[str], None]:
+    """Build the runner image with its progress shown line by line."""
+
+    def show(line: str) -> None:
+        console.print(f"  {line}", style="dim", highlight=False, markup=False)
+
+    def build(tag: str) -> None:
+        console.print(f"[bold]building runner image {tag}[/] (once; later runs reuse it)")
+        build_runner_image(
+            engine.image_tools(), tag=tag, mode=mode, requirements=requirements, on_line=show
+        )
+
+    return build
+
+
+@app.command()
+def run(
+    dag: Annotated[Path, typer.Option("--dag", help="Pipeline file: Python (.py) or YAML.")],
+    max_workers: Annotated[
+        int | None, typer.Option(min=1, help="Steps run at once (default: number of cores).")
+    ] = None,
+    image: Annotated[
+        str | None, typer.Option(help=f"Default image of steps that name none [{RUNNER_IMAGE}].")
+    ] = None,
+    cit_dir: Annotated[Path, typer.Option(help="Where run directories are written.")] = Path(
+        ".cit"
+    ),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not stream step logs.")] = False,
+) -> None:
+    """Run every step of a pipeline in its own container, in DAG order."""
+    defaults = RunSettings()
+    settings = RunSettings(
+        cit_dir=cit_dir.resolve(),
+        image=image or defaults.image,
+        max_workers=max_workers or defaults.max_workers,
+    )
+    signal.signal(signal.SIGTERM, _terminate)
+    with user_errors():
+        engine = connect()
+        result = run_pipeline(
+            dag,
+            engine,
+            settings=settings,
+            observer=ConsoleObserver(console, stream_logs=not quiet),
+            build_default=_image_builder(engine),
+        )
+    if result.status is Status.INTERRUPTED:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    raise typer.Exit(result.exit_code)
+
+
+@image_app.command("build")
+def image_build(
+    tag: Annotated[str, typer.Option(help="Image tag.")] = RUNNER_IMAGE,
+    mode: Annotated[
+        str, typer.Option(help="auto, registry (FROM a Python base image) or bootstrap (Debian).")
+    ] = "auto",
+    requirements: Annotated[
+        Path | None, typer.Option(help="Python requirements file instead of the shipped one.")
+    ] = None,
+) -> None:
+    """Build the SageMaker-like runner image, with or without a container registry."""
+    with user_errors():
+        if mode not in BUILD_MODES:
+            raise CitError(f"--mode: '{mode}' is not allowed; allowed: {', '.join(BUILD_MODES)}")
+        if requirements is not None and not requirements.is_file():
+            raise CitError(f"--requirements: no such file: {requirements}")
+        engine = connect()
+        _image_builder(engine, mode, requirements)(tag)  # type: ignore[arg-type]
+        console.print(f"[green]built {tag}[/]")
+
+
+@app.command()
+def clean(
+    force: Annotated[
+        bool, typer.Option("--force", help="Also remove containers of cit runs still going.")
+    ] = False,
+) -> None:
+    """Remove containers that an interrupted or killed cit left behind (found by label)."""
+    with user_errors():
+        removed = sweep_orphans(connect(), include_live=force)
+    for name in removed:
+        console.print(f"removed {name}")
+    console.print(f"{len(removed)} container(s) removed")
+
+
+@app.command()
+def version() -> None:
+    """Print cit's version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)

@@ -1,0 +1,153 @@
+"""The terminal: a live view of step states, streamed logs, and the summary at the end."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .results import OutputSummary, RunResult, Status, StepResult
+
+STATUS_STYLE = {
+    Status.PENDING: "dim",
+    Status.RUNNING: "cyan",
+    Status.SUCCEEDED: "green",
+    Status.FAILED: "bold red",
+    Status.TIMEOUT: "bold red",
+    Status.OOM: "bold red",
+    Status.ERROR: "bold red",
+    Status.INTERRUPTED: "yellow",
+    Status.SKIPPED: "yellow",
+}
+FAILED_TAIL_LINES = 20
+STEP_COLOURS = ("cyan", "magenta", "blue", "green", "yellow", "bright_cyan", "bright_magenta")
+
+
+class ConsoleObserver:
+    """Shows the run as it happens: a live table of steps and each log line with its step name."""
+
+    def __init__(self, console: Console, *, stream_logs: bool = True) -> None:
+        self.console = console
+        self.stream_logs = stream_logs
+        self.run: RunResult | None = None
+        self.live: Live | None = None
+        self.colours: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def run_started(self, run: RunResult) -> None:
+        self.run = run
+        self.colours = {
+            s.name: STEP_COLOURS[i % len(STEP_COLOURS)] for i, s in enumerate(run.steps)
+        }
+        self.console.print(f"[bold]cit[/] run [bold]{run.run_id}[/] of {escape(run.pipeline)}")
+        self.console.print(f"  run directory: {run.run_dir}")
+        self.live = Live(
+            get_renderable=self._live_view,
+            console=self.console,
+            refresh_per_second=4,
+            transient=True,
+        )
+        self.live.start()
+
+    def step_started(self, step: StepResult) -> None:
+        self._refresh()
+
+    def step_log(self, step: str, line: str) -> None:
+        if not self.stream_logs:
+            return
+        with self._lock:
+            colour = self.colours.get(step, "white")
+            text = Text.assemble((f"{step:>12} | ", colour), line)
+            self.console.print(text, soft_wrap=True, highlight=False)
+
+    def step_finished(self, step: StepResult) -> None:
+        self._refresh()
+
+    def run_finished(self, run: RunResult) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+        print_summary(self.console, run)
+
+    def _refresh(self) -> None:
+        if self.live is not None:
+            self.live.refresh()
+
+    def _live_view(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        if self.run is None:
+            return table
+        now = time.time()
+        for step in self.run.steps:
+            elapsed = ""
+            if step.status is Status.RUNNING and step.started_at:
+                elapsed = f"{now - step.started_at:.1f}s"
+            elif step.duration_seconds is not None:
+                elapsed = f"{step.duration_seconds:.1f}s"
+            table.add_row(_status_text(step.status), step.name, Text(elapsed, style="dim"))
+        return table
+
+
+def print_summary(console: Console, run: RunResult) -> None:
+    """The table at the end of a run and, for each failed step, its reason and log tail."""
+    console.print(summary_table(run))
+    for step in run.steps:
+        if step.status in (Status.FAILED, Status.TIMEOUT, Status.OOM, Status.ERROR):
+            console.print(failure_panel(step))
+    colour = "green" if run.ok else "red"
+    total = (run.finished_at or time.time()) - run.started_at
+    console.print(
+        f"[{colour}]run {run.status.value}[/] in {total:.1f}s · "
+        f"manifest: {run.run_dir}/manifest.json"
+    )
+
+
+def summary_table(run: RunResult) -> Table:
+    table = Table(title=f"cit run {run.run_id} · {run.pipeline}", title_justify="left")
+    for column in ("step", "kind", "status", "exit", "duration", "outputs"):
+        table.add_column(column, justify="right" if column in ("exit", "duration") else "left")
+    for step in run.steps:
+        table.add_row(
+            step.name,
+            step.kind,
+            _status_text(step.status),
+            "" if step.exit_code is None else str(step.exit_code),
+            "" if step.duration_seconds is None else f"{step.duration_seconds:.1f}s",
+            "\n".join(_describe_output(o) for o in step.outputs) or (step.reason or ""),
+        )
+    return table
+
+
+def failure_panel(step: StepResult) -> Panel:
+    parts: list[Text] = [Text(step.reason or step.status.value, style="bold")]
+    if step.message:
+        parts.append(Text(f"message: {step.message}"))
+    if step.log_tail:
+        parts.append(Text(f"last {min(len(step.log_tail), FAILED_TAIL_LINES)} log lines:", "dim"))
+        parts.append(Text("\n".join(step.log_tail[-FAILED_TAIL_LINES:])))
+    if step.log_file:
+        parts.append(Text(f"full log: {step.log_file}", "dim"))
+    return Panel(Group(*parts), title=f"{step.name}: {step.status.value}", border_style="red")
+
+
+def _status_text(status: Status) -> Text:
+    return Text(status.value, style=STATUS_STYLE[status])
+
+
+def _describe_output(output: OutputSummary) -> str:
+    return f"{output.name}: {output.files} files, {_size(output.bytes)}"
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

@@ -1,0 +1,205 @@
+"""The Docker engine: the only module that imports ``docker``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import docker
+import docker.errors
+import docker.types
+import requests.exceptions
+
+from ._docker_images import DockerImageTools
+from .engine import ContainerInfo, ContainerOutcome, LogSink
+from .errors import EngineUnavailable
+from .spec import ContainerSpec
+
+START_HINT = (
+    "start it (e.g. 'sudo systemctl start docker', or 'sudo dockerd &'), "
+    "or point DOCKER_HOST at a running engine"
+)
+POLL_SECONDS = 0.05
+KILL_GRACE_SECONDS = 10
+
+
+def connect(timeout_seconds: float = 60.0) -> DockerEngine:
+    """A client for the engine named by the environment (DOCKER_HOST or the default socket)."""
+    try:
+        client = docker.from_env(timeout=int(timeout_seconds))
+        client.ping()
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        where = os.environ.get("DOCKER_HOST", "the default socket")
+        raise EngineUnavailable(
+            f"no Docker engine answers at {where} ({_short(exc)}); {START_HINT}"
+        ) from None
+    return DockerEngine(client)
+
+
+class DockerEngine:
+    """Runs container specs with the Docker SDK."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def run(
+        self, spec: ContainerSpec, *, on_log: LogSink, cancel: threading.Event
+    ) -> ContainerOutcome:
+        started = time.time()
+        try:
+            container = self.client.containers.create(**create_arguments(spec))
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            return ContainerOutcome(None, started, time.time(), error=_short(exc))
+        try:
+            return self._run_created(container, spec, on_log, cancel, started)
+        finally:
+            self.remove_container(spec.name)
+
+    def _run_created(
+        self,
+        container: Any,
+        spec: ContainerSpec,
+        on_log: LogSink,
+        cancel: threading.Event,
+        started: float,
+    ) -> ContainerOutcome:
+        image_id = container.attrs.get("Image")
+        try:
+            container.start()
+            started = time.time()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            return ContainerOutcome(
+                None, started, time.time(), image_id=image_id, error=_short(exc)
+            )
+        logs = threading.Thread(target=_pump_logs, args=(container, on_log), daemon=True)
+        logs.start()
+        ended = _wait_for_exit(container, spec.timeout_seconds, cancel)
+        finished = time.time()
+        logs.join(timeout=5)
+        state = _state(container)
+        return ContainerOutcome(
+            exit_code=state.get("ExitCode"),
+            started_at=started,
+            finished_at=finished,
+            oom_killed=bool(state.get("OOMKilled")),
+            timed_out=ended == "timeout",
+            cancelled=ended == "cancelled",
+            image_id=image_id,
+            error=state.get("Error") or None
+            if ended != "engine-lost"
+            else "engine connection lost",
+        )
+
+    def image_tools(self) -> DockerImageTools:
+        """Image building and importing, for ``image_build``."""
+        return DockerImageTools(self.client)
+
+    def image_id(self, ref: str) -> str | None:
+        try:
+            return str(self.client.images.get(ref).id)
+        except docker.errors.ImageNotFound:
+            return None
+
+    def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        found = self.client.containers.list(all=True, filters=filters)
+        return [ContainerInfo(c.name, dict(c.labels), c.status) for c in found]
+
+    def remove_container(self, name: str) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            self.client.api.remove_container(name, force=True, v=True)
+
+
+def create_arguments(spec: ContainerSpec) -> dict[str, Any]:
+    """Keyword arguments for ``containers.create`` that realise ``spec``."""
+    args: dict[str, Any] = {
+        "image": spec.image,
+        "command": list(spec.command),
+        "name": spec.name,
+        "environment": dict(spec.env),
+        "labels": dict(spec.labels),
+        "mounts": [
+            docker.types.Mount(m.target, m.source, type="bind", read_only=m.read_only)
+            for m in spec.mounts
+        ],
+        "network_mode": "bridge" if spec.network else "none",
+        "detach": True,
+    }
+    if spec.entrypoint is not None:
+        args["entrypoint"] = list(spec.entrypoint)
+    if spec.cpus:
+        args["nano_cpus"] = int(spec.cpus * 1e9)
+    if spec.memory_bytes:
+        args["mem_limit"] = spec.memory_bytes
+        args["memswap_limit"] = spec.memory_bytes
+    for key in ("user", "working_dir", "hostname"):
+        value = getattr(spec, key)
+        if value:
+            args[key] = value
+    return args
+
+
+def _wait_for_exit(container: Any, timeout: float | None, cancel: threading.Event) -> str:
+    """Block until the container stops; kill it on timeout or cancel. Says which happened."""
+    done = threading.Event()
+    lost: list[BaseException] = []
+
+    def waiter() -> None:
+        try:
+            container.wait()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            lost.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=waiter, daemon=True).start()
+    deadline = time.monotonic() + timeout if timeout else None
+    while not done.wait(POLL_SECONDS):
+        if cancel.is_set():
+            _kill(container, done)
+            return "cancelled"
+        if deadline is not None and time.monotonic() > deadline:
+            _kill(container, done)
+            return "timeout"
+    return "engine-lost" if lost else "exited"
+
+
+def _kill(container: Any, done: threading.Event) -> None:
+    with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+        container.kill()
+    done.wait(KILL_GRACE_SECONDS)
+
+
+def _pump_logs(container: Any, on_log: LogSink) -> None:
+    """Forward the container's output line by line as it comes."""
+    with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+        for line in _lines(container.logs(stream=True, follow=True)):
+            on_log(line)
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for raw in complete:
+            yield raw.decode("utf-8", errors="replace").rstrip("\r")
+    if pending:
+        yield pending.decode("utf-8", errors="replace").rstrip("\r")
+
+
+def _state(container: Any) -> dict[str, Any]:
+    try:
+        container.reload()
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        return {}
+    return dict(container.attrs.get("State", {}))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

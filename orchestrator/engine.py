@@ -1,0 +1,63 @@
+"""The seam between cit and a container engine: run a spec, get an outcome.
+
+``DockerEngine`` (in ``docker_engine``) is the real implementation; ``FakeEngine`` (in
+``fake_engine``) runs nothing and is meant for unit tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from .spec import ContainerSpec
+
+LogSink = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ContainerOutcome:
+    """How a container ended. ``error`` is set when the engine itself failed to run it."""
+
+    exit_code: int | None
+    started_at: float
+    finished_at: float
+    oom_killed: bool = False
+    timed_out: bool = False
+    cancelled: bool = False
+    image_id: str | None = None
+    error: str | None = None
+
+    @property
+    def duration_seconds(self) -> float:
+        return max(0.0, self.finished_at - self.started_at)
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    name: str
+    labels: Mapping[str, str]
+    status: str
+
+
+class Engine(Protocol):
+    """What cit needs from a container engine."""
+
+    def run(
+        self, spec: ContainerSpec, *, on_log: LogSink, cancel: threading.Event
+    ) -> ContainerOutcome:
+        """Run ``spec`` to completion, timeout or cancellation; the container is gone afterwards."""
+        ...
+
+    def image_id(self, ref: str) -> str | None:
+        """The id of a local image, or None when it is not present."""
+        ...
+
+    def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
+        """Containers (running or not) carrying all of ``labels``."""
+        ...
+
+    def remove_container(self, name: str) -> None:
+        """Force-remove one container; no error when it is already gone."""
+        ...

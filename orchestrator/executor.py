@@ -1,0 +1,167 @@
+"""Executing a plan: steps in DAG order, independent ones at once, faults turned into results."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from . import __version__
+from .engine import Engine
+from .graph import descendants
+from .observer import NullObserver, RunObserver
+from .plan import PlannedStep, RunPlan
+from .results import RunResult, Status, StepResult
+from .rundir import MANIFEST, write_json_atomic
+from .step_runner import run_step, started_result
+
+WAIT_SECONDS = 0.2
+
+
+def execute(
+    plan: RunPlan,
+    engine: Engine,
+    *,
+    max_workers: int,
+    observer: RunObserver | None = None,
+    cancel: threading.Event | None = None,
+) -> RunResult:
+    """Run every step of ``plan``; Ctrl-C stops running containers, marks the run interrupted."""
+    run = Execution(plan, engine, observer or NullObserver(), cancel or threading.Event())
+    return run.execute(max(1, max_workers))
+
+
+class Execution:
+    """The state of one run while it executes; written to the manifest after every change."""
+
+    def __init__(
+        self, plan: RunPlan, engine: Engine, observer: RunObserver, cancel: threading.Event
+    ) -> None:
+        self.plan = plan
+        self.engine = engine
+        self.observer = observer
+        self.cancel = cancel
+        self.result = RunResult(
+            run_id=plan.run_id,
+            pipeline=plan.pipeline_name,
+            pipeline_file=str(plan.pipeline_file),
+            run_dir=str(plan.run_dir),
+            started_at=time.time(),
+            cit_version=__version__,
+            steps=[pending_result(p) for p in plan.steps.values()],
+        )
+
+    def execute(self, max_workers: int) -> RunResult:
+        self.save()
+        self.observer.run_started(self.result)
+        running: dict[Future[StepResult], str] = {}
+        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="cit-step") as pool:
+            try:
+                self._schedule(pool, running)
+            except KeyboardInterrupt:
+                self.cancel.set()
+                self._drain(running)
+        self._close()
+        return self.result
+
+    def _schedule(self, pool: ThreadPoolExecutor, running: dict[Future[StepResult], str]) -> None:
+        while True:
+            for name in self._ready():
+                running[pool.submit(self._run_one, self.plan.steps[name])] = name
+                self._set(started_result(self.plan.steps[name]))
+                self.observer.step_started(self.result.step(name))
+            if not running:
+                return
+            done, _ = wait(running, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                self._record(future.result(), running.pop(future))
+
+    def _drain(self, running: dict[Future[StepResult], str]) -> None:
+        """Wait for running steps to stop their containers, even through more Ctrl-C presses."""
+        while running:
+            try:
+                done, _ = wait(running, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                continue
+            for future in done:
+                self._record(future.result(), running.pop(future))
+
+    def _run_one(self, planned: PlannedStep) -> StepResult:
+        """The one place where an unexpected exception in a step becomes a result."""
+        if self.cancel.is_set():
+            skipped = pending_result(planned)
+            skipped.status = Status.SKIPPED
+            skipped.reason = "the run was interrupted before this step started"
+            return skipped
+        try:
+            return run_step(planned, self.engine, self.observer, self.cancel)
+        except Exception as exc:
+            failed = started_result(planned)
+            failed.status = Status.ERROR
+            failed.reason = f"cit failed while running this step: {type(exc).__name__}: {exc}"
+            return failed
+
+    def _ready(self) -> list[str]:
+        if self.cancel.is_set():
+            return []
+        states = {s.name: s.status for s in self.result.steps}
+        return [
+            name
+            for name, planned in self.plan.steps.items()
+            if states[name] is Status.PENDING
+            and all(states[up] is Status.SUCCEEDED for up in planned.step.upstream)
+        ]
+
+    def _record(self, step: StepResult, name: str) -> None:
+        self._set(step)
+        self.observer.step_finished(step)
+        if not step.status.ok:
+            self._skip_descendants(name)
+        self.save()
+
+    def _skip_descendants(self, name: str) -> None:
+        steps = {n: p.step for n, p in self.plan.steps.items()}
+        for child in descendants(steps, name):
+            current = self.result.step(child)
+            if current.status is Status.PENDING:
+                current.status = Status.SKIPPED
+                current.reason = f"upstream step '{name}' did not succeed"
+                self.observer.step_finished(current)
+
+    def _close(self) -> None:
+        for step in self.result.steps:
+            if step.status is Status.PENDING:
+                step.status = Status.SKIPPED
+                step.reason = "the run was interrupted before this step started"
+        self.result.finished_at = time.time()
+        self.result.status = overall_status(self.result.steps, self.cancel.is_set())
+        self.save()
+        self.observer.run_finished(self.result)
+
+    def _set(self, step: StepResult) -> None:
+        self.result.steps = [step if s.name == step.name else s for s in self.result.steps]
+
+    def save(self) -> None:
+        write_json_atomic(self.plan.run_dir / MANIFEST, manifest(self.result))
+
+
+def pending_result(planned: PlannedStep) -> StepResult:
+    return StepResult(
+        name=planned.name,
+        kind=planned.step.kind.value,
+        upstream=list(planned.step.upstream),
+        image=planned.job.container.image,
+        container=planned.job.container.to_dict(),
+    )
+
+
+def overall_status(steps: list[StepResult], interrupted: bool) -> Status:
+    if interrupted:
+        return Status.INTERRUPTED
+    if all(s.status is Status.SUCCEEDED for s in steps):
+        return Status.SUCCEEDED
+    return Status.FAILED
+
+
+def manifest(run: RunResult) -> dict[str, object]:
+    return {"schema_version": 1, **run.model_dump(mode="json")}

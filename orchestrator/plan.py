@@ -1,0 +1,98 @@
+"""Planning: every step's host folders, resolved inputs and container spec, before anything runs."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .graph import topological_order
+from .pipeline import LocalSource, Pipeline, Step
+from .resources import limits
+from .sagemaker_contract import JobContext, JobSpec, StepPaths, translate
+from .settings import RunSettings
+
+MANAGED_LABEL = "cit.managed"
+RUN_LABEL = "cit.run-id"
+STEP_LABEL = "cit.step"
+PIPELINE_LABEL = "cit.pipeline"
+OWNER_LABEL = "cit.owner"
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    step: Step
+    paths: StepPaths
+    job: JobSpec
+
+    @property
+    def name(self) -> str:
+        return self.step.name
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    run_id: str
+    run_dir: Path
+    pipeline_name: str
+    pipeline_file: Path
+    steps: dict[str, PlannedStep]
+
+    @property
+    def images(self) -> set[str]:
+        return {p.job.container.image for p in self.steps.values()}
+
+
+def owner_label() -> str:
+    """Identifies this cit process, so a later one can tell a killed run's containers."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def plan_run(
+    pipeline: Pipeline, pipeline_file: Path, settings: RunSettings, run_id: str, run_dir: Path
+) -> RunPlan:
+    steps: dict[str, PlannedStep] = {}
+    for name in topological_order(pipeline.steps):
+        step = pipeline.steps[name]
+        paths = StepPaths(run_dir / "steps" / name)
+        inputs = resolve_inputs(step, run_dir)
+        ctx = _context(step, pipeline.name, settings, run_id)
+        steps[name] = PlannedStep(step, paths, translate(step, inputs, paths, ctx))
+    return RunPlan(run_id, run_dir, pipeline.name, pipeline_file, steps)
+
+
+def resolve_inputs(step: Step, run_dir: Path) -> dict[str, Path]:
+    """Host path of every input channel: a local file or folder, or the producer's output."""
+    resolved: dict[str, Path] = {}
+    for channel, item in step.inputs.items():
+        source = item.source
+        if isinstance(source, LocalSource):
+            resolved[channel] = source.path.resolve()
+        else:
+            resolved[channel] = StepPaths(run_dir / "steps" / source.step).output(source.output)
+    return resolved
+
+
+def run_labels(run_id: str, pipeline_name: str, step_name: str) -> Mapping[str, str]:
+    return {
+        MANAGED_LABEL: "true",
+        RUN_LABEL: run_id,
+        STEP_LABEL: step_name,
+        PIPELINE_LABEL: pipeline_name,
+        OWNER_LABEL: owner_label(),
+    }
+
+
+def _context(step: Step, pipeline_name: str, settings: RunSettings, run_id: str) -> JobContext:
+    cpus, memory = limits(step.instance, settings.cpus_available, settings.memory_available)
+    return JobContext(
+        run_id=run_id,
+        image=step.image or settings.image,
+        labels=run_labels(run_id, pipeline_name, step.name),
+        cpus=cpus,
+        memory_bytes=memory,
+        user=settings.user,
+        region=settings.region,
+    )

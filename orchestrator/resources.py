@@ -1,0 +1,71 @@
+"""Container limits from a step's instance settings, bounded by what this machine has."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from .pipeline import Instance
+
+GIB = 1024**3
+
+# vCPUs and memory (GiB) of common SageMaker instance types.
+INSTANCE_TYPES: dict[str, tuple[int, int]] = {
+    "ml.t3.medium": (2, 4),
+    "ml.t3.large": (2, 8),
+    "ml.t3.xlarge": (4, 16),
+    "ml.m5.large": (2, 8),
+    "ml.m5.xlarge": (4, 16),
+    "ml.m5.2xlarge": (8, 32),
+    "ml.m5.4xlarge": (16, 64),
+    "ml.m5.12xlarge": (48, 192),
+    "ml.m5.24xlarge": (96, 384),
+    "ml.c5.large": (2, 4),
+    "ml.c5.xlarge": (4, 8),
+    "ml.c5.2xlarge": (8, 16),
+    "ml.c5.4xlarge": (16, 32),
+    "ml.c5.9xlarge": (36, 72),
+    "ml.r5.large": (2, 16),
+    "ml.r5.xlarge": (4, 32),
+    "ml.r5.2xlarge": (8, 64),
+    "ml.g4dn.xlarge": (4, 16),
+    "ml.g4dn.2xlarge": (8, 32),
+    "ml.g5.xlarge": (4, 16),
+    "ml.p3.2xlarge": (8, 61),
+}
+
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": GIB}
+
+
+def parse_memory(text: str) -> int:
+    """Bytes in '512m', '2g', '1.5GiB', '1048576'."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*", text.lower())
+    if not match:
+        raise ValueError(f"not a memory size: {text!r}; use e.g. 512m, 2g")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def host_cpus() -> int:
+    return os.cpu_count() or 1
+
+
+def host_memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def limits(
+    instance: Instance, cpus_available: int, memory_available: int
+) -> tuple[float | None, int | None]:
+    """(cpus, memory bytes) for the container; None where nothing is known to limit."""
+    known = INSTANCE_TYPES.get(instance.type)
+    cpus: float | None = (
+        instance.cpus if instance.cpus is not None else (known[0] if known else None)
+    )
+    memory: int | None = (
+        parse_memory(instance.memory) if instance.memory else (known[1] * GIB if known else None)
+    )
+    if cpus is not None:
+        cpus = min(cpus, float(cpus_available))
+    if memory is not None:
+        memory = min(memory, memory_available)
+    return cpus, memory

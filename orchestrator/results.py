@@ -1,0 +1,83 @@
+"""Statuses and result records of a run; they serialise to JSON for the manifest and reports."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    OOM = "oom"
+    SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (Status.PENDING, Status.RUNNING)
+
+    @property
+    def ok(self) -> bool:
+        return self is Status.SUCCEEDED
+
+
+class OutputSummary(BaseModel):
+    """One output handed downstream: where it is and what it holds."""
+
+    name: str
+    path: str
+    files: int
+    bytes: int
+
+
+class StepResult(BaseModel):
+    name: str
+    kind: str
+    status: Status = Status.PENDING
+    exit_code: int | None = None
+    reason: str | None = None
+    message: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    duration_seconds: float | None = None
+    image: str | None = None
+    image_id: str | None = None
+    container_name: str | None = None
+    log_file: str | None = None
+    log_tail: list[str] = Field(default_factory=list)
+    outputs: list[OutputSummary] = Field(default_factory=list)
+    upstream: list[str] = Field(default_factory=list)
+    container: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunResult(BaseModel):
+    run_id: str
+    pipeline: str
+    pipeline_file: str
+    run_dir: str
+    status: Status = Status.RUNNING
+    started_at: float
+    finished_at: float | None = None
+    cit_version: str
+    steps: list[StepResult] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.SUCCEEDED
+
+    def step(self, name: str) -> StepResult:
+        for result in self.steps:
+            if result.name == name:
+                return result
+        raise KeyError(name)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1

@@ -1,0 +1,125 @@
+"""One step, start to end: prepare its folders, run its container, collect what it left."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from pathlib import Path
+
+from .engine import ContainerOutcome, Engine
+from .observer import RunObserver
+from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, summarise, tar_gz_folder
+from .pipeline import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
+from .plan import PlannedStep
+from .results import Status, StepResult
+from .rundir import write_text_files
+from .sagemaker_contract import StepPaths
+
+LOG_TAIL_LINES = 40
+MESSAGE_FILES = ("failure", "message")
+MESSAGE_LIMIT = 1024
+
+
+def run_step(
+    planned: PlannedStep, engine: Engine, observer: RunObserver, cancel: threading.Event
+) -> StepResult:
+    """Run one planned step; faults come back as a result, never as an exception."""
+    result = started_result(planned)
+    prepare(planned)
+    tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+    with planned.paths.log_file.open("w", encoding="utf-8") as log:
+
+        def on_log(line: str) -> None:
+            log.write(line + "\n")
+            log.flush()
+            tail.append(line)
+            observer.step_log(planned.name, line)
+
+        outcome = engine.run(planned.job.container, on_log=on_log, cancel=cancel)
+    result.log_tail = list(tail)
+    return finish(result, outcome, planned)
+
+
+def started_result(planned: PlannedStep) -> StepResult:
+    spec = planned.job.container
+    return StepResult(
+        name=planned.name,
+        kind=planned.step.kind.value,
+        status=Status.RUNNING,
+        image=spec.image,
+        container_name=spec.name,
+        log_file=str(planned.paths.log_file),
+        upstream=list(planned.step.upstream),
+        container=spec.to_dict(),
+    )
+
+
+def prepare(planned: PlannedStep) -> None:
+    """Create the step's folders and write its config files."""
+    planned.paths.root.mkdir(parents=True, exist_ok=True)
+    for folder in planned.job.directories:
+        folder.mkdir(parents=True, exist_ok=True)
+    write_text_files(planned.job.files)
+
+
+def finish(result: StepResult, outcome: ContainerOutcome, planned: PlannedStep) -> StepResult:
+    result.exit_code = outcome.exit_code
+    result.image_id = outcome.image_id
+    result.started_at = outcome.started_at
+    result.finished_at = outcome.finished_at
+    result.duration_seconds = round(outcome.duration_seconds, 3)
+    result.message = read_message(planned.paths)
+    result.status, result.reason = classify(outcome, planned)
+    if result.status is Status.SUCCEEDED and planned.step.kind is StepKind.TRAINING:
+        package_training_outputs(planned.paths)
+    result.outputs = [
+        summarise(name, planned.paths.output(name))
+        for name in planned.step.output_names
+        if planned.paths.output(name).exists()
+    ]
+    return result
+
+
+def classify(outcome: ContainerOutcome, planned: PlannedStep) -> tuple[Status, str | None]:
+    """The step's status and a one-line reason for anything but success."""
+    spec = planned.job.container
+    if outcome.cancelled:
+        return Status.INTERRUPTED, "stopped by the user"
+    if outcome.timed_out:
+        return (
+            Status.TIMEOUT,
+            f"ran past its timeout of {spec.timeout_seconds:g} s; container killed",
+        )
+    if outcome.oom_killed:
+        limit = f" of {spec.memory_bytes / 2**20:.0f} MiB" if spec.memory_bytes else ""
+        return Status.OOM, f"out of memory: killed at its memory limit{limit}"
+    if outcome.exit_code is None:
+        return Status.ERROR, f"the engine could not run the container: {outcome.error}"
+    if outcome.exit_code != 0:
+        return Status.FAILED, f"exited with code {outcome.exit_code}"
+    return Status.SUCCEEDED, None
+
+
+def read_message(paths: StepPaths) -> str | None:
+    """What the script wrote to /opt/ml/output/failure or /opt/ml/output/message."""
+    for name in MESSAGE_FILES:
+        path = paths.ml_output_dir / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace").strip()
+            if text:
+                return text[:MESSAGE_LIMIT]
+    return None
+
+
+def package_training_outputs(paths: StepPaths) -> None:
+    """/opt/ml/model → model.tar.gz and /opt/ml/output/data → output.tar.gz, handed downstream."""
+    tar_gz_folder(paths.model_dir, paths.output(MODEL_OUTPUT) / MODEL_TARBALL)
+    data = paths.ml_output_dir / "data"
+    tar_gz_folder(data, paths.output(OUTPUT_DATA_OUTPUT) / OUTPUT_TARBALL)
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return [line.rstrip("\n") for line in deque(handle, maxlen=lines)]

@@ -1,0 +1,71 @@
+"""The run as a short pipeline: load → validate → plan → execute. Each stage is testable alone."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from .cleanup import sweep_orphans
+from .engine import Engine
+from .errors import ImageError
+from .executor import execute
+from .loader import load_pipeline
+from .observer import RunObserver
+from .pipeline import Pipeline
+from .plan import RunPlan, plan_run
+from .results import RunResult
+from .rundir import create_run_dir, new_run_id
+from .settings import RUNNER_IMAGE, RunSettings
+from .validate import validate_pipeline
+
+ImageBuilder = Callable[[str], None]
+
+
+def load_and_validate(path: Path) -> Pipeline:
+    pipeline = load_pipeline(path)
+    validate_pipeline(pipeline, path)
+    return pipeline
+
+
+def required_images(pipeline: Pipeline, settings: RunSettings) -> list[str]:
+    return sorted({step.image or settings.image for step in pipeline.steps.values()})
+
+
+def ensure_images(images: list[str], engine: Engine, build_default: ImageBuilder | None) -> None:
+    """Every image must be local; the default runner image is built when it is missing."""
+    for image in images:
+        if engine.image_id(image) is not None:
+            continue
+        if image == RUNNER_IMAGE and build_default is not None:
+            build_default(image)
+            continue
+        raise ImageError(
+            f"image '{image}' is not on the local engine; build it ('cit image build' for the "
+            f"runner image) or load it ('docker load -i <file>')"
+        )
+
+
+def prepare_run(pipeline: Pipeline, path: Path, settings: RunSettings) -> RunPlan:
+    run_id = new_run_id()
+    run_dir = create_run_dir(settings.runs_dir.resolve(), run_id)
+    return plan_run(pipeline, path.resolve(), settings, run_id, run_dir)
+
+
+def run_pipeline(
+    path: str | Path,
+    engine: Engine,
+    *,
+    settings: RunSettings | None = None,
+    observer: RunObserver | None = None,
+    build_default: ImageBuilder | None = None,
+    cancel: threading.Event | None = None,
+) -> RunResult:
+    """Run the pipeline in ``path`` and return its result: the Python API of ``cit run``."""
+    settings = settings or RunSettings()
+    file = Path(path)
+    pipeline = load_and_validate(file)
+    ensure_images(required_images(pipeline, settings), engine, build_default)
+    sweep_orphans(engine)
+    plan = prepare_run(pipeline, file, settings)
+    return execute(plan, engine, max_workers=settings.max_workers, observer=observer, cancel=cancel)
