@@ -21,7 +21,7 @@ from .errors import CitError
 from .image_build import build_runner_image
 from .results import Status
 from .settings import RUNNER_IMAGE, RunSettings
-from .workflow import run_pipeline
+from .workflow import load_and_validate, run_loaded
 
 EXIT_INTERRUPTED = 130
 BUILD_MODES = ("auto", "registry", "bootstrap")
@@ -95,8 +95,10 @@ def run(
     )
     signal.signal(signal.SIGTERM, _terminate)
     with user_errors():
+        pipeline = load_and_validate(dag)
         engine = connect()
-        result = run_pipeline(
+        result = run_loaded(
+            pipeline,
             dag,
             engine,
             settings=settings,

@@ -62,9 +62,30 @@ def run_pipeline(
     cancel: threading.Event | None = None,
 ) -> RunResult:
     """Run the pipeline in ``path`` and return its result: the Python API of ``cit run``."""
-    settings = settings or RunSettings()
     file = Path(path)
-    pipeline = load_and_validate(file)
+    return run_loaded(
+        load_and_validate(file),
+        file,
+        engine,
+        settings=settings,
+        observer=observer,
+        build_default=build_default,
+        cancel=cancel,
+    )
+
+
+def run_loaded(
+    pipeline: Pipeline,
+    file: Path,
+    engine: Engine,
+    *,
+    settings: RunSettings | None = None,
+    observer: RunObserver | None = None,
+    build_default: ImageBuilder | None = None,
+    cancel: threading.Event | None = None,
+) -> RunResult:
+    """Run an already validated pipeline: images, leftover sweep, plan, execute."""
+    settings = settings or RunSettings()
     ensure_images(required_images(pipeline, settings), engine, build_default)
     sweep_orphans(engine)
     plan = prepare_run(pipeline, file, settings)

@@ -63,10 +63,10 @@ def test_python_yaml_and_dag_styles_give_the_same_pipeline(project: Path) -> Non
     from_yaml = load_and_validate(write(project, "p.yaml", YAML_OK))
     from_dag = load_and_validate(write(project, "d.py", DAG_OK))
     assert from_py.steps == from_yaml.steps
-    assert from_dag.steps["evaluate"].inputs["model"].source == StepOutput(step="train",
-                                                                           output="model")
-    assert from_dag.steps["train"].inputs["train"].source == StepOutput(step="prep",
-                                                                        output="train")
+    assert from_dag.steps["evaluate"].inputs["model"].source == StepOutput(
+        step="train", output="model"
+    )
+    assert from_dag.steps["train"].inputs["train"].source == StepOutput(step="prep", output="train")
     assert from_py.steps["prep"].script == project / "scripts" / "prep.py"
     assert from_py.steps["evaluate"].upstream == ("train", "prep")
 
@@ -84,8 +84,9 @@ def expect_error(path: Path, *fragments: str) -> InputError:
 
 def test_cycle_names_its_steps(project: Path) -> None:
     text = YAML_OK.replace("inputs: {raw: data}", "inputs: {raw: {step: evaluate, output: x}}")
-    text = text.replace("    script: scripts/evaluate.py\n",
-                        "    script: scripts/evaluate.py\n    outputs: [x]\n")
+    text = text.replace(
+        "    script: scripts/evaluate.py\n", "    script: scripts/evaluate.py\n    outputs: [x]\n"
+    )
     error = expect_error(write(project, "c.yaml", text), "cycle")
     assert isinstance(error, PipelineError)
     for name in ("prep", "train", "evaluate"):
@@ -93,15 +94,20 @@ def test_cycle_names_its_steps(project: Path) -> None:
 
 
 def test_unknown_step(project: Path) -> None:
-    text = YAML_OK.replace("{step: prep, output: train}\n    hyper",
-                           "{step: prepp, output: train}\n    hyper")
+    text = YAML_OK.replace(
+        "{step: prep, output: train}\n    hyper", "{step: prepp, output: train}\n    hyper"
+    )
     expect_error(write(project, "u.yaml", text), "steps.train.inputs.train", "unknown step 'prepp'")
 
 
 def test_unknown_output(project: Path) -> None:
     text = YAML_OK.replace("{step: train, output: model}", "{step: train, output: weights}")
-    expect_error(write(project, "o.yaml", text), "steps.evaluate.inputs.model", "no output 'weights'",
-                 "model, output_data")
+    expect_error(
+        write(project, "o.yaml", text),
+        "steps.evaluate.inputs.model",
+        "no output 'weights'",
+        "model, output_data",
+    )
 
 
 def test_missing_script(project: Path) -> None:
@@ -116,8 +122,7 @@ def test_missing_local_input(project: Path) -> None:
 
 def test_wrong_type(project: Path) -> None:
     text = YAML_OK.replace("hyperparameters: {depth: 3}", "hyperparameters: [3]")
-    expect_error(write(project, "t.yaml", text), "steps.train.hyperparameters",
-                 "valid dictionary")
+    expect_error(write(project, "t.yaml", text), "steps.train.hyperparameters", "valid dictionary")
 
 
 def test_wrong_kind(project: Path) -> None:
@@ -127,8 +132,12 @@ def test_wrong_kind(project: Path) -> None:
 
 def test_unknown_field_lists_allowed(project: Path) -> None:
     text = YAML_OK.replace("    outputs: [train]\n", "    outputs: [train]\n    timeout: 5\n", 1)
-    expect_error(write(project, "f.yaml", text), "steps.prep.timeout", "unknown field 'timeout'",
-                 "timeout_seconds")
+    expect_error(
+        write(project, "f.yaml", text),
+        "steps.prep.timeout",
+        "unknown field 'timeout'",
+        "timeout_seconds",
+    )
 
 
 def test_unknown_top_level_field(project: Path) -> None:
@@ -169,13 +178,15 @@ def test_wrong_suffix_and_missing_file(project: Path) -> None:
 
 
 def test_training_with_outputs_is_rejected(project: Path) -> None:
-    text = YAML_OK.replace("    hyperparameters: {depth: 3}\n",
-                           "    hyperparameters: {depth: 3}\n    outputs: [m]\n")
+    text = YAML_OK.replace(
+        "    hyperparameters: {depth: 3}\n", "    hyperparameters: {depth: 3}\n    outputs: [m]\n"
+    )
     expect_error(write(project, "to.yaml", text), "steps.train", "fixed outputs")
 
 
 def test_duplicate_mount_points(project: Path) -> None:
-    text = YAML_OK.replace("inputs: {raw: data}",
-                           "inputs: {raw: data, other: {path: data, "
-                           "destination: /opt/ml/processing/input/raw}}")
+    text = YAML_OK.replace(
+        "inputs: {raw: data}",
+        "inputs: {raw: data, other: {path: data, destination: /opt/ml/processing/input/raw}}",
+    )
     expect_error(write(project, "dup.yaml", text), "steps.prep.inputs.other", "already uses")

@@ -17,8 +17,9 @@ from orchestrator.sagemaker_contract import (
     translate,
 )
 
-CTX = JobContext(run_id="r1", image="cit-runner:test", labels={"cit.step": "s"}, cpus=2.0,
-                 memory_bytes=2**30)
+CTX = JobContext(
+    run_id="r1", image="cit-runner:test", labels={"cit.step": "s"}, cpus=2.0, memory_bytes=2**30
+)
 
 
 def processing_step(project: Path, **extra: object) -> Step:
@@ -37,16 +38,22 @@ def training_step(project: Path, **extra: object) -> Step:
     fields = {
         "script": "scripts/train.py",
         "inputs": {"train": "data", "validation": "data"},
-        "hyperparameters": {"max_depth": 4, "eta": 0.2, "objective": "binary:logistic",
-                            "early": True, "k": 3},
+        "hyperparameters": {
+            "max_depth": 4,
+            "eta": 0.2,
+            "objective": "binary:logistic",
+            "early": True,
+            "k": 3,
+        },
         **extra,
     }
     return build_step("train", "training", fields, project)
 
 
 def job(step: Step, project: Path) -> JobSpec:
-    inputs = {c: (project / "data" / "raw.csv") if c == "one" else (project / "data")
-              for c in step.inputs}
+    inputs = {
+        c: (project / "data" / "raw.csv") if c == "one" else (project / "data") for c in step.inputs
+    }
     return translate(step, inputs, StepPaths(project / "run" / step.name), CTX)
 
 
@@ -93,13 +100,17 @@ def test_processing_job_config(project: Path) -> None:
     assert inputs["code"]["S3Input"]["LocalPath"] == "/opt/ml/processing/input/code"
     outputs = cfg["ProcessingOutputConfig"]["Outputs"]  # type: ignore[index]
     assert [o["S3Output"]["LocalPath"] for o in outputs] == [
-        "/opt/ml/processing/output/train", "/opt/ml/processing/output/test"]
+        "/opt/ml/processing/output/train",
+        "/opt/ml/processing/output/test",
+    ]
     assert cfg["ProcessingResources"] == {
         "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 30}
     }
     assert cfg["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600}
     assert config(job(processing_step(project), project), "resourceconfig.json") == {
-        "current_host": "algo-1", "hosts": ["algo-1"]}
+        "current_host": "algo-1",
+        "hosts": ["algo-1"],
+    }
 
 
 def test_processing_custom_destinations_and_entrypoint(project: Path) -> None:
@@ -128,8 +139,17 @@ def test_training_script_mode_command_and_mounts(project: Path) -> None:
     spec = job(training_step(project), project)
     assert spec.container.entrypoint == ("python3",)
     assert spec.container.command == (
-        "/opt/ml/code/train.py", "--early", "True", "--eta", "0.2", "-k", "3",
-        "--max_depth", "4", "--objective", "binary:logistic",
+        "/opt/ml/code/train.py",
+        "--early",
+        "True",
+        "--eta",
+        "0.2",
+        "-k",
+        "3",
+        "--max_depth",
+        "4",
+        "--objective",
+        "binary:logistic",
     )
     assert spec.container.working_dir == "/opt/ml/code"
     m = mounts(spec)
@@ -153,8 +173,11 @@ def test_hyperparameters_json_is_strings_json_encoded(project: Path) -> None:
 def test_training_config_files(project: Path) -> None:
     spec = job(training_step(project), project)
     assert config(spec, "inputdataconfig.json") == {
-        c: {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated",
-            "RecordWrapperType": "None"}
+        c: {
+            "TrainingInputMode": "File",
+            "S3DistributionType": "FullyReplicated",
+            "RecordWrapperType": "None",
+        }
         for c in ("train", "validation")
     }
     resource = config(spec, "resourceconfig.json")
@@ -169,8 +192,13 @@ def test_training_environment(project: Path) -> None:
     assert env["SM_CHANNELS"] == '["train","validation"]'
     assert env["SM_CHANNEL_TRAIN"] == "/opt/ml/input/data/train"
     assert env["SM_CHANNEL_VALIDATION"] == "/opt/ml/input/data/validation"
-    assert json.loads(env["SM_HPS"]) == {"max_depth": 4, "eta": 0.2, "objective": "binary:logistic",
-                                         "early": True, "k": 3}
+    assert json.loads(env["SM_HPS"]) == {
+        "max_depth": 4,
+        "eta": 0.2,
+        "objective": "binary:logistic",
+        "early": True,
+        "k": 3,
+    }
     assert env["SM_HP_MAX_DEPTH"] == "4" and env["SM_HP_OBJECTIVE"] == "binary:logistic"
     assert env["SM_HP_EARLY"] == "true"
     assert env["SM_OUTPUT_DATA_DIR"] == "/opt/ml/output/data"
@@ -182,7 +210,8 @@ def test_training_environment(project: Path) -> None:
     assert env["SM_USER_ENTRY_POINT"] == "train.py" and env["SM_MODULE_NAME"] == "train"
     assert json.loads(env["SM_USER_ARGS"]) == hyperparameter_args(training_step(project))
     assert json.loads(env["SM_TRAINING_ENV"])["channel_input_dirs"]["train"] == (
-        "/opt/ml/input/data/train")
+        "/opt/ml/input/data/train"
+    )
     assert env["TRAINING_JOB_NAME"] == "cit-r1-train"
     fixed = [k for k in env if k.startswith("SM_") and not k.startswith(("SM_HP_", "SM_CHANNEL_"))]
     assert len(fixed) == 31
@@ -194,8 +223,12 @@ def test_training_user_env_overrides_nothing_it_should_not(project: Path) -> Non
 
 
 def test_byoc_training_runs_image_with_train(project: Path) -> None:
-    step = build_step("algo", "training", {"image": "my-algo:1", "inputs": {"train": "data"},
-                                           "hyperparameters": {"depth": 3}}, project)
+    step = build_step(
+        "algo",
+        "training",
+        {"image": "my-algo:1", "inputs": {"train": "data"}, "hyperparameters": {"depth": 3}},
+        project,
+    )
     spec = job(step, project)
     assert spec.container.command == ("train",)
     assert spec.container.entrypoint is None
@@ -212,14 +245,21 @@ def test_source_dir_mounts_whole_folder(project: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [("x", "x"), (None, ""), (3, "3"), (True, "true"), ({"b": 1, "a": [1, 2]}, '{"a":[1,2],"b":1}')],
+    [
+        ("x", "x"),
+        (None, ""),
+        (3, "3"),
+        (True, "true"),
+        ({"b": 1, "a": [1, 2]}, '{"a":[1,2],"b":1}'),
+    ],
 )
 def test_sm_value_formats_like_the_toolkit(value: object, text: str) -> None:
     assert sm_value(value) == text
 
 
 def test_job_name_is_valid_for_sagemaker(project: Path) -> None:
-    step = build_step("a_very_long_step_name_" + "x" * 50, "processing",
-                      {"script": "scripts/prep.py"}, project)
+    step = build_step(
+        "a_very_long_step_name_" + "x" * 50, "processing", {"script": "scripts/prep.py"}, project
+    )
     name = job(step, project).container.name
     assert len(name) <= 63 and "_" not in name

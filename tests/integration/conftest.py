@@ -1,0 +1,60 @@
+"""Fixtures for tests that run real containers on the real Docker engine."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.docker_engine import DockerEngine, connect
+from orchestrator.errors import EngineUnavailable
+from orchestrator.image_build import build_runner_image
+from orchestrator.plan import MANAGED_LABEL
+from orchestrator.settings import RUNNER_IMAGE, RunSettings
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "tabular"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration/" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def engine() -> DockerEngine:
+    try:
+        return connect()
+    except EngineUnavailable as exc:
+        pytest.fail(f"integration tests need a Docker engine: {exc}")
+
+
+@pytest.fixture(scope="session")
+def runner_image(engine: DockerEngine) -> str:
+    """The default runner image, built once if this engine does not have it yet."""
+    if engine.image_id(RUNNER_IMAGE) is None:
+        build_runner_image(engine.image_tools(), tag=RUNNER_IMAGE, on_line=print)
+    return RUNNER_IMAGE
+
+
+@pytest.fixture
+def no_leftovers(engine: DockerEngine) -> Iterator[None]:
+    """Fails the test if any cit container is still there when it ends."""
+    yield
+    left = engine.list_containers({MANAGED_LABEL: "true"})
+    assert not left, f"containers left behind: {[c.name for c in left]}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> RunSettings:
+    return RunSettings(cit_dir=tmp_path / ".cit", max_workers=2)
+
+
+def write_script(folder: Path, name: str, body: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(body).lstrip())
+    return path

@@ -1,0 +1,88 @@
+"""Ctrl-C during a run: containers gone, run marked interrupted, finished outputs kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestrator.docker_engine import DockerEngine
+from orchestrator.plan import MANAGED_LABEL, STEP_LABEL
+
+from .conftest import write_script
+
+
+def wait_for(condition: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    pytest.fail("condition not reached in time")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_run_and_cleans_up(
+    engine: DockerEngine, runner_image: str, no_leftovers: None, tmp_path: Path, sig: int
+) -> None:
+    write_script(
+        tmp_path, "quick.py", "open('/opt/ml/processing/output/out/done', 'w').write('1')\n"
+    )
+    write_script(
+        tmp_path, "slow.py", "import time\nprint('working', flush=True)\ntime.sleep(120)\n"
+    )
+    path = write_script(
+        tmp_path,
+        "pipeline.yaml",
+        """
+        name: interrupted
+        steps:
+          first: {kind: processing, script: quick.py, outputs: [out]}
+          slow: {kind: processing, script: slow.py, inputs: {a: {step: first, output: out}}}
+          never: {kind: processing, script: quick.py, outputs: [out],
+                  inputs: {a: {step: first, output: out}}, depends_on: [slow]}
+    """,
+    )
+    cit_dir = tmp_path / ".cit"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "run",
+            "--dag",
+            str(path),
+            "--cit-dir",
+            str(cit_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    try:
+        wait_for(
+            lambda: any(
+                c.labels.get(STEP_LABEL) == "slow" and c.status == "running"
+                for c in engine.list_containers({MANAGED_LABEL: "true"})
+            ),
+            60,
+        )
+        process.send_signal(sig)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, output.decode()
+    [run_dir] = (cit_dir / "runs").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    statuses = {s["name"]: s["status"] for s in manifest["steps"]}
+    assert manifest["status"] == "interrupted"
+    assert statuses == {"first": "succeeded", "slow": "interrupted", "never": "skipped"}
+    assert (run_dir / "steps/first/outputs/out/done").read_text() == "1"
+    assert not list(run_dir.rglob(".*.partial"))
