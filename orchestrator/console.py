@@ -141,7 +141,8 @@ def _status_text(status: Status) -> Text:
 
 
 def _describe_output(output: OutputSummary) -> str:
-    return f"{output.name}: {output.files} files, {_size(output.bytes)}"
+    files = "1 file" if output.files == 1 else f"{output.files} files"
+    return f"{output.name}: {files}, {_size(output.bytes)}"
 
 
 def _size(count: int) -> str:
