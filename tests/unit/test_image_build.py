@@ -274,3 +274,25 @@ def test_slim_rootfs_drops_docs_and_host_files(tmp_path: Path) -> None:
     assert not (tmp_path / "etc/hostname").exists()
     assert (tmp_path / "usr/share/locale/locale.alias").exists()
     assert "bookworm-security" in (tmp_path / "etc/apt/sources.list").read_text()
+
+
+def test_build_failure_says_what_to_do_in_each_mode(tmp_path: Path) -> None:
+    class FailingTools(FakeTools):
+        def build(
+            self,
+            context_dir: Path,
+            dockerfile: str,
+            tag: str,
+            buildargs: Mapping[str, str],
+            on_line: ib.OnLine,
+        ) -> str:
+            raise ImageBuildError("docker build of cit-runner:1 failed: no such host")
+
+    with pytest.raises(ImageBuildError, match=r"no such host; .*use --mode bootstrap"):
+        ib.build_runner_image(
+            FailingTools(),
+            tag="cit-runner:1",
+            mode="registry",
+            cache_dir=tmp_path,
+            on_line=lambda _: None,
+        )

@@ -1,0 +1,29 @@
+"""Containers a killed cit left behind are found by label and removed."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from orchestrator.cli import app
+from orchestrator.docker_engine import DockerEngine
+from orchestrator.plan import MANAGED_LABEL, OWNER_LABEL, RUN_LABEL
+
+
+def test_cit_clean_removes_containers_of_dead_cit_processes(
+    engine: DockerEngine, runner_image: str
+) -> None:
+    labels = {MANAGED_LABEL: "true", RUN_LABEL: "test-clean", OWNER_LABEL: "gone-host:999999"}
+    engine.client.containers.create(
+        runner_image,
+        ["sleep", "60"],
+        name="cit-test-clean-orphan",
+        labels=labels,
+        network_mode="none",
+    ).start()
+    try:
+        result = CliRunner().invoke(app, ["clean"])
+        assert result.exit_code == 0, result.output
+        assert "cit-test-clean-orphan" in result.output
+        assert engine.list_containers({RUN_LABEL: "test-clean"}) == []
+    finally:
+        engine.remove_container("cit-test-clean-orphan")
