@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -15,7 +16,9 @@ import requests
 from orchestrator.image_build import ImageBuildError, OnLine
 
 BUILD_TIMEOUT_S = 3600
-_LOG_TAIL = 8
+_LOG_TAIL = 5
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_NOISE = ("--->", "Removing intermediate container", "Running in")
 
 
 def _split_ref(ref: str) -> tuple[str, str]:
@@ -94,7 +97,8 @@ class DockerImageTools:
     def _relay(entry: Mapping[str, Any], tail: deque[str], on_line: OnLine, tag: str) -> None:
         if "error" in entry or "errorDetail" in entry:
             detail = entry.get("errorDetail") or {}
-            message = str(entry.get("error") or detail.get("message") or "unknown error").strip()
+            message = str(entry.get("error") or detail.get("message") or "unknown error")
+            message = _ANSI.sub("", message).strip()
             last = " | ".join(tail)
             raise ImageBuildError(
                 f"docker build of {tag} failed: {message}" + (f" (after: {last})" if last else "")
@@ -102,10 +106,11 @@ class DockerImageTools:
         text = entry.get("stream") or entry.get("status")
         if not isinstance(text, str):
             return
-        for line in text.splitlines():
+        for line in _ANSI.sub("", text).splitlines():
             if line.strip():
-                tail.append(line.strip())
                 on_line(line)
+            if line.strip() and not line.lstrip().startswith(_NOISE):
+                tail.append(line.strip())
 
     def import_rootfs(self, tar_path: Path, tag: str) -> str:
         """Import a root file system tarball as image ``tag``; return the image id."""

@@ -53,6 +53,10 @@ _LEGACY_MANYLINUX = {
     "aarch64": ("manylinux2014",),
 }
 _DONE_MARKER = ".cit-complete"
+_BUILD_HINTS: dict[BuildMode, str] = {
+    "registry": "registry mode needs the base image and PyPI; without them use --mode bootstrap",
+    "bootstrap": "check the requirements file: every package needs a cp311 manylinux wheel",
+}
 _APT_CONF = """\
 APT::Install-Recommends "false";
 APT::Install-Suggests "false";
@@ -450,4 +454,7 @@ def build_runner_image(
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache, prefix="context-") as scratch:
         context = prepare_context(Path(scratch) / "context", dockerfile, requirements, wheels)
-        return tools.build(context, DOCKERFILE_NAME, tag, buildargs, on_line)
+        try:
+            return tools.build(context, DOCKERFILE_NAME, tag, buildargs, on_line)
+        except ImageBuildError as exc:
+            raise ImageBuildError(f"{exc}; {_BUILD_HINTS[chosen]}") from exc

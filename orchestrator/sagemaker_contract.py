@@ -378,7 +378,7 @@ def training_environment(step: Step, ctx: JobContext, name: str) -> dict[str, st
         "output_dir": OUTPUT_DIR,
         "output_intermediate_dir": OUTPUT_INTERMEDIATE_DIR,
         "resource_config": resource,
-        "topology": None,
+        "topology": [],
         "user_entry_point": entry,
     }
     exported = {_EXPORT_NAMES.get(k, k): v for k, v in properties.items() if k not in _NOT_EXPORTED}

@@ -22,6 +22,7 @@ import pytest
 from orchestrator import RunSettings, run_pipeline
 from orchestrator.docker_engine import DockerEngine
 from orchestrator.image_build import ImageBuildError
+from orchestrator.plan import RUN_LABEL
 
 from .conftest import write_script
 
@@ -257,6 +258,7 @@ def test_toolkit_environment_matches_cit(
 
     result = run_pipeline(pipeline, engine, settings=settings)
 
+    assert not engine.list_containers({RUN_LABEL: result.run_id}), "this run left containers"
     train = result.step("train")
     assert result.ok, (train.status, train.reason, train.message, train.log_tail[-30:])
     tarball = Path(result.run_dir) / "steps/train/outputs/model/model.tar.gz"
