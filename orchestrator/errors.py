@@ -8,7 +8,8 @@ they become step results.
     ├── InputError            a file the user wrote is wrong
     │   └── PipelineError     the pipeline itself is inconsistent (cycle, unknown reference)
     ├── EngineUnavailable     no container engine answers
-    ├── ImageError            the runner image cannot be found or built
+    ├── ImageError            a step's image is missing
+    │   └── ImageBuildError   the runner image cannot be built
     └── RunDirectoryError     the run directory cannot be created
 """
 
@@ -65,6 +66,10 @@ class EngineUnavailable(CitError):
 
 class ImageError(CitError):
     """The runner image is missing and cannot be built, or a step's image does not exist."""
+
+
+class ImageBuildError(ImageError):
+    """Building the runner image failed: which stage, the last log lines, what to try."""
 
 
 class RunDirectoryError(CitError):

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
-from orchestrator import __version__
+from . import __version__
+from .errors import ImageBuildError
 
 RUNNER_IMAGE_VERSION = __version__
 RUNNER_IMAGE_REPOSITORY = "cit-runner"
@@ -67,10 +68,6 @@ path-exclude /usr/share/doc/*
 path-exclude /usr/share/man/*
 path-exclude /usr/share/info/*
 """
-
-
-class ImageBuildError(Exception):
-    """Building the runner image failed; the message says what to do."""
 
 
 class ImageTools(Protocol):

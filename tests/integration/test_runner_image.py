@@ -9,7 +9,7 @@ import pytest
 
 docker = pytest.importorskip("docker")
 
-from orchestrator._docker_images import DockerImageTools  # noqa: E402
+from orchestrator.docker_engine import DockerImageTools  # noqa: E402
 from orchestrator.image_build import build_runner_image, runner_image_tag  # noqa: E402
 
 pytestmark = pytest.mark.integration
