@@ -109,8 +109,12 @@ class DockerEngine:
 
     def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
-        found = self.client.containers.list(all=True, filters=filters)
-        return [ContainerInfo(c.name, dict(c.labels), c.status) for c in found]
+        # The low-level listing is one call, so a container removed meanwhile cannot fail it.
+        found = self.client.api.containers(all=True, filters=filters)
+        return [
+            ContainerInfo(c["Names"][0].lstrip("/"), dict(c.get("Labels") or {}), c["State"])
+            for c in found
+        ]
 
     def remove_container(self, name: str) -> None:
         with contextlib.suppress(docker.errors.NotFound):

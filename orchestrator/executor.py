@@ -57,16 +57,19 @@ class Execution:
         running: dict[Future[StepResult], str] = {}
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="cit-step") as pool:
             try:
-                self._schedule(pool, running)
+                self._schedule(pool, running, max_workers)
             except KeyboardInterrupt:
                 self.cancel.set()
                 self._drain(running)
         self._close()
         return self.result
 
-    def _schedule(self, pool: ThreadPoolExecutor, running: dict[Future[StepResult], str]) -> None:
+    def _schedule(
+        self, pool: ThreadPoolExecutor, running: dict[Future[StepResult], str], max_workers: int
+    ) -> None:
+        """Start ready steps while workers are free, so ``running`` means running."""
         while True:
-            for name in self._ready():
+            for name in self._ready()[: max_workers - len(running)]:
                 running[pool.submit(self._run_one, self.plan.steps[name])] = name
                 self._set(started_result(self.plan.steps[name]))
                 self.observer.step_started(self.result.step(name))

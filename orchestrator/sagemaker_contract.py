@@ -471,7 +471,7 @@ def _container(
         image=ctx.image,
         entrypoint=entrypoint,
         command=command,
-        env={"PYTHONUNBUFFERED": "1", **env},
+        env={**_base_env(ctx), **env},
         mounts=tuple(mounts),
         labels=dict(ctx.labels),
         network=step.network,
@@ -482,6 +482,14 @@ def _container(
         timeout_seconds=step.timeout_seconds,
         hostname=CURRENT_HOST,
     )
+
+
+def _base_env(ctx: JobContext) -> dict[str, str]:
+    """Unbuffered output for live logs; a writable HOME when running as the invoking user."""
+    env = {"PYTHONUNBUFFERED": "1"}
+    if ctx.user:
+        env["HOME"] = "/tmp"
+    return env
 
 
 def _json(data: Any) -> str:

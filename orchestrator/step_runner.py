@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from pathlib import Path
 
 from .engine import ContainerOutcome, Engine
 from .observer import RunObserver
@@ -116,10 +115,3 @@ def package_training_outputs(paths: StepPaths) -> None:
     tar_gz_folder(paths.model_dir, paths.output(MODEL_OUTPUT) / MODEL_TARBALL)
     data = paths.ml_output_dir / "data"
     tar_gz_folder(data, paths.output(OUTPUT_DATA_OUTPUT) / OUTPUT_TARBALL)
-
-
-def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        return [line.rstrip("\n") for line in deque(handle, maxlen=lines)]

@@ -11,7 +11,7 @@ import pytest
 from orchestrator.docker_engine import DockerEngine, connect
 from orchestrator.errors import EngineUnavailable
 from orchestrator.image_build import build_runner_image
-from orchestrator.plan import MANAGED_LABEL
+from orchestrator.plan import RUN_LABEL
 from orchestrator.settings import RUNNER_IMAGE, RunSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,11 +41,13 @@ def runner_image(engine: DockerEngine) -> str:
 
 
 @pytest.fixture
-def no_leftovers(engine: DockerEngine) -> Iterator[None]:
-    """Fails the test if any cit container is still there when it ends."""
+def no_leftovers(engine: DockerEngine, tmp_path: Path) -> Iterator[None]:
+    """Fails the test if a container of any run it made (under tmp_path) is still there."""
     yield
-    left = engine.list_containers({MANAGED_LABEL: "true"})
-    assert not left, f"containers left behind: {[c.name for c in left]}"
+    runs = tmp_path / ".cit" / "runs"
+    run_ids = [p.name for p in runs.iterdir()] if runs.is_dir() else []
+    left = [c.name for r in run_ids for c in engine.list_containers({RUN_LABEL: r})]
+    assert not left, f"containers left behind: {left}"
 
 
 @pytest.fixture

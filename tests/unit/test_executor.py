@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from pathlib import Path
@@ -227,3 +228,12 @@ def test_orphaned_containers_of_dead_cit_are_swept(project: Path) -> None:
     )
     run_pipeline(write(project, "t.yaml", TRAIN), fake, settings=settings(project))
     assert "old" in fake.removed
+
+
+def test_max_workers_bounds_what_runs_at_once(project: Path) -> None:
+    fake = engine(b=FakeBehaviour(seconds=0.3), c=FakeBehaviour(seconds=0.3))
+    result = run_pipeline(write(project, "d.yaml", DIAMOND), fake, settings=settings(project, 1))
+    assert result.ok
+    spans = sorted((s.started_at or 0, s.finished_at or 0) for s in result.steps)
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start >= end - 0.01, spans
