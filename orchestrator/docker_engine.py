@@ -60,7 +60,9 @@ class DockerEngine:
         try:
             return self._run_created(container, spec, on_log, cancel, started)
         finally:
-            self.remove_container(spec.name)
+            # With the engine gone there is nothing to remove now; the next run sweeps it.
+            with contextlib.suppress(EngineUnavailable):
+                self.remove_container(spec.name)
 
     def _run_created(
         self,
@@ -103,22 +105,35 @@ class DockerEngine:
 
     def image_id(self, ref: str) -> str | None:
         try:
-            return str(self.client.images.get(ref).id)
+            with engine_errors():
+                return str(self.client.images.get(ref).id)
         except docker.errors.ImageNotFound:
             return None
 
     def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
         # The low-level listing is one call, so a container removed meanwhile cannot fail it.
-        found = self.client.api.containers(all=True, filters=filters)
+        with engine_errors():
+            found = self.client.api.containers(all=True, filters=filters)
         return [
             ContainerInfo(c["Names"][0].lstrip("/"), dict(c.get("Labels") or {}), c["State"])
             for c in found
         ]
 
     def remove_container(self, name: str) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
+        with contextlib.suppress(docker.errors.NotFound), engine_errors():
             self.client.api.remove_container(name, force=True, v=True)
+
+
+@contextlib.contextmanager
+def engine_errors() -> Iterator[None]:
+    """An engine that stops answering becomes ``EngineUnavailable``; 'not found' passes through."""
+    try:
+        yield
+    except docker.errors.NotFound:
+        raise
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        raise EngineUnavailable(f"the Docker engine stopped answering ({_short(exc)})") from None
 
 
 def create_arguments(spec: ContainerSpec) -> dict[str, Any]:

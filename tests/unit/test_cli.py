@@ -50,3 +50,48 @@ def test_invalid_option_exits_2(project: Path) -> None:
 def test_image_build_rejects_unknown_mode() -> None:
     result = runner.invoke(app, ["image", "build", "--mode", "cloud"])
     assert result.exit_code == 2 and "allowed: auto, registry, bootstrap" in result.output
+
+
+PIPELINE = """
+name: x
+steps:
+  prep: {kind: processing, script: scripts/prep.py, inputs: {raw: data}, outputs: [out]}
+  train: {kind: training, script: scripts/train.py,
+          inputs: {train: {step: prep, output: out}}, hyperparameters: {depth: 3}}
+"""
+
+BROKEN = {
+    "cycle": (
+        PIPELINE.replace("inputs: {raw: data}", "inputs: {raw: data}, depends_on: [train]"),
+        "cycle: ",
+    ),
+    "unknown-step": (PIPELINE.replace("{step: prep,", "{step: prepare,"), "unknown step"),
+    "unknown-output": (PIPELINE.replace("output: out}", "output: gone}"), "no output 'gone'"),
+    "missing-script": (PIPELINE.replace("scripts/train.py", "scripts/absent.py"), "no such script"),
+    "wrong-type": (PIPELINE.replace("{depth: 3}", "{depth: [3]}"), "string, number or boolean"),
+    "unknown-field": (
+        PIPELINE.replace("outputs: [out]}", "outputs: [out], cpu: 2}"),
+        "unknown field 'cpu'",
+    ),
+    "syntax": (PIPELINE.replace("{kind: processing", "{kind: [processing"), "YAML syntax error"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_every_loader_error_exits_2_with_file_and_field(project: Path, case: str) -> None:
+    text, fragment = BROKEN[case]
+    path = write(project, f"{case}.yaml", text)
+    result = runner.invoke(app, ["run", "--dag", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert str(path) in lines[0] and fragment in lines[0], lines[0]
+    if case not in ("cycle", "syntax"):
+        assert "steps." in lines[0]
+
+
+def test_python_syntax_error_exits_2_with_line(project: Path) -> None:
+    path = write(project, "bad.py", "from orchestrator import Pipeline\npipeline = Pipeline(\n")
+    result = runner.invoke(app, ["run", "--dag", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:" in result.output and "syntax error" in result.output

@@ -263,3 +263,33 @@ def test_job_name_is_valid_for_sagemaker(project: Path) -> None:
     )
     name = job(step, project).container.name
     assert len(name) <= 63 and "_" not in name
+
+
+def test_non_root_user_runs_as_itself_with_a_writable_home(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from orchestrator.settings import RunSettings
+
+    monkeypatch.setattr(os, "getuid", lambda: 1000)
+    monkeypatch.setattr(os, "getgid", lambda: 1001)
+    user = RunSettings().user
+    assert user == "1000:1001"
+    ctx = JobContext(run_id="r1", image="i", user=user)
+    spec = translate(
+        processing_step(project),
+        {"raw": project / "data", "one": project / "data/raw.csv"},
+        StepPaths(project / "run"),
+        ctx,
+    )
+    assert spec.container.user == "1000:1001" and spec.container.env["HOME"] == "/tmp"
+
+
+def test_root_keeps_the_image_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from orchestrator.settings import RunSettings
+
+    monkeypatch.setattr(os, "getuid", lambda: 0)
+    assert RunSettings().user is None
