@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 
 from .engine import ContainerOutcome, Engine
@@ -45,6 +46,7 @@ def started_result(planned: PlannedStep) -> StepResult:
         name=planned.name,
         kind=planned.step.kind.value,
         status=Status.RUNNING,
+        started_at=time.time(),
         image=spec.image,
         container_name=spec.name,
         log_file=str(planned.paths.log_file),
