@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -152,6 +153,8 @@ def version() -> None:
 
 
 def main() -> None:
+    # Everything imported so far lives until exit: keep the collector from walking it again.
+    gc.freeze()
     try:
         app()
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, cast
 
@@ -44,48 +45,49 @@ def connect(timeout_seconds: float = 60.0) -> DockerEngine:
 
 
 class DockerEngine:
-    """Runs container specs with the Docker SDK."""
+    """Runs container specs with the Docker SDK's low-level API (one HTTP call per action)."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self._removals = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cit-remove")
+        self._pending: list[Future[None]] = []
 
     def run(
         self, spec: ContainerSpec, *, on_log: LogSink, cancel: threading.Event
     ) -> ContainerOutcome:
         started = time.time()
         try:
-            container = self.client.containers.create(**create_arguments(spec))
+            container_id = str(
+                self.client.api.create_container(**create_arguments(self.client.api, spec))["Id"]
+            )
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             return ContainerOutcome(None, started, time.time(), error=_short(exc))
         try:
-            return self._run_created(container, spec, on_log, cancel, started)
+            return self._run_created(container_id, spec, on_log, cancel, started)
         finally:
-            # With the engine gone there is nothing to remove now; the next run sweeps it.
-            with contextlib.suppress(EngineUnavailable):
-                self.remove_container(spec.name)
+            self._remove_later(container_id)
 
     def _run_created(
         self,
-        container: Any,
+        container_id: str,
         spec: ContainerSpec,
         on_log: LogSink,
         cancel: threading.Event,
         started: float,
     ) -> ContainerOutcome:
-        image_id = container.attrs.get("Image")
+        api = self.client.api
         try:
-            container.start()
+            api.start(container_id)
             started = time.time()
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            return ContainerOutcome(
-                None, started, time.time(), image_id=image_id, error=_short(exc)
-            )
-        logs = threading.Thread(target=_pump_logs, args=(container, on_log), daemon=True)
+            return ContainerOutcome(None, started, time.time(), error=_short(exc))
+        logs = threading.Thread(target=_pump_logs, args=(api, container_id, on_log), daemon=True)
         logs.start()
-        ended = _wait_for_exit(container, spec.timeout_seconds, cancel)
+        ended = _wait_for_exit(api, container_id, spec.timeout_seconds, cancel)
         finished = time.time()
         logs.join(timeout=5)
-        state = _state(container)
+        details = _inspect(api, container_id)
+        state = details.get("State", {})
         return ContainerOutcome(
             exit_code=state.get("ExitCode"),
             started_at=started,
@@ -93,11 +95,25 @@ class DockerEngine:
             oom_killed=bool(state.get("OOMKilled")),
             timed_out=ended == "timeout",
             cancelled=ended == "cancelled",
-            image_id=image_id,
-            error=state.get("Error") or None
-            if ended != "engine-lost"
-            else "engine connection lost",
+            image_id=details.get("Image"),
+            error="engine connection lost"
+            if ended == "engine-lost"
+            else state.get("Error") or None,
         )
+
+    def _remove_later(self, container_id: str) -> None:
+        """Remove off the critical path; ``flush`` waits for it."""
+        self._pending.append(self._removals.submit(self._remove_quietly, container_id))
+
+    def _remove_quietly(self, name: str) -> None:
+        # With the engine gone there is nothing to remove now; the next run sweeps it.
+        with contextlib.suppress(EngineUnavailable):
+            self.remove_container(name)
+
+    def flush(self) -> None:
+        """Wait until every finished container is removed."""
+        pending, self._pending = self._pending, []
+        wait(pending)
 
     def image_tools(self) -> DockerImageTools:
         """Image building and importing, for ``image_build``."""
@@ -136,28 +152,31 @@ def engine_errors() -> Iterator[None]:
         raise EngineUnavailable(f"the Docker engine stopped answering ({_short(exc)})") from None
 
 
-def create_arguments(spec: ContainerSpec) -> dict[str, Any]:
-    """Keyword arguments for ``containers.create`` that realise ``spec``."""
+def create_arguments(api: Any, spec: ContainerSpec) -> dict[str, Any]:
+    """Keyword arguments for the low-level ``create_container`` that realise ``spec``."""
+    host_config: dict[str, Any] = {
+        "mounts": [
+            docker.types.Mount(m.target, m.source, type="bind", read_only=m.read_only)
+            for m in spec.mounts
+        ],
+        "network_mode": "bridge" if spec.network else "none",
+    }
+    if spec.cpus:
+        host_config["nano_cpus"] = int(spec.cpus * 1e9)
+    if spec.memory_bytes:
+        host_config["mem_limit"] = spec.memory_bytes
+        host_config["memswap_limit"] = spec.memory_bytes
     args: dict[str, Any] = {
         "image": spec.image,
         "command": list(spec.command),
         "name": spec.name,
         "environment": dict(spec.env),
         "labels": dict(spec.labels),
-        "mounts": [
-            docker.types.Mount(m.target, m.source, type="bind", read_only=m.read_only)
-            for m in spec.mounts
-        ],
-        "network_mode": "bridge" if spec.network else "none",
+        "host_config": api.create_host_config(**host_config),
         "detach": True,
     }
     if spec.entrypoint is not None:
         args["entrypoint"] = list(spec.entrypoint)
-    if spec.cpus:
-        args["nano_cpus"] = int(spec.cpus * 1e9)
-    if spec.memory_bytes:
-        args["mem_limit"] = spec.memory_bytes
-        args["memswap_limit"] = spec.memory_bytes
     for key in ("user", "working_dir", "hostname"):
         value = getattr(spec, key)
         if value:
@@ -165,14 +184,16 @@ def create_arguments(spec: ContainerSpec) -> dict[str, Any]:
     return args
 
 
-def _wait_for_exit(container: Any, timeout: float | None, cancel: threading.Event) -> str:
+def _wait_for_exit(
+    api: Any, container_id: str, timeout: float | None, cancel: threading.Event
+) -> str:
     """Block until the container stops; kill it on timeout or cancel. Says which happened."""
     done = threading.Event()
     lost: list[BaseException] = []
 
     def waiter() -> None:
         try:
-            container.wait()
+            api.wait(container_id)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             lost.append(exc)
         finally:
@@ -182,24 +203,25 @@ def _wait_for_exit(container: Any, timeout: float | None, cancel: threading.Even
     deadline = time.monotonic() + timeout if timeout else None
     while not done.wait(POLL_SECONDS):
         if cancel.is_set():
-            _kill(container, done)
+            _kill(api, container_id, done)
             return "cancelled"
         if deadline is not None and time.monotonic() > deadline:
-            _kill(container, done)
+            _kill(api, container_id, done)
             return "timeout"
     return "engine-lost" if lost else "exited"
 
 
-def _kill(container: Any, done: threading.Event) -> None:
+def _kill(api: Any, container_id: str, done: threading.Event) -> None:
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
-        container.kill()
+        api.kill(container_id)
     done.wait(KILL_GRACE_SECONDS)
 
 
-def _pump_logs(container: Any, on_log: LogSink) -> None:
+def _pump_logs(api: Any, container_id: str, on_log: LogSink) -> None:
     """Forward the container's output line by line as it comes."""
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
-        for line in _lines(container.logs(stream=True, follow=True)):
+        chunks = api.logs(container_id, stream=True, follow=True)
+        for line in _lines(chunks):
             on_log(line)
 
 
@@ -214,12 +236,11 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
         yield pending.decode("utf-8", errors="replace").rstrip("\r")
 
 
-def _state(container: Any) -> dict[str, Any]:
+def _inspect(api: Any, container_id: str) -> dict[str, Any]:
     try:
-        container.reload()
+        return dict(api.inspect_container(container_id))
     except (docker.errors.DockerException, requests.exceptions.RequestException):
         return {}
-    return dict(container.attrs.get("State", {}))
 
 
 def _short(exc: BaseException) -> str:

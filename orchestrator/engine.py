@@ -61,3 +61,7 @@ class Engine(Protocol):
     def remove_container(self, name: str) -> None:
         """Force-remove one container; no error when it is already gone."""
         ...
+
+    def flush(self) -> None:
+        """Return once every container ``run`` finished with is removed."""
+        ...

@@ -87,6 +87,9 @@ class FakeEngine:
         self.leftovers.pop(name, None)
         self.removed.append(name)
 
+    def flush(self) -> None:
+        pass
+
     def _behaviour(self, spec: ContainerSpec) -> FakeBehaviour:
         step = spec.labels.get(STEP_LABEL, "")
         return self.behaviours.get(spec.name) or self.behaviours.get(step) or FakeBehaviour()

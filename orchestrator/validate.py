@@ -35,8 +35,11 @@ def _check_code(step: Step, file: Path) -> None:
     if not step.script.is_file():
         raise PipelineError(f"no such script: {step.script}", file=file, field=f"{where}.script")
     if step.source_dir is not None and not step.script.is_relative_to(step.source_dir):
-        raise PipelineError(f"the script must be inside source_dir {step.source_dir}", file=file,
-                            field=f"{where}.script")
+        raise PipelineError(
+            f"the script must be inside source_dir {step.source_dir}",
+            file=file,
+            field=f"{where}.script",
+        )
 
 
 def _check_references(step: Step, pipeline: Pipeline, file: Path) -> None:

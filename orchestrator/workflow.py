@@ -89,4 +89,9 @@ def run_loaded(
     ensure_images(required_images(pipeline, settings), engine, build_default)
     sweep_orphans(engine)
     plan = prepare_run(pipeline, file, settings)
-    return execute(plan, engine, max_workers=settings.max_workers, observer=observer, cancel=cancel)
+    try:
+        return execute(
+            plan, engine, max_workers=settings.max_workers, observer=observer, cancel=cancel
+        )
+    finally:
+        engine.flush()
