@@ -9,25 +9,28 @@ from .engine import Engine
 from .plan import MANAGED_LABEL, OWNER_LABEL
 
 
-def owner_alive(owner: str) -> bool:
-    """True if ``owner`` ('host:pid') names a process still running on this machine."""
+def is_orphan(owner: str) -> bool:
+    """True if ``owner`` ('host:pid') is a cit process of this machine that has ended.
+
+    Containers of other machines sharing the engine are never judged from here.
+    """
     host, _, pid = owner.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
-        return False
-    except PermissionError:
         return True
-    return True
+    except PermissionError:
+        return False
+    return False
 
 
 def sweep_orphans(engine: Engine, *, include_live: bool = False) -> list[str]:
-    """Remove cit containers whose cit process is gone (or all of them); returns their names."""
+    """Remove cit containers whose cit process has ended (or all of them); returns their names."""
     removed = []
     for info in engine.list_containers({MANAGED_LABEL: "true"}):
-        if include_live or not owner_alive(info.labels.get(OWNER_LABEL, "")):
+        if include_live or is_orphan(info.labels.get(OWNER_LABEL, "")):
             engine.remove_container(info.name)
             removed.append(info.name)
     return removed

@@ -19,7 +19,7 @@ import docker.types
 import requests.exceptions
 
 from .engine import ContainerInfo, ContainerOutcome, LogSink
-from .errors import EngineUnavailable, ImageBuildError
+from .errors import EngineUnavailable, ImageBuildError, ImageError
 from .image_build import OnLine
 from .spec import ContainerSpec
 
@@ -29,6 +29,12 @@ START_HINT = (
 )
 POLL_SECONDS = 0.05
 KILL_GRACE_SECONDS = 10
+# SageMaker sends SIGTERM at MaxRuntimeInSeconds and SIGKILL 120 s later.
+STOP_GRACE_SECONDS = 120
+LOG_DRAIN_SECONDS = 600
+MAX_LINE_BYTES = 64 * 1024
+HTTP_CONFLICT = 409
+LINE_BREAKS = re.compile(rb"\r\n|\r|\n")
 
 
 def connect(timeout_seconds: float = 60.0) -> DockerEngine:
@@ -77,15 +83,17 @@ class DockerEngine:
     ) -> ContainerOutcome:
         api = self.client.api
         try:
+            # Attached before start, as `docker run` does: the stream then holds every byte.
+            output = api.attach(container_id, stdout=True, stderr=True, stream=True, logs=True)
             api.start(container_id)
             started = time.time()
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             return ContainerOutcome(None, started, time.time(), error=_short(exc))
-        logs = threading.Thread(target=_pump_logs, args=(api, container_id, on_log), daemon=True)
+        logs = threading.Thread(target=_pump_logs, args=(output, on_log), daemon=True)
         logs.start()
         ended = _wait_for_exit(api, container_id, spec.timeout_seconds, cancel)
         finished = time.time()
-        logs.join(timeout=5)
+        logs.join(timeout=LOG_DRAIN_SECONDS)
         details = _inspect(api, container_id)
         state = details.get("State", {})
         return ContainerOutcome(
@@ -122,9 +130,17 @@ class DockerEngine:
     def image_id(self, ref: str) -> str | None:
         try:
             with engine_errors():
-                return str(self.client.images.get(ref).id)
-        except docker.errors.ImageNotFound:
+                return str(self.client.api.inspect_image(ref)["Id"])
+        except docker.errors.NotFound:
             return None
+        except docker.errors.APIError as exc:
+            raise ImageError(f"image '{ref}': {exc.explanation or _short(exc)}") from None
+
+    def capacity(self) -> tuple[int, int]:
+        """CPUs and memory bytes the engine can give containers."""
+        with engine_errors():
+            info = self.client.info()
+        return int(info.get("NCPU") or 1), int(info.get("MemTotal") or 0)
 
     def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
         filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
@@ -137,16 +153,22 @@ class DockerEngine:
         ]
 
     def remove_container(self, name: str) -> None:
-        with contextlib.suppress(docker.errors.NotFound), engine_errors():
-            self.client.api.remove_container(name, force=True, v=True)
+        try:
+            with engine_errors():
+                self.client.api.remove_container(name, force=True, v=True)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if exc.status_code != HTTP_CONFLICT:  # another cit is removing it already
+                raise
 
 
 @contextlib.contextmanager
 def engine_errors() -> Iterator[None]:
-    """An engine that stops answering becomes ``EngineUnavailable``; 'not found' passes through."""
+    """A lost connection becomes ``EngineUnavailable``; the engine's own answers pass through."""
     try:
         yield
-    except docker.errors.NotFound:
+    except (docker.errors.APIError, docker.errors.NotFound):
         raise
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         raise EngineUnavailable(f"the Docker engine stopped answering ({_short(exc)})") from None
@@ -160,6 +182,9 @@ def create_arguments(api: Any, spec: ContainerSpec) -> dict[str, Any]:
             for m in spec.mounts
         ],
         "network_mode": "bridge" if spec.network else "none",
+        # An init as PID 1 lets a script without signal handlers end on SIGTERM, as a normal
+        # process does; one with handlers still gets the grace period to checkpoint.
+        "init": True,
     }
     if spec.cpus:
         host_config["nano_cpus"] = int(spec.cpus * 1e9)
@@ -203,37 +228,48 @@ def _wait_for_exit(
     deadline = time.monotonic() + timeout if timeout else None
     while not done.wait(POLL_SECONDS):
         if cancel.is_set():
-            _kill(api, container_id, done)
+            _stop(api, container_id, done, grace=0)
             return "cancelled"
         if deadline is not None and time.monotonic() > deadline:
-            _kill(api, container_id, done)
+            _stop(api, container_id, done, grace=STOP_GRACE_SECONDS)
             return "timeout"
     return "engine-lost" if lost else "exited"
 
 
-def _kill(api: Any, container_id: str, done: threading.Event) -> None:
+def _stop(api: Any, container_id: str, done: threading.Event, grace: int) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds (at once when 0)."""
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
-        api.kill(container_id)
+        if grace:
+            api.stop(container_id, timeout=grace)
+        else:
+            api.kill(container_id)
     done.wait(KILL_GRACE_SECONDS)
 
 
-def _pump_logs(api: Any, container_id: str, on_log: LogSink) -> None:
+def _pump_logs(output: Iterator[bytes], on_log: LogSink) -> None:
     """Forward the container's output line by line as it comes."""
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
-        chunks = api.logs(container_id, stream=True, follow=True)
-        for line in _lines(chunks):
+        for line in _lines(output):
             on_log(line)
 
 
 def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """Lines of a byte stream; a carriage return ends a line too, and lines are capped."""
     pending = b""
     for chunk in chunks:
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
+        *complete, pending = LINE_BREAKS.split(pending + chunk)
         for raw in complete:
-            yield raw.decode("utf-8", errors="replace").rstrip("\r")
+            yield from _capped(raw)
+        while len(pending) > MAX_LINE_BYTES:
+            yield from _capped(pending[:MAX_LINE_BYTES])
+            pending = pending[MAX_LINE_BYTES:]
     if pending:
-        yield pending.decode("utf-8", errors="replace").rstrip("\r")
+        yield from _capped(pending)
+
+
+def _capped(raw: bytes) -> Iterator[str]:
+    for start in range(0, max(len(raw), 1), MAX_LINE_BYTES):
+        yield raw[start : start + MAX_LINE_BYTES].decode("utf-8", errors="replace")
 
 
 def _inspect(api: Any, container_id: str) -> dict[str, Any]:

@@ -47,7 +47,7 @@ class Engine(Protocol):
     def run(
         self, spec: ContainerSpec, *, on_log: LogSink, cancel: threading.Event
     ) -> ContainerOutcome:
-        """Run ``spec`` to completion, timeout or cancellation; the container is gone afterwards."""
+        """Run ``spec`` to completion, timeout or cancellation; ``flush`` removes the container."""
         ...
 
     def image_id(self, ref: str) -> str | None:
@@ -60,6 +60,10 @@ class Engine(Protocol):
 
     def remove_container(self, name: str) -> None:
         """Force-remove one container; no error when it is already gone."""
+        ...
+
+    def capacity(self) -> tuple[int, int] | None:
+        """CPUs and memory bytes the engine can give containers, when it can tell."""
         ...
 
     def flush(self) -> None:

@@ -13,9 +13,10 @@ from .observer import NullObserver, RunObserver
 from .plan import PlannedStep, RunPlan
 from .results import RunResult, Status, StepResult
 from .rundir import MANIFEST, write_json_atomic
-from .step_runner import run_step, started_result
+from .step_runner import run_step, step_record
 
 WAIT_SECONDS = 0.2
+INTERRUPTED_BEFORE_START = "the run was interrupted before this step started"
 
 
 def execute(
@@ -32,7 +33,7 @@ def execute(
 
 
 class Execution:
-    """The state of one run while it executes; written to the manifest after every change."""
+    """The state of one run while it executes; saved to the manifest as steps start and end."""
 
     def __init__(
         self, plan: RunPlan, engine: Engine, observer: RunObserver, cancel: threading.Event
@@ -48,7 +49,7 @@ class Execution:
             run_dir=str(plan.run_dir),
             started_at=time.time(),
             cit_version=__version__,
-            steps=[pending_result(p) for p in plan.steps.values()],
+            steps=[step_record(p, Status.PENDING) for p in plan.steps.values()],
         )
 
     def execute(self, max_workers: int) -> RunResult:
@@ -71,8 +72,9 @@ class Execution:
         while True:
             for name in self._ready()[: max_workers - len(running)]:
                 running[pool.submit(self._run_one, self.plan.steps[name])] = name
-                self._set(started_result(self.plan.steps[name]))
+                self._set(step_record(self.plan.steps[name], Status.RUNNING))
                 self.observer.step_started(self.result.step(name))
+                self.save()
             if not running:
                 return
             done, _ = wait(running, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
@@ -92,17 +94,12 @@ class Execution:
     def _run_one(self, planned: PlannedStep) -> StepResult:
         """The one place where an unexpected exception in a step becomes a result."""
         if self.cancel.is_set():
-            skipped = pending_result(planned)
-            skipped.status = Status.SKIPPED
-            skipped.reason = "the run was interrupted before this step started"
-            return skipped
+            return step_record(planned, Status.SKIPPED, INTERRUPTED_BEFORE_START)
         try:
             return run_step(planned, self.engine, self.observer, self.cancel)
         except Exception as exc:
-            failed = started_result(planned)
-            failed.status = Status.ERROR
-            failed.reason = f"cit failed while running this step: {type(exc).__name__}: {exc}"
-            return failed
+            reason = f"cit failed while running this step: {type(exc).__name__}: {exc}"
+            return step_record(planned, Status.ERROR, reason)
 
     def _ready(self) -> list[str]:
         if self.cancel.is_set():
@@ -135,7 +132,7 @@ class Execution:
         for step in self.result.steps:
             if step.status is Status.PENDING:
                 step.status = Status.SKIPPED
-                step.reason = "the run was interrupted before this step started"
+                step.reason = INTERRUPTED_BEFORE_START
         self.result.finished_at = time.time()
         self.result.status = overall_status(self.result.steps, self.cancel.is_set())
         self.save()
@@ -146,16 +143,6 @@ class Execution:
 
     def save(self) -> None:
         write_json_atomic(self.plan.run_dir / MANIFEST, manifest(self.result))
-
-
-def pending_result(planned: PlannedStep) -> StepResult:
-    return StepResult(
-        name=planned.name,
-        kind=planned.step.kind.value,
-        upstream=list(planned.step.upstream),
-        image=planned.job.container.image,
-        container=planned.job.container.to_dict(),
-    )
 
 
 def overall_status(steps: list[StepResult], interrupted: bool) -> Status:

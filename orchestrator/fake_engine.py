@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .engine import ContainerInfo, ContainerOutcome, LogSink
+from .plan import STEP_LABEL
 from .spec import ContainerSpec, Mount
-
-STEP_LABEL = "cit.step"
 
 
 @dataclass
@@ -86,6 +85,9 @@ class FakeEngine:
     def remove_container(self, name: str) -> None:
         self.leftovers.pop(name, None)
         self.removed.append(name)
+
+    def capacity(self) -> tuple[int, int] | None:
+        return None
 
     def flush(self) -> None:
         pass

@@ -54,11 +54,13 @@ def plan_run(
     pipeline: Pipeline, pipeline_file: Path, settings: RunSettings, run_id: str, run_dir: Path
 ) -> RunPlan:
     steps: dict[str, PlannedStep] = {}
+    owner = owner_label()
     for name in topological_order(pipeline.steps):
         step = pipeline.steps[name]
         paths = StepPaths(run_dir / "steps" / name)
         inputs = resolve_inputs(step, run_dir)
-        ctx = _context(step, pipeline.name, settings, run_id)
+        labels = run_labels(run_id, pipeline.name, name, owner)
+        ctx = _context(step, labels, settings, run_id)
         steps[name] = PlannedStep(step, paths, translate(step, inputs, paths, ctx))
     return RunPlan(run_id, run_dir, pipeline.name, pipeline_file, steps)
 
@@ -75,22 +77,24 @@ def resolve_inputs(step: Step, run_dir: Path) -> dict[str, Path]:
     return resolved
 
 
-def run_labels(run_id: str, pipeline_name: str, step_name: str) -> Mapping[str, str]:
+def run_labels(run_id: str, pipeline_name: str, step_name: str, owner: str) -> Mapping[str, str]:
     return {
         MANAGED_LABEL: "true",
         RUN_LABEL: run_id,
         STEP_LABEL: step_name,
         PIPELINE_LABEL: pipeline_name,
-        OWNER_LABEL: owner_label(),
+        OWNER_LABEL: owner,
     }
 
 
-def _context(step: Step, pipeline_name: str, settings: RunSettings, run_id: str) -> JobContext:
+def _context(
+    step: Step, labels: Mapping[str, str], settings: RunSettings, run_id: str
+) -> JobContext:
     cpus, memory = limits(step.instance, settings.cpus_available, settings.memory_available)
     return JobContext(
         run_id=run_id,
         image=step.image or settings.image,
-        labels=run_labels(run_id, pipeline_name, step.name),
+        labels=labels,
         cpus=cpus,
         memory_bytes=memory,
         user=settings.user,

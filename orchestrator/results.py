@@ -20,10 +20,6 @@ class Status(StrEnum):
     ERROR = "error"
 
     @property
-    def finished(self) -> bool:
-        return self not in (Status.PENDING, Status.RUNNING)
-
-    @property
     def ok(self) -> bool:
         return self is Status.SUCCEEDED
 

@@ -58,6 +58,11 @@ class StepPaths:
         return self.root / "model"
 
     @property
+    def code_dir(self) -> Path:
+        """A training step's own copy of the code, bound at /opt/ml/code."""
+        return self.root / "code"
+
+    @property
     def outputs_dir(self) -> Path:
         return self.root / "outputs"
 
@@ -94,6 +99,7 @@ class JobSpec:
     container: ContainerSpec
     files: dict[Path, str]
     directories: tuple[Path, ...]
+    copies: tuple[tuple[Path, Path], ...] = ()
 
 
 def job_name(step: Step, ctx: JobContext) -> str:
@@ -153,7 +159,7 @@ def processing_job(
         name,
         mounts,
         env=dict(step.env),
-        entrypoint=tuple(entrypoint),
+        entrypoint=tuple(entrypoint) or None,
         command=tuple(arguments),
         working_dir=None,
     )
@@ -250,15 +256,16 @@ def training_job(
         paths.config_dir / "inputdataconfig.json": _json(input_data_config(step)),
         paths.config_dir / "resourceconfig.json": _json(training_resource_config(step)),
     }
+    code = [Mount(str(paths.code_dir), TRAINING_CODE, read_only=False)] if step.script else []
     mounts = [
-        *_code_mounts(step, TRAINING_CODE),
+        *code,
         *_input_mounts(step, inputs),
         Mount(str(paths.config_dir), TRAINING_CONFIG, read_only=True),
         Mount(str(paths.model_dir), MODEL_DIR, read_only=False),
         Mount(str(paths.ml_output_dir), OUTPUT_DIR, read_only=False),
     ]
     if step.script_mode:
-        env = {**training_environment(step, ctx, name), **step.env}
+        env = {**step.env, **training_environment(step, ctx, name)}
         entrypoint: tuple[str, ...] | None = tuple(step.entrypoint or DEFAULT_ENTRYPOINT)
         command = (f"{TRAINING_CODE}/{_entry_point(step)}", *hyperparameter_args(step))
         working_dir: str | None = TRAINING_CODE
@@ -277,13 +284,15 @@ def training_job(
         working_dir=working_dir,
     )
     directories = (paths.model_dir, paths.ml_output_dir / "data", paths.outputs_dir)
-    return JobSpec(container, files, directories)
+    code_source = step.source_dir or step.script
+    copies = ((code_source, paths.code_dir),) if code_source is not None else ()
+    return JobSpec(container, files, directories, copies)
 
 
 def hyperparameters_json(step: Step, ctx: JobContext) -> dict[str, str]:
     """hyperparameters.json: every value a string, JSON-encoded in script mode as the SDK does."""
     if not step.script_mode:
-        return {k: _plain_str(v) for k, v in step.hyperparameters.items()}
+        return {k: str(v) for k, v in step.hyperparameters.items()}
     framework = {
         "sagemaker_program": _entry_point(step),
         "sagemaker_submit_directory": TRAINING_CODE,
@@ -437,7 +446,7 @@ def _entry_point(step: Step) -> str:
 
 
 def _code_mounts(step: Step, target: str) -> list[Mount]:
-    """The user's code, read-only: the whole source_dir, or just the one script file."""
+    """Processing code, read-only: the whole source_dir, or just the one script file."""
     if step.script is None:
         return []
     if step.source_dir is not None:
@@ -494,7 +503,3 @@ def _base_env(ctx: JobContext) -> dict[str, str]:
 
 def _json(data: Any) -> str:
     return json.dumps(data, indent=2) + "\n"
-
-
-def _plain_str(value: object) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import threading
 import time
 from collections import deque
@@ -23,30 +25,33 @@ MESSAGE_LIMIT = 1024
 def run_step(
     planned: PlannedStep, engine: Engine, observer: RunObserver, cancel: threading.Event
 ) -> StepResult:
-    """Run one planned step; faults come back as a result, never as an exception."""
-    result = started_result(planned)
+    """Run one planned step; faults in the container come back as a result."""
+    result = step_record(planned, Status.RUNNING)
     prepare(planned)
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
     with planned.paths.log_file.open("w", encoding="utf-8") as log:
 
         def on_log(line: str) -> None:
             log.write(line + "\n")
-            log.flush()
             tail.append(line)
-            observer.step_log(planned.name, line)
+            # A terminal that went away (e.g. `cit run | head`) must not cost the saved log.
+            with contextlib.suppress(Exception):
+                observer.step_log(planned.name, line)
 
         outcome = engine.run(planned.job.container, on_log=on_log, cancel=cancel)
     result.log_tail = list(tail)
     return finish(result, outcome, planned)
 
 
-def started_result(planned: PlannedStep) -> StepResult:
+def step_record(planned: PlannedStep, status: Status, reason: str | None = None) -> StepResult:
+    """The result record of a step that has not finished (yet)."""
     spec = planned.job.container
     return StepResult(
         name=planned.name,
         kind=planned.step.kind.value,
-        status=Status.RUNNING,
-        started_at=time.time(),
+        status=status,
+        reason=reason,
+        started_at=time.time() if status is Status.RUNNING else None,
         image=spec.image,
         container_name=spec.name,
         log_file=str(planned.paths.log_file),
@@ -56,10 +61,16 @@ def started_result(planned: PlannedStep) -> StepResult:
 
 
 def prepare(planned: PlannedStep) -> None:
-    """Create the step's folders and write its config files."""
+    """Create the step's folders, copy its code where it gets a writable copy, write configs."""
     planned.paths.root.mkdir(parents=True, exist_ok=True)
     for folder in planned.job.directories:
         folder.mkdir(parents=True, exist_ok=True)
+    for source, target in planned.job.copies:
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / source.name)
     write_text_files(planned.job.files)
 
 

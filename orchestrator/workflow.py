@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from .cleanup import sweep_orphans
@@ -47,9 +48,25 @@ def ensure_images(images: list[str], engine: Engine, build_default: ImageBuilder
 
 
 def prepare_run(pipeline: Pipeline, path: Path, settings: RunSettings) -> RunPlan:
+    """Plan first, so a pipeline that cannot be planned leaves no run directory behind."""
     run_id = new_run_id()
-    run_dir = create_run_dir(settings.runs_dir.resolve(), run_id)
-    return plan_run(pipeline, path.resolve(), settings, run_id, run_dir)
+    runs_dir = settings.runs_dir.resolve()
+    plan = plan_run(pipeline, path.resolve(), settings, run_id, runs_dir / run_id)
+    create_run_dir(runs_dir, run_id)
+    return plan
+
+
+def bounded_by_engine(settings: RunSettings, engine: Engine) -> RunSettings:
+    """Limits never above what the engine has (a VM or remote engine may have less)."""
+    capacity = engine.capacity()
+    if capacity is None:
+        return settings
+    cpus, memory = capacity
+    return replace(
+        settings,
+        cpus_available=min(settings.cpus_available, cpus),
+        memory_available=min(settings.memory_available, memory or settings.memory_available),
+    )
 
 
 def run_pipeline(
@@ -85,7 +102,7 @@ def run_loaded(
     cancel: threading.Event | None = None,
 ) -> RunResult:
     """Run an already validated pipeline: images, leftover sweep, plan, execute."""
-    settings = settings or RunSettings()
+    settings = bounded_by_engine(settings or RunSettings(), engine)
     ensure_images(required_images(pipeline, settings), engine, build_default)
     sweep_orphans(engine)
     plan = prepare_run(pipeline, file, settings)

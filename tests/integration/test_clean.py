@@ -8,11 +8,13 @@ from orchestrator.cli import app
 from orchestrator.docker_engine import DockerEngine
 from orchestrator.plan import MANAGED_LABEL, OWNER_LABEL, RUN_LABEL
 
+from ..unit.test_executor import dead_owner
+
 
 def test_cit_clean_removes_containers_of_dead_cit_processes(
     engine: DockerEngine, runner_image: str
 ) -> None:
-    labels = {MANAGED_LABEL: "true", RUN_LABEL: "test-clean", OWNER_LABEL: "gone-host:999999"}
+    labels = {MANAGED_LABEL: "true", RUN_LABEL: "test-clean", OWNER_LABEL: dead_owner()}
     engine.client.containers.create(
         runner_image,
         ["sleep", "60"],

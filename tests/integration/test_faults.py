@@ -227,3 +227,66 @@ def test_container_gets_no_network_and_no_host_environment(
         del os.environ["CIT_SECRET_FOR_TEST"]
     assert step.status is Status.SUCCEEDED
     assert '"net": ["lo"]' in step.log_tail[-1] and '"secret": null' in step.log_tail[-1]
+
+
+def test_timeout_sends_sigterm_first_so_a_script_can_checkpoint(
+    engine: DockerEngine,
+    runner_image: str,
+    settings: RunSettings,
+    no_leftovers: None,
+    tmp_path: Path,
+) -> None:
+    write_script(
+        tmp_path,
+        "step.py",
+        """
+        import signal, sys, time
+        def checkpoint(signum, frame):
+            open("/opt/ml/processing/output/ckpt/state", "w").write("saved")
+            sys.exit(0)
+        signal.signal(signal.SIGTERM, checkpoint)
+        print("working", flush=True)
+        time.sleep(60)
+    """,
+    )
+    path = write_script(
+        tmp_path,
+        "pipeline.yaml",
+        """
+        name: ckpt
+        steps:
+          s: {kind: processing, script: step.py, outputs: [ckpt], timeout_seconds: 2}
+    """,
+    )
+    result = run_pipeline(path, engine, settings=settings)
+    assert result.step("s").status is Status.TIMEOUT
+    assert (Path(result.run_dir) / "steps/s/outputs/ckpt/state").read_text() == "saved"
+
+
+def test_every_log_line_is_saved_even_floods_and_progress_bars(
+    engine: DockerEngine,
+    runner_image: str,
+    settings: RunSettings,
+    no_leftovers: None,
+    tmp_path: Path,
+) -> None:
+    path = one_step(
+        tmp_path,
+        """
+        import sys
+        for i in range(200_000):
+            print(f"line {i}")
+        for i in range(50_000):
+            sys.stdout.write(f"\\rprogress {i}")
+        print()
+        print("x" * 200_000)
+        print("LAST", flush=True)
+    """,
+    )
+    step = run_pipeline(path, engine, settings=settings).step("s")
+    assert step.status is Status.SUCCEEDED
+    lines = Path(step.log_file or "").read_text().splitlines()
+    assert lines[0] == "line 0" and lines[199_999] == "line 199999"
+    assert "progress 49999" in lines
+    assert lines[-1] == "LAST" and step.log_tail[-1] == "LAST"
+    assert max(len(line) for line in lines) <= 64 * 1024

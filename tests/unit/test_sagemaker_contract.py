@@ -132,7 +132,6 @@ def test_container_limits_labels_network(project: Path) -> None:
     assert container.network is False
     assert container.hostname == "algo-1"
     assert container.timeout_seconds == 3600
-    assert not any(k.startswith("AWS_") for k in container.env)
 
 
 def test_training_script_mode_command_and_mounts(project: Path) -> None:
@@ -156,7 +155,8 @@ def test_training_script_mode_command_and_mounts(project: Path) -> None:
     assert m["/opt/ml/input/data/train"] == (str(project / "data"), True)
     assert m["/opt/ml/input/config"][1] is True
     assert m["/opt/ml/model"] == (str(project / "run/train/model"), False)
-    assert m["/opt/ml/code/train.py"][1] is True
+    assert m["/opt/ml/code"] == (str(project / "run/train/code"), False)
+    assert spec.copies == ((project / "scripts" / "train.py", project / "run/train/code"),)
 
 
 def test_hyperparameters_json_is_strings_json_encoded(project: Path) -> None:
@@ -217,9 +217,11 @@ def test_training_environment(project: Path) -> None:
     assert len(fixed) == 31
 
 
-def test_training_user_env_overrides_nothing_it_should_not(project: Path) -> None:
-    env = job(training_step(project, env={"MY_VAR": "1"}), project).container.env
+def test_training_user_env_cannot_override_the_toolkit_variables(project: Path) -> None:
+    step = training_step(project, env={"MY_VAR": "1", "SM_MODEL_DIR": "/elsewhere"})
+    env = job(step, project).container.env
     assert env["MY_VAR"] == "1"
+    assert env["SM_MODEL_DIR"] == "/opt/ml/model"
 
 
 def test_byoc_training_runs_image_with_train(project: Path) -> None:
@@ -236,11 +238,30 @@ def test_byoc_training_runs_image_with_train(project: Path) -> None:
     assert config(spec, "hyperparameters.json") == {"depth": "3"}
 
 
+def test_image_only_processing_keeps_the_image_entrypoint(project: Path) -> None:
+    step = build_step("algo", "processing", {"image": "my-proc:1", "arguments": ["hello"]}, project)
+    spec = job(step, project)
+    assert spec.container.entrypoint is None and spec.container.command == ("hello",)
+    assert "ContainerEntrypoint" not in config(spec, "processingjobconfig.json")["AppSpecification"]
+
+
+def test_byoc_hyperparameters_are_python_strings(project: Path) -> None:
+    step = build_step(
+        "algo",
+        "training",
+        {"image": "my-algo:1", "hyperparameters": {"flag": True, "rate": 0.5}},
+        project,
+    )
+    assert config(job(step, project), "hyperparameters.json") == {"flag": "True", "rate": "0.5"}
+
+
 def test_source_dir_mounts_whole_folder(project: Path) -> None:
     step = training_step(project, source_dir="scripts", script="train.py")
     spec = job(step, project)
-    assert mounts(spec)["/opt/ml/code"] == (str(project / "scripts"), True)
+    assert spec.copies == ((project / "scripts", project / "run/train/code"),)
     assert spec.container.command[0] == "/opt/ml/code/train.py"
+    processing = job(processing_step(project, source_dir="scripts", script="prep.py"), project)
+    assert mounts(processing)["/opt/ml/processing/input/code"] == (str(project / "scripts"), True)
 
 
 @pytest.mark.parametrize(
