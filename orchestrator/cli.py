@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Literal, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,14 +21,12 @@ from .cleanup import sweep_orphans
 from .console import ConsoleObserver
 from .docker_engine import DockerEngine, connect
 from .errors import CitError
-from .image_build import build_runner_image
+from .image_build import RequestedMode, build_runner_image
 from .results import Status
 from .settings import RUNNER_IMAGE, RunSettings
 from .workflow import load_and_validate, run_loaded
 
 EXIT_INTERRUPTED = 130
-BUILD_MODES = ("auto", "registry", "bootstrap")
-BuildMode = Literal["auto", "registry", "bootstrap"]
 
 app = typer.Typer(
     name="cit",
@@ -57,7 +57,7 @@ def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
 
 
 def _image_builder(
-    engine: DockerEngine, mode: BuildMode = "auto", requirements: Path | None = None
+    engine: DockerEngine, mode: RequestedMode = "auto", requirements: Path | None = None
 ) -> Callable[[str], None]:
     """Build the runner image with its progress shown line by line."""
 
@@ -111,24 +111,28 @@ def run(
     raise typer.Exit(result.exit_code)
 
 
+class Mode(StrEnum):
+    auto = "auto"
+    registry = "registry"
+    bootstrap = "bootstrap"
+
+
 @image_app.command("build")
 def image_build(
     tag: Annotated[str, typer.Option(help="Image tag.")] = RUNNER_IMAGE,
     mode: Annotated[
-        str, typer.Option(help="auto, registry (FROM a Python base image) or bootstrap (Debian).")
-    ] = "auto",
+        Mode, typer.Option(help="registry: FROM a Python base image; bootstrap: from Debian.")
+    ] = Mode.auto,
     requirements: Annotated[
         Path | None, typer.Option(help="Python requirements file instead of the shipped one.")
     ] = None,
 ) -> None:
     """Build the SageMaker-like runner image, with or without a container registry."""
     with user_errors():
-        if mode not in BUILD_MODES:
-            raise CitError(f"--mode: '{mode}' is not allowed; allowed: {', '.join(BUILD_MODES)}")
         if requirements is not None and not requirements.is_file():
             raise CitError(f"--requirements: no such file: {requirements}")
         engine = connect()
-        _image_builder(engine, mode, requirements)(tag)  # type: ignore[arg-type]
+        _image_builder(engine, mode.value, requirements)(tag)
         console.print(f"[green]built {tag}[/]")
 
 
@@ -160,3 +164,13 @@ def main() -> None:
     except KeyboardInterrupt:
         errors.print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    finally:
+        _quiet_closed_stdout()
+
+
+def _quiet_closed_stdout() -> None:
+    """`cit run | head` closes stdout early: that is no error worth a traceback at exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
 
 from . import __version__
 from .engine import Engine
@@ -54,7 +57,7 @@ class Execution:
 
     def execute(self, max_workers: int) -> RunResult:
         self.save()
-        self.observer.run_started(self.result)
+        self._notify(self.observer.run_started, self.result)
         running: dict[Future[StepResult], str] = {}
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="cit-step") as pool:
             try:
@@ -73,7 +76,7 @@ class Execution:
             for name in self._ready()[: max_workers - len(running)]:
                 running[pool.submit(self._run_one, self.plan.steps[name])] = name
                 self._set(step_record(self.plan.steps[name], Status.RUNNING))
-                self.observer.step_started(self.result.step(name))
+                self._notify(self.observer.step_started, self.result.step(name))
                 self.save()
             if not running:
                 return
@@ -114,7 +117,7 @@ class Execution:
 
     def _record(self, step: StepResult, name: str) -> None:
         self._set(step)
-        self.observer.step_finished(step)
+        self._notify(self.observer.step_finished, step)
         if not step.status.ok:
             self._skip_descendants(name)
         self.save()
@@ -126,7 +129,7 @@ class Execution:
             if current.status is Status.PENDING:
                 current.status = Status.SKIPPED
                 current.reason = f"upstream step '{name}' did not succeed"
-                self.observer.step_finished(current)
+                self._notify(self.observer.step_finished, current)
 
     def _close(self) -> None:
         for step in self.result.steps:
@@ -136,7 +139,12 @@ class Execution:
         self.result.finished_at = time.time()
         self.result.status = overall_status(self.result.steps, self.cancel.is_set())
         self.save()
-        self.observer.run_finished(self.result)
+        self._notify(self.observer.run_finished, self.result)
+
+    def _notify(self, hook: Callable[[Any], None], value: Any) -> None:
+        """Tell the observer; a front end that fails (a closed terminal) never stops the run."""
+        with contextlib.suppress(Exception):
+            hook(value)
 
     def _set(self, step: StepResult) -> None:
         self.result.steps = [step if s.name == step.name else s for s in self.result.steps]

@@ -6,10 +6,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
+from .image_build import runner_image_tag
 from .resources import host_cpus, host_memory_bytes
 
-RUNNER_IMAGE = f"cit-runner:{__version__}"
+RUNNER_IMAGE = runner_image_tag()
 
 
 def _default_user() -> str | None:
