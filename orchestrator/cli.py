@@ -14,11 +14,10 @@ from types import FrameType
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 
 from . import __version__
 from .cleanup import sweep_orphans
-from .console import ConsoleObserver
+from .console import ConsoleObserver, TerminalConsole
 from .docker_engine import DockerEngine, connect
 from .errors import CitError
 from .image_build import RequestedMode, build_runner_image
@@ -38,8 +37,8 @@ app = typer.Typer(
 image_app = typer.Typer(help="The runner image.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
 
-console = Console()
-errors = Console(stderr=True)
+console = TerminalConsole()
+errors = TerminalConsole(stderr=True)
 
 
 @contextmanager

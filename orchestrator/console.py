@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 
@@ -27,6 +29,16 @@ STATUS_STYLE = {
 }
 FAILED_TAIL_LINES = 20
 STEP_COLOURS = ("cyan", "magenta", "blue", "green", "yellow", "bright_cyan", "bright_magenta")
+
+
+class TerminalConsole(Console):
+    """A console that goes quiet when its reader goes away (`cit run | head`), so the run and
+    its saved logs carry on; Rich's default would end the process."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, (sys.stderr if self.stderr else sys.stdout).fileno())
 
 
 class ConsoleObserver:
