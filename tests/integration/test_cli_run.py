@@ -24,7 +24,6 @@ def test_output_piped_into_head_keeps_logs_and_exit_code(
         str(EXAMPLE / "pipeline.yaml"),
         "--cit-dir",
         str(tmp_path / ".cit"),
-        cwd=tmp_path,
     )
     shell = " ".join(command) + " | head -n 2 > /dev/null; exit ${PIPESTATUS[0]}"
     done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=300)
@@ -43,7 +42,7 @@ def test_failed_step_exits_1_and_shows_its_log_tail(
         tmp_path, "p.yaml", "name: c\nsteps:\n  s: {kind: processing, script: crash.py}\n"
     )
     done = subprocess.run(
-        cit("run", "--dag", str(path), "--cit-dir", str(tmp_path / ".cit"), cwd=tmp_path),
+        cit("run", "--dag", str(path), "--cit-dir", str(tmp_path / ".cit")),
         capture_output=True,
         text=True,
         timeout=300,
