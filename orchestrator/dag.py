@@ -10,11 +10,12 @@ Nodes carry the same fields as ``Pipeline.step``; edges wire outputs to inputs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .pipeline import TRAINING_OUTPUTS, Pipeline, StepKind, StepOutput, _caller_dir
+from .pipeline import TRAINING_OUTPUTS, InvalidStep, Pipeline, StepKind, StepOutput, _caller_dir
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class Edge:
     target: str
     output: str | None = None
     input: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.source} -> {self.target}"
 
 
 class PipelineDAG:
@@ -37,6 +41,7 @@ class PipelineDAG:
     def add_node(self, name: str, **fields: Any) -> PipelineDAG:
         if name in self.nodes:
             raise ValueError(f"a node named '{name}' is already in the DAG")
+        _check_node_fields(name, fields)
         self.nodes[name] = fields
         return self
 
@@ -47,15 +52,23 @@ class PipelineDAG:
         for node in (source, target):
             if node not in self.nodes:
                 raise ValueError(f"edge {source} -> {target}: no node named '{node}'")
-        self.edges.append(Edge(source, target, output, input))
+        if input is not None and output is None:
+            raise ValueError(f"edge {source} -> {target}: input='{input}' needs output= as well")
+        edge = Edge(source, target, output, input)
+        self._wire(target, [*self._edges_into(target), edge])
+        self.edges.append(edge)
         return self
 
     def to_pipeline(self) -> Pipeline:
         pipeline = Pipeline(self.name, base_dir=self.base_dir)
         for name, fields in self.nodes.items():
+            _check_node_fields(name, fields)
             data = dict(fields)
             data.setdefault("kind", StepKind.PROCESSING)
-            data["inputs"] = {**self._wired_inputs(name), **dict(data.get("inputs") or {})}
+            data["inputs"] = {
+                **self._wire(name, self._edges_into(name)),
+                **(data.get("inputs") or {}),
+            }
             data["depends_on"] = self._depends_on(name, data)
             kind = data.pop("kind")
             pipeline.step(name, kind, **data)
@@ -68,26 +81,67 @@ class PipelineDAG:
 
         return load_pipeline(Path(path))
 
-    def _wired_inputs(self, target: str) -> dict[str, StepOutput]:
-        wired: dict[str, StepOutput] = {}
-        for edge in self.edges:
-            if edge.target != target:
-                continue
-            if edge.output is not None:
-                wired[edge.input or edge.output] = StepOutput(step=edge.source, output=edge.output)
-                continue
-            for output in self._outputs_of(edge.source):
-                wired.setdefault(output, StepOutput(step=edge.source, output=output))
-        return wired
+    def _edges_into(self, target: str) -> list[Edge]:
+        return [edge for edge in self.edges if edge.target == target]
+
+    def _wire(self, target: str, edges: list[Edge]) -> dict[str, StepOutput]:
+        """The inputs ``edges`` give ``target``; one input wired from two sources is an error."""
+        given = set(self.nodes[target].get("inputs") or {})
+        wired: dict[str, tuple[Edge, StepOutput]] = {}
+        for edge in edges:
+            for input_name, ref in self._wires_of(edge):
+                if input_name in given:
+                    raise InvalidStep(
+                        target,
+                        f"inputs.{input_name}",
+                        f"given in add_node and also wired by edge {edge}; keep one",
+                    )
+                earlier = wired.setdefault(input_name, (edge, ref))
+                if earlier[1] != ref:
+                    raise _fan_in_error(target, input_name, earlier, (edge, ref))
+        return {name: ref for name, (_, ref) in wired.items()}
+
+    def _wires_of(self, edge: Edge) -> list[tuple[str, StepOutput]]:
+        if edge.output is not None:
+            return [(edge.input or edge.output, StepOutput(step=edge.source, output=edge.output))]
+        return [(o, StepOutput(step=edge.source, output=o)) for o in self._outputs_of(edge.source)]
 
     def _outputs_of(self, name: str) -> list[str]:
         fields = self.nodes[name]
         if str(fields.get("kind", StepKind.PROCESSING)) == StepKind.TRAINING:
             return list(TRAINING_OUTPUTS[:1])
-        outputs = fields.get("outputs") or []
-        return list(outputs)
+        return [str(output) for output in fields.get("outputs") or []]
 
     def _depends_on(self, target: str, data: dict[str, Any]) -> list[str]:
         declared = list(data.get("depends_on") or [])
-        from_edges = [e.source for e in self.edges if e.target == target]
+        from_edges = [e.source for e in self._edges_into(target)]
         return list(dict.fromkeys([*declared, *from_edges]))
+
+
+def _fan_in_error(
+    target: str, input_name: str, first: tuple[Edge, StepOutput], second: tuple[Edge, StepOutput]
+) -> InvalidStep:
+    (first_edge, first_ref), (second_edge, second_ref) = first, second
+    return InvalidStep(
+        target,
+        f"inputs.{input_name}",
+        f"edges {first_edge} ({first_ref}) and {second_edge} ({second_ref}) both wire input "
+        f"'{input_name}'; name each wire, e.g. add_edge('{second_edge.source}', '{target}', "
+        f"output='{second_ref.output}', input='{second_edge.source}_{second_ref.output}')",
+    )
+
+
+def _check_node_fields(name: str, fields: Mapping[str, Any]) -> None:
+    """Reject field types the wiring cannot use, before they surface as a TypeError."""
+    inputs, outputs = fields.get("inputs"), fields.get("outputs")
+    depends_on = fields.get("depends_on")
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise InvalidStep(name, "inputs", "must be a mapping of input name to input")
+    if outputs is not None and not isinstance(outputs, list | tuple | Mapping):
+        raise InvalidStep(name, "outputs", "must be a list of output names, or a mapping")
+    if depends_on is not None and not _is_list_of_str(depends_on):
+        raise InvalidStep(name, "depends_on", "must be a list of step names")
+
+
+def _is_list_of_str(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(item, str) for item in value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from .pipeline import Step
 
@@ -14,27 +14,35 @@ def edges(steps: Mapping[str, Step]) -> list[tuple[str, str]]:
 
 def find_cycle(steps: Mapping[str, Step]) -> list[str] | None:
     """The steps of one cycle, first step repeated at the end, or None."""
-    state: dict[str, int] = {}
-    path: list[str] = []
-
-    def visit(name: str) -> list[str] | None:
-        state[name] = 1
-        path.append(name)
-        for up in steps[name].upstream:
-            if up not in steps:
-                continue
-            if state.get(up) == 1:
-                return [*path[path.index(up) :], up]
-            if up not in state and (cycle := visit(up)):
-                return cycle
-        state[name] = 2
-        path.pop()
-        return None
-
+    done: set[str] = set()
     for name in steps:
-        if name not in state and (cycle := visit(name)):
+        if name not in done and (cycle := _cycle_upstream_of(name, steps, done)):
             return list(reversed(cycle))
     return None
+
+
+def _cycle_upstream_of(root: str, steps: Mapping[str, Step], done: set[str]) -> list[str] | None:
+    """Depth-first walk upstream from ``root`` with an explicit stack, so long chains fit."""
+    path = [root]
+    on_path = {root}
+    pending = [_known_upstream(root, steps)]
+    while pending:
+        up = next(pending[-1], None)
+        if up is None:
+            done.add(path[-1])
+            on_path.discard(path.pop())
+            pending.pop()
+        elif up in on_path:
+            return [*path[path.index(up) :], up]
+        elif up not in done:
+            path.append(up)
+            on_path.add(up)
+            pending.append(_known_upstream(up, steps))
+    return None
+
+
+def _known_upstream(name: str, steps: Mapping[str, Step]) -> Iterator[str]:
+    return (up for up in steps[name].upstream if up in steps)
 
 
 def topological_order(steps: Mapping[str, Step]) -> list[str]:

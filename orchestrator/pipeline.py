@@ -11,12 +11,23 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 STEP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$"
 CHANNEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 ChannelName = Annotated[str, Field(pattern=CHANNEL_NAME_PATTERN)]
+
+MAX_PROCESSING_SECONDS = 7 * 24 * 3600
+MAX_TRAINING_SECONDS = 28 * 24 * 3600
 
 MODEL_OUTPUT = "model"
 OUTPUT_DATA_OUTPUT = "output_data"
@@ -48,18 +59,25 @@ class StepOutput(_Frozen):
         return f"{self.step}.{self.output}"
 
 
+def container_path(value: str | None) -> str | None:
+    """An absolute path inside the container, without '.' or '..' parts or a trailing '/'."""
+    if value is None:
+        return None
+    if not value.startswith("/"):
+        raise ValueError("must be an absolute path inside the container, e.g. /opt/ml/...")
+    parts = value.split("/")
+    if "." in parts or ".." in parts:
+        raise ValueError("must not contain '.' or '..' parts")
+    return "/" + "/".join(part for part in parts if part)
+
+
 class StepInput(_Frozen):
     """Where an input comes from and, optionally, where it is mounted in the container."""
 
     source: LocalSource | StepOutput
     destination: str | None = None
 
-    @field_validator("destination")
-    @classmethod
-    def _absolute(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("/"):
-            raise ValueError("must be an absolute path inside the container, e.g. /opt/ml/...")
-        return value
+    _absolute = field_validator("destination")(container_path)
 
 
 class StepOutputSpec(_Frozen):
@@ -67,13 +85,15 @@ class StepOutputSpec(_Frozen):
 
     destination: str | None = None
 
+    _absolute = field_validator("destination")(container_path)
+
 
 class Instance(_Frozen):
     """The instance a step runs on; cpus and memory become the container's limits."""
 
     type: str = "ml.m5.large"
     count: Literal[1] = 1
-    cpus: float | None = Field(default=None, gt=0)
+    cpus: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     memory: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?\s*([kKmMgG]i?[bB]?)?$")
 
 
@@ -92,9 +112,22 @@ class Step(_Frozen):
     image: str | None = None
     entrypoint: list[str] | None = None
     instance: Instance = Field(default_factory=Instance)
-    timeout_seconds: float = Field(default=3600.0, gt=0)
+    timeout_seconds: float = Field(default=3600.0, gt=0, allow_inf_nan=False)
     network: bool = False
     depends_on: list[str] = Field(default_factory=list)
+
+    @field_validator("timeout_seconds")
+    @classmethod
+    def _within_sagemaker_limit(cls, value: float, info: ValidationInfo) -> float:
+        if info.data.get("kind") is StepKind.PROCESSING:
+            limit, days, job = MAX_PROCESSING_SECONDS, 7, "processing"
+        else:
+            limit, days, job = MAX_TRAINING_SECONDS, 28, "training"
+        if value > limit:
+            raise ValueError(
+                f"must be at most {limit} ({days} days), the longest a SageMaker {job} job may run"
+            )
+        return value
 
     @model_validator(mode="after")
     def _check_kind_fields(self) -> Step:
@@ -203,23 +236,82 @@ def describe_validation_error(error: ValidationError) -> tuple[str, str]:
     """The first problem of a pydantic error as (field path, message naming what is allowed)."""
     first = error.errors()[0]
     loc = [str(part) for part in first["loc"]]
-    message = first["msg"].removeprefix("Value error, ")
+    kind = first["type"]
     if loc and loc[-1] in _UNION_MEMBERS:
-        loc = [part for part in loc if part not in _UNION_MEMBERS]
-        message = "must be a string, number or boolean"
-    if first["type"] == "extra_forbidden":
-        model: type[BaseModel] = Instance if "instance" in loc[:-1] else Step
-        message = f"unknown field '{loc[-1]}'; allowed: {', '.join(sorted(model.model_fields))}"
-    return ".".join(loc), message
+        return _path(loc[:-1]), "must be a string, number or boolean"
+    if _is_input_shape(loc, kind):
+        return _path(loc[:2]), INPUT_FORMS
+    if kind == "extra_forbidden":
+        return _path(loc), f"unknown field '{loc[-1]}'; allowed: {_allowed_fields(loc[:-1])}"
+    if kind == "model_type":
+        return _path(loc), f"must be a mapping; allowed fields: {_allowed_fields(loc)}"
+    message = first["msg"].removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":
+        return _path(loc), _pattern_in_words(loc, message)
+    return _path(loc), message
 
 
+INPUT_FORMS = "an input is a path, or {step: NAME, output: NAME}"
+STEP_NAME_RULE = (
+    "a step name has letters, digits, '-' and '_', up to 80 characters, "
+    "and starts with a letter or digit"
+)
+CHANNEL_NAME_RULE = (
+    "an input or output name has letters, digits, '-', '_' and '.', up to 64 characters, "
+    "and starts with a letter or digit"
+)
+MEMORY_RULE = "must be a size such as 512m, 2g or 1.5GiB"
 _UNION_MEMBERS = frozenset({"str", "int", "float", "bool"})
+_KEY = "[key]"
+
+
+def _path(loc: list[str]) -> str:
+    return ".".join(part for part in loc if part != _KEY)
+
+
+def _is_input_shape(loc: list[str], kind: str) -> bool:
+    """Whether the error is about what an input is, not about one of its fields."""
+    if loc[:1] != ["inputs"] or len(loc) < 2:
+        return False
+    return (len(loc) == 2 and kind == "model_type") or (len(loc) > 2 and loc[2] == "source")
+
+
+def _allowed_fields(loc: list[str]) -> str:
+    """The fields allowed in the mapping at ``loc`` of a step."""
+    if loc[:1] == ["inputs"] and len(loc) == 2:
+        return "path, step, output, destination"
+    if loc[:1] == ["outputs"] and len(loc) == 2:
+        return ", ".join(StepOutputSpec.model_fields)
+    if loc == ["instance"]:
+        return ", ".join(sorted(Instance.model_fields))
+    return ", ".join(sorted(set(Step.model_fields) - {"name"}))
+
+
+def _pattern_in_words(loc: list[str], message: str) -> str:
+    if loc == ["name"]:
+        return STEP_NAME_RULE
+    if loc[-1:] == [_KEY]:
+        return CHANNEL_NAME_RULE
+    if loc == ["instance", "memory"]:
+        return MEMORY_RULE
+    return message
+
+
+class _FieldError(ValueError):
+    """A mistake found while normalising a step's fields, before pydantic sees them."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 def build_step(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir: Path) -> Step:
     """Normalise the user's shorthand into a validated ``Step``; raises ``InvalidStep``."""
     try:
         return Step.model_validate(_normalise(name, kind, fields, base_dir))
+    except _FieldError as exc:
+        raise InvalidStep(name, exc.field, exc.message) from None
     except ValidationError as exc:
         field, message = describe_validation_error(exc)
         raise InvalidStep(name, field.removeprefix("name").lstrip("."), message) from None
@@ -230,14 +322,16 @@ def _normalise(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir
     data["name"] = name
     data["kind"] = kind
     if "inputs" in data and isinstance(data["inputs"], dict):
-        data["inputs"] = {k: _normalise_input(v, base_dir) for k, v in data["inputs"].items()}
+        data["inputs"] = {
+            k: _normalise_input(v, base_dir, f"inputs.{k}") for k, v in data["inputs"].items()
+        }
     if "outputs" in data and isinstance(data["outputs"], list | tuple):
         data["outputs"] = {str(o): {} for o in data["outputs"]}
     if isinstance(data.get("source_dir"), str | Path):
-        data["source_dir"] = _resolve(data["source_dir"], base_dir)
+        data["source_dir"] = _resolve(data["source_dir"], base_dir, "source_dir")
     if isinstance(data.get("script"), str | Path):
         code_dir = data["source_dir"] if isinstance(data.get("source_dir"), Path) else base_dir
-        data["script"] = _resolve(data["script"], code_dir)
+        data["script"] = _resolve(data["script"], code_dir, "script")
     if isinstance(data.get("env"), dict):
         data["env"] = {k: str(v) for k, v in data["env"].items()}
     if isinstance(data.get("arguments"), list):
@@ -245,34 +339,50 @@ def _normalise(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir
     return data
 
 
-def _resolve(path: str | Path, base_dir: Path) -> Path:
-    p = Path(path).expanduser()
+def _resolve(path: str | Path, base_dir: Path, field: str) -> Path:
+    try:
+        p = Path(path).expanduser()
+    except RuntimeError:
+        raise _FieldError(field, f"cannot expand {path}: no such user or home folder") from None
     return p if p.is_absolute() else (base_dir / p)
 
 
-def _normalise_input(value: Any, base_dir: Path) -> Any:
+def _normalise_input(value: Any, base_dir: Path, field: str) -> Any:
     if isinstance(value, StepHandle):
-        raise ValueError(
-            f"input refers to step '{value.name}' as a whole; "
-            f"name one of its outputs, e.g. {value.name}.output('...')"
+        raise _FieldError(
+            field,
+            f"refers to step '{value.name}' as a whole; "
+            f"name one of its outputs, e.g. {value.name}.output('...')",
         )
     if isinstance(value, StepOutput):
         return {"source": value}
     if isinstance(value, str | Path):
-        return {"source": {"path": _resolve(value, base_dir)}}
+        return {"source": {"path": _local_path(value, base_dir, field)}}
     if isinstance(value, dict):
-        return _normalise_input_dict(value, base_dir)
+        return _normalise_input_dict(value, base_dir, field)
     return value
 
 
-def _normalise_input_dict(value: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+def _normalise_input_dict(value: dict[str, Any], base_dir: Path, field: str) -> dict[str, Any]:
     data = dict(value)
+    if "path" in data and ("step" in data or "output" in data):
+        raise _FieldError(field, "give either 'path' or 'step' and 'output', not both")
     if "step" in data or "output" in data:
         source = {"step": data.pop("step", None), "output": data.pop("output", None)}
         return {"source": source, **data}
     if "path" in data:
         path = data.pop("path")
         if isinstance(path, str | Path):
-            path = _resolve(path, base_dir)
+            path = _local_path(path, base_dir, field)
         return {"source": {"path": path}, **data}
     return data
+
+
+def _local_path(value: str | Path, base_dir: Path, field: str) -> Path:
+    if str(value).lower().startswith("s3:/"):
+        raise _FieldError(
+            field,
+            f"S3 inputs ({value}) are not supported yet; they come in a later release. "
+            "Copy the data to a local folder and give its path",
+        )
+    return _resolve(value, base_dir, field)

@@ -1,44 +1,103 @@
-"""Checks that a loaded pipeline can run: references, cycles, files, mount points."""
+"""Checks that a loaded pipeline can run: names, references, cycles, files, mounts, instances."""
 
 from __future__ import annotations
 
+import difflib
+import stat
 from pathlib import Path
 
 from .errors import PipelineError
 from .graph import find_cycle
 from .pipeline import LocalSource, Pipeline, Step, StepKind, StepOutput
-from .sagemaker_contract import input_destination, output_destination
+from .resources import INSTANCE_TYPES
+from .sagemaker_contract import (
+    MODEL_DIR,
+    OUTPUT_DIR,
+    PROCESSING_CODE,
+    PROCESSING_CONFIG,
+    TRAINING_CODE,
+    TRAINING_CONFIG,
+    input_destination,
+    output_destination,
+)
+
+PROCESSING_ROOT = "/opt/ml/processing/"
+SPECIAL_FILE_KINDS = (
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 def validate_pipeline(pipeline: Pipeline, file: Path) -> None:
     """Raise ``PipelineError`` naming the file and field of the first problem found."""
     if not pipeline.steps:
         raise PipelineError("defines no steps", file=file)
+    _check_distinct_names(pipeline, file)
     for step in pipeline.steps.values():
         _check_code(step, file)
         _check_references(step, pipeline, file)
         _check_local_inputs(step, file)
+        _check_destinations(step, file)
         _check_mount_points(step, file)
+        _check_instance(step, file)
     cycle = find_cycle(pipeline.steps)
     if cycle:
         raise PipelineError(f"the steps form a cycle: {' -> '.join(cycle)}", file=file)
 
 
+def _check_distinct_names(pipeline: Pipeline, file: Path) -> None:
+    """Names equal but for case or '_'/'-' become the same container and job name."""
+    seen: dict[str, str] = {}
+    for name in pipeline.steps:
+        other = seen.setdefault(name.lower().replace("_", "-"), name)
+        if other != name:
+            raise PipelineError(
+                f"step names '{other}' and '{name}' differ only in case or '_' versus '-', "
+                "which gives them the same job and folder names; rename one",
+                file=file,
+                field=f"steps.{name}",
+            )
+
+
+def _file_kind(path: Path, file: Path, field: str) -> str | None:
+    """'file', 'folder' or what else is at ``path``; None when nothing is."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise PipelineError(f"cannot read {path}: {exc.strerror}", file=file, field=field) from None
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return next((kind for test, kind in SPECIAL_FILE_KINDS if test(mode)), "a special file")
+
+
 def _check_code(step: Step, file: Path) -> None:
     where = f"steps.{step.name}"
-    if step.source_dir is not None and not step.source_dir.is_dir():
-        raise PipelineError(
-            f"no such folder: {step.source_dir}", file=file, field=f"{where}.source_dir"
-        )
+    if step.source_dir is not None:
+        field = f"{where}.source_dir"
+        kind = _file_kind(step.source_dir, file, field)
+        if kind is None:
+            raise PipelineError(f"no such folder: {step.source_dir}", file=file, field=field)
+        if kind != "folder":
+            raise PipelineError(f"is not a folder: {step.source_dir}", file=file, field=field)
     if step.script is None:
         return
-    if not step.script.is_file():
-        raise PipelineError(f"no such script: {step.script}", file=file, field=f"{where}.script")
+    field = f"{where}.script"
+    kind = _file_kind(step.script, file, field)
+    if kind is None:
+        raise PipelineError(f"no such script: {step.script}", file=file, field=field)
+    if kind == "folder":
+        raise PipelineError(f"is a folder, not a file: {step.script}", file=file, field=field)
+    if kind != "file":
+        raise PipelineError(f"is not a regular file: {step.script}", file=file, field=field)
     if step.source_dir is not None and not step.script.is_relative_to(step.source_dir):
         raise PipelineError(
-            f"the script must be inside source_dir {step.source_dir}",
-            file=file,
-            field=f"{where}.script",
+            f"the script must be inside source_dir {step.source_dir}", file=file, field=field
         )
 
 
@@ -71,25 +130,95 @@ def _check_references(step: Step, pipeline: Pipeline, file: Path) -> None:
 
 def _check_local_inputs(step: Step, file: Path) -> None:
     for channel, item in step.inputs.items():
-        if isinstance(item.source, LocalSource) and not item.source.path.exists():
+        if not isinstance(item.source, LocalSource):
+            continue
+        path, field = item.source.path, f"steps.{step.name}.inputs.{channel}"
+        kind = _file_kind(path, file, field)
+        if kind is None:
+            raise PipelineError(f"no such file or folder: {path}", file=file, field=field)
+        if kind not in ("file", "folder"):
             raise PipelineError(
-                f"no such file or folder: {item.source.path}",
+                f"{path} is {kind}; an input must be a regular file or a folder",
                 file=file,
-                field=f"steps.{step.name}.inputs.{channel}",
+                field=field,
             )
 
 
+def _check_destinations(step: Step, file: Path) -> None:
+    """SageMaker's rules for where inputs and outputs may be mounted."""
+    where = f"steps.{step.name}"
+    if step.kind is StepKind.TRAINING:
+        for channel, item in step.inputs.items():
+            if item.destination is not None:
+                raise PipelineError(
+                    f"training channels are always mounted at /opt/ml/input/data/{channel}; "
+                    "remove 'destination'",
+                    file=file,
+                    field=f"{where}.inputs.{channel}.destination",
+                )
+        return
+    explicit = [(f"inputs.{c}", i.destination) for c, i in step.inputs.items()]
+    explicit += [(f"outputs.{o}", spec.destination) for o, spec in step.outputs.items()]
+    for field, destination in explicit:
+        if destination is not None and not destination.startswith(PROCESSING_ROOT):
+            raise PipelineError(
+                f"a processing job mounts its inputs and outputs under {PROCESSING_ROOT}; "
+                f"got {destination}",
+                file=file,
+                field=f"{where}.{field}.destination",
+            )
+
+
+def _reserved_mounts(step: Step) -> list[tuple[str, str]]:
+    """(container path, what cit mounts there) for the mounts every job of this kind gets."""
+    if step.kind is StepKind.PROCESSING:
+        code = [(PROCESSING_CODE, "the step's code")] if step.script else []
+        return [*code, (PROCESSING_CONFIG, "the job's config"), (OUTPUT_DIR, "the job's output")]
+    code = [(TRAINING_CODE, "the step's code")] if step.script else []
+    return [
+        *code,
+        (TRAINING_CONFIG, "the job's config"),
+        (MODEL_DIR, "the model folder"),
+        (OUTPUT_DIR, "the job's output"),
+    ]
+
+
 def _check_mount_points(step: Step, file: Path) -> None:
-    seen: dict[str, str] = {}
+    """No two mounts of a container at the same path, or one inside another."""
+    seen = _reserved_mounts(step)
     targets = [(f"inputs.{c}", input_destination(step, c)) for c in step.inputs]
     if step.kind is StepKind.PROCESSING:
         targets += [(f"outputs.{o}", output_destination(step, o)) for o in step.outputs]
     for field, target in targets:
-        clash = seen.get(target.rstrip("/"))
-        if clash:
-            raise PipelineError(
-                f"mounts at {target}, which {clash} already uses",
-                file=file,
-                field=f"steps.{step.name}.{field}",
-            )
-        seen[target.rstrip("/")] = field
+        target = target.rstrip("/")
+        for other, user in seen:
+            clash = _mount_clash(target, other, user)
+            if clash:
+                raise PipelineError(clash, file=file, field=f"steps.{step.name}.{field}")
+        seen.append((target, field))
+
+
+def _mount_clash(target: str, other: str, user: str) -> str | None:
+    if target == other:
+        return f"mounts at {target}, which {user} already uses"
+    if target.startswith(other + "/"):
+        return f"mounts at {target}, inside {other} where {user} is mounted; mounts cannot nest"
+    if other.startswith(target + "/"):
+        return f"mounts at {target}, around {other} where {user} is mounted; mounts cannot nest"
+    return None
+
+
+def _check_instance(step: Step, file: Path) -> None:
+    """An unknown type gives no limits, so it needs both cpus and memory."""
+    instance = step.instance
+    if instance.type in INSTANCE_TYPES or (instance.cpus is not None and instance.memory):
+        return
+    close = difflib.get_close_matches(instance.type, INSTANCE_TYPES, n=3)
+    known = close or list(INSTANCE_TYPES)[:6]
+    hint = f"did you mean {' or '.join(close)}?" if close else f"known: {', '.join(known)}, …"
+    raise PipelineError(
+        f"unknown instance type '{instance.type}'; {hint} "
+        "(another type needs instance.cpus and instance.memory)",
+        file=file,
+        field=f"steps.{step.name}.instance.type",
+    )
