@@ -11,14 +11,14 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import docker
 import docker.errors
 import docker.types
 import requests.exceptions
 
-from .engine import ContainerInfo, ContainerOutcome, LogSink
+from .engine import ContainerInfo, ContainerOutcome, Engine, LogSink
 from .errors import EngineUnavailable, ImageBuildError, ImageError
 from .image_build import OnLine
 from .spec import ContainerSpec
@@ -57,15 +57,29 @@ class DockerEngine:
         self.client = client
         self._removals = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cit-remove")
         self._pending: list[Future[None]] = []
+        self._created: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def create(self, spec: ContainerSpec) -> None:
+        """Create the container ahead of time; ``run`` then only has to start it."""
+        with engine_errors():
+            container_id = self._create(spec)
+        with self._lock:
+            self._created[spec.name] = container_id
+
+    def _create(self, spec: ContainerSpec) -> str:
+        return str(
+            self.client.api.create_container(**create_arguments(self.client.api, spec))["Id"]
+        )
 
     def run(
         self, spec: ContainerSpec, *, on_log: LogSink, cancel: threading.Event
     ) -> ContainerOutcome:
         started = time.time()
+        with self._lock:
+            created = self._created.pop(spec.name, None)
         try:
-            container_id = str(
-                self.client.api.create_container(**create_arguments(self.client.api, spec))["Id"]
-            )
+            container_id = created or self._create(spec)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             return ContainerOutcome(None, started, time.time(), error=_short(exc))
         try:
@@ -153,6 +167,8 @@ class DockerEngine:
         ]
 
     def remove_container(self, name: str) -> None:
+        with self._lock:
+            self._created.pop(name, None)
         try:
             with engine_errors():
                 self.client.api.remove_container(name, force=True, v=True)
@@ -161,6 +177,10 @@ class DockerEngine:
         except docker.errors.APIError as exc:
             if exc.status_code != HTTP_CONFLICT:  # another cit is removing it already
                 raise
+
+
+if TYPE_CHECKING:
+    _satisfies_engine: type[Engine] = DockerEngine
 
 
 @contextlib.contextmanager

@@ -44,6 +44,10 @@ class ContainerInfo:
 class Engine(Protocol):
     """What cit needs from a container engine."""
 
+    def create(self, spec: ContainerSpec) -> None:
+        """Create the container ahead of ``run`` (its inputs' folders exist); may be skipped."""
+        ...
+
     def run(
         self, spec: ContainerSpec, *, on_log: LogSink, cancel: threading.Event
     ) -> ContainerOutcome:

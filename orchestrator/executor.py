@@ -16,7 +16,7 @@ from .observer import NullObserver, RunObserver
 from .plan import PlannedStep, RunPlan
 from .results import RunResult, Status, StepResult
 from .rundir import MANIFEST, write_json_atomic
-from .step_runner import run_step, step_record
+from .step_runner import prepare, run_step, step_record
 
 WAIT_SECONDS = 0.2
 INTERRUPTED_BEFORE_START = "the run was interrupted before this step started"
@@ -45,6 +45,7 @@ class Execution:
         self.engine = engine
         self.observer = observer
         self.cancel = cancel
+        self.created_ahead: set[str] = set()
         self.result = RunResult(
             run_id=plan.run_id,
             pipeline=plan.pipeline_name,
@@ -80,6 +81,7 @@ class Execution:
                 self.save()
             if not running:
                 return
+            self._create_ahead()
             done, _ = wait(running, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
             for future in done:
                 self._record(future.result(), running.pop(future))
@@ -103,6 +105,28 @@ class Execution:
         except Exception as exc:
             reason = f"cit failed while running this step: {type(exc).__name__}: {exc}"
             return step_record(planned, Status.ERROR, reason)
+
+    def _create_ahead(self) -> None:
+        """Create the containers of steps whose upstream is running, while it runs.
+
+        Creation then leaves the path from one step's end to the next one's start. Nothing is
+        lost when it fails here: the step creates its container itself and reports the error.
+        """
+        states = {s.name: s.status for s in self.result.steps}
+        for name, planned in self.plan.steps.items():
+            upstream = planned.step.upstream
+            if states[name] is not Status.PENDING or name in self.created_ahead or not upstream:
+                continue
+            if all(states[up] in (Status.RUNNING, Status.SUCCEEDED) for up in upstream):
+                self.created_ahead.add(name)
+                with contextlib.suppress(Exception):
+                    prepare(planned)
+                    self.engine.create(planned.job.container)
+
+    def _discard_created(self, name: str) -> None:
+        if name in self.created_ahead:
+            with contextlib.suppress(Exception):
+                self.engine.remove_container(self.plan.steps[name].job.container.name)
 
     def _ready(self) -> list[str]:
         if self.cancel.is_set():
@@ -129,6 +153,7 @@ class Execution:
             if current.status is Status.PENDING:
                 current.status = Status.SKIPPED
                 current.reason = f"upstream step '{name}' did not succeed"
+                self._discard_created(child)
                 self._notify(self.observer.step_finished, current)
 
     def _close(self) -> None:
@@ -136,6 +161,7 @@ class Execution:
             if step.status is Status.PENDING:
                 step.status = Status.SKIPPED
                 step.reason = INTERRUPTED_BEFORE_START
+                self._discard_created(step.name)
         self.result.finished_at = time.time()
         self.result.status = overall_status(self.result.steps, self.cancel.is_set())
         self.save()

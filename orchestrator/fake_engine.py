@@ -12,8 +12,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from .engine import ContainerInfo, ContainerOutcome, LogSink
+from .engine import ContainerInfo, ContainerOutcome, Engine, LogSink
 from .plan import STEP_LABEL
 from .spec import ContainerSpec, Mount
 
@@ -41,6 +42,7 @@ class FakeEngine:
         self.specs: list[ContainerSpec] = []
         self.leftovers: dict[str, ContainerInfo] = {}
         self.removed: list[str] = []
+        self.created: list[str] = []
         self._lock = threading.Lock()
 
     def run(
@@ -71,6 +73,10 @@ class FakeEngine:
             cancelled=ended == "cancelled",
             image_id=self.images.get(spec.image, "sha256:fake"),
         )
+
+    def create(self, spec: ContainerSpec) -> None:
+        with self._lock:
+            self.created.append(spec.name)
 
     def image_id(self, ref: str) -> str | None:
         return self.images.get(ref)
@@ -117,3 +123,7 @@ def _write(mounts: tuple[Mount, ...], target: str, content: str) -> bool:
             host.write_text(content, encoding="utf-8")
             return True
     return True
+
+
+if TYPE_CHECKING:
+    _satisfies_engine: type[Engine] = FakeEngine

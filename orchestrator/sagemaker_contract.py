@@ -283,7 +283,11 @@ def training_job(
         command=command,
         working_dir=working_dir,
     )
-    directories = (paths.model_dir, paths.ml_output_dir / "data", paths.outputs_dir)
+    directories = (
+        paths.model_dir,
+        paths.ml_output_dir / "data",
+        *(paths.output(name) for name in step.output_names),
+    )
     code_source = step.source_dir or step.script
     copies = ((code_source, paths.code_dir),) if code_source is not None else ()
     return JobSpec(container, files, directories, copies)

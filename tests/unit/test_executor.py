@@ -246,3 +246,20 @@ def test_orphans_of_this_machine_are_swept_other_machines_are_left(project: Path
     run_pipeline(write(project, "t.yaml", TRAIN), fake, settings=settings(project))
     assert "old" in fake.removed
     assert "theirs" not in fake.removed
+
+
+def test_containers_are_created_ahead_and_discarded_when_skipped(project: Path) -> None:
+    text = """
+    name: ahead
+    steps:
+      a: {kind: processing, script: scripts/prep.py, outputs: [out]}
+      b: {kind: processing, script: scripts/prep.py, outputs: [out],
+          inputs: {x: {step: a, output: out}}}
+      c: {kind: processing, script: scripts/prep.py, inputs: {x: {step: b, output: out}}}
+    """
+    fake = engine(a=FakeBehaviour(seconds=0.5), b=FakeBehaviour(exit_code=1, seconds=0.5))
+    result = run_pipeline(write(project, "a.yaml", text), fake, settings=settings(project))
+    names = {s.name: s.container_name for s in result.steps}
+    assert names["b"] in fake.created and names["c"] in fake.created
+    assert result.step("c").status is Status.SKIPPED
+    assert names["c"] in fake.removed
