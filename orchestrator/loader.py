@@ -94,7 +94,7 @@ def _compile_python(path: Path) -> Any:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         data.decode(encoding)
-        return compile(data, str(path), "exec")
+        return compile(data, str(path.resolve()), "exec")
     except UnicodeDecodeError as exc:
         advice = "save it as UTF-8 or declare its encoding in a '# -*- coding: NAME -*-' line"
         raise _undecodable(exc, path, advice) from None

@@ -190,3 +190,14 @@ def test_duplicate_mount_points(project: Path) -> None:
         "inputs: {raw: data, other: {path: data, destination: /opt/ml/processing/input/raw}}",
     )
     expect_error(write(project, "dup.yaml", text), "steps.prep.inputs.other", "already uses")
+
+
+def test_relative_pipeline_path_still_gets_line_numbers(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = PY_OK.replace('hyperparameters={"depth": 3}', 'hyperparameters={"depth": [3]}')
+    write(project, "rel.py", text)
+    monkeypatch.chdir(project)
+    with pytest.raises(InputError) as info:
+        load_and_validate(Path("rel.py"))
+    assert info.value.line == 5
