@@ -1,0 +1,111 @@
+"""Small pieces under the executor: docker arguments, orphans, messages, tarballs, limits."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tarfile
+from pathlib import Path
+
+import docker
+
+from orchestrator.cleanup import is_orphan
+from orchestrator.docker_engine import create_arguments
+from orchestrator.fake_engine import FakeEngine
+from orchestrator.packaging import summarise, tar_gz_folder
+from orchestrator.sagemaker_contract import StepPaths
+from orchestrator.settings import RunSettings
+from orchestrator.spec import ContainerSpec, Mount
+from orchestrator.step_runner import read_message
+from orchestrator.workflow import bounded_by_engine
+
+OFFLINE_API = docker.APIClient(base_url="unix:///nonexistent.sock", version="1.41")
+
+
+def spec(**extra: object) -> ContainerSpec:
+    fields: dict[str, object] = {
+        "name": "cit-r-s",
+        "image": "img:1",
+        "command": ("--a", "1"),
+        "entrypoint": ("python3", "/code/s.py"),
+        "env": {"K": "V"},
+        "mounts": (Mount("/host/in", "/opt/ml/in", True), Mount("/host/out", "/opt/ml/out", False)),
+        "labels": {"cit.step": "s"},
+        "cpus": 1.5,
+        "memory_bytes": 2**30,
+        "user": "1000:1000",
+        "hostname": "algo-1",
+        **extra,
+    }
+    return ContainerSpec(**fields)  # type: ignore[arg-type]
+
+
+def test_create_arguments_realise_the_spec() -> None:
+    args = create_arguments(OFFLINE_API, spec())
+    host = args["host_config"]
+    assert args["image"] == "img:1" and args["command"] == ["--a", "1"]
+    assert args["entrypoint"] == ["python3", "/code/s.py"]
+    assert args["environment"] == {"K": "V"} and args["labels"] == {"cit.step": "s"}
+    assert args["user"] == "1000:1000" and args["hostname"] == "algo-1"
+    assert host["NetworkMode"] == "none"
+    assert host["NanoCpus"] == 1_500_000_000
+    assert host["Memory"] == 2**30 and host["MemorySwap"] == 2**30
+    assert host["Init"] is True
+    mounts = {m["Target"]: m for m in host["Mounts"]}
+    assert mounts["/opt/ml/in"]["ReadOnly"] is True and mounts["/opt/ml/in"]["Type"] == "bind"
+    assert mounts["/opt/ml/out"]["ReadOnly"] is False
+
+
+def test_create_arguments_keep_image_defaults_when_unset() -> None:
+    args = create_arguments(
+        OFFLINE_API, spec(entrypoint=None, cpus=None, memory_bytes=None, user=None, network=True)
+    )
+    assert "entrypoint" not in args and "user" not in args
+    assert args["host_config"]["NetworkMode"] == "bridge"
+    assert "NanoCpus" not in args["host_config"] and "Memory" not in args["host_config"]
+
+
+def test_only_ended_cit_processes_of_this_machine_are_orphans() -> None:
+    host = socket.gethostname()
+    assert not is_orphan(f"{host}:{os.getpid()}")
+    assert not is_orphan("another-machine:1")
+    assert not is_orphan("garbage")
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert is_orphan(f"{host}:{pid}")
+
+
+def test_failure_file_wins_over_message_and_is_capped(tmp_path: Path) -> None:
+    paths = StepPaths(tmp_path)
+    paths.ml_output_dir.mkdir(parents=True)
+    assert read_message(paths) is None
+    (paths.ml_output_dir / "message").write_text("processing said\n")
+    assert read_message(paths) == "processing said"
+    (paths.ml_output_dir / "failure").write_text("x" * 5000)
+    assert read_message(paths) == "x" * 1024
+
+
+def test_tarball_has_entries_at_the_root(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "model.json").write_text("{}")
+    (folder / "sub" / "weights.bin").write_bytes(b"\0" * 10)
+    tarball = tar_gz_folder(folder, tmp_path / "out" / "model.tar.gz")
+    with tarfile.open(tarball) as archive:
+        assert sorted(archive.getnames()) == ["model.json", "sub", "sub/weights.bin"]
+    assert not list((tmp_path / "out").glob("*.partial"))
+    summary = summarise("model", tmp_path / "out")
+    assert summary.files == 1 and summary.bytes == tarball.stat().st_size
+
+
+def test_limits_are_bounded_by_what_the_engine_has() -> None:
+    class SmallEngine(FakeEngine):
+        def capacity(self) -> tuple[int, int] | None:
+            return 1, 2**30
+
+    settings = bounded_by_engine(
+        RunSettings(cpus_available=8, memory_available=2**34), SmallEngine()
+    )
+    assert settings.cpus_available == 1 and settings.memory_available == 2**30
