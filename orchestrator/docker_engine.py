@@ -18,7 +18,7 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
-from .engine import ContainerInfo, ContainerOutcome, Engine, LogSink
+from .engine import ENGINE_LOST, ContainerInfo, ContainerOutcome, Engine, LogSink
 from .errors import EngineUnavailable, ImageBuildError, ImageError
 from .image_build import OnLine
 from .spec import ContainerSpec
@@ -118,9 +118,7 @@ class DockerEngine:
             timed_out=ended == "timeout",
             cancelled=ended == "cancelled",
             image_id=details.get("Image"),
-            error="engine connection lost"
-            if ended == "engine-lost"
-            else state.get("Error") or None,
+            error=ENGINE_LOST if ended == "engine-lost" else state.get("Error") or None,
         )
 
     def _remove_later(self, container_id: str) -> None:

@@ -14,6 +14,7 @@ from typing import Protocol
 from .spec import ContainerSpec
 
 LogSink = Callable[[str], None]
+ENGINE_LOST = "the connection to the container engine was lost while the step ran"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import deque
 
-from .engine import ContainerOutcome, Engine
+from .engine import ENGINE_LOST, ContainerOutcome, Engine
 from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, summarise, tar_gz_folder
 from .pipeline import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
@@ -29,7 +29,7 @@ def run_step(
     result = step_record(planned, Status.RUNNING)
     prepare(planned)
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
-    with planned.paths.log_file.open("w", encoding="utf-8") as log:
+    with planned.paths.log_file.open("w", encoding="utf-8", buffering=1) as log:
 
         def on_log(line: str) -> None:
             log.write(line + "\n")
@@ -105,6 +105,8 @@ def classify(outcome: ContainerOutcome, planned: PlannedStep) -> tuple[Status, s
     if outcome.oom_killed:
         limit = f" of {spec.memory_bytes / 2**20:.0f} MiB" if spec.memory_bytes else ""
         return Status.OOM, f"out of memory: killed at its memory limit{limit}"
+    if outcome.error == ENGINE_LOST:
+        return Status.ERROR, f"{ENGINE_LOST}; once it is back, 'cit clean' removes the container"
     if outcome.exit_code is None:
         return Status.ERROR, f"the engine could not run the container: {outcome.error}"
     if outcome.exit_code != 0:
