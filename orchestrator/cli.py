@@ -6,12 +6,13 @@ import gc
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
@@ -51,8 +52,17 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(exc.exit_code) from None
 
 
-def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
-    raise KeyboardInterrupt
+def stop_on_signals(cancel: threading.Event) -> None:
+    """Ctrl-C or SIGTERM stops the run once; pressing again does not interrupt the clean-up."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if cancel.is_set():
+            return
+        cancel.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _image_builder(
@@ -93,7 +103,8 @@ def run(
         image=image or defaults.image,
         max_workers=max_workers or defaults.max_workers,
     )
-    signal.signal(signal.SIGTERM, _terminate)
+    cancel = threading.Event()
+    stop_on_signals(cancel)
     with user_errors():
         pipeline = load_and_validate(dag)
         engine = connect()
@@ -104,6 +115,7 @@ def run(
             settings=settings,
             observer=ConsoleObserver(console, stream_logs=not quiet),
             build_default=_image_builder(engine),
+            cancel=cancel,
         )
     if result.status is Status.INTERRUPTED:
         raise typer.Exit(EXIT_INTERRUPTED)

@@ -31,7 +31,9 @@ POLL_SECONDS = 0.05
 KILL_GRACE_SECONDS = 10
 # SageMaker sends SIGTERM at MaxRuntimeInSeconds and SIGKILL 120 s later.
 STOP_GRACE_SECONDS = 120
-LOG_DRAIN_SECONDS = 600
+# After exit the attached stream ends by itself; these bound the wait when the engine stalls.
+LOG_IDLE_SECONDS = 30
+LOG_IDLE_AFTER_STOP = 2
 MAX_LINE_BYTES = 64 * 1024
 HTTP_CONFLICT = 409
 LINE_BREAKS = re.compile(rb"\r\n|\r|\n")
@@ -103,11 +105,11 @@ class DockerEngine:
             started = time.time()
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             return ContainerOutcome(None, started, time.time(), error=_short(exc))
-        logs = threading.Thread(target=_pump_logs, args=(output, on_log), daemon=True)
+        logs = LogPump(output, on_log)
         logs.start()
         ended = _wait_for_exit(api, container_id, spec.timeout_seconds, cancel)
         finished = time.time()
-        logs.join(timeout=LOG_DRAIN_SECONDS)
+        logs.drain(LOG_IDLE_SECONDS if ended in ("exited", "timeout") else LOG_IDLE_AFTER_STOP)
         details = _inspect(api, container_id)
         state = details.get("State", {})
         return ContainerOutcome(
@@ -264,11 +266,28 @@ def _stop(api: Any, container_id: str, done: threading.Event, grace: int) -> Non
     done.wait(KILL_GRACE_SECONDS)
 
 
-def _pump_logs(output: Iterator[bytes], on_log: LogSink) -> None:
-    """Forward the container's output line by line as it comes."""
-    with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
-        for line in _lines(output):
-            on_log(line)
+class LogPump(threading.Thread):
+    """Forwards the container's output line by line as it comes, noting when it last did."""
+
+    def __init__(self, output: Iterator[bytes], on_log: LogSink) -> None:
+        super().__init__(name="cit-logs", daemon=True)
+        self.output = output
+        self.on_log = on_log
+        self.last_activity = time.monotonic()
+
+    def run(self) -> None:
+        with contextlib.suppress(
+            docker.errors.DockerException, requests.exceptions.RequestException
+        ):
+            for line in _lines(self.output):
+                self.last_activity = time.monotonic()
+                self.on_log(line)
+
+    def drain(self, idle_seconds: float) -> None:
+        """Wait for the rest of the output while it flows; give up once it stalls that long."""
+        self.last_activity = time.monotonic()
+        while self.is_alive() and time.monotonic() - self.last_activity < idle_seconds:
+            self.join(timeout=0.5)
 
 
 def _lines(chunks: Iterator[bytes]) -> Iterator[str]:

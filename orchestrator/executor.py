@@ -87,7 +87,8 @@ class Execution:
                 self._record(future.result(), running.pop(future))
 
     def _drain(self, running: dict[Future[StepResult], str]) -> None:
-        """Wait for running steps to stop their containers, even through more Ctrl-C presses."""
+        """Wait for running steps to stop and remove their containers (bounded by the engine's
+        timeouts); a front end that wants repeated Ctrl-C ignored meanwhile sets ``cancel``."""
         while running:
             try:
                 done, _ = wait(running, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)

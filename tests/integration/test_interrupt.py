@@ -86,3 +86,68 @@ def test_signal_stops_run_and_cleans_up(
     assert statuses == {"first": "succeeded", "slow": "interrupted", "never": "skipped"}
     assert (run_dir / "steps/first/outputs/out/done").read_text() == "1"
     assert not list(run_dir.rglob(".*.partial"))
+
+
+def test_pressing_ctrl_c_again_does_not_break_the_clean_up(
+    engine: DockerEngine, runner_image: str, no_leftovers: None, tmp_path: Path
+) -> None:
+    write_script(
+        tmp_path,
+        "stubborn.py",
+        """
+        import signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print('working', flush=True)
+        time.sleep(120)
+    """,
+    )
+    path = write_script(
+        tmp_path,
+        "pipeline.yaml",
+        """
+        name: stubborn
+        steps:
+          a: {kind: processing, script: stubborn.py, outputs: [out]}
+          b: {kind: processing, script: stubborn.py, inputs: {x: {step: a, output: out}}}
+    """,
+    )
+    cit_dir = tmp_path / ".cit"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "run",
+            "--dag",
+            str(path),
+            "--cit-dir",
+            str(cit_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(
+            lambda: any(
+                c.labels.get(STEP_LABEL) == "a" and c.status == "running"
+                for c in engine.list_containers({MANAGED_LABEL: "true"})
+            ),
+            60,
+        )
+        for _ in range(5):
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+            time.sleep(0.1)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, output.decode()
+    assert b"Traceback" not in output
+    [run_dir] = (cit_dir / "runs").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert {s["name"]: s["status"] for s in manifest["steps"]} == {
+        "a": "interrupted",
+        "b": "skipped",
+    }
