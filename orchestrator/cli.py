@@ -176,6 +176,9 @@ def main() -> None:
         errors.print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     finally:
+        # The work is done: a late Ctrl-C must not replace the exit code with a signal death.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _quiet_closed_stdout()
 
 
