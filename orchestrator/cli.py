@@ -52,17 +52,25 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(exc.exit_code) from None
 
 
-def stop_on_signals(cancel: threading.Event) -> None:
-    """Ctrl-C or SIGTERM stops the run once; pressing again does not interrupt the clean-up."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def stop_on_signals(cancel: threading.Event, observer: ConsoleObserver) -> None:
+    """Ctrl-C, SIGTERM or a closed terminal stop the run once, and never interrupt clean-up.
+
+    Before the run starts (loading, building the image) the signal interrupts what is going
+    on; once steps run it only sets ``cancel``, and the executor stops them and tidies up.
+    """
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if cancel.is_set():
             return
         cancel.set()
-        raise KeyboardInterrupt
+        if not observer.started:
+            raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    for number in STOP_SIGNALS:
+        signal.signal(number, handler)
 
 
 def _image_builder(
@@ -104,7 +112,8 @@ def run(
         max_workers=max_workers or defaults.max_workers,
     )
     cancel = threading.Event()
-    stop_on_signals(cancel)
+    observer = ConsoleObserver(console, stream_logs=not quiet)
+    stop_on_signals(cancel, observer)
     with user_errors():
         pipeline = load_and_validate(dag)
         engine = connect()
@@ -113,7 +122,7 @@ def run(
             dag,
             engine,
             settings=settings,
-            observer=ConsoleObserver(console, stream_logs=not quiet),
+            observer=observer,
             build_default=_image_builder(engine),
             cancel=cancel,
         )
@@ -177,8 +186,8 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
     finally:
         # The work is done: a late Ctrl-C must not replace the exit code with a signal death.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
         _quiet_closed_stdout()
 
 

@@ -52,6 +52,11 @@ class ConsoleObserver:
         self.colours: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    @property
+    def started(self) -> bool:
+        """True once the run's steps are being scheduled."""
+        return self.run is not None
+
     def run_started(self, run: RunResult) -> None:
         self.run = run
         self.colours = {

@@ -133,7 +133,11 @@ class DockerEngine:
             self.remove_container(name)
 
     def flush(self) -> None:
-        """Wait until every finished container is removed."""
+        """Remove containers created ahead but never run, and wait for every removal."""
+        with self._lock:
+            unused, self._created = list(self._created.values()), {}
+        for container_id in unused:
+            self._remove_later(container_id)
         pending, self._pending = self._pending, []
         wait(pending)
 
@@ -246,24 +250,25 @@ def _wait_for_exit(
 
     threading.Thread(target=waiter, daemon=True).start()
     deadline = time.monotonic() + timeout if timeout else None
+    ended = "exited"
     while not done.wait(POLL_SECONDS):
         if cancel.is_set():
-            _stop(api, container_id, done, grace=0)
+            _signal(api, container_id, "SIGKILL")
+            done.wait(KILL_GRACE_SECONDS)
             return "cancelled"
         if deadline is not None and time.monotonic() > deadline:
-            _stop(api, container_id, done, grace=STOP_GRACE_SECONDS)
-            return "timeout"
-    return "engine-lost" if lost else "exited"
+            if ended == "timeout":
+                _signal(api, container_id, "SIGKILL")
+                done.wait(KILL_GRACE_SECONDS)
+                break
+            _signal(api, container_id, "SIGTERM")
+            ended, deadline = "timeout", time.monotonic() + STOP_GRACE_SECONDS
+    return "engine-lost" if lost else ended
 
 
-def _stop(api: Any, container_id: str, done: threading.Event, grace: int) -> None:
-    """SIGTERM, then SIGKILL after ``grace`` seconds (at once when 0)."""
+def _signal(api: Any, container_id: str, name: str) -> None:
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
-        if grace:
-            api.stop(container_id, timeout=grace)
-        else:
-            api.kill(container_id)
-    done.wait(KILL_GRACE_SECONDS)
+        api.kill(container_id, signal=name)
 
 
 class LogPump(threading.Thread):
@@ -281,7 +286,9 @@ class LogPump(threading.Thread):
         ):
             for line in _lines(self.output):
                 self.last_activity = time.monotonic()
-                self.on_log(line)
+                # Whatever happens to one line, keep reading: a stalled stream stalls the step.
+                with contextlib.suppress(Exception):
+                    self.on_log(line)
 
     def drain(self, idle_seconds: float) -> None:
         """Wait for the rest of the output while it flows; give up once it stalls that long."""

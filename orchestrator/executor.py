@@ -11,6 +11,7 @@ from typing import Any
 
 from . import __version__
 from .engine import Engine
+from .errors import RunDirectoryError
 from .graph import descendants
 from .observer import NullObserver, RunObserver
 from .plan import PlannedStep, RunPlan
@@ -46,6 +47,7 @@ class Execution:
         self.observer = observer
         self.cancel = cancel
         self.created_ahead: set[str] = set()
+        self.save_error: str | None = None
         self.result = RunResult(
             run_id=plan.run_id,
             pipeline=plan.pipeline_name,
@@ -57,23 +59,26 @@ class Execution:
         )
 
     def execute(self, max_workers: int) -> RunResult:
-        self.save()
-        self._notify(self.observer.run_started, self.result)
         running: dict[Future[StepResult], str] = {}
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="cit-step") as pool:
             try:
+                self.save()
+                self._notify(self.observer.run_started, self.result)
                 self._schedule(pool, running, max_workers)
             except KeyboardInterrupt:
                 self.cancel.set()
+            finally:
                 self._drain(running)
-        self._close()
+                self._close()
+        if self.save_error:
+            raise RunDirectoryError(f"cannot write the run's manifest: {self.save_error}")
         return self.result
 
     def _schedule(
         self, pool: ThreadPoolExecutor, running: dict[Future[StepResult], str], max_workers: int
     ) -> None:
-        """Start ready steps while workers are free, so ``running`` means running."""
-        while True:
+        """Start ready steps while workers are free, until all are done or ``cancel`` is set."""
+        while not self.cancel.is_set():
             for name in self._ready()[: max_workers - len(running)]:
                 running[pool.submit(self._run_one, self.plan.steps[name])] = name
                 self._set(step_record(self.plan.steps[name], Status.RUNNING))
@@ -81,7 +86,7 @@ class Execution:
                 self.save()
             if not running:
                 return
-            self._create_ahead()
+            self._create_ahead(max_workers)
             done, _ = wait(running, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
             for future in done:
                 self._record(future.result(), running.pop(future))
@@ -100,6 +105,7 @@ class Execution:
     def _run_one(self, planned: PlannedStep) -> StepResult:
         """The one place where an unexpected exception in a step becomes a result."""
         if self.cancel.is_set():
+            self._discard_created(planned.name)
             return step_record(planned, Status.SKIPPED, INTERRUPTED_BEFORE_START)
         try:
             return run_step(planned, self.engine, self.observer, self.cancel)
@@ -107,18 +113,24 @@ class Execution:
             reason = f"cit failed while running this step: {type(exc).__name__}: {exc}"
             return step_record(planned, Status.ERROR, reason)
 
-    def _create_ahead(self) -> None:
+    def _create_ahead(self, max_workers: int) -> None:
         """Create the containers of steps whose upstream is running, while it runs.
 
         Creation then leaves the path from one step's end to the next one's start. Nothing is
         lost when it fails here: the step creates its container itself and reports the error.
         """
         states = {s.name: s.status for s in self.result.steps}
+        waiting = [n for n in self.created_ahead if states[n] is Status.PENDING]
         for name, planned in self.plan.steps.items():
+            if len(waiting) >= max_workers:
+                return
             upstream = planned.step.upstream
             if states[name] is not Status.PENDING or name in self.created_ahead or not upstream:
                 continue
+            if planned.job.copies:
+                continue
             if all(states[up] in (Status.RUNNING, Status.SUCCEEDED) for up in upstream):
+                waiting.append(name)
                 self.created_ahead.add(name)
                 with contextlib.suppress(Exception):
                     prepare(planned)
@@ -153,7 +165,11 @@ class Execution:
             current = self.result.step(child)
             if current.status is Status.PENDING:
                 current.status = Status.SKIPPED
-                current.reason = f"upstream step '{name}' did not succeed"
+                current.reason = (
+                    INTERRUPTED_BEFORE_START
+                    if self.cancel.is_set()
+                    else f"upstream step '{name}' did not succeed"
+                )
                 self._discard_created(child)
                 self._notify(self.observer.step_finished, current)
 
@@ -177,7 +193,11 @@ class Execution:
         self.result.steps = [step if s.name == step.name else s for s in self.result.steps]
 
     def save(self) -> None:
-        write_json_atomic(self.plan.run_dir / MANIFEST, manifest(self.result))
+        """Write the manifest; a failure is kept for the end, after the containers are gone."""
+        try:
+            write_json_atomic(self.plan.run_dir / MANIFEST, manifest(self.result))
+        except OSError as exc:
+            self.save_error = self.save_error or f"{exc.strerror or exc} ({exc.filename})"
 
 
 def overall_status(steps: list[StepResult], interrupted: bool) -> Status:

@@ -30,10 +30,16 @@ def run_step(
     prepare(planned)
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
     with planned.paths.log_file.open("w", encoding="utf-8", buffering=1) as log:
+        unwritable: list[str] = []
 
         def on_log(line: str) -> None:
-            log.write(line + "\n")
             tail.append(line)
+            if not unwritable:
+                try:
+                    log.write(line + "\n")
+                except OSError as exc:
+                    unwritable.append(f"cit could not write {log.name}: {exc.strerror}")
+                    tail.append(unwritable[0])
             # A terminal that went away (e.g. `cit run | head`) must not cost the saved log.
             with contextlib.suppress(Exception):
                 observer.step_log(planned.name, line)

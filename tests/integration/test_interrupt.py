@@ -27,7 +27,7 @@ def wait_for(condition: object, timeout: float) -> None:
     pytest.fail("condition not reached in time")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_stops_run_and_cleans_up(
     engine: DockerEngine, runner_image: str, no_leftovers: None, tmp_path: Path, sig: int
 ) -> None:
@@ -151,3 +151,62 @@ def test_pressing_ctrl_c_again_does_not_break_the_clean_up(
         "a": "interrupted",
         "b": "skipped",
     }
+
+
+def test_ctrl_c_during_a_timeout_grace_period_stops_at_once(
+    engine: DockerEngine, runner_image: str, no_leftovers: None, tmp_path: Path
+) -> None:
+    write_script(
+        tmp_path,
+        "trap.py",
+        """
+        import signal, time
+        signal.signal(signal.SIGTERM, lambda *_: print("ignoring SIGTERM", flush=True))
+        print('working', flush=True)
+        time.sleep(300)
+    """,
+    )
+    path = write_script(
+        tmp_path,
+        "pipeline.yaml",
+        """
+        name: grace
+        steps:
+          t: {kind: processing, script: trap.py, timeout_seconds: 1}
+    """,
+    )
+    cit_dir = tmp_path / ".cit"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "run",
+            "--dag",
+            str(path),
+            "--cit-dir",
+            str(cit_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(
+            lambda: (
+                any((cit_dir / "runs").glob("*/steps/t/log.txt"))
+                and "ignoring SIGTERM"
+                in next((cit_dir / "runs").glob("*/steps/t/log.txt")).read_text()
+            ),
+            60,
+        )
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+        assert time.monotonic() - started < 30, "Ctrl-C waited for the grace period"
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, output.decode()
+    [run_dir] = (cit_dir / "runs").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["steps"][0]["status"] == "interrupted"

@@ -263,3 +263,54 @@ def test_containers_are_created_ahead_and_discarded_when_skipped(project: Path) 
     assert names["b"] in fake.created and names["c"] in fake.created
     assert result.step("c").status is Status.SKIPPED
     assert names["c"] in fake.removed
+
+
+def test_cancel_before_a_created_ahead_step_starts_discards_its_container(
+    project: Path,
+) -> None:
+    from orchestrator.observer import NullObserver
+
+    text = """
+    name: ahead
+    steps:
+      a: {kind: processing, script: scripts/prep.py, outputs: [out]}
+      b: {kind: processing, script: scripts/prep.py, inputs: {x: {step: a, output: out}}}
+    """
+    cancel = threading.Event()
+
+    class CancelWhenBIsCreated(NullObserver):
+        def step_started(self, step: object) -> None:
+            threading.Timer(0.3, cancel.set).start()
+
+    fake = engine(a=FakeBehaviour(seconds=1.0))
+    result = run_pipeline(
+        write(project, "c.yaml", text),
+        fake,
+        settings=settings(project),
+        observer=CancelWhenBIsCreated(),
+        cancel=cancel,
+    )
+    b = result.step("b")
+    assert b.status is Status.SKIPPED and b.container_name in fake.created
+    assert b.container_name in fake.removed
+
+
+def test_manifest_that_cannot_be_written_is_reported_after_clean_up(project: Path) -> None:
+    import shutil
+
+    from orchestrator.errors import RunDirectoryError
+    from orchestrator.observer import NullObserver
+
+    class RemoveRunDir(NullObserver):
+        def step_started(self, step: object) -> None:
+            runs = project / ".cit" / "runs"
+            for run in runs.iterdir():
+                shutil.rmtree(run)
+
+    with pytest.raises(RunDirectoryError, match="manifest"):
+        run_pipeline(
+            write(project, "t.yaml", TRAIN),
+            engine(),
+            settings=settings(project),
+            observer=RemoveRunDir(),
+        )
