@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import Popen
+from typing import Any
 
 import pytest
 
@@ -60,3 +66,26 @@ def write_script(folder: Path, name: str, body: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(body).lstrip())
     return path
+
+
+def start_cit_run(path: Path, cit_dir: Path, env: dict[str, str] | None = None) -> Popen[bytes]:
+    """`cit run` as a separate process, as a user starts it."""
+    command = [
+        sys.executable,
+        "-m",
+        "orchestrator",
+        "run",
+        "--dag",
+        str(path),
+        "--cit-dir",
+        str(cit_dir),
+    ]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
+
+
+def the_run(cit_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """The only run directory under ``cit_dir`` and its manifest."""
+    [run_dir] = (cit_dir / "runs").iterdir()
+    return run_dir, json.loads((run_dir / "manifest.json").read_text())

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +17,7 @@ from orchestrator.cli import app
 from orchestrator.docker_engine import DockerEngine
 from orchestrator.plan import RUN_LABEL
 
-from .conftest import write_script
+from .conftest import start_cit_run, the_run, write_script
 
 ENGINE_SOCKET = "/var/run/docker.sock"
 
@@ -88,22 +85,7 @@ def test_engine_lost_mid_run_is_an_error_and_clean_removes_the_rest(
     """,
     )
     cit_dir = tmp_path / ".cit"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestrator",
-            "run",
-            "--dag",
-            str(path),
-            "--cit-dir",
-            str(cit_dir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "DOCKER_HOST": f"unix://{proxy.path}"},
-    )
+    process = start_cit_run(path, cit_dir, {"DOCKER_HOST": f"unix://{proxy.path}"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         runs = list((cit_dir / "runs").glob("*/steps/a/log.txt"))
@@ -111,12 +93,11 @@ def test_engine_lost_mid_run_is_an_error_and_clean_removes_the_rest(
             break
         time.sleep(0.1)
     proxy.cut()
-    output, _ = process.communicate(timeout=120)
+    output = process.communicate(timeout=120)[0].decode()
 
     assert process.returncode == 1, output
     assert "Traceback" not in output
-    [run_dir] = (cit_dir / "runs").iterdir()
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    run_dir, manifest = the_run(cit_dir)
     steps = {s["name"]: s for s in manifest["steps"]}
     assert steps["a"]["status"] == "error"
     assert "connection to the container engine was lost" in steps["a"]["reason"]

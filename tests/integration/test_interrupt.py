@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +11,7 @@ import pytest
 from orchestrator.docker_engine import DockerEngine
 from orchestrator.plan import MANAGED_LABEL, STEP_LABEL
 
-from .conftest import write_script
+from .conftest import start_cit_run, the_run, write_script
 
 
 def wait_for(condition: object, timeout: float) -> None:
@@ -50,21 +46,7 @@ def test_signal_stops_run_and_cleans_up(
     """,
     )
     cit_dir = tmp_path / ".cit"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestrator",
-            "run",
-            "--dag",
-            str(path),
-            "--cit-dir",
-            str(cit_dir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "COLUMNS": "120"},
-    )
+    process = start_cit_run(path, cit_dir)
     try:
         wait_for(
             lambda: any(
@@ -79,8 +61,7 @@ def test_signal_stops_run_and_cleans_up(
         if process.poll() is None:
             process.kill()
     assert process.returncode == 130, output.decode()
-    [run_dir] = (cit_dir / "runs").iterdir()
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    run_dir, manifest = the_run(cit_dir)
     statuses = {s["name"]: s["status"] for s in manifest["steps"]}
     assert manifest["status"] == "interrupted"
     assert statuses == {"first": "succeeded", "slow": "interrupted", "never": "skipped"}
@@ -112,20 +93,7 @@ def test_pressing_ctrl_c_again_does_not_break_the_clean_up(
     """,
     )
     cit_dir = tmp_path / ".cit"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestrator",
-            "run",
-            "--dag",
-            str(path),
-            "--cit-dir",
-            str(cit_dir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    process = start_cit_run(path, cit_dir)
     try:
         wait_for(
             lambda: any(
@@ -144,8 +112,7 @@ def test_pressing_ctrl_c_again_does_not_break_the_clean_up(
             process.kill()
     assert process.returncode == 130, output.decode()
     assert b"Traceback" not in output
-    [run_dir] = (cit_dir / "runs").iterdir()
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    _, manifest = the_run(cit_dir)
     assert manifest["status"] == "interrupted"
     assert {s["name"]: s["status"] for s in manifest["steps"]} == {
         "a": "interrupted",
@@ -176,20 +143,7 @@ def test_ctrl_c_during_a_timeout_grace_period_stops_at_once(
     """,
     )
     cit_dir = tmp_path / ".cit"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "orchestrator",
-            "run",
-            "--dag",
-            str(path),
-            "--cit-dir",
-            str(cit_dir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    process = start_cit_run(path, cit_dir)
     try:
         wait_for(
             lambda: (
@@ -207,6 +161,5 @@ def test_ctrl_c_during_a_timeout_grace_period_stops_at_once(
         if process.poll() is None:
             process.kill()
     assert process.returncode == 130, output.decode()
-    [run_dir] = (cit_dir / "runs").iterdir()
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    _, manifest = the_run(cit_dir)
     assert manifest["steps"][0]["status"] == "interrupted"
