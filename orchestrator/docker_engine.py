@@ -20,7 +20,7 @@ import requests.exceptions
 
 from .engine import ENGINE_LOST, ContainerInfo, ContainerOutcome, Engine, LogSink
 from .errors import EngineUnavailable, ImageBuildError, ImageError
-from .image_build import OnLine
+from .image_build import OnLine, split_ref
 from .spec import ContainerSpec
 
 START_HINT = (
@@ -336,14 +336,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _NOISE = ("--->", "Removing intermediate container", "Running in")
 
 
-def _split_ref(ref: str) -> tuple[str, str]:
-    name = ref.rsplit("/", 1)[-1]
-    if ":" in name and "@" not in name:
-        repository, _, tag = ref.rpartition(":")
-        return repository, tag
-    return ref, "latest"
-
-
 class DockerImageTools:
     """``ImageTools`` backed by the Docker SDK."""
 
@@ -361,7 +353,7 @@ class DockerImageTools:
     def try_pull(self, ref: str, timeout_s: float) -> bool:
         """Pull ``ref``; False if it fails or takes longer than ``timeout_s``."""
         outcome: list[bool] = []
-        repository, tag = _split_ref(ref)
+        repository, tag = split_ref(ref)
 
         def pull() -> None:
             try:
@@ -429,7 +421,7 @@ class DockerImageTools:
 
     def import_rootfs(self, tar_path: Path, tag: str) -> str:
         """Import a root file system tarball as image ``tag``; return the image id."""
-        repository, image_tag = _split_ref(tag)
+        repository, image_tag = split_ref(tag)
         changes = [
             "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "ENV LANG=C.UTF-8",

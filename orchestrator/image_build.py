@@ -106,10 +106,18 @@ def runner_image_tag(version: str = RUNNER_IMAGE_VERSION) -> str:
     return f"{RUNNER_IMAGE_REPOSITORY}:{version}"
 
 
+def split_ref(ref: str) -> tuple[str, str]:
+    """An image reference as (repository, tag); the tag is ``latest`` when absent."""
+    name = ref.rsplit("/", 1)[-1]
+    if ":" in name and "@" not in name:
+        repository, _, tag = ref.rpartition(":")
+        return repository, tag
+    return ref, "latest"
+
+
 def tag_version(tag: str) -> str:
     """The tag part of an image reference (``latest`` when absent)."""
-    name = tag.rsplit("/", 1)[-1]
-    return name.rsplit(":", 1)[1] if ":" in name else "latest"
+    return split_ref(tag)[1]
 
 
 def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:

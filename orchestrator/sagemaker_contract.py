@@ -144,7 +144,7 @@ def processing_job(
         ),
     }
     mounts = [
-        *_code_mounts(step, PROCESSING_CODE),
+        *_processing_code_mounts(step),
         *_input_mounts(step, inputs),
         *(
             Mount(str(paths.output(o)), output_destination(step, o), read_only=False)
@@ -449,13 +449,13 @@ def _entry_point(step: Step) -> str:
     return step.script.name
 
 
-def _code_mounts(step: Step, target: str) -> list[Mount]:
+def _processing_code_mounts(step: Step) -> list[Mount]:
     """Processing code, read-only: the whole source_dir, or just the one script file."""
     if step.script is None:
         return []
     if step.source_dir is not None:
-        return [Mount(str(step.source_dir), target, read_only=True)]
-    return [Mount(str(step.script), f"{target}/{step.script.name}", read_only=True)]
+        return [Mount(str(step.source_dir), PROCESSING_CODE, read_only=True)]
+    return [Mount(str(step.script), f"{PROCESSING_CODE}/{step.script.name}", read_only=True)]
 
 
 def _input_mounts(step: Step, inputs: Mapping[str, Path]) -> list[Mount]:
