@@ -12,16 +12,20 @@ from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 from . import __version__
 from .cleanup import sweep_orphans
 from .console import ConsoleObserver, TerminalConsole
+from .contract_check import validate_contracts
+from .dataflow import save_snapshots, test_flow, write_json_report, write_report
 from .docker_engine import DockerEngine, connect
 from .errors import CitError
+from .flow import inspect_flow, wires, wires_along
 from .image_build import RequestedMode, build_runner_image
+from .issue_console import print_contract_report, print_flow
 from .results import Status
 from .settings import RUNNER_IMAGE, RunSettings
 from .workflow import load_and_validate, run_loaded
@@ -90,30 +94,58 @@ def _image_builder(
     return build
 
 
-@app.command()
-def run(
-    dag: Annotated[Path, typer.Option("--dag", help="Pipeline file: Python (.py) or YAML.")],
-    max_workers: Annotated[
-        int | None, typer.Option(min=1, help="Steps run at once (default: number of cores).")
-    ] = None,
-    image: Annotated[
-        str | None, typer.Option(help=f"Default image of steps that name none [{RUNNER_IMAGE}].")
-    ] = None,
-    cit_dir: Annotated[Path, typer.Option(help="Where run directories are written.")] = Path(
-        ".cit"
+DagOption = Annotated[Path, typer.Option("--dag", help="Pipeline file: Python (.py) or YAML.")]
+ImageOption = Annotated[
+    str | None, typer.Option(help=f"Default image of steps that name none [{RUNNER_IMAGE}].")
+]
+CitDirOption = Annotated[Path, typer.Option(help="Where run directories are written.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Do not stream step logs.")]
+SnapshotsOption = Annotated[
+    bool,
+    typer.Option(
+        "--update-snapshots",
+        help="Store each output's captured schema as the golden snapshot next to the pipeline.",
     ),
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not stream step logs.")] = False,
-) -> None:
-    """Run every step of a pipeline in its own container, in DAG order."""
+]
+
+
+def _settings(cit_dir: Path, image: str | None, max_workers: int | None) -> RunSettings:
     defaults = RunSettings()
-    settings = RunSettings(
+    return RunSettings(
         cit_dir=cit_dir.resolve(),
         image=image or defaults.image,
         max_workers=max_workers or defaults.max_workers,
     )
+
+
+def _observed(quiet: bool) -> tuple[threading.Event, ConsoleObserver]:
+    """A cancel flag set by Ctrl-C and the console view of the run."""
     cancel = threading.Event()
     observer = ConsoleObserver(console, stream_logs=not quiet)
     stop_on_signals(cancel, observer)
+    return cancel, observer
+
+
+def _exit_for(status: Status, code: int) -> NoReturn:
+    if status is Status.INTERRUPTED:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    dag: DagOption,
+    max_workers: Annotated[
+        int | None, typer.Option(min=1, help="Steps run at once (default: number of cores).")
+    ] = None,
+    image: ImageOption = None,
+    cit_dir: CitDirOption = Path(".cit"),
+    quiet: QuietOption = False,
+    update_snapshots: SnapshotsOption = False,
+) -> None:
+    """Run every step of a pipeline in its own container, in DAG order."""
+    settings = _settings(cit_dir, image, max_workers)
+    cancel, observer = _observed(quiet)
     with user_errors():
         pipeline = load_and_validate(dag)
         engine = connect()
@@ -126,9 +158,89 @@ def run(
             build_default=_image_builder(engine),
             cancel=cancel,
         )
-    if result.status is Status.INTERRUPTED:
-        raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(result.exit_code)
+        flow = inspect_flow(
+            pipeline, dag, result, wires(pipeline.steps), compare_snapshots=not update_snapshots
+        )
+        if update_snapshots:
+            flow.snapshots_updated = save_snapshots(dag, result)
+    if flow.edges and result.status is not Status.INTERRUPTED:
+        print_flow(console, flow)
+    _exit_for(result.status, result.exit_code)
+
+
+@app.command("test-flow")
+def test_flow_command(
+    dag: DagOption,
+    path: Annotated[
+        str | None, typer.Option(help="Steps along one path, e.g. 'Preprocess,Train,Evaluate'.")
+    ] = None,
+    all_paths: Annotated[
+        bool, typer.Option("--all-paths", help="Every edge of the pipeline (the default).")
+    ] = False,
+    parallel: Annotated[
+        bool, typer.Option("--parallel", help="Run independent steps at once.")
+    ] = False,
+    output_report: Annotated[
+        Path | None, typer.Option(help="Also write the result as JSON to this file.")
+    ] = None,
+    update_snapshots: SnapshotsOption = False,
+    image: ImageOption = None,
+    cit_dir: CitDirOption = Path(".cit"),
+    quiet: QuietOption = False,
+) -> None:
+    """Run a path (or all paths) and check that each step can use what the one before wrote."""
+    settings = _settings(cit_dir, image, None if parallel else 1)
+    cancel, observer = _observed(quiet)
+    with user_errors():
+        steps = _path_option(path, all_paths)
+        pipeline = load_and_validate(dag)
+        if steps:
+            wires_along(pipeline, steps, dag)
+        engine = connect()
+        result = test_flow(
+            pipeline,
+            dag,
+            engine,
+            path=steps,
+            settings=settings,
+            observer=observer,
+            build_default=_image_builder(engine),
+            cancel=cancel,
+            update_snapshots=update_snapshots,
+        )
+        if output_report is not None:
+            write_report(result, output_report)
+    if result.run_status is not Status.INTERRUPTED:
+        print_flow(console, result)
+    _exit_for(result.run_status, result.exit_code)
+
+
+def _path_option(path: str | None, all_paths: bool) -> list[str] | None:
+    if path is not None and all_paths:
+        raise CitError("--path and --all-paths: give one of them")
+    if path is None:
+        return None
+    steps = [name.strip() for name in path.split(",") if name.strip()]
+    if len(steps) < 2:
+        raise CitError(f"--path: '{path}' names fewer than two steps; e.g. --path 'A,B'")
+    return steps
+
+
+@app.command("validate-contracts")
+def validate_contracts_command(
+    dag: DagOption,
+    output_report: Annotated[
+        Path | None, typer.Option(help="Also write the findings as JSON to this file.")
+    ] = None,
+) -> None:
+    """Check each step against its script contract and its script's source, without running."""
+    with user_errors():
+        pipeline = load_and_validate(dag)
+        report = validate_contracts(pipeline, dag)
+        if output_report is not None:
+            write_json_report(report.model_dump(mode="json"), output_report)
+    print_contract_report(console, report)
+    raise typer.Exit(report.exit_code)
 
 
 class Mode(StrEnum):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from .pipeline import Step
 
@@ -73,4 +73,16 @@ def descendants(steps: Mapping[str, Step], name: str) -> set[str]:
         if current not in found:
             found.add(current)
             stack.extend(children.get(current, []))
+    return found
+
+
+def ancestors(steps: Mapping[str, Step], names: Iterable[str]) -> set[str]:
+    """Every step that ``names`` directly or indirectly read from, ``names`` not included."""
+    found: set[str] = set()
+    stack = [up for name in names for up in steps[name].upstream]
+    while stack:
+        current = stack.pop()
+        if current not in found and current in steps:
+            found.add(current)
+            stack.extend(steps[current].upstream)
     return found

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from .dag import PipelineDAG
-from .errors import InputError
+from .errors import CitError, InputError
 from .pipeline import InvalidStep, Pipeline, Step, build_step
 
 PYTHON_SUFFIXES = {".py"}
@@ -72,6 +72,8 @@ def _load_python(path: Path) -> Pipeline:
     sys.path.insert(0, folder)
     try:
         exec(code, namespace)
+    except CitError:
+        raise
     except InvalidStep as exc:
         raise InputError(
             exc.message, file=path, field=exc.field, line=_line_in(exc, path)

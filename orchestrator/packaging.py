@@ -1,11 +1,9 @@
-"""What SageMaker does with a finished job's folders: tarballs and output summaries."""
+"""What SageMaker does with a finished job's folders: model.tar.gz and output.tar.gz."""
 
 from __future__ import annotations
 
 import tarfile
 from pathlib import Path
-
-from .results import OutputSummary
 
 MODEL_TARBALL = "model.tar.gz"
 OUTPUT_TARBALL = "output.tar.gz"
@@ -20,11 +18,3 @@ def tar_gz_folder(folder: Path, tarball: Path) -> Path:
             archive.add(child, arcname=child.name)
     partial.replace(tarball)
     return tarball
-
-
-def summarise(name: str, path: Path) -> OutputSummary:
-    """File count and total size of one output folder."""
-    files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else []
-    return OutputSummary(
-        name=name, path=str(path), files=len(files), bytes=sum(p.stat().st_size for p in files)
-    )

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from .contracts import ScriptContract, load_contract
+
 STEP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$"
 CHANNEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -115,6 +117,7 @@ class Step(_Frozen):
     timeout_seconds: float = Field(default=3600.0, gt=0, allow_inf_nan=False)
     network: bool = False
     depends_on: list[str] = Field(default_factory=list)
+    contract: ScriptContract | None = None
 
     @field_validator("timeout_seconds")
     @classmethod
@@ -321,6 +324,11 @@ def _normalise(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir
     data = dict(fields)
     data["name"] = name
     data["kind"] = kind
+    contract = _contract(data.get("contract"), base_dir)
+    if contract is not None:
+        data["contract"] = contract
+        if data.get("script") is None and data.get("image") is None:
+            data["script"] = contract.entry_point
     if "inputs" in data and isinstance(data["inputs"], dict):
         data["inputs"] = {
             k: _normalise_input(v, base_dir, f"inputs.{k}") for k, v in data["inputs"].items()
@@ -336,7 +344,47 @@ def _normalise(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir
         data["env"] = {k: str(v) for k, v in data["env"].items()}
     if isinstance(data.get("arguments"), list):
         data["arguments"] = [str(a) for a in data["arguments"]]
+    if contract is not None and str(kind) == StepKind.PROCESSING:
+        _mount_where_the_contract_says(data, contract)
     return data
+
+
+def _contract(value: Any, base_dir: Path) -> ScriptContract | None:
+    """The step's contract: given as a ``ScriptContract`` or a file to load."""
+    if value is None or isinstance(value, ScriptContract):
+        return value
+    if isinstance(value, str | Path):
+        return load_contract(_resolve(value, base_dir, "contract"))
+    raise _FieldError("contract", "must be a contract file (.yaml, .json, .py) or a ScriptContract")
+
+
+def _mount_where_the_contract_says(data: dict[str, Any], contract: ScriptContract) -> None:
+    """Inputs and outputs named in the contract are mounted at the contract's paths; a step
+    that lists no outputs gets the contract's."""
+    if "outputs" not in data or data["outputs"] is None:
+        data["outputs"] = {name: {} for name in contract.expected_output_paths}
+    for field, paths in (
+        ("inputs", contract.expected_input_paths),
+        ("outputs", contract.expected_output_paths),
+    ):
+        entries = data.get(field)
+        if not isinstance(entries, dict):
+            continue
+        for name, entry in entries.items():
+            if name in paths and isinstance(entry, dict):
+                entries[name] = _with_destination(entry, paths[name], f"{field}.{name}", contract)
+
+
+def _with_destination(
+    entry: dict[str, Any], path: str, field: str, contract: ScriptContract
+) -> dict[str, Any]:
+    given = entry.get("destination")
+    if given is not None and container_path(str(given)) != path:
+        raise _FieldError(
+            f"{field}.destination",
+            f"{given} differs from {path} in {contract.label}; give the path in one place",
+        )
+    return {**entry, "destination": path}
 
 
 def _resolve(path: str | Path, base_dir: Path, field: str) -> Path:

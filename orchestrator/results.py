@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from .profiles import OutputProfile
+
 
 class Status(StrEnum):
     PENDING = "pending"
@@ -25,12 +27,14 @@ class Status(StrEnum):
 
 
 class OutputSummary(BaseModel):
-    """One output handed downstream: where it is and what it holds."""
+    """One output handed downstream: where it is, what it holds and its captured schema."""
 
     name: str
     path: str
     files: int
     bytes: int
+    schema_file: str | None = None
+    profile: OutputProfile | None = None
 
 
 class StepResult(BaseModel):

@@ -8,18 +8,20 @@ import threading
 import time
 from collections import deque
 
+from .capture import capture_output, write_profile
 from .engine import ENGINE_LOST, ContainerOutcome, Engine
 from .observer import RunObserver
-from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, summarise, tar_gz_folder
+from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder
 from .pipeline import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
 from .plan import PlannedStep
-from .results import Status, StepResult
+from .results import OutputSummary, Status, StepResult
 from .rundir import write_text_files
 from .sagemaker_contract import StepPaths
 
 LOG_TAIL_LINES = 40
 MESSAGE_FILES = ("failure", "message")
 MESSAGE_LIMIT = 1024
+SCHEMAS_FOLDER = "schemas"
 
 
 def run_step(
@@ -91,11 +93,28 @@ def finish(result: StepResult, outcome: ContainerOutcome, planned: PlannedStep) 
     if result.status is Status.SUCCEEDED and planned.step.kind is StepKind.TRAINING:
         package_training_outputs(planned.paths)
     result.outputs = [
-        summarise(name, planned.paths.output(name))
+        describe_output(name, planned.paths)
         for name in planned.step.output_names
         if planned.paths.output(name).exists()
     ]
     return result
+
+
+def describe_output(name: str, paths: StepPaths) -> OutputSummary:
+    """Size of an output and its captured schema, also saved as schemas/<output>.json."""
+    folder = paths.output(name)
+    profile = capture_output(name, folder)
+    schema_file = paths.root / SCHEMAS_FOLDER / f"{name}.json"
+    schema_file.parent.mkdir(parents=True, exist_ok=True)
+    write_profile(profile, schema_file)
+    return OutputSummary(
+        name=name,
+        path=str(folder),
+        files=profile.files,
+        bytes=profile.bytes,
+        schema_file=str(schema_file),
+        profile=profile,
+    )
 
 
 def classify(outcome: ContainerOutcome, planned: PlannedStep) -> tuple[Status, str | None]:

@@ -15,6 +15,7 @@ prep = pipeline.processing(
     outputs=["train", "val", "test"],
     arguments=["--val-ratio", "0.15", "--test-ratio", "0.15", "--random-seed", "42"],
     env={"LABEL_COLUMN": "label"},
+    contract="contracts/preprocess.yaml",
 )
 
 train = pipeline.training(
@@ -22,6 +23,7 @@ train = pipeline.training(
     script="scripts/train.py",
     inputs={"train": prep.output("train"), "validation": prep.output("val")},
     hyperparameters={"max_depth": 4, "n_estimators": 60, "eta": 0.2},
+    contract="contracts/train.yaml",
 )
 
 pipeline.processing(
@@ -29,4 +31,5 @@ pipeline.processing(
     script="scripts/evaluate.py",
     inputs={"model": train.model, "test": prep.output("test")},
     outputs=["predictions", "metrics"],
+    contract="contracts/evaluate.yaml",
 )

@@ -1,0 +1,638 @@
+"""Capture the schema of a step's output folder after the step ended: an ``OutputProfile``.
+
+Files are classified by name. Tables (``.csv``, ``.tsv``, ``.parquet``/``.pq``,
+``.jsonl``/``.ndjson``, and ``.json`` holding an array of objects; text formats optionally
+compressed as ``.gz``, ``.bz2``, ``.zst``/``.zstd``) are grouped into one dataset per
+(folder, format). Every other file is an artifact with its size and sha256.
+
+What is read, and what is exact:
+
+- **Parquet**: the footer metadata only, never the data. Rows are exact; null counts, min and
+  max come from the row-group statistics (null count unknown, hence ``nullable``, when a row
+  group has none). Files of one dataset are combined; the first readable file's schema wins.
+- **CSV, TSV, JSON lines**: types and column statistics (null counts, min, max, distinct
+  values) come from a sample: the first ``SAMPLE_BYTES`` (4 MiB) of decompressed content of
+  the dataset's first file, cut after its last complete line. ``sampled_rows`` is the number
+  of rows in that sample, or None when the sample is the whole dataset.
+- **Row counts** of uncompressed text files are exact: non-empty lines are counted over the
+  whole of every file (8 MiB reads), minus one header line per CSV/TSV file. A quoted field
+  with an embedded newline is counted as more than one row (an over-count).
+- **Compressed text files** are not decompressed to the end, so their rows are an estimate
+  (``rows_exact`` False): lines per byte of the sample times the content size, estimated from
+  how many compressed bytes the sample took. A file that fits in the sample is counted exactly.
+  Later files of a dataset use the first file's rate when they share its compression.
+- **JSON arrays** are read whole with the json module (``sampled_rows`` None), whatever
+  their size; the columns are the union of the objects' keys, in order of appearance.
+
+A file whose content cannot be read as a table sets the dataset's ``error`` (one line, naming
+the file) and never raises. pyarrow is imported only when a table has to be read.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import hashlib
+import importlib
+import json
+import math
+import os
+import posixpath
+import re
+import stat
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+from itertools import pairwise
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from .profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile, Scalar
+from .rundir import write_json_atomic
+
+SAMPLE_BYTES = 4 * 2**20
+"""Decompressed bytes of a text dataset's first file that types and statistics come from."""
+HEAD_BYTES = 2**20
+"""Decompressed bytes read from each later file of a text dataset (header, row estimate)."""
+DISTINCT_LIMIT = 20
+"""String columns with at most this many distinct values list them."""
+COUNT_CHUNK = 8 * 2**20
+READ_STEP = 2**13
+HASH_CHUNK = 2**20
+
+MODEL_ARCHIVE = "model.tar.gz"
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
+TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
+ARTIFACT_KINDS = {
+    **dict.fromkeys((".pkl", ".pickle", ".joblib"), "pickle"),
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".svg"), "image"),
+    **dict.fromkeys((".txt", ".md", ".log"), "text"),
+    ".json": "json",
+}
+_EMPTY_LINE = re.compile(rb"(?<=\n)\n")
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _File:
+    rel: str
+    """Path relative to the output root, posix."""
+    path: Path
+    size: int
+    codec: str | None = None
+    """File-level compression of a text file."""
+
+
+@dataclass(frozen=True)
+class _Sample:
+    data: bytes
+    """Start of the decompressed content, cut after its last complete line."""
+    complete: bool
+    """``data`` is the whole content."""
+    density: float
+    """Estimated non-empty lines per byte of the file as stored."""
+
+
+def capture_output(output: str, folder: Path, *, sample_bytes: int = SAMPLE_BYTES) -> OutputProfile:
+    """The profile of one output folder; a missing folder gives an empty profile."""
+    started = time.perf_counter()
+    profile = OutputProfile(output=output, folder=str(folder))
+    if folder.is_dir():
+        files, profile.layout = _walk(folder)
+        profile.files, profile.bytes = len(files), sum(f.size for f in files)
+        groups, artifacts = _classify(files)
+        profile.artifacts = [_artifact(item, kind) for item, kind in artifacts]
+        profile.datasets = [
+            _dataset(path, fmt, groups[path, fmt], sample_bytes) for path, fmt in sorted(groups)
+        ]
+    profile.capture_seconds = round(time.perf_counter() - started, 4)
+    return profile
+
+
+def write_profile(profile: OutputProfile, path: Path) -> None:
+    """Write a profile as JSON, atomically; creates the parent folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, profile.model_dump(mode="json"))
+
+
+def read_profile(path: Path) -> OutputProfile:
+    return OutputProfile.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+# --- walking and classifying ------------------------------------------------------------------
+
+
+def _walk(root: Path) -> tuple[list[_File], list[str]]:
+    """Regular files (symlinks only when they point inside root) and subfolders, sorted."""
+    real_root = root.resolve()
+    files: list[_File] = []
+    layout: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        base = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not (base / d).is_symlink())
+        if base != root:
+            layout.append(base.relative_to(root).as_posix())
+        for name in filenames:
+            path = base / name
+            info = _regular_file(path, real_root)
+            if info is not None:
+                files.append(_File(path.relative_to(root).as_posix(), path, info.st_size))
+    return sorted(files, key=lambda f: f.rel), sorted(layout)
+
+
+def _regular_file(path: Path, real_root: Path) -> os.stat_result | None:
+    """The stat of a regular file, or of a symlink's target when that lies inside the root."""
+    try:
+        if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+            return None
+        info = path.stat()
+    except (OSError, RuntimeError):  # vanished, unreadable, or a symlink loop
+        return None
+    return info if stat.S_ISREG(info.st_mode) else None
+
+
+def _classify(
+    files: list[_File],
+) -> tuple[dict[tuple[str, str], list[_File]], list[tuple[_File, str]]]:
+    """Tabular files grouped by (folder, format), and the other files with their kind."""
+    groups: dict[tuple[str, str], list[_File]] = {}
+    artifacts: list[tuple[_File, str]] = []
+    for item in files:
+        table = _table_format(item.path.name)
+        if table is not None and table[0] == "json" and not _holds_records(item.path, table[1]):
+            table = None
+        if table is None:
+            artifacts.append((item, _artifact_kind(item.path.name)))
+            continue
+        fmt, codec = table
+        key = (posixpath.dirname(item.rel), fmt)
+        groups.setdefault(key, []).append(_File(item.rel, item.path, item.size, codec))
+    return groups, artifacts
+
+
+def _table_format(name: str) -> tuple[str, str | None] | None:
+    """(format, compression) of a tabular file name, None for anything else."""
+    lower = name.lower()
+    if lower == MODEL_ARCHIVE:
+        return None
+    stem, ext = os.path.splitext(lower)
+    codec = COMPRESSIONS.get(ext)
+    if codec is not None:
+        ext = os.path.splitext(stem)[1]
+    if ext in (".parquet", ".pq"):
+        return ("parquet", None) if codec is None else None
+    if ext == ".json":
+        return "json", codec
+    fmt = TEXT_FORMATS.get(ext)
+    return (fmt, codec) if fmt else None
+
+
+def _artifact_kind(name: str) -> str:
+    lower = name.lower()
+    if lower == MODEL_ARCHIVE:
+        return "model-archive"
+    if lower.endswith(ARCHIVE_SUFFIXES):
+        return "archive"
+    return ARTIFACT_KINDS.get(os.path.splitext(lower)[1], "binary")
+
+
+def _holds_records(path: Path, codec: str | None) -> bool:
+    """Whether a JSON file starts like an array of objects (or an empty array)."""
+    try:
+        with path.open("rb") as raw, _decompressed(raw, codec) as stream:
+            head = stream.read(READ_STEP)
+    except Exception:  # unreadable: an artifact, hashed (or not) like any other file
+        return False
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text[:1] == b"[" and text[1:].lstrip()[:1] in (b"{", b"]")
+
+
+def _artifact(item: _File, kind: str) -> ArtifactProfile:
+    return ArtifactProfile(path=item.rel, kind=kind, bytes=item.size, sha256=_sha256(item.path))
+
+
+def _sha256(path: Path) -> str:
+    """Hex digest, streamed; empty when the file cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(HASH_CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
+# --- datasets ---------------------------------------------------------------------------------
+
+
+def _dataset(path: str, fmt: str, files: list[_File], sample_bytes: int) -> DatasetProfile:
+    profile = DatasetProfile(
+        path=path,
+        format=fmt,
+        compression=files[0].codec,
+        files=[f.rel for f in files],
+        bytes=sum(f.size for f in files),
+    )
+    if fmt == "parquet":
+        _read_parquet(profile, files)
+    elif fmt == "json":
+        _read_json_arrays(profile, files)
+    else:
+        _read_text(profile, files, sample_bytes)
+    return profile
+
+
+def _record(profile: DatasetProfile, rel: str, problem: BaseException | str) -> None:
+    """Keep the first problem of a dataset as its one-line error."""
+    if profile.error is None:
+        profile.error = f"{rel}: {_first_line(problem)}"
+
+
+def _first_line(problem: BaseException | str) -> str:
+    lines = str(problem).strip().splitlines()
+    if isinstance(problem, BaseException):
+        return lines[0] if lines else type(problem).__name__
+    return lines[0] if lines else ""
+
+
+# --- CSV, TSV, JSON lines ---------------------------------------------------------------------
+
+
+def _read_text(profile: DatasetProfile, files: list[_File], sample_bytes: int) -> None:
+    """Types and statistics from the first file's sample; rows from every file."""
+    lead = files[0]
+    first = _guarded(profile, lead, lambda: _sample(lead, sample_bytes))
+    if first is not None:
+        _guarded(profile, lead, lambda: _describe_sample(profile, first, len(files)))
+    rows_of = partial(_text_rows, profile, lead=lead, first=first)
+    counts = [_guarded(profile, item, partial(rows_of, item)) for item in files]
+    known = [count for count in counts if count is not None]
+    profile.rows = sum(rows for rows, _ in known) if known else None
+    profile.rows_exact = len(known) == len(files) and all(exact for _, exact in known)
+
+
+def _guarded(profile: DatasetProfile, item: _File, action: Callable[[], _T]) -> _T | None:
+    """Run ``action``; a failure becomes the dataset's error instead of an exception."""
+    try:
+        return action()
+    except Exception as exc:  # the content is arbitrary: any failure is reported, never raised
+        _record(profile, item.rel, exc)
+        return None
+
+
+def _text_rows(
+    profile: DatasetProfile, item: _File, lead: _File, first: _Sample | None
+) -> tuple[int, bool]:
+    """Rows of one file of a text dataset; checks a later CSV file's header against the first."""
+    header = 1 if profile.format in ("csv", "tsv") else 0
+    if item is lead and first is not None:
+        return _file_rows(item, first, header, first.density)
+    sample = _sample(item, HEAD_BYTES)
+    if header and first is not None and _header(sample.data) != _header(first.data):
+        _record(profile, item.rel, _header_difference(lead, first, sample))
+    density = first.density if first is not None and item.codec == lead.codec else sample.density
+    return _file_rows(item, sample, header, density)
+
+
+def _describe_sample(profile: DatasetProfile, sample: _Sample, files: int) -> None:
+    if not sample.complete and not sample.data:
+        raise ValueError("no line ends within the sample")
+    table = _parse_text(profile.format, sample.data)
+    if table is None:
+        return
+    profile.columns = _columns(table)
+    if files > 1 or not sample.complete:
+        profile.sampled_rows = table.num_rows
+
+
+def _parse_text(fmt: str, data: bytes) -> Any:
+    """An arrow table parsed from a sample; None when the sample holds nothing."""
+    if not data.strip():
+        return None
+    pa = _pyarrow()
+    block_size = min(max(len(data) + 1, 2**20), 2**31 - 1)
+    if fmt == "jsonl":
+        pj = _pyarrow("json")
+        options = pj.ReadOptions(block_size=block_size)
+        return pj.read_json(pa.BufferReader(data), read_options=options)
+    pc = _pyarrow("csv")
+    return pc.read_csv(
+        pa.BufferReader(data),
+        read_options=pc.ReadOptions(block_size=block_size),
+        convert_options=pc.ConvertOptions(strings_can_be_null=True),
+        parse_options=pc.ParseOptions(
+            delimiter="\t" if fmt == "tsv" else ",", newlines_in_values=True
+        ),
+    )
+
+
+def _header(data: bytes) -> bytes:
+    for line in data.splitlines():
+        if line.strip():
+            return line.strip()
+    return b""
+
+
+def _header_difference(first: _File, sample: _Sample, other: _Sample) -> str:
+    def shown(data: bytes) -> str:
+        text = _header(data).decode("utf-8", errors="replace")
+        return text if len(text) <= 120 else text[:117] + "..."
+
+    return f"header differs from {first.rel}: {shown(other.data)!r} vs {shown(sample.data)!r}"
+
+
+def _file_rows(item: _File, sample: _Sample, header: int, density: float) -> tuple[int, bool]:
+    """Rows of one file and whether the count is exact."""
+    if sample.complete:
+        return max(_count_lines([sample.data]) - header, 0), True
+    if item.codec is None:
+        return max(_count_lines(_chunks(item.path)) - header, 0), True
+    return max(round(density * item.size) - header, 0), False
+
+
+def _chunks(path: Path) -> Iterable[bytes]:
+    with path.open("rb", buffering=0) as stream:
+        while chunk := stream.read(COUNT_CHUNK):
+            yield chunk
+
+
+def _count_lines(chunks: Iterable[bytes]) -> int:
+    """Non-empty lines (a last line without a newline counts)."""
+    lines = empty = 0
+    last = b"\n"
+    for chunk in chunks:
+        lines += chunk.count(b"\n")
+        if last == b"\n" and chunk[:1] == b"\n":
+            empty += 1
+        if b"\n\n" in chunk:
+            empty += len(_EMPTY_LINE.findall(chunk))
+        last = chunk[-1:]
+    return lines - empty + (last != b"\n")
+
+
+def _sample(item: _File, limit: int) -> _Sample:
+    """Read up to ``limit`` decompressed bytes and note how many stored bytes they took."""
+    parts: list[bytes] = []
+    points: list[tuple[int, int]] = []
+    total = 0
+    with item.path.open("rb") as raw, _decompressed(raw, item.codec) as stream:
+        while total <= limit:
+            part = stream.read(min(READ_STEP, limit + 1 - total))
+            if not part:
+                break
+            parts.append(part)
+            total += len(part)
+            points.append((total, raw.tell()))
+    data = b"".join(parts)
+    if total <= limit:
+        return _Sample(data, True, _count_lines([data]) / max(item.size, 1))
+    kept = data[: data.rfind(b"\n", 0, limit) + 1]
+    stored_per_byte = _stored_per_byte(points) if item.codec else 1.0
+    density = _count_lines([kept]) / max(len(kept) * stored_per_byte, 1.0)
+    return _Sample(kept, False, density)
+
+
+def _stored_per_byte(points: list[tuple[int, int]]) -> float:
+    """Compressed bytes per decompressed byte, from (decompressed, compressed read) points.
+
+    Decompressors read ahead, so the slope between the first and the last time the compressed
+    position moved is used (the read-ahead cancels out); the plain ratio when it moved once.
+    """
+    moves = [now for before, now in pairwise(points) if now[1] != before[1]]
+    if len(moves) >= 2 and moves[-1][0] > moves[0][0]:
+        (d0, c0), (d1, c1) = moves[0], moves[-1]
+        return (c1 - c0) / (d1 - d0)
+    decompressed, stored = points[-1]
+    return stored / decompressed
+
+
+def _decompressed(raw: IO[bytes], codec: str | None) -> Any:
+    """A binary stream of the decompressed content (closing it leaves ``raw`` open)."""
+    if codec == "gzip":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if codec == "bz2":
+        return bz2.BZ2File(raw, mode="rb")
+    if codec == "zstd":
+        return _pyarrow().CompressedInputStream(raw, "zstd")
+    return contextlib.nullcontext(raw)
+
+
+# --- JSON arrays ------------------------------------------------------------------------------
+
+
+def _read_json_arrays(profile: DatasetProfile, files: list[_File]) -> None:
+    """Every file read whole; one table over all their records."""
+    records: list[dict[str, Any]] = []
+    for item in files:
+        records.extend(_guarded(profile, item, partial(_json_records, item)) or [])
+    profile.rows, profile.rows_exact = len(records), profile.error is None
+    if records:  # a key holding both numbers and strings fails here
+        table = _guarded(profile, files[0], lambda: _table_from_records(records))
+        profile.columns = _columns(table) if table is not None else []
+
+
+def _json_records(item: _File) -> list[dict[str, Any]]:
+    with item.path.open("rb") as raw, _decompressed(raw, item.codec) as stream:
+        content = json.loads(stream.read())
+    if not isinstance(content, list) or not all(isinstance(r, dict) for r in content):
+        raise ValueError("not a JSON array of objects")
+    return content
+
+
+def _table_from_records(records: list[dict[str, Any]]) -> Any:
+    names = list(dict.fromkeys(key for record in records for key in record))
+    columns = {name: [record.get(name) for record in records] for name in names}
+    return _pyarrow().Table.from_pydict(columns)
+
+
+# --- Parquet ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ParquetMeta:
+    item: _File
+    metadata: Any
+    types: dict[str, Any]
+    """Arrow type of each top-level column."""
+    leaves: dict[str, int]
+    """Column-chunk index of each top-level primitive column."""
+
+
+def _read_parquet(profile: DatasetProfile, files: list[_File]) -> None:
+    """Rows, schema and statistics from each file's footer; the data is never read."""
+    found = [_guarded(profile, item, partial(_parquet_meta, item)) for item in files]
+    metas = [meta for meta in found if meta is not None]
+    profile.rows_exact = len(metas) == len(files)
+    if not metas:
+        profile.rows = None
+        return
+    reference = metas[0]
+    for meta in metas[1:]:
+        difference = _schema_difference(reference, meta)
+        if difference:
+            _record(profile, meta.item.rel, difference)
+    profile.rows = sum(int(m.metadata.num_rows) for m in metas)
+    profile.compression = _parquet_codec(reference.metadata)
+    profile.columns = [_parquet_column(name, kind, metas) for name, kind in reference.types.items()]
+
+
+def _parquet_meta(item: _File) -> _ParquetMeta:
+    with _pyarrow("parquet").ParquetFile(item.path) as parquet:
+        metadata, schema = parquet.metadata, parquet.schema_arrow
+    paths = [metadata.schema.column(i).path for i in range(metadata.num_columns)]
+    leaves = {path: index for index, path in enumerate(paths)}
+    return _ParquetMeta(item, metadata, {f.name: f.type for f in schema}, leaves)
+
+
+def _schema_difference(reference: _ParquetMeta, other: _ParquetMeta) -> str | None:
+    """The first difference between two files' schemas, None when they agree."""
+    ours, theirs, name = reference.types, other.types, reference.item.rel
+    for column, kind in theirs.items():
+        if column not in ours:
+            return f"column {column!r} is not in {name}"
+        if kind != ours[column]:
+            return f"column {column!r} is {kind}, {name} has {ours[column]}"
+    missing = [c for c in ours if c not in theirs]
+    return f"column {missing[0]!r} of {name} is missing" if missing else None
+
+
+def _parquet_codec(metadata: Any) -> str | None:
+    if metadata.num_row_groups == 0 or metadata.num_columns == 0:
+        return None
+    codec = str(metadata.row_group(0).column(0).compression).lower()
+    return None if codec in ("uncompressed", "none") else codec
+
+
+def _parquet_column(name: str, kind: Any, metas: list[_ParquetMeta]) -> ColumnProfile:
+    """One top-level column combined over the files whose schema has it with the same type."""
+    null_count: int | None = 0
+    low: Any = None
+    high: Any = None
+    ordered = _orderable(kind.value_type if _pyarrow().types.is_dictionary(kind) else kind)
+    for meta in metas:
+        index = meta.leaves.get(name)
+        if index is None or meta.types.get(name) != kind:
+            null_count = None
+            continue
+        for group in range(meta.metadata.num_row_groups):
+            nulls, bounds = _group_stats(meta.metadata.row_group(group), index, ordered)
+            null_count = None if nulls is None or null_count is None else null_count + nulls
+            low, high = _widen(low, high, bounds)
+    low, high = (None, None) if low is _UNKNOWN else (low, high)
+    return ColumnProfile(
+        name=name,
+        type=str(kind),
+        nullable=null_count is None or null_count > 0,
+        null_count=null_count,
+        min=_json_scalar(low),
+        max=_json_scalar(high),
+    )
+
+
+_UNKNOWN = object()
+"""A min or max that a row group without statistics makes unknowable."""
+
+
+def _group_stats(group: Any, index: int, ordered: bool) -> tuple[int | None, Any]:
+    """(null count, (min, max) | None | _UNKNOWN) of one column chunk."""
+    stats = group.column(index).statistics
+    nulls = int(stats.null_count) if stats is not None and stats.has_null_count else None
+    if not ordered or group.num_rows == 0 or nulls == group.num_rows:
+        return nulls, None
+    if stats is None or not stats.has_min_max:
+        return nulls, _UNKNOWN
+    try:
+        return nulls, (stats.min, stats.max)
+    except Exception:  # a logical type pyarrow cannot convert
+        return nulls, _UNKNOWN
+
+
+def _widen(low: Any, high: Any, bounds: Any) -> tuple[Any, Any]:
+    if bounds is None or low is _UNKNOWN:
+        return low, high
+    if bounds is _UNKNOWN:
+        return _UNKNOWN, _UNKNOWN
+    lo, hi = bounds
+    low = lo if low is None or (lo is not None and lo < low) else low
+    high = hi if high is None or (hi is not None and hi > high) else high
+    return low, high
+
+
+# --- columns from arrow tables ----------------------------------------------------------------
+
+
+def _columns(table: Any) -> list[ColumnProfile]:
+    return [_column(name, table.column(name)) for name in table.column_names]
+
+
+def _column(name: str, column: Any) -> ColumnProfile:
+    pa = _pyarrow()
+    values = column
+    if pa.types.is_dictionary(column.type):
+        values = column.cast(column.type.value_type)
+    null_count = int(column.null_count)
+    low: Any = None
+    high: Any = None
+    if _orderable(values.type) and null_count < len(values):
+        bounds = _pyarrow("compute").min_max(values)
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    return ColumnProfile(
+        name=name,
+        type=str(column.type),
+        nullable=null_count > 0,
+        null_count=null_count,
+        min=_json_scalar(low),
+        max=_json_scalar(high),
+        distinct=_distinct(values),
+    )
+
+
+def _distinct(values: Any) -> list[str] | None:
+    """Sorted distinct non-null values of a string column, when there are few of them."""
+    types = _pyarrow().types
+    if not (types.is_string(values.type) or types.is_large_string(values.type)):
+        return None
+    unique = _pyarrow("compute").unique(values).drop_null()
+    if len(unique) > DISTINCT_LIMIT:
+        return None
+    return sorted(str(v) for v in unique.to_pylist())
+
+
+def _orderable(kind: Any) -> bool:
+    """Types whose min and max are reported: numbers, bool, strings, dates and timestamps."""
+    types = _pyarrow().types
+    checks = (
+        types.is_integer,
+        types.is_floating,
+        types.is_decimal,
+        types.is_boolean,
+        types.is_string,
+        types.is_large_string,
+        types.is_date,
+        types.is_timestamp,
+    )
+    return any(check(kind) for check in checks)
+
+
+def _json_scalar(value: Any) -> Scalar:
+    """A value JSON can hold: non-finite floats become None, dates ISO strings."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float | Decimal):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+def _pyarrow(module: str = "") -> Any:
+    """pyarrow or one of its modules, imported on first use (importing it costs ~0.2 s)."""
+    return importlib.import_module(f"pyarrow.{module}" if module else "pyarrow")

@@ -1,0 +1,192 @@
+"""Data-flow testing: run a path (or the whole pipeline) and check every edge it crosses.
+
+The Python API of ``cit test-flow``::
+
+    tester = PipelineDataFlowTester("pipeline.py")
+    result = tester.test_pipeline_path(["Preprocess", "Train"])
+    print(result.is_compatible, result.connections_tested, result.failed_connections)
+    for issue in result.issues:
+        print(issue.description, issue.severity)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .compatibility import check_declared
+from .dag import PipelineDAG
+from .engine import Engine
+from .errors import InputError
+from .flow import (
+    DataFlowTestResult,
+    declared_schemas,
+    inspect_flow,
+    steps_for_path,
+    wires,
+    wires_along,
+)
+from .issues import Issue
+from .observer import RunObserver
+from .pipeline import LocalSource, Pipeline, StepInput
+from .results import RunResult
+from .rundir import write_json_atomic
+from .settings import RunSettings
+from .snapshots import save_snapshot
+from .validate import validate_pipeline
+from .workflow import ImageBuilder, load_and_validate, run_loaded
+
+FLOW_REPORT = "flow.json"
+
+
+def test_flow(
+    pipeline: Pipeline,
+    file: Path,
+    engine: Engine,
+    *,
+    path: Sequence[str] | None = None,
+    settings: RunSettings | None = None,
+    observer: RunObserver | None = None,
+    build_default: ImageBuilder | None = None,
+    cancel: threading.Event | None = None,
+    update_snapshots: bool = False,
+) -> DataFlowTestResult:
+    """Run the steps ``path`` needs (all steps without one) and check the edges it crosses."""
+    tested = wires_along(pipeline, path, file) if path else wires(pipeline.steps)
+    to_run = steps_for_path(pipeline, path) if path else pipeline
+    run = run_loaded(
+        to_run,
+        file,
+        engine,
+        settings=settings,
+        observer=observer,
+        build_default=build_default,
+        cancel=cancel,
+    )
+    result = inspect_flow(
+        pipeline, file, run, tested, path=path, compare_snapshots=not update_snapshots
+    )
+    if update_snapshots:
+        result.snapshots_updated = save_snapshots(file, run)
+    write_json_atomic(Path(run.run_dir) / FLOW_REPORT, result.model_dump(mode="json"))
+    return result
+
+
+def save_snapshots(file: Path, run: RunResult) -> list[str]:
+    """Store the captured schema of every output of every step that succeeded."""
+    return [
+        str(save_snapshot(file, step.name, output.profile))
+        for step in run.steps
+        if step.status.ok
+        for output in step.outputs
+        if output.profile is not None
+    ]
+
+
+def write_report(result: DataFlowTestResult, target: Path) -> Path:
+    """Write the result as JSON at ``target``."""
+    return write_json_report(result.model_dump(mode="json"), target)
+
+
+def write_json_report(data: object, target: Path) -> Path:
+    """Write JSON at ``target`` atomically; a folder there, or an unwritable place, is an error."""
+    if target.is_dir():
+        raise InputError(
+            f"{target} is a folder; give a file name such as report.json", field="--output-report"
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(target, data)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {target}: {exc.strerror or exc}", field="--output-report"
+        ) from None
+    return target
+
+
+def with_test_data(pipeline: Pipeline, test_data: Mapping[str, str | Path]) -> Pipeline:
+    """The pipeline with inputs replaced by local test data: ``{"Step.input": path}``."""
+    steps = dict(pipeline.steps)
+    for key, value in test_data.items():
+        name, _, channel = key.partition(".")
+        step = steps.get(name)
+        if step is None or channel not in step.inputs:
+            raise InputError(f"'{key}' names no input; use 'Step.input'", field="test data")
+        data = Path(value).resolve()
+        if not data.exists():
+            raise InputError(f"no such file or folder: {data}", field=f"test data {key}")
+        destination = step.inputs[channel].destination
+        item = StepInput(source=LocalSource(path=data), destination=destination)
+        steps[name] = step.model_copy(update={"inputs": {**step.inputs, channel: item}})
+    result = Pipeline(pipeline.name, base_dir=pipeline.base_dir)
+    result.steps = steps
+    return result
+
+
+class PipelineDataFlowTester:
+    """Tests data compatibility between connected scripts of a pipeline, in containers."""
+
+    def __init__(
+        self,
+        dag: Pipeline | PipelineDAG | str | Path,
+        test_data: Mapping[str, str | Path] | None = None,
+        *,
+        engine: Engine | None = None,
+        settings: RunSettings | None = None,
+        observer: RunObserver | None = None,
+        update_snapshots: bool = False,
+    ) -> None:
+        self.pipeline, self.file = _pipeline_and_file(dag)
+        if test_data:
+            self.pipeline = with_test_data(self.pipeline, test_data)
+        self.engine = engine
+        self.settings = settings
+        self.observer = observer
+        self.update_snapshots = update_snapshots
+
+    def test_pipeline_path(self, path: Sequence[str]) -> DataFlowTestResult:
+        """Run the steps of ``path`` (and what they need) and check each edge along it."""
+        return self._test(list(path))
+
+    def test_full_pipeline(self) -> DataFlowTestResult:
+        """Run every step and check every edge."""
+        return self._test(None)
+
+    def validate_data_contracts(self, source_script: str, target_script: str) -> list[Issue]:
+        """Without running: the source's declared output schemas against the target's
+        declared input schemas, for every wire between them."""
+        between = wires_along(self.pipeline, [source_script, target_script], self.file)
+        found: list[Issue] = []
+        for wire in between:
+            expected, promised = declared_schemas(wire, self.pipeline)
+            if expected is not None and promised is not None:
+                found.extend(i.located(edge=str(wire)) for i in check_declared(promised, expected))
+        return found
+
+    def _test(self, path: list[str] | None) -> DataFlowTestResult:
+        return test_flow(
+            self.pipeline,
+            self.file,
+            self.engine or _default_engine(),
+            path=path,
+            settings=self.settings,
+            observer=self.observer,
+            update_snapshots=self.update_snapshots,
+        )
+
+
+def _pipeline_and_file(dag: Pipeline | PipelineDAG | str | Path) -> tuple[Pipeline, Path]:
+    if isinstance(dag, str | Path):
+        file = Path(dag)
+        return load_and_validate(file), file
+    pipeline = dag.to_pipeline() if isinstance(dag, PipelineDAG) else dag
+    file = pipeline.base_dir / f"{pipeline.name}.py"
+    validate_pipeline(pipeline, file)
+    return pipeline, file
+
+
+def _default_engine() -> Engine:
+    from .docker_engine import connect
+
+    return connect()

@@ -1,0 +1,301 @@
+"""Data flow along a pipeline's edges: which output feeds which input, and, after a run, what
+flowed along each one and whether the consumer could use it. Pure: reads results, not Docker.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, Field, computed_field
+
+from .compatibility import check_output
+from .errors import InputError
+from .graph import ancestors
+from .issues import Issue, Severity, has_errors
+from .pipeline import Pipeline, Step, StepOutput
+from .profiles import OutputProfile
+from .results import RunResult, Status, StepResult
+from .schemas import DataSchema
+from .snapshots import drift, load_snapshot
+
+NO_EXPECTATIONS = DataSchema()
+"""What every edge is held to without a schema: some data, readable if tabular."""
+
+PRODUCER_FAILED = "producer_failed"
+CONSUMER_FAILED = "consumer_failed"
+CONSUMER_NOT_RUN = "consumer_not_run"
+FAILED_STATES = (Status.FAILED, Status.TIMEOUT, Status.OOM, Status.ERROR)
+
+
+@dataclass(frozen=True)
+class Wire:
+    """One output of a producer mounted as one input of a consumer."""
+
+    producer: str
+    output: str
+    consumer: str
+    input: str
+
+    def __str__(self) -> str:
+        return f"{self.producer}.{self.output} -> {self.consumer}.{self.input}"
+
+
+def wires(steps: Mapping[str, Step]) -> list[Wire]:
+    """Every wire of the pipeline, in step order."""
+    return [
+        Wire(item.source.step, item.source.output, step.name, channel)
+        for step in steps.values()
+        for channel, item in step.inputs.items()
+        if isinstance(item.source, StepOutput)
+    ]
+
+
+def wires_along(pipeline: Pipeline, path: Sequence[str], file: Path | None = None) -> list[Wire]:
+    """The wires between consecutive steps of ``path``; an ``InputError`` when it is no path."""
+    unknown = [name for name in path if name not in pipeline.steps]
+    if unknown:
+        raise InputError(
+            f"no step named '{unknown[0]}'; steps: {', '.join(pipeline.steps)}",
+            file=file,
+            field="--path",
+        )
+    if len(path) < 2:
+        raise InputError("a path names at least two steps, e.g. 'A,B'", field="--path")
+    found: list[Wire] = []
+    all_wires = wires(pipeline.steps)
+    for producer, consumer in itertools.pairwise(path):
+        between = [w for w in all_wires if w.producer == producer and w.consumer == consumer]
+        if not between:
+            raise InputError(_not_connected(pipeline, producer, consumer), field="--path")
+        found.extend(between)
+    return found
+
+
+def _not_connected(pipeline: Pipeline, producer: str, consumer: str) -> str:
+    feeds = sorted({w.producer for w in wires(pipeline.steps) if w.consumer == consumer})
+    source = ", ".join(feeds) if feeds else "no other step"
+    return (
+        f"'{producer}' does not feed '{consumer}' (no output wired to an input); "
+        f"'{consumer}' reads from {source}"
+    )
+
+
+def steps_for_path(pipeline: Pipeline, path: Sequence[str]) -> Pipeline:
+    """The steps of ``path`` and everything they need upstream, in the pipeline's order."""
+    keep = set(path) | ancestors(pipeline.steps, path)
+    subset = Pipeline(pipeline.name, base_dir=pipeline.base_dir)
+    subset.steps = {name: step for name, step in pipeline.steps.items() if name in keep}
+    return subset
+
+
+class EdgeResult(BaseModel):
+    """What flowed along one wire and whether its consumer could use it."""
+
+    edge: str
+    producer: str
+    output: str
+    consumer: str
+    input: str
+    producer_status: Status
+    consumer_status: Status
+    captured: OutputProfile | None = None
+    expected: DataSchema | None = None
+    """The consumer's declared input schema, from its contract."""
+    promised: DataSchema | None = None
+    """The producer's declared output schema, from its contract."""
+    issues: list[Issue] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def is_compatible(self) -> bool:
+        return self.consumer_status is Status.SUCCEEDED and not has_errors(self.issues)
+
+
+class DataFlowTestResult(BaseModel):
+    """Edges tested in one run: the answer to 'can each step use what the one before wrote?'"""
+
+    pipeline: str
+    pipeline_file: str
+    run_id: str
+    run_dir: str
+    run_status: Status
+    path: list[str] | None = None
+    edges: list[EdgeResult] = Field(default_factory=list)
+    output_issues: list[Issue] = Field(default_factory=list)
+    """Snapshot drift of outputs that no tested edge carries."""
+    snapshots_updated: list[str] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def is_compatible(self) -> bool:
+        return all(e.is_compatible for e in self.edges) and not has_errors(self.output_issues)
+
+    @property
+    def overall_compatibility(self) -> bool:
+        return self.is_compatible
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def connections_tested(self) -> int:
+        return len(self.edges)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def failed_connections(self) -> list[str]:
+        return [e.edge for e in self.edges if not e.is_compatible]
+
+    @property
+    def issues(self) -> list[Issue]:
+        return [i for e in self.edges for i in e.issues] + self.output_issues
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.is_compatible and self.run_status is Status.SUCCEEDED else 1
+
+
+def inspect_flow(
+    pipeline: Pipeline,
+    pipeline_file: Path,
+    run: RunResult,
+    tested: Sequence[Wire],
+    *,
+    path: Sequence[str] | None = None,
+    compare_snapshots: bool = True,
+) -> DataFlowTestResult:
+    """Every tested wire checked against schemas, snapshots and the consumer's outcome."""
+    drift_of = output_drift(pipeline_file, run) if compare_snapshots else {}
+    edges = [
+        edge_result(w, pipeline, run, drift_of.get((w.producer, w.output), [])) for w in tested
+    ]
+    carried = {(w.producer, w.output) for w in tested}
+    return DataFlowTestResult(
+        pipeline=run.pipeline,
+        pipeline_file=run.pipeline_file,
+        run_id=run.run_id,
+        run_dir=run.run_dir,
+        run_status=run.status,
+        path=list(path) if path else None,
+        edges=edges,
+        output_issues=[i for key, found in drift_of.items() if key not in carried for i in found],
+    )
+
+
+def profile_of(step: StepResult, output: str) -> OutputProfile | None:
+    return next((o.profile for o in step.outputs if o.name == output), None)
+
+
+def output_drift(pipeline_file: Path, run: RunResult) -> dict[tuple[str, str], list[Issue]]:
+    """Drift of every captured output against its snapshot, where one is stored."""
+    found: dict[tuple[str, str], list[Issue]] = {}
+    for step in run.steps:
+        for output in step.outputs:
+            snapshot = load_snapshot(pipeline_file, step.name, output.name)
+            if snapshot is not None and output.profile is not None:
+                issues = drift(snapshot, output.profile)
+                found[(step.name, output.name)] = [i.located(step=step.name) for i in issues]
+    return found
+
+
+def edge_result(wire: Wire, pipeline: Pipeline, run: RunResult, drifted: list[Issue]) -> EdgeResult:
+    producer, consumer = run.step(wire.producer), run.step(wire.consumer)
+    expected, promised = declared_schemas(wire, pipeline)
+    captured = profile_of(producer, wire.output) if producer.status.ok else None
+    issues = data_issues(wire, captured, expected, promised, producer) + drifted
+    issues.extend(_consumer_issues(consumer, wire))
+    return EdgeResult(
+        edge=str(wire),
+        producer=wire.producer,
+        output=wire.output,
+        consumer=wire.consumer,
+        input=wire.input,
+        producer_status=producer.status,
+        consumer_status=consumer.status,
+        captured=captured,
+        expected=expected,
+        promised=promised,
+        issues=[i.located(edge=str(wire)) for i in issues],
+    )
+
+
+def declared_schemas(wire: Wire, pipeline: Pipeline) -> tuple[DataSchema | None, DataSchema | None]:
+    """(consumer's input schema, producer's output schema) from their contracts."""
+    consumer = pipeline.steps[wire.consumer].contract
+    producer = pipeline.steps[wire.producer].contract
+    expected = consumer.input_schemas.get(wire.input) if consumer else None
+    promised = producer.output_schemas.get(wire.output) if producer else None
+    return expected, promised
+
+
+def data_issues(
+    wire: Wire,
+    captured: OutputProfile | None,
+    expected: DataSchema | None,
+    promised: DataSchema | None,
+    producer: StepResult,
+) -> list[Issue]:
+    if captured is None:
+        return [_producer_failed(wire, producer)]
+    found = [
+        i.located(step=wire.consumer, file=_source(expected))
+        for i in check_output(captured, expected or NO_EXPECTATIONS)
+    ]
+    if promised is not None:
+        found.extend(_broken_promises(wire, captured, promised, found))
+    return found
+
+
+def _broken_promises(
+    wire: Wire, captured: OutputProfile, promised: DataSchema, seen: list[Issue]
+) -> list[Issue]:
+    """The producer's own contract, checked on what it wrote; repeats are left out."""
+    known = {(i.rule, i.column) for i in seen}
+    return [
+        i.model_copy(update={"description": f"against its own contract: {i.description}"}).located(
+            step=wire.producer, file=_source(promised)
+        )
+        for i in check_output(captured, promised)
+        if (i.rule, i.column) not in known
+    ]
+
+
+def _source(schema: DataSchema | None) -> str | None:
+    return schema.source if schema is not None else None
+
+
+def _producer_failed(wire: Wire, producer: StepResult) -> Issue:
+    reason = producer.reason or producer.status.value
+    return Issue(
+        rule=PRODUCER_FAILED,
+        severity=Severity.ERROR,
+        description=f"'{wire.producer}' did not succeed ({reason}); nothing flowed to "
+        f"'{wire.consumer}'",
+        step=wire.producer,
+    )
+
+
+def _consumer_issues(consumer: StepResult, wire: Wire) -> list[Issue]:
+    if consumer.status in FAILED_STATES:
+        detail = "; ".join(filter(None, [consumer.reason, consumer.message]))
+        return [
+            Issue(
+                rule=CONSUMER_FAILED,
+                severity=Severity.ERROR,
+                description=f"'{wire.consumer}' failed on '{wire.producer}' output "
+                f"'{wire.output}': {detail or consumer.status.value}",
+                hint=f"see its log: {consumer.log_file}" if consumer.log_file else None,
+                step=wire.consumer,
+            )
+        ]
+    if consumer.status is not Status.SUCCEEDED:
+        return [
+            Issue(
+                rule=CONSUMER_NOT_RUN,
+                severity=Severity.WARNING,
+                description=f"'{wire.consumer}' did not run: {consumer.reason or 'skipped'}",
+                step=wire.consumer,
+            )
+        ]
+    return []

@@ -1,0 +1,149 @@
+"""The terminal view of checks: the data that flowed along each edge, and the issues found."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .contract_check import ContractReport
+from .flow import DataFlowTestResult, EdgeResult
+from .issues import Issue, Severity
+from .profiles import DatasetProfile, OutputProfile
+from .results import Status
+from .schemas import DataSchema
+
+SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
+COLUMNS_SHOWN = 6
+
+
+def describe_profile(profile: OutputProfile | None, *, columns: bool = False) -> str:
+    """A few words per dataset: 'train/: csv, 700 rows, 9 cols', with the columns if asked."""
+    if profile is None:
+        return "nothing captured"
+    if profile.empty:
+        return "empty"
+    lines = [_describe_dataset(d, columns) for d in profile.datasets]
+    kinds = sorted({a.kind for a in profile.artifacts})
+    if kinds:
+        lines.append(", ".join(kinds))
+    return "\n".join(lines)
+
+
+def _describe_dataset(dataset: DatasetProfile, columns: bool) -> str:
+    where = f"{dataset.path}/" if dataset.path else "./"
+    fmt = f"{dataset.format}.{dataset.compression}" if dataset.compression else dataset.format
+    if dataset.error:
+        return f"{where}: {fmt}, unreadable"
+    rows = "?" if dataset.rows is None else f"{'' if dataset.rows_exact else '~'}{dataset.rows}"
+    text = f"{where}: {fmt}, {rows} rows, {len(dataset.columns)} cols"
+    if not columns:
+        return text
+    shown = dataset.columns[:COLUMNS_SHOWN]
+    names = ", ".join(f"{c.name}:{c.type}" for c in shown)
+    hidden = len(dataset.columns) - len(shown)
+    return f"{text} ({names}{', +' + str(hidden) + ' more' if hidden else ''})"
+
+
+def flow_table(edges: Sequence[EdgeResult], title: str = "data flow") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("edge", "data that flowed", "expected", "consumer", "issues"):
+        table.add_column(column)
+    for edge in edges:
+        table.add_row(
+            edge.edge,
+            describe_profile(edge.captured),
+            _schema_name(edge.expected),
+            _status(edge.consumer_status),
+            _issue_count(edge.issues),
+        )
+    return table
+
+
+def _schema_name(schema: DataSchema | None) -> str:
+    if schema is None:
+        return ""
+    return Path(schema.source).name if schema.source else "inline schema"
+
+
+def schema_lines(edges: Sequence[EdgeResult]) -> list[str]:
+    """The columns that flowed along each edge, one line per dataset."""
+    return [
+        f"{edge.edge}: {line}"
+        for edge in edges
+        for line in describe_profile(edge.captured, columns=True).splitlines()
+    ]
+
+
+def issues_table(issues: Sequence[Issue], title: str = "issues") -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in ("severity", "where", "issue", "fix"):
+        table.add_column(column, overflow="fold")
+    for item in sorted(issues, key=lambda i: (i.severity is not Severity.ERROR, i.step or "")):
+        table.add_row(
+            Text(item.severity.value, style=SEVERITY_STYLE[item.severity]),
+            _where(item),
+            f"{item.description} [{item.rule}]",
+            item.hint or "",
+        )
+    return table
+
+
+def _where(item: Issue) -> str:
+    parts = [item.edge or item.step or ""]
+    if item.file:
+        parts.append(f"{item.file}:{item.line}" if item.line else item.file)
+    return "\n".join(p for p in parts if p)
+
+
+def _status(status: Status) -> Text:
+    style = "green" if status is Status.SUCCEEDED else "bold red"
+    return Text(status.value, style=style)
+
+
+def _issue_count(issues: Sequence[Issue]) -> Text:
+    errors = sum(1 for i in issues if i.severity is Severity.ERROR)
+    warnings = len(issues) - errors
+    if not issues:
+        return Text("none", style="green")
+    parts = [f"{errors} error(s)" if errors else "", f"{warnings} warning(s)" if warnings else ""]
+    return Text(", ".join(p for p in parts if p), style="bold red" if errors else "yellow")
+
+
+def print_flow(console: Console, result: DataFlowTestResult) -> None:
+    """Edges, their issues, and the verdict of a data-flow test."""
+    if not result.edges:
+        console.print("no edges to test: no step reads another step's output")
+    else:
+        console.print(flow_table(result.edges))
+        for line in schema_lines(result.edges):
+            console.print(line, style="dim", highlight=False, soft_wrap=True)
+    if result.issues:
+        console.print(issues_table(result.issues))
+    for path in result.snapshots_updated:
+        console.print(f"snapshot written: {path}", style="dim", highlight=False)
+    verdict = "[green]compatible[/]" if result.is_compatible else "[bold red]incompatible[/]"
+    failed = result.failed_connections
+    console.print(
+        f"data flow {verdict}: {result.connections_tested} connection(s) tested, "
+        f"{len(failed)} failed" + (f" ({', '.join(failed)})" if failed else "")
+    )
+
+
+def print_contract_report(console: Console, report: ContractReport) -> None:
+    if report.issues:
+        console.print(issues_table(report.issues, title=f"contracts of {report.pipeline}"))
+    if report.without_contract:
+        console.print(
+            f"no contract: {', '.join(report.without_contract)} (not checked)", style="dim"
+        )
+    errors = sum(1 for i in report.issues if i.is_error)
+    warnings = len(report.issues) - errors
+    colour = "green" if report.ok else "bold red"
+    console.print(
+        f"[{colour}]{len(report.checked)} step(s) checked: {errors} error(s), "
+        f"{warnings} warning(s)[/]"
+    )

@@ -1,0 +1,83 @@
+"""What a step really wrote: the captured schema (profile) of each output folder.
+
+``capture.py`` builds these after a step ends; compatibility rules and schema snapshots read
+them. They serialise to ``steps/<step>/schemas/<output>.json`` in the run directory.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+Scalar = int | float | str | bool | None
+
+TABULAR_FORMATS = ("csv", "tsv", "parquet", "jsonl", "json")
+
+
+class ColumnProfile(BaseModel):
+    """One column of a tabular dataset."""
+
+    name: str
+    type: str
+    """Arrow's name of the type: int64, double, string, bool, timestamp[s], date32[day], ..."""
+    nullable: bool
+    """True when nulls were seen (or, for Parquet, when statistics cannot rule them out)."""
+    null_count: int | None = None
+    min: Scalar = None
+    max: Scalar = None
+    distinct: list[str] | None = None
+    """All distinct values of a low-cardinality string column (capped); None otherwise."""
+
+
+class DatasetProfile(BaseModel):
+    """Files of one format in one folder of an output, read as one table."""
+
+    path: str
+    """Folder relative to the output root, '' for the root itself, e.g. 'train'."""
+    format: str
+    """One of ``TABULAR_FORMATS``."""
+    compression: str | None = None
+    """gzip, bz2, snappy, zstd, ... (file-level for text formats, codec for Parquet)."""
+    files: list[str] = Field(default_factory=list)
+    """File paths relative to the output root."""
+    bytes: int = 0
+    rows: int | None = None
+    rows_exact: bool = True
+    sampled_rows: int | None = None
+    """Rows that types and statistics come from, when only a sample was read (CSV, JSON)."""
+    columns: list[ColumnProfile] = Field(default_factory=list)
+    error: str | None = None
+    """Why the files could not be read as a table, if they could not."""
+
+    def column(self, name: str) -> ColumnProfile | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+class ArtifactProfile(BaseModel):
+    """A file that is not a table: a model archive, a pickle, a metrics JSON, a plot."""
+
+    path: str
+    kind: str
+    """model-archive, archive, pickle, json, image, text or binary."""
+    bytes: int
+    sha256: str
+
+
+class OutputProfile(BaseModel):
+    """The captured schema of one output folder."""
+
+    output: str
+    folder: str
+    files: int = 0
+    bytes: int = 0
+    layout: list[str] = Field(default_factory=list)
+    """Subfolders relative to the output root, sorted, e.g. ['test', 'train', 'val']."""
+    datasets: list[DatasetProfile] = Field(default_factory=list)
+    artifacts: list[ArtifactProfile] = Field(default_factory=list)
+    capture_seconds: float = 0.0
+
+    @property
+    def empty(self) -> bool:
+        return self.files == 0
+
+    def dataset(self, path: str = "") -> DatasetProfile | None:
+        return next((d for d in self.datasets if d.path == path), None)

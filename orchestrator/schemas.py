@@ -1,0 +1,263 @@
+"""Declared data schemas: what a script expects to read or promises to write.
+
+A schema file (YAML or JSON) looks like::
+
+    format: csv                  # csv, tsv, parquet, jsonl or json
+    layout: [train, val, test]   # subfolders that must each hold a dataset (optional)
+    extra_columns: warn          # allow, warn or error for columns not listed
+    min_rows: 1
+    columns:
+      id: {type: integer, nullable: false}
+      amount: {type: float, min: 0}
+      label: {type: integer, allowed: [0, 1]}
+      note: {type: string, required: false}
+
+A column may also be given as just its type (``id: integer``), and ``columns`` as a list of
+mappings with a ``name``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import InputError
+from .profiles import Scalar
+
+
+class TypeFamily(StrEnum):
+    """Types a schema can name; each arrow type belongs to one."""
+
+    INTEGER = "integer"
+    FLOAT = "float"
+    NUMBER = "number"
+    STRING = "string"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+    NULL = "null"
+    ANY = "any"
+    OTHER = "other"
+
+
+_NAMES_BY_FAMILY = {
+    TypeFamily.INTEGER: "int integer long int8 int16 int32 int64 uint8 uint16 uint32 uint64",
+    TypeFamily.FLOAT: "float double float16 float32 float64 decimal",
+    TypeFamily.NUMBER: "number",
+    TypeFamily.STRING: "string str text category categorical",
+    TypeFamily.BOOLEAN: "bool boolean",
+    TypeFamily.DATE: "date",
+    TypeFamily.TIMESTAMP: "timestamp datetime",
+    TypeFamily.ANY: "any",
+}
+TYPE_NAMES = {name: fam for fam, names in _NAMES_BY_FAMILY.items() for name in names.split()}
+
+
+def family_of(type_name: str) -> TypeFamily:
+    """The family of a schema type name or of an arrow type as text (int64, large_string...)."""
+    name = type_name.strip().lower()
+    if name in TYPE_NAMES:
+        return TYPE_NAMES[name]
+    for prefix, family in _ARROW_PREFIXES:
+        if name.startswith(prefix):
+            return family
+    return TypeFamily.OTHER
+
+
+_ARROW_PREFIXES = (
+    ("uint", TypeFamily.INTEGER),
+    ("int", TypeFamily.INTEGER),
+    ("halffloat", TypeFamily.FLOAT),
+    ("float", TypeFamily.FLOAT),
+    ("double", TypeFamily.FLOAT),
+    ("decimal", TypeFamily.FLOAT),
+    ("large_string", TypeFamily.STRING),
+    ("string", TypeFamily.STRING),
+    ("utf8", TypeFamily.STRING),
+    ("large_utf8", TypeFamily.STRING),
+    ("dictionary<values=string", TypeFamily.STRING),
+    ("bool", TypeFamily.BOOLEAN),
+    ("date", TypeFamily.DATE),
+    ("timestamp", TypeFamily.TIMESTAMP),
+    ("null", TypeFamily.NULL),
+)
+
+
+def declared_bits(type_name: str) -> int | None:
+    """Bits a schema type asks for (int32 → 32); None when it names no width (integer, float)."""
+    match = re.search(r"(\d+)$", type_name)
+    return int(match.group(1)) if match else None
+
+
+def arrow_bits(type_name: str) -> int:
+    """Bits of an arrow integer or float type: int32 → 32, float → 32, double → 64."""
+    name = type_name.strip().lower()
+    if name in _ARROW_FLOAT_BITS:
+        return _ARROW_FLOAT_BITS[name]
+    match = re.search(r"(\d+)$", name)
+    return int(match.group(1)) if match else 64
+
+
+_ARROW_FLOAT_BITS = {"halffloat": 16, "float": 32, "double": 64}
+
+
+class ExtraColumns(StrEnum):
+    ALLOW = "allow"
+    WARN = "warn"
+    ERROR = "error"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnSpec(_Strict):
+    """What one column must hold."""
+
+    name: str
+    type: str = "any"
+    nullable: bool = True
+    required: bool = True
+    min: float | None = None
+    max: float | None = None
+    allowed: list[Scalar] | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value.strip().lower() not in TYPE_NAMES:
+            raise ValueError(f"unknown type '{value}'; allowed: {', '.join(SCHEMA_TYPES)}")
+        return value.strip().lower()
+
+    @property
+    def family(self) -> TypeFamily:
+        return family_of(self.type)
+
+
+SCHEMA_TYPES = (
+    "integer",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "float",
+    "float32",
+    "float64",
+    "number",
+    "string",
+    "boolean",
+    "date",
+    "timestamp",
+    "any",
+)
+
+
+class DataSchema(_Strict):
+    """The declared shape of one output or input folder."""
+
+    format: Literal["csv", "tsv", "parquet", "jsonl", "json"] | None = None
+    layout: list[str] | None = None
+    columns: list[ColumnSpec] = Field(default_factory=list)
+    extra_columns: ExtraColumns = ExtraColumns.WARN
+    min_rows: int = Field(default=1, ge=0)
+    source: str | None = None
+    """The file the schema was read from, for messages."""
+
+    def column(self, name: str) -> ColumnSpec | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    @field_validator("layout")
+    @classmethod
+    def _relative_folders(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        cleaned = [folder.strip("/") for folder in value]
+        if any(not f or ".." in f.split("/") for f in cleaned):
+            raise ValueError("entries are subfolder names such as 'train', without '..'")
+        return cleaned
+
+
+SCHEMA_FIELDS = ("format", "layout", "columns", "extra_columns", "min_rows")
+
+
+def schema_from_data(data: Any, source: str | None = None) -> DataSchema:
+    """A schema from parsed YAML/JSON (or a Python dict); raises ``ValueError`` naming the field."""
+    if isinstance(data, DataSchema):
+        return data
+    if not isinstance(data, dict):
+        raise ValueError("a schema is a mapping with " + ", ".join(SCHEMA_FIELDS))
+    fields = dict(data)
+    fields["columns"] = _columns(fields.get("columns", []))
+    fields["source"] = source
+    try:
+        return DataSchema.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise ValueError(f"{where}: {message}" if where else message) from None
+
+
+def _columns(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return [_column(name, spec) for name, spec in value.items()]
+    if isinstance(value, list):
+        return [_listed_column(i, item) for i, item in enumerate(value)]
+    raise ValueError("columns: must map column names to types or to {type, nullable, ...}")
+
+
+def _column(name: Any, spec: Any) -> dict[str, Any]:
+    if spec is None:
+        return {"name": str(name)}
+    if isinstance(spec, str):
+        return {"name": str(name), "type": spec}
+    if isinstance(spec, dict):
+        return {"name": str(name), **spec}
+    raise ValueError(f"columns.{name}: must be a type name or a mapping of type, nullable, ...")
+
+
+def _listed_column(index: int, item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict) or "name" not in item:
+        raise ValueError(f"columns.{index}: must be a mapping with a 'name'")
+    return dict(item)
+
+
+def load_schema(path: Path) -> DataSchema:
+    """Read a schema file (.yaml, .yml or .json); every mistake is an ``InputError``."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError("no such schema file", file=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot be read as UTF-8 text: {exc}", file=path) from None
+    data = _parse(text, path)
+    try:
+        return schema_from_data(data, source=str(path))
+    except ValueError as exc:
+        field, _, message = str(exc).partition(": ")
+        if not message:
+            raise InputError(field, file=path) from None
+        raise InputError(message, file=path, field=field) from None
+
+
+def _parse(text: str, path: Path) -> Any:
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"JSON syntax error: {exc.msg}", file=path, line=exc.lineno) from None
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise InputError("unknown schema format; allowed: .yaml, .yml, .json", file=path)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise InputError(f"YAML syntax error: {problem}", file=path, line=line) from None
