@@ -14,9 +14,14 @@ What is read, and what is exact:
   values) come from a sample: the first ``SAMPLE_BYTES`` (4 MiB) of decompressed content of
   the dataset's first file, cut after its last complete line. ``sampled_rows`` is the number
   of rows in that sample, or None when the sample is the whole dataset.
-- **Row counts** of uncompressed text files are exact: non-empty lines are counted over the
-  whole of every file (8 MiB reads), minus one header line per CSV/TSV file. A quoted field
-  with an embedded newline is counted as more than one row (an over-count).
+- **Row counts** of uncompressed text files are exact: the non-empty lines of the whole of every
+  file, minus one header line per CSV/TSV file. Lines are counted, not parsed: arrow's compute
+  kernels find the newlines in 1 MiB blocks, and a file of 64 MiB or more is split into ranges
+  counted by up to four threads (no more than the CPUs). On 2 cores that takes about 0.4 s per
+  GiB when the file is in the page cache, as it usually is right after the step wrote it, and
+  otherwise about as long as reading the file from disk. A line is empty when it holds nothing,
+  or only ``\\r`` when the sample holds a ``\\r`` (CRLF line ends). A quoted field with an
+  embedded newline is counted as more than one row (an over-count).
 - **Compressed text files** are not decompressed to the end, so their rows are an estimate
   (``rows_exact`` False): lines per byte of the sample times the content size, estimated from
   how many compressed bytes the sample took. A file that fits in the sample is counted exactly.
@@ -39,10 +44,10 @@ import json
 import math
 import os
 import posixpath
-import re
 import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -59,7 +64,12 @@ HEAD_BYTES = 2**20
 """Decompressed bytes read from each later file of a text dataset (header, row estimate)."""
 DISTINCT_LIMIT = 20
 """String columns with at most this many distinct values list them."""
-COUNT_CHUNK = 8 * 2**20
+COUNT_CHUNK = 2**20
+"""Bytes a line count reads at a time (small enough for the bitmaps to stay in a core's cache)."""
+COUNT_SPLIT = 32 * 2**20
+"""An uncompressed file is line-counted in ranges of at least this many bytes, one per thread."""
+COUNT_THREADS = 4
+"""At most this many threads count the lines of one file (never more than the CPUs)."""
 READ_STEP = 2**13
 HASH_CHUNK = 2**20
 
@@ -73,7 +83,6 @@ ARTIFACT_KINDS = {
     **dict.fromkeys((".txt", ".md", ".log"), "text"),
     ".json": "json",
 }
-_EMPTY_LINE = re.compile(rb"(?<=\n)\n")
 _T = TypeVar("_T")
 
 
@@ -349,30 +358,76 @@ def _header_difference(first: _File, sample: _Sample, other: _Sample) -> str:
 def _file_rows(item: _File, sample: _Sample, header: int, density: float) -> tuple[int, bool]:
     """Rows of one file and whether the count is exact."""
     if sample.complete:
-        return max(_count_lines([sample.data]) - header, 0), True
+        return max(_count_lines(sample.data) - header, 0), True
     if item.codec is None:
-        return max(_count_lines(_chunks(item.path)) - header, 0), True
+        crlf = b"\r" in sample.data
+        return max(_count_file_lines(item.path, item.size, crlf) - header, 0), True
     return max(round(density * item.size) - header, 0), False
 
 
-def _chunks(path: Path) -> Iterable[bytes]:
-    with path.open("rb", buffering=0) as stream:
-        while chunk := stream.read(COUNT_CHUNK):
-            yield chunk
-
-
-def _count_lines(chunks: Iterable[bytes]) -> int:
-    """Non-empty lines (a last line without a newline counts)."""
-    lines = empty = 0
-    last = b"\n"
-    for chunk in chunks:
-        lines += chunk.count(b"\n")
-        if last == b"\n" and chunk[:1] == b"\n":
-            empty += 1
-        if b"\n\n" in chunk:
-            empty += len(_EMPTY_LINE.findall(chunk))
-        last = chunk[-1:]
+def _count_lines(data: bytes) -> int:
+    """Non-empty lines of content held in memory (a last line without a newline counts)."""
+    lines, empty, last = _count_window(memoryview(b"\n\n" + data), b"\r" in data)
     return lines - empty + (last != b"\n")
+
+
+def _count_file_lines(path: Path, size: int, crlf: bool) -> int:
+    """Non-empty lines of a whole file, counted over ranges in parallel when it is large."""
+    parts = max(1, min(size // COUNT_SPLIT, os.cpu_count() or 1, COUNT_THREADS))
+    if parts == 1:
+        counts = [_count_range(path, 0, size, crlf)]
+    else:
+        bounds = [size * part // parts for part in range(parts + 1)]
+        count = partial(_count_range, path, crlf=crlf)
+        with ThreadPoolExecutor(parts, thread_name_prefix="cit-count") as pool:
+            counts = list(pool.map(count, bounds[:-1], bounds[1:]))
+    lines = sum(count[0] for count in counts)
+    empty = sum(count[1] for count in counts)
+    return lines - empty + (counts[-1][2] != b"\n")
+
+
+def _count_range(path: Path, start: int, stop: int, crlf: bool) -> tuple[int, int, bytes]:
+    """(newlines, newlines ending an empty line, last byte) of bytes [start, stop) of a file.
+
+    The two bytes before each block are kept in front of it, so an empty line that straddles
+    two blocks or two ranges is seen once; the start of the file counts as a line end.
+    """
+    window = memoryview(bytearray(2 + COUNT_CHUNK))
+    lines = empty = 0
+    with path.open("rb", buffering=0) as stream:
+        context = max(start - 2, 0)
+        stream.seek(context)
+        window[:2] = stream.read(start - context).rjust(2, b"\n")
+        position = start
+        while position < stop:
+            got = stream.readinto(window[2 : 2 + min(COUNT_CHUNK, stop - position)])
+            if not got:
+                break
+            position += got
+            block_lines, block_empty, _ = _count_window(window[: 2 + got], crlf)
+            lines, empty = lines + block_lines, empty + block_empty
+            window[:2] = window[got : got + 2]
+    return lines, empty, bytes(window[1:2])
+
+
+def _count_window(window: memoryview, crlf: bool) -> tuple[int, int, bytes]:
+    """(newlines, newlines ending an empty line, last byte) of ``window[2:]``.
+
+    ``window[:2]`` is the context before it. A line is empty when its newline follows a newline
+    or, with ``crlf``, follows ``\\r`` after a newline. Counted with arrow's compute kernels,
+    which are several times faster than ``bytes.count`` and release the GIL.
+    """
+    pa, pc = _pyarrow(), _pyarrow("compute")
+    size = len(window) - 2
+    data = pa.Array.from_buffers(pa.uint8(), len(window), [None, pa.py_buffer(window)])
+    newline = pc.equal(data, pa.scalar(ord("\n"), pa.uint8()))
+    ends = newline.slice(2)
+    after_break = newline.slice(1, size)
+    if crlf:
+        cr = pc.equal(data.slice(1, size), pa.scalar(ord("\r"), pa.uint8()))
+        after_break = pc.or_(after_break, pc.and_(cr, newline.slice(0, size)))
+    empty = pc.and_(ends, after_break)
+    return int(ends.true_count), int(empty.true_count), bytes(window[-1:])
 
 
 def _sample(item: _File, limit: int) -> _Sample:
@@ -380,9 +435,10 @@ def _sample(item: _File, limit: int) -> _Sample:
     parts: list[bytes] = []
     points: list[tuple[int, int]] = []
     total = 0
+    step = READ_STEP if item.codec else limit + 1  # small steps measure the compression
     with item.path.open("rb") as raw, _decompressed(raw, item.codec) as stream:
         while total <= limit:
-            part = stream.read(min(READ_STEP, limit + 1 - total))
+            part = stream.read(min(step, limit + 1 - total))
             if not part:
                 break
             parts.append(part)
@@ -390,10 +446,10 @@ def _sample(item: _File, limit: int) -> _Sample:
             points.append((total, raw.tell()))
     data = b"".join(parts)
     if total <= limit:
-        return _Sample(data, True, _count_lines([data]) / max(item.size, 1))
+        return _Sample(data, True, _count_lines(data) / max(item.size, 1))
     kept = data[: data.rfind(b"\n", 0, limit) + 1]
     stored_per_byte = _stored_per_byte(points) if item.codec else 1.0
-    density = _count_lines([kept]) / max(len(kept) * stored_per_byte, 1.0)
+    density = _count_lines(kept) / max(len(kept) * stored_per_byte, 1.0)
     return _Sample(kept, False, density)
 
 

@@ -15,12 +15,19 @@ from types import FrameType
 from typing import Annotated, NoReturn
 
 import typer
+from rich.markup import escape
 
 from . import __version__
 from .cleanup import sweep_orphans
 from .console import ConsoleObserver, TerminalConsole
 from .contract_check import validate_contracts
-from .dataflow import save_snapshots, test_flow, write_json_report, write_report
+from .dataflow import (
+    check_report_target,
+    save_snapshots,
+    test_flow,
+    write_json_report,
+    write_report,
+)
 from .docker_engine import DockerEngine, connect
 from .errors import CitError
 from .flow import inspect_flow, wires, wires_along
@@ -52,7 +59,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except CitError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
 
 
@@ -193,6 +200,8 @@ def test_flow_command(
     cancel, observer = _observed(quiet)
     with user_errors():
         steps = _path_option(path, all_paths)
+        if output_report is not None:
+            check_report_target(output_report)
         pipeline = load_and_validate(dag)
         if steps:
             wires_along(pipeline, steps, dag)

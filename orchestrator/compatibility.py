@@ -7,9 +7,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import NamedTuple
 
-from .issues import Issue, Severity
+from .issues import Issue, RuleInfo, Severity
 from .profiles import ColumnProfile, DatasetProfile, OutputProfile
 from .schemas import (
     ColumnSpec,
@@ -22,6 +21,8 @@ from .schemas import (
 )
 
 UNKNOWN_FORMAT = "unknown"
+COLUMNS_LISTED = 6
+"""Columns a missing-column message names before it says how many more there are."""
 
 
 class Rule(StrEnum):
@@ -46,11 +47,6 @@ class Rule(StrEnum):
     LAYOUT_CHANGED = "layout_changed"
 
 
-class RuleInfo(NamedTuple):
-    severity: Severity
-    meaning: str
-
-
 E, W = Severity.ERROR, Severity.WARNING
 RULES: dict[Rule, RuleInfo] = {
     Rule.EMPTY_OUTPUT: RuleInfo(E, "no files, or fewer rows than the schema's min_rows (1)"),
@@ -65,7 +61,9 @@ RULES: dict[Rule, RuleInfo] = {
     Rule.NULLABLE_MISMATCH: RuleInfo(E, "nulls in a column declared non-nullable"),
     Rule.VALUE_OUT_OF_RANGE: RuleInfo(E, "min/max outside the declared range"),
     Rule.VALUE_NOT_ALLOWED: RuleInfo(E, "a value outside the declared allowed values"),
-    Rule.EXTRA_COLUMNS: RuleInfo(W, "columns the schema does not list (extra_columns: warn)"),
+    Rule.EXTRA_COLUMNS: RuleInfo(
+        W, "columns the schema does not list: a warning, an error with extra_columns: error"
+    ),
     Rule.COLUMN_ADDED: RuleInfo(W, "snapshot drift: a column appeared"),
     Rule.COLUMN_REMOVED: RuleInfo(E, "snapshot drift: a column disappeared"),
     Rule.TYPE_CHANGED: RuleInfo(E, "snapshot drift: a column's type changed"),
@@ -165,7 +163,9 @@ def check_dataset(dataset: DatasetProfile, schema: DataSchema, folder: str) -> l
     if schema.format and dataset.format not in (schema.format, UNKNOWN_FORMAT):
         return [_format_mismatch(dataset, schema.format, where)]
     if dataset.error:
-        return [issue(Rule.UNREADABLE_DATA, f"data in {where} cannot be read: {dataset.error}")]
+        text = f"data in {where} cannot be read: {dataset.error}"
+        hint = f"make the producer write valid {dataset.format} files in {where}"
+        return [issue(Rule.UNREADABLE_DATA, text, hint)]
     found: list[Issue] = []
     if dataset.rows is not None and dataset.rows < schema.min_rows:
         found.append(
@@ -208,7 +208,9 @@ def _missing_column(dataset: DatasetProfile, spec: ColumnSpec, where: str) -> Is
         if close
         else f"add column '{spec.name}' in the producer, or mark it required: false"
     )
-    shown = ", ".join(names[:12]) or "none"
+    shown = ", ".join(names[:COLUMNS_LISTED]) or "none"
+    if len(names) > COLUMNS_LISTED:
+        shown += f", +{len(names) - COLUMNS_LISTED} more"
     return issue(
         Rule.MISSING_COLUMN,
         f"required column '{spec.name}' is missing in {where} (columns: {shown})",
@@ -224,17 +226,21 @@ def _type_issue(actual: ColumnProfile, spec: ColumnSpec, where: str) -> Issue | 
     text = f"column '{spec.name}' in {where} is {actual.type}; {spec.type} is expected"
     hints = {
         Rule.TYPE_NOT_CASTABLE: f"write '{spec.name}' as {spec.type}, or fix the schema's type",
+        Rule.NUMERIC_WIDENING: f"write '{spec.name}' as {spec.type}, or declare it {actual.type}",
         Rule.NUMERIC_NARROWING: "values may not fit; declare the wider type if they can",
+        Rule.READ_AS_TEXT: f"write '{spec.name}' as text, or declare it {actual.type}",
     }
-    return issue(rule, text, hints.get(rule))
+    return issue(rule, text, hints[rule])
 
 
 def type_rule(actual: ColumnProfile, spec: ColumnSpec) -> Rule | None:
     """The rule a column's type breaks, if any: castable, widened, narrowed or neither."""
     have, want = family_of(actual.type), spec.family
-    if want is TypeFamily.ANY or have is TypeFamily.NULL:
+    if want is TypeFamily.ANY or have in (TypeFamily.NULL, TypeFamily.ANY):
         return None
     if want is TypeFamily.NUMBER:
+        if have is TypeFamily.BOOLEAN:
+            return Rule.NUMERIC_WIDENING
         return None if have in (TypeFamily.INTEGER, TypeFamily.FLOAT) else Rule.TYPE_NOT_CASTABLE
     if have is want:
         return _width_rule(actual, spec)
@@ -258,15 +264,17 @@ def _width_rule(actual: ColumnProfile, spec: ColumnSpec) -> Rule | None:
     bits = declared_bits(spec.type)
     if bits is None or arrow_bits(actual.type) <= bits:
         return None
-    if spec.family is TypeFamily.INTEGER and _fits(actual, bits):
+    if spec.family is TypeFamily.INTEGER and _fits(actual, bits, spec.type.startswith("u")):
         return None
     return Rule.NUMERIC_NARROWING
 
 
-def _fits(actual: ColumnProfile, bits: int) -> bool:
+def _fits(actual: ColumnProfile, bits: int, unsigned: bool) -> bool:
     low, high = actual.min, actual.max
     if not isinstance(low, int) or not isinstance(high, int):
         return False
+    if unsigned:
+        return bool(low >= 0 and high < 1 << bits)
     limit: int = 1 << (bits - 1)
     return bool(-limit <= low and high < limit)
 
@@ -320,7 +328,8 @@ def _allowed_issues(actual: ColumnProfile, spec: ColumnSpec, where: str) -> list
     seen = _seen_values(actual)
     if seen is None:
         return []
-    unexpected = sorted(seen - allowed)
+    as_numbers = {str(int(v)) for v in spec.allowed if isinstance(v, bool)}
+    unexpected = sorted(seen - allowed - as_numbers)
     if not unexpected:
         return []
     return [

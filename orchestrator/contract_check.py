@@ -4,7 +4,7 @@ and each edge's declared schemas against each other. Nothing runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
 
@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field, computed_field
 
 from .compatibility import check_declared
 from .contracts import ScriptContract
-from .flow import declared_schemas, wires
-from .issues import Issue, Severity, has_errors
+from .flow import Wire, declared_schemas, wires
+from .issues import Issue, RuleInfo, Severity, has_errors
 from .pipeline import Pipeline, Step, StepKind
 from .sagemaker_contract import (
     MODEL_DIR,
@@ -46,34 +46,38 @@ class ContractRule(StrEnum):
 
 
 E, W = Severity.ERROR, Severity.WARNING
-CONTRACT_RULES: dict[ContractRule, tuple[Severity, str]] = {
-    ContractRule.MISSING_ENV_VAR: (E, "a required env var of the contract is not set by the step"),
-    ContractRule.UNWIRED_INPUT: (E, "a contract input that no step input provides"),
-    ContractRule.INPUT_NOT_IN_CONTRACT: (W, "a step input the contract does not list"),
-    ContractRule.OUTPUT_NOT_MOUNTED: (E, "a contract output the step does not declare"),
-    ContractRule.OUTPUT_NOT_IN_CONTRACT: (W, "a step output the contract does not list"),
-    ContractRule.CHANNEL_PATH: (E, "a training input path SageMaker does not mount"),
-    ContractRule.ENTRY_POINT: (W, "the step's script is not the contract's entry_point"),
-    ContractRule.UNDECLARED_PATH: (E, "the script uses an /opt/ml path the contract lacks"),
-    ContractRule.UNUSED_PATH: (W, "a contract path the script never mentions"),
-    ContractRule.UNDECLARED_ENV_VAR: (
+CONTRACT_RULES: dict[ContractRule, RuleInfo] = {
+    ContractRule.MISSING_ENV_VAR: RuleInfo(
+        E, "a required env var of the contract is not set by the step"
+    ),
+    ContractRule.UNWIRED_INPUT: RuleInfo(E, "a contract input that no step input provides"),
+    ContractRule.INPUT_NOT_IN_CONTRACT: RuleInfo(W, "a step input the contract does not list"),
+    ContractRule.OUTPUT_NOT_MOUNTED: RuleInfo(E, "a contract output the step does not declare"),
+    ContractRule.OUTPUT_NOT_IN_CONTRACT: RuleInfo(W, "a step output the contract does not list"),
+    ContractRule.CHANNEL_PATH: RuleInfo(E, "a training input path SageMaker does not mount"),
+    ContractRule.ENTRY_POINT: RuleInfo(W, "the step's script is not the contract's entry_point"),
+    ContractRule.UNDECLARED_PATH: RuleInfo(E, "the script uses an /opt/ml path the contract lacks"),
+    ContractRule.UNUSED_PATH: RuleInfo(W, "a contract path the script never mentions"),
+    ContractRule.UNDECLARED_ENV_VAR: RuleInfo(
         E,
         "the script reads an env var the contract lacks (warning when it has a default)",
     ),
-    ContractRule.UNUSED_ENV_VAR: (W, "a contract env var the script never reads"),
-    ContractRule.UNDECLARED_ARGUMENT: (
+    ContractRule.UNUSED_ENV_VAR: RuleInfo(W, "a contract env var the script never reads"),
+    ContractRule.UNDECLARED_ARGUMENT: RuleInfo(
         E,
         "a required argparse argument the contract lacks (warning when optional)",
     ),
-    ContractRule.UNUSED_ARGUMENT: (W, "a contract argument the script does not parse"),
-    ContractRule.MISSING_ARGUMENT: (E, "a required argument the step does not pass"),
-    ContractRule.SCRIPT_UNREADABLE: (E, "the script cannot be parsed"),
+    ContractRule.UNUSED_ARGUMENT: RuleInfo(W, "a contract argument the script does not parse"),
+    ContractRule.MISSING_ARGUMENT: RuleInfo(E, "a required argument the step does not pass"),
+    ContractRule.SCRIPT_UNREADABLE: RuleInfo(E, "the script cannot be parsed"),
 }
 
 STANDARD_ENV_PREFIXES = ("SM_", "SAGEMAKER_", "AWS_", "PYTHON", "LC_", "CIT_")
 STANDARD_ENV_VARS = frozenset(
     {"PATH", "HOME", "USER", "LANG", "TMPDIR", "PWD", "HOSTNAME", "TRAINING_JOB_NAME"}
 )
+TRAINING_ENV_PREFIXES = ("SM_", "SAGEMAKER_")
+TRAINING_ENV_VARS = frozenset({"TRAINING_JOB_NAME", "CURRENT_HOST"})
 COMMON_PATHS = (PROCESSING_CONFIG, f"{OUTPUT_DIR}/failure", f"{OUTPUT_DIR}/message")
 PROCESSING_PATHS = (PROCESSING_CODE, *COMMON_PATHS)
 TRAINING_PATHS = (TRAINING_CONFIG, MODEL_DIR, OUTPUT_DIR, TRAINING_CODE, "/opt/ml/checkpoints")
@@ -108,13 +112,16 @@ def validate_contracts(pipeline: Pipeline, file: Path) -> ContractReport:
         report.checked.append(step.name)
         report.issues.extend(check_step(step, step.contract))
     report.issues.extend(check_declared_edges(pipeline))
+    # A contract given as a ScriptContract object has no file of its own: it is in the pipeline's.
+    report.issues = [i.located(file=str(file)) for i in report.issues]
     return report
 
 
-def check_declared_edges(pipeline: Pipeline) -> list[Issue]:
-    """A producer's declared output schema against its consumer's declared input schema."""
+def check_declared_edges(pipeline: Pipeline, tested: Sequence[Wire] | None = None) -> list[Issue]:
+    """A producer's declared output schema against its consumer's declared input schema, on
+    every wire of ``tested`` (all wires without it)."""
     found: list[Issue] = []
-    for wire in wires(pipeline.steps):
+    for wire in wires(pipeline.steps) if tested is None else tested:
         expected, promised = declared_schemas(wire, pipeline)
         if expected is None or promised is None:
             continue
@@ -137,7 +144,7 @@ def _issue(
 ) -> Issue:
     return Issue(
         rule=rule.value,
-        severity=severity or CONTRACT_RULES[rule][0],
+        severity=severity or CONTRACT_RULES[rule].severity,
         description=description,
         hint=hint,
         step=step.name,
@@ -161,13 +168,20 @@ def check_step(step: Step, contract: ScriptContract) -> list[Issue]:
 
 def _env_wiring(step: Step, contract: ScriptContract) -> Iterable[Issue]:
     for name in contract.required_env_vars:
-        if name not in step.env:
+        if name not in step.env and not _set_by_training_job(step, name):
             yield _issue(
                 ContractRule.MISSING_ENV_VAR,
                 step,
                 f"'{step.name}' does not set {name}, which its contract requires",
                 f"add env: {{{name}: ...}} to step '{step.name}'",
             )
+
+
+def _set_by_training_job(step: Step, name: str) -> bool:
+    """SageMaker gives a training job SM_* variables, its job name and host, as cit does."""
+    return step.kind is StepKind.TRAINING and (
+        name.startswith(TRAINING_ENV_PREFIXES) or name in TRAINING_ENV_VARS
+    )
 
 
 def _input_wiring(step: Step, contract: ScriptContract) -> Iterable[Issue]:

@@ -20,6 +20,7 @@ then decide where the step's inputs and outputs are mounted.
 from __future__ import annotations
 
 import difflib
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -122,10 +123,15 @@ def contract_from_data(data: Any, base_dir: Path, source: str | None = None) -> 
     try:
         return ScriptContract.model_validate({**fields, "source": source})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
+        where, message = _first_error(exc)
         raise ValueError(f"{where}: {message}" if where else message) from None
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    """The first problem of a pydantic error as (field path, message)."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return where, first["msg"].removeprefix("Value error, ")
 
 
 def _reject_unknown(data: dict[Any, Any]) -> None:
@@ -139,11 +145,12 @@ def _reject_unknown(data: dict[Any, Any]) -> None:
 def _schema(value: Any, base_dir: Path, field: str) -> DataSchema:
     if isinstance(value, str | Path):
         path = Path(value)
-        return load_schema(path if path.is_absolute() else base_dir / path)
+        return load_schema(path if path.is_absolute() else (base_dir / path).resolve())
     try:
         return schema_from_data(value)
     except ValueError as exc:
-        raise ValueError(f"{field}.{exc}") from None
+        separator = "." if ": " in str(exc) else ": "
+        raise ValueError(f"{field}{separator}{exc}") from None
 
 
 def load_contract(path: Path) -> ScriptContract:
@@ -189,6 +196,10 @@ def _python_contract(path: Path) -> ScriptContract:
         raise
     except SyntaxError as exc:
         raise InputError(f"syntax error: {exc.msg}", file=path, line=exc.lineno) from None
+    except ValidationError as exc:
+        where, message = _first_error(exc)
+        line = _line_in(exc, path)
+        raise InputError(message, file=path, field=where or None, line=line) from None
     except (Exception, SystemExit) as exc:
         raise InputError(f"{type(exc).__name__}: {exc}", file=path) from None
     found = [v for v in namespace.values() if isinstance(v, ScriptContract)]
@@ -201,3 +212,10 @@ def _python_contract(path: Path) -> ScriptContract:
             file=path,
         )
     return found[0].model_copy(update={"source": str(path)})
+
+
+def _line_in(exc: BaseException, path: Path) -> int | None:
+    """The last line of ``path`` in the exception's traceback."""
+    name = str(path.resolve())
+    lines = [t.lineno for t in traceback.extract_tb(exc.__traceback__) if t.filename == name]
+    return lines[-1] if lines else None

@@ -15,13 +15,12 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .compatibility import check_declared
+from .contract_check import check_declared_edges
 from .dag import PipelineDAG
 from .engine import Engine
 from .errors import InputError
 from .flow import (
     DataFlowTestResult,
-    declared_schemas,
     inspect_flow,
     steps_for_path,
     wires,
@@ -89,12 +88,17 @@ def write_report(result: DataFlowTestResult, target: Path) -> Path:
     return write_json_report(result.model_dump(mode="json"), target)
 
 
-def write_json_report(data: object, target: Path) -> Path:
-    """Write JSON at ``target`` atomically; a folder there, or an unwritable place, is an error."""
+def check_report_target(target: Path) -> None:
+    """A folder where a report is to be written is an error, found before any work is done."""
     if target.is_dir():
         raise InputError(
             f"{target} is a folder; give a file name such as report.json", field="--output-report"
         )
+
+
+def write_json_report(data: object, target: Path) -> Path:
+    """Write JSON at ``target`` atomically; a folder there, or an unwritable place, is an error."""
+    check_report_target(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(target, data)
@@ -157,12 +161,7 @@ class PipelineDataFlowTester:
         """Without running: the source's declared output schemas against the target's
         declared input schemas, for every wire between them."""
         between = wires_along(self.pipeline, [source_script, target_script], self.file)
-        found: list[Issue] = []
-        for wire in between:
-            expected, promised = declared_schemas(wire, self.pipeline)
-            if expected is not None and promised is not None:
-                found.extend(i.located(edge=str(wire)) for i in check_declared(promised, expected))
-        return found
+        return check_declared_edges(self.pipeline, between)
 
     def _test(self, path: list[str] | None) -> DataFlowTestResult:
         return test_flow(

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, computed_field
 
 from .compatibility import check_output
+from .contracts import ScriptContract
 from .errors import InputError
 from .graph import ancestors
 from .issues import Issue, Severity, has_errors
@@ -224,9 +225,16 @@ def declared_schemas(wire: Wire, pipeline: Pipeline) -> tuple[DataSchema | None,
     """(consumer's input schema, producer's output schema) from their contracts."""
     consumer = pipeline.steps[wire.consumer].contract
     producer = pipeline.steps[wire.producer].contract
-    expected = consumer.input_schemas.get(wire.input) if consumer else None
-    promised = producer.output_schemas.get(wire.output) if producer else None
+    expected = _sourced(consumer.input_schemas.get(wire.input), consumer) if consumer else None
+    promised = _sourced(producer.output_schemas.get(wire.output), producer) if producer else None
     return expected, promised
+
+
+def _sourced(schema: DataSchema | None, contract: ScriptContract) -> DataSchema | None:
+    """A schema written inside a contract comes from the contract's file."""
+    if schema is None or schema.source is not None:
+        return schema
+    return schema.model_copy(update={"source": contract.source})
 
 
 def data_issues(

@@ -34,12 +34,12 @@ def describe_profile(profile: OutputProfile | None, *, columns: bool = False) ->
 
 
 def _describe_dataset(dataset: DatasetProfile, columns: bool) -> str:
-    where = f"{dataset.path}/" if dataset.path else "./"
+    where = f"{dataset.path}/: " if dataset.path else ""
     fmt = f"{dataset.format}.{dataset.compression}" if dataset.compression else dataset.format
     if dataset.error:
-        return f"{where}: {fmt}, unreadable"
+        return f"{where}{fmt}, unreadable"
     rows = "?" if dataset.rows is None else f"{'' if dataset.rows_exact else '~'}{dataset.rows}"
-    text = f"{where}: {fmt}, {rows} rows, {len(dataset.columns)} cols"
+    text = f"{where}{fmt}, {rows} rows, {len(dataset.columns)} cols"
     if not columns:
         return text
     shown = dataset.columns[:COLUMNS_SHOWN]
@@ -54,9 +54,9 @@ def flow_table(edges: Sequence[EdgeResult], title: str = "data flow") -> Table:
         table.add_column(column)
     for edge in edges:
         table.add_row(
-            edge.edge,
-            describe_profile(edge.captured),
-            _schema_name(edge.expected),
+            Text(edge.edge),
+            Text(describe_profile(edge.captured)),
+            Text(_schema_name(edge.expected)),
             _status(edge.consumer_status),
             _issue_count(edge.issues),
         )
@@ -79,15 +79,15 @@ def schema_lines(edges: Sequence[EdgeResult]) -> list[str]:
 
 
 def issues_table(issues: Sequence[Issue], title: str = "issues") -> Table:
-    table = Table(title=title, title_justify="left", show_lines=False)
+    table = Table(title=Text(title, style="table.title"), title_justify="left", show_lines=False)
     for column in ("severity", "where", "issue", "fix"):
         table.add_column(column, overflow="fold")
     for item in sorted(issues, key=lambda i: (i.severity is not Severity.ERROR, i.step or "")):
         table.add_row(
             Text(item.severity.value, style=SEVERITY_STYLE[item.severity]),
-            _where(item),
-            f"{item.description} [{item.rule}]",
-            item.hint or "",
+            Text(_where(item)),
+            Text(f"{item.description} [{item.rule}]"),
+            Text(item.hint or ""),
         )
     return table
 
@@ -95,8 +95,18 @@ def issues_table(issues: Sequence[Issue], title: str = "issues") -> Table:
 def _where(item: Issue) -> str:
     parts = [item.edge or item.step or ""]
     if item.file:
-        parts.append(f"{item.file}:{item.line}" if item.line else item.file)
+        file = display_path(item.file)
+        parts.append(f"{file}:{item.line}" if item.line else file)
     return "\n".join(p for p in parts if p)
+
+
+def display_path(file: str) -> str:
+    """A file relative to the working directory when it lies below it, as the user typed it."""
+    path = Path(file)
+    try:
+        return str(path.relative_to(Path.cwd())) if path.is_absolute() else file
+    except ValueError:
+        return file
 
 
 def _status(status: Status) -> Text:
@@ -120,11 +130,11 @@ def print_flow(console: Console, result: DataFlowTestResult) -> None:
     else:
         console.print(flow_table(result.edges))
         for line in schema_lines(result.edges):
-            console.print(line, style="dim", highlight=False, soft_wrap=True)
+            console.print(line, style="dim", markup=False, highlight=False, soft_wrap=True)
     if result.issues:
         console.print(issues_table(result.issues))
     for path in result.snapshots_updated:
-        console.print(f"snapshot written: {path}", style="dim", highlight=False)
+        console.print(f"snapshot written: {path}", style="dim", markup=False, highlight=False)
     verdict = "[green]compatible[/]" if result.is_compatible else "[bold red]incompatible[/]"
     failed = result.failed_connections
     console.print(

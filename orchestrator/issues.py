@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -11,6 +12,13 @@ from pydantic import BaseModel
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
+
+
+class RuleInfo(NamedTuple):
+    """A rule's default severity and what it means, as the README's rule tables list it."""
+
+    severity: Severity
+    meaning: str
 
 
 class Issue(BaseModel):

@@ -379,7 +379,11 @@ def _with_destination(
     entry: dict[str, Any], path: str, field: str, contract: ScriptContract
 ) -> dict[str, Any]:
     given = entry.get("destination")
-    if given is not None and container_path(str(given)) != path:
+    try:
+        mounted = container_path(None if given is None else str(given))
+    except ValueError as exc:
+        raise _FieldError(f"{field}.destination", str(exc)) from None
+    if mounted is not None and mounted != path:
         raise _FieldError(
             f"{field}.destination",
             f"{given} differs from {path} in {contract.label}; give the path in one place",

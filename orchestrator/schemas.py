@@ -18,8 +18,10 @@ mappings with a ``name``.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -192,16 +194,35 @@ def schema_from_data(data: Any, source: str | None = None) -> DataSchema:
         return data
     if not isinstance(data, dict):
         raise ValueError("a schema is a mapping with " + ", ".join(SCHEMA_FIELDS))
+    _reject_unknown(data, SCHEMA_FIELDS, "")
     fields = dict(data)
     fields["columns"] = _columns(fields.get("columns", []))
+    for column in fields["columns"]:
+        others = [key for key in column if key != "name"]
+        _reject_unknown(others, COLUMN_FIELDS, f"columns.{column['name']}.")
     fields["source"] = source
     try:
         return DataSchema.model_validate(fields)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        loc = list(first["loc"])
+        if loc[:1] == ["columns"] and len(loc) > 1 and isinstance(loc[1], int):
+            loc[1] = fields["columns"][loc[1]]["name"]
+        where = ".".join(str(p) for p in loc)
         message = first["msg"].removeprefix("Value error, ")
         raise ValueError(f"{where}: {message}" if where else message) from None
+
+
+COLUMN_FIELDS = ("type", "nullable", "required", "min", "max", "allowed")
+
+
+def _reject_unknown(keys: Iterable[Any], allowed: tuple[str, ...], prefix: str) -> None:
+    """A ``ValueError`` naming the first key not in ``allowed``, with the closest allowed one."""
+    for key in keys:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            guess = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ValueError(f"{prefix}{key}: unknown field{guess}; allowed: {', '.join(allowed)}")
 
 
 def _columns(value: Any) -> list[dict[str, Any]]:

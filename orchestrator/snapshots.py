@@ -65,6 +65,10 @@ def load_snapshot(pipeline_file: Path, step: str, output: str) -> OutputProfile 
         return None
     except OSError as exc:
         raise InputError(f"cannot be read: {exc.strerror}", file=path) from None
+    except UnicodeDecodeError:
+        raise InputError(
+            "is not UTF-8 text; delete it or run with --update-snapshots", file=path
+        ) from None
     try:
         return OutputProfile.model_validate_json(text)
     except ValidationError as exc:

@@ -7,15 +7,17 @@ import shutil
 import threading
 import time
 from collections import deque
+from pathlib import Path
 
-from .capture import capture_output, write_profile
+from .capture import capture_output
 from .engine import ENGINE_LOST, ContainerOutcome, Engine
 from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder
 from .pipeline import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
 from .plan import PlannedStep
+from .profiles import OutputProfile
 from .results import OutputSummary, Status, StepResult
-from .rundir import write_text_files
+from .rundir import write_json_atomic, write_text_files
 from .sagemaker_contract import StepPaths
 
 LOG_TAIL_LINES = 40
@@ -104,17 +106,25 @@ def describe_output(name: str, paths: StepPaths) -> OutputSummary:
     """Size of an output and its captured schema, also saved as schemas/<output>.json."""
     folder = paths.output(name)
     profile = capture_output(name, folder)
-    schema_file = paths.root / SCHEMAS_FOLDER / f"{name}.json"
-    schema_file.parent.mkdir(parents=True, exist_ok=True)
-    write_profile(profile, schema_file)
     return OutputSummary(
         name=name,
         path=str(folder),
         files=profile.files,
         bytes=profile.bytes,
-        schema_file=str(schema_file),
+        schema_file=save_profile(profile, paths.root / SCHEMAS_FOLDER / f"{name}.json"),
         profile=profile,
     )
+
+
+def save_profile(profile: OutputProfile, target: Path) -> str | None:
+    """Save a captured schema in the step's folder; None when that folder is gone (the run
+    directory was removed mid-run, which the manifest write then reports)."""
+    try:
+        target.parent.mkdir(exist_ok=True)
+        write_json_atomic(target, profile.model_dump(mode="json"))
+    except OSError:
+        return None
+    return str(target)
 
 
 def classify(outcome: ContainerOutcome, planned: PlannedStep) -> tuple[Status, str | None]:

@@ -10,12 +10,14 @@ import json
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from orchestrator import capture
 from orchestrator.capture import (
     SAMPLE_BYTES,
     capture_output,
@@ -149,6 +151,73 @@ def test_row_count_ignores_blank_lines_and_a_missing_final_newline(tmp_path: Pat
     (tmp_path / "d.csv").write_text("a\n1\n\n2\n\n\n3")
     dataset = only_dataset(capture_output("out", tmp_path, sample_bytes=4))
     assert dataset.rows == 3 and dataset.rows_exact
+
+
+def test_crlf_blank_lines_are_not_rows(tmp_path: Path) -> None:
+    content = b"a,b\r\n\r\n1,2\r\n\r\n\r\n3,4\r\n5,6"
+    (tmp_path / "d.csv").write_bytes(content)
+    whole = only_dataset(capture_output("out", tmp_path))
+    counted = only_dataset(capture_output("out", tmp_path, sample_bytes=8))
+    assert (whole.rows, whole.sampled_rows, counted.rows) == (3, None, 3)
+    assert whole.rows_exact and counted.rows_exact and counted.sampled_rows == 0
+
+
+def reference_lines(data: bytes) -> int:
+    """Non-empty lines, a line holding only the CR of a CRLF counting as empty."""
+    return sum(1 for line in data.split(b"\n") if line not in (b"", b"\r"))
+
+
+COUNT_CASES = [
+    b"",
+    b"\n",
+    b"\n\n\nx",
+    b"x",
+    b"a\nb\n",
+    b"\na\n\nb\n\n\n",
+    b"a\r\n\r\nb\r\n\r\n\r\nc",
+    b"\r\n\r\nh\r\n" + b"row,1\r\n\r\n" * 40,
+    b"".join(b"line%d\n" % i + b"\n" * (i % 3) for i in range(300)),
+    b"".join(b"r%d\r\n" % i + b"\r\n" * (i % 4) for i in range(300)) + b"tail",
+]
+
+
+@pytest.mark.parametrize("content", COUNT_CASES)
+@pytest.mark.parametrize(("chunk", "split"), [(1, 1), (2, 3), (5, 17), (4096, 10**9)])
+def test_line_count_over_blocks_and_ranges_matches_a_plain_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, chunk: int, split: int
+) -> None:
+    """Blank lines straddling blocks, and ranges counted by several threads, are seen once."""
+    monkeypatch.setattr(capture, "COUNT_CHUNK", chunk)
+    monkeypatch.setattr(capture, "COUNT_SPLIT", split)
+    monkeypatch.setattr(capture.os, "cpu_count", lambda: 3)
+    path = tmp_path / "d.csv"
+    path.write_bytes(content)
+    crlf = b"\r" in content
+    expected = reference_lines(content)
+    assert capture._count_file_lines(path, len(content), crlf) == expected
+    assert capture._count_lines(content) == expected
+
+
+def test_large_csv_counted_by_several_threads_is_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(capture, "COUNT_CHUNK", 4096)
+    monkeypatch.setattr(capture, "COUNT_SPLIT", 64 * 1024)
+    monkeypatch.setattr(capture.os, "cpu_count", lambda: 8)
+    started: list[str] = []
+    count_range = capture._count_range
+
+    def recording(*args: object, **kwargs: object) -> tuple[int, int, bytes]:
+        started.append(threading.current_thread().name)
+        return count_range(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(capture, "_count_range", recording)
+    table = sample_table(40_000)
+    write_csv(tmp_path / "big.csv", table)
+    dataset = only_dataset(capture_output("out", tmp_path, sample_bytes=32 * 1024))
+    assert (dataset.rows, dataset.rows_exact, dataset.error) == (40_000, True, None)
+    assert dataset.sampled_rows is not None and dataset.sampled_rows < 40_000
+    assert len(started) == capture.COUNT_THREADS and all(n.startswith("cit-count") for n in started)
 
 
 def test_csv_parts_form_one_dataset_and_a_header_change_is_reported(tmp_path: Path) -> None:

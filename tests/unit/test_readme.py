@@ -1,0 +1,26 @@
+"""The README documents every rule cit can report, with the severity the code gives it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.compatibility import RULES
+from orchestrator.contract_check import CONTRACT_RULES
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+DOCUMENTED = [(rule.value, info.severity.value) for rule, info in RULES.items()] + [
+    (rule.value, severity.value) for rule, (severity, _) in CONTRACT_RULES.items()
+]
+
+
+@pytest.mark.parametrize(("rule", "severity"), DOCUMENTED)
+def test_every_rule_is_in_a_readme_table_with_its_severity(rule: str, severity: str) -> None:
+    assert f"| `{rule}` | {severity} |" in README
+
+
+@pytest.mark.parametrize("edge_rule", ["producer_failed", "consumer_failed", "consumer_not_run"])
+def test_edge_outcomes_are_explained(edge_rule: str) -> None:
+    assert f"`{edge_rule}`" in README

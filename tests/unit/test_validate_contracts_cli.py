@@ -1,0 +1,293 @@
+"""``cit validate-contracts`` and the argument checks of ``cit test-flow``, through the CLI:
+exit codes, one-line errors and the JSON report. No engine is ever contacted."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from orchestrator import FakeBehaviour, FakeEngine, cli
+from orchestrator.cli import app
+from orchestrator.settings import RUNNER_IMAGE
+
+runner = CliRunner()
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular" / "pipeline.py"
+
+FILES = {
+    "scripts/prep.py": """
+        import os
+        label = os.environ["LABEL"]
+        open("/opt/ml/processing/output/out/data.csv", "w").write(label)
+        """,
+    "scripts/use.py": 'open("/opt/ml/processing/input/data/data.csv").read()\n',
+    "contracts/prep.yaml": """
+        entry_point: prep.py
+        expected_output_paths: {out: /opt/ml/processing/output/out}
+        required_env_vars: [LABEL]
+        """,
+    "contracts/use.yaml": """
+        entry_point: use.py
+        expected_input_paths: {data: /opt/ml/processing/input/data}
+        """,
+    "pipeline.yaml": """
+        name: small
+        steps:
+          prep: {kind: processing, script: scripts/prep.py, contract: contracts/prep.yaml,
+                 env: {LABEL: label}}
+          use: {kind: processing, script: scripts/use.py, contract: contracts/use.yaml,
+                inputs: {data: {step: prep, output: out}}}
+        """,
+}
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Path:
+    """A clean two-step pipeline with contracts: prep → use."""
+    for name, text in FILES.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return tmp_path / "pipeline.yaml"
+
+
+@pytest.fixture(autouse=True)
+def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to reach a container engine fails the test."""
+
+    def refuse() -> None:
+        raise AssertionError("the engine was contacted")
+
+    monkeypatch.setattr(cli, "connect", refuse)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def one_line(result: Result) -> str:
+    """The only non-empty line of the output; fails on a traceback or more lines."""
+    assert "Traceback" not in result.output, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def validate(pipeline: Path, *extra: str) -> Result:
+    return runner.invoke(app, ["validate-contracts", "--dag", str(pipeline), *extra])
+
+
+# --- validate-contracts -----------------------------------------------------------------------
+
+
+def test_example_pipeline_exits_0() -> None:
+    result = validate(EXAMPLE)
+    assert result.exit_code == 0, result.output
+    assert "3 step(s) checked: 0 error(s)" in result.output
+
+
+def test_clean_pipeline_exits_0(pipeline: Path) -> None:
+    result = validate(pipeline)
+    assert result.exit_code == 0, result.output
+    assert one_line(result) == "2 step(s) checked: 0 error(s), 0 warning(s)"
+
+
+def test_error_level_issue_exits_1(pipeline: Path, tmp_path: Path) -> None:
+    edit(pipeline, "env: {LABEL: label}", "env: {}")
+    report = tmp_path / "report.json"
+    result = validate(pipeline, "--output-report", str(report))
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "1 error(s), 0 warning(s)" in result.output
+    assert "LABEL" in result.output and "[missing_env_var]" in result.output
+    data = json.loads(report.read_text())
+    assert data["ok"] is False and data["checked"] == ["prep", "use"]
+    (issue,) = data["issues"]
+    assert issue["rule"] == "missing_env_var" and issue["severity"] == "error"
+    assert issue["step"] == "prep" and issue["hint"]
+    assert Path(issue["file"]).resolve() == (tmp_path / "contracts/prep.yaml").resolve()
+
+
+def test_warnings_alone_exit_0(pipeline: Path) -> None:
+    edit(pipeline.parent / "contracts/use.yaml", "use.py", "other.py")
+    result = validate(pipeline)
+    assert result.exit_code == 0, result.output
+    assert "0 error(s), 1 warning(s)" in result.output
+
+
+def test_output_report_is_json(pipeline: Path, tmp_path: Path) -> None:
+    report = tmp_path / "new" / "folder" / "report.json"
+    result = validate(pipeline, "--output-report", str(report))
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    assert data["pipeline"] == "small" and data["pipeline_file"] == str(pipeline)
+    assert data["ok"] is True and data["issues"] == [] and data["without_contract"] == []
+
+
+def test_output_report_refuses_a_folder(pipeline: Path, tmp_path: Path) -> None:
+    result = validate(pipeline, "--output-report", str(tmp_path))
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert "--output-report" in line and "is a folder" in line and str(tmp_path) in line
+
+
+def test_missing_pipeline_file_exits_2(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.yaml"
+    result = validate(absent)
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert str(absent) in line and "no such file" in line
+
+
+def test_bad_pipeline_file_exits_2(pipeline: Path) -> None:
+    edit(pipeline, "env: {LABEL: label}", "env: {LABEL: label}, cpu: 2")
+    result = validate(pipeline)
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert str(pipeline) in line and "steps.prep" in line and "unknown field 'cpu'" in line
+
+
+def test_contract_with_an_unknown_field_exits_2(pipeline: Path) -> None:
+    contract = pipeline.parent / "contracts/prep.yaml"
+    edit(contract, "required_env_vars:", "required_env_var:")
+    result = validate(pipeline)
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert "contracts/prep.yaml" in line and "required_env_var" in line
+    assert "unknown field" in line and "did you mean 'required_env_vars'?" in line
+    assert "allowed:" in line
+
+
+def test_error_text_in_brackets_is_printed_as_written(pipeline: Path) -> None:
+    contract = pipeline.parent / "contracts/prep.yaml"
+    contract.write_text(contract.read_text() + "'[/oops]': 1\n")
+    result = validate(pipeline)
+    assert result.exit_code == 2
+    assert "[/oops]: unknown field" in one_line(result)
+
+
+def test_missing_contract_file_exits_2(pipeline: Path) -> None:
+    edit(pipeline, "contracts/use.yaml", "contracts/absent.yaml")
+    result = validate(pipeline)
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert "contracts/absent.yaml" in line and "no such contract file" in line
+
+
+def test_contract_with_a_missing_schema_file_exits_2(pipeline: Path) -> None:
+    contract = pipeline.parent / "contracts/use.yaml"
+    contract.write_text(contract.read_text() + "input_schemas: {data: ../schemas/absent.yaml}\n")
+    result = validate(pipeline)
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert "schemas/absent.yaml" in line and "no such schema file" in line
+
+
+def test_bad_contract_in_a_python_pipeline_exits_2(pipeline: Path) -> None:
+    python = pipeline.with_name("pipeline.py")
+    python.write_text(
+        "from orchestrator import Pipeline\n"
+        "pipeline = Pipeline('small')\n"
+        "pipeline.processing('prep', script='scripts/prep.py', contract='contracts/prep.yaml')\n"
+    )
+    edit(pipeline.parent / "contracts/prep.yaml", "entry_point: prep.py", "entry_point: [prep]")
+    result = validate(python)
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert "contracts/prep.yaml" in line and "entry_point" in line
+
+
+# --- test-flow: arguments checked before any engine is contacted ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "fragments"),
+    [
+        (["--path", "prep"], ["--path", "fewer than two steps"]),
+        (["--path", "prep, "], ["--path", "fewer than two steps"]),
+        (["--path", "prep,nope"], ["--path", "no step named 'nope'", "steps: prep, use"]),
+        (["--path", "use,prep"], ["--path", "'use' does not feed 'prep'"]),
+        (["--path", "prep,use", "--all-paths"], ["--path and --all-paths"]),
+        (["--output-report", "."], ["--output-report", "is a folder"]),
+    ],
+)
+def test_test_flow_argument_errors_exit_2(
+    pipeline: Path, options: list[str], fragments: list[str]
+) -> None:
+    cit_dir = pipeline.parent / ".cit"
+    result = runner.invoke(
+        app, ["test-flow", "--dag", str(pipeline), "--cit-dir", str(cit_dir), *options]
+    )
+    assert result.exit_code == 2, result.output
+    line = one_line(result)
+    assert line.startswith("error:")
+    for fragment in fragments:
+        assert fragment in line, line
+    assert not cit_dir.exists()
+
+
+def test_test_flow_with_a_bad_pipeline_exits_2(pipeline: Path) -> None:
+    edit(pipeline, "{step: prep, output: out}", "{step: prep, output: gone}")
+    result = runner.invoke(app, ["test-flow", "--dag", str(pipeline), "--path", "prep,use"])
+    assert result.exit_code == 2
+    line = one_line(result)
+    assert "steps.use.inputs.data" in line and "no output 'gone'" in line
+
+
+# --- test-flow on the fake engine -------------------------------------------------------------
+
+
+def fake_engine(monkeypatch: pytest.MonkeyPatch, csv: str) -> FakeEngine:
+    """The engine ``cit`` connects to: prep writes ``csv``; no signal handlers are installed."""
+    behaviour = FakeBehaviour(writes={"/opt/ml/processing/output/out/data.csv": csv})
+    fake = FakeEngine({"prep": behaviour}, images={RUNNER_IMAGE: "sha256:runner"})
+    monkeypatch.setattr(cli, "connect", lambda: fake)
+    monkeypatch.setattr(cli, "stop_on_signals", lambda cancel, observer: None)
+    return fake
+
+
+def invoke_test_flow(pipeline: Path, *extra: str) -> Result:
+    """``cit test-flow`` on ``pipeline``, its consumer given a schema that needs 'label'."""
+    folder = pipeline.parent
+    (folder / "schemas").mkdir()
+    (folder / "schemas/in.yaml").write_text("format: csv\ncolumns: {id: integer, label: integer}\n")
+    contract = folder / "contracts/use.yaml"
+    contract.write_text(contract.read_text() + "input_schemas: {data: ../schemas/in.yaml}\n")
+    options = ["--dag", str(pipeline), "--cit-dir", str(folder / ".cit"), "--quiet", *extra]
+    return runner.invoke(app, ["test-flow", *options])
+
+
+@pytest.mark.parametrize(
+    ("csv", "code", "verdict", "failed"),
+    [
+        ("id,label\n1,0\n", 0, "data flow compatible: 1 connection(s) tested, 0 failed", []),
+        (
+            "id,lbl\n1,0\n",
+            1,
+            "data flow incompatible: 1 connection(s) tested, 1 failed (prep.out -> use.data)",
+            ["prep.out -> use.data"],
+        ),
+    ],
+)
+def test_test_flow_reports_each_edge(
+    pipeline: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    csv: str,
+    code: int,
+    verdict: str,
+    failed: list[str],
+) -> None:
+    fake = fake_engine(monkeypatch, csv)
+    report = pipeline.parent / "flow-report.json"
+    result = invoke_test_flow(pipeline, "--path", "prep,use", "--output-report", str(report))
+    assert result.exit_code == code, result.output
+    assert verdict in result.output and "Traceback" not in result.output
+    assert sorted(spec.labels["cit.step"] for spec in fake.specs) == ["prep", "use"]
+    data = json.loads(report.read_text())
+    assert data["path"] == ["prep", "use"] and data["failed_connections"] == failed
+    assert ("[missing_column]" in result.output) == bool(failed)
