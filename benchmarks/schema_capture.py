@@ -483,6 +483,11 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         rounds += measured
     summaries = [summarise(item, rounds, cache) for item in items for cache in caches]
     print_report(summaries, checks)
+    about["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(
+        f"load average at start {about['load_average']}, at end {about['load_average_at_end']} "
+        f"on {about['cores']} cores (a load near the core count: other work shared the machine)"
+    )
     return {
         "benchmark": "schema_capture",
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

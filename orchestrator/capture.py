@@ -10,6 +10,9 @@ What is read, and what is exact:
 - **Parquet**: the footer metadata only, never the data. Rows are exact; null counts, min and
   max come from the row-group statistics (null count unknown, hence ``nullable``, when a row
   group has none). Files of one dataset are combined; the first readable file's schema wins.
+  The time grows with row groups times columns, not with bytes: a few microseconds per column
+  chunk (a 1 GiB file of 48 row groups takes under 0.01 s, one of 3,369 row groups and 10
+  columns about 0.2 s, on 2 cores).
 - **CSV, TSV, JSON lines**: types and column statistics (null counts, min, max, distinct
   values) come from a sample: the first ``SAMPLE_BYTES`` (4 MiB) of decompressed content of
   the dataset's first file, cut after its last complete line. ``sampled_rows`` is the number
@@ -569,16 +572,17 @@ def _parquet_column(name: str, kind: Any, metas: list[_ParquetMeta]) -> ColumnPr
     null_count: int | None = 0
     low: Any = None
     high: Any = None
-    ordered = _orderable(kind.value_type if _pyarrow().types.is_dictionary(kind) else kind)
+    values = kind.value_type if _pyarrow().types.is_dictionary(kind) else kind
+    ordered = _orderable(values)
+    raw = ordered and _raw_ordered(values)
     for meta in metas:
         index = meta.leaves.get(name)
         if index is None or meta.types.get(name) != kind:
             null_count = None
             continue
-        for group in range(meta.metadata.num_row_groups):
-            nulls, bounds = _group_stats(meta.metadata.row_group(group), index, ordered)
-            null_count = None if nulls is None or null_count is None else null_count + nulls
-            low, high = _widen(low, high, bounds)
+        nulls, bounds = _file_stats(meta.metadata, index, ordered, raw)
+        null_count = None if nulls is None or null_count is None else null_count + nulls
+        low, high = _widen(low, high, bounds)
     low, high = (None, None) if low is _UNKNOWN else (low, high)
     return ColumnProfile(
         name=name,
@@ -592,20 +596,68 @@ def _parquet_column(name: str, kind: Any, metas: list[_ParquetMeta]) -> ColumnPr
 
 _UNKNOWN = object()
 """A min or max that a row group without statistics makes unknowable."""
+_RAW_PHYSICAL = frozenset(("BOOLEAN", "INT32", "INT64", "FLOAT", "DOUBLE", "BYTE_ARRAY"))
+"""Parquet physical types whose stored statistics compare like the values (not INT96)."""
 
 
-def _group_stats(group: Any, index: int, ordered: bool) -> tuple[int | None, Any]:
-    """(null count, (min, max) | None | _UNKNOWN) of one column chunk."""
-    stats = group.column(index).statistics
-    nulls = int(stats.null_count) if stats is not None and stats.has_null_count else None
-    if not ordered or group.num_rows == 0 or nulls == group.num_rows:
-        return nulls, None
-    if stats is None or not stats.has_min_max:
-        return nulls, _UNKNOWN
+def _file_stats(metadata: Any, index: int, ordered: bool, raw: bool) -> tuple[int | None, Any]:
+    """(null count, (min, max) | None | _UNKNOWN) of one column over a file's row groups.
+
+    With ``raw``, the row groups holding the least minimum and the greatest maximum are found by
+    the stored (physical) values, and only those two are converted: converting every row
+    group's statistics to Python values costs most of the time on files of many row groups.
+    """
+    null_count: int | None = 0
+    ranged: list[Any] = []  # statistics of the row groups whose min and max count
+    unknown = False
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        stats = row_group.column(index).statistics
+        nulls = int(stats.null_count) if stats is not None and stats.has_null_count else None
+        null_count = None if nulls is None or null_count is None else null_count + nulls
+        if not ordered or unknown or nulls == row_group.num_rows or row_group.num_rows == 0:
+            continue
+        if stats is None or not stats.has_min_max:
+            unknown = True
+        else:
+            ranged.append(stats)
+    if unknown:
+        return null_count, _UNKNOWN
+    if not ranged:
+        return null_count, None
     try:
-        return nulls, (stats.min, stats.max)
+        if raw and ranged[0].physical_type in _RAW_PHYSICAL:
+            lowest = min(ranged, key=lambda stats: stats.min_raw)
+            highest = max(ranged, key=lambda stats: stats.max_raw)
+            return null_count, (lowest.min, highest.max)
+        low: Any = None
+        high: Any = None
+        for stats in ranged:
+            low, high = _widen(low, high, (stats.min, stats.max))
+        return null_count, (low, high)
     except Exception:  # a logical type pyarrow cannot convert
-        return nulls, _UNKNOWN
+        return null_count, _UNKNOWN
+
+
+def _raw_ordered(kind: Any) -> bool:
+    """Types whose stored Parquet values sort like the values themselves.
+
+    Signed integers, dates and timestamps are stored as signed integers of one unit per file,
+    floats as floats, strings as UTF-8 bytes (byte order is code point order). Not unsigned
+    integers (stored signed) nor decimals (stored as big-endian bytes, among others).
+    """
+    types = _pyarrow().types
+    checks = (
+        types.is_signed_integer,
+        types.is_float32,
+        types.is_float64,
+        types.is_boolean,
+        types.is_string,
+        types.is_large_string,
+        types.is_date,
+        types.is_timestamp,
+    )
+    return any(check(kind) for check in checks)
 
 
 def _widen(low: Any, high: Any, bounds: Any) -> tuple[Any, Any]:

@@ -21,21 +21,16 @@ from . import __version__
 from .cleanup import sweep_orphans
 from .console import ConsoleObserver, TerminalConsole
 from .contract_check import validate_contracts
-from .dataflow import (
-    check_report_target,
-    save_snapshots,
-    test_flow,
-    write_json_report,
-    write_report,
-)
+from .dataflow import test_flow, write_report
 from .docker_engine import DockerEngine, connect
 from .errors import CitError
-from .flow import inspect_flow, wires, wires_along
+from .flow import wires_along
 from .image_build import RequestedMode, build_runner_image
 from .issue_console import print_contract_report, print_flow
+from .reports import check_report_target, write_json_report
 from .results import Status
 from .settings import RUNNER_IMAGE, RunSettings
-from .workflow import load_and_validate, run_loaded
+from .workflow import load_and_validate
 
 EXIT_INTERRUPTED = 130
 
@@ -156,7 +151,7 @@ def run(
     with user_errors():
         pipeline = load_and_validate(dag)
         engine = connect()
-        result = run_loaded(
+        flow = test_flow(
             pipeline,
             dag,
             engine,
@@ -164,15 +159,11 @@ def run(
             observer=observer,
             build_default=_image_builder(engine),
             cancel=cancel,
+            update_snapshots=update_snapshots,
         )
-        flow = inspect_flow(
-            pipeline, dag, result, wires(pipeline.steps), compare_snapshots=not update_snapshots
-        )
-        if update_snapshots:
-            flow.snapshots_updated = save_snapshots(dag, result)
-    if flow.edges and result.status is not Status.INTERRUPTED:
+    if (flow.edges or flow.output_issues) and flow.run_status is not Status.INTERRUPTED:
         print_flow(console, flow)
-    _exit_for(result.status, result.exit_code)
+    _exit_for(flow.run_status, 0 if flow.run_status.ok else 1)
 
 
 @app.command("test-flow")
@@ -217,10 +208,10 @@ def test_flow_command(
             cancel=cancel,
             update_snapshots=update_snapshots,
         )
+        if result.run_status is not Status.INTERRUPTED:
+            print_flow(console, result)
         if output_report is not None:
             write_report(result, output_report)
-    if result.run_status is not Status.INTERRUPTED:
-        print_flow(console, result)
     _exit_for(result.run_status, result.exit_code)
 
 
@@ -244,10 +235,12 @@ def validate_contracts_command(
 ) -> None:
     """Check each step against its script contract and its script's source, without running."""
     with user_errors():
+        if output_report is not None:
+            check_report_target(output_report)
         pipeline = load_and_validate(dag)
         report = validate_contracts(pipeline, dag)
         if output_report is not None:
-            write_json_report(report.model_dump(mode="json"), output_report)
+            write_json_report("validate-contracts", report.model_dump(mode="json"), output_report)
     print_contract_report(console, report)
     raise typer.Exit(report.exit_code)
 

@@ -58,7 +58,9 @@ RULES: dict[Rule, RuleInfo] = {
     Rule.NUMERIC_WIDENING: RuleInfo(W, "integer where float is expected (or bool → number)"),
     Rule.NUMERIC_NARROWING: RuleInfo(W, "int64 where int32 is expected and values may not fit"),
     Rule.READ_AS_TEXT: RuleInfo(W, "a number or date where a string is expected"),
-    Rule.NULLABLE_MISMATCH: RuleInfo(E, "nulls in a column declared non-nullable"),
+    Rule.NULLABLE_MISMATCH: RuleInfo(
+        E, "nulls in a column declared non-nullable (a warning when nulls are only possible)"
+    ),
     Rule.VALUE_OUT_OF_RANGE: RuleInfo(E, "min/max outside the declared range"),
     Rule.VALUE_NOT_ALLOWED: RuleInfo(E, "a value outside the declared allowed values"),
     Rule.EXTRA_COLUMNS: RuleInfo(
@@ -66,7 +68,11 @@ RULES: dict[Rule, RuleInfo] = {
     ),
     Rule.COLUMN_ADDED: RuleInfo(W, "snapshot drift: a column appeared"),
     Rule.COLUMN_REMOVED: RuleInfo(E, "snapshot drift: a column disappeared"),
-    Rule.TYPE_CHANGED: RuleInfo(E, "snapshot drift: a column's type changed"),
+    Rule.TYPE_CHANGED: RuleInfo(
+        E,
+        "snapshot drift: a column's type changed (a warning for int ↔ float or another width "
+        "or unit, e.g. int32 → int64; nothing when either side is all-null)",
+    ),
     Rule.NULLABILITY_CHANGED: RuleInfo(W, "snapshot drift: nulls where there were none"),
     Rule.FORMAT_CHANGED: RuleInfo(E, "snapshot drift: file format or compression changed"),
     Rule.LAYOUT_CHANGED: RuleInfo(E, "snapshot drift: subfolders added or removed"),
@@ -96,11 +102,16 @@ def issue(
 
 def check_output(profile: OutputProfile, schema: DataSchema) -> list[Issue]:
     """Every rule applied to what a producer wrote, against what its consumer expects."""
+    return _check(profile, schema, declared=False)
+
+
+def _check(profile: OutputProfile, schema: DataSchema, *, declared: bool) -> list[Issue]:
+    """``check_output``; ``declared`` words the issues for a profile made from a schema."""
     if profile.empty:
         return [_empty_output(profile)]
     found: list[Issue] = []
-    for folder, dataset in _datasets_to_check(profile, schema, found):
-        found.extend(check_dataset(dataset, schema, folder))
+    for folder, dataset in _datasets_to_check(profile, schema, found, declared):
+        found.extend(check_dataset(dataset, schema, folder, declared=declared))
     return found
 
 
@@ -113,14 +124,15 @@ def _empty_output(profile: OutputProfile) -> Issue:
 
 
 def _datasets_to_check(
-    profile: OutputProfile, schema: DataSchema, found: list[Issue]
+    profile: OutputProfile, schema: DataSchema, found: list[Issue], declared: bool
 ) -> Iterator[tuple[str, DatasetProfile]]:
     """The dataset of each expected layout folder (all datasets when no layout is declared)."""
     if schema.layout:
         for folder in schema.layout:
             dataset = _pick(profile, folder, schema.format)
             if dataset is None:
-                found.append(_missing_folder(profile, folder))
+                missing = _declared_missing_folder if declared else _missing_folder
+                found.append(missing(profile, folder))
             else:
                 yield folder, dataset
         return
@@ -147,6 +159,17 @@ def _missing_folder(profile: OutputProfile, folder: str) -> Issue:
     )
 
 
+def _declared_missing_folder(profile: OutputProfile, folder: str) -> Issue:
+    has = ", ".join(f"{f}/" for f in profile.layout)
+    declares = f"subfolders {has}" if has else "data at the output root only"
+    return issue(
+        Rule.LAYOUT_MISMATCH,
+        f"the producer declares {declares} where the consumer expects '{folder}/'",
+        f"make the producer write '{folder}/' and add it to its layout, or drop it from the "
+        "consumer's layout",
+    )
+
+
 def _no_tabular_data(profile: OutputProfile, schema: DataSchema) -> Issue:
     kinds = sorted({a.kind for a in profile.artifacts}) or ["no readable files"]
     expected = schema.format or "tabular"
@@ -157,10 +180,15 @@ def _no_tabular_data(profile: OutputProfile, schema: DataSchema) -> Issue:
     )
 
 
-def check_dataset(dataset: DatasetProfile, schema: DataSchema, folder: str) -> list[Issue]:
-    """Format, readability, row count and columns of one dataset."""
+def check_dataset(
+    dataset: DatasetProfile, schema: DataSchema, folder: str, *, declared: bool = False
+) -> list[Issue]:
+    """Format, readability, row count and columns of one dataset (of a producer's declared
+    schema, with ``declared``: the issues then say what is declared, not what was found)."""
     where = f"{folder}/" if folder else "the output root"
     if schema.format and dataset.format not in (schema.format, UNKNOWN_FORMAT):
+        if declared:
+            return [_declared_format_mismatch(dataset, schema.format)]
         return [_format_mismatch(dataset, schema.format, where)]
     if dataset.error:
         text = f"data in {where} cannot be read: {dataset.error}"
@@ -176,8 +204,8 @@ def check_dataset(dataset: DatasetProfile, schema: DataSchema, folder: str) -> l
             )
         )
     for spec in schema.columns:
-        found.extend(check_column(dataset, spec, where))
-    found.extend(_extra_columns(dataset, schema, where))
+        found.extend(check_column(dataset, spec, where, declared=declared))
+    found.extend(_extra_columns(dataset, schema, where, declared))
     return found
 
 
@@ -190,39 +218,66 @@ def _format_mismatch(dataset: DatasetProfile, expected: str, where: str) -> Issu
     )
 
 
-def check_column(dataset: DatasetProfile, spec: ColumnSpec, where: str) -> list[Issue]:
+def _declared_format_mismatch(dataset: DatasetProfile, expected: str) -> Issue:
+    return issue(
+        Rule.FORMAT_MISMATCH,
+        f"the producer declares {dataset.format} where the consumer expects {expected}",
+        f"make the producer write {expected} and declare it so, or declare format: "
+        f"{dataset.format} in the consumer's schema",
+    )
+
+
+def check_column(
+    dataset: DatasetProfile, spec: ColumnSpec, where: str, *, declared: bool = False
+) -> list[Issue]:
     actual = dataset.column(spec.name)
     if actual is None:
-        return [_missing_column(dataset, spec, where)] if spec.required else []
-    found = [f for f in (_type_issue(actual, spec, where), _null_issue(actual, spec, where)) if f]
+        return [_missing_column(dataset, spec, where, declared)] if spec.required else []
+    found = [
+        f
+        for f in (
+            _type_issue(actual, spec, where, declared),
+            _null_issue(actual, spec, where, declared),
+        )
+        if f
+    ]
     found.extend(_range_issues(actual, spec, where))
     found.extend(_allowed_issues(actual, spec, where))
     return [f.located(column=spec.name) for f in found]
 
 
-def _missing_column(dataset: DatasetProfile, spec: ColumnSpec, where: str) -> Issue:
+def _missing_column(dataset: DatasetProfile, spec: ColumnSpec, where: str, declared: bool) -> Issue:
     names = [c.name for c in dataset.columns]
     close = difflib.get_close_matches(spec.name, names, n=1, cutoff=0.5)
-    hint = (
-        f"was '{spec.name}' renamed to '{close[0]}'? write it as '{spec.name}'"
-        if close
-        else f"add column '{spec.name}' in the producer, or mark it required: false"
-    )
     shown = ", ".join(names[:COLUMNS_LISTED]) or "none"
     if len(names) > COLUMNS_LISTED:
         shown += f", +{len(names) - COLUMNS_LISTED} more"
-    return issue(
-        Rule.MISSING_COLUMN,
-        f"required column '{spec.name}' is missing in {where} (columns: {shown})",
-        hint,
-        column=spec.name,
+    if declared:
+        text = (
+            f"the consumer requires column '{spec.name}'; the producer does not declare it "
+            f"(it declares: {shown})"
+        )
+        renamed = f"name it '{spec.name}' in the producer and its schema"
+        added = f"add column '{spec.name}' to the producer and its schema"
+    else:
+        text = f"required column '{spec.name}' is missing in {where} (columns: {shown})"
+        renamed, added = f"write it as '{spec.name}'", f"add column '{spec.name}' in the producer"
+    hint = (
+        f"was '{spec.name}' renamed to '{close[0]}'? {renamed}"
+        if close
+        else f"{added}, or mark it required: false"
     )
+    return issue(Rule.MISSING_COLUMN, text, hint, column=spec.name)
 
 
-def _type_issue(actual: ColumnProfile, spec: ColumnSpec, where: str) -> Issue | None:
+def _type_issue(
+    actual: ColumnProfile, spec: ColumnSpec, where: str, declared: bool
+) -> Issue | None:
     rule = type_rule(actual, spec)
     if rule is None:
         return None
+    if declared:
+        return _declared_type_issue(rule, actual, spec)
     text = f"column '{spec.name}' in {where} is {actual.type}; {spec.type} is expected"
     hints = {
         Rule.TYPE_NOT_CASTABLE: f"write '{spec.name}' as {spec.type}, or fix the schema's type",
@@ -233,15 +288,38 @@ def _type_issue(actual: ColumnProfile, spec: ColumnSpec, where: str) -> Issue | 
     return issue(rule, text, hints[rule])
 
 
+def _declared_type_issue(rule: Rule, actual: ColumnProfile, spec: ColumnSpec) -> Issue:
+    text = (
+        f"the producer declares column '{spec.name}' {actual.type} where the consumer "
+        f"expects {spec.type}"
+    )
+    either = (
+        f"make the producer write '{spec.name}' as {spec.type} and declare it so, or expect "
+        f"{actual.type} in the consumer's schema"
+    )
+    if rule is Rule.NUMERIC_NARROWING:
+        either = f"values may not fit; expect {actual.type} in the consumer's schema if they can"
+    return issue(rule, text, either)
+
+
+NUMERIC_FAMILIES = frozenset({TypeFamily.INTEGER, TypeFamily.FLOAT})
+
+
+def fits_any(family: TypeFamily) -> bool:
+    """A type that says nothing about the values, so fits any other: an all-null column's
+    (arrow type ``null``) or a schema's ``any``."""
+    return family in (TypeFamily.NULL, TypeFamily.ANY)
+
+
 def type_rule(actual: ColumnProfile, spec: ColumnSpec) -> Rule | None:
     """The rule a column's type breaks, if any: castable, widened, narrowed or neither."""
     have, want = family_of(actual.type), spec.family
-    if want is TypeFamily.ANY or have in (TypeFamily.NULL, TypeFamily.ANY):
+    if fits_any(want) or fits_any(have):
         return None
     if want is TypeFamily.NUMBER:
         if have is TypeFamily.BOOLEAN:
             return Rule.NUMERIC_WIDENING
-        return None if have in (TypeFamily.INTEGER, TypeFamily.FLOAT) else Rule.TYPE_NOT_CASTABLE
+        return None if have in NUMERIC_FAMILIES else Rule.TYPE_NOT_CASTABLE
     if have is want:
         return _width_rule(actual, spec)
     if want is TypeFamily.STRING:
@@ -279,7 +357,9 @@ def _fits(actual: ColumnProfile, bits: int, unsigned: bool) -> bool:
     return bool(-limit <= low and high < limit)
 
 
-def _null_issue(actual: ColumnProfile, spec: ColumnSpec, where: str) -> Issue | None:
+def _null_issue(
+    actual: ColumnProfile, spec: ColumnSpec, where: str, declared: bool
+) -> Issue | None:
     if spec.nullable:
         return None
     if actual.null_count:
@@ -288,6 +368,15 @@ def _null_issue(actual: ColumnProfile, spec: ColumnSpec, where: str) -> Issue | 
             f"column '{spec.name}' in {where} has {actual.null_count} nulls; "
             "it is declared non-nullable",
             "fill or drop the nulls in the producer, or declare nullable: true",
+        )
+    if actual.null_count is None and actual.nullable and declared:
+        return issue(
+            Rule.NULLABLE_MISMATCH,
+            f"the producer declares column '{spec.name}' nullable where the consumer expects "
+            "no nulls",
+            f"declare '{spec.name}' nullable: false in the producer's schema if it writes no "
+            "nulls, or nullable: true in the consumer's",
+            severity=Severity.WARNING,
         )
     if actual.null_count is None and actual.nullable:
         return issue(
@@ -352,30 +441,41 @@ def _seen_values(actual: ColumnProfile) -> set[str] | None:
     return None
 
 
-def _extra_columns(dataset: DatasetProfile, schema: DataSchema, where: str) -> list[Issue]:
+def _extra_columns(
+    dataset: DatasetProfile, schema: DataSchema, where: str, declared: bool
+) -> list[Issue]:
     if not schema.columns or schema.extra_columns is ExtraColumns.ALLOW:
         return []
-    declared = {c.name for c in schema.columns}
-    extra = [c.name for c in dataset.columns if c.name not in declared]
+    listed = {c.name for c in schema.columns}
+    extra = [c.name for c in dataset.columns if c.name not in listed]
     if not extra:
         return []
     severity = Severity.ERROR if schema.extra_columns is ExtraColumns.ERROR else Severity.WARNING
-    return [
-        issue(
-            Rule.EXTRA_COLUMNS,
-            f"{len(extra)} column(s) in {where} not in the schema: {', '.join(extra[:12])}",
-            "list them in the schema, or set extra_columns: allow",
-            severity=severity,
-        )
-    ]
+    names = ", ".join(extra[:12])
+    if declared:
+        text = f"the producer declares {len(extra)} column(s) the consumer's schema lacks: {names}"
+        hint = "list them in the consumer's schema, or set extra_columns: allow there"
+    else:
+        text = f"{len(extra)} column(s) in {where} not in the schema: {names}"
+        hint = "list them in the schema, or set extra_columns: allow"
+    return [issue(Rule.EXTRA_COLUMNS, text, hint, severity=severity)]
 
 
 # A producer's declared schema against its consumer's ---------------------------------------
 
 
 def check_declared(producer: DataSchema, consumer: DataSchema) -> list[Issue]:
-    """Static check: what the producer promises against what the consumer expects."""
-    return check_output(declared_profile(producer, consumer), consumer)
+    """Static check: what the producer promises against what the consumer expects. Every
+    folder of a declared layout holds the same declared data, so each finding is kept once."""
+    found = _check(declared_profile(producer, consumer), consumer, declared=True)
+    seen: set[tuple[str, str, str | None]] = set()
+    unique = []
+    for finding in found:
+        key = (finding.rule, finding.description, finding.column)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return unique
 
 
 def declared_profile(schema: DataSchema, consumer: DataSchema) -> OutputProfile:

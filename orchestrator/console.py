@@ -115,7 +115,7 @@ def print_summary(console: Console, run: RunResult) -> None:
     """The table at the end of a run and, for each failed step, its reason and log tail."""
     console.print(summary_table(run))
     for step in run.steps:
-        if step.status in (Status.FAILED, Status.TIMEOUT, Status.OOM, Status.ERROR):
+        if step.status.broke:
             console.print(failure_panel(step))
     colour = "green" if run.ok else "red"
     total = (run.finished_at or time.time()) - run.started_at

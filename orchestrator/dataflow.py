@@ -22,6 +22,7 @@ from .errors import InputError
 from .flow import (
     DataFlowTestResult,
     inspect_flow,
+    load_snapshots,
     steps_for_path,
     wires,
     wires_along,
@@ -29,7 +30,8 @@ from .flow import (
 from .issues import Issue
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, StepInput
-from .results import RunResult
+from .reports import write_json_report
+from .results import RunResult, Status
 from .rundir import write_json_atomic
 from .settings import RunSettings
 from .snapshots import save_snapshot
@@ -51,11 +53,12 @@ def test_flow(
     cancel: threading.Event | None = None,
     update_snapshots: bool = False,
 ) -> DataFlowTestResult:
-    """Run the steps ``path`` needs (all steps without one) and check the edges it crosses."""
+    """Run the steps ``path`` needs (all steps without one) and check the edges it crosses.
+    The result is also written to ``flow.json`` in the run directory."""
     tested = wires_along(pipeline, path, file) if path else wires(pipeline.steps)
-    to_run = steps_for_path(pipeline, path) if path else pipeline
+    snapshots = {} if update_snapshots else load_snapshots(pipeline, file)
     run = run_loaded(
-        to_run,
+        steps_for_path(pipeline, path) if path else pipeline,
         file,
         engine,
         settings=settings,
@@ -63,10 +66,8 @@ def test_flow(
         build_default=build_default,
         cancel=cancel,
     )
-    result = inspect_flow(
-        pipeline, file, run, tested, path=path, compare_snapshots=not update_snapshots
-    )
-    if update_snapshots:
+    result = inspect_flow(pipeline, run, tested, path=path, snapshots=snapshots)
+    if update_snapshots and run.status is not Status.INTERRUPTED:
         result.snapshots_updated = save_snapshots(file, run)
     write_json_atomic(Path(run.run_dir) / FLOW_REPORT, result.model_dump(mode="json"))
     return result
@@ -84,29 +85,8 @@ def save_snapshots(file: Path, run: RunResult) -> list[str]:
 
 
 def write_report(result: DataFlowTestResult, target: Path) -> Path:
-    """Write the result as JSON at ``target``."""
-    return write_json_report(result.model_dump(mode="json"), target)
-
-
-def check_report_target(target: Path) -> None:
-    """A folder where a report is to be written is an error, found before any work is done."""
-    if target.is_dir():
-        raise InputError(
-            f"{target} is a folder; give a file name such as report.json", field="--output-report"
-        )
-
-
-def write_json_report(data: object, target: Path) -> Path:
-    """Write JSON at ``target`` atomically; a folder there, or an unwritable place, is an error."""
-    check_report_target(target)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(target, data)
-    except OSError as exc:
-        raise InputError(
-            f"cannot write {target}: {exc.strerror or exc}", field="--output-report"
-        ) from None
-    return target
+    """Write the result as a JSON report at ``target``."""
+    return write_json_report("test-flow", result.model_dump(mode="json"), target)
 
 
 def with_test_data(pipeline: Pipeline, test_data: Mapping[str, str | Path]) -> Pipeline:

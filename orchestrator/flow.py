@@ -20,7 +20,7 @@ from .pipeline import Pipeline, Step, StepOutput
 from .profiles import OutputProfile
 from .results import RunResult, Status, StepResult
 from .schemas import DataSchema
-from .snapshots import drift, load_snapshot
+from .snapshots import drift, load_snapshot, snapshot_file
 
 NO_EXPECTATIONS = DataSchema()
 """What every edge is held to without a schema: some data, readable if tabular."""
@@ -28,7 +28,8 @@ NO_EXPECTATIONS = DataSchema()
 PRODUCER_FAILED = "producer_failed"
 CONSUMER_FAILED = "consumer_failed"
 CONSUMER_NOT_RUN = "consumer_not_run"
-FAILED_STATES = (Status.FAILED, Status.TIMEOUT, Status.OOM, Status.ERROR)
+Snapshots = dict[tuple[str, str], tuple[Path, OutputProfile]]
+"""Stored snapshots by (step, output): the golden file and what it holds."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class DataFlowTestResult(BaseModel):
     path: list[str] | None = None
     edges: list[EdgeResult] = Field(default_factory=list)
     output_issues: list[Issue] = Field(default_factory=list)
-    """Snapshot drift of outputs that no tested edge carries."""
+    """Outputs that no tested edge carries: their own declared schema and snapshot drift."""
     snapshots_updated: list[str] = Field(default_factory=list)
 
     @computed_field  # type: ignore[prop-decorator]
@@ -157,21 +158,45 @@ class DataFlowTestResult(BaseModel):
         return 0 if self.is_compatible and self.run_status is Status.SUCCEEDED else 1
 
 
+def load_snapshots(pipeline: Pipeline, pipeline_file: Path) -> Snapshots:
+    """The stored snapshot of every output of the pipeline that has one. Read before a run, so
+    that a damaged snapshot stops it before anything runs."""
+    found: Snapshots = {}
+    for step in pipeline.steps.values():
+        for output in step.output_names:
+            snapshot = load_snapshot(pipeline_file, step.name, output)
+            if snapshot is not None:
+                found[(step.name, output)] = (
+                    snapshot_file(pipeline_file, step.name, output),
+                    snapshot,
+                )
+    return found
+
+
 def inspect_flow(
     pipeline: Pipeline,
-    pipeline_file: Path,
     run: RunResult,
     tested: Sequence[Wire],
     *,
     path: Sequence[str] | None = None,
-    compare_snapshots: bool = True,
+    snapshots: Snapshots | None = None,
 ) -> DataFlowTestResult:
-    """Every tested wire checked against schemas, snapshots and the consumer's outcome."""
-    drift_of = output_drift(pipeline_file, run) if compare_snapshots else {}
+    """Every tested wire checked against schemas, snapshots and the consumer's outcome; every
+    other output of the run against its producer's declared schema and its snapshot."""
+    drift_of = output_drift(run, snapshots or {})
     edges = [
         edge_result(w, pipeline, run, drift_of.get((w.producer, w.output), [])) for w in tested
     ]
     carried = {(w.producer, w.output) for w in tested}
+    uncarried = [
+        *(
+            i.located(edge=".".join(key))
+            for key, found in drift_of.items()
+            if key not in carried
+            for i in found
+        ),
+        *unchecked_promises(pipeline, run, carried),
+    ]
     return DataFlowTestResult(
         pipeline=run.pipeline,
         pipeline_file=run.pipeline_file,
@@ -180,7 +205,7 @@ def inspect_flow(
         run_status=run.status,
         path=list(path) if path else None,
         edges=edges,
-        output_issues=[i for key, found in drift_of.items() if key not in carried for i in found],
+        output_issues=uncarried,
     )
 
 
@@ -188,15 +213,38 @@ def profile_of(step: StepResult, output: str) -> OutputProfile | None:
     return next((o.profile for o in step.outputs if o.name == output), None)
 
 
-def output_drift(pipeline_file: Path, run: RunResult) -> dict[tuple[str, str], list[Issue]]:
+def output_drift(run: RunResult, snapshots: Snapshots) -> dict[tuple[str, str], list[Issue]]:
     """Drift of every captured output against its snapshot, where one is stored."""
     found: dict[tuple[str, str], list[Issue]] = {}
     for step in run.steps:
         for output in step.outputs:
-            snapshot = load_snapshot(pipeline_file, step.name, output.name)
-            if snapshot is not None and output.profile is not None:
-                issues = drift(snapshot, output.profile)
-                found[(step.name, output.name)] = [i.located(step=step.name) for i in issues]
+            stored = snapshots.get((step.name, output.name))
+            if stored is not None and output.profile is not None:
+                file, snapshot = stored
+                found[(step.name, output.name)] = [
+                    i.located(step=step.name, file=str(file))
+                    for i in drift(snapshot, output.profile)
+                ]
+    return found
+
+
+def unchecked_promises(
+    pipeline: Pipeline, run: RunResult, carried: set[tuple[str, str]]
+) -> list[Issue]:
+    """Outputs no tested edge carries, checked against their producer's declared schema."""
+    found: list[Issue] = []
+    for step in run.steps:
+        contract = pipeline.steps[step.name].contract
+        if contract is None or not step.status.ok:
+            continue
+        for output in step.outputs:
+            promised = _sourced(contract.output_schemas.get(output.name), contract)
+            if (step.name, output.name) in carried or promised is None or output.profile is None:
+                continue
+            found.extend(
+                i.located(step=step.name, edge=f"{step.name}.{output.name}", file=promised.source)
+                for i in check_output(output.profile, promised)
+            )
     return found
 
 
@@ -285,7 +333,7 @@ def _producer_failed(wire: Wire, producer: StepResult) -> Issue:
 
 
 def _consumer_issues(consumer: StepResult, wire: Wire) -> list[Issue]:
-    if consumer.status in FAILED_STATES:
+    if consumer.status.broke:
         detail = "; ".join(filter(None, [consumer.reason, consumer.message]))
         return [
             Issue(

@@ -30,7 +30,8 @@ class Issue(BaseModel):
     hint: str | None = None
     step: str | None = None
     edge: str | None = None
-    """'Producer.output -> Consumer.input' for an issue on an edge."""
+    """'Producer.output -> Consumer.input' for an issue on an edge; 'Producer.output' for one on
+    an output that no tested edge carries."""
     file: str | None = None
     """The script, contract or schema file the issue is about."""
     line: int | None = None

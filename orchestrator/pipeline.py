@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from .contracts import ScriptContract, load_contract
+from .input_files import DICT_KEY, describe_error, unknown_field
 
 STEP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$"
 CHANNEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -245,13 +246,12 @@ def describe_validation_error(error: ValidationError) -> tuple[str, str]:
     if _is_input_shape(loc, kind):
         return _path(loc[:2]), INPUT_FORMS
     if kind == "extra_forbidden":
-        return _path(loc), f"unknown field '{loc[-1]}'; allowed: {_allowed_fields(loc[:-1])}"
+        return _path(loc), unknown_field(loc[-1], _allowed_fields(loc[:-1]))
     if kind == "model_type":
-        return _path(loc), f"must be a mapping; allowed fields: {_allowed_fields(loc)}"
-    message = first["msg"].removeprefix("Value error, ")
+        return _path(loc), f"must be a mapping; allowed fields: {', '.join(_allowed_fields(loc))}"
     if kind == "string_pattern_mismatch":
-        return _path(loc), _pattern_in_words(loc, message)
-    return _path(loc), message
+        return _path(loc), _pattern_in_words(loc, describe_error(first)[1])
+    return describe_error(first)
 
 
 INPUT_FORMS = "an input is a path, or {step: NAME, output: NAME}"
@@ -265,11 +265,10 @@ CHANNEL_NAME_RULE = (
 )
 MEMORY_RULE = "must be a size such as 512m, 2g or 1.5GiB"
 _UNION_MEMBERS = frozenset({"str", "int", "float", "bool"})
-_KEY = "[key]"
 
 
 def _path(loc: list[str]) -> str:
-    return ".".join(part for part in loc if part != _KEY)
+    return ".".join(part for part in loc if part != DICT_KEY)
 
 
 def _is_input_shape(loc: list[str], kind: str) -> bool:
@@ -279,21 +278,21 @@ def _is_input_shape(loc: list[str], kind: str) -> bool:
     return (len(loc) == 2 and kind == "model_type") or (len(loc) > 2 and loc[2] == "source")
 
 
-def _allowed_fields(loc: list[str]) -> str:
+def _allowed_fields(loc: list[str]) -> list[str]:
     """The fields allowed in the mapping at ``loc`` of a step."""
     if loc[:1] == ["inputs"] and len(loc) == 2:
-        return "path, step, output, destination"
+        return ["path", "step", "output", "destination"]
     if loc[:1] == ["outputs"] and len(loc) == 2:
-        return ", ".join(StepOutputSpec.model_fields)
+        return list(StepOutputSpec.model_fields)
     if loc == ["instance"]:
-        return ", ".join(sorted(Instance.model_fields))
-    return ", ".join(sorted(set(Step.model_fields) - {"name"}))
+        return sorted(Instance.model_fields)
+    return sorted(set(Step.model_fields) - {"name"})
 
 
 def _pattern_in_words(loc: list[str], message: str) -> str:
     if loc == ["name"]:
         return STEP_NAME_RULE
-    if loc[-1:] == [_KEY]:
+    if loc[-1:] == [DICT_KEY]:
         return CHANNEL_NAME_RULE
     if loc == ["instance", "memory"]:
         return MEMORY_RULE
@@ -325,10 +324,12 @@ def _normalise(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir
     data["name"] = name
     data["kind"] = kind
     contract = _contract(data.get("contract"), base_dir)
+    script_from_contract = False
     if contract is not None:
         data["contract"] = contract
         if data.get("script") is None and data.get("image") is None:
             data["script"] = contract.entry_point
+            script_from_contract = True
     if "inputs" in data and isinstance(data["inputs"], dict):
         data["inputs"] = {
             k: _normalise_input(v, base_dir, f"inputs.{k}") for k, v in data["inputs"].items()
@@ -340,6 +341,8 @@ def _normalise(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir
     if isinstance(data.get("script"), str | Path):
         code_dir = data["source_dir"] if isinstance(data.get("source_dir"), Path) else base_dir
         data["script"] = _resolve(data["script"], code_dir, "script")
+        if script_from_contract and contract is not None:
+            _require_entry_point(data["script"], contract, data.get("source_dir"), base_dir)
     if isinstance(data.get("env"), dict):
         data["env"] = {k: str(v) for k, v in data["env"].items()}
     if isinstance(data.get("arguments"), list):
@@ -356,6 +359,27 @@ def _contract(value: Any, base_dir: Path) -> ScriptContract | None:
     if isinstance(value, str | Path):
         return load_contract(_resolve(value, base_dir, "contract"))
     raise _FieldError("contract", "must be a contract file (.yaml, .json, .py) or a ScriptContract")
+
+
+def _require_entry_point(
+    script: Path, contract: ScriptContract, source_dir: Any, base_dir: Path
+) -> None:
+    """A script taken from the contract's entry_point must exist where it was looked for."""
+    try:
+        script.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        where = (
+            f"source_dir {source_dir}"
+            if isinstance(source_dir, Path)
+            else f"the pipeline file's folder {base_dir} (the step has no source_dir)"
+        )
+        raise _FieldError(
+            "contract.entry_point",
+            f"no such script: {script}; the step has no 'script', so it runs the entry_point "
+            f"'{contract.entry_point}' of {contract.label}, looked for in {where}",
+        ) from None
+    except OSError:
+        return
 
 
 def _mount_where_the_contract_says(data: dict[str, Any], contract: ScriptContract) -> None:

@@ -25,6 +25,11 @@ class Status(StrEnum):
     def ok(self) -> bool:
         return self is Status.SUCCEEDED
 
+    @property
+    def broke(self) -> bool:
+        """The step ran and did not succeed (as opposed to never running)."""
+        return self in (Status.FAILED, Status.TIMEOUT, Status.OOM, Status.ERROR)
+
 
 class OutputSummary(BaseModel):
     """One output handed downstream: where it is, what it holds and its captured schema."""

@@ -13,6 +13,7 @@ import tarfile
 import threading
 import time
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -323,6 +324,34 @@ def test_parquet_capture_never_reads_the_data(
     dataset = only_dataset(capture_output("out", tmp_path))
     assert time.perf_counter() - started < 1.0
     assert (dataset.rows, dataset.compression, column(dataset, "a").max) == (rows, "zstd", rows - 1)
+
+
+def test_parquet_min_and_max_found_in_any_row_group_for_every_type(tmp_path: Path) -> None:
+    """Extremes sit in middle row groups; unsigned and decimal values do not sort as stored."""
+    big = 2**63 + 5
+    table = pa.table(
+        {
+            "i": pa.array([3, 1, -7, 2, 9, 0, 4, 5], pa.int32()),
+            "u": pa.array([1, 2, big, 3, 0, 4, 5, 6], pa.uint64()),
+            "f": pa.array([0.5, None, -2.25, 1.0, 8.5, 0.0, None, 1.5]),
+            "s": ["m", "b", "z", "é", "a", "c", "d", "e"],
+            "d": pa.array([Decimal("1.5"), Decimal("-3.25"), None, Decimal("7")] * 2),
+            "t": pa.array([5, 3, 9, 1, 4, 2, 8, 6], pa.int64()).cast(pa.timestamp("ms")),
+            "b": [True, True, False, True, True, True, True, True],
+        }
+    )
+    pq.write_table(table, tmp_path / "d.parquet", row_group_size=2)
+    dataset = only_dataset(capture_output("out", tmp_path))
+    bounds = {c.name: (c.min, c.max, c.null_count) for c in dataset.columns}
+    assert bounds == {
+        "i": (-7, 9, 0),
+        "u": (0, big, 0),
+        "f": (-2.25, 8.5, 2),
+        "s": ("a", "é", 0),
+        "d": (-3.25, 7.0, 2),
+        "t": ("1970-01-01T00:00:00.001000", "1970-01-01T00:00:00.009000", 0),
+        "b": (False, True, 0),
+    }
 
 
 def test_parquet_files_combine_and_a_schema_difference_is_reported(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings, Status, run_pipeline
 from orchestrator.errors import ImageError, RunDirectoryError
+from orchestrator.results import StepResult
 from orchestrator.rundir import create_run_dir
 from orchestrator.settings import RUNNER_IMAGE
 
@@ -302,7 +303,7 @@ def test_manifest_that_cannot_be_written_is_reported_after_clean_up(project: Pat
     from orchestrator.observer import NullObserver
 
     class RemoveRunDir(NullObserver):
-        def step_started(self, step: object) -> None:
+        def step_finished(self, step: StepResult) -> None:
             runs = project / ".cit" / "runs"
             for run in runs.iterdir():
                 shutil.rmtree(run)

@@ -472,3 +472,45 @@ def test_edge_result_is_compatible_only_when_the_consumer_succeeded() -> None:
     )
     assert edge.is_compatible
     assert not edge.model_copy(update={"consumer_status": Status.SKIPPED}).is_compatible
+
+
+# --- outputs no tested edge carries, and snapshots read before the run ------------------------
+
+
+def test_an_output_no_step_reads_is_checked_against_its_producers_schema(
+    flow_file: Path,
+) -> None:
+    contract = flow_file.parent / "contracts/use.yaml"
+    contract.write_text(
+        contract.read_text()
+        + "output_schemas:\n  scores: {format: csv, columns: {id: integer, score: float}}\n"
+    )
+    result = run(flow_file, writes())  # use writes id,score: as promised
+    assert result.output_issues == [] and result.is_compatible
+
+    broken = writes(use=FakeBehaviour(writes={SCORES: "id,probability\n1,0.5\n"}))
+    result = run(flow_file, broken)
+    (issue,) = [i for i in result.output_issues if i.rule == "missing_column"]
+    assert issue.severity is Severity.ERROR and issue.column == "score"
+    assert (issue.step, issue.edge, issue.file) == ("use", "use.scores", str(contract))
+    assert not result.is_compatible and result.exit_code == 1
+
+
+def test_drift_of_an_output_names_its_snapshot_file(flow_file: Path) -> None:
+    run(flow_file, writes(), update_snapshots=True)
+    changed = writes(use=FakeBehaviour(writes={SCORES: "id,probability\n1,0.5\n"}))
+    result = run(flow_file, changed)
+    stored = str(snapshot_file(flow_file, "use", "scores"))
+    assert result.output_issues and {i.file for i in result.output_issues} == {stored}
+    assert {i.edge for i in result.output_issues} == {"use.scores"}
+
+
+def test_a_damaged_snapshot_stops_the_run_before_anything_runs(flow_file: Path) -> None:
+    run(flow_file, writes(), update_snapshots=True)
+    runs_before = set((flow_file.parent / ".cit" / "runs").iterdir())
+    snapshot_file(flow_file, "prep", "out").write_text("[]")
+    fake = writes()
+    with pytest.raises(InputError, match=r"out\.json"):
+        run(flow_file, fake)
+    assert fake.specs == []
+    assert set((flow_file.parent / ".cit" / "runs").iterdir()) == runs_before

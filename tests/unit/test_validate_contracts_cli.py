@@ -291,3 +291,78 @@ def test_test_flow_reports_each_edge(
     data = json.loads(report.read_text())
     assert data["path"] == ["prep", "use"] and data["failed_connections"] == failed
     assert ("[missing_column]" in result.output) == bool(failed)
+
+
+# --- report files: nothing the user had is written over --------------------------------------
+
+
+def test_validate_report_refuses_to_overwrite_the_pipeline(pipeline: Path) -> None:
+    before = pipeline.read_bytes()
+    result = validate(pipeline, "--output-report", str(pipeline))
+    assert result.exit_code == 2
+    assert "exists and is not a cit report" in one_line(result)
+    assert pipeline.read_bytes() == before
+
+
+def test_validate_report_replaces_an_earlier_report(pipeline: Path, tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    assert validate(pipeline, "--output-report", str(report)).exit_code == 0
+    first = json.loads(report.read_text())
+    assert first["cit_report"] == "validate-contracts"
+    assert validate(pipeline, "--output-report", str(report)).exit_code == 0
+
+
+def test_test_flow_report_over_a_user_file_stops_before_running(
+    pipeline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = fake_engine(monkeypatch, "id,label\n1,0\n")
+    notes = pipeline.parent / "notes.json"
+    notes.write_text('{"mine": true}\n')
+    result = invoke_test_flow(pipeline, "--output-report", str(notes))
+    assert result.exit_code == 2, result.output
+    assert "notes.json exists and is not a cit report" in one_line(result)
+    assert notes.read_text() == '{"mine": true}\n'
+    assert fake.specs == [] and not (pipeline.parent / ".cit").exists()
+
+
+def test_test_flow_report_in_an_unwritable_place_stops_before_running(
+    pipeline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = fake_engine(monkeypatch, "id,label\n1,0\n")
+    result = invoke_test_flow(pipeline, "--output-report", "/proc/no-such/r.json")
+    assert result.exit_code == 2, result.output
+    assert "is not a writable folder" in one_line(result)
+    assert fake.specs == []
+
+
+def test_cit_run_writes_the_flow_report_in_its_run_dir(
+    pipeline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_engine(monkeypatch, "id,label\n1,0\n")
+    cit_dir = pipeline.parent / ".cit"
+    result = runner.invoke(
+        app, ["run", "--dag", str(pipeline), "--cit-dir", str(cit_dir), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (cit_dir / "runs").iterdir()
+    flow = json.loads((run_dir / "flow.json").read_text())
+    assert flow["connections_tested"] == 1 and flow["is_compatible"] is True
+    assert "data flow compatible: 1 connection(s) tested" in result.output
+
+
+def test_cit_run_exit_code_is_the_steps_not_the_data(
+    pipeline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_engine(monkeypatch, "id,lbl\n1,0\n")
+    folder = pipeline.parent
+    (folder / "schemas").mkdir()
+    (folder / "schemas/in.yaml").write_text("columns: {label: integer}\n")
+    edit(
+        folder / "contracts/use.yaml",
+        "entry_point",
+        "input_schemas: {data: ../schemas/in.yaml}\nentry_point",
+    )
+    cit_dir = folder / ".cit"
+    result = runner.invoke(app, ["run", "--dag", str(pipeline), "--cit-dir", str(cit_dir), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "data flow incompatible" in result.output and "[missing_column]" in result.output

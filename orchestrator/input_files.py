@@ -1,0 +1,243 @@
+"""Reading the files a user writes: YAML and JSON that reject a key given twice, Python files
+run for what they define, and one wording for the mistakes found in any of them.
+
+Mistakes inside a mapping are ``FieldError``s (a dotted field path and a message); callers
+turn them into an ``InputError`` naming the file, so every message is one line:
+``FILE[:LINE]: FIELD: what is wrong; allowed: ...``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import sys
+import tokenize
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from .errors import CitError, InputError
+
+YAML_SUFFIXES = (".yaml", ".yml")
+DATA_SUFFIXES = (*YAML_SUFFIXES, ".json")
+YAML_MERGE_TAG = "tag:yaml.org,2002:merge"
+DICT_KEY = "[key]"
+"""How pydantic marks an error in a mapping's key rather than its value."""
+
+
+class FieldError(ValueError):
+    """A mistake in one field of a mapping; ``field`` is its dotted path ("" for the whole)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+
+def unknown_field(key: Any, allowed: Sequence[str]) -> str:
+    """The message for a key that is not a field: the closest allowed one, then all of them."""
+    close = difflib.get_close_matches(str(key), allowed, n=1)
+    guess = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown field '{key}'{guess}; allowed: {', '.join(allowed)}"
+
+
+def reject_unknown(keys: Iterable[Any], allowed: Sequence[str], prefix: str = "") -> None:
+    """A ``FieldError`` for the first key not in ``allowed``; ``prefix`` leads its field path."""
+    for key in keys:
+        if key not in allowed:
+            raise FieldError(f"{prefix}{key}", unknown_field(key, allowed))
+
+
+def describe_error(error: ErrorDetails) -> tuple[str, str]:
+    """One pydantic error as (dotted field path, message); a ``FieldError`` raised by a
+    validator extends the path with its own field."""
+    loc = [str(part) for part in error["loc"] if part != DICT_KEY]
+    message = error["msg"].removeprefix("Value error, ")
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, FieldError):
+        loc += [cause.field] if cause.field else []
+        message = cause.message
+    return ".".join(loc), message
+
+
+def first_error(exc: ValidationError) -> FieldError:
+    """The first problem of a pydantic error as a ``FieldError``."""
+    return FieldError(*describe_error(exc.errors()[0]))
+
+
+# YAML and JSON ----------------------------------------------------------------------------
+
+
+class StrictLoader(yaml.SafeLoader):
+    """A safe loader that rejects a key given twice in one mapping (merge keys still override)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == YAML_MERGE_TAG:
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = first_seen.setdefault(key, key_node)
+            except TypeError:
+                continue
+            if first is not key_node:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key '{key}' (first at line {first.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep)
+
+
+def read_data(path: Path) -> Any:
+    """The content of a ``.json`` file (read as JSON) or of a YAML file; a syntax error, a
+    duplicate key or text that is not UTF-8 is an ``InputError`` naming the file and line."""
+    is_json = path.suffix.lower() == ".json"
+    text = read_text(path, "JSON" if is_json else "YAML")
+    return parse_json(text, path) if is_json else parse_yaml(text, path)
+
+
+def read_text(path: Path, kind: str) -> str:
+    """A file's UTF-8 text (a byte order mark is dropped); ``kind`` names the file in advice."""
+    try:
+        return read_bytes(path).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise undecodable(exc, path, f"save the {kind} file as UTF-8") from None
+
+
+def parse_yaml(text: str, path: Path) -> Any:
+    """Parse YAML text read from ``path`` with ``StrictLoader``."""
+    try:
+        return yaml.load(text, Loader=StrictLoader)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text, path) from None
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str, path: Path) -> InputError:
+    mark = getattr(exc, "problem_mark", None)
+    position = getattr(exc, "position", None)
+    if mark is not None:
+        line: int | None = mark.line + 1
+    elif isinstance(position, int):
+        line = text[:position].count("\n") + 1
+    else:
+        line = None
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if isinstance(exc, yaml.constructor.ConstructorError):
+        return InputError(problem, file=path, line=line)
+    return InputError(f"YAML syntax error: {problem}", file=path, line=line)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _DuplicateKey(key)
+        data[key] = value
+    return data
+
+
+def parse_json(text: str, path: Path) -> Any:
+    """Parse JSON text read from ``path``; a key given twice in one object is an error."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"JSON syntax error: {exc.msg}", file=path, line=exc.lineno) from None
+    except _DuplicateKey as exc:
+        raise InputError(f"duplicate key '{exc.key}' in one object", file=path) from None
+
+
+# Python -----------------------------------------------------------------------------------
+
+Explain = Callable[[Exception], tuple[str, str | None] | None]
+"""Turns an exception raised by a user's Python file into (message, field), or None."""
+
+
+def run_python(path: Path, module: str, doing: str, explain: Explain | None = None) -> dict[str, Any]:
+    """Run a user's Python file and return what it defines. Its folder is importable while
+    it runs. Every failure is an ``InputError`` with the file's line; ``doing`` completes
+    "called sys.exit() while ...", and ``explain`` words exceptions it knows."""
+    code = compile_python(path)
+    namespace: dict[str, Any] = {"__file__": str(path.resolve()), "__name__": module}
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
+    try:
+        exec(code, namespace)
+    except CitError:
+        raise
+    except SystemExit as exc:
+        message = f"called {_exit_call(exc)} while {doing}"
+        raise InputError(message, file=path, line=line_in(exc, path)) from None
+    except Exception as exc:
+        known = explain(exc) if explain is not None else None
+        message, field = known or (": ".join(filter(None, [type(exc).__name__, one_line(exc)])), None)
+        raise InputError(message, file=path, field=field, line=line_in(exc, path)) from None
+    finally:
+        if folder in sys.path:
+            sys.path.remove(folder)
+    return namespace
+
+
+def compile_python(path: Path) -> Any:
+    """Compile from bytes, so a BOM or a coding line decides the encoding as Python does."""
+    data = read_bytes(path)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        data.decode(encoding)
+        return compile(data, str(path.resolve()), "exec")
+    except UnicodeDecodeError as exc:
+        advice = "save it as UTF-8 or declare its encoding in a '# -*- coding: NAME -*-' line"
+        raise undecodable(exc, path, advice) from None
+    except SyntaxError as exc:
+        raise InputError(f"syntax error: {exc.msg}", file=path, line=exc.lineno) from None
+
+
+def line_in(exc: BaseException, path: Path) -> int | None:
+    """The last line of ``path`` on the exception's traceback."""
+    target = str(path.resolve())
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == target]
+    return lines[-1] if lines else None
+
+
+def one_line(text: object) -> str:
+    """Text of several lines joined into one."""
+    return "; ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+def _exit_call(exc: SystemExit) -> str:
+    return "sys.exit()" if exc.code is None else f"sys.exit({exc.code!r})"
+
+
+# Bytes ------------------------------------------------------------------------------------
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes; a file that cannot be read is an ``InputError``."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror}", file=path) from None
+
+
+def undecodable(exc: UnicodeDecodeError, path: Path, advice: str) -> InputError:
+    """The error for text that is not in its encoding: the byte, its line, and ``advice``."""
+    line = exc.object[: exc.start].count(b"\n") + 1
+    encoding = "UTF-8" if exc.encoding.lower().startswith("utf-8") else exc.encoding
+    byte = exc.object[exc.start]
+    return InputError(
+        f"is not valid {encoding} text (byte 0x{byte:02x}); {advice}", file=path, line=line
+    )
