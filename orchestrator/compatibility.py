@@ -161,7 +161,7 @@ def _missing_folder(profile: OutputProfile, folder: str) -> Issue:
 
 def _declared_missing_folder(profile: OutputProfile, folder: str) -> Issue:
     has = ", ".join(f"{f}/" for f in profile.layout)
-    declares = f"subfolders {has}" if has else "data at the output root only"
+    declares = f"subfolders {has}" if has else "no subfolders"
     return issue(
         Rule.LAYOUT_MISMATCH,
         f"the producer declares {declares} where the consumer expects '{folder}/'",
@@ -290,7 +290,7 @@ def _type_issue(
 
 def _declared_type_issue(rule: Rule, actual: ColumnProfile, spec: ColumnSpec) -> Issue:
     text = (
-        f"the producer declares column '{spec.name}' {actual.type} where the consumer "
+        f"the producer declares column '{spec.name}' as {actual.type} where the consumer "
         f"expects {spec.type}"
     )
     either = (
@@ -298,7 +298,10 @@ def _declared_type_issue(rule: Rule, actual: ColumnProfile, spec: ColumnSpec) ->
         f"{actual.type} in the consumer's schema"
     )
     if rule is Rule.NUMERIC_NARROWING:
-        either = f"values may not fit; expect {actual.type} in the consumer's schema if they can"
+        either = (
+            f"values may not fit in {spec.type}: declare {spec.type} in the producer's schema "
+            f"if they do, or expect {actual.type} in the consumer's"
+        )
     return issue(rule, text, either)
 
 

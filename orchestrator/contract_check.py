@@ -54,7 +54,9 @@ CONTRACT_RULES: dict[ContractRule, RuleInfo] = {
     ContractRule.INPUT_NOT_IN_CONTRACT: RuleInfo(W, "a step input the contract does not list"),
     ContractRule.OUTPUT_NOT_MOUNTED: RuleInfo(E, "a contract output the step does not declare"),
     ContractRule.OUTPUT_NOT_IN_CONTRACT: RuleInfo(W, "a step output the contract does not list"),
-    ContractRule.CHANNEL_PATH: RuleInfo(E, "a training input path SageMaker does not mount"),
+    ContractRule.CHANNEL_PATH: RuleInfo(
+        E, "a training input not at /opt/ml/input/data/<channel>, where SageMaker mounts it"
+    ),
     ContractRule.ENTRY_POINT: RuleInfo(W, "the step's script is not the contract's entry_point"),
     ContractRule.UNDECLARED_PATH: RuleInfo(E, "the script uses an /opt/ml path the contract lacks"),
     ContractRule.UNUSED_PATH: RuleInfo(W, "a contract path the script never mentions"),
@@ -186,14 +188,9 @@ def _set_by_training_job(step: Step, name: str) -> bool:
 
 def _input_wiring(step: Step, contract: ScriptContract) -> Iterable[Issue]:
     for name, path in contract.expected_input_paths.items():
-        if step.kind is StepKind.TRAINING and not _training_path_ok(step, name, path):
-            yield _issue(
-                ContractRule.CHANNEL_PATH,
-                step,
-                f"contract input '{name}' is at {path}; SageMaker mounts training channels at "
-                f"{TRAINING_DATA}/<channel>",
-                f"name the step's input '{name}' and its path {TRAINING_DATA}/{name}",
-            )
+        wrong_path = _channel_path_issue(step, name, path)
+        if wrong_path is not None:
+            yield wrong_path
         elif name not in step.inputs and not _covers_channels(step, path):
             yield _issue(
                 ContractRule.UNWIRED_INPUT,
@@ -213,14 +210,45 @@ def _input_wiring(step: Step, contract: ScriptContract) -> Iterable[Issue]:
             )
 
 
-def _training_path_ok(step: Step, name: str, path: str) -> bool:
-    """Training data lives in /opt/ml/input/data/<channel>; config files are SageMaker's."""
-    return (
-        path == TRAINING_DATA
-        or _under(path, TRAINING_DATA)
-        or _under(path, TRAINING_CONFIG)
-        or _under(path, MODEL_DIR)
+def _channel_path_issue(step: Step, name: str, path: str) -> Issue | None:
+    """A training contract input at a path where SageMaker mounts no channel: a step input
+    ``name`` is mounted at /opt/ml/input/data/<name> only; other contract inputs must at least
+    lie under the data, config or model folders."""
+    if step.kind is not StepKind.TRAINING:
+        return None
+    mounted = f"{TRAINING_DATA}/{name}"
+    if name in step.inputs:
+        if path == TRAINING_DATA or _under(path, mounted):
+            return None
+        text = (
+            f"contract input '{name}' is at {path}, but SageMaker mounts the step's channel "
+            f"'{name}' at {mounted}"
+        )
+        channel = _channel_of(path)
+        rename = f", or rename the step's input to '{channel}'" if channel else ""
+        hint = f"set expected_input_paths.{name} to {mounted}{rename}"
+        return _issue(ContractRule.CHANNEL_PATH, step, text, hint)
+    if _training_path_ok(path):
+        return None
+    return _issue(
+        ContractRule.CHANNEL_PATH,
+        step,
+        f"contract input '{name}' is at {path}; SageMaker mounts training channels at "
+        f"{TRAINING_DATA}/<channel>",
+        f"name the step's input '{name}' and its path {mounted}",
     )
+
+
+def _channel_of(path: str) -> str | None:
+    """The channel whose mount ``path`` is in: /opt/ml/input/data/training/x → training."""
+    if not _under(path, TRAINING_DATA) or path == TRAINING_DATA:
+        return None
+    return path.removeprefix(TRAINING_DATA + "/").split("/")[0] or None
+
+
+def _training_path_ok(path: str) -> bool:
+    """Training data lives in /opt/ml/input/data/<channel>; config files are SageMaker's."""
+    return _under(path, TRAINING_DATA) or _under(path, TRAINING_CONFIG) or _under(path, MODEL_DIR)
 
 
 def _covers_channels(step: Step, path: str) -> bool:

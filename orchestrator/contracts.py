@@ -13,20 +13,26 @@ A contract is YAML (or a ``ScriptContract`` in a Python file)::
     input_schemas: {raw: schemas/raw.yaml}          # a schema file, or the schema inline
     output_schemas: {train: schemas/train.yaml}
 
+A ``.json`` contract is read as JSON. Numbers and booleans given for arguments and env vars
+become text, as in a step's ``env``. Schema file names resolve against the contract file's
+folder, in a Python contract file too; a ``ScriptContract`` built elsewhere takes a schema as
+a mapping or from ``load_schema(path)``.
+
 A step names its contract (``contract: contracts/preprocess.yaml``); the contract's paths
 then decide where the step's inputs and outputs are mounted.
 """
 
 from __future__ import annotations
 
-import difflib
-import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -34,7 +40,16 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import CitError, InputError
+from .errors import InputError
+from .input_files import (
+    DATA_SUFFIXES,
+    FieldError,
+    describe_error,
+    read_data,
+    reject_unknown,
+    run_python,
+    unknown_field,
+)
 from .schemas import DataSchema, load_schema, schema_from_data
 
 CONTRACT_FIELDS = (
@@ -49,14 +64,56 @@ CONTRACT_FIELDS = (
     "description",
 )
 
+_SCHEMA_DIR: ContextVar[Path | None] = ContextVar("cit_contract_schema_dir", default=None)
+"""The folder schema file names resolve against while a contract file is read."""
+
+
+@contextmanager
+def _schema_files_relative_to(folder: Path) -> Iterator[None]:
+    token = _SCHEMA_DIR.set(folder)
+    try:
+        yield
+    finally:
+        _SCHEMA_DIR.reset(token)
+
+
+def _schema(value: Any) -> Any:
+    """A declared schema: a ``DataSchema``, a mapping, or a schema file named in a contract file."""
+    if isinstance(value, str | Path):
+        return _schema_file(Path(value))
+    return schema_from_data(value)
+
+
+def _schema_file(path: Path) -> DataSchema:
+    folder = _SCHEMA_DIR.get()
+    if folder is None:
+        raise ValueError(
+            f"'{path}' is a file name, which is read only in a contract file; "
+            "give the schema as a mapping or use load_schema(path)"
+        )
+    resolved = path if path.is_absolute() else (folder / path).resolve()
+    if not resolved.is_file():
+        raise ValueError(f"no such schema file: {resolved}")
+    return load_schema(resolved)
+
+
+SchemaField = Annotated[DataSchema, BeforeValidator(_schema)]
+
 
 def _container_paths(value: dict[str, str]) -> dict[str, str]:
     cleaned = {}
     for name, path in value.items():
         if not path.startswith("/"):
-            raise ValueError(f"{name}: '{path}' must be an absolute path inside the container")
+            raise FieldError(name, f"'{path}' must be an absolute path inside the container")
         cleaned[name] = "/" + "/".join(part for part in path.split("/") if part)
     return cleaned
+
+
+def _as_text(value: Any) -> Any:
+    """Numbers and booleans of a mapping as text, as a step's env does (True → 'True')."""
+    if isinstance(value, dict):
+        return {k: str(v) if isinstance(v, int | float | bool) else v for k, v in value.items()}
+    return value
 
 
 class ScriptContract(BaseModel):
@@ -70,25 +127,19 @@ class ScriptContract(BaseModel):
     required_env_vars: list[str] = Field(default_factory=list)
     optional_env_vars: dict[str, str] = Field(default_factory=dict)
     expected_arguments: dict[str, str | None] = Field(default_factory=dict)
-    input_schemas: dict[str, DataSchema] = Field(default_factory=dict)
-    output_schemas: dict[str, DataSchema] = Field(default_factory=dict)
+    input_schemas: dict[str, SchemaField] = Field(default_factory=dict)
+    output_schemas: dict[str, SchemaField] = Field(default_factory=dict)
     description: str = ""
     source: str | None = Field(default=None, exclude=True)
     """The file the contract was read from, for messages."""
 
     _paths = field_validator("expected_input_paths", "expected_output_paths")(_container_paths)
+    _text = field_validator("optional_env_vars", "expected_arguments", mode="before")(_as_text)
 
     @field_validator("expected_arguments")
     @classmethod
     def _bare_names(cls, value: dict[str, str | None]) -> dict[str, str | None]:
         return {name.lstrip("-"): arg for name, arg in value.items()}
-
-    @field_validator("input_schemas", "output_schemas", mode="before")
-    @classmethod
-    def _schemas(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {name: schema_from_data(s) for name, s in value.items()}
-        return value
 
     @model_validator(mode="after")
     def _schemas_name_paths(self) -> ScriptContract:
@@ -98,7 +149,7 @@ class ScriptContract(BaseModel):
         ):
             for name in schemas:
                 if name not in getattr(self, paths):
-                    raise ValueError(f"{kind}.{name}: no such name in {paths}")
+                    raise FieldError(f"{kind}.{name}", f"no such name in {paths}")
         return self
 
     @property
@@ -107,50 +158,26 @@ class ScriptContract(BaseModel):
 
 
 def contract_from_data(data: Any, base_dir: Path, source: str | None = None) -> ScriptContract:
-    """A contract from a parsed mapping; schema file names resolve against ``base_dir``."""
+    """A contract from a parsed mapping; schema file names resolve against ``base_dir``.
+    Raises ``FieldError`` naming the field."""
     if isinstance(data, ScriptContract):
         return data
     if not isinstance(data, dict):
-        raise ValueError("a contract is a mapping with " + ", ".join(CONTRACT_FIELDS[:6]))
-    _reject_unknown(data)
-    fields = dict(data)
-    for key in ("input_schemas", "output_schemas"):
-        if isinstance(fields.get(key), dict):
-            fields[key] = {
-                name: _schema(value, base_dir, f"{key}.{name}")
-                for name, value in fields[key].items()
-            }
+        raise FieldError("", "a contract is a mapping with " + ", ".join(CONTRACT_FIELDS[:6]))
+    reject_unknown(data, CONTRACT_FIELDS)
     try:
-        return ScriptContract.model_validate({**fields, "source": source})
+        with _schema_files_relative_to(base_dir):
+            return ScriptContract.model_validate({**data, "source": source})
     except ValidationError as exc:
-        where, message = _first_error(exc)
-        raise ValueError(f"{where}: {message}" if where else message) from None
+        raise contract_error(exc) from None
 
 
-def _first_error(exc: ValidationError) -> tuple[str, str]:
-    """The first problem of a pydantic error as (field path, message)."""
+def contract_error(exc: ValidationError) -> FieldError:
+    """The first problem of a ``ScriptContract``'s validation error, naming its field."""
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return where, first["msg"].removeprefix("Value error, ")
-
-
-def _reject_unknown(data: dict[Any, Any]) -> None:
-    for key in data:
-        if key not in CONTRACT_FIELDS:
-            close = difflib.get_close_matches(str(key), CONTRACT_FIELDS, n=1)
-            guess = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ValueError(f"{key}: unknown field{guess}; allowed: {', '.join(CONTRACT_FIELDS)}")
-
-
-def _schema(value: Any, base_dir: Path, field: str) -> DataSchema:
-    if isinstance(value, str | Path):
-        path = Path(value)
-        return load_schema(path if path.is_absolute() else (base_dir / path).resolve())
-    try:
-        return schema_from_data(value)
-    except ValueError as exc:
-        separator = "." if ": " in str(exc) else ": "
-        raise ValueError(f"{field}{separator}{exc}") from None
+    if first["type"] == "extra_forbidden" and len(first["loc"]) == 1:
+        return FieldError(str(first["loc"][0]), unknown_field(first["loc"][0], CONTRACT_FIELDS))
+    return FieldError(*describe_error(first))
 
 
 def load_contract(path: Path) -> ScriptContract:
@@ -160,48 +187,20 @@ def load_contract(path: Path) -> ScriptContract:
         raise InputError("no such contract file", file=path)
     if suffix == ".py":
         return _python_contract(path)
-    if suffix not in (".yaml", ".yml", ".json"):
+    if suffix not in DATA_SUFFIXES:
         raise InputError("unknown contract format; allowed: .yaml, .yml, .json, .py", file=path)
-    data = _parse(path)
+    data = read_data(path)
     try:
         return contract_from_data(data, path.resolve().parent, source=str(path))
-    except CitError:
-        raise
-    except ValueError as exc:
-        field, _, message = str(exc).partition(": ")
-        if not message:
-            raise InputError(field, file=path) from None
-        raise InputError(message, file=path, field=field) from None
-
-
-def _parse(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-        return yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot be read as UTF-8 text: {exc}", file=path) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise InputError(f"syntax error: {problem}", file=path, line=line) from None
+    except FieldError as exc:
+        raise InputError(exc.message, file=path, field=exc.field or None) from None
 
 
 def _python_contract(path: Path) -> ScriptContract:
-    """The ``ScriptContract`` a Python file defines (named ``contract``, or its only one)."""
-    namespace: dict[str, Any] = {"__file__": str(path.resolve()), "__name__": "__cit_contract__"}
-    try:
-        exec(compile(path.read_bytes(), str(path.resolve()), "exec"), namespace)
-    except CitError:
-        raise
-    except SyntaxError as exc:
-        raise InputError(f"syntax error: {exc.msg}", file=path, line=exc.lineno) from None
-    except ValidationError as exc:
-        where, message = _first_error(exc)
-        line = _line_in(exc, path)
-        raise InputError(message, file=path, field=where or None, line=line) from None
-    except (Exception, SystemExit) as exc:
-        raise InputError(f"{type(exc).__name__}: {exc}", file=path) from None
+    """The ``ScriptContract`` a Python file defines (named ``contract``, or its only one);
+    schema file names in it resolve against the file's folder."""
+    with _schema_files_relative_to(path.resolve().parent):
+        namespace = run_python(path, "__cit_contract__", "defining the contract", _explain)
     found = [v for v in namespace.values() if isinstance(v, ScriptContract)]
     named = namespace.get("contract")
     if isinstance(named, ScriptContract):
@@ -214,8 +213,8 @@ def _python_contract(path: Path) -> ScriptContract:
     return found[0].model_copy(update={"source": str(path)})
 
 
-def _line_in(exc: BaseException, path: Path) -> int | None:
-    """The last line of ``path`` in the exception's traceback."""
-    name = str(path.resolve())
-    lines = [t.lineno for t in traceback.extract_tb(exc.__traceback__) if t.filename == name]
-    return lines[-1] if lines else None
+def _explain(exc: Exception) -> tuple[str, str | None] | None:
+    if isinstance(exc, ValidationError):
+        error = contract_error(exc)
+        return error.message, error.field or None
+    return None

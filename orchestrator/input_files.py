@@ -167,7 +167,9 @@ Explain = Callable[[Exception], tuple[str, str | None] | None]
 """Turns an exception raised by a user's Python file into (message, field), or None."""
 
 
-def run_python(path: Path, module: str, doing: str, explain: Explain | None = None) -> dict[str, Any]:
+def run_python(
+    path: Path, module: str, doing: str, explain: Explain | None = None
+) -> dict[str, Any]:
     """Run a user's Python file and return what it defines. Its folder is importable while
     it runs. Every failure is an ``InputError`` with the file's line; ``doing`` completes
     "called sys.exit() while ...", and ``explain`` words exceptions it knows."""
@@ -184,7 +186,10 @@ def run_python(path: Path, module: str, doing: str, explain: Explain | None = No
         raise InputError(message, file=path, line=line_in(exc, path)) from None
     except Exception as exc:
         known = explain(exc) if explain is not None else None
-        message, field = known or (": ".join(filter(None, [type(exc).__name__, one_line(exc)])), None)
+        message, field = known or (
+            ": ".join(filter(None, [type(exc).__name__, one_line(exc)])),
+            None,
+        )
         raise InputError(message, file=path, field=field, line=line_in(exc, path)) from None
     finally:
         if folder in sys.path:

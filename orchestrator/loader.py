@@ -6,6 +6,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from .contracts import ScriptContract, contract_error
 from .dag import PipelineDAG
 from .errors import InputError
 from .input_files import (
@@ -55,8 +58,12 @@ def _load_python(path: Path) -> Pipeline:
 
 
 def _explain(exc: Exception) -> tuple[str, str | None] | None:
+    """Step and contract mistakes name their field."""
     if isinstance(exc, InvalidStep):
         return exc.message, exc.field
+    if isinstance(exc, ValidationError) and exc.title == ScriptContract.__name__:
+        error = contract_error(exc)
+        return error.message, error.field or None
     return None
 
 

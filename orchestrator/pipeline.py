@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from .contracts import ScriptContract, load_contract
-from .input_files import DICT_KEY, describe_error, unknown_field
+from .input_files import DICT_KEY, FieldError, describe_error, unknown_field
 
 STEP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$"
 CHANNEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -243,6 +243,8 @@ def describe_validation_error(error: ValidationError) -> tuple[str, str]:
     kind = first["type"]
     if loc and loc[-1] in _UNION_MEMBERS:
         return _path(loc[:-1]), "must be a string, number or boolean"
+    if kind == "string_type" and loc[:1] in (["env"], ["arguments"]):
+        return _path(loc), "must be a string, number or boolean"
     if _is_input_shape(loc, kind):
         return _path(loc[:2]), INPUT_FORMS
     if kind == "extra_forbidden":
@@ -299,20 +301,17 @@ def _pattern_in_words(loc: list[str], message: str) -> str:
     return message
 
 
-class _FieldError(ValueError):
-    """A mistake found while normalising a step's fields, before pydantic sees them."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+def _scalar_text(value: Any) -> Any:
+    """Numbers and booleans as the text a container sees; anything else is left for validation
+    to refuse (None must not become 'None')."""
+    return str(value) if isinstance(value, int | float | bool) else value
 
 
 def build_step(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir: Path) -> Step:
     """Normalise the user's shorthand into a validated ``Step``; raises ``InvalidStep``."""
     try:
         return Step.model_validate(_normalise(name, kind, fields, base_dir))
-    except _FieldError as exc:
+    except FieldError as exc:
         raise InvalidStep(name, exc.field, exc.message) from None
     except ValidationError as exc:
         field, message = describe_validation_error(exc)
@@ -344,9 +343,9 @@ def _normalise(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir
         if script_from_contract and contract is not None:
             _require_entry_point(data["script"], contract, data.get("source_dir"), base_dir)
     if isinstance(data.get("env"), dict):
-        data["env"] = {k: str(v) for k, v in data["env"].items()}
+        data["env"] = {k: _scalar_text(v) for k, v in data["env"].items()}
     if isinstance(data.get("arguments"), list):
-        data["arguments"] = [str(a) for a in data["arguments"]]
+        data["arguments"] = [_scalar_text(a) for a in data["arguments"]]
     if contract is not None and str(kind) == StepKind.PROCESSING:
         _mount_where_the_contract_says(data, contract)
     return data
@@ -358,7 +357,7 @@ def _contract(value: Any, base_dir: Path) -> ScriptContract | None:
         return value
     if isinstance(value, str | Path):
         return load_contract(_resolve(value, base_dir, "contract"))
-    raise _FieldError("contract", "must be a contract file (.yaml, .json, .py) or a ScriptContract")
+    raise FieldError("contract", "must be a contract file (.yaml, .json, .py) or a ScriptContract")
 
 
 def _require_entry_point(
@@ -373,7 +372,7 @@ def _require_entry_point(
             if isinstance(source_dir, Path)
             else f"the pipeline file's folder {base_dir} (the step has no source_dir)"
         )
-        raise _FieldError(
+        raise FieldError(
             "contract.entry_point",
             f"no such script: {script}; the step has no 'script', so it runs the entry_point "
             f"'{contract.entry_point}' of {contract.label}, looked for in {where}",
@@ -406,9 +405,9 @@ def _with_destination(
     try:
         mounted = container_path(None if given is None else str(given))
     except ValueError as exc:
-        raise _FieldError(f"{field}.destination", str(exc)) from None
+        raise FieldError(f"{field}.destination", str(exc)) from None
     if mounted is not None and mounted != path:
-        raise _FieldError(
+        raise FieldError(
             f"{field}.destination",
             f"{given} differs from {path} in {contract.label}; give the path in one place",
         )
@@ -419,13 +418,13 @@ def _resolve(path: str | Path, base_dir: Path, field: str) -> Path:
     try:
         p = Path(path).expanduser()
     except RuntimeError:
-        raise _FieldError(field, f"cannot expand {path}: no such user or home folder") from None
+        raise FieldError(field, f"cannot expand {path}: no such user or home folder") from None
     return p if p.is_absolute() else (base_dir / p)
 
 
 def _normalise_input(value: Any, base_dir: Path, field: str) -> Any:
     if isinstance(value, StepHandle):
-        raise _FieldError(
+        raise FieldError(
             field,
             f"refers to step '{value.name}' as a whole; "
             f"name one of its outputs, e.g. {value.name}.output('...')",
@@ -442,7 +441,7 @@ def _normalise_input(value: Any, base_dir: Path, field: str) -> Any:
 def _normalise_input_dict(value: dict[str, Any], base_dir: Path, field: str) -> dict[str, Any]:
     data = dict(value)
     if "path" in data and ("step" in data or "output" in data):
-        raise _FieldError(field, "give either 'path' or 'step' and 'output', not both")
+        raise FieldError(field, "give either 'path' or 'step' and 'output', not both")
     if "step" in data or "output" in data:
         source = {"step": data.pop("step", None), "output": data.pop("output", None)}
         return {"source": source, **data}
@@ -456,7 +455,7 @@ def _normalise_input_dict(value: dict[str, Any], base_dir: Path, field: str) -> 
 
 def _local_path(value: str | Path, base_dir: Path, field: str) -> Path:
     if str(value).lower().startswith("s3:/"):
-        raise _FieldError(
+        raise FieldError(
             field,
             f"S3 inputs ({value}) are not supported yet; they come in a later release. "
             "Copy the data to a local folder and give its path",

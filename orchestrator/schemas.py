@@ -18,18 +18,15 @@ mappings with a ``name``.
 
 from __future__ import annotations
 
-import difflib
-import json
 import re
-from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InputError
+from .input_files import DATA_SUFFIXES, FieldError, describe_error, read_data, reject_unknown
 from .profiles import Scalar
 
 
@@ -189,17 +186,17 @@ SCHEMA_FIELDS = ("format", "layout", "columns", "extra_columns", "min_rows")
 
 
 def schema_from_data(data: Any, source: str | None = None) -> DataSchema:
-    """A schema from parsed YAML/JSON (or a Python dict); raises ``ValueError`` naming the field."""
+    """A schema from parsed YAML/JSON (or a Python dict); raises ``FieldError`` naming the field."""
     if isinstance(data, DataSchema):
         return data
     if not isinstance(data, dict):
-        raise ValueError("a schema is a mapping with " + ", ".join(SCHEMA_FIELDS))
-    _reject_unknown(data, SCHEMA_FIELDS, "")
+        raise FieldError("", "a schema is a mapping with " + ", ".join(SCHEMA_FIELDS))
+    reject_unknown(data, SCHEMA_FIELDS)
     fields = dict(data)
     fields["columns"] = _columns(fields.get("columns", []))
     for column in fields["columns"]:
         others = [key for key in column if key != "name"]
-        _reject_unknown(others, COLUMN_FIELDS, f"columns.{column['name']}.")
+        reject_unknown(others, COLUMN_FIELDS, f"columns.{column['name']}.")
     fields["source"] = source
     try:
         return DataSchema.model_validate(fields)
@@ -208,21 +205,10 @@ def schema_from_data(data: Any, source: str | None = None) -> DataSchema:
         loc = list(first["loc"])
         if loc[:1] == ["columns"] and len(loc) > 1 and isinstance(loc[1], int):
             loc[1] = fields["columns"][loc[1]]["name"]
-        where = ".".join(str(p) for p in loc)
-        message = first["msg"].removeprefix("Value error, ")
-        raise ValueError(f"{where}: {message}" if where else message) from None
+        raise FieldError(*describe_error({**first, "loc": tuple(loc)})) from None
 
 
 COLUMN_FIELDS = ("type", "nullable", "required", "min", "max", "allowed")
-
-
-def _reject_unknown(keys: Iterable[Any], allowed: tuple[str, ...], prefix: str) -> None:
-    """A ``ValueError`` naming the first key not in ``allowed``, with the closest allowed one."""
-    for key in keys:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            guess = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ValueError(f"{prefix}{key}: unknown field{guess}; allowed: {', '.join(allowed)}")
 
 
 def _columns(value: Any) -> list[dict[str, Any]]:
@@ -230,7 +216,7 @@ def _columns(value: Any) -> list[dict[str, Any]]:
         return [_column(name, spec) for name, spec in value.items()]
     if isinstance(value, list):
         return [_listed_column(i, item) for i, item in enumerate(value)]
-    raise ValueError("columns: must map column names to types or to {type, nullable, ...}")
+    raise FieldError("columns", "must map column names to types or to {type, nullable, ...}")
 
 
 def _column(name: Any, spec: Any) -> dict[str, Any]:
@@ -240,45 +226,22 @@ def _column(name: Any, spec: Any) -> dict[str, Any]:
         return {"name": str(name), "type": spec}
     if isinstance(spec, dict):
         return {"name": str(name), **spec}
-    raise ValueError(f"columns.{name}: must be a type name or a mapping of type, nullable, ...")
+    raise FieldError(f"columns.{name}", "must be a type name or a mapping of type, nullable, ...")
 
 
 def _listed_column(index: int, item: Any) -> dict[str, Any]:
     if not isinstance(item, dict) or "name" not in item:
-        raise ValueError(f"columns.{index}: must be a mapping with a 'name'")
+        raise FieldError(f"columns.{index}", "must be a mapping with a 'name'")
     return dict(item)
 
 
 def load_schema(path: Path) -> DataSchema:
     """Read a schema file (.yaml, .yml or .json); every mistake is an ``InputError``."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("no such schema file", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot be read as UTF-8 text: {exc}", file=path) from None
-    data = _parse(text, path)
-    try:
-        return schema_from_data(data, source=str(path))
-    except ValueError as exc:
-        field, _, message = str(exc).partition(": ")
-        if not message:
-            raise InputError(field, file=path) from None
-        raise InputError(message, file=path, field=field) from None
-
-
-def _parse(text: str, path: Path) -> Any:
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"JSON syntax error: {exc.msg}", file=path, line=exc.lineno) from None
-    if path.suffix.lower() not in (".yaml", ".yml"):
+    if not path.exists():
+        raise InputError("no such schema file", file=path)
+    if path.suffix.lower() not in DATA_SUFFIXES:
         raise InputError("unknown schema format; allowed: .yaml, .yml, .json", file=path)
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise InputError(f"YAML syntax error: {problem}", file=path, line=line) from None
+        return schema_from_data(read_data(path), source=str(path))
+    except FieldError as exc:
+        raise InputError(exc.message, file=path, field=exc.field or None) from None

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .compatibility import Rule, issue
+from .compatibility import NUMERIC_FAMILIES, Rule, fits_any, issue
 from .errors import InputError
-from .issues import Issue
+from .issues import Issue, Severity
 from .profiles import ColumnProfile, DatasetProfile, OutputProfile
 from .rundir import write_json_atomic
+from .schemas import TypeFamily, family_of
 
 SNAPSHOT_SUFFIX = ".snapshots"
 
@@ -83,18 +84,20 @@ def drift(snapshot: OutputProfile, current: OutputProfile) -> list[Issue]:
     """How ``current`` departs from ``snapshot``: layout, formats, columns, types, nulls."""
     found = _layout_drift(snapshot, current)
     for before in snapshot.datasets:
+        where = _where(before, current.output)
         after = _same_place(current, before)
         if after is None:
-            found.append(_format_drift(before, current))
+            found.append(_format_drift(before, current, where))
             continue
         if after.compression != before.compression:
-            found.append(_compression_drift(before, after))
-        found.extend(_column_drift(before, after))
+            found.append(_compression_drift(before, after, where))
+        found.extend(_column_drift(before, after, where))
     return found
 
 
-def _where(dataset: DatasetProfile) -> str:
-    return f"{dataset.path}/" if dataset.path else "the output root"
+def _where(dataset: DatasetProfile, output: str) -> str:
+    """The dataset's place for messages: "train/ of output 'splits'", or "output 'splits'"."""
+    return f"{dataset.path}/ of output '{output}'" if dataset.path else f"output '{output}'"
 
 
 def _same_place(current: OutputProfile, before: DatasetProfile) -> DatasetProfile | None:
@@ -120,44 +123,62 @@ def _layout_drift(snapshot: OutputProfile, current: OutputProfile) -> list[Issue
     ]
 
 
-def _format_drift(before: DatasetProfile, current: OutputProfile) -> Issue:
+def _format_drift(before: DatasetProfile, current: OutputProfile, where: str) -> Issue:
     now = [d.format for d in current.datasets if d.path == before.path]
     text = f"is {', '.join(now)} now" if now else "holds no data now"
     return issue(
         Rule.FORMAT_CHANGED,
-        f"{_where(before)} was {before.format} in the snapshot and {text}",
+        f"{where} was {before.format} in the snapshot and {text}",
         "if intended, run with --update-snapshots",
     )
 
 
-def _compression_drift(before: DatasetProfile, after: DatasetProfile) -> Issue:
+def _compression_drift(before: DatasetProfile, after: DatasetProfile, where: str) -> Issue:
     return issue(
         Rule.FORMAT_CHANGED,
-        f"{_where(before)} compression changed from {before.compression or 'none'} "
-        f"to {after.compression or 'none'}",
+        f"compression of {where} changed from {before.compression or 'none'} "
+        f"to {after.compression or 'none'} since the snapshot",
         "if intended, run with --update-snapshots",
     )
 
 
-def _column_drift(before: DatasetProfile, after: DatasetProfile) -> list[Issue]:
-    where = _where(before)
+def _column_drift(before: DatasetProfile, after: DatasetProfile, where: str) -> list[Issue]:
     found: list[Issue] = []
     for old in before.columns:
         new = after.column(old.name)
         if new is None:
-            found.append(_drift(Rule.COLUMN_REMOVED, f"column '{old.name}' left {where}", old))
-        elif new.type != old.type:
+            text = f"column '{old.name}' is gone from {where} (it was in the snapshot)"
+            found.append(_drift(Rule.COLUMN_REMOVED, text, old))
+            continue
+        severity = type_change_severity(old.type, new.type)
+        if severity is not None:
             text = f"column '{old.name}' in {where} changed type: {old.type} → {new.type}"
-            found.append(_drift(Rule.TYPE_CHANGED, text, old))
-        elif new.nullable and not old.nullable:
+            found.append(_drift(Rule.TYPE_CHANGED, text, old, severity))
+        if new.nullable and not old.nullable:
             text = f"column '{old.name}' in {where} has nulls now; the snapshot had none"
             found.append(_drift(Rule.NULLABILITY_CHANGED, text, old))
     known = {c.name for c in before.columns}
     for new in after.columns:
         if new.name not in known:
-            found.append(_drift(Rule.COLUMN_ADDED, f"column '{new.name}' appeared in {where}", new))
+            text = f"column '{new.name}' is new in {where} (it was not in the snapshot)"
+            found.append(_drift(Rule.COLUMN_ADDED, text, new))
     return found
 
 
-def _drift(rule: Rule, text: str, column: ColumnProfile) -> Issue:
-    return issue(rule, text, "if intended, run with --update-snapshots", column=column.name)
+def type_change_severity(before: str, after: str) -> Severity | None:
+    """How much a column's type change since the snapshot matters: nothing when either side is
+    all-null (arrow type ``null``, which fits any type); a warning between integer and float,
+    or within a family (int32 → int64, timestamp[ms] → timestamp[us]); otherwise an error."""
+    if before == after:
+        return None
+    old, new = family_of(before), family_of(after)
+    if fits_any(old) or fits_any(new):
+        return None
+    if (old is new and old is not TypeFamily.OTHER) or {old, new} <= NUMERIC_FAMILIES:
+        return Severity.WARNING
+    return Severity.ERROR
+
+
+def _drift(rule: Rule, text: str, column: ColumnProfile, severity: Severity | None = None) -> Issue:
+    hint = "if intended, run with --update-snapshots"
+    return issue(rule, text, hint, severity=severity, column=column.name)

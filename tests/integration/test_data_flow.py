@@ -298,8 +298,10 @@ def test_snapshot_then_changed_producer_reports_drift(
     assert drifted == {("column_removed", "error", "coupon"), ("type_changed", "error", "amount")}
     assert edge["consumer_status"] == "succeeded"
     assert OutputProfile.model_validate_json(snapshot.read_text()) == golden
-    assert "column 'coupon' left" in second.stdout
-    assert "column 'amount' in the output root changed type: double → string" in second.stdout
+    descriptions = " | ".join(i["description"] for i in edge["issues"])
+    assert "column 'coupon' is gone from output 'orders'" in descriptions
+    assert "column 'amount' in output 'orders' changed type: double → string" in descriptions
+    assert "[column_removed]" in second.stdout and "[type_changed]" in second.stdout
 
 
 # cit run ---------------------------------------------------------------------------------

@@ -251,9 +251,10 @@ def test_type_rules(actual: str, declared: str, rule: Rule, severity: Severity) 
     assert actual in issue_.description and declared in issue_.description
 
 
-def test_every_output_issue_has_a_one_line_hint() -> None:
-    """Each rule check_output can produce, with the hint that tells how to fix it."""
-    cases = [
+def output_cases() -> list[tuple[OutputProfile, DataSchema]]:
+    """Captured data and an expected schema that, together, make every rule of check_output
+    fire, each severity a rule can have included."""
+    return [
         (OutputProfile(output="o", folder=""), DataSchema()),
         (output(dataset(col("x"), fmt="parquet")), schema(format="csv")),
         (output(dataset(col("x"))), schema(layout=["train"])),
@@ -269,14 +270,30 @@ def test_every_output_issue_has_a_one_line_hint() -> None:
         (output(dataset(col("x", low=-1))), schema(columns={"x": {"min": 0}})),
         (output(dataset(col("x", low=2, high=2))), schema(columns={"x": {"allowed": [1]}})),
         (output(dataset(col("x"), col("y"))), schema(columns={"x": "any"})),
+        (output(dataset(col("x"), col("y"))), schema(columns={"x": "any"}, extra_columns="error")),
     ]
+
+
+def test_every_output_issue_has_a_one_line_hint() -> None:
+    """Each rule check_output can produce, with the hint that tells how to fix it."""
     rules: set[Rule] = set()
-    for profile, expected in cases:
+    for profile, expected in output_cases():
         for issue_ in check_output(profile, expected):
             rules.add(Rule(issue_.rule))
             assert issue_.hint and "\n" not in issue_.hint, issue_
             assert issue_.description and "\n" not in issue_.description, issue_
     assert rules == set(Rule) - DRIFT_RULES
+
+
+def test_a_rule_whose_severity_varies_says_so_in_its_meaning() -> None:
+    varied: set[Rule] = set()
+    for profile, expected in output_cases():
+        for issue_ in check_output(profile, expected):
+            rule = Rule(issue_.rule)
+            if issue_.severity is not RULES[rule].severity:
+                varied.add(rule)
+                assert issue_.severity.value in RULES[rule].meaning, rule
+    assert varied == {Rule.NULLABLE_MISMATCH, Rule.EXTRA_COLUMNS}
 
 
 DRIFT_RULES = {
@@ -476,6 +493,75 @@ def test_declared_nullable_producer_against_non_nullable_consumer_is_a_warning()
     only(check_declared(producer, consumer), Rule.NULLABLE_MISMATCH, W)
     strict = schema(columns={"id": {"type": "integer", "nullable": False}})
     assert check_declared(strict, consumer) == []
+
+
+DECLARED_CASES = [
+    (schema(format="parquet"), schema(format="csv"), Rule.FORMAT_MISMATCH),
+    (schema(layout=["train", "test"]), schema(layout=["train", "val"]), Rule.LAYOUT_MISMATCH),
+    (schema(layout=[]), schema(layout=["train"]), Rule.LAYOUT_MISMATCH),
+    (
+        schema(columns={"lbl": "any"}),
+        schema(columns={"label": "any"}, extra_columns="allow"),
+        Rule.MISSING_COLUMN,
+    ),
+    (schema(columns={"x": "string"}), schema(columns={"x": "integer"}), Rule.TYPE_NOT_CASTABLE),
+    (schema(columns={"x": "integer"}), schema(columns={"x": "float"}), Rule.NUMERIC_WIDENING),
+    (schema(columns={"x": "int64"}), schema(columns={"x": "int32"}), Rule.NUMERIC_NARROWING),
+    (schema(columns={"x": "integer"}), schema(columns={"x": "string"}), Rule.READ_AS_TEXT),
+    (
+        schema(columns={"x": "any"}),
+        schema(columns={"x": {"nullable": False}}),
+        Rule.NULLABLE_MISMATCH,
+    ),
+    (schema(columns={"x": "any", "y": "any"}), schema(columns={"x": "any"}), Rule.EXTRA_COLUMNS),
+]
+
+
+@pytest.mark.parametrize(("producer", "consumer", "rule"), DECLARED_CASES)
+def test_declared_issues_say_what_is_declared(
+    producer: DataSchema, consumer: DataSchema, rule: Rule
+) -> None:
+    """Nothing ran: a declared issue says what each side declares, not what was written."""
+    [issue_] = check_declared(producer, consumer)
+    assert issue_.rule == rule.value
+    text = issue_.description
+    assert text.startswith(("the producer declares", "the consumer requires")), text
+    assert "consumer" in text, text
+    for wording in ("written", "found", "output root", "is expected", "'declared'", "in the"):
+        assert wording not in text, text
+    assert issue_.hint and "\n" not in issue_.hint and "\n" not in text
+
+
+def test_every_declared_rule_is_worded_for_declared_data() -> None:
+    """check_declared can produce no rule that DECLARED_CASES leaves out."""
+    reachable = set(Rule) - DRIFT_RULES
+    reachable -= {Rule.EMPTY_OUTPUT, Rule.UNREADABLE_DATA}  # no files, no rows: nothing to read
+    reachable -= {Rule.VALUE_OUT_OF_RANGE, Rule.VALUE_NOT_ALLOWED}  # no values either
+    assert {rule for _, _, rule in DECLARED_CASES} == reachable
+
+
+def test_declared_issue_of_every_split_is_reported_once() -> None:
+    split = ["train", "val", "test"]
+    producer = schema(format="parquet", layout=split, columns={"id": "string"})
+    consumer = schema(format="csv", layout=split, columns={"id": "integer"})
+    issue_ = only(check_declared(producer, consumer), Rule.FORMAT_MISMATCH, E)
+    assert issue_.description == "the producer declares parquet where the consumer expects csv"
+    columns = check_declared(producer, consumer.model_copy(update={"format": None}))
+    assert only(columns, Rule.TYPE_NOT_CASTABLE, E).description == (
+        "the producer declares column 'id' as string where the consumer expects integer"
+    )
+
+
+def test_declared_layout_names_both_sides() -> None:
+    producer = schema(layout=["train", "test"])
+    [issue_] = check_declared(producer, schema(layout=["train", "val"]))
+    assert issue_.description == (
+        "the producer declares subfolders test/, train/ where the consumer expects 'val/'"
+    )
+    [root] = check_declared(schema(layout=[]), schema(layout=["train"]))
+    assert root.description == (
+        "the producer declares no subfolders where the consumer expects 'train/'"
+    )
 
 
 @pytest.mark.parametrize(

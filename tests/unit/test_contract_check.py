@@ -335,6 +335,48 @@ def test_training_input_path_sagemaker_does_not_mount(tmp_path: Path) -> None:
     assert "/opt/ml/input/data/data" in (issue.hint or "")
 
 
+def training_report(tmp_path: Path, contract_path: str, script_path: str) -> ContractReport:
+    """The base pipeline plus a training step 'fit' whose channel 'train' is prep's output, with
+    its contract's input 'train' at ``contract_path`` and a script reading ``script_path``."""
+    script = f'open("{script_path}")\nopen("/opt/ml/model/m.bin", "w")\n'
+    contract = f"entry_point: fit.py\nexpected_input_paths: {{train: {contract_path}}}\n"
+    text = PIPELINE + (
+        "  fit:\n    kind: training\n    script: scripts/fit.py\n"
+        "    contract: contracts/fit.yaml\n    inputs: {train: {step: prep, output: out}}\n"
+    )
+    files = {"scripts/fit.py": script, "contracts/fit.yaml": contract, "pipeline.yaml": text}
+    return check(make(tmp_path, files))
+
+
+def test_training_input_at_another_channels_path(tmp_path: Path) -> None:
+    report = training_report(
+        tmp_path, "/opt/ml/input/data/training", "/opt/ml/input/data/training/x.csv"
+    )
+    issue = only(report, ContractRule.CHANNEL_PATH)
+    assert issue.severity is Severity.ERROR and issue.step == "fit"
+    assert "/opt/ml/input/data/training" in issue.description
+    assert issue.hint == (
+        "set expected_input_paths.train to /opt/ml/input/data/train, "
+        "or rename the step's input to 'training'"
+    )
+    assert same_file(issue.file, tmp_path / "contracts/fit.yaml")
+    assert not report.ok
+
+
+@pytest.mark.parametrize(
+    "path", ["/opt/ml/input/data/train", "/opt/ml/input/data", "/opt/ml/input/data/train/x.csv"]
+)
+def test_training_input_at_its_channel_or_the_data_root(tmp_path: Path, path: str) -> None:
+    report = training_report(tmp_path, path, "/opt/ml/input/data/train/x.csv")
+    assert report.issues == [] and report.ok
+
+
+def test_training_channel_outside_the_data_folder(tmp_path: Path) -> None:
+    report = training_report(tmp_path, "/opt/ml/model/train", "/opt/ml/model/train/x.csv")
+    issue = only(report, ContractRule.CHANNEL_PATH)
+    assert issue.hint == "set expected_input_paths.train to /opt/ml/input/data/train"
+
+
 def test_env_vars_sagemaker_gives_a_training_job_need_no_setting(tmp_path: Path) -> None:
     script = (
         "import os\n"
@@ -470,7 +512,10 @@ def test_every_issue_has_severity_of_its_rule_step_file_and_hint(
         assert issue.file and Path(issue.file).exists(), issue
         assert issue.hint and "\n" not in issue.hint, issue
         if issue.rule in CONTRACT_RULES:
-            assert issue.severity in _allowed_severities(ContractRule(issue.rule)), issue
+            rule = ContractRule(issue.rule)
+            assert issue.severity in _allowed_severities(rule), issue
+            if issue.severity is not CONTRACT_RULES[rule].severity:
+                assert f"{issue.severity.value} when" in CONTRACT_RULES[rule].meaning, rule
 
 
 def _allowed_severities(rule: ContractRule) -> tuple[Severity, ...]:

@@ -11,7 +11,7 @@ import pytest
 from orchestrator.contracts import CONTRACT_FIELDS, ScriptContract, load_contract
 from orchestrator.errors import CitError, InputError
 from orchestrator.loader import load_pipeline
-from orchestrator.pipeline import Pipeline, StepKind
+from orchestrator.pipeline import Pipeline, StepKind, build_step
 from orchestrator.schemas import DataSchema, ExtraColumns
 from orchestrator.workflow import load_and_validate
 
@@ -152,7 +152,7 @@ def test_unknown_field_suggests_the_closest(contracts: Path) -> None:
     error = load_error(
         path,
         "expected_input_path",
-        "unknown field (did you mean 'expected_input_paths'?)",
+        "unknown field 'expected_input_path' (did you mean 'expected_input_paths'?)",
         "allowed: " + ", ".join(CONTRACT_FIELDS),
     )
     assert error.file == str(path)
@@ -160,7 +160,7 @@ def test_unknown_field_suggests_the_closest(contracts: Path) -> None:
 
 def test_unknown_field_without_a_close_match(contracts: Path) -> None:
     path = write(contracts, "c.yaml", "entry_point: a.py\nzzz: 1\n")
-    error = load_error(path, "zzz", "unknown field; allowed: entry_point")
+    error = load_error(path, "zzz", "unknown field 'zzz'; allowed: entry_point")
     assert "did you mean" not in str(error)
 
 
@@ -172,8 +172,8 @@ def test_unknown_field_without_a_close_match(contracts: Path) -> None:
         ("", None, ["a contract is a mapping"]),
         (
             "entry_point: a.py\nexpected_input_paths: {raw: input/raw}\n",
-            "expected_input_paths",
-            ["raw: 'input/raw' must be an absolute path inside the container"],
+            "expected_input_paths.raw",
+            ["expected_input_paths.raw: 'input/raw' must be an absolute path inside the container"],
         ),
         (
             "entry_point: a.py\nexpected_output_paths: {out: 5}\n",
@@ -217,9 +217,6 @@ def test_mistakes_name_file_and_field(
 def test_schema_file_errors_name_the_schema_file(contracts: Path) -> None:
     schemas = (contracts.parent / "schemas").resolve()
     text = "entry_point: a.py\nexpected_input_paths: {raw: /x}\ninput_schemas: {raw: %s}\n"
-    missing = write(contracts, "m.yaml", text % "../schemas/absent.yaml")
-    error = load_error(missing, None, "no such schema file")
-    assert error.file == str(schemas / "absent.yaml")
     write(schemas, "bad.yaml", "columns:\n  id: {type: integer, nulable: false}\n")
     bad = write(contracts, "b.yaml", text % "../schemas/bad.yaml")
     error = load_error(bad, "columns.id.nulable", "did you mean 'nullable'")
@@ -250,7 +247,9 @@ def test_file_level_errors(contracts: Path) -> None:
     ("source", "line", "fragments"),
     [
         ("x = (\n", 1, ["syntax error", "never closed"]),
-        ("import os\nraise RuntimeError('nope')\n", None, ["RuntimeError: nope"]),
+        ("import os\nraise RuntimeError('nope')\n", 2, ["RuntimeError: nope"]),
+        ("import sys\nsys.exit(3)\n", 2, ["called sys.exit(3) while defining the contract"]),
+        ("raise ValueError('a\\nb')\n", 1, ["ValueError: a; b"]),
         ("x = 1\n", None, ["defines no contract", "variable named 'contract'"]),
         (
             "from orchestrator import ScriptContract\n"
@@ -278,8 +277,162 @@ def test_python_contract_validation_error_is_one_line(contracts: Path) -> None:
         "    entry_point='a.py', expected_output_paths={'out': 'relative/out'}\n"
         ")\n"
     )
-    error = load_error(path, "expected_output_paths", "out: 'relative/out' must be an absolute")
+    error = load_error(path, "expected_output_paths.out", "'relative/out' must be an absolute")
     assert error.line == 3
+
+
+# --- reading contract files ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "fragments"),
+    [
+        (
+            "d.yaml",
+            "entry_point: a.py\nrequired_env_vars: [A]\nentry_point: b.py\n",
+            3,
+            ["duplicate key 'entry_point' (first at line 1)"],
+        ),
+        (
+            "n.yaml",
+            "entry_point: a.py\noptional_env_vars:\n  A: '1'\n  A: '2'\n",
+            4,
+            ["duplicate key 'A' (first at line 3)"],
+        ),
+        (
+            "d.json",
+            '{"entry_point": "a.py", "expected_arguments": {"x": "1", "x": "2"}}',
+            None,
+            ["duplicate key 'x'"],
+        ),
+        ("s.json", '{\n  "entry_point": "a.py",\n}', 3, ["JSON syntax error"]),
+    ],
+)
+def test_duplicate_keys_and_syntax_errors(
+    contracts: Path, name: str, text: str, line: int | None, fragments: list[str]
+) -> None:
+    error = load_error(write(contracts, name, text), None, *fragments)
+    assert error.file == str(contracts / name) and error.line == line
+
+
+def test_yaml_syntax_and_encoding_errors_are_worded_as_for_pipelines(contracts: Path) -> None:
+    error = load_error(write(contracts, "s.yaml", "entry_point: a.py\nx: [unclosed\n"), None)
+    assert "YAML syntax error: expected ',' or ']'" in str(error)
+    binary = contracts / "b.yaml"
+    binary.write_bytes(b"entry_point: a.py\ndescription: caf\xe9\n")
+    error = load_error(binary, None, "is not valid UTF-8 text (byte 0xe9)", "save the YAML file")
+    assert error.line == 2
+
+
+def test_tab_indented_json_contract(contracts: Path) -> None:
+    import yaml
+
+    path = contracts / "prep.json"
+    path.write_text(json.dumps(yaml.safe_load(CONTRACT_YAML), indent="\t"), encoding="utf-8")
+    assert "\t" in path.read_text()
+    check_contract(load_contract(path), path)
+
+
+def test_numbers_and_booleans_become_text_as_in_a_step_env(contracts: Path) -> None:
+    path = write(
+        contracts,
+        "c.yaml",
+        """
+        entry_point: a.py
+        expected_arguments: {max_depth: 4, rate: 0.5, verbose: true, job-type: null}
+        optional_env_vars: {X: 5, DEBUG: false, NAME: n}
+        """,
+    )
+    contract = load_contract(path)
+    assert contract.expected_arguments == {
+        "max_depth": "4",
+        "rate": "0.5",
+        "verbose": "True",
+        "job-type": None,
+    }
+    assert contract.optional_env_vars == {"X": "5", "DEBUG": "False", "NAME": "n"}
+    step = build_step("s", "processing", {"script": "a.py", "env": {"DEBUG": False}}, contracts)
+    assert step.env["DEBUG"] == contract.optional_env_vars["DEBUG"]
+    built = ScriptContract(entry_point="a.py", optional_env_vars={"X": 5})  # type: ignore[dict-item]
+    assert built.optional_env_vars == {"X": "5"}
+
+
+def test_a_list_is_still_not_an_env_value(contracts: Path) -> None:
+    path = write(contracts, "c.yaml", "entry_point: a.py\noptional_env_vars: {X: [1]}\n")
+    load_error(path, "optional_env_vars.X", "valid string")
+
+
+PY_SCHEMA_CONTRACT = """
+from pathlib import Path
+from orchestrator import ScriptContract
+
+contract = ScriptContract(
+    entry_point="prep.py",
+    expected_input_paths={"raw": "/opt/ml/processing/input/raw"},
+    expected_output_paths={"train": "/opt/ml/processing/output/train"},
+    input_schemas={"raw": "../schemas/raw.yaml"},
+    output_schemas={"train": %s},
+)
+"""
+
+
+def test_python_contract_schema_paths_resolve_against_its_folder(contracts: Path) -> None:
+    schema = (contracts.parent / "schemas" / "raw.yaml").resolve()
+    path = write(contracts, "c.py", PY_SCHEMA_CONTRACT % "Path('../schemas/raw.yaml')")
+    contract = load_contract(path)
+    assert contract.input_schemas["raw"].source == str(schema)
+    assert contract.output_schemas["train"].source == str(schema)
+    assert contract.input_schemas["raw"].extra_columns is ExtraColumns.ALLOW
+
+
+def test_a_schema_path_outside_a_contract_file_asks_for_a_mapping() -> None:
+    with pytest.raises(ValueError) as info:
+        ScriptContract(
+            entry_point="a.py",
+            expected_input_paths={"train": "/x"},
+            input_schemas={"train": "../schemas/features.yaml"},  # type: ignore[dict-item]
+        )
+    message = str(info.value)
+    assert "input_schemas.train" in message
+    assert "give the schema as a mapping or use load_schema(path)" in message
+
+
+def test_a_schema_path_in_a_python_pipeline_asks_for_a_mapping(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "pipeline.py",
+        """
+        from orchestrator import Pipeline, ScriptContract
+
+        inline = ScriptContract(
+            entry_point="a.py", expected_input_paths={"train": "/x"},
+            input_schemas={"train": "schemas/features.yaml"},
+        )
+        """,
+    )
+    with pytest.raises(InputError) as info:
+        load_pipeline(path)
+    error = info.value
+    assert error.file == str(path) and error.field == "input_schemas.train" and error.line == 3
+    assert "use load_schema(path)" in str(error) and "\n" not in str(error)
+
+
+@pytest.mark.parametrize("kind", ["input_schemas", "output_schemas"])
+def test_a_missing_schema_file_names_the_contract_and_its_field(contracts: Path, kind: str) -> None:
+    absent = (contracts.parent / "schemas" / "absent.yaml").resolve()
+    text = (
+        "entry_point: a.py\nexpected_input_paths: {raw: /x}\nexpected_output_paths: {raw: /y}\n"
+        f"{kind}: {{raw: ../schemas/absent.yaml}}\n"
+    )
+    path = write(contracts, "m.yaml", text)
+    error = load_error(path, f"{kind}.raw", f"no such schema file: {absent}")
+    assert error.file == str(path) and str(error).startswith(f"{path}: {kind}.raw: ")
+
+
+def test_a_missing_schema_file_of_a_python_contract(contracts: Path) -> None:
+    path = write(contracts, "c.py", PY_SCHEMA_CONTRACT % "'absent.yaml'")
+    error = load_error(path, "output_schemas.train", "no such schema file", str(contracts))
+    assert error.file == str(path) and error.line == 4
 
 
 # --- steps that name a contract --------------------------------------------------------------
@@ -490,3 +643,41 @@ def test_example_pipelines_mount_where_their_contracts_say() -> None:
         for output, spec in prep.outputs.items():
             assert spec.destination == prep.contract.expected_output_paths[output]
         assert prep.inputs["raw"].destination == "/opt/ml/processing/input/raw"
+
+
+ABSENT_ENTRY_POINT = (
+    "entry_point: absent.py\nexpected_output_paths: {out: /opt/ml/processing/output/o}\n"
+)
+
+
+def test_a_missing_entry_point_script_names_the_contract_and_source_dir(project: Path) -> None:
+    write(project / "contracts", "absent.yaml", ABSENT_ENTRY_POINT)
+    path = pipeline_yaml(project, "source_dir: scripts\ncontract: contracts/absent.yaml\n")
+    with pytest.raises(InputError) as info:
+        load_pipeline(path)
+    error = info.value
+    message = str(error)
+    assert error.file == str(path) and error.field == "steps.prep.contract.entry_point"
+    assert f"no such script: {project / 'scripts' / 'absent.py'}" in message
+    assert "entry_point 'absent.py'" in message and "contracts/absent.yaml" in message
+    assert f"source_dir {project / 'scripts'}" in message and "\n" not in message
+
+
+def test_a_missing_entry_point_script_without_source_dir(project: Path) -> None:
+    write(project / "contracts", "absent.yaml", ABSENT_ENTRY_POINT)
+    path = write(
+        project,
+        "pipeline.py",
+        """
+        from orchestrator import Pipeline
+
+        pipeline = Pipeline("demo")
+        pipeline.processing("prep", contract="contracts/absent.yaml")
+        """,
+    )
+    with pytest.raises(InputError) as info:
+        load_pipeline(path)
+    error = info.value
+    assert error.field == "steps.prep.contract.entry_point" and error.line == 4
+    assert f"no such script: {project / 'absent.py'}" in str(error)
+    assert f"the pipeline file's folder {project}" in str(error)

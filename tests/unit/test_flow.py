@@ -338,7 +338,7 @@ def test_snapshots_then_drift(flow_file: Path) -> None:
     assert again.issues == [] and again.snapshots_updated == []
 
     changed = writes(
-        out="id,label,extra\n1.5,0,x\n",
+        out="id,label,extra\nx1,0,x\n",
         use=FakeBehaviour(writes={SCORES: "id,probability\n1,0.5\n"}),
     )
     drifted = run(flow_file, changed)

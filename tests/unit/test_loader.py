@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.contracts import load_contract
 from orchestrator.errors import InputError, PipelineError
+from orchestrator.loader import load_pipeline
 from orchestrator.pipeline import StepOutput
+from orchestrator.schemas import load_schema
 from orchestrator.workflow import load_and_validate
 
 from .conftest import write
@@ -201,3 +204,50 @@ def test_relative_pipeline_path_still_gets_line_numbers(
     with pytest.raises(InputError) as info:
         load_and_validate(Path("rel.py"))
     assert info.value.line == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("name: x\nsteps: [unclosed\n", 3, "YAML syntax error: expected ',' or ']'"),
+        ("name: x\nname: y\n", 2, "duplicate key 'name' (first at line 1)"),
+        ("name: x\nsteps: \x00\n", 2, "YAML syntax error: unacceptable character"),
+    ],
+)
+def test_pipeline_contract_and_schema_files_word_yaml_mistakes_alike(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    errors = []
+    for load in (load_pipeline, load_contract, load_schema):
+        path = tmp_path / f"{load.__name__}.yaml"
+        path.write_text(text)
+        with pytest.raises(InputError) as info:
+            load(path)
+        errors.append(info.value)
+        assert info.value.file == str(path) and info.value.line == line
+    worded = {str(error).split(": ", 1)[1] for error in errors}
+    assert len(worded) == 1, worded
+    assert worded.pop().startswith(message)
+
+
+def test_unknown_fields_are_worded_alike(project: Path) -> None:
+    text = YAML_OK.replace("name: demo\n", "name: demo\nstepz: {}\n")
+    error = expect_error(write(project, "u.yaml", text), "unknown field 'stepz'")
+    expected = "stepz: unknown field 'stepz' (did you mean 'steps'?); allowed: name, steps"
+    assert expected in str(error)
+    text = YAML_OK.replace("    outputs: [train]\n", "    outputs: [train]\n    scrip: x\n", 1)
+    error = expect_error(write(project, "f.yaml", text), "unknown field 'scrip'")
+    assert "(did you mean 'script'?)" in str(error)
+
+
+def test_a_bad_inline_contract_in_a_python_pipeline_names_field_and_line(project: Path) -> None:
+    path = write(
+        project,
+        "p.py",
+        """
+        from orchestrator import ScriptContract
+        contract = ScriptContract(entry_point="a.py", expected_input_path={})
+        """,
+    )
+    error = expect_error(path, "expected_input_path: unknown field 'expected_input_path'")
+    assert error.line == 2 and "did you mean 'expected_input_paths'" in str(error)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import CitError, InputError
+from orchestrator.input_files import FieldError
 from orchestrator.schemas import (
     SCHEMA_TYPES,
     TYPE_NAMES,
@@ -213,6 +214,43 @@ def test_json_syntax_error_has_its_line(tmp_path: Path) -> None:
     error = load_error(write(tmp_path, "s.json", '{\n  "format": "csv",\n}\n'))
     assert "JSON syntax error" in str(error)
     assert error.line == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "fragment"),
+    [
+        ("d.yaml", "format: csv\nmin_rows: 1\nformat: parquet\n", 3, "'format' (first at line 1)"),
+        ("c.yaml", "columns:\n  id: integer\n  id: string\n", 3, "'id' (first at line 2)"),
+        ("d.json", '{"columns": {"id": "integer", "id": "string"}}', None, "'id'"),
+    ],
+)
+def test_a_key_given_twice_is_an_error(
+    tmp_path: Path, name: str, text: str, line: int | None, fragment: str
+) -> None:
+    error = load_error(write(tmp_path, name, text))
+    assert f"duplicate key {fragment}" in str(error) and error.line == line
+
+
+def test_tab_indented_json_and_non_utf8_text(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"format": "csv", "columns": {"id": "integer"}}, indent="\t"))
+    assert load_schema(path).column("id") is not None
+    binary = tmp_path / "bin.json"
+    binary.write_bytes(b'{\n"format": "caf\xe9"}')
+    error = load_error(binary)
+    assert "is not valid UTF-8 text (byte 0xe9); save the JSON file as UTF-8" in str(error)
+    assert error.line == 2
+
+
+def test_mistakes_carry_their_field() -> None:
+    with pytest.raises(FieldError) as info:
+        schema_from_data({"columns": [{"name": "a"}, {"name": "b", "type": "blob"}]})
+    assert info.value.field == "columns.b.type"
+    assert info.value.message.startswith("unknown type 'blob'")
+    with pytest.raises(FieldError) as info:
+        schema_from_data({"colums": {}})
+    assert info.value.field == "colums"
+    assert info.value.message.startswith("unknown field 'colums' (did you mean 'columns'?)")
 
 
 def test_missing_file_unknown_suffix_and_bad_encoding(tmp_path: Path) -> None:

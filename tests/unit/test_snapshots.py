@@ -211,6 +211,18 @@ def test_column_removed() -> None:
     issues = changed_columns(col("id"), col("region", "string"))
     assert found(issues) == [(Rule.COLUMN_REMOVED.value, E)]
     assert issues[0].column == "score"
+    assert issues[0].description == (
+        "column 'score' is gone from train/ of output 'train' (it was in the snapshot)"
+    )
+
+
+def test_drift_at_the_output_root_names_the_output() -> None:
+    before = output(dataset(col("id"), col("score", "double")))
+    issues = drift(shape_of(before), output(dataset(col("id"), col("extra"))))
+    assert [i.description for i in issues] == [
+        "column 'score' is gone from output 'train' (it was in the snapshot)",
+        "column 'extra' is new in output 'train' (it was not in the snapshot)",
+    ]
 
 
 def test_column_renamed_is_removed_and_added() -> None:
@@ -220,9 +232,81 @@ def test_column_renamed_is_removed_and_added() -> None:
 
 
 def test_type_changed() -> None:
-    issues = changed_columns(col("id", "double"), col("score", "double"), col("region", "string"))
+    issues = changed_columns(col("id", "string"), col("score", "double"), col("region", "string"))
     assert found(issues) == [(Rule.TYPE_CHANGED.value, E)]
-    assert "int64 → double" in issues[0].description and issues[0].column == "id"
+    assert "int64 → string" in issues[0].description and issues[0].column == "id"
+    assert "train/ of output 'train'" in issues[0].description
+
+
+def type_drift(before: str, after: str) -> list[tuple[str, Severity]]:
+    """Rules and severities of the drift when column 'x' goes from ``before`` to ``after``."""
+    return found(
+        drift(shape_of(output(dataset(col("x", before)))), output(dataset(col("x", after))))
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [("null", "int64"), ("int64", "null"), ("null", "string"), ("timestamp[us]", "null")],
+)
+def test_an_all_null_column_fits_any_type(before: str, after: str) -> None:
+    assert type_drift(before, after) == []
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("int64", "double"),
+        ("double", "int64"),
+        ("int32", "float"),
+        ("int32", "int64"),
+        ("int64", "int32"),
+        ("float", "double"),
+        ("string", "large_string"),
+        ("timestamp[ms]", "timestamp[us]"),
+    ],
+)
+def test_int_float_and_width_changes_are_warnings(before: str, after: str) -> None:
+    assert type_drift(before, after) == [(Rule.TYPE_CHANGED.value, W)]
+    assert "a warning for int ↔ float" in RULES[Rule.TYPE_CHANGED].meaning
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("int64", "string"),
+        ("string", "double"),
+        ("bool", "int64"),
+        ("date32[day]", "timestamp[us]"),
+        ("list<item: int64>", "list<item: string>"),
+    ],
+)
+def test_changes_of_type_family_are_errors(before: str, after: str) -> None:
+    assert type_drift(before, after) == [(Rule.TYPE_CHANGED.value, E)]
+
+
+def test_int_column_that_gets_nulls_and_turns_float_warns_twice() -> None:
+    """pandas turns an int column holding a NaN into float64: two warnings, no error."""
+    now = output(dataset(col("x", "double", nullable=True)))
+    issues = drift(shape_of(output(dataset(col("x")))), now)
+    assert found(issues) == [(Rule.TYPE_CHANGED.value, W), (Rule.NULLABILITY_CHANGED.value, W)]
+
+
+def test_sparse_csv_column_empty_in_the_snapshot_run_is_no_error(tmp_path: Path) -> None:
+    """A column with no value in one run reads as arrow type null; filled later, it is int64."""
+    pipeline = tmp_path / "pipeline.yaml"
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "part.csv").write_text("id,discount\n1,\n2,\n")
+    sparse = capture_output("orders", out)
+    assert [c.type for c in sparse.datasets[0].columns] == ["int64", "null"]
+    save_snapshot(pipeline, "daily", sparse)
+    (out / "part.csv").write_text("id,discount\n1,5\n2,\n")
+    filled = capture_output("orders", out)
+    snapshot = load_snapshot(pipeline, "daily", "orders")
+    assert snapshot is not None
+    assert drift(snapshot, filled) == []
+    assert drift(shape_of(filled), sparse) == []
 
 
 def test_nullability_changed() -> None:

@@ -568,3 +568,23 @@ def test_pipeline_dag_from_file_loads_python_and_yaml(project: Path) -> None:
     assert list(from_yaml.steps) == ["a"] and from_yaml.base_dir == project.resolve()
     with pytest.raises(InputError, match="no such file"):
         PipelineDAG.from_file(project / "absent.yaml")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ("env: {A: null}", "steps.a.env.A"),
+        ("env: {A: [1]}", "steps.a.env.A"),
+        ("arguments: [--x, null]", "steps.a.arguments.1"),
+    ],
+)
+def test_env_and_arguments_refuse_what_is_not_a_scalar(
+    project: Path, fields: str, field: str
+) -> None:
+    path = write(project, "e.yaml", one_step(f"{PREP}, {fields}"))
+    expect_error(path, field, "must be a string, number or boolean")
+
+
+def test_env_numbers_and_booleans_become_text(project: Path) -> None:
+    path = write(project, "e.yaml", one_step(f"{PREP}, env: {{A: 3, B: true}}"))
+    assert load_and_validate(path).steps["a"].env == {"A": "3", "B": "True"}
