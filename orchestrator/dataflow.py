@@ -105,6 +105,7 @@ def with_test_data(pipeline: Pipeline, test_data: Mapping[str, str | Path]) -> P
         steps[name] = step.model_copy(update={"inputs": {**step.inputs, channel: item}})
     result = Pipeline(pipeline.name, base_dir=pipeline.base_dir)
     result.steps = steps
+    result.source_file = pipeline.source_file
     return result
 
 
@@ -160,7 +161,8 @@ def _pipeline_and_file(dag: Pipeline | PipelineDAG | str | Path) -> tuple[Pipeli
         file = Path(dag)
         return load_and_validate(file), file
     pipeline = dag.to_pipeline() if isinstance(dag, PipelineDAG) else dag
-    file = pipeline.base_dir / f"{pipeline.name}.py"
+    # A pipeline built in memory has no file; its snapshots go where a file of its name would be.
+    file = pipeline.source_file or pipeline.base_dir / f"{pipeline.name}.py"
     validate_pipeline(pipeline, file)
     return pipeline, file
 

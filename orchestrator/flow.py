@@ -90,6 +90,7 @@ def steps_for_path(pipeline: Pipeline, path: Sequence[str]) -> Pipeline:
     keep = set(path) | ancestors(pipeline.steps, path)
     subset = Pipeline(pipeline.name, base_dir=pipeline.base_dir)
     subset.steps = {name: step for name, step in pipeline.steps.items() if name in keep}
+    subset.source_file = pipeline.source_file
     return subset
 
 

@@ -30,10 +30,14 @@ def load_pipeline(path: Path) -> Pipeline:
     _require_file(path)
     suffix = path.suffix.lower()
     if suffix in PYTHON_SUFFIXES:
-        return _load_python(path)
-    if suffix in YAML_SUFFIXES:
-        return _load_yaml(path)
-    raise InputError(f"unknown pipeline format '{suffix}'; allowed: .py, .yaml, .yml", file=path)
+        pipeline = _load_python(path)
+    elif suffix in YAML_SUFFIXES:
+        pipeline = _load_yaml(path)
+    else:
+        allowed = ".py, .yaml, .yml"
+        raise InputError(f"unknown pipeline format '{suffix}'; allowed: {allowed}", file=path)
+    pipeline.source_file = path
+    return pipeline
 
 
 def _require_file(path: Path) -> None:

@@ -206,6 +206,8 @@ class Pipeline:
         self.name = name
         self.base_dir = Path(base_dir).resolve() if base_dir is not None else _caller_dir()
         self.steps: dict[str, Step] = {}
+        self.source_file: Path | None = None
+        """The file the pipeline was loaded from, if any: snapshots are kept next to it."""
 
     def add(self, step: Step) -> StepHandle:
         if step.name in self.steps:

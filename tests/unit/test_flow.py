@@ -387,6 +387,18 @@ def test_tester_on_a_loaded_pipeline(flow_file: Path) -> None:
     assert full.failed_connections == [EDGE, SIDE]
 
 
+def test_tester_on_a_loaded_pipeline_keeps_snapshots_where_the_cli_does(flow_file: Path) -> None:
+    tester = PipelineDataFlowTester(
+        load_and_validate(flow_file),
+        engine=writes(),
+        settings=settings(flow_file.parent),
+        update_snapshots=True,
+    )
+    result = tester.test_full_pipeline()
+    assert str(snapshot_file(flow_file, "prep", "out")) in result.snapshots_updated
+    assert Path(result.pipeline_file) == flow_file
+
+
 def test_tester_on_a_pipeline_file(flow_file: Path) -> None:
     tester = PipelineDataFlowTester(
         str(flow_file), engine=writes(), settings=settings(flow_file.parent)
