@@ -417,8 +417,9 @@ def _count_window(window: memoryview, crlf: bool) -> tuple[int, int, bytes]:
     """(newlines, newlines ending an empty line, last byte) of ``window[2:]``.
 
     ``window[:2]`` is the context before it. A line is empty when its newline follows a newline
-    or, with ``crlf``, follows ``\\r`` after a newline. Counted with arrow's compute kernels,
-    which are several times faster than ``bytes.count`` and release the GIL.
+    or, with ``crlf``, follows ``\\r`` after a newline. Counted with arrow's compute kernels: a
+    little faster than ``bytes.count`` and, unlike it, free of the GIL, so ranges count in
+    parallel.
     """
     pa, pc = _pyarrow(), _pyarrow("compute")
     size = len(window) - 2
