@@ -1,35 +1,103 @@
 """cit: run SageMaker pipeline scripts in SageMaker-like containers, in DAG order.
 
-The public Python API; ``cit run`` is a thin layer over ``run_pipeline``.
+The public Python API; ``cit run`` is a thin layer over ``run_pipeline``. Names are imported on
+first use, so that ``cit`` and a pipeline file's ``from orchestrator import Pipeline`` load only
+the modules they need.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from .capture import capture_output
-from .contract_check import ContractReport, validate_contracts
-from .contracts import ScriptContract, load_contract
-from .dag import PipelineDAG
-from .dataflow import PipelineDataFlowTester
-from .engine import ContainerOutcome, Engine
-from .errors import (
-    CitError,
-    EngineUnavailable,
-    ImageError,
-    InputError,
-    PipelineError,
-    RunDirectoryError,
-)
-from .fake_engine import FakeBehaviour, FakeEngine
-from .flow import DataFlowTestResult, EdgeResult
-from .issues import Issue, Severity
-from .loader import load_pipeline
-from .pipeline import Instance, Pipeline, Step, StepKind, StepOutput
-from .profiles import ColumnProfile, DatasetProfile, OutputProfile
-from .results import OutputSummary, RunResult, Status, StepResult
-from .schemas import ColumnSpec, DataSchema, load_schema
-from .settings import RUNNER_IMAGE, RunSettings
-from .spec import ContainerSpec, Mount
-from .workflow import run_pipeline
+_EXPORTS = {
+    "capture_output": "capture",
+    "ContractReport": "contract_check",
+    "validate_contracts": "contract_check",
+    "ScriptContract": "contracts",
+    "load_contract": "contracts",
+    "PipelineDAG": "dag",
+    "PipelineDataFlowTester": "dataflow",
+    "ContainerOutcome": "engine",
+    "Engine": "engine",
+    "CitError": "errors",
+    "EngineUnavailable": "errors",
+    "ImageError": "errors",
+    "InputError": "errors",
+    "PipelineError": "errors",
+    "RunDirectoryError": "errors",
+    "FakeBehaviour": "fake_engine",
+    "FakeEngine": "fake_engine",
+    "DataFlowTestResult": "flow",
+    "EdgeResult": "flow",
+    "Issue": "issues",
+    "Severity": "issues",
+    "load_pipeline": "loader",
+    "Instance": "pipeline",
+    "Pipeline": "pipeline",
+    "Step": "pipeline",
+    "StepKind": "pipeline",
+    "StepOutput": "pipeline",
+    "ColumnProfile": "profiles",
+    "DatasetProfile": "profiles",
+    "OutputProfile": "profiles",
+    "OutputSummary": "results",
+    "RunResult": "results",
+    "Status": "results",
+    "StepResult": "results",
+    "ColumnSpec": "schemas",
+    "DataSchema": "schemas",
+    "load_schema": "schemas",
+    "RUNNER_IMAGE": "settings",
+    "RunSettings": "settings",
+    "ContainerSpec": "spec",
+    "Mount": "spec",
+    "run_pipeline": "workflow",
+}
+"""Public name -> the module of this package that defines it."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'orchestrator' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:
+    from .capture import capture_output
+    from .contract_check import ContractReport, validate_contracts
+    from .contracts import ScriptContract, load_contract
+    from .dag import PipelineDAG
+    from .dataflow import PipelineDataFlowTester
+    from .engine import ContainerOutcome, Engine
+    from .errors import (
+        CitError,
+        EngineUnavailable,
+        ImageError,
+        InputError,
+        PipelineError,
+        RunDirectoryError,
+    )
+    from .fake_engine import FakeBehaviour, FakeEngine
+    from .flow import DataFlowTestResult, EdgeResult
+    from .issues import Issue, Severity
+    from .loader import load_pipeline
+    from .pipeline import Instance, Pipeline, Step, StepKind, StepOutput
+    from .profiles import ColumnProfile, DatasetProfile, OutputProfile
+    from .results import OutputSummary, RunResult, Status, StepResult
+    from .schemas import ColumnSpec, DataSchema, load_schema
+    from .settings import RUNNER_IMAGE, RunSettings
+    from .spec import ContainerSpec, Mount
+    from .workflow import run_pipeline
 
 __all__ = [
     "RUNNER_IMAGE",

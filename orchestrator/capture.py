@@ -29,8 +29,9 @@ What is read, and what is exact:
   (``rows_exact`` False): lines per byte of the sample times the content size, estimated from
   how many compressed bytes the sample took. A file that fits in the sample is counted exactly.
   Later files of a dataset use the first file's rate when they share its compression.
-- **JSON arrays** are read whole with the json module (``sampled_rows`` None), whatever
-  their size; the columns are the union of the objects' keys, in order of appearance.
+- **JSON arrays** are read whole with the json module (``sampled_rows`` None); a file over
+  ``JSON_ARRAY_LIMIT`` (64 MiB) is not read and makes the dataset unreadable. The columns are
+  the union of the objects' keys, in order of appearance.
 
 A file whose content cannot be read as a table sets the dataset's ``error`` (one line, naming
 the file) and never raises. pyarrow is imported only when a table has to be read.
@@ -66,6 +67,8 @@ SAMPLE_BYTES = 4 * 2**20
 HEAD_BYTES = 2**20
 """Decompressed bytes read from each later file of a text dataset (header, row estimate)."""
 DISTINCT_LIMIT = 20
+JSON_ARRAY_LIMIT = 64 * 2**20
+"""JSON arrays are parsed whole; larger ones are reported unreadable instead."""
 """String columns with at most this many distinct values list them."""
 COUNT_CHUNK = 2**20
 """Bytes a line count reads at a time (small enough for the bitmaps to stay in a core's cache)."""
@@ -486,7 +489,15 @@ def _decompressed(raw: IO[bytes], codec: str | None) -> Any:
 
 
 def _read_json_arrays(profile: DatasetProfile, files: list[_File]) -> None:
-    """Every file read whole; one table over all their records."""
+    """Every file read whole; one table over all their records. A file over
+    ``JSON_ARRAY_LIMIT`` is not read: it would have to be held in memory whole."""
+    big = next((item for item in files if item.size > JSON_ARRAY_LIMIT), None)
+    if big is not None:
+        profile.error = (
+            f"{big.rel}: a JSON array of {big.size} bytes is more than cit reads whole "
+            f"({JSON_ARRAY_LIMIT // 2**20} MiB); write JSON lines (.jsonl) for large tables"
+        )
+        return
     records: list[dict[str, Any]] = []
     for item in files:
         records.extend(_guarded(profile, item, partial(_json_records, item)) or [])

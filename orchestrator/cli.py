@@ -20,7 +20,6 @@ from rich.markup import escape
 from . import __version__
 from .cleanup import sweep_orphans
 from .console import ConsoleObserver, TerminalConsole
-from .contract_check import validate_contracts
 from .dataflow import test_flow, write_report
 from .docker_engine import DockerEngine, connect
 from .errors import CitError
@@ -98,7 +97,7 @@ def _image_builder(
 
 DagOption = Annotated[Path, typer.Option("--dag", help="Pipeline file: Python (.py) or YAML.")]
 ImageOption = Annotated[
-    str | None, typer.Option(help=f"Default image of steps that name none [{RUNNER_IMAGE}].")
+    str | None, typer.Option(help=f"Default image of steps that name none ({RUNNER_IMAGE})."),
 ]
 CitDirOption = Annotated[Path, typer.Option(help="Where run directories are written.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Do not stream step logs.")]
@@ -234,6 +233,8 @@ def validate_contracts_command(
     ] = None,
 ) -> None:
     """Check each step against its script contract and its script's source, without running."""
+    from .contract_check import validate_contracts  # only this command parses scripts
+
     with user_errors():
         if output_report is not None:
             check_report_target(output_report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import threading
 import time
@@ -15,7 +16,7 @@ from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder
 from .pipeline import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
 from .plan import PlannedStep
-from .profiles import OutputProfile
+from .profiles import DatasetProfile, OutputProfile
 from .results import OutputSummary, Status, StepResult
 from .rundir import write_json_atomic, write_text_files
 from .sagemaker_contract import StepPaths
@@ -105,7 +106,10 @@ def finish(result: StepResult, outcome: ContainerOutcome, planned: PlannedStep) 
 def describe_output(name: str, paths: StepPaths) -> OutputSummary:
     """Size of an output and its captured schema, also saved as schemas/<output>.json."""
     folder = paths.output(name)
-    profile = capture_output(name, folder)
+    try:
+        profile = capture_output(name, folder)
+    except Exception as exc:  # a bug in capture must not cost the step its result
+        profile = uncaptured(name, folder, f"{type(exc).__name__}: {exc}")
     return OutputSummary(
         name=name,
         path=str(folder),
@@ -113,6 +117,21 @@ def describe_output(name: str, paths: StepPaths) -> OutputSummary:
         bytes=profile.bytes,
         schema_file=save_profile(profile, paths.root / SCHEMAS_FOLDER / f"{name}.json"),
         profile=profile,
+    )
+
+
+def uncaptured(name: str, folder: Path, reason: str) -> OutputProfile:
+    """The profile of an output whose capture failed: its size, and the failure as the error
+    of one dataset, so checks report it as unreadable rather than passing it."""
+    files = [Path(root) / f for root, _, names in os.walk(folder) for f in names]
+    return OutputProfile(
+        output=name,
+        folder=str(folder),
+        files=len(files),
+        bytes=sum(f.stat().st_size for f in files if f.is_file()),
+        datasets=[
+            DatasetProfile(path="", format="unknown", error=f"cit could not capture it: {reason}")
+        ],
     )
 
 

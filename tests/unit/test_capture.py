@@ -282,6 +282,16 @@ def test_json_array_is_a_table_and_json_object_an_artifact(tmp_path: Path) -> No
     assert [(a.path, a.kind) for a in profile.artifacts] == [("metrics.json", "json")]
 
 
+def test_json_array_over_the_limit_is_not_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(capture, "JSON_ARRAY_LIMIT", 100)
+    (tmp_path / "records.json").write_text(json.dumps([{"a": i} for i in range(50)]))
+    dataset = only_dataset(capture_output("out", tmp_path))
+    assert dataset.error is not None and "records.json" in dataset.error
+    assert "JSON lines" in dataset.error and dataset.rows is None
+
+
 # --- Parquet ----------------------------------------------------------------------------------
 
 

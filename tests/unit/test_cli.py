@@ -97,3 +97,11 @@ def test_python_syntax_error_exits_2_with_line(project: Path) -> None:
     result = runner.invoke(app, ["run", "--dag", str(path)])
     assert result.exit_code == 2
     assert f"{path}:" in result.output and "syntax error" in result.output
+
+
+@pytest.mark.parametrize("command", ["run", "test-flow"])
+def test_help_names_the_default_image(command: str) -> None:
+    from orchestrator.settings import RUNNER_IMAGE
+
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and RUNNER_IMAGE in result.output

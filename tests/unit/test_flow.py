@@ -526,3 +526,20 @@ def test_a_damaged_snapshot_stops_the_run_before_anything_runs(flow_file: Path) 
         run(flow_file, fake)
     assert fake.specs == []
     assert set((flow_file.parent / ".cit" / "runs").iterdir()) == runs_before
+
+
+def test_a_capture_that_crashes_leaves_the_step_its_result(
+    flow_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator import step_runner
+
+    def broken(name: str, folder: Path) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(step_runner, "capture_output", broken)
+    result = run(flow_file, writes(), ["prep", "use"])
+    assert result.run_status is Status.SUCCEEDED
+    (edge,) = result.edges
+    (issue,) = [i for i in edge.issues if i.rule == "unreadable_data"]
+    assert "RuntimeError: boom" in issue.description and issue.severity is Severity.ERROR
+    assert edge.captured is not None and edge.captured.files == 1

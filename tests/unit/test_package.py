@@ -1,0 +1,35 @@
+"""The package root: every public name resolves, and importing it loads no heavy module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import orchestrator
+
+
+@pytest.mark.parametrize("name", orchestrator.__all__)
+def test_every_public_name_resolves(name: str) -> None:
+    assert getattr(orchestrator, name) is not None
+
+
+def test_public_names_are_the_lazy_exports() -> None:
+    assert set(orchestrator.__all__) == {*orchestrator._EXPORTS, "__version__"}
+
+
+def test_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = orchestrator.no_such_name  # type: ignore[attr-defined]
+
+
+def test_a_pipeline_file_import_loads_neither_docker_nor_pyarrow() -> None:
+    code = (
+        "import sys; from orchestrator import Pipeline; "
+        "print(sorted(m for m in ('docker', 'pyarrow', 'orchestrator.contract_check') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
