@@ -25,9 +25,10 @@ from .docker_engine import DockerEngine, connect
 from .errors import CitError
 from .flow import wires_along
 from .image_build import RequestedMode, build_runner_image
-from .issue_console import print_contract_report, print_flow
+from .issue_console import print_contract_report, print_flow, print_script_result
 from .reports import check_report_target, write_json_report
 from .results import Status
+from .schemas import DataSchema
 from .settings import RUNNER_IMAGE, RunSettings
 from .workflow import load_and_validate
 
@@ -97,7 +98,8 @@ def _image_builder(
 
 DagOption = Annotated[Path, typer.Option("--dag", help="Pipeline file: Python (.py) or YAML.")]
 ImageOption = Annotated[
-    str | None, typer.Option(help=f"Default image of steps that name none ({RUNNER_IMAGE})."),
+    str | None,
+    typer.Option(help=f"Default image of steps that name none ({RUNNER_IMAGE})."),
 ]
 CitDirOption = Annotated[Path, typer.Option(help="Where run directories are written.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Do not stream step logs.")]
@@ -244,6 +246,112 @@ def validate_contracts_command(
             write_json_report("validate-contracts", report.model_dump(mode="json"), output_report)
     print_contract_report(console, report)
     raise typer.Exit(report.exit_code)
+
+
+@app.command("test-script")
+def test_script_command(
+    script: Annotated[
+        str, typer.Option(help="The script to test: a step of --dag, or a script file.")
+    ],
+    test_cases: Annotated[Path, typer.Option(help="Test-case file (YAML or JSON).")],
+    dag: Annotated[
+        Path | None, typer.Option("--dag", help="Pipeline whose step --script names.")
+    ] = None,
+    contract: Annotated[
+        Path | None, typer.Option(help="Contract of a script file (mounts and outputs).")
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option(help="Where each case's run directory is written [--cit-dir].")
+    ] = None,
+    output_report: Annotated[
+        Path | None, typer.Option(help="Also write the results as JSON to this file.")
+    ] = None,
+    image: ImageOption = None,
+    cit_dir: CitDirOption = Path(".cit"),
+    quiet: QuietOption = False,
+) -> None:
+    """Run each test case of a script in its own container and check what it expects."""
+    from .script_test import resolve_step, run_script_tests
+    from .testcases import load_test_cases
+
+    settings = _settings(output_dir or cit_dir, image, 1)
+    cancel, observer = _observed(quiet)
+    with user_errors():
+        if output_report is not None:
+            check_report_target(output_report)
+        step, source = resolve_step(script, dag=dag, contract=contract)
+        cases = load_test_cases(test_cases)
+        engine = connect()
+        result = run_script_tests(
+            step,
+            cases.test_cases,
+            engine,
+            source_file=source,
+            settings=settings,
+            observer=observer,
+            build_default=_image_builder(engine),
+            cancel=cancel,
+        )
+        print_script_result(console, result)
+        if output_report is not None:
+            write_json_report("test-script", result.model_dump(mode="json"), output_report)
+    _exit_for(Status.INTERRUPTED if cancel.is_set() else Status.SUCCEEDED, result.exit_code)
+
+
+class DataFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+@app.command("generate-data")
+def generate_data_command(
+    rows: Annotated[int, typer.Option(min=0, help="Rows to generate.")],
+    output: Annotated[Path, typer.Option(help="Folder to write data.<format> into.")],
+    schema: Annotated[
+        Path | None, typer.Option(help="Schema file (YAML or JSON) the data must satisfy.")
+    ] = None,
+    contract: Annotated[
+        Path | None, typer.Option(help="Script contract whose input schema (--input) to use.")
+    ] = None,
+    input_name: Annotated[
+        str | None, typer.Option("--input", help="Input of --contract to generate data for.")
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Same seed, same bytes.")] = 0,
+    data_format: Annotated[
+        DataFormat | None,
+        typer.Option("--format", help="csv or parquet (default: the schema's format, else csv)."),
+    ] = None,
+) -> None:
+    """Write deterministic synthetic data that satisfies a schema (or a contract's input)."""
+    from . import synthetic
+
+    with user_errors():
+        declared = _generation_schema(schema, contract, input_name)
+        fmt = synthetic.data_format(declared, data_format.value if data_format else None)
+        for old in synthetic.replaceable_files(output):
+            old.unlink()
+        files = synthetic.write_dataset(declared, rows, seed, fmt, output)
+        about = {"schema": declared.source, "rows": rows, "seed": seed, "format": fmt}
+        synthetic.record_generated(output, files, **about)
+    where = str(files[0]) if len(files) == 1 else "each of " + ", ".join(map(str, files))
+    if rows < declared.min_rows:
+        where += f"; the schema asks for at least {declared.min_rows}"
+    console.print(f"wrote {rows} rows to {where}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _generation_schema(
+    schema: Path | None, contract: Path | None, input_name: str | None
+) -> DataSchema:
+    """The schema of --schema, or of --contract's input --input."""
+    from .contracts import load_contract
+    from .schemas import load_schema
+    from .synthetic import schema_for_input
+
+    if schema is not None and contract is None and input_name is None:
+        return load_schema(schema)
+    if schema is None and contract is not None and input_name is not None:
+        return schema_for_input(load_contract(contract), input_name)
+    raise CitError("give --schema FILE, or --contract FILE with --input NAME")
 
 
 class Mode(StrEnum):

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .contract_check import ContractReport
+from .expectations import ScriptTestResult
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue, Severity
 from .profiles import DatasetProfile, OutputProfile
@@ -157,3 +158,25 @@ def print_contract_report(console: Console, report: ContractReport) -> None:
         f"[{colour}]{len(report.checked)} step(s) checked: {errors} error(s), "
         f"{warnings} warning(s)[/]"
     )
+
+
+def print_script_result(console: Console, result: ScriptTestResult) -> None:
+    """One row per test case, with every failed expectation of a case that failed."""
+    table = Table(title=Text(f"test cases of {result.script}"), title_justify="left")
+    for column in ("case", "result", "duration", "failed expectations"):
+        table.add_column(column, overflow="fold")
+    for case in result.test_results:
+        verdict = Text("passed", "green") if case.passed else Text("failed", "bold red")
+        reasons = [f"{f.kind}: {f.message}" for f in case.failures]
+        if not reasons and case.error_message:
+            reasons = [case.error_message]
+        table.add_row(
+            Text(case.name),
+            verdict,
+            Text(f"{case.duration_seconds:.1f}s"),
+            Text("\n".join(reasons)),
+        )
+    console.print(table)
+    colour = "green" if result.ok else "bold red"
+    summary = f"{result.passed} of {result.total} test case(s) passed"
+    console.print(Text(summary, style=colour))

@@ -13,17 +13,28 @@ A schema file (YAML or JSON) looks like::
       note: {type: string, required: false}
 
 A column may also be given as just its type (``id: integer``), and ``columns`` as a list of
-mappings with a ``name``.
+mappings with a ``name``. Two fields only guide ``cit generate-data``: ``null_ratio`` (the share
+of nulls in a nullable column, 0 by default) and ``weights`` (one per ``allowed`` value, for
+label balance; uniform by default), e.g. ``label: {type: integer, allowed: [0, 1],
+weights: [0.8, 0.2]}``.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import InputError
 from .input_files import DATA_SUFFIXES, FieldError, describe_error, read_data, reject_unknown
@@ -126,6 +137,10 @@ class ColumnSpec(_Strict):
     min: float | None = None
     max: float | None = None
     allowed: list[Scalar] | None = None
+    null_ratio: float = Field(default=0.0, ge=0, le=1)
+    """Share of nulls in generated data (nullable columns only)."""
+    weights: list[float] | None = None
+    """Relative frequency of each ``allowed`` value in generated data."""
 
     @field_validator("type")
     @classmethod
@@ -134,9 +149,29 @@ class ColumnSpec(_Strict):
             raise ValueError(f"unknown type '{value}'; allowed: {', '.join(SCHEMA_TYPES)}")
         return value.strip().lower()
 
+    @model_validator(mode="after")
+    def _generation_hints(self) -> ColumnSpec:
+        if self.null_ratio and not self.nullable:
+            raise FieldError(
+                "null_ratio", "the column is nullable: false; remove null_ratio or make it nullable"
+            )
+        if self.weights is not None:
+            _check_weights(self.weights, self.allowed)
+        return self
+
     @property
     def family(self) -> TypeFamily:
         return family_of(self.type)
+
+
+def _check_weights(weights: list[float], allowed: list[Scalar] | None) -> None:
+    if allowed is None:
+        raise FieldError("weights", "needs 'allowed': one weight per allowed value")
+    if len(weights) != len(allowed):
+        given = f"has {len(weights)} entries for {len(allowed)} allowed values"
+        raise FieldError("weights", f"{given}; give one weight per allowed value")
+    if not all(math.isfinite(w) and w >= 0 for w in weights) or not sum(weights) > 0:
+        raise FieldError("weights", "must be numbers of 0 or more, not all 0")
 
 
 SCHEMA_TYPES = (
@@ -208,7 +243,16 @@ def schema_from_data(data: Any, source: str | None = None) -> DataSchema:
         raise FieldError(*describe_error({**first, "loc": tuple(loc)})) from None
 
 
-COLUMN_FIELDS = ("type", "nullable", "required", "min", "max", "allowed")
+COLUMN_FIELDS = (
+    "type",
+    "nullable",
+    "required",
+    "min",
+    "max",
+    "allowed",
+    "null_ratio",
+    "weights",
+)
 
 
 def _columns(value: Any) -> list[dict[str, Any]]:

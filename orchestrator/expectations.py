@@ -1,0 +1,391 @@
+"""Judging one run of a test case against its expectations, without running anything.
+
+``evaluate(case, outcome)`` lists every expectation the run missed, as ``Failure``s with a
+one-line reason, in this order: completion, metrics, outputs, ``min_predictions``,
+``max_execution_time_seconds``, warnings.
+
+- **Completion**: the script completed when it exited 0. A case with ``should_complete: false``
+  passes when it did not; metrics, outputs and ``min_predictions`` are then not checked (there
+  is nothing to check), while time and warnings still are. A run that should have completed
+  and did not is still checked for everything, so every missed expectation is listed.
+- **Outputs**: a pattern is matched against the files under the outputs root (one folder per
+  output), as a relative path with ``*``/``?``/``[...]`` within one part and ``**`` for any
+  number of parts; a pattern without ``/`` matches at any depth. A pattern is met when it
+  names a file, or a folder holding at least one file.
+- **Metrics** are read from the case's ``metrics_file``, by default the shallowest (then
+  alphabetically first) file named ``metrics.json``. It holds a JSON object, flat or nested:
+  a metric is named by its key or by a dotted path (``binary_classification_metrics.auc``),
+  an object ``{"value": x}`` stands for ``x`` (SageMaker's model-quality style), and a name
+  that is not a full path matches the one path that ends with it (``auc`` finds
+  ``metrics.auc``). Booleans and text are not numbers.
+- **Warnings**: a pattern is looked for in each log line, as a substring or, written
+  ``/.../``, as a regular expression.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+
+from .testcases import MetricExpectation, TestCase, log_pattern, number_text
+
+FailureKind = Literal["metric", "output", "behavior", "warning", "data_quality"]
+Isolation = Literal["container", "process"]
+LISTED_FILES = 10
+"""Output files named in a message before the rest are counted."""
+LISTED_METRICS = 20
+
+
+class Failure(BaseModel):
+    """One expectation a run missed: what was expected, what was seen, and why in one line."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: FailureKind
+    expectation: str
+    actual: str | None = None
+    message: str
+
+
+class CaseOutcome(BaseModel):
+    """What one run of a case produced."""
+
+    model_config = ConfigDict(frozen=True)
+
+    exit_code: int | None
+    status: str = ""
+    duration_seconds: float = 0.0
+    log_lines: list[str] = Field(default_factory=list)
+    outputs_dir: Path
+    prediction_rows: int | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.exit_code == 0
+
+
+def evaluate(case: TestCase, outcome: CaseOutcome) -> list[Failure]:
+    """Every expectation of ``case`` that ``outcome`` misses, each with its reason."""
+    failures = _completion(case, outcome)
+    if outcome.completed or case.should_complete:
+        files = output_files(outcome.outputs_dir)
+        failures += _metrics(case, outcome.outputs_dir, files)
+        failures += _outputs(case, files)
+        failures += _predictions(case, outcome)
+    failures += _duration(case, outcome)
+    failures += _warnings(case, outcome)
+    return failures
+
+
+# Behaviour ---------------------------------------------------------------------------------
+
+
+def _completion(case: TestCase, outcome: CaseOutcome) -> list[Failure]:
+    actual = "not finished" if outcome.exit_code is None else f"exit code {outcome.exit_code}"
+    if case.should_complete and not outcome.completed:
+        if outcome.exit_code is None:
+            reason = f"did not finish ({outcome.status or 'no exit code'})"
+        else:
+            reason = f"exited {outcome.exit_code}"
+        message = f"should_complete: true but the script {reason}"
+        return [_behavior("should_complete: true", actual, message)]
+    if not case.should_complete and outcome.completed:
+        message = "should_complete: false but the script exited 0"
+        return [_behavior("should_complete: false", actual, message)]
+    return []
+
+
+def _predictions(case: TestCase, outcome: CaseOutcome) -> list[Failure]:
+    minimum = case.expected_behavior.min_predictions
+    if minimum is None:
+        return []
+    expectation = f"min_predictions: {minimum}"
+    rows = outcome.prediction_rows
+    if rows is None:
+        message = f"min_predictions {minimum}: the predictions could not be counted"
+        return [_behavior(expectation, None, message)]
+    if rows < minimum:
+        message = f"wrote {rows} predictions, fewer than min_predictions {minimum}"
+        return [_behavior(expectation, str(rows), message)]
+    return []
+
+
+def _duration(case: TestCase, outcome: CaseOutcome) -> list[Failure]:
+    limit = case.expected_behavior.max_execution_time_seconds
+    if limit is None or outcome.duration_seconds <= limit:
+        return []
+    ran = f"{outcome.duration_seconds:.1f}"
+    if float(ran) <= limit:
+        ran = f"{outcome.duration_seconds:.3f}"
+    message = f"ran {ran} s, more than max_execution_time_seconds {number_text(limit)}"
+    expectation = f"max_execution_time_seconds: {number_text(limit)}"
+    return [_behavior(expectation, f"{ran} s", message)]
+
+
+def _behavior(expectation: str, actual: str | None, message: str) -> Failure:
+    return Failure(kind="behavior", expectation=expectation, actual=actual, message=message)
+
+
+# Outputs -----------------------------------------------------------------------------------
+
+
+def output_files(outputs_dir: Path) -> list[str]:
+    """The files under ``outputs_dir`` as sorted relative paths with '/' (none if missing)."""
+    if not outputs_dir.is_dir():
+        return []
+    return sorted(
+        p.relative_to(outputs_dir).as_posix() for p in outputs_dir.rglob("*") if p.is_file()
+    )
+
+
+def matches(pattern: str, path: str, *, folders: bool = True) -> bool:
+    """Whether ``pattern`` names the file ``path`` or, with ``folders``, a folder holding it."""
+    parts = pattern.split("/") if "/" in pattern else ["**", pattern]
+    return _parts_match(parts, path.split("/"), folders)
+
+
+def _parts_match(pattern: list[str], path: list[str], folders: bool) -> bool:
+    if not pattern:
+        return folders or not path
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(_parts_match(rest, path[i:], folders) for i in range(len(path) + 1))
+    return bool(path) and fnmatchcase(path[0], head) and _parts_match(rest, path[1:], folders)
+
+
+def _outputs(case: TestCase, files: list[str]) -> list[Failure]:
+    failures = []
+    for pattern in case.expected_outputs:
+        if not any(matches(pattern, path) for path in files):
+            message = f"expected output '{pattern}' was not written (outputs: {_listing(files)})"
+            expectation = f"expected_outputs: {pattern}"
+            failures.append(Failure(kind="output", expectation=expectation, message=message))
+    return failures
+
+
+def _listing(files: list[str]) -> str:
+    if not files:
+        return "none"
+    shown = ", ".join(files[:LISTED_FILES])
+    more = len(files) - LISTED_FILES
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+# Metrics -----------------------------------------------------------------------------------
+
+
+def metrics_file_for(pattern: str, files: list[str]) -> str | None:
+    """The file holding the metrics: the shallowest match of ``pattern``, then by name."""
+    found = [path for path in files if matches(pattern, path, folders=False)]
+    return min(found, key=lambda path: (path.count("/"), path)) if found else None
+
+
+def _metrics(case: TestCase, outputs_dir: Path, files: list[str]) -> list[Failure]:
+    expected = list(case.expected_metrics.values())
+    if not expected:
+        return []
+    name = metrics_file_for(case.metrics_pattern, files)
+    if name is None:
+        reason = f"metrics file '{case.metrics_pattern}' was not written"
+        return [_metric_file_failure(expected, f"{reason} (outputs: {_listing(files)})")]
+    data = _read_metrics(outputs_dir / name, name)
+    if isinstance(data, str):
+        return [_metric_file_failure(expected, data)]
+    flat = flatten_metrics(data)
+    return [f for e in expected if (f := _check_metric(e, flat, name)) is not None]
+
+
+def _metric_file_failure(expected: list[MetricExpectation], message: str) -> Failure:
+    expectation = ", ".join(e.describe() for e in expected)
+    return Failure(kind="metric", expectation=expectation, message=message)
+
+
+def _read_metrics(path: Path, name: str) -> dict[str, Any] | str:
+    """The metrics object of a file, or the one-line reason it cannot be used."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return f"metrics file '{name}' cannot be read: {exc.strerror}"
+    except UnicodeDecodeError:
+        return f"metrics file '{name}' is not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        return f"metrics file '{name}' is not valid JSON: {exc.msg} (line {exc.lineno})"
+    if not isinstance(data, dict):
+        return f"metrics file '{name}' holds a JSON {_json_kind(data)}, not an object of metrics"
+    return data
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return kinds.get(type(value), "number")
+
+
+def flatten_metrics(data: dict[str, Any]) -> dict[str, Any]:
+    """Dotted names of every value in a metrics object; ``{"value": x}`` stands for ``x``."""
+    return dict(_leaves(data, ""))
+
+
+def _leaves(data: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and "value" in value:
+            yield name, value["value"]
+        elif isinstance(value, dict):
+            yield from _leaves(value, f"{name}.")
+        else:
+            yield name, value
+
+
+def find_metric(flat: dict[str, Any], metric: str) -> list[str]:
+    """The dotted names ``metric`` may mean: itself, else every name ending in ``.metric``."""
+    if metric in flat:
+        return [metric]
+    return [name for name in flat if name.endswith(f".{metric}")]
+
+
+def _check_metric(expected: MetricExpectation, flat: dict[str, Any], file: str) -> Failure | None:
+    metric = expected.metric
+    found = find_metric(flat, metric)
+    if len(found) != 1:
+        return _metric_failure(expected, None, _not_found(metric, found, flat, file))
+    value = flat[found[0]]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        shown = json.dumps(value)
+        message = f"metric '{metric}' in {file} is {shown}, not a number"
+        return _metric_failure(expected, shown, message)
+    if expected.holds(float(value)):
+        return None
+    shown = number_text(float(value))
+    return _metric_failure(expected, shown, f"{metric} is {shown}, expected {expected.bound}")
+
+
+def _not_found(metric: str, found: list[str], flat: dict[str, Any], file: str) -> str:
+    if found:
+        return (
+            f"metric '{metric}' is ambiguous in {file} (it matches: {', '.join(found)}); "
+            "give its dotted name"
+        )
+    names = list(flat)
+    shown = ", ".join(names[:LISTED_METRICS]) or "nothing"
+    more = f" and {len(names) - LISTED_METRICS} more" if len(names) > LISTED_METRICS else ""
+    return f"metric '{metric}' not in {file} (it has: {shown}{more})"
+
+
+def _metric_failure(expected: MetricExpectation, actual: str | None, message: str) -> Failure:
+    return Failure(kind="metric", expectation=expected.describe(), actual=actual, message=message)
+
+
+# Warnings ----------------------------------------------------------------------------------
+
+
+def _warnings(case: TestCase, outcome: CaseOutcome) -> list[Failure]:
+    failures = []
+    for written in case.warnings_expected:
+        if not _in_log(written, outcome.log_lines):
+            failures.append(
+                Failure(
+                    kind="warning",
+                    expectation=f"warnings_expected: {written}",
+                    message=f"expected warning '{written}' not in the log",
+                )
+            )
+    return failures
+
+
+def _in_log(written: str, lines: list[str]) -> bool:
+    regex = log_pattern(written)
+    if regex is None:
+        return any(written in line for line in lines)
+    return any(regex.search(line) for line in lines)
+
+
+# Results -----------------------------------------------------------------------------------
+
+
+class TestCaseResult(BaseModel):
+    """The verdict on one case. ``error_message`` defaults to the first failure's message;
+    a case that could not run at all has an ``error_message`` and no failures."""
+
+    __test__: ClassVar[bool] = False
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    failures: list[Failure] = Field(default_factory=list)
+    error_message: str | None = None
+    duration_seconds: float = 0.0
+    isolation: Isolation = "container"
+    run_dir: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_failure(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("error_message") is None and data.get("failures"):
+            first = data["failures"][0]
+            message = first.message if isinstance(first, Failure) else first.get("message")
+            return {**data, "error_message": message}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def passed(self) -> bool:
+        return not self.failures and self.error_message is None
+
+
+def judge(
+    case: TestCase,
+    outcome: CaseOutcome,
+    isolation: Isolation = "container",
+    run_dir: Path | None = None,
+) -> TestCaseResult:
+    """The result of ``case`` for ``outcome``: its failures, duration and where it ran."""
+    return TestCaseResult(
+        name=case.name,
+        failures=evaluate(case, outcome),
+        duration_seconds=outcome.duration_seconds,
+        isolation=isolation,
+        run_dir=run_dir,
+    )
+
+
+class ScriptTestResult(BaseModel):
+    """The verdicts on every case of one script; ``passed`` counts the cases that passed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    script: str
+    test_results: list[TestCaseResult] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total(self) -> int:
+        return len(self.test_results)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def passed(self) -> int:
+        return sum(result.passed for result in self.test_results)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def failed(self) -> int:
+        return self.total - self.passed
+
+    @property
+    def ok(self) -> bool:
+        """Every case passed."""
+        return self.passed == self.total
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def result(self, name: str) -> TestCaseResult:
+        for result in self.test_results:
+            if result.name == name:
+                return result
+        raise KeyError(name)

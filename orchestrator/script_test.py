@@ -1,0 +1,309 @@
+"""Script unit testing: every test case runs one script in its own container, with the case's
+inputs, environment and arguments, and is judged on everything the case expects.
+
+The step under test is a step of a pipeline (``--dag`` and its name) or a script file: its
+contract, when given, decides its mounts and outputs; without one, the outputs are the
+``/opt/ml/processing/output/<name>`` folders its source mentions. Each case is a one-step
+pipeline run in its own run directory, so a case's outputs, log and manifest stay apart.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .engine import Engine
+from .errors import InputError
+from .expectations import CaseOutcome, Failure, ScriptTestResult, TestCaseResult, judge
+from .observer import RunObserver
+from .pipeline import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
+from .profiles import OutputProfile
+from .quality import read_dataset, run_checks, table_format
+from .results import RunResult, StepResult
+from .settings import RunSettings
+from .source_scan import scan_script
+from .testcases import InputSource, TestCase
+from .validate import validate_pipeline
+from .workflow import ImageBuilder, load_and_validate, run_loaded
+
+PROCESSING_OUTPUT = "/opt/ml/processing/output/"
+PREDICTIONS = "predictions"
+"""The output whose rows ``min_predictions`` counts, when there is one."""
+
+SyntheticMaker = Callable[[InputSource, Path], Path]
+"""Writes a case's ``synthetic:`` input into a folder and returns where it is."""
+QualityJudge = Callable[[TestCase, Path, dict[str, Path]], list[Failure]]
+"""The data-quality failures of a case: (case, outputs folder, input paths by channel)."""
+
+
+def resolve_step(
+    script: str, *, dag: Path | None = None, contract: Path | None = None
+) -> tuple[Step, Path]:
+    """The step under test and the file it comes from: a step of ``dag`` named ``script``, or
+    the script file ``script`` as a processing step (with ``contract`` if given)."""
+    if dag is not None:
+        pipeline = load_and_validate(dag)
+        if script not in pipeline.steps:
+            steps = ", ".join(pipeline.steps)
+            message = f"no step named '{script}'; steps: {steps}"
+            raise InputError(message, file=dag, field="--script")
+        return pipeline.steps[script], dag
+    path = Path(script)
+    if not path.is_file():
+        raise InputError(
+            f"'{script}' is not a script file; give a .py file, or --dag with a step name",
+            field="--script",
+        )
+    return script_step(path, contract), path
+
+
+def script_step(path: Path, contract: Path | None) -> Step:
+    """A processing step running ``path``; outputs from its contract or from its source."""
+    fields: dict[str, object] = {"script": path.resolve()}
+    if contract is not None:
+        fields["contract"] = contract.resolve()
+    else:
+        fields["outputs"] = scanned_outputs(path)
+    base = path.resolve().parent
+    try:
+        return build_step(path.stem.replace(".", "-"), StepKind.PROCESSING, fields, base)
+    except ValueError as exc:
+        raise InputError(str(exc), file=contract or path) from None
+
+
+def scanned_outputs(path: Path) -> list[str]:
+    """The processing outputs a script's source writes to: /opt/ml/processing/output/<name>."""
+    names = []
+    for use in scan_script(path).paths:
+        if use.path.startswith(PROCESSING_OUTPUT):
+            name = use.path.removeprefix(PROCESSING_OUTPUT).split("/")[0]
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+def generate_synthetic(source: InputSource, folder: Path) -> Path:
+    """A case's ``synthetic:`` input, generated from its schema into ``folder``."""
+    from .schemas import load_schema
+    from .synthetic import generate_dataset
+
+    spec = source.synthetic
+    if spec is None:
+        raise ValueError("not a synthetic input")
+    schema = load_schema(spec.schema_file)
+    return generate_dataset(schema, spec.rows, spec.seed, spec.format, folder)
+
+
+def case_step(
+    step: Step, case: TestCase, work: Path, make_synthetic: SyntheticMaker | None
+) -> tuple[Step, dict[str, Path]]:
+    """The step with the case's inputs, environment, arguments and hyperparameters; and the
+    input paths by channel. Every input of the step must be given by the case."""
+    missing = [c for c in step.inputs if c not in case.input_data]
+    if missing:
+        raise InputError(
+            f"test case '{case.name}' gives no input_data for {', '.join(missing)} of "
+            f"'{step.name}'",
+            field=f"test_cases.{case.name}.input_data",
+        )
+    paths = {
+        channel: _input_path(channel, source, case, work, make_synthetic)
+        for channel, source in case.input_data.items()
+    }
+    inputs = {
+        channel: StepInput(
+            source=LocalSource(path=path),
+            destination=step.inputs[channel].destination if channel in step.inputs else None,
+        )
+        for channel, path in paths.items()
+    }
+    update = {
+        "inputs": inputs,
+        "env": {**step.env, **case.environment_vars},
+        "hyperparameters": {**step.hyperparameters, **case.hyperparameters},
+        "depends_on": [],
+    }
+    if case.arguments:
+        update["arguments"] = list(case.arguments)
+    return step.model_copy(update=update), paths
+
+
+def _input_path(
+    channel: str,
+    source: InputSource,
+    case: TestCase,
+    work: Path,
+    make_synthetic: SyntheticMaker | None,
+) -> Path:
+    if source.path is not None:
+        return Path(source.path)
+    if make_synthetic is None:
+        raise InputError(
+            f"test case '{case.name}': synthetic input '{channel}' needs the data generator",
+            field=f"test_cases.{case.name}.input_data.{channel}",
+        )
+    return make_synthetic(source, work / "inputs" / channel)
+
+
+def check_data_quality(
+    case: TestCase, outputs_dir: Path, inputs: dict[str, Path]
+) -> list[Failure]:
+    """The case's data-quality checks over the table its script wrote (the 'predictions'
+    output, else its only tabular output); the input table is the case's only input, if one."""
+    if not case.data_quality_assertions:
+        return []
+    target = checked_output(outputs_dir)
+    if target is None:
+        return [
+            Failure(
+                kind="data_quality",
+                expectation="data_quality_assertions",
+                actual=None,
+                message="no output to check: the script wrote no 'predictions' output and "
+                "not exactly one output holding a table",
+            )
+        ]
+    try:
+        table = read_dataset(target)
+        input_table = read_dataset(next(iter(inputs.values()))) if len(inputs) == 1 else None
+    except InputError as exc:
+        return [_quality_failure("data_quality_assertions", f"cannot read the data: {exc}")]
+    results = run_checks(case.data_quality_assertions, table, input_table=input_table)
+    return [
+        _quality_failure(r.check, f"{r.check} on {target.name}: {r.message}")
+        for r in results
+        if r.is_failure
+    ]
+
+
+def _quality_failure(check: str, message: str) -> Failure:
+    return Failure(kind="data_quality", expectation=check, actual=None, message=message)
+
+
+def checked_output(outputs_dir: Path) -> Path | None:
+    """The output folder data-quality checks look at."""
+    named = outputs_dir / PREDICTIONS
+    if named.is_dir():
+        return named
+    tables = [
+        folder
+        for folder in sorted(outputs_dir.iterdir() if outputs_dir.is_dir() else [])
+        if folder.is_dir() and any(table_format(f) for f in folder.rglob("*") if f.is_file())
+    ]
+    return tables[0] if len(tables) == 1 else None
+
+
+def run_case(
+    step: Step,
+    case: TestCase,
+    engine: Engine,
+    *,
+    source_file: Path,
+    settings: RunSettings,
+    make_synthetic: SyntheticMaker | None = generate_synthetic,
+    check_quality: QualityJudge | None = check_data_quality,
+    observer: RunObserver | None = None,
+    build_default: ImageBuilder | None = None,
+    cancel: threading.Event | None = None,
+) -> TestCaseResult:
+    """Run one case in its own container and run directory, and judge it."""
+    work = settings.cit_dir / "cases" / step.name / case.name
+    tested, input_paths = case_step(step, case, work, make_synthetic)
+    pipeline = Pipeline(f"{step.name}-{case.name}", base_dir=source_file.resolve().parent)
+    pipeline.add(tested)
+    validate_pipeline(pipeline, source_file)
+    run = run_loaded(
+        pipeline,
+        source_file,
+        engine,
+        settings=settings,
+        observer=observer,
+        build_default=build_default,
+        cancel=cancel,
+    )
+    outcome = case_outcome(run, tested.name)
+    result = judge(case, outcome, run_dir=Path(run.run_dir))
+    if check_quality is not None and outcome.completed:
+        extra = check_quality(case, outcome.outputs_dir, input_paths)
+        if extra:
+            failures = [*result.failures, *extra]
+            result = result.model_copy(
+                update={"failures": failures, "error_message": failures[0].message}
+            )
+    return result
+
+
+def case_outcome(run: RunResult, step_name: str) -> CaseOutcome:
+    """What the case's run produced, as the expectations read it."""
+    step = run.step(step_name)
+    return CaseOutcome(
+        exit_code=step.exit_code,
+        status=step.status.value,
+        duration_seconds=step.duration_seconds or 0.0,
+        log_lines=_log_lines(step),
+        outputs_dir=Path(run.run_dir) / "steps" / step_name / "outputs",
+        prediction_rows=prediction_rows(step),
+    )
+
+
+def _log_lines(step: StepResult) -> list[str]:
+    if step.log_file is None:
+        return list(step.log_tail)
+    try:
+        return Path(step.log_file).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return list(step.log_tail)
+
+
+def prediction_rows(step: StepResult) -> int | None:
+    """Rows of the step's predictions: its output named 'predictions', else its only tabular
+    output; None when that is not one readable table."""
+    profiles = [o.profile for o in step.outputs if o.profile is not None]
+    named = [p for p in profiles if p.output == PREDICTIONS]
+    tabular = [p for p in profiles if p.datasets]
+    chosen = named or (tabular if len(tabular) == 1 else [])
+    return _rows(chosen[0]) if chosen else None
+
+
+def _rows(profile: OutputProfile) -> int | None:
+    if not profile.datasets or any(d.rows is None or d.error for d in profile.datasets):
+        return None
+    return sum(d.rows or 0 for d in profile.datasets)
+
+
+def run_script_tests(
+    step: Step,
+    cases: Sequence[TestCase],
+    engine: Engine,
+    *,
+    source_file: Path,
+    settings: RunSettings | None = None,
+    make_synthetic: SyntheticMaker | None = generate_synthetic,
+    check_quality: QualityJudge | None = check_data_quality,
+    observer: RunObserver | None = None,
+    build_default: ImageBuilder | None = None,
+    cancel: threading.Event | None = None,
+) -> ScriptTestResult:
+    """Every case, one after the other, each in its own container; stops early on cancel."""
+    settings = settings or RunSettings()
+    results: list[TestCaseResult] = []
+    for case in cases:
+        if cancel is not None and cancel.is_set():
+            results.append(TestCaseResult(name=case.name, error_message="interrupted"))
+            continue
+        results.append(
+            run_case(
+                step,
+                case,
+                engine,
+                source_file=source_file,
+                settings=settings,
+                make_synthetic=make_synthetic,
+                check_quality=check_quality,
+                observer=observer,
+                build_default=build_default,
+                cancel=cancel,
+            )
+        )
+    return ScriptTestResult(script=step.name, test_results=results)

@@ -1,0 +1,432 @@
+"""Test-case files: how one script is exercised and what each run must show.
+
+A test-case file (YAML or JSON) lists cases under ``test_cases`` (a bare list also works)::
+
+    test_cases:
+      - name: binary_classification          # unique in the file; letters, digits, _ . -
+        description: high-performance model
+        input_data:                          # channel -> file or folder, relative to this file
+          model: models/binary
+          eval_data:                         # or data generated from a schema
+            synthetic: {schema: schemas/eval.yaml, rows: 500, seed: 7, format: csv}
+        environment_vars: {LABEL_FIELD: label, MAX_ROWS: 100}   # numbers become text
+        arguments: [--job-type, evaluation]  # the job arguments (processing scripts)
+        hyperparameters: {max_depth: 4}      # for training scripts
+        expected_metrics:
+          auc_roc: ">= 0.8"                  # >=, >, <=, <, ==, or "between 0.7 and 0.9"
+          accuracy: 0.75                     # a bare number means ">= 0.75"
+          binary_classification_metrics.f1: "> 0.6"   # dotted names reach nested values
+        metrics_file: metrics/metrics.json   # default: the shallowest metrics.json written
+        expected_outputs:                    # relative to the outputs root (one folder per
+          - metrics/metrics.json             # output); '*' and '**' glob, and a name without
+          - "predictions/*.csv"              # '/' matches a file or folder at any depth
+          - roc_curve.jpg
+        data_quality_assertions: [no_nan_predictions]   # checks of orchestrator.quality
+        expected_behavior:
+          should_complete: true              # false: the script must exit non-zero
+          min_predictions: 10
+          max_execution_time_seconds: 30
+        warnings_expected:                   # log patterns: a substring, or /a regex/
+          - small_dataset_warning
+          - /rows? dropped/
+
+The job arguments are ``arguments`` (as in a pipeline step); ``==`` allows float rounding
+(relative 1e-9). Paths of a file read with ``load_test_cases`` are resolved against the file's
+folder and must exist; a case validated directly (``TestCase.model_validate``) resolves
+nothing. Every mistake is one line naming the file, the case and the field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from .errors import InputError
+from .input_files import (
+    DATA_SUFFIXES,
+    DICT_KEY,
+    FieldError,
+    describe_error,
+    read_data,
+    reject_unknown,
+)
+from .quality import checks_from_data
+from .quality_checks import CheckSpec
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+CHANNEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DEFAULT_METRICS_FILE = "metrics.json"
+EQUAL_TOLERANCE = 1e-9
+"""Relative tolerance of ``==`` between a metric and its expected value."""
+
+Operator = Literal[">=", ">", "<=", "<", "==", "between"]
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_COMPARISON = re.compile(rf"^\s*(>=|<=|==|>|<)?\s*({_NUMBER})\s*$")
+_BETWEEN = re.compile(rf"^\s*between\s+({_NUMBER})\s+and\s+({_NUMBER})\s*$", re.IGNORECASE)
+METRIC_FORMS = "'>= 0.8', '> 0.8', '<= 1', '< 1', '== 3', 'between 0.7 and 0.9', or a number"
+SCALAR_TEXT = "must be a string, number or boolean"
+
+
+def number_text(value: float) -> str:
+    """A number as a person writes it: 3 rather than 3.0, 0.8 rather than 0.80000."""
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+class _Strict(BaseModel):
+    """A record whose unknown keys are refused with the closest allowed one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        data = cls._shorthand(data)
+        if isinstance(data, dict):
+            allowed = [field.alias or name for name, field in cls.model_fields.items()]
+            reject_unknown(data, allowed)
+        return data
+
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return data
+
+
+def _resolved(value: Path, info: ValidationInfo) -> Path:
+    """``value`` against the cases file's folder; it must exist when read from a file."""
+    base_dir = (info.context or {}).get("base_dir")
+    if base_dir is None:
+        return value
+    path = value.expanduser()
+    path = path if path.is_absolute() else Path(base_dir) / path
+    if not path.exists():
+        raise ValueError(f"no such file or folder: {path}")
+    return path
+
+
+class SyntheticSpec(_Strict):
+    """Data generated from a schema before the case runs."""
+
+    schema_file: Path = Field(alias="schema")
+    rows: int = Field(gt=0)
+    seed: int = 0
+    format: Literal["csv", "parquet"] = "csv"
+
+    _path = field_validator("schema_file")(_resolved)
+
+
+class InputSource(_Strict):
+    """Where one input channel's data comes from: a file or folder, or synthetic data."""
+
+    path: Path | None = None
+    synthetic: SyntheticSpec | None = None
+
+    _path = field_validator("path")(_resolved)
+
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"path": data} if isinstance(data, str | Path) else data
+
+    @model_validator(mode="after")
+    def _one_source(self) -> InputSource:
+        if (self.path is None) == (self.synthetic is None):
+            raise ValueError("give either a path or synthetic: {schema, rows, seed, format}")
+        return self
+
+
+class MetricExpectation(_Strict):
+    """One bound on a metric: ``op value``, or ``between value and upper`` (inclusive)."""
+
+    metric: str
+    op: Operator
+    value: float
+    upper: float | None = None
+
+    @property
+    def bound(self) -> str:
+        """The bound as written: ">= 0.8" or "between 0.7 and 0.9"."""
+        if self.op == "between":
+            return f"between {number_text(self.value)} and {number_text(self.upper or 0.0)}"
+        return f"{self.op} {number_text(self.value)}"
+
+    def describe(self) -> str:
+        return f"{self.metric} {self.bound}"
+
+    def holds(self, actual: float) -> bool:
+        """Whether ``actual`` satisfies the bound (NaN never does)."""
+        if self.op == "between":
+            return self.value <= actual <= (self.upper if self.upper is not None else self.value)
+        if self.op == "==":
+            return math.isclose(actual, self.value, rel_tol=EQUAL_TOLERANCE, abs_tol=1e-12)
+        return {
+            ">=": actual >= self.value,
+            ">": actual > self.value,
+            "<=": actual <= self.value,
+            "<": actual < self.value,
+        }[self.op]
+
+
+def parse_metric_expectation(metric: str, written: Any) -> MetricExpectation:
+    """An expression such as ">= 0.8" or "between 0.7 and 0.9"; a bare number means ">="."""
+    if isinstance(written, MetricExpectation):
+        return written
+    if isinstance(written, bool) or not isinstance(written, str | int | float):
+        raise ValueError(f"must be an expression such as {METRIC_FORMS}")
+    text = written if isinstance(written, str) else repr(written)
+    between = _BETWEEN.match(text)
+    if between:
+        low, high = float(between.group(1)), float(between.group(2))
+        if low > high:
+            raise ValueError(f"'{text}': the lower bound is above the upper bound")
+        return MetricExpectation(metric=metric, op="between", value=low, upper=high)
+    comparison = _COMPARISON.match(text)
+    if comparison is None:
+        raise ValueError(f"cannot read '{text}'; write {METRIC_FORMS} (meaning >=)")
+    op = comparison.group(1) or ">="
+    return MetricExpectation.model_validate(
+        {"metric": metric, "op": op, "value": float(comparison.group(2))}
+    )
+
+
+def relative_pattern(written: str) -> str:
+    """An output name or glob relative to the outputs root, without './' or a trailing '/'."""
+    text = written.strip()
+    while text.startswith("./"):
+        text = text[2:]
+    text = text.rstrip("/")
+    if not text:
+        raise ValueError("an output name or glob must not be empty")
+    if text.startswith("/") or "\\" in text or ".." in text.split("/"):
+        raise ValueError(
+            f"'{written}' must be relative to the outputs root, without '..', "
+            "e.g. 'metrics/metrics.json', 'predictions/*.csv' or 'roc_curve.jpg'"
+        )
+    return text
+
+
+def log_pattern(written: str) -> re.Pattern[str] | None:
+    """The regex of a pattern written ``/.../``, or None for a plain substring."""
+    if len(written) >= 2 and written.startswith("/") and written.endswith("/"):
+        return re.compile(written[1:-1])
+    return None
+
+
+class ExpectedBehavior(_Strict):
+    """How the run itself must go."""
+
+    should_complete: bool = True
+    min_predictions: int | None = Field(default=None, ge=0)
+    max_execution_time_seconds: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+
+
+def _scalar_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int | float | bool) else value
+
+
+class TestCase(_Strict):
+    """One run of a script with its inputs, and what that run must show."""
+
+    __test__: ClassVar[bool] = False
+
+    name: str
+    description: str = ""
+    input_data: dict[str, InputSource] = Field(default_factory=dict)
+    environment_vars: dict[str, str] = Field(default_factory=dict)
+    arguments: list[str] = Field(default_factory=list)
+    hyperparameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    expected_metrics: dict[str, MetricExpectation] = Field(default_factory=dict)
+    metrics_file: str | None = None
+    expected_outputs: list[str] = Field(default_factory=list)
+    data_quality_assertions: list[CheckSpec] = Field(default_factory=list)
+    expected_behavior: ExpectedBehavior = Field(default_factory=ExpectedBehavior)
+    warnings_expected: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _folder_safe(cls, value: str) -> str:
+        if not NAME_PATTERN.match(value):
+            raise ValueError(
+                f"'{value}' is not a case name; use letters, digits, '_', '.' and '-' "
+                "(at most 100, starting with a letter or digit)"
+            )
+        return value
+
+    @field_validator("input_data")
+    @classmethod
+    def _channel_names(cls, value: dict[str, InputSource]) -> dict[str, InputSource]:
+        for channel in value:
+            if not CHANNEL_PATTERN.match(channel):
+                raise FieldError(
+                    channel, "channel names are letters, digits, '_', '.' and '-' (at most 64)"
+                )
+        return value
+
+    @field_validator("data_quality_assertions", mode="before")
+    @classmethod
+    def _parse_checks(cls, value: Any) -> Any:
+        return checks_from_data(value) if isinstance(value, list) else value
+
+    @field_validator("environment_vars", mode="before")
+    @classmethod
+    def _env_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: _scalar_text(item) for key, item in value.items()}
+        return value
+
+    @field_validator("arguments", mode="before")
+    @classmethod
+    def _argument_text(cls, value: Any) -> Any:
+        return [_scalar_text(item) for item in value] if isinstance(value, list) else value
+
+    @field_validator("expected_metrics", mode="before")
+    @classmethod
+    def _parse_metrics(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        parsed = {}
+        for metric, written in value.items():
+            if not str(metric).strip():
+                raise FieldError(str(metric), "a metric name must not be empty")
+            try:
+                parsed[str(metric)] = parse_metric_expectation(str(metric), written)
+            except ValueError as exc:
+                raise FieldError(str(metric), str(exc)) from None
+        return parsed
+
+    @field_validator("expected_outputs")
+    @classmethod
+    def _output_patterns(cls, value: list[str]) -> list[str]:
+        return [relative_pattern(item) for item in value]
+
+    @field_validator("metrics_file")
+    @classmethod
+    def _metrics_pattern(cls, value: str | None) -> str | None:
+        return None if value is None else relative_pattern(value)
+
+    @field_validator("warnings_expected")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for written in value:
+            if not written or written == "//":
+                raise ValueError("a warning pattern must not be empty")
+            try:
+                log_pattern(written)
+            except re.error as exc:
+                raise ValueError(f"'{written}' is not a valid regular expression: {exc}") from None
+        return value
+
+    @property
+    def metrics_pattern(self) -> str:
+        """The output file that holds the metrics: ``metrics_file`` or any metrics.json."""
+        return self.metrics_file or DEFAULT_METRICS_FILE
+
+    @property
+    def should_complete(self) -> bool:
+        return self.expected_behavior.should_complete
+
+
+CASE_FIELDS = tuple(TestCase.model_fields)
+
+
+class TestCaseFile(BaseModel):
+    """The cases of one file, with where they were read from."""
+
+    __test__: ClassVar[bool] = False
+    model_config = ConfigDict(frozen=True)
+
+    test_cases: list[TestCase]
+    source: str | None = None
+    base_dir: Path
+
+    @property
+    def names(self) -> list[str]:
+        return [case.name for case in self.test_cases]
+
+    def case(self, name: str) -> TestCase:
+        for case in self.test_cases:
+            if case.name == name:
+                return case
+        raise KeyError(name)
+
+
+def cases_from_data(data: Any, base_dir: Path, source: str | None = None) -> TestCaseFile:
+    """Cases from a parsed file (or Python data: ``TestCase``s or mappings); paths resolve
+    against ``base_dir`` and must exist. Raises ``FieldError`` naming the case and field."""
+    if isinstance(data, list):
+        data = {"test_cases": data}
+    if not isinstance(data, dict):
+        raise FieldError("", "a test-case file is a mapping 'test_cases: [...]' or a list of cases")
+    reject_unknown(data, ("test_cases",))
+    listed = data.get("test_cases")
+    if not isinstance(listed, list):
+        raise FieldError("test_cases", "must be a list of cases, each a mapping with a 'name'")
+    if not listed:
+        raise FieldError("test_cases", "lists no cases; add at least one with a 'name'")
+    cases = [_case(raw, index, base_dir) for index, raw in enumerate(listed)]
+    _unique_names(cases)
+    return TestCaseFile(test_cases=cases, source=source, base_dir=base_dir)
+
+
+def _case(raw: Any, index: int, base_dir: Path) -> TestCase:
+    if isinstance(raw, TestCase):
+        return raw
+    name = raw.get("name") if isinstance(raw, dict) else None
+    named = isinstance(name, str) and NAME_PATTERN.match(name)
+    label = f"test_cases.{name if named else index}"
+    if not isinstance(raw, dict):
+        raise FieldError(label, "a case is a mapping with a 'name' and its expectations")
+    try:
+        return TestCase.model_validate(raw, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        field, message = _describe(exc.errors()[0])
+        raise FieldError(f"{label}.{field}" if field else label, message) from None
+
+
+def _describe(error: ErrorDetails) -> tuple[str, str]:
+    """One validation error of a case as (field path, message), in the words of the file."""
+    loc = [str(part) for part in error["loc"] if part != DICT_KEY]
+    kind = error["type"]
+    if loc[:1] == ["hyperparameters"] and len(loc) > 2:
+        return ".".join(loc[:2]), SCALAR_TEXT
+    if loc[:1] in (["environment_vars"], ["arguments"]) and kind == "string_type":
+        return ".".join(loc), SCALAR_TEXT
+    if loc[:1] == ["input_data"] and len(loc) == 2 and kind == "model_type":
+        return ".".join(loc), "must be a path, or synthetic: {schema, rows, seed, format}"
+    return describe_error(error)
+
+
+def _unique_names(cases: list[TestCase]) -> None:
+    seen: set[str] = set()
+    for case in cases:
+        if case.name in seen:
+            raise FieldError(
+                f"test_cases.{case.name}", f"the name '{case.name}' is used by two cases"
+            )
+        seen.add(case.name)
+
+
+def load_test_cases(path: Path) -> TestCaseFile:
+    """Read a test-case file (.yaml, .yml or .json); every mistake is an ``InputError``."""
+    if not path.is_file():
+        raise InputError("no such test-case file", file=path)
+    if path.suffix.lower() not in DATA_SUFFIXES:
+        raise InputError("unknown test-case format; allowed: .yaml, .yml, .json", file=path)
+    data = read_data(path)
+    try:
+        return cases_from_data(data, path.resolve().parent, source=str(path))
+    except FieldError as exc:
+        raise InputError(exc.message, file=path, field=exc.field or None) from None

@@ -1,0 +1,202 @@
+"""The script test runner on the fake engine: step resolution, one run per case, the case's
+inputs/env/arguments in the container spec, and the verdict of each case."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from orchestrator import FakeBehaviour, FakeEngine, RunSettings
+from orchestrator.errors import InputError
+from orchestrator.script_test import resolve_step, run_script_tests, scanned_outputs
+from orchestrator.settings import RUNNER_IMAGE
+from orchestrator.testcases import load_test_cases
+
+SCRIPT = """
+import json, os
+LABEL = os.environ["LABEL"]
+open("/opt/ml/processing/output/metrics/metrics.json", "w").write(json.dumps({"auc": 0.9}))
+open("/opt/ml/processing/output/predictions/p.csv", "w").write("id,probability\\n1,0.5\\n")
+"""
+METRICS = "/opt/ml/processing/output/metrics/metrics.json"
+PREDICTIONS = "/opt/ml/processing/output/predictions/p.csv"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "evaluate.py").write_text(textwrap.dedent(SCRIPT))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "test.csv").write_text("id,label\n1,0\n2,1\n")
+    return tmp_path
+
+
+def cases(folder: Path, text: str) -> Path:
+    path = folder / "cases.yaml"
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def settings(folder: Path) -> RunSettings:
+    return RunSettings(
+        cit_dir=folder / ".cit",
+        max_workers=1,
+        cpus_available=2,
+        memory_available=8 * 2**30,
+        user=None,
+    )
+
+
+def engine(auc: float = 0.9, rows: int = 2, exit_code: int = 0) -> FakeEngine:
+    predictions = "id,probability\n" + "".join(f"{i},0.5\n" for i in range(rows))
+    behaviour = FakeBehaviour(
+        exit_code=exit_code,
+        logs=["small_dataset_warning: only 2 rows"],
+        writes={METRICS: json.dumps({"auc": auc}), PREDICTIONS: predictions},
+    )
+    return FakeEngine({"evaluate": behaviour}, images={RUNNER_IMAGE: "sha256:runner"})
+
+
+CASES = """
+test_cases:
+  - name: good
+    input_data: {test: data}
+    environment_vars: {LABEL: label}
+    arguments: ["--threshold", "0.5"]
+    expected_metrics: {auc: ">= 0.8"}
+    expected_outputs: ["metrics.json", "predictions/*.csv"]
+    expected_behavior: {min_predictions: 2}
+    warnings_expected: ["small_dataset_warning"]
+  - name: strict
+    input_data: {test: data}
+    environment_vars: {LABEL: label}
+    expected_metrics: {auc: ">= 0.95"}
+    expected_outputs: ["roc_curve.jpg"]
+"""
+
+
+def test_outputs_are_read_from_the_script(project: Path) -> None:
+    assert scanned_outputs(project / "evaluate.py") == ["metrics", "predictions"]
+
+
+def test_each_case_runs_in_its_own_container_with_its_inputs(project: Path) -> None:
+    step, source = resolve_step(str(project / "evaluate.py"))
+    fake = engine()
+    loaded = load_test_cases(cases(project, CASES))
+    result = run_script_tests(
+        step, loaded.test_cases, fake, source_file=source, settings=settings(project)
+    )
+    assert [s.labels["cit.step"] for s in fake.specs] == ["evaluate", "evaluate"]
+    first = fake.specs[0]
+    assert first.env["LABEL"] == "label"
+    assert list(first.command[-2:]) == ["--threshold", "0.5"]
+    assert any(m.target == "/opt/ml/processing/input/test" and m.read_only for m in first.mounts)
+    assert (result.total, result.passed) == (2, 1) and result.exit_code == 1
+    good, strict = result.test_results
+    assert good.passed and good.error_message is None and good.run_dir is not None
+    assert good.run_dir != strict.run_dir
+    messages = [f.message for f in strict.failures]
+    assert len(messages) == 2, messages  # every failed expectation, not just the first
+    assert "auc is 0.9, expected >= 0.95" in messages[0]
+    assert "roc_curve.jpg" in messages[1]
+
+
+def test_min_predictions_counts_the_predictions_output(project: Path) -> None:
+    step, source = resolve_step(str(project / "evaluate.py"))
+    loaded = load_test_cases(
+        cases(
+            project,
+            """
+            test_cases:
+              - name: few
+                input_data: {test: data}
+                expected_behavior: {min_predictions: 5}
+            """,
+        )
+    )
+    result = run_script_tests(
+        step, loaded.test_cases, engine(rows=3), source_file=source, settings=settings(project)
+    )
+    (case,) = result.test_results
+    assert not case.passed and "3" in (case.error_message or "")
+
+
+def test_a_step_of_a_pipeline_by_name(project: Path) -> None:
+    (project / "p.yaml").write_text(
+        "name: p\nsteps:\n  evaluate: {kind: processing, script: evaluate.py,"
+        " inputs: {test: data}, outputs: [metrics, predictions], env: {LABEL: x}}\n"
+    )
+    step, source = resolve_step("evaluate", dag=project / "p.yaml")
+    assert step.name == "evaluate" and source == project / "p.yaml"
+    with pytest.raises(InputError, match="no step named 'nope'; steps: evaluate"):
+        resolve_step("nope", dag=project / "p.yaml")
+
+
+def test_a_case_must_give_every_input_of_the_step(project: Path) -> None:
+    (project / "p.yaml").write_text(
+        "name: p\nsteps:\n  evaluate: {kind: processing, script: evaluate.py,"
+        " inputs: {test: data, model: data}, outputs: [metrics]}\n"
+    )
+    step, source = resolve_step("evaluate", dag=project / "p.yaml")
+    loaded = load_test_cases(cases(project, CASES))
+    with pytest.raises(InputError, match="gives no input_data for model"):
+        run_script_tests(
+            step, loaded.test_cases, engine(), source_file=source, settings=settings(project)
+        )
+
+
+def test_should_complete_false_passes_when_the_script_fails(project: Path) -> None:
+    step, source = resolve_step(str(project / "evaluate.py"))
+    loaded = load_test_cases(
+        cases(
+            project,
+            """
+            test_cases:
+              - name: bad-input
+                input_data: {test: data}
+                expected_behavior: {should_complete: false}
+            """,
+        )
+    )
+    failing = run_script_tests(
+        step,
+        loaded.test_cases,
+        engine(exit_code=1),
+        source_file=source,
+        settings=settings(project),
+    )
+    assert failing.test_results[0].passed
+    succeeding = run_script_tests(
+        step, loaded.test_cases, engine(), source_file=source, settings=settings(project)
+    )
+    assert "should_complete" in (succeeding.test_results[0].error_message or "")
+
+
+def test_data_quality_checks_run_on_the_predictions(project: Path) -> None:
+    step, source = resolve_step(str(project / "evaluate.py"))
+    loaded = load_test_cases(
+        cases(
+            project,
+            """
+            test_cases:
+              - name: quality
+                input_data: {test: data}
+                data_quality_assertions:
+                  - predictions_in_range_0_1
+                  - consistent_prediction_count
+                  - {check: row_count, min: 10, severity: warning}
+            """,
+        )
+    )
+    same = run_script_tests(
+        step, loaded.test_cases, engine(rows=2), source_file=source, settings=settings(project)
+    )
+    assert same.test_results[0].passed, same.test_results[0].failures
+    more = run_script_tests(
+        step, loaded.test_cases, engine(rows=3), source_file=source, settings=settings(project)
+    )
+    (failure,) = more.test_results[0].failures  # the warning-level row_count is not a failure
+    assert failure.kind == "data_quality" and failure.expectation == "consistent_prediction_count"
+    assert "3" in failure.message and "2" in failure.message
