@@ -55,6 +55,12 @@ _EXPORTS = {
     "ContainerSpec": "spec",
     "Mount": "spec",
     "run_pipeline": "workflow",
+    "ScriptUnitTester": "script_test",
+    "TestDataRegistry": "registry",
+    "ScriptTestResult": "expectations",
+    "TestCaseResult": "expectations",
+    "load_test_cases": "testcases",
+    "generate_table": "synthetic",
 }
 """Public name -> the module of this package that defines it."""
 
@@ -87,16 +93,21 @@ if TYPE_CHECKING:
         PipelineError,
         RunDirectoryError,
     )
+    from .expectations import ScriptTestResult, TestCaseResult
     from .fake_engine import FakeBehaviour, FakeEngine
     from .flow import DataFlowTestResult, EdgeResult
     from .issues import Issue, Severity
     from .loader import load_pipeline
     from .pipeline import Instance, Pipeline, Step, StepKind, StepOutput
     from .profiles import ColumnProfile, DatasetProfile, OutputProfile
+    from .registry import TestDataRegistry
     from .results import OutputSummary, RunResult, Status, StepResult
     from .schemas import ColumnSpec, DataSchema, load_schema
+    from .script_test import ScriptUnitTester
     from .settings import RUNNER_IMAGE, RunSettings
     from .spec import ContainerSpec, Mount
+    from .synthetic import generate_table
+    from .testcases import load_test_cases
     from .workflow import run_pipeline
 
 __all__ = [
@@ -130,17 +141,23 @@ __all__ = [
     "RunResult",
     "RunSettings",
     "ScriptContract",
+    "ScriptTestResult",
+    "ScriptUnitTester",
     "Severity",
     "Status",
     "Step",
     "StepKind",
     "StepOutput",
     "StepResult",
+    "TestCaseResult",
+    "TestDataRegistry",
     "__version__",
     "capture_output",
+    "generate_table",
     "load_contract",
     "load_pipeline",
     "load_schema",
+    "load_test_cases",
     "run_pipeline",
     "validate_contracts",
 ]

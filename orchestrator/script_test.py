@@ -13,9 +13,11 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .contracts import load_contract
 from .engine import Engine
 from .errors import InputError
 from .expectations import CaseOutcome, Failure, ScriptTestResult, TestCaseResult, judge
+from .input_files import FieldError
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
 from .profiles import OutputProfile
@@ -23,7 +25,7 @@ from .quality import read_dataset, run_checks, table_format
 from .results import RunResult, StepResult
 from .settings import RunSettings
 from .source_scan import scan_script
-from .testcases import InputSource, TestCase
+from .testcases import InputSource, TestCase, cases_from_data, load_test_cases
 from .validate import validate_pipeline
 from .workflow import ImageBuilder, load_and_validate, run_loaded
 
@@ -307,3 +309,66 @@ def run_script_tests(
             )
         )
     return ScriptTestResult(script=step.name, test_results=results)
+
+
+class ScriptUnitTester:
+    """Tests one script against test cases, each case in its own container.
+
+    ``ScriptUnitTester("contracts/evaluate.yaml").test_script_functionality("cases.yaml")``;
+    the script is the contract's ``entry_point`` next to the contract, unless ``script`` names
+    it. Test cases are a file, or ``TestCase``s / mappings as in a file (paths relative to the
+    working directory).
+    """
+
+    __test__ = False
+
+    def __init__(
+        self,
+        contract: str | Path,
+        *,
+        script: str | Path | None = None,
+        engine: Engine | None = None,
+        settings: RunSettings | None = None,
+        observer: RunObserver | None = None,
+    ) -> None:
+        contract_file = Path(contract)
+        loaded = load_contract(contract_file)
+        path = Path(script) if script is not None else contract_file.parent / loaded.entry_point
+        if not path.is_file():
+            raise InputError(
+                f"no script at {path}; give script= (the contract's entry_point is "
+                f"{loaded.entry_point})",
+                file=contract_file,
+                field="entry_point",
+            )
+        self.step = script_step(path, contract_file)
+        self.source_file = path
+        self.engine = engine
+        self.settings = settings
+        self.observer = observer
+
+    def test_script_functionality(
+        self, test_cases: str | Path | Sequence[TestCase | dict[str, object]]
+    ) -> ScriptTestResult:
+        """Run every case; the result has ``passed``, ``total`` and ``test_results``."""
+        if isinstance(test_cases, str | Path):
+            cases = load_test_cases(Path(test_cases)).test_cases
+        else:
+            try:
+                cases = cases_from_data(list(test_cases), Path.cwd()).test_cases
+            except FieldError as exc:
+                raise InputError(exc.message, field=exc.field or None) from None
+        return run_script_tests(
+            self.step,
+            cases,
+            self.engine or _default_engine(),
+            source_file=self.source_file,
+            settings=self.settings,
+            observer=self.observer,
+        )
+
+
+def _default_engine() -> Engine:
+    from .docker_engine import connect
+
+    return connect()

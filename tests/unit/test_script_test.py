@@ -200,3 +200,33 @@ def test_data_quality_checks_run_on_the_predictions(project: Path) -> None:
     (failure,) = more.test_results[0].failures  # the warning-level row_count is not a failure
     assert failure.kind == "data_quality" and failure.expectation == "consistent_prediction_count"
     assert "3" in failure.message and "2" in failure.message
+
+
+def test_script_unit_tester_from_a_contract(project: Path) -> None:
+    from orchestrator.script_test import ScriptUnitTester
+
+    (project / "contract.yaml").write_text(
+        "entry_point: evaluate.py\n"
+        "expected_input_paths: {test: /opt/ml/processing/input/test}\n"
+        "expected_output_paths:\n"
+        "  metrics: /opt/ml/processing/output/metrics\n"
+        "  predictions: /opt/ml/processing/output/predictions\n"
+    )
+    tester = ScriptUnitTester(
+        project / "contract.yaml", engine=engine(auc=0.7), settings=settings(project)
+    )
+    result = tester.test_script_functionality(
+        [
+            {"name": "ok", "input_data": {"test": str(project / "data")}},
+            {
+                "name": "auc",
+                "input_data": {"test": str(project / "data")},
+                "expected_metrics": {"auc": ">= 0.8"},
+            },
+        ]
+    )
+    assert (result.passed, result.total) == (1, 2)
+    assert [(r.name, r.passed) for r in result.test_results] == [("ok", True), ("auc", False)]
+    assert result.test_results[1].error_message == "auc is 0.7, expected >= 0.8"
+    with pytest.raises(InputError, match="entry_point"):
+        ScriptUnitTester(project / "contract.yaml", script=project / "nope.py")
