@@ -27,3 +27,10 @@ def test_every_rule_is_in_a_readme_table_as_the_code_has_it(
 @pytest.mark.parametrize("edge_rule", ["producer_failed", "consumer_failed", "consumer_not_run"])
 def test_edge_outcomes_are_explained(edge_rule: str) -> None:
     assert f"`{edge_rule}`" in README
+
+
+def test_every_quality_check_is_in_the_readme_table_as_the_code_has_it() -> None:
+    from orchestrator.quality_checks import CHECKS
+
+    for name, check in CHECKS.items():
+        assert f"| `{name}` |" in README and check.summary in README, name
