@@ -32,9 +32,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from .testcases import MetricExpectation, TestCase, log_pattern, number_text
+from .capture import capture_output
+from .compatibility import check_output
+from .profiles import OutputProfile
+from .schemas import DataSchema
+from .testcases import ALL_OUTPUTS, MetricExpectation, TestCase, log_pattern, number_text
 
-FailureKind = Literal["metric", "output", "behavior", "warning", "data_quality"]
+FailureKind = Literal["metric", "output", "schema", "behavior", "warning", "data_quality"]
 Isolation = Literal["container", "process"]
 LISTED_FILES = 10
 """Output files named in a message before the rest are counted."""
@@ -63,6 +67,9 @@ class CaseOutcome(BaseModel):
     log_lines: list[str] = Field(default_factory=list)
     outputs_dir: Path
     prediction_rows: int | None = None
+    profiles: dict[str, OutputProfile] = Field(default_factory=dict)
+    """Captured schemas of the outputs, by name; an output missing here is captured when a
+    schema expectation needs it."""
 
     @property
     def completed(self) -> bool:
@@ -76,10 +83,48 @@ def evaluate(case: TestCase, outcome: CaseOutcome) -> list[Failure]:
         files = output_files(outcome.outputs_dir)
         failures += _metrics(case, outcome.outputs_dir, files)
         failures += _outputs(case, files)
+        failures += _schemas(case, outcome)
         failures += _predictions(case, outcome)
     failures += _duration(case, outcome)
     failures += _warnings(case, outcome)
     return failures
+
+
+# Output schemas -----------------------------------------------------------------------------
+
+
+def _schemas(case: TestCase, outcome: CaseOutcome) -> list[Failure]:
+    """Error-level issues of each output against its expected schema."""
+    failures = []
+    for output, schema in _schema_targets(case, outcome.outputs_dir):
+        profile = outcome.profiles.get(output) or capture_output(
+            output, outcome.outputs_dir / output
+        )
+        for issue in check_output(profile, schema):
+            if issue.is_error:
+                expectation = f"expected_schema: {output} ({schema.source or 'inline'})"
+                message = f"output '{output}': {issue.description} [{issue.rule}]"
+                failures.append(
+                    Failure(
+                        kind="schema", expectation=expectation, actual=issue.rule, message=message
+                    )
+                )
+    return failures
+
+
+def _schema_targets(case: TestCase, outputs_dir: Path) -> list[tuple[str, DataSchema]]:
+    """(output, schema) pairs: named outputs, and every output with files for ``*``."""
+    targets = [(o, s) for o, s in case.expected_schema.items() if o != ALL_OUTPUTS]
+    every = case.expected_schema.get(ALL_OUTPUTS)
+    if every is not None:
+        named = {o for o, _ in targets}
+        folders = sorted(outputs_dir.iterdir()) if outputs_dir.is_dir() else []
+        targets += [
+            (f.name, every)
+            for f in folders
+            if f.is_dir() and f.name not in named and any(p.is_file() for p in f.rglob("*"))
+        ]
+    return targets
 
 
 # Behaviour ---------------------------------------------------------------------------------

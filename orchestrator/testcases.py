@@ -65,6 +65,7 @@ from .input_files import (
 )
 from .quality import checks_from_data
 from .quality_checks import CheckSpec
+from .schemas import DataSchema, load_schema, schema_from_data
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 CHANNEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -104,6 +105,28 @@ class _Strict(BaseModel):
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
         return data
+
+
+ALL_OUTPUTS = "*"
+"""The key of ``expected_schema`` that holds for every output with data."""
+
+
+def _schema_at(written: Any, output: str, info: ValidationInfo) -> Any:
+    """A schema given as a file name (loaded now, so a bad one stops loading) or inline."""
+    if isinstance(written, DataSchema):
+        return written
+    if isinstance(written, dict):
+        try:
+            return schema_from_data(written)
+        except ValueError as exc:
+            raise FieldError(output, str(exc)) from None
+    if not isinstance(written, str | Path):
+        raise FieldError(output, "a schema file name, or the schema as a mapping")
+    try:
+        path = _resolved(Path(written), info)
+    except ValueError as exc:
+        raise FieldError(output, str(exc)) from None
+    return load_schema(path)
 
 
 def _resolved(value: Path, info: ValidationInfo) -> Path:
@@ -254,6 +277,9 @@ class TestCase(_Strict):
     data_quality_assertions: list[CheckSpec] = Field(default_factory=list)
     expected_behavior: ExpectedBehavior = Field(default_factory=ExpectedBehavior)
     warnings_expected: list[str] = Field(default_factory=list)
+    expected_schema: dict[str, DataSchema] = Field(default_factory=dict)
+    """Output name -> the schema its data must pass; ``ALL_OUTPUTS`` for every output that
+    holds data. Written as one schema file (every output) or a mapping output -> file."""
 
     @field_validator("name")
     @classmethod
@@ -274,6 +300,18 @@ class TestCase(_Strict):
                     channel, "channel names are letters, digits, '_', '.' and '-' (at most 64)"
                 )
         return value
+
+    @field_validator("expected_schema", mode="before")
+    @classmethod
+    def _load_schemas(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str | Path):
+            value = {ALL_OUTPUTS: value}
+        if not isinstance(value, dict):
+            return value
+        return {
+            str(output): _schema_at(written, output, info)
+            for output, written in value.items()
+        }
 
     @field_validator("data_quality_assertions", mode="before")
     @classmethod

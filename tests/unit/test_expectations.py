@@ -543,3 +543,47 @@ def test_script_result_counts_cases() -> None:
     assert [r["passed"] for r in dumped["test_results"]] == [True, False, True]
     all_pass = ScriptTestResult(script="evaluate", test_results=[results[0]])
     assert (all_pass.ok, all_pass.exit_code) == (True, 0)
+
+
+# Output schemas ------------------------------------------------------------------------------
+
+SCHEMA = {"format": "csv", "columns": {"id": "integer", "label": {"type": "integer"}}}
+
+
+def test_every_output_with_data_against_one_schema(tmp_path: Path) -> None:
+    folder = outputs(tmp_path, {"train/a.csv": "id,label\n1,0\n", "test/a.csv": "id,lbl\n1,0\n"})
+    (folder / "none").mkdir()
+    failures = evaluate(make_case(expected_schema={"*": SCHEMA}), outcome(folder))
+    assert [(f.kind, f.actual) for f in failures] == [("schema", "missing_column")]
+    assert failures[0].message.startswith("output 'test': required column 'label' is missing")
+    assert failures[0].message.endswith("[missing_column]")
+
+
+def test_a_schema_per_output_and_a_captured_profile_is_used(tmp_path: Path) -> None:
+    from orchestrator.capture import capture_output
+
+    folder = outputs(tmp_path, {"scores/s.parquet.txt": "x"})
+    (tmp_path / "g").mkdir()
+    good = outputs(tmp_path / "g", {"scores/s.csv": "id,label\n1,0\n"})
+    profile = capture_output("scores", good / "scores")
+    case = make_case(expected_schema={"scores": SCHEMA})
+    assert evaluate(case, outcome(folder, profiles={"scores": profile})) == []
+    (failure,) = [f for f in evaluate(case, outcome(folder)) if f.kind == "schema"]
+    assert "scores" in failure.expectation
+
+
+def test_a_schema_file_is_read_when_the_cases_are(tmp_path: Path) -> None:
+    from orchestrator.errors import InputError
+    from orchestrator.testcases import load_test_cases
+
+    (tmp_path / "s.yaml").write_text("format: csv\ncolumns: {id: integer}\n")
+    (tmp_path / "cases.yaml").write_text(
+        "test_cases:\n  - {name: a, expected_schema: s.yaml}\n"
+        "  - {name: b, expected_schema: {train: s.yaml}}\n"
+    )
+    a, b = load_test_cases(tmp_path / "cases.yaml").test_cases
+    assert list(a.expected_schema) == ["*"] and list(b.expected_schema) == ["train"]
+    assert a.expected_schema["*"].columns[0].name == "id"
+    (tmp_path / "bad.yaml").write_text("test_cases:\n  - {name: a, expected_schema: nope.yaml}\n")
+    with pytest.raises(InputError, match=r"test_cases\.a\.expected_schema.*nope\.yaml"):
+        load_test_cases(tmp_path / "bad.yaml")

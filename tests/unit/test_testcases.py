@@ -185,7 +185,7 @@ BAD_FIELDS = [
         "test_cases.c1.job_arguments: unknown field 'job_arguments' (did you mean 'arguments'?);"
         " allowed: name, description, input_data, environment_vars, arguments, hyperparameters,"
         " expected_metrics, metrics_file, expected_outputs, data_quality_assertions,"
-        " expected_behavior, warnings_expected",
+        " expected_behavior, warnings_expected, expected_schema",
     ),
     (
         {"input_data": {"raw": "missing/folder"}},
