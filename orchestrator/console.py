@@ -171,3 +171,25 @@ def _size(count: int) -> str:
             return f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"
+
+
+class CaseObserver(ConsoleObserver):
+    """Shows test cases as they run: one line per case instead of a run summary each, with
+    the step's log lines unless quiet. The verdicts come after, in one table."""
+
+    def run_started(self, run: RunResult) -> None:
+        self.run = run
+        self.colours = {s.name: "cyan" for s in run.steps}
+        self.console.print(
+            Text.assemble(("case ", "dim"), (run.pipeline, "bold"), (f"  {run.run_dir}", "dim")),
+            soft_wrap=True,
+        )
+
+    def run_finished(self, run: RunResult) -> None:
+        for step in run.steps:
+            seconds = f" in {step.duration_seconds:.1f}s" if step.duration_seconds else ""
+            detail = f": {step.reason}" if step.reason and not step.status.ok else ""
+            self.console.print(
+                Text(f"  {step.name} {step.status.value}{seconds}{detail}", style="dim"),
+                soft_wrap=True,
+            )
