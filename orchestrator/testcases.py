@@ -152,13 +152,40 @@ class SyntheticSpec(_Strict):
     _path = field_validator("schema_file")(_resolved)
 
 
+INPUT_FORMS = "must be a path, synthetic: {schema, rows, seed, format} or registry: script/case"
+REGISTRY_REF = re.compile(
+    r"^([A-Za-z0-9][A-Za-z0-9._-]*)/([A-Za-z0-9][A-Za-z0-9._-]*)(?:/v(\d+))?$"
+)
+"""A registry reference: ``script/case`` (the latest version) or ``script/case/vN``."""
+
+
 class InputSource(_Strict):
-    """Where one input channel's data comes from: a file or folder, or synthetic data."""
+    """Where one input channel's data comes from: a file or folder, synthetic data, or test
+    data kept in the registry (``registry: script/case[/vN]``)."""
 
     path: Path | None = None
     synthetic: SyntheticSpec | None = None
+    registry: str | None = None
 
     _path = field_validator("path")(_resolved)
+
+    @field_validator("registry")
+    @classmethod
+    def _registry_ref(cls, value: str | None) -> str | None:
+        if value is not None and not REGISTRY_REF.match(value):
+            raise ValueError(
+                f"'{value}' is not a registry reference; write script/case or script/case/v2"
+            )
+        return value
+
+    @property
+    def registry_key(self) -> tuple[str, str, int | None] | None:
+        """(script, case, version or None for the latest) of a registry reference."""
+        match = REGISTRY_REF.match(self.registry or "")
+        if match is None:
+            return None
+        version = match.group(3)
+        return match.group(1), match.group(2), int(version) if version else None
 
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
@@ -166,8 +193,12 @@ class InputSource(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> InputSource:
-        if (self.path is None) == (self.synthetic is None):
-            raise ValueError("give either a path or synthetic: {schema, rows, seed, format}")
+        given = [v for v in (self.path, self.synthetic, self.registry) if v is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give one of: a path, synthetic: {schema, rows, seed, format}, "
+                "or registry: script/case[/vN]"
+            )
         return self
 
 
@@ -308,10 +339,7 @@ class TestCase(_Strict):
             value = {ALL_OUTPUTS: value}
         if not isinstance(value, dict):
             return value
-        return {
-            str(output): _schema_at(written, output, info)
-            for output, written in value.items()
-        }
+        return {str(output): _schema_at(written, output, info) for output, written in value.items()}
 
     @field_validator("data_quality_assertions", mode="before")
     @classmethod
@@ -443,7 +471,7 @@ def _describe(error: ErrorDetails) -> tuple[str, str]:
     if loc[:1] in (["environment_vars"], ["arguments"]) and kind == "string_type":
         return ".".join(loc), SCALAR_TEXT
     if loc[:1] == ["input_data"] and len(loc) == 2 and kind == "model_type":
-        return ".".join(loc), "must be a path, or synthetic: {schema, rows, seed, format}"
+        return ".".join(loc), INPUT_FORMS
     return describe_error(error)
 
 

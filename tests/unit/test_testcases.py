@@ -193,12 +193,13 @@ BAD_FIELDS = [
     ),
     (
         {"input_data": {"raw": 3}},
-        "test_cases.c1.input_data.raw: must be a path, or synthetic: {schema, rows, seed, format}",
+        "test_cases.c1.input_data.raw: must be a path, synthetic: {schema, rows, seed, format}"
+        " or registry: script/case",
     ),
     (
         {"input_data": {"raw": {"path": "data", "synthetic": {"schema": "data", "rows": 1}}}},
-        "test_cases.c1.input_data.raw: give either a path or synthetic: {schema, rows, seed, "
-        "format}",
+        "test_cases.c1.input_data.raw: give one of: a path, synthetic: {schema, rows, seed, "
+        "format}, or registry: script/case[/vN]",
     ),
     (
         {"input_data": {"raw": {"synthetic": {"schema": "schemas/eval.yaml", "rows": 0}}}},
@@ -526,3 +527,18 @@ def test_a_bad_quality_check_stops_loading(
     assert "\n" not in message and "test_cases.c1." in message
     for fragment in fragments:
         assert fragment in message, message
+
+
+@pytest.mark.parametrize(
+    ("ref", "key"), [("score/standard", ("score", "standard", None)), ("s/c/v3", ("s", "c", 3))]
+)
+def test_registry_inputs(cases_dir: Path, ref: str, key: tuple[str, str, int | None]) -> None:
+    path = write(cases_dir, "cases.yaml", _case_yaml({"input_data": {"raw": {"registry": ref}}}))
+    (case,) = load_test_cases(path).test_cases
+    assert case.input_data["raw"].registry_key == key
+
+
+def test_a_bad_registry_reference(cases_dir: Path) -> None:
+    path = write(cases_dir, "c.yaml", _case_yaml({"input_data": {"raw": {"registry": "score"}}}))
+    with pytest.raises(InputError, match="not a registry reference; write script/case"):
+        load_test_cases(path)
