@@ -22,6 +22,7 @@ from .cleanup import sweep_orphans
 from .console import ConsoleObserver, TerminalConsole
 from .dataflow import test_flow, write_report
 from .docker_engine import DockerEngine, connect
+from .engine import Engine
 from .errors import CitError
 from .flow import wires_along
 from .image_build import RequestedMode, build_runner_image
@@ -248,6 +249,11 @@ def validate_contracts_command(
     raise typer.Exit(report.exit_code)
 
 
+class Isolation(StrEnum):
+    container = "container"
+    process = "process"
+
+
 @app.command("test-script")
 def test_script_command(
     script: Annotated[
@@ -266,6 +272,14 @@ def test_script_command(
     output_report: Annotated[
         Path | None, typer.Option(help="Also write the results as JSON to this file.")
     ] = None,
+    isolation: Annotated[
+        Isolation,
+        typer.Option(
+            help="container: each case in its own container; process: the script's "
+            "main(input_paths, output_paths, environ_vars, job_args) in a host Python process, "
+            "no Docker needed."
+        ),
+    ] = Isolation.container,
     image: ImageOption = None,
     cit_dir: CitDirOption = Path(".cit"),
     quiet: QuietOption = False,
@@ -281,7 +295,14 @@ def test_script_command(
             check_report_target(output_report)
         step, source = resolve_step(script, dag=dag, contract=contract)
         cases = load_test_cases(test_cases)
-        engine = connect()
+        if isolation is Isolation.process:  # no Docker engine needed
+            from .process_engine import ProcessEngine
+
+            engine: Engine = ProcessEngine()
+            build_default = None
+        else:
+            docker = connect()
+            engine, build_default = docker, _image_builder(docker)
         result = run_script_tests(
             step,
             cases.test_cases,
@@ -289,8 +310,9 @@ def test_script_command(
             source_file=source,
             settings=settings,
             observer=observer,
-            build_default=_image_builder(engine),
+            build_default=build_default,
             cancel=cancel,
+            isolation="process" if isolation is Isolation.process else "container",
         )
         print_script_result(console, result)
         if output_report is not None:

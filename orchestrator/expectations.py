@@ -54,6 +54,8 @@ class Failure(BaseModel):
     expectation: str
     actual: str | None = None
     message: str
+    sample: list[dict[str, Any]] = Field(default_factory=list)
+    """Some of the rows that failed, for a data-quality check."""
 
 
 class CaseOutcome(BaseModel):

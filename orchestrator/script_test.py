@@ -1,6 +1,10 @@
 """Script unit testing: every test case runs one script in its own container, with the case's
 inputs, environment and arguments, and is judged on everything the case expects.
 
+With ``isolation="process"`` each case runs the script's ``main(input_paths, output_paths,
+environ_vars, job_args)`` in a host Python process instead (``process_engine``): the same plan,
+run directory, log and judgement, only the engine differs.
+
 The step under test is a step of a pipeline (``--dag`` and its name) or a script file: its
 contract, when given, decides its mounts and outputs; without one, the outputs are the
 ``/opt/ml/processing/output/<name>`` folders its source mentions. Each case is a one-step
@@ -16,7 +20,14 @@ from pathlib import Path
 from .contracts import load_contract
 from .engine import Engine
 from .errors import InputError
-from .expectations import CaseOutcome, Failure, ScriptTestResult, TestCaseResult, judge
+from .expectations import (
+    CaseOutcome,
+    Failure,
+    Isolation,
+    ScriptTestResult,
+    TestCaseResult,
+    judge,
+)
 from .input_files import FieldError
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
@@ -208,8 +219,9 @@ def run_case(
     observer: RunObserver | None = None,
     build_default: ImageBuilder | None = None,
     cancel: threading.Event | None = None,
+    isolation: Isolation = "container",
 ) -> TestCaseResult:
-    """Run one case in its own container and run directory, and judge it."""
+    """Run one case in its own container (or process) and run directory, and judge it."""
     work = settings.cit_dir / "cases" / step.name / case.name
     tested, input_paths = case_step(step, case, work, make_synthetic)
     pipeline = Pipeline(f"{step.name}-{case.name}", base_dir=source_file.resolve().parent)
@@ -225,7 +237,7 @@ def run_case(
         cancel=cancel,
     )
     outcome = case_outcome(run, tested.name)
-    result = judge(case, outcome, run_dir=Path(run.run_dir))
+    result = judge(case, outcome, isolation, run_dir=Path(run.run_dir))
     if check_quality is not None and outcome.completed:
         extra = check_quality(case, outcome.outputs_dir, input_paths)
         if extra:
@@ -277,7 +289,7 @@ def _rows(profile: OutputProfile) -> int | None:
 def run_script_tests(
     step: Step,
     cases: Sequence[TestCase],
-    engine: Engine,
+    engine: Engine | None = None,
     *,
     source_file: Path,
     settings: RunSettings | None = None,
@@ -286,9 +298,17 @@ def run_script_tests(
     observer: RunObserver | None = None,
     build_default: ImageBuilder | None = None,
     cancel: threading.Event | None = None,
+    isolation: Isolation = "container",
 ) -> ScriptTestResult:
-    """Every case, one after the other, each in its own container; stops early on cancel."""
+    """Every case, one after the other, each in its own container; stops early on cancel.
+
+    ``isolation`` is recorded in every result and, without ``engine``, picks it: the Docker
+    engine for "container", a ``ProcessEngine`` for "process". A script that process isolation
+    cannot call is refused before any case runs."""
     settings = settings or RunSettings()
+    if isolation == "process":
+        check_process_isolation(step, cases)
+    engine = engine or default_engine(isolation)
     results: list[TestCaseResult] = []
     for case in cases:
         if cancel is not None and cancel.is_set():
@@ -306,13 +326,35 @@ def run_script_tests(
                 observer=observer,
                 build_default=build_default,
                 cancel=cancel,
+                isolation=isolation,
             )
         )
     return ScriptTestResult(script=step.name, test_results=results)
 
 
+def check_process_isolation(step: Step, cases: Sequence[TestCase]) -> None:
+    """Refuse, in one line, a step whose script has no ``main`` to call, or a case whose job
+    arguments cannot become ``job_args``."""
+    from .process_engine import MAIN_SIGNATURE, ProcessJobError, job_arguments, require_main
+
+    if step.script is None:
+        raise InputError(
+            f"step '{step.name}' runs no script of its own; process isolation needs one with "
+            f"{MAIN_SIGNATURE} — run it in a container (the default)"
+        )
+    require_main(step.script)
+    if step.kind is not StepKind.PROCESSING:
+        return
+    for case in cases:
+        try:
+            job_arguments(case.arguments or step.arguments)
+        except ProcessJobError as exc:
+            raise InputError(str(exc), field=f"test_cases.{case.name}.arguments") from None
+
+
 class ScriptUnitTester:
-    """Tests one script against test cases, each case in its own container.
+    """Tests one script against test cases, each case in its own container (or, with
+    ``isolation="process"``, in a host process calling its ``main``).
 
     ``ScriptUnitTester("contracts/evaluate.yaml").test_script_functionality("cases.yaml")``;
     the script is the contract's ``entry_point`` next to the contract, unless ``script`` names
@@ -330,6 +372,7 @@ class ScriptUnitTester:
         engine: Engine | None = None,
         settings: RunSettings | None = None,
         observer: RunObserver | None = None,
+        isolation: Isolation = "container",
     ) -> None:
         contract_file = Path(contract)
         loaded = load_contract(contract_file)
@@ -346,6 +389,7 @@ class ScriptUnitTester:
         self.engine = engine
         self.settings = settings
         self.observer = observer
+        self.isolation: Isolation = isolation
 
     def test_script_functionality(
         self, test_cases: str | Path | Sequence[TestCase | dict[str, object]]
@@ -361,14 +405,20 @@ class ScriptUnitTester:
         return run_script_tests(
             self.step,
             cases,
-            self.engine or _default_engine(),
+            self.engine,
             source_file=self.source_file,
             settings=self.settings,
             observer=self.observer,
+            isolation=self.isolation,
         )
 
 
-def _default_engine() -> Engine:
+def default_engine(isolation: Isolation) -> Engine:
+    """A ``ProcessEngine`` for process isolation; else the Docker engine (connected now)."""
+    if isolation == "process":
+        from .process_engine import ProcessEngine
+
+        return ProcessEngine()
     from .docker_engine import connect
 
     return connect()

@@ -129,6 +129,19 @@ def _schema_at(written: Any, output: str, info: ValidationInfo) -> Any:
     return load_schema(path)
 
 
+def _with_reference_found(check: CheckSpec, index: int, info: ValidationInfo) -> CheckSpec:
+    """A check whose ``reference`` dataset is resolved against the cases file's folder now,
+    so that a missing one stops loading instead of failing the case after it ran."""
+    reference = getattr(check, "reference", None)
+    if not isinstance(reference, str):
+        return check
+    try:
+        found = _resolved(Path(reference), info)
+    except ValueError as exc:
+        raise FieldError(f"{index}.reference", str(exc)) from None
+    return check.model_copy(update={"reference": str(found)})
+
+
 def _resolved(value: Path, info: ValidationInfo) -> Path:
     """``value`` against the cases file's folder; it must exist when read from a file."""
     base_dir = (info.context or {}).get("base_dir")
@@ -343,8 +356,12 @@ class TestCase(_Strict):
 
     @field_validator("data_quality_assertions", mode="before")
     @classmethod
-    def _parse_checks(cls, value: Any) -> Any:
-        return checks_from_data(value) if isinstance(value, list) else value
+    def _parse_checks(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, list):
+            return value
+        return [
+            _with_reference_found(check, i, info) for i, check in enumerate(checks_from_data(value))
+        ]
 
     @field_validator("environment_vars", mode="before")
     @classmethod

@@ -542,3 +542,16 @@ def test_a_bad_registry_reference(cases_dir: Path) -> None:
     path = write(cases_dir, "c.yaml", _case_yaml({"input_data": {"raw": {"registry": "score"}}}))
     with pytest.raises(InputError, match="not a registry reference; write script/case"):
         load_test_cases(path)
+
+
+def test_a_check_reference_is_found_when_the_cases_are_read(cases_dir: Path) -> None:
+    (cases_dir / "data" / "ref.csv").write_text("amount\n1\n")
+    drift = {"check": "distribution_drift", "column": "amount", "reference": "data/ref.csv"}
+    path = write(cases_dir, "cases.yaml", _case_yaml({"data_quality_assertions": [drift]}))
+    (case,) = load_test_cases(path).test_cases
+    reference = case.data_quality_assertions[0].model_dump()["reference"]
+    assert reference == str((cases_dir / "data" / "ref.csv").resolve())
+    missing = {**drift, "reference": "data/nope.csv"}
+    path = write(cases_dir, "bad.yaml", _case_yaml({"data_quality_assertions": [missing]}))
+    with pytest.raises(InputError, match=r"data_quality_assertions\.0\.reference: no such file"):
+        load_test_cases(path)
