@@ -55,6 +55,7 @@ _EXPORTS = {
     "ContainerSpec": "spec",
     "Mount": "spec",
     "run_pipeline": "workflow",
+    "ProcessEngine": "process_engine",
     "ScriptUnitTester": "script_test",
     "TestDataRegistry": "registry",
     "ScriptTestResult": "expectations",
@@ -99,6 +100,7 @@ if TYPE_CHECKING:
     from .issues import Issue, Severity
     from .loader import load_pipeline
     from .pipeline import Instance, Pipeline, Step, StepKind, StepOutput
+    from .process_engine import ProcessEngine
     from .profiles import ColumnProfile, DatasetProfile, OutputProfile
     from .registry import TestDataRegistry
     from .results import OutputSummary, RunResult, Status, StepResult
@@ -137,6 +139,7 @@ __all__ = [
     "PipelineDAG",
     "PipelineDataFlowTester",
     "PipelineError",
+    "ProcessEngine",
     "RunDirectoryError",
     "RunResult",
     "RunSettings",

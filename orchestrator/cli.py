@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from . import __version__
 from .cleanup import sweep_orphans
-from .console import ConsoleObserver, TerminalConsole
+from .console import CaseObserver, ConsoleObserver, TerminalConsole
 from .dataflow import test_flow, write_report
 from .docker_engine import DockerEngine, connect
 from .engine import Engine
@@ -284,12 +284,14 @@ def test_script_command(
     cit_dir: CitDirOption = Path(".cit"),
     quiet: QuietOption = False,
 ) -> None:
-    """Run each test case of a script in its own container and check what it expects."""
+    """Run each test case of a script in its own container (or process), check what it expects."""
     from .script_test import resolve_step, run_script_tests
     from .testcases import load_test_cases
 
     settings = _settings(output_dir or cit_dir, image, 1)
-    cancel, observer = _observed(quiet)
+    cancel = threading.Event()
+    observer = CaseObserver(console, stream_logs=not quiet)
+    stop_on_signals(cancel, observer)
     with user_errors():
         if output_report is not None:
             check_report_target(output_report)

@@ -162,7 +162,9 @@ def print_contract_report(console: Console, report: ContractReport) -> None:
 
 def print_script_result(console: Console, result: ScriptTestResult) -> None:
     """One row per test case, with every failed expectation of a case that failed."""
-    table = Table(title=Text(f"test cases of {result.script}"), title_justify="left")
+    modes = sorted({case.isolation for case in result.test_results})
+    title = f"test cases of {result.script}" + (f" ({', '.join(modes)})" if modes else "")
+    table = Table(title=Text(title), title_justify="left")
     for column in ("case", "result", "duration", "failed expectations"):
         table.add_column(column, overflow="fold")
     for case in result.test_results:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .contracts import load_contract
 from .engine import Engine
@@ -182,16 +183,22 @@ def check_data_quality(
         input_table = read_dataset(next(iter(inputs.values()))) if len(inputs) == 1 else None
     except InputError as exc:
         return [_quality_failure("data_quality_assertions", f"cannot read the data: {exc}")]
-    results = run_checks(case.data_quality_assertions, table, input_table=input_table)
+    results = run_checks(
+        case.data_quality_assertions, table, input_table=input_table, base_dir=case.base_dir
+    )
     return [
-        _quality_failure(r.check, f"{r.check} on {target.name}: {r.message}")
+        _quality_failure(r.check, f"{r.check} on {target.name}: {r.message}", r.sample)
         for r in results
         if r.is_failure
     ]
 
 
-def _quality_failure(check: str, message: str) -> Failure:
-    return Failure(kind="data_quality", expectation=check, actual=None, message=message)
+def _quality_failure(
+    check: str, message: str, sample: list[dict[str, Any]] | None = None
+) -> Failure:
+    return Failure(
+        kind="data_quality", expectation=check, actual=None, message=message, sample=sample or []
+    )
 
 
 def checked_output(outputs_dir: Path) -> Path | None:

@@ -47,6 +47,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -130,16 +131,16 @@ def _schema_at(written: Any, output: str, info: ValidationInfo) -> Any:
 
 
 def _with_reference_found(check: CheckSpec, index: int, info: ValidationInfo) -> CheckSpec:
-    """A check whose ``reference`` dataset is resolved against the cases file's folder now,
-    so that a missing one stops loading instead of failing the case after it ran."""
+    """A check whose ``reference`` dataset exists, relative to the cases file's folder (checked
+    now, so that a missing one stops loading instead of failing the case after it ran); the
+    reference stays as written, for messages, and is read relative to ``TestCase.base_dir``."""
     reference = getattr(check, "reference", None)
-    if not isinstance(reference, str):
-        return check
-    try:
-        found = _resolved(Path(reference), info)
-    except ValueError as exc:
-        raise FieldError(f"{index}.reference", str(exc)) from None
-    return check.model_copy(update={"reference": str(found)})
+    if isinstance(reference, str):
+        try:
+            _resolved(Path(reference), info)
+        except ValueError as exc:
+            raise FieldError(f"{index}.reference", str(exc)) from None
+    return check
 
 
 def _resolved(value: Path, info: ValidationInfo) -> Path:
@@ -322,6 +323,7 @@ class TestCase(_Strict):
     expected_behavior: ExpectedBehavior = Field(default_factory=ExpectedBehavior)
     warnings_expected: list[str] = Field(default_factory=list)
     expected_schema: dict[str, DataSchema] = Field(default_factory=dict)
+    _base_dir: Path | None = PrivateAttr(default=None)
     """Output name -> the schema its data must pass; ``ALL_OUTPUTS`` for every output that
     holds data. Written as one schema file (every output) or a mapping output -> file."""
 
@@ -344,6 +346,15 @@ class TestCase(_Strict):
                     channel, "channel names are letters, digits, '_', '.' and '-' (at most 64)"
                 )
         return value
+
+    def model_post_init(self, context: Any) -> None:
+        base_dir = (context or {}).get("base_dir") if isinstance(context, dict) else None
+        self._base_dir = Path(base_dir) if base_dir is not None else None
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths of the case are read from (its file's folder)."""
+        return self._base_dir or Path.cwd()
 
     @field_validator("expected_schema", mode="before")
     @classmethod

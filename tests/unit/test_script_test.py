@@ -230,3 +230,180 @@ def test_script_unit_tester_from_a_contract(project: Path) -> None:
     assert result.test_results[1].error_message == "auc is 0.7, expected >= 0.8"
     with pytest.raises(InputError, match="entry_point"):
         ScriptUnitTester(project / "contract.yaml", script=project / "nope.py")
+
+
+# Process isolation: the same runner, a host process instead of a container (no Docker).
+
+PROCESS_SCRIPT = """
+import argparse, csv, json, os
+from pathlib import Path
+
+def main(input_paths, output_paths, environ_vars, job_args):
+    rows = []
+    for file in sorted(Path(input_paths["test"]).glob("*.csv")):
+        with file.open(newline="") as handle:
+            rows += list(csv.DictReader(handle))
+    if "label" not in rows[0]:
+        raise ValueError("input has no 'label' column")
+    if len(rows) < 5:
+        print("small_dataset_warning: only", len(rows), "rows")
+    scale = float(environ_vars["SCALE"])
+    threshold = float(job_args.threshold)
+    scores = [min(1.0, int(r["id"]) / scale) for r in rows]
+    with open(Path(output_paths["predictions"], "p.csv"), "w") as out:
+        out.write("id,probability\\n" + "".join(f"{r['id']},{s}\\n" for r, s in zip(rows, scores)))
+    metrics = {"auc": sum(s >= threshold for s in scores) / len(scores), "rows": len(rows)}
+    Path(output_paths["metrics"], "metrics.json").write_text(json.dumps(metrics))
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threshold", default="0.5")
+    main({"test": "/opt/ml/processing/input/test"},
+         {"metrics": "/opt/ml/processing/output/metrics",
+          "predictions": "/opt/ml/processing/output/predictions"},
+         dict(os.environ), parser.parse_args())
+"""
+
+PROCESS_CASES = """
+test_cases:
+  - name: good
+    input_data: {test: data}
+    environment_vars: {SCALE: "4"}
+    arguments: ["--threshold", "0.5"]
+    expected_metrics: {auc: "== 0.5", rows: "== 2"}
+    expected_outputs: ["metrics.json", "predictions/p.csv"]
+    expected_behavior: {min_predictions: 2}
+    data_quality_assertions: [predictions_in_range_0_1, consistent_prediction_count]
+    warnings_expected: ["small_dataset_warning: only 2 rows"]
+  - name: strict
+    input_data: {test: data}
+    environment_vars: {SCALE: "4"}
+    arguments: ["--threshold", "0.9"]
+    expected_metrics: {auc: ">= 0.5"}
+    expected_outputs: ["roc_curve.jpg"]
+  - name: bad-input
+    input_data: {test: bad}
+    environment_vars: {SCALE: "4"}
+    arguments: ["--threshold", "0.5"]
+    expected_behavior: {should_complete: false}
+    warnings_expected: ["/ValueError: input has no 'label' column$/"]
+"""
+
+
+@pytest.fixture
+def process_project(project: Path) -> Path:
+    (project / "evaluate.py").write_text(textwrap.dedent(PROCESS_SCRIPT))
+    (project / "bad").mkdir()
+    (project / "bad" / "x.csv").write_text("id,other\n1,2\n")
+    return project
+
+
+def test_process_isolation_runs_main_and_judges_every_case(
+    process_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{process_project}/no-such.sock")
+    step, source = resolve_step(str(process_project / "evaluate.py"))
+    loaded = load_test_cases(cases(process_project, PROCESS_CASES))
+    result = run_script_tests(
+        step,
+        loaded.test_cases,
+        source_file=source,
+        settings=settings(process_project),
+        isolation="process",
+    )
+    good, strict, bad = result.test_results
+    assert [r.isolation for r in result.test_results] == ["process"] * 3
+    assert good.passed, good.failures
+    assert good.run_dir is not None
+    outputs = good.run_dir / "steps" / "evaluate" / "outputs"
+    assert json.loads((outputs / "metrics" / "metrics.json").read_text()) == {
+        "auc": 0.5,
+        "rows": 2,
+    }
+    assert (outputs / "predictions" / "p.csv").read_text() == "id,probability\n1,0.25\n2,0.5\n"
+    assert [f.message for f in strict.failures] == [
+        "auc is 0, expected >= 0.5",
+        "expected output 'roc_curve.jpg' was not written "
+        "(outputs: metrics/metrics.json, predictions/p.csv)",
+    ]
+    assert bad.passed, bad.failures  # it crashed, as it should
+    log = (bad.run_dir or Path()) / "steps" / "evaluate" / "log.txt"
+    assert "Traceback (most recent call last):" in log.read_text()
+    assert (result.passed, result.total) == (2, 3)
+    manifest = json.loads(((good.run_dir or Path()) / "manifest.json").read_text())
+    assert manifest["steps"][0]["image_id"] == "process:host-python"
+
+
+def test_process_isolation_refuses_a_script_without_main_before_running(
+    project: Path,
+) -> None:
+    step, source = resolve_step(str(project / "evaluate.py"))
+    loaded = load_test_cases(cases(project, CASES))
+    fake = engine()
+    with pytest.raises(InputError, match=r"evaluate.py has no main\(input_paths, output_paths"):
+        run_script_tests(
+            step,
+            loaded.test_cases,
+            fake,
+            source_file=source,
+            settings=settings(project),
+            isolation="process",
+        )
+    assert fake.specs == [] and not (project / ".cit").exists()
+
+
+def test_process_isolation_refuses_arguments_that_are_no_options(process_project: Path) -> None:
+    step, source = resolve_step(str(process_project / "evaluate.py"))
+    loaded = load_test_cases(
+        cases(
+            process_project,
+            """
+            test_cases:
+              - name: positional
+                input_data: {test: data}
+                arguments: ["--threshold", "0.5", "extra"]
+            """,
+        )
+    )
+    with pytest.raises(InputError, match=r"test_cases.positional.arguments: argument 'extra'"):
+        run_script_tests(
+            step,
+            loaded.test_cases,
+            source_file=source,
+            settings=settings(process_project),
+            isolation="process",
+        )
+
+
+def test_the_isolation_given_is_the_one_recorded(process_project: Path) -> None:
+    step, source = resolve_step(str(process_project / "evaluate.py"))
+    loaded = load_test_cases(cases(process_project, CASES))
+    result = run_script_tests(
+        step, loaded.test_cases, engine(), source_file=source, settings=settings(process_project)
+    )
+    assert [r.isolation for r in result.test_results] == ["container", "container"]
+
+
+def test_script_unit_tester_in_process_isolation(process_project: Path) -> None:
+    from orchestrator.script_test import ScriptUnitTester
+
+    (process_project / "contract.yaml").write_text(
+        "entry_point: evaluate.py\n"
+        "expected_input_paths: {test: /opt/ml/processing/input/test}\n"
+        "expected_output_paths:\n"
+        "  metrics: /opt/ml/processing/output/metrics\n"
+        "  predictions: /opt/ml/processing/output/predictions\n"
+    )
+    tester = ScriptUnitTester(
+        process_project / "contract.yaml", settings=settings(process_project), isolation="process"
+    )
+    case = {
+        "name": "ok",
+        "input_data": {"test": str(process_project / "data")},
+        "environment_vars": {"SCALE": "2"},
+        "arguments": ["--threshold", "0.9"],
+        "expected_metrics": {"auc": "== 0.5"},
+    }
+    result = tester.test_script_functionality([case])
+    assert (result.passed, result.total) == (1, 1), result.test_results
+    assert result.test_results[0].isolation == "process"

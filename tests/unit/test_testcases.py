@@ -550,7 +550,8 @@ def test_a_check_reference_is_found_when_the_cases_are_read(cases_dir: Path) -> 
     path = write(cases_dir, "cases.yaml", _case_yaml({"data_quality_assertions": [drift]}))
     (case,) = load_test_cases(path).test_cases
     reference = case.data_quality_assertions[0].model_dump()["reference"]
-    assert reference == str((cases_dir / "data" / "ref.csv").resolve())
+    assert reference == "data/ref.csv"  # as written, read relative to the case's base_dir
+    assert case.base_dir == cases_dir.resolve()
     missing = {**drift, "reference": "data/nope.csv"}
     path = write(cases_dir, "bad.yaml", _case_yaml({"data_quality_assertions": [missing]}))
     with pytest.raises(InputError, match=r"data_quality_assertions\.0\.reference: no such file"):

@@ -1,0 +1,441 @@
+"""Process isolation: job arguments → Namespace, container spec → host paths, the main()
+check, and real host processes run by ProcessEngine (no Docker)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from orchestrator.cli import app
+from orchestrator.engine import ContainerOutcome
+from orchestrator.errors import InputError
+from orchestrator.pipeline import LocalSource, Step, StepInput, StepKind, StepOutputSpec
+from orchestrator.plan import STEP_LABEL, PlannedStep
+from orchestrator.process_engine import (
+    PROCESS_IMAGE_ID,
+    ProcessEngine,
+    ProcessJobError,
+    has_main,
+    host_path,
+    job_args,
+    job_arguments,
+    process_job,
+    require_main,
+)
+from orchestrator.sagemaker_contract import JobContext, StepPaths, translate
+from orchestrator.spec import ContainerSpec, Mount
+from orchestrator.step_runner import prepare
+
+from .conftest import write
+
+# job_args ----------------------------------------------------------------------------------
+
+
+def test_key_value_pairs_and_flags_become_a_namespace_of_strings() -> None:
+    namespace = job_args(["--job-type", "training", "--threshold", "0.5", "--verbose", "-k", "3"])
+    assert namespace == argparse.Namespace(
+        job_type="training", threshold="0.5", verbose=True, k="3"
+    )
+
+
+def test_equals_form_negative_numbers_trailing_flags_and_repeats() -> None:
+    fields = job_arguments(
+        ["--offset", "-0.5", "--name=--odd", "--n", "1", "--n", "2", "--dry-run"]
+    )
+    assert fields == {"offset": "-0.5", "name": "--odd", "n": "2", "dry_run": True}
+    assert job_arguments([]) == {}
+    assert job_arguments(["--a", "--b"]) == {"a": True, "b": True}
+
+
+@pytest.mark.parametrize("arguments", [["train"], ["--a", "1", "2"], ["--"], ["--2x"]])
+def test_an_argument_that_is_no_option_is_refused(arguments: list[str]) -> None:
+    with pytest.raises(ProcessJobError, match="is no option; job_args takes '--key value'"):
+        job_arguments(arguments)
+
+
+# The main() check --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "callable_"),
+    [
+        ("def main(input_paths, output_paths, environ_vars, job_args):\n    pass\n", True),
+        (
+            "def main(input_paths: dict[str, str], output_paths: dict[str, str],\n"
+            "         environ_vars: dict[str, str], job_args, logger=None, *, x=1):\n    pass\n",
+            True,
+        ),
+        ("def main(input_paths, output_paths, environ_vars, job_args, logger):\n    pass\n", False),
+        ("def main(input_paths, output_paths, environ_vars, job_args, *, x):\n    pass\n", False),
+        ("def main(inputs, outputs, env, args):\n    pass\n", False),
+        ("def main():\n    pass\n", False),
+        ("print('no main at all')\n", False),
+        (
+            "if __name__ == '__main__':\n"
+            "    def main(input_paths, output_paths, environ_vars, job_args):\n        pass\n",
+            False,
+        ),
+        (
+            "async def main(input_paths, output_paths, environ_vars, job_args):\n    pass\n",
+            False,
+        ),
+        (
+            "def main(input_paths, output_paths, environ_vars, job_args):\n    pass\n"
+            "def main():\n    pass\n",
+            False,
+        ),
+        ("def main(:\n", True),  # not parsed here: it fails when it runs, as in a container
+    ],
+)
+def test_main_must_take_the_four_parameters(source: str, callable_: bool) -> None:
+    assert has_main(source) is callable_
+
+
+def test_a_script_without_main_is_refused_in_one_line(tmp_path: Path) -> None:
+    script = write(tmp_path, "plain.py", "print('hello')\n")
+    with pytest.raises(InputError) as caught:
+        require_main(script)
+    assert str(caught.value) == (
+        f"{script} has no main(input_paths, output_paths, environ_vars, job_args); process "
+        "isolation needs it — run it in a container (the default)"
+    )
+    require_main(write(tmp_path, "ok.py", MAIN_SCRIPT))
+
+
+# From the container spec to host paths -----------------------------------------------------
+
+
+def planned(step: Step, inputs: dict[str, Path], root: Path) -> tuple[ContainerSpec, StepPaths]:
+    """The container spec cit plans for ``step``, with the step's folders prepared."""
+    paths = StepPaths(root / "steps" / step.name)
+    job = translate(step, inputs, paths, JobContext(run_id="r1", image="img", user=None))
+    prepare(PlannedStep(step, paths, job))
+    return job.container, paths
+
+
+def test_processing_mounts_map_to_inputs_outputs_and_the_script(tmp_path: Path) -> None:
+    script = write(tmp_path, "score.py", MAIN_SCRIPT)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    single = write(tmp_path, "model.json", "{}")
+    step = Step(
+        name="score",
+        kind=StepKind.PROCESSING,
+        script=script,
+        inputs={
+            "data": StepInput(source=LocalSource(path=folder)),
+            "model": StepInput(source=LocalSource(path=single)),
+            "eval_data_input": StepInput(
+                source=LocalSource(path=folder), destination="/opt/ml/processing/input/eval"
+            ),
+        },
+        outputs={"metrics": StepOutputSpec(), "scored": StepOutputSpec(destination="/work/out")},
+        env={"SCALE": "5", "DATA_DIR": "/opt/ml/processing/input/data/sub", "NOTE": "/x"},
+        arguments=["--threshold", "0.5"],
+    )
+    inputs = {"data": folder, "model": single, "eval_data_input": folder}
+    spec, paths = planned(step, inputs, tmp_path)
+    job = process_job(spec, json.loads((paths.config_dir / "processingjobconfig.json").read_text()))
+    assert job.script == script
+    assert job.arguments == ("--threshold", "0.5")
+    assert job.input_paths == {"data": str(folder), "eval_data_input": str(folder)}
+    assert job.staged == {"model": (single,)}  # a file input gets a folder of its own
+    assert job.output_paths == {
+        "metrics": str(paths.output("metrics")),
+        "scored": str(paths.output("scored")),
+    }
+    assert job.environ_vars["SCALE"] == "5" and job.environ_vars["NOTE"] == "/x"
+    assert job.environ_vars["DATA_DIR"] == str(folder / "sub")
+    assert job.working_dir is None
+    # Without the job config, the standard folders still name inputs and outputs.
+    bare = process_job(spec)
+    assert bare.input_paths == {"data": str(folder), "eval": str(folder)}
+    assert set(bare.output_paths) == {"metrics"}
+
+
+def test_training_maps_channels_model_output_data_and_code(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    script = write(tmp_path / "src", "train.py", MAIN_SCRIPT)
+    folder = tmp_path / "train"
+    folder.mkdir()
+    step = Step(
+        name="train",
+        kind=StepKind.TRAINING,
+        script=script,
+        source_dir=tmp_path / "src",
+        inputs={"train": StepInput(source=LocalSource(path=folder))},
+        hyperparameters={"max_depth": 3, "eta": 0.1},
+    )
+    spec, paths = planned(step, {"train": folder}, tmp_path)
+    job = process_job(spec)
+    assert job.script == paths.code_dir / "train.py"  # the step's own copy, as mounted
+    assert job.arguments == ("--eta", "0.1", "--max_depth", "3")
+    assert job.input_paths == {"train": str(folder)}
+    assert job.output_paths == {
+        "model": str(paths.model_dir),
+        "output_data": str(paths.ml_output_dir / "data"),
+    }
+    assert job.environ_vars["SM_CHANNEL_TRAIN"] == str(folder)
+    assert job.environ_vars["SM_MODEL_DIR"] == str(paths.model_dir)
+    assert job.working_dir == paths.code_dir
+
+
+def test_a_spec_without_a_mounted_script_cannot_run_as_a_process() -> None:
+    spec = ContainerSpec(name="byoc", image="img", command=("train",))
+    with pytest.raises(ProcessJobError, match=r"runs no mounted Python script \(train\)"):
+        process_job(spec)
+
+
+def test_host_path_uses_the_deepest_mount() -> None:
+    mounts = (
+        Mount("/host/ml", "/opt/ml/output", read_only=False),
+        Mount("/host/data", "/opt/ml/output/data", read_only=False),
+    )
+    assert host_path(mounts, "/opt/ml/output/data/a/b.csv") == Path("/host/data/a/b.csv")
+    assert host_path(mounts, "/opt/ml/output/failure") == Path("/host/ml/failure")
+    assert host_path(mounts, "/opt/ml/output") == Path("/host/ml")
+    assert host_path(mounts, "/opt/ml/outputs") is None
+
+
+# Running processes -------------------------------------------------------------------------
+
+MAIN_SCRIPT = """
+import json, os, sys
+from pathlib import Path
+
+print("imported as", __name__)
+
+def main(input_paths, output_paths, environ_vars, job_args):
+    rows = sum(1 for f in Path(input_paths["data"]).iterdir() for _ in f.open())
+    print("job_args", json.dumps(vars(job_args), sort_keys=True))
+    print("env", os.environ["SCALE"], environ_vars["SCALE"], "HOME" in os.environ)
+    print("to stderr", file=sys.stderr)
+    if environ_vars.get("MODE") == "crash":
+        raise ValueError("bad input: no amount column")
+    if environ_vars.get("MODE") == "exit":
+        sys.exit(3)
+    if environ_vars.get("MODE") == "sleep":
+        import time
+        time.sleep(60)
+    Path(output_paths["metrics"], "metrics.json").write_text(json.dumps({"rows": rows}))
+
+if __name__ == "__main__":
+    raise SystemExit("the CLI block must not run")
+"""
+
+
+def process_spec(
+    tmp_path: Path, env: dict[str, str], timeout: float | None = None
+) -> ContainerSpec:
+    script = tmp_path / "score.py"
+    if not script.exists():
+        script.write_text(textwrap.dedent(MAIN_SCRIPT))
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    (data / "rows.csv").write_text("id,amount\n1,2\n")
+    outputs = tmp_path / "out"
+    outputs.mkdir(exist_ok=True)
+    return ContainerSpec(
+        name="cit-r1-score",
+        image="any-image:1",
+        entrypoint=("python3", "/opt/ml/processing/input/code/score.py"),
+        command=("--threshold", "0.5", "--dry-run"),
+        env={"PYTHONUNBUFFERED": "1", "SCALE": "7", **env},
+        mounts=(
+            Mount(str(script), "/opt/ml/processing/input/code/score.py", read_only=True),
+            Mount(str(data), "/opt/ml/processing/input/data", read_only=True),
+            Mount(str(outputs), "/opt/ml/processing/output/metrics", read_only=False),
+        ),
+        labels={STEP_LABEL: "score"},
+        timeout_seconds=timeout,
+    )
+
+
+def run(
+    engine: ProcessEngine, spec: ContainerSpec, cancel: threading.Event | None = None
+) -> tuple[ContainerOutcome, list[str]]:
+    lines: list[str] = []
+    outcome = engine.run(spec, on_log=lines.append, cancel=cancel or threading.Event())
+    return outcome, lines
+
+
+def test_main_runs_with_host_paths_env_and_job_args(tmp_path: Path) -> None:
+    outcome, lines = run(ProcessEngine(), process_spec(tmp_path, {}))
+    assert outcome.exit_code == 0 and outcome.error is None, lines
+    assert (outcome.image_id, outcome.timed_out, outcome.cancelled) == (
+        PROCESS_IMAGE_ID,
+        False,
+        False,
+    )
+    assert lines[0] == "imported as score"  # not __main__: the CLI block did not run
+    assert 'job_args {"dry_run": true, "threshold": "0.5"}' in lines
+    assert "env 7 7 True" in lines and "to stderr" in lines
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text()) == {"rows": 2}
+    assert outcome.finished_at >= outcome.started_at
+
+
+def test_an_exception_in_main_logs_its_traceback_and_exits_1(tmp_path: Path) -> None:
+    outcome, lines = run(ProcessEngine(), process_spec(tmp_path, {"MODE": "crash"}))
+    assert outcome.exit_code == 1
+    assert "Traceback (most recent call last):" in lines
+    assert lines[-1] == "ValueError: bad input: no amount column"
+
+
+def test_sys_exit_in_main_gives_its_code(tmp_path: Path) -> None:
+    outcome, _ = run(ProcessEngine(), process_spec(tmp_path, {"MODE": "exit"}))
+    assert outcome.exit_code == 3
+
+
+def test_a_script_without_main_fails_when_run_directly(tmp_path: Path) -> None:
+    (tmp_path / "score.py").write_text("print('no main')\n")
+    outcome, lines = run(ProcessEngine(), process_spec(tmp_path, {}))
+    assert outcome.exit_code == 1
+    assert lines[-1].endswith(
+        "score.py has no main(input_paths, output_paths, environ_vars, job_args)"
+    )
+
+
+def test_timeout_terminates_the_process(tmp_path: Path) -> None:
+    started = time.monotonic()
+    outcome, _ = run(ProcessEngine(), process_spec(tmp_path, {"MODE": "sleep"}, timeout=0.5))
+    assert outcome.timed_out and not outcome.cancelled
+    assert outcome.exit_code == 128 + 15  # SIGTERM, as a container reports it
+    assert time.monotonic() - started < 10
+
+
+def test_cancel_stops_the_process_and_it_is_listed_while_it_runs(tmp_path: Path) -> None:
+    engine = ProcessEngine(stop_grace_seconds=0.5)
+    cancel = threading.Event()
+    spec = process_spec(tmp_path, {"MODE": "sleep"})
+    done: list[tuple[ContainerOutcome, list[str]]] = []
+    worker = threading.Thread(target=lambda: done.append(run(engine, spec, cancel)))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not engine.list_containers({STEP_LABEL: "score"}) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    [info] = engine.list_containers({STEP_LABEL: "score"})
+    assert (info.name, info.status) == ("cit-r1-score", "running")
+    assert engine.list_containers({STEP_LABEL: "other"}) == []
+    cancel.set()
+    worker.join(10)
+    outcome, _ = done[0]
+    assert outcome.cancelled and outcome.exit_code is not None
+    assert engine.list_containers({}) == []
+
+
+def test_remove_container_kills_a_running_process(tmp_path: Path) -> None:
+    engine = ProcessEngine()
+    done: list[tuple[ContainerOutcome, list[str]]] = []
+    spec = process_spec(tmp_path, {"MODE": "sleep"})
+    worker = threading.Thread(target=lambda: done.append(run(engine, spec)))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not engine.list_containers({}) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    engine.remove_container("cit-r1-score")
+    worker.join(10)
+    outcome, _ = done[0]
+    assert outcome.exit_code == 128 + 9
+    engine.remove_container("gone")  # no error when nothing runs under that name
+
+
+def test_engine_answers_without_docker(tmp_path: Path) -> None:
+    engine = ProcessEngine()
+    assert engine.image_id("no-such-image:1") == PROCESS_IMAGE_ID
+    assert engine.capacity() is None and engine.list_containers({}) == []
+    engine.create(process_spec(tmp_path, {}))
+    engine.flush()
+
+
+def test_a_missing_interpreter_is_an_engine_error(tmp_path: Path) -> None:
+    outcome, _ = run(ProcessEngine(tmp_path / "no-python"), process_spec(tmp_path, {}))
+    assert outcome.exit_code is None and "cannot start" in (outcome.error or "")
+
+
+def test_a_spec_that_is_no_script_is_an_engine_error_with_one_log_line() -> None:
+    spec = ContainerSpec(name="byoc", image="img", command=("train",))
+    outcome, lines = run(ProcessEngine(), spec)
+    assert outcome.exit_code is None and "runs no mounted Python script" in (outcome.error or "")
+    assert len(lines) == 1
+
+
+# The command line --------------------------------------------------------------------------
+
+CLI_CASES = """
+test_cases:
+  - name: counts
+    input_data: {data: data}
+    environment_vars: {SCALE: "3"}
+    arguments: ["--threshold", "0.5"]
+    expected_metrics: {rows: "== 3"}
+  - name: too-many
+    input_data: {data: data}
+    environment_vars: {SCALE: "3"}
+    expected_metrics: {rows: ">= 10"}
+"""
+
+CLI_SCRIPT = """
+import json, os
+from pathlib import Path
+
+def main(input_paths, output_paths, environ_vars, job_args):
+    rows = sum(1 for f in Path(input_paths["data"]).iterdir() for _ in f.open())
+    Path(output_paths["metrics"], "metrics.json").write_text(json.dumps({"rows": rows}))
+
+if __name__ == "__main__":
+    main({"data": "/opt/ml/processing/input/data"},
+         {"metrics": "/opt/ml/processing/output/metrics"}, dict(os.environ), None)
+"""
+
+
+def test_cli_process_isolation_needs_no_docker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
+    write(tmp_path, "count.py", CLI_SCRIPT)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "rows.csv").write_text("a\n1\n2\n")
+    write(tmp_path, "cases.yaml", CLI_CASES)
+    report = tmp_path / "report.json"
+    arguments = [
+        "test-script", "--script", str(tmp_path / "count.py"),
+        "--test-cases", str(tmp_path / "cases.yaml"), "--isolation", "process",
+        "--cit-dir", str(tmp_path / ".cit"), "--output-report", str(report), "--quiet",
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 1, result.output
+    assert "1 of 2 test case(s) passed" in result.output
+    data = json.loads(report.read_text())
+    assert [(r["name"], r["passed"], r["isolation"]) for r in data["test_results"]] == [
+        ("counts", True, "process"),
+        ("too-many", False, "process"),
+    ]
+    assert data["test_results"][1]["error_message"] == "rows is 3, expected >= 10"
+
+
+def test_cli_refuses_a_script_without_main_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
+    script = write(tmp_path, "plain.py", "open('/opt/ml/processing/output/m/x', 'w')\n")
+    (tmp_path / "data").mkdir()
+    write(tmp_path, "cases.yaml", "test_cases:\n  - name: a\n")
+    arguments = [
+        "test-script", "--script", str(script), "--test-cases", str(tmp_path / "cases.yaml"),
+        "--isolation", "process", "--cit-dir", str(tmp_path / ".cit"),
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "has no main(input_paths" in lines[0], result.output
+    assert "run it in a container (the default)" in lines[0]
+    assert not (tmp_path / ".cit" / "runs").exists()
+    rejected = CliRunner().invoke(app, [*arguments[:-2], "--isolation", "vm"])
+    assert rejected.exit_code == 2
