@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -32,6 +32,10 @@ from .results import Status
 from .schemas import DataSchema
 from .settings import RUNNER_IMAGE, RunSettings
 from .workflow import load_and_validate
+
+if TYPE_CHECKING:
+    from .pipeline import Step
+    from .testcases import TestCase
 
 EXIT_INTERRUPTED = 130
 
@@ -259,7 +263,23 @@ def test_script_command(
     script: Annotated[
         str, typer.Option(help="The script to test: a step of --dag, or a script file.")
     ],
-    test_cases: Annotated[Path, typer.Option(help="Test-case file (YAML or JSON).")],
+    test_cases: Annotated[
+        Path | None, typer.Option(help="Test-case file (YAML or JSON).")
+    ] = None,
+    input_data: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Without --test-cases: run once on this data (PATH, or CHANNEL=PATH for a "
+            "step with several inputs; repeat for each)."
+        ),
+    ] = None,
+    expected_output_schema: Annotated[
+        Path | None, typer.Option(help="With --input-data: the schema every output must pass.")
+    ] = None,
+    quality_checks: Annotated[
+        str,
+        typer.Option(help="With --input-data: 'all', or check names separated by commas."),
+    ] = "all",
     dag: Annotated[
         Path | None, typer.Option("--dag", help="Pipeline whose step --script names.")
     ] = None,
@@ -286,7 +306,6 @@ def test_script_command(
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
     from .script_test import resolve_step, run_script_tests
-    from .testcases import load_test_cases
 
     settings = _settings(output_dir or cit_dir, image, 1)
     cancel = threading.Event()
@@ -296,7 +315,7 @@ def test_script_command(
         if output_report is not None:
             check_report_target(output_report)
         step, source = resolve_step(script, dag=dag, contract=contract)
-        cases = load_test_cases(test_cases)
+        cases = _cases_to_run(step, test_cases, input_data, expected_output_schema, quality_checks)
         if isolation is Isolation.process:  # no Docker engine needed
             from .process_engine import ProcessEngine
 
@@ -307,7 +326,7 @@ def test_script_command(
             engine, build_default = docker, _image_builder(docker)
         result = run_script_tests(
             step,
-            cases.test_cases,
+            cases,
             engine,
             source_file=source,
             settings=settings,
@@ -320,6 +339,41 @@ def test_script_command(
         if output_report is not None:
             write_json_report("test-script", result.model_dump(mode="json"), output_report)
     _exit_for(Status.INTERRUPTED if cancel.is_set() else Status.SUCCEEDED, result.exit_code)
+
+
+def _cases_to_run(
+    step: Step,
+    test_cases: Path | None,
+    input_data: list[str] | None,
+    schema: Path | None,
+    checks: str,
+) -> list[TestCase]:
+    """The cases of --test-cases, or the one quick check of --input-data."""
+    from .script_test import quick_case
+    from .testcases import load_test_cases
+
+    if (test_cases is None) == (not input_data):
+        raise CitError("give --test-cases FILE, or --input-data PATH (not both)")
+    if test_cases is not None:
+        if schema is not None:
+            raise CitError("--expected-output-schema goes with --input-data, not --test-cases")
+        return load_test_cases(test_cases).test_cases
+    assert input_data is not None
+    data = _input_data_option(input_data)
+    return [quick_case(step, data, expected_output_schema=schema, quality_checks=checks)]
+
+
+def _input_data_option(values: list[str]) -> Path | dict[str, Path]:
+    """PATH, or CHANNEL=PATH pairs."""
+    if len(values) == 1 and "=" not in values[0]:
+        return Path(values[0])
+    pairs = {}
+    for value in values:
+        channel, sep, path = value.partition("=")
+        if not sep or not channel or not path:
+            raise CitError(f"--input-data: '{value}' is not CHANNEL=PATH")
+        pairs[channel] = Path(path)
+    return pairs
 
 
 class DataFormat(StrEnum):

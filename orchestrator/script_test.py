@@ -14,7 +14,7 @@ pipeline run in its own run directory, so a case's outputs, log and manifest sta
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,8 @@ from .validate import validate_pipeline
 from .workflow import ImageBuilder, load_and_validate, run_loaded
 
 PROCESSING_OUTPUT = "/opt/ml/processing/output/"
+REGISTRY_FOLDER = "registry"
+"""Registered test data lives in ``<cit dir>/registry`` (``TestDataRegistry``'s default)."""
 PREDICTIONS = "predictions"
 """The output whose rows ``min_predictions`` counts, when there is one."""
 
@@ -110,10 +112,15 @@ def generate_synthetic(source: InputSource, folder: Path) -> Path:
 
 
 def case_step(
-    step: Step, case: TestCase, work: Path, make_synthetic: SyntheticMaker | None
+    step: Step,
+    case: TestCase,
+    work: Path,
+    make_synthetic: SyntheticMaker | None,
+    registry_root: Path | None = None,
 ) -> tuple[Step, dict[str, Path]]:
     """The step with the case's inputs, environment, arguments and hyperparameters; and the
-    input paths by channel. Every input of the step must be given by the case."""
+    input paths by channel. Every input of the step must be given by the case; registered
+    test data is looked up in the registry at ``registry_root``."""
     missing = [c for c in step.inputs if c not in case.input_data]
     if missing:
         raise InputError(
@@ -122,7 +129,7 @@ def case_step(
             field=f"test_cases.{case.name}.input_data",
         )
     paths = {
-        channel: _input_path(channel, source, case, work, make_synthetic)
+        channel: _input_path(channel, source, case, work, make_synthetic, registry_root)
         for channel, source in case.input_data.items()
     }
     inputs = {
@@ -149,15 +156,34 @@ def _input_path(
     case: TestCase,
     work: Path,
     make_synthetic: SyntheticMaker | None,
+    registry_root: Path | None = None,
 ) -> Path:
     if source.path is not None:
         return Path(source.path)
+    key = source.registry_key
+    if key is not None:
+        from .registry import TestDataRegistry
+
+        registry = TestDataRegistry(registry_root or Path(".cit") / "registry")
+        return registry.path(registry.get(*key))
     if make_synthetic is None:
         raise InputError(
             f"test case '{case.name}': synthetic input '{channel}' needs the data generator",
             field=f"test_cases.{case.name}.input_data.{channel}",
         )
     return make_synthetic(source, work / "inputs" / channel)
+
+
+def check_registry_inputs(cases: Sequence[TestCase], registry_root: Path) -> None:
+    """Every registered input the cases name exists, checked before any case runs."""
+    from .registry import TestDataRegistry
+
+    registry = TestDataRegistry(registry_root)
+    for case in cases:
+        for source in case.input_data.values():
+            key = source.registry_key
+            if key is not None:
+                registry.path(registry.get(*key))
 
 
 def check_data_quality(
@@ -230,7 +256,8 @@ def run_case(
 ) -> TestCaseResult:
     """Run one case in its own container (or process) and run directory, and judge it."""
     work = settings.cit_dir / "cases" / step.name / case.name
-    tested, input_paths = case_step(step, case, work, make_synthetic)
+    registry_root = settings.cit_dir / REGISTRY_FOLDER
+    tested, input_paths = case_step(step, case, work, make_synthetic, registry_root)
     pipeline = Pipeline(f"{step.name}-{case.name}", base_dir=source_file.resolve().parent)
     pipeline.add(tested)
     validate_pipeline(pipeline, source_file)
@@ -313,6 +340,7 @@ def run_script_tests(
     engine for "container", a ``ProcessEngine`` for "process". A script that process isolation
     cannot call is refused before any case runs."""
     settings = settings or RunSettings()
+    check_registry_inputs(cases, settings.cit_dir / REGISTRY_FOLDER)
     if isolation == "process":
         check_process_isolation(step, cases)
     engine = engine or default_engine(isolation)
@@ -359,6 +387,81 @@ def check_process_isolation(step: Step, cases: Sequence[TestCase]) -> None:
             raise InputError(str(exc), field=f"test_cases.{case.name}.arguments") from None
 
 
+ALL_CHECKS = "all"
+GENERAL_CHECKS: tuple[str, ...] = ("row_count", "max_missing_ratio")
+PREDICTION_CHECKS: tuple[str, ...] = (
+    "predictions_in_range_0_1",
+    "no_nan_predictions",
+    "consistent_prediction_count",
+)
+
+
+def quick_checks(step: Step, written: str | Sequence[str]) -> list[str]:
+    """The checks of ``--quality-checks``: names, or 'all' (at least one row and at most 5 %
+    missing values in each column, and, for a step with a 'predictions' output, the
+    prediction checks)."""
+    if isinstance(written, str) and written.strip() != ALL_CHECKS:
+        written = [name.strip() for name in written.split(",") if name.strip()]
+    if isinstance(written, str):
+        predictions = PREDICTIONS in step.output_names
+        return [*GENERAL_CHECKS, *(PREDICTION_CHECKS if predictions else ())]
+    return list(written)
+
+
+def quick_case(
+    step: Step,
+    input_data: Path | Mapping[str, Path],
+    *,
+    expected_output_schema: Path | None = None,
+    quality_checks: str | Sequence[str] = ALL_CHECKS,
+    name: str = "quick-check",
+) -> TestCase:
+    """One case without a test-case file: the step on ``input_data`` (a path for a step with
+    one input, or channel -> path), its outputs against a schema, and data-quality checks."""
+    if isinstance(input_data, Mapping):
+        inputs = {channel: str(path) for channel, path in input_data.items()}
+    elif len(step.inputs) == 1:
+        inputs = {next(iter(step.inputs)): str(input_data)}
+    elif not step.inputs:
+        inputs = {"data": str(input_data)}
+    else:
+        channels = ", ".join(step.inputs)
+        raise InputError(
+            f"'{step.name}' has inputs {channels}; give each as --input-data CHANNEL=PATH",
+            field="--input-data",
+        )
+    fields: dict[str, object] = {
+        "name": name,
+        "input_data": inputs,
+        "data_quality_assertions": quick_checks(step, quality_checks),
+    }
+    if expected_output_schema is not None:
+        fields["expected_schema"] = str(expected_output_schema)
+    try:
+        (case,) = cases_from_data([fields], Path.cwd()).test_cases
+    except FieldError as exc:
+        option = _option_of(exc.field)
+        last = exc.field.rsplit(".", 1)[-1]
+        about_check = last.isdigit() or last == "check"
+        detail = exc.message if about_check else f"{last}: {exc.message}"
+        if option == "--quality-checks" and not about_check:
+            detail += "; checks with parameters go in a test-case file"
+        raise InputError(detail, field=option) from None
+    return case
+
+
+def _option_of(field: str) -> str:
+    """The command-line option a field of the quick case came from."""
+    for part, option in (
+        ("input_data", "--input-data"),
+        ("expected_schema", "--expected-output-schema"),
+        ("data_quality_assertions", "--quality-checks"),
+    ):
+        if part in field:
+            return option
+    return field
+
+
 class ScriptUnitTester:
     """Tests one script against test cases, each case in its own container (or, with
     ``isolation="process"``, in a host process calling its ``main``).
@@ -397,6 +500,34 @@ class ScriptUnitTester:
         self.settings = settings
         self.observer = observer
         self.isolation: Isolation = isolation
+
+    def test_data_quality(
+        self,
+        input_data: str | Path | Mapping[str, str | Path],
+        expected_output_schema: str | Path | None = None,
+        quality_checks: str | Sequence[str] = ALL_CHECKS,
+    ) -> TestCaseResult:
+        """Run the script once on ``input_data`` and check what it wrote: against the schema,
+        and with the data-quality checks ('all', or their names)."""
+        data = (
+            {channel: Path(path) for channel, path in input_data.items()}
+            if isinstance(input_data, Mapping)
+            else Path(input_data)
+        )
+        schema = Path(expected_output_schema) if expected_output_schema is not None else None
+        case = quick_case(
+            self.step, data, expected_output_schema=schema, quality_checks=quality_checks
+        )
+        result = run_script_tests(
+            self.step,
+            [case],
+            self.engine,
+            source_file=self.source_file,
+            settings=self.settings,
+            observer=self.observer,
+            isolation=self.isolation,
+        )
+        return result.test_results[0]
 
     def test_script_functionality(
         self, test_cases: str | Path | Sequence[TestCase | dict[str, object]]

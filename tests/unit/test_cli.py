@@ -105,3 +105,21 @@ def test_help_names_the_default_image(command: str) -> None:
 
     result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and RUNNER_IMAGE in result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "give --test-cases FILE, or --input-data PATH (not both)"),
+        (["--test-cases", "c.yaml", "--input-data", "d"], "(not both)"),
+        (["--input-data", "a=x", "--input-data", "b"], "--input-data: 'b' is not CHANNEL=PATH"),
+    ],
+)
+def test_test_script_needs_cases_or_input_data(
+    tmp_path: Path, extra: list[str], message: str
+) -> None:
+    script = tmp_path / "s.py"
+    script.write_text("open('/opt/ml/processing/output/out/x.csv', 'w')\n")
+    result = CliRunner().invoke(app, ["test-script", "--script", str(script), *extra])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output

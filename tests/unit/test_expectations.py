@@ -559,6 +559,13 @@ def test_every_output_with_data_against_one_schema(tmp_path: Path) -> None:
     assert failures[0].message.endswith("[missing_column]")
 
 
+def test_every_output_means_those_holding_a_table(tmp_path: Path) -> None:
+    folder = outputs(tmp_path, {"train/a.csv": "id,label\n1,0\n", "metrics/metrics.json": "{}"})
+    assert evaluate(make_case(expected_schema={"*": SCHEMA}), outcome(folder)) == []
+    named = make_case(expected_schema={"metrics": SCHEMA})
+    assert [f.actual for f in evaluate(named, outcome(folder))] == ["format_mismatch"]
+
+
 def test_a_schema_per_output_and_a_captured_profile_is_used(tmp_path: Path) -> None:
     from orchestrator.capture import capture_output
 

@@ -407,3 +407,107 @@ def test_script_unit_tester_in_process_isolation(process_project: Path) -> None:
     result = tester.test_script_functionality([case])
     assert (result.passed, result.total) == (1, 1), result.test_results
     assert result.test_results[0].isolation == "process"
+
+
+# --- one quick check without a test-case file -------------------------------------------------
+
+
+def test_quick_case_maps_the_only_input_and_picks_checks(project: Path) -> None:
+    from orchestrator.script_test import quick_case
+
+    (project / "p.yaml").write_text(
+        "name: p\nsteps:\n  evaluate: {kind: processing, script: evaluate.py,"
+        " inputs: {test: data}, outputs: [metrics, predictions]}\n"
+    )
+    step, _ = resolve_step("evaluate", dag=project / "p.yaml")
+    case = quick_case(step, project / "data")
+    assert list(case.input_data) == ["test"]
+    assert [c.check for c in case.data_quality_assertions] == [
+        "row_count",
+        "max_missing_ratio",
+        "predictions_in_range_0_1",
+        "no_nan_predictions",
+        "consistent_prediction_count",
+    ]
+    named = quick_case(step, project / "data", quality_checks="no_missing_values, row_count")
+    assert [c.check for c in named.data_quality_assertions] == ["no_missing_values", "row_count"]
+    with pytest.raises(InputError, match="--quality-checks: unknown check 'nope'"):
+        quick_case(step, project / "data", quality_checks="nope")
+    with pytest.raises(InputError, match="columns: required by unique_key; checks with param"):
+        quick_case(step, project / "data", quality_checks="unique_key")
+
+
+def test_quick_case_needs_channels_for_several_inputs(project: Path) -> None:
+    from orchestrator.script_test import quick_case
+
+    (project / "p.yaml").write_text(
+        "name: p\nsteps:\n  evaluate: {kind: processing, script: evaluate.py,"
+        " inputs: {test: data, model: data}, outputs: [metrics]}\n"
+    )
+    step, _ = resolve_step("evaluate", dag=project / "p.yaml")
+    with pytest.raises(InputError, match="has inputs test, model; give each as --input-data"):
+        quick_case(step, project / "data")
+    case = quick_case(step, {"test": project / "data", "model": project / "data"})
+    assert sorted(case.input_data) == ["model", "test"]
+
+
+def test_data_quality_of_one_run_from_python(project: Path) -> None:
+    from orchestrator.script_test import ScriptUnitTester
+
+    (project / "contract.yaml").write_text(
+        "entry_point: evaluate.py\n"
+        "expected_input_paths: {test: /opt/ml/processing/input/test}\n"
+        "expected_output_paths:\n"
+        "  metrics: /opt/ml/processing/output/metrics\n"
+        "  predictions: /opt/ml/processing/output/predictions\n"
+    )
+    (project / "predictions.yaml").write_text(
+        "format: csv\ncolumns: {id: integer, probability: {type: float, max: 0.4}}\n"
+    )
+    tester = ScriptUnitTester(
+        project / "contract.yaml", engine=engine(rows=2), settings=settings(project)
+    )
+    result = tester.test_data_quality(project / "data")
+    assert result.passed, result.failures  # 2 input rows, 2 predictions in [0, 1]
+    schema = tester.test_data_quality(project / "data", project / "predictions.yaml")
+    assert [(f.kind, f.actual) for f in schema.failures] == [("schema", "value_out_of_range")]
+
+
+def test_a_case_reads_registered_test_data(project: Path) -> None:
+    from orchestrator.registry import TestDataRegistry
+
+    registry = TestDataRegistry(project / ".cit" / "registry")
+    entry = registry.register("evaluate", "standard", project / "data")
+    loaded = load_test_cases(
+        cases(
+            project,
+            """
+            test_cases:
+              - name: from-registry
+                input_data: {test: {registry: evaluate/standard}}
+            """,
+        )
+    )
+    step, source = resolve_step(str(project / "evaluate.py"))
+    fake = engine()
+    result = run_script_tests(
+        step, loaded.test_cases, fake, source_file=source, settings=settings(project)
+    )
+    assert result.test_results[0].passed
+    (mount,) = [m for m in fake.specs[0].mounts if m.target == "/opt/ml/processing/input/test"]
+    assert Path(mount.source) == registry.path(entry)
+    missing = load_test_cases(
+        cases(
+            project, "test_cases:\n  - {name: x, input_data: {test: {registry: evaluate/nope}}}\n"
+        )
+    )
+    fake = engine()
+    with pytest.raises(InputError, match="nope"):
+        run_script_tests(
+            step,
+            [*loaded.test_cases, *missing.test_cases],
+            fake,
+            source_file=source,
+            settings=settings(project),
+        )
+    assert fake.specs == []  # found before any case ran
