@@ -46,3 +46,21 @@ def test_example_pipeline_runs_green(
     assert all(s["exit_code"] == 0 for s in manifest["steps"])
     assert (run_dir / "steps/train/log.txt").read_text().count("validation-auc") > 0
     assert result.step("train").status is Status.SUCCEEDED
+
+
+def test_example_test_cases_of_preprocess(
+    engine: DockerEngine, runner_image: str, no_leftovers: None, tmp_path: Path
+) -> None:
+    from orchestrator.script_test import resolve_step, run_script_tests
+    from orchestrator.testcases import load_test_cases
+
+    step, source = resolve_step("preprocess", dag=EXAMPLE / "pipeline.py")
+    cases = load_test_cases(EXAMPLE / "test_cases" / "preprocess.yaml").test_cases
+    settings = RunSettings(cit_dir=tmp_path / ".cit", max_workers=1)
+    result = run_script_tests(step, cases, engine, source_file=source, settings=settings)
+    verdicts = {r.name: (r.passed, r.error_message) for r in result.test_results}
+    assert verdicts == {
+        "committed-raw-data": (True, None),
+        "synthetic-raw-data": (True, None),
+        "refuses-raw-data-without-its-columns": (True, None),
+    }
