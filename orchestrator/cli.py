@@ -263,9 +263,7 @@ def test_script_command(
     script: Annotated[
         str, typer.Option(help="The script to test: a step of --dag, or a script file.")
     ],
-    test_cases: Annotated[
-        Path | None, typer.Option(help="Test-case file (YAML or JSON).")
-    ] = None,
+    test_cases: Annotated[Path | None, typer.Option(help="Test-case file (YAML or JSON).")] = None,
     input_data: Annotated[
         list[str] | None,
         typer.Option(
@@ -277,9 +275,12 @@ def test_script_command(
         Path | None, typer.Option(help="With --input-data: the schema every output must pass.")
     ] = None,
     quality_checks: Annotated[
-        str,
-        typer.Option(help="With --input-data: 'all', or check names separated by commas."),
-    ] = "all",
+        str | None,
+        typer.Option(
+            help="With --input-data: 'all' (the default), 'none', or check names separated "
+            "by commas."
+        ),
+    ] = None,
     dag: Annotated[
         Path | None, typer.Option("--dag", help="Pipeline whose step --script names.")
     ] = None,
@@ -305,7 +306,7 @@ def test_script_command(
     quiet: QuietOption = False,
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
-    from .script_test import resolve_step, run_script_tests
+    from .script_test import REGISTRY_FOLDER, resolve_step, run_script_tests
 
     settings = _settings(output_dir or cit_dir, image, 1)
     cancel = threading.Event()
@@ -334,6 +335,7 @@ def test_script_command(
             build_default=build_default,
             cancel=cancel,
             isolation="process" if isolation is Isolation.process else "container",
+            registry_root=cit_dir.resolve() / REGISTRY_FOLDER,
         )
         print_script_result(console, result)
         if output_report is not None:
@@ -346,7 +348,7 @@ def _cases_to_run(
     test_cases: Path | None,
     input_data: list[str] | None,
     schema: Path | None,
-    checks: str,
+    checks: str | None,
 ) -> list[TestCase]:
     """The cases of --test-cases, or the one quick check of --input-data."""
     from .script_test import quick_case
@@ -355,8 +357,11 @@ def _cases_to_run(
     if (test_cases is None) == (not input_data):
         raise CitError("give --test-cases FILE, or --input-data PATH (not both)")
     if test_cases is not None:
-        if schema is not None:
-            raise CitError("--expected-output-schema goes with --input-data, not --test-cases")
+        if schema is not None or checks is not None:
+            raise CitError(
+                "--expected-output-schema and --quality-checks go with --input-data; a "
+                "test-case file says them per case (expected_schema, data_quality_assertions)"
+            )
         return load_test_cases(test_cases).test_cases
     assert input_data is not None
     data = _input_data_option(input_data)
@@ -406,11 +411,8 @@ def generate_data_command(
     with user_errors():
         declared = _generation_schema(schema, contract, input_name)
         fmt = synthetic.data_format(declared, data_format.value if data_format else None)
-        for old in synthetic.replaceable_files(output):
-            old.unlink()
-        files = synthetic.write_dataset(declared, rows, seed, fmt, output)
         about = {"schema": declared.source, "rows": rows, "seed": seed, "format": fmt}
-        synthetic.record_generated(output, files, **about)
+        files = synthetic.generate_into(output, declared, rows, seed, fmt, **about)
     where = str(files[0]) if len(files) == 1 else "each of " + ", ".join(map(str, files))
     if rows < declared.min_rows:
         where += f"; the schema asks for at least {declared.min_rows}"

@@ -366,6 +366,8 @@ class TestCaseResult(BaseModel):
 
     name: str
     failures: list[Failure] = Field(default_factory=list)
+    warnings: list[Failure] = Field(default_factory=list)
+    """Expectations of warning severity that were missed: reported, not failed."""
     error_message: str | None = None
     duration_seconds: float = 0.0
     isolation: Isolation = "container"

@@ -165,13 +165,14 @@ def print_script_result(console: Console, result: ScriptTestResult) -> None:
     modes = sorted({case.isolation for case in result.test_results})
     title = f"test cases of {result.script}" + (f" ({', '.join(modes)})" if modes else "")
     table = Table(title=Text(title), title_justify="left")
-    for column in ("case", "result", "duration", "failed expectations"):
+    for column in ("case", "result", "duration", "missed expectations"):
         table.add_column(column, overflow="fold")
     for case in result.test_results:
         verdict = Text("passed", "green") if case.passed else Text("failed", "bold red")
         reasons = [f"{f.kind}: {f.message}" for f in case.failures]
         if not reasons and case.error_message:
             reasons = [case.error_message]
+        reasons += [f"warning, {f.kind}: {f.message}" for f in case.warnings]
         table.add_row(
             Text(case.name),
             verdict,

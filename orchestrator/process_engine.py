@@ -9,14 +9,20 @@ can be run without Docker: ``ProcessEngine`` reads the container spec cit planne
 and runs, in a fresh interpreter, ``main`` of the script imported as a module (its ``__name__``
 is its file's stem, so its ``if __name__ == "__main__":`` block does not run) with:
 
-- ``input_paths``: input name → host folder. Names are the processing job's ``InputName``s
-  (``processingjobconfig.json``), else the ``<name>`` of ``/opt/ml/processing/input/<name>`` or
-  ``/opt/ml/input/data/<name>``. An input given as one file gets a folder of its own holding a
-  copy, as the container sees it.
+- ``input_paths``: input name → a copy of the input. Names are the processing job's
+  ``InputName``s (``processingjobconfig.json``), else the ``<name>`` of
+  ``/opt/ml/processing/input/<name>`` or ``/opt/ml/input/data/<name>``. Every input, file or
+  folder, is copied into the run's scratch folder, laid out as the container sees it (an input
+  given as one file is a folder holding it), so ``main`` never gets the user's own files: what it
+  writes there changes only the copy. A copy of a read-only mount loses its write permission
+  (which binds every user but root) and the scratch folder is removed after the run. Copying
+  costs time and disk space for big inputs; it is the price of that safety (a hard link would
+  share the content and let a write through).
 - ``output_paths``: output name → host folder: the processing outputs (as for inputs), and for
   training ``model`` (``/opt/ml/model``) and ``output_data`` (``/opt/ml/output/data``).
 - ``environ_vars``: the step's environment, also set as ``os.environ`` (with the host's PATH and
-  HOME); a value that is a container path under a mount becomes its host path.
+  HOME); a value that is a container path becomes the host path ``main`` sees there: in an
+  input's copy, in an output's folder, or under another mount.
 - ``job_args``: the job's arguments as an ``argparse.Namespace`` (see ``job_arguments``).
 
 Its output lines are the step's log; an exception in ``main`` prints its traceback and exits 1;
@@ -31,16 +37,18 @@ import ast
 import contextlib
 import json
 import os
+import posixpath
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
@@ -67,6 +75,7 @@ POLL_SECONDS = 0.05
 STOP_GRACE_SECONDS = 5.0
 LOG_DRAIN_SECONDS = 2.0
 MAX_LINE_BYTES = 64 * 1024
+WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 LINE_BREAKS = re.compile(rb"\r\n|\r|\n")
 OPTION = re.compile(r"--?([A-Za-z_][A-Za-z0-9_-]*)(?:=(.*))?", re.DOTALL)
 
@@ -162,17 +171,29 @@ def job_args(arguments: Sequence[str]) -> argparse.Namespace:
 
 
 @dataclass(frozen=True)
+class StagedCopy:
+    """One mount of an input, copied before ``main`` runs."""
+
+    source: Path
+    """The host file or folder the container would mount."""
+    target: Path
+    """Where its copy goes, in the staging folder."""
+    read_only: bool
+
+
+@dataclass(frozen=True)
 class ProcessJob:
     """A container spec on host paths: what ``main`` is called with."""
 
     script: Path
     arguments: tuple[str, ...]
     input_paths: dict[str, str]
+    """Input name → its copy in the staging folder (made by ``stage_inputs``)."""
     output_paths: dict[str, str]
     environ_vars: dict[str, str]
     working_dir: Path | None = None
-    staged: dict[str, tuple[Path, ...]] = field(default_factory=dict)
-    """Inputs mounted as single files: each gets a folder holding copies of them."""
+    copies: tuple[StagedCopy, ...] = ()
+    """The inputs' mounts to copy, shallowest target first."""
 
 
 def host_path(mounts: Sequence[Mount], container_path: str) -> Path | None:
@@ -185,33 +206,74 @@ def host_path(mounts: Sequence[Mount], container_path: str) -> Path | None:
     return None
 
 
-def process_job(spec: ContainerSpec, config: Mapping[str, Any] | None = None) -> ProcessJob:
-    """The process that runs ``spec``; ``config`` is its processingjobconfig.json, if any."""
-    script, arguments = _script_and_arguments(spec)
-    inputs, staged = _inputs(spec.mounts, _input_locations(spec.mounts, config))
+def process_job(
+    spec: ContainerSpec, config: Mapping[str, Any] | None = None, *, stage_dir: Path
+) -> ProcessJob:
+    """The process that runs ``spec``, its inputs copied under ``stage_dir`` (see
+    ``stage_inputs``); ``config`` is its processingjobconfig.json, if any."""
+    locations = {
+        name: location
+        for name, location in _input_locations(spec.mounts, config).items()
+        if any(_holds(location, m.target) for m in spec.mounts)
+    }
+    view = _view(spec.mounts, list(locations.values()), stage_dir)
+    script, arguments = _script_and_arguments(spec, view)
     outputs = {
         name: str(host)
         for name, location in _output_locations(spec.mounts, config).items()
-        if (host := host_path(spec.mounts, location)) is not None
+        if (host := host_path(view, location)) is not None
     }
-    working_dir = host_path(spec.mounts, spec.working_dir) if spec.working_dir else None
+    working_dir = host_path(view, spec.working_dir) if spec.working_dir else None
     return ProcessJob(
         script=script,
         arguments=arguments,
-        input_paths=inputs,
+        input_paths={name: str(_staged(stage_dir, loc)) for name, loc in locations.items()},
         output_paths=outputs,
-        environ_vars={k: _host_value(spec.mounts, v) for k, v in spec.env.items()},
+        environ_vars={k: _host_value(view, v) for k, v in spec.env.items()},
         working_dir=working_dir,
-        staged=staged,
+        copies=_copies(spec.mounts, list(locations.values()), stage_dir),
     )
 
 
-def _script_and_arguments(spec: ContainerSpec) -> tuple[Path, tuple[str, ...]]:
+def _holds(location: str, target: str) -> bool:
+    """Whether the container path ``target`` is ``location`` or lies under it."""
+    path, root = PurePosixPath(target), PurePosixPath(location)
+    return path == root or root in path.parents
+
+
+def _staged(stage_dir: Path, container_path: str) -> Path:
+    """Where ``container_path`` is copied: the same path, under ``stage_dir``."""
+    return stage_dir / posixpath.normpath(container_path).lstrip("/")
+
+
+def _copies(
+    mounts: Sequence[Mount], locations: Sequence[str], stage_dir: Path
+) -> tuple[StagedCopy, ...]:
+    """The mounts at or under the input ``locations``, shallowest first (a deeper mount
+    covers what a shallower one holds there, as in a container)."""
+    inside = [m for m in mounts if any(_holds(loc, m.target) for loc in locations)]
+    inside.sort(key=lambda m: len(PurePosixPath(m.target).parts))
+    return tuple(
+        StagedCopy(Path(m.source), _staged(stage_dir, m.target), m.read_only) for m in inside
+    )
+
+
+def _view(mounts: Sequence[Mount], locations: Sequence[str], stage_dir: Path) -> tuple[Mount, ...]:
+    """The mounts as ``main`` sees them: each input location is its copy under ``stage_dir``,
+    and the mounts at or under input locations are gone (their copies are in there)."""
+    staged = [Mount(str(_staged(stage_dir, loc)), loc, read_only=True) for loc in locations]
+    others = [m for m in mounts if not any(_holds(loc, m.target) for loc in locations)]
+    return (*staged, *others)
+
+
+def _script_and_arguments(
+    spec: ContainerSpec, mounts: Sequence[Mount]
+) -> tuple[Path, tuple[str, ...]]:
     """The first ``.py`` of the command line that is a mounted file, and what follows it."""
     line = [*(spec.entrypoint or ()), *spec.command]
     for index, word in enumerate(line):
         if word.endswith(".py") and word.startswith("/"):
-            host = host_path(spec.mounts, word)
+            host = host_path(mounts, word)
             if host is not None:
                 return host, tuple(line[index + 1 :])
     shown = " ".join(line) or "nothing"
@@ -269,28 +331,82 @@ def _names_under(mounts: Sequence[Mount], base: str) -> list[str]:
     return names
 
 
-def _inputs(
-    mounts: Sequence[Mount], locations: Mapping[str, str]
-) -> tuple[dict[str, str], dict[str, tuple[Path, ...]]]:
-    """Host folders of inputs mounted as folders, and the files of those mounted as files."""
-    folders: dict[str, str] = {}
-    staged: dict[str, tuple[Path, ...]] = {}
-    for name, location in locations.items():
-        whole = [m for m in mounts if m.target == location]
-        files = [m for m in mounts if str(PurePosixPath(m.target).parent) == location]
-        if whole:
-            folders[name] = whole[0].source
-        elif files:
-            staged[name] = tuple(Path(m.source) for m in files)
-    return folders, staged
-
-
 def _host_value(mounts: Sequence[Mount], value: str) -> str:
-    """An environment value; a container path under a mount becomes its host path."""
+    """An environment value; a container path under one of ``mounts`` (``main``'s view of them:
+    see ``_view``) becomes its host path."""
     if not value.startswith("/"):
         return value
     host = host_path(mounts, value)
     return str(host) if host is not None else value
+
+
+def stage_inputs(job: ProcessJob) -> None:
+    """Copy the inputs' mounts where ``job.input_paths`` point; a copy of a read-only mount loses
+    its write permission. Raises ``ProcessJobError`` when a copy fails."""
+    for copy in job.copies:
+        try:
+            _copy(copy.source, copy.target)
+        except OSError as exc:
+            raise ProcessJobError(
+                f"cannot copy input {copy.source} for process isolation: {_reason(exc)}"
+            ) from None
+    for copy in job.copies:
+        if copy.read_only:
+            _read_only(copy.target)
+
+
+def _copy(source: Path, target: Path) -> None:
+    """A copy of the file or folder ``source`` at ``target``, replacing what is there."""
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    elif target.exists() or target.is_symlink():
+        target.unlink()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target, ignore_dangling_symlinks=True)
+    else:
+        shutil.copy2(source, target)
+
+
+def _reason(exc: OSError) -> str:
+    """One line for a failed copy; ``shutil.Error`` carries a list of (source, target, why)."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list):
+        first = exc.args[0][0]
+        return f"{first[0]}: {first[2]}" if len(first) == 3 else str(first)
+    return exc.strerror or str(exc)
+
+
+def _read_only(path: Path) -> None:
+    """Remove the write permission of ``path`` and, for a folder, of all it holds."""
+    if path.is_dir() and not path.is_symlink():
+        for root, folders, files in os.walk(path, topdown=False):
+            for name in [*files, *folders]:
+                _drop_write(Path(root, name))
+    _drop_write(path)
+
+
+def _drop_write(path: Path) -> None:
+    """Best effort: a copy that keeps its write permission is still a copy."""
+    with contextlib.suppress(OSError):
+        if not path.is_symlink():
+            path.chmod(stat.S_IMODE(path.stat().st_mode) & ~WRITE_BITS)
+
+
+def _remove(folder: Path) -> None:
+    """Remove ``folder``, read-only copies in it included."""
+    _writable_folders(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _writable_folders(folder: Path) -> None:
+    """Give the owner full access to ``folder`` and every folder under it (symlinks are not
+    followed), so that what they hold can be removed."""
+    with contextlib.suppress(OSError):
+        folder.chmod(stat.S_IRWXU)
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    _writable_folders(Path(entry.path))
 
 
 def read_job_config(spec: ContainerSpec) -> dict[str, Any] | None:
@@ -330,18 +446,19 @@ class ProcessEngine:
         self, spec: ContainerSpec, *, on_log: LogSink, cancel: threading.Event
     ) -> ContainerOutcome:
         started = time.time()
-        try:
-            job = process_job(spec, read_job_config(spec))
-            fields = job_arguments(job.arguments)
-        except ProcessJobError as exc:
-            on_log(f"cit: {exc}")
-            return ContainerOutcome(None, started, time.time(), error=str(exc))
         scratch = Path(tempfile.mkdtemp(prefix="cit-process-"))
         try:
+            try:
+                job = process_job(spec, read_job_config(spec), stage_dir=scratch / "inputs")
+                fields = job_arguments(job.arguments)
+                stage_inputs(job)
+            except ProcessJobError as exc:
+                on_log(f"cit: {exc}")
+                return ContainerOutcome(None, started, time.time(), error=str(exc))
             command = [self.python, "-u", "-c", BOOTSTRAP, str(_write_job(job, fields, scratch))]
             return self._run_process(spec, job, command, scratch, on_log, cancel)
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            _remove(scratch)
 
     def _run_process(
         self,
@@ -447,19 +564,12 @@ class ProcessEngine:
 
 
 def _write_job(job: ProcessJob, fields: Mapping[str, str | bool], scratch: Path) -> Path:
-    """Stage single-file inputs and write what the bootstrap reads; returns that file."""
-    inputs = dict(job.input_paths)
-    for name, files in job.staged.items():
-        folder = scratch / "inputs" / name
-        folder.mkdir(parents=True)
-        for file in files:
-            shutil.copy2(file, folder / file.name)
-        inputs[name] = str(folder)
+    """Write what the bootstrap reads; returns that file."""
     data = {
         "script": str(job.script),
         "module": job.script.stem,
         "arguments": list(job.arguments),
-        "input_paths": inputs,
+        "input_paths": job.input_paths,
         "output_paths": job.output_paths,
         "environ_vars": job.environ_vars,
         "job_args": dict(fields),

@@ -105,7 +105,7 @@ class CheckContext:
         for candidate in PREDICTION_COLUMNS:
             if candidate in self.table.column_names:
                 return candidate
-        tried = " or ".join(repr(c) for c in PREDICTION_COLUMNS)
+        tried = " nor ".join(repr(c) for c in PREDICTION_COLUMNS)
         raise CheckUnavailable(
             f"no prediction column: the table has neither {tried} "
             f"(columns: {listed(self.table.column_names)}); name one with 'column'"
@@ -158,6 +158,8 @@ class CheckSpec(BaseModel):
     severity: Severity = Severity.ERROR
     mostly: float = 1.0
     """Share of rows that must pass a row-level check (1.0: every row)."""
+    output: str | None = None
+    """The output whose table is checked (default: see the test runner)."""
 
     @classmethod
     def params(cls) -> list[str]:
@@ -209,7 +211,7 @@ class CheckSpec(BaseModel):
         raise NotImplementedError
 
 
-COMMON_FIELDS = ("check", "severity", "mostly")
+COMMON_FIELDS = ("check", "severity", "mostly", "output")
 
 
 def _ordered(low: float | None, high: float | None, what: str) -> None:
@@ -299,7 +301,7 @@ class NumericRanges(CheckSpec):
         names = tuple(self.ranges)
         if len(names) == 1:
             bounds = self.ranges[names[0]]
-            what = f"have {names[0]} outside {interval(bounds.min, bounds.max)}"
+            what = f"have {names[0]} {beyond(bounds.min, bounds.max)}"
         else:
             counts = [
                 f"{name} {interval(b.min, b.max)}: {int(pc().sum(masks[name]).as_py() or 0)}"
@@ -730,6 +732,13 @@ def percent(value: float) -> str:
 def fmt(value: float) -> str:
     """A number with up to four significant digits."""
     return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
+
+
+def beyond(low: float | None, high: float | None) -> str:
+    """How a value fails bounds: "above 0.5", "below 5" or "outside [0, 1]"."""
+    if low is None:
+        return f"above {fmt(high)}" if high is not None else "outside any value"
+    return f"below {fmt(low)}" if high is None else f"outside [{fmt(low)}, {fmt(high)}]"
 
 
 def interval(low: float | None, high: float | None) -> str:

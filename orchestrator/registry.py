@@ -11,7 +11,14 @@ A registry is a folder (``.cit/registry`` by default)::
 (script, case); content identical to a stored version (same sha256 over every file's relative
 path and bytes, in sorted order) returns that version instead of a new copy. A copy is made in
 ``.staging/``, hashed, then renamed into place under the lock, so a version's folder is complete
-or absent; its files are made read-only, and nothing stored is ever modified or replaced.
+or absent; its files are made read-only, and nothing stored is ever modified or replaced. A copy
+that fails for any reason is removed from ``.staging/``.
+
+What is copied: regular files and folders. A link to a file is stored as the file's content; a
+link to a folder (which could loop) and a broken link are refused, naming the link; other
+special files (fifos, sockets) are skipped. ``source`` itself may be a link. A folder that holds
+the registry (e.g. ``.`` for ``./.cit/registry``) is refused, so the registry is never copied
+into itself.
 
 Test data for an edge of a pipeline (a producer's output that a consumer reads):
 
@@ -21,6 +28,12 @@ Test data for an edge of a pipeline (a producer's output that a consumer reads):
 - ``register_run_output(run_dir, step, output, script=..., case=...)``: registers what a
   producer really wrote in a cit run (``<run_dir>/steps/<step>/outputs/<output>/``) as test data
   of the consumer, so the consumer can be tested on its producer's actual output.
+- ``for_edge(pipeline, consumer, input, run_dir=None)``: both for one wired edge. The producer
+  comes from the wiring (the input must read a step's output), the schema from the consumer's
+  contract (``input_schemas[input]``, required: without one nothing can be checked, and the
+  error says so; ``list(consumer)`` gives all the data unchecked). With ``run_dir``, the
+  producer's output in that run, when it exists and holds files, is registered first as script
+  ``<consumer>``, case ``<producer>.<output>``. Returns the consumer's compatible entries.
 
 ``load_scenarios(path)`` registers every scenario of a YAML or JSON file::
 
@@ -46,7 +59,7 @@ import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -55,9 +68,13 @@ from .compatibility import check_output
 from .errors import InputError
 from .input_files import FieldError, read_data, reject_unknown
 from .issues import Issue, has_errors
+from .pipeline import StepOutput
 from .rundir import write_json_atomic
 from .sagemaker_contract import StepPaths
 from .schemas import DataSchema
+
+if TYPE_CHECKING:
+    from .pipeline import Pipeline
 
 DEFAULT_REGISTRY = Path(".cit/registry")
 INDEX_FILE = "index.json"
@@ -149,6 +166,7 @@ class TestDataRegistry:
         source = Path(source)
         if not source.is_file() and not source.is_dir():
             raise InputError("no such file or folder to register", file=source)
+        self._refuse_holding_registry(source)
         digest = content_hash(source)[0]
         same = self._same_content(script, case, digest)
         if same is not None:
@@ -156,9 +174,11 @@ class TestDataRegistry:
         return self._store(script, case, source, description)
 
     def _store(self, script: str, case: str, source: Path, description: str) -> TestDataEntry:
-        """Copy, hash, and move into place as the next version under the lock."""
-        staged = self._stage(source)
+        """Copy, hash, and move into place as the next version under the lock; the staged copy
+        is removed whatever happens."""
+        staged = self.root / STAGING_FOLDER / secrets.token_hex(8)
         try:
+            self._copy(source, staged)
             digest, files, size = content_hash(staged)
             with self._locked():
                 entries = self._read_index().entries
@@ -186,8 +206,7 @@ class TestDataRegistry:
                     os.rename(target, staged)
                     raise
         finally:
-            if staged.exists():
-                shutil.rmtree(staged)
+            shutil.rmtree(staged, ignore_errors=True)
         _make_read_only(target)
         return entry
 
@@ -203,10 +222,32 @@ class TestDataRegistry:
     ) -> TestDataEntry:
         """Register what ``step`` wrote to ``output`` in a cit run as test data of ``script``."""
         folder = run_output_folder(Path(run_dir), step, output)
-        if not any(path.is_file() for path in folder.rglob("*")):
+        if not _has_files(folder):
             raise InputError(f"output '{output}' of step '{step}' is empty", file=folder)
         text = description or f"output '{output}' of step '{step}' in run {Path(run_dir).name}"
         return self.register(script, case, folder, description=text)
+
+    def for_edge(
+        self, pipeline: Pipeline, consumer: str, input: str, *, run_dir: Path | None = None
+    ) -> Entries:
+        """The test data of ``consumer`` (its step name) that fits the schema its contract
+        declares for ``input``. With ``run_dir``, the producer's output in that run, if it holds
+        files, is registered first as case ``<producer>.<output>``."""
+        producer, schema = edge_schema(pipeline, consumer, input)
+        if run_dir is not None:
+            run_dir = Path(run_dir)
+            if not run_dir.is_dir():
+                raise InputError("no such run directory", file=run_dir)
+            folder = StepPaths(run_dir / "steps" / producer.step).output(producer.output)
+            if folder.is_dir() and _has_files(folder):
+                self.register_run_output(
+                    run_dir,
+                    producer.step,
+                    producer.output,
+                    script=consumer,
+                    case=f"{producer.step}.{producer.output}",
+                )
+        return self.find_compatible(schema, consumer)
 
     def load_scenarios(self, path: Path) -> list[Scenario]:
         """Register every scenario of a scenarios file; all are checked before any is stored."""
@@ -290,22 +331,28 @@ class TestDataRegistry:
         folder.mkdir(parents=True, exist_ok=True)
         return version, folder / f"v{version}"
 
-    def _stage(self, source: Path) -> Path:
-        """A private copy of ``source`` in the staging folder."""
-        staged = self.root / STAGING_FOLDER / secrets.token_hex(8)
+    def _refuse_holding_registry(self, source: Path) -> None:
+        """A folder holding the registry would be copied into itself."""
+        if source.is_dir() and self.root.resolve().is_relative_to(source.resolve()):
+            raise InputError(
+                f"holds the registry {self.root}; register a folder that does not contain it",
+                file=source,
+            )
+
+    def _copy(self, source: Path, staged: Path) -> None:
+        """A private copy of ``source`` in ``staged``: its folders and files, links to files
+        as their content."""
+        folders, files = _tree(source)
         try:
-            if source.is_dir():
-                shutil.copytree(source, staged)
-            else:
-                staged.mkdir(parents=True)
-                shutil.copyfile(source, staged / source.name)
-        except (OSError, shutil.Error) as exc:
-            if staged.exists():
-                shutil.rmtree(staged)
+            staged.mkdir(parents=True)
+            for rel in folders:
+                (staged / rel).mkdir(parents=True, exist_ok=True)
+            for rel, path in files:
+                shutil.copyfile(path, staged / rel)
+        except OSError as exc:
             raise InputError(
                 f"cannot be copied into the registry {self.root}: {_reason(exc)}", file=source
             ) from None
-        return staged
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -352,8 +399,8 @@ class TestDataRegistry:
 def content_hash(source: Path) -> tuple[str, int, int]:
     """(sha256, files, bytes) of a file or folder: every file's relative path and bytes, in
     sorted path order, so the walk's order does not matter. A file's relative path is its
-    name."""
-    files = sorted(_files(source))
+    name; a link to a file counts as the file, a link to a folder is refused."""
+    files = sorted(_tree(source)[1])
     digest = hashlib.sha256()
     total = 0
     for rel, path in files:
@@ -366,15 +413,47 @@ def content_hash(source: Path) -> tuple[str, int, int]:
     return digest.hexdigest(), len(files), total
 
 
-def _files(source: Path) -> Iterator[tuple[str, Path]]:
+def _tree(source: Path) -> tuple[list[str], list[tuple[str, Path]]]:
+    """The folders and files of ``source`` as (relative posix paths); a file is its own name.
+    Links to files count as files; links to folders are not followed but refused, as are broken
+    links; other special files are skipped."""
     if source.is_file():
-        yield source.name, source
-        return
-    for dirpath, _, filenames in os.walk(source, followlinks=True):
-        for name in filenames:
-            path = Path(dirpath, name)
-            if path.is_file():
-                yield path.relative_to(source).as_posix(), path
+        return [], [(source.name, source)]
+    folders: list[str] = []
+    files: list[tuple[str, Path]] = []
+
+    def fail(exc: OSError) -> None:
+        raise exc
+
+    try:
+        for dirpath, dirnames, filenames in os.walk(source, onerror=fail):
+            for name in dirnames:
+                path = Path(dirpath, name)
+                if path.is_symlink():
+                    raise _link_error(source, path, "a link to a folder")
+                folders.append(path.relative_to(source).as_posix())
+            for name in filenames:
+                path = Path(dirpath, name)
+                if path.is_file():
+                    files.append((path.relative_to(source).as_posix(), path))
+                elif path.is_symlink():
+                    raise _link_error(source, path, "a broken link")
+    except OSError as exc:
+        raise InputError(f"cannot be read: {_reason(exc)}", file=exc.filename or source) from None
+    return folders, files
+
+
+def _link_error(source: Path, link: Path, what: str) -> InputError:
+    rel = link.relative_to(source).as_posix()
+    return InputError(
+        f"'{rel}' is {what}; only files and links to files are stored "
+        "(put the folder itself in place of the link)",
+        file=source,
+    )
+
+
+def _has_files(folder: Path) -> bool:
+    return any(path.is_file() for path in folder.rglob("*"))
 
 
 def _make_read_only(folder: Path) -> None:
@@ -393,6 +472,40 @@ def _find_hash(entries: Entries, script: str, case: str, digest: str) -> TestDat
     return next(
         (e for e in entries if (e.script, e.case, e.sha256) == (script, case, digest)), None
     )
+
+
+def edge_schema(pipeline: Pipeline, consumer: str, input: str) -> tuple[StepOutput, DataSchema]:
+    """The producer's output wired to ``consumer``'s ``input`` and the schema the consumer's
+    contract declares for it; an error says which of the two is missing."""
+    step = pipeline.steps.get(consumer)
+    if step is None:
+        raise InputError(
+            f"pipeline '{pipeline.name}' has no step '{consumer}'; "
+            f"its steps: {_listing(sorted(pipeline.steps))}"
+        )
+    wired = step.inputs.get(input)
+    if wired is None:
+        raise InputError(
+            f"step '{consumer}' has no input '{input}'; its inputs: {_listing(sorted(step.inputs))}"
+        )
+    if not isinstance(wired.source, StepOutput):
+        raise InputError(
+            f"input '{input}' of step '{consumer}' reads the local path {wired.source.path}, "
+            "not a step's output; find_compatible(schema) checks data without an edge"
+        )
+    if step.contract is None:
+        raise InputError(
+            f"step '{consumer}' has no contract, so input '{input}' has no schema to check data "
+            f"against; list('{consumer}') gives all its data"
+        )
+    schema = step.contract.input_schemas.get(input)
+    if schema is None:
+        raise InputError(
+            f"the contract of step '{consumer}' declares no schema for input '{input}' "
+            f"(input_schemas.{input}); list('{consumer}') gives all its data",
+            file=step.contract.source,
+        )
+    return wired.source, schema
 
 
 def check_name(value: str, what: str) -> None:

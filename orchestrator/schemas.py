@@ -12,11 +12,12 @@ A schema file (YAML or JSON) looks like::
       label: {type: integer, allowed: [0, 1]}
       note: {type: string, required: false}
 
-A column may also be given as just its type (``id: integer``), and ``columns`` as a list of
-mappings with a ``name``. Two fields only guide ``cit generate-data``: ``null_ratio`` (the share
-of nulls in a nullable column, 0 by default) and ``weights`` (one per ``allowed`` value, for
-label balance; uniform by default), e.g. ``label: {type: integer, allowed: [0, 1],
-weights: [0.8, 0.2]}``.
+``min`` and ``max`` are finite numbers (integers kept exact), and every number in ``allowed``
+lies between them. A column may also be given as just its type (``id: integer``), and
+``columns`` as a list of mappings with a ``name``. Two fields only guide ``cit generate-data``:
+``null_ratio`` (the share of nulls in a nullable column, 0 by default) and ``weights`` (one per
+``allowed`` value, for label balance; uniform by default), e.g. ``label: {type: integer,
+allowed: [0, 1], weights: [0.8, 0.2]}``.
 """
 
 from __future__ import annotations
@@ -134,8 +135,9 @@ class ColumnSpec(_Strict):
     type: str = "any"
     nullable: bool = True
     required: bool = True
-    min: float | None = None
-    max: float | None = None
+    min: int | float | None = None
+    max: int | float | None = None
+    """Bounds of the values; integers stay exact (a uint64 bound needs all its digits)."""
     allowed: list[Scalar] | None = None
     null_ratio: float = Field(default=0.0, ge=0, le=1)
     """Share of nulls in generated data (nullable columns only)."""
@@ -148,6 +150,23 @@ class ColumnSpec(_Strict):
         if value.strip().lower() not in TYPE_NAMES:
             raise ValueError(f"unknown type '{value}'; allowed: {', '.join(SCHEMA_TYPES)}")
         return value.strip().lower()
+
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def _finite_number(cls, value: Any) -> int | float | None:
+        return None if value is None else _as_finite_number(value)
+
+    @model_validator(mode="after")
+    def _allowed_within_bounds(self) -> ColumnSpec:
+        for value in self.allowed or []:
+            number = _allowed_number(value, self.family)
+            if number is None:
+                continue
+            if self.min is not None and number < self.min:
+                raise FieldError("allowed", f"allowed value {value} is below min {self.min}")
+            if self.max is not None and number > self.max:
+                raise FieldError("allowed", f"allowed value {value} is above max {self.max}")
+        return self
 
     @model_validator(mode="after")
     def _generation_hints(self) -> ColumnSpec:
@@ -162,6 +181,48 @@ class ColumnSpec(_Strict):
     @property
     def family(self) -> TypeFamily:
         return family_of(self.type)
+
+
+def _as_finite_number(value: Any) -> int | float:
+    """``value`` as an exact int or a finite float (numeric text too); ValueError otherwise."""
+    number = value
+    if isinstance(value, str):
+        number = _parse_number(value.strip())
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        raise ValueError("must be a finite number")
+    try:
+        finite = math.isfinite(number)
+    except OverflowError:  # an int beyond the float range
+        finite = False
+    if not finite:
+        raise ValueError("must be a finite number")
+    return number
+
+
+def _parse_number(text: str) -> int | float | None:
+    for parse in (int, float):
+        try:
+            return parse(text)
+        except ValueError:
+            continue
+    return None
+
+
+_NUMERIC_FAMILIES = (TypeFamily.INTEGER, TypeFamily.FLOAT, TypeFamily.NUMBER)
+
+
+def _allowed_number(value: Scalar, family: TypeFamily) -> int | float | None:
+    """An allowed value as a number to hold against min and max: numbers, and numeric text
+    in a numeric column (generated as a number); None for anything else."""
+    if isinstance(value, str):
+        if family not in _NUMERIC_FAMILIES:
+            return None
+        number: Scalar = _parse_number(value.strip())
+    else:
+        number = value
+    if isinstance(number, bool) or not isinstance(number, int | float) or math.isnan(number):
+        return None
+    return number
 
 
 def _check_weights(weights: list[float], allowed: list[Scalar] | None) -> None:

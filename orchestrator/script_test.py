@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .contracts import load_contract
+from .contracts import ScriptContract, load_contract
 from .engine import Engine
 from .errors import InputError
 from .expectations import (
@@ -34,23 +34,27 @@ from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
 from .profiles import OutputProfile
 from .quality import read_dataset, run_checks, table_format
-from .results import RunResult, StepResult
+from .results import RunResult, Status, StepResult
 from .settings import RunSettings
 from .source_scan import scan_script
-from .testcases import InputSource, TestCase, cases_from_data, load_test_cases
+from .testcases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data, load_test_cases
 from .validate import validate_pipeline
 from .workflow import ImageBuilder, load_and_validate, run_loaded
 
 PROCESSING_OUTPUT = "/opt/ml/processing/output/"
+PROCESSING_INPUT = "/opt/ml/processing/input/"
+CODE_CHANNEL = "code"
+"""/opt/ml/processing/input/code holds the script itself, not data."""
 REGISTRY_FOLDER = "registry"
 """Registered test data lives in ``<cit dir>/registry`` (``TestDataRegistry``'s default)."""
+INTERRUPTED = "interrupted"
 PREDICTIONS = "predictions"
 """The output whose rows ``min_predictions`` counts, when there is one."""
 
 SyntheticMaker = Callable[[InputSource, Path], Path]
 """Writes a case's ``synthetic:`` input into a folder and returns where it is."""
-QualityJudge = Callable[[TestCase, Path, dict[str, Path]], list[Failure]]
-"""The data-quality failures of a case: (case, outputs folder, input paths by channel)."""
+QualityJudge = Callable[[TestCase, Path, dict[str, Path]], tuple[list[Failure], list[Failure]]]
+"""The data-quality failures and warnings of a case: (case, outputs folder, inputs by channel)."""
 
 
 def resolve_step(
@@ -75,13 +79,18 @@ def resolve_step(
 
 
 def script_step(path: Path, contract: Path | None) -> Step:
-    """A processing step running ``path``; outputs from its contract or from its source."""
+    """A processing step running ``path``; its inputs and outputs from its contract, or from
+    the ``/opt/ml/processing/...`` paths its source mentions. Each case gives the inputs'
+    data; until then they point at the script's folder."""
+    base = path.resolve().parent
     fields: dict[str, object] = {"script": path.resolve()}
     if contract is not None:
         fields["contract"] = contract.resolve()
+        channels = list(load_contract(contract).expected_input_paths)
     else:
         fields["outputs"] = scanned_outputs(path)
-    base = path.resolve().parent
+        channels = scanned_channels(path, PROCESSING_INPUT, skip=(CODE_CHANNEL,))
+    fields["inputs"] = dict.fromkeys(channels, str(base))
     try:
         return build_step(path.stem.replace(".", "-"), StepKind.PROCESSING, fields, base)
     except ValueError as exc:
@@ -90,11 +99,16 @@ def script_step(path: Path, contract: Path | None) -> Step:
 
 def scanned_outputs(path: Path) -> list[str]:
     """The processing outputs a script's source writes to: /opt/ml/processing/output/<name>."""
-    names = []
+    return scanned_channels(path, PROCESSING_OUTPUT)
+
+
+def scanned_channels(path: Path, prefix: str, skip: Sequence[str] = ()) -> list[str]:
+    """The <name>s of the ``prefix<name>`` paths a script's source mentions, in order."""
+    names: list[str] = []
     for use in scan_script(path).paths:
-        if use.path.startswith(PROCESSING_OUTPUT):
-            name = use.path.removeprefix(PROCESSING_OUTPUT).split("/")[0]
-            if name and name not in names:
+        if use.path.startswith(prefix):
+            name = use.path.removeprefix(prefix).split("/")[0]
+            if name and name not in names and name not in skip:
                 names.append(name)
     return names
 
@@ -121,13 +135,7 @@ def case_step(
     """The step with the case's inputs, environment, arguments and hyperparameters; and the
     input paths by channel. Every input of the step must be given by the case; registered
     test data is looked up in the registry at ``registry_root``."""
-    missing = [c for c in step.inputs if c not in case.input_data]
-    if missing:
-        raise InputError(
-            f"test case '{case.name}' gives no input_data for {', '.join(missing)} of "
-            f"'{step.name}'",
-            field=f"test_cases.{case.name}.input_data",
-        )
+    check_channels(step, case)
     paths = {
         channel: _input_path(channel, source, case, work, make_synthetic, registry_root)
         for channel, source in case.input_data.items()
@@ -174,49 +182,124 @@ def _input_path(
     return make_synthetic(source, work / "inputs" / channel)
 
 
-def check_registry_inputs(cases: Sequence[TestCase], registry_root: Path) -> None:
-    """Every registered input the cases name exists, checked before any case runs."""
-    from .registry import TestDataRegistry
-
-    registry = TestDataRegistry(registry_root)
+def check_cases(step: Step, cases: Sequence[TestCase], registry_root: Path) -> None:
+    """What can be known wrong before anything runs: inputs the step lacks or the case does
+    not give, registered data that is not there, synthetic data that cannot be made, outputs
+    named by schemas or checks that the step does not have."""
     for case in cases:
-        for source in case.input_data.values():
-            key = source.registry_key
+        check_channels(step, case)
+        check_outputs_named(step, case)
+        check_inputs_exist(case, registry_root)
+
+
+def check_channels(step: Step, case: TestCase) -> None:
+    """The case gives data for every input of the step, and for nothing else."""
+    field = f"test_cases.{case.name}.input_data"
+    missing = [c for c in step.inputs if c not in case.input_data]
+    if missing:
+        message = f"gives no data for input {', '.join(missing)} of '{step.name}'"
+        raise InputError(message, file=case.source, field=field)
+    unknown = [c for c in case.input_data if step.inputs and c not in step.inputs]
+    if unknown:
+        inputs = ", ".join(step.inputs)
+        message = f"'{step.name}' has no input {', '.join(unknown)}; its inputs: {inputs}"
+        raise InputError(message, file=case.source, field=field)
+
+
+def check_outputs_named(step: Step, case: TestCase) -> None:
+    outputs = step.output_names
+    named = [
+        *(("expected_schema", o) for o in case.expected_schema if o != ALL_OUTPUTS),
+        *(("data_quality_assertions", c.output) for c in case.data_quality_assertions),
+    ]
+    for field, output in named:
+        if output is not None and output not in outputs:
+            message = f"'{step.name}' has no output '{output}'; its outputs: {', '.join(outputs)}"
+            raise InputError(message, file=case.source, field=f"test_cases.{case.name}.{field}")
+
+
+def check_inputs_exist(case: TestCase, registry_root: Path) -> None:
+    """Registered data is there and synthetic data can be made."""
+    from .registry import TestDataRegistry
+    from .schemas import load_schema
+
+    for channel, source in case.input_data.items():
+        field = f"test_cases.{case.name}.input_data.{channel}"
+        key = source.registry_key
+        try:
             if key is not None:
+                registry = TestDataRegistry(registry_root)
                 registry.path(registry.get(*key))
+            if source.synthetic is not None:
+                from .synthetic import check_spec
+
+                spec = source.synthetic
+                check_spec(load_schema(spec.schema_file), spec.rows, spec.format)
+        except (InputError, ValueError) as exc:
+            raise InputError(str(exc), file=case.source, field=field) from None
 
 
 def check_data_quality(
     case: TestCase, outputs_dir: Path, inputs: dict[str, Path]
-) -> list[Failure]:
-    """The case's data-quality checks over the table its script wrote (the 'predictions'
-    output, else its only tabular output); the input table is the case's only input, if one."""
+) -> tuple[list[Failure], list[Failure]]:
+    """The case's data-quality checks, each over the tables it applies to (its ``output``, or
+    the 'predictions' output, or else every output holding a table), against the case's only
+    tabular input: the failures, and the missed checks of warning severity."""
     if not case.data_quality_assertions:
-        return []
-    target = checked_output(outputs_dir)
-    if target is None:
-        return [
-            Failure(
-                kind="data_quality",
-                expectation="data_quality_assertions",
-                actual=None,
-                message="no output to check: the script wrote no 'predictions' output and "
-                "not exactly one output holding a table",
-            )
-        ]
+        return [], []
     try:
-        table = read_dataset(target)
-        input_table = read_dataset(next(iter(inputs.values()))) if len(inputs) == 1 else None
+        input_table = only_input_table(inputs)
     except InputError as exc:
-        return [_quality_failure("data_quality_assertions", f"cannot read the data: {exc}")]
-    results = run_checks(
-        case.data_quality_assertions, table, input_table=input_table, base_dir=case.base_dir
-    )
-    return [
-        _quality_failure(r.check, f"{r.check} on {target.name}: {r.message}", r.sample)
-        for r in results
-        if r.is_failure
-    ]
+        return [_quality_failure("data_quality_assertions", f"cannot read the input: {exc}")], []
+    failures: list[Failure] = []
+    warnings: list[Failure] = []
+    for spec in case.data_quality_assertions:
+        targets = check_targets(spec.output, outputs_dir)
+        if not targets:
+            failures.append(_quality_failure(spec.check, f"{spec.check}: {NO_TABLE}"))
+        for target in targets:
+            try:
+                table = read_dataset(target)
+            except InputError as exc:
+                failures.append(_quality_failure(spec.check, f"cannot read {target.name}: {exc}"))
+                continue
+            (result,) = run_checks([spec], table, input_table=input_table, base_dir=case.base_dir)
+            if result.passed:
+                continue
+            missed = _quality_failure(
+                result.check, f"{result.check} on {target.name}: {result.message}", result.sample
+            )
+            (failures if result.is_failure else warnings).append(missed)
+    return failures, warnings
+
+
+NO_TABLE = "no output holds a table to check (name one with 'output')"
+
+
+def check_targets(output: str | None, outputs_dir: Path) -> list[Path]:
+    """The output folders a check reads: the one it names, else 'predictions', else every
+    output holding a table."""
+    if output is not None:
+        folder = outputs_dir / output
+        return [folder] if holds_table(folder) else []
+    named = outputs_dir / PREDICTIONS
+    if holds_table(named):
+        return [named]
+    folders = sorted(outputs_dir.iterdir()) if outputs_dir.is_dir() else []
+    return [folder for folder in folders if holds_table(folder)]
+
+
+def holds_table(path: Path) -> bool:
+    """A table file, or a folder with one somewhere inside."""
+    if path.is_file():
+        return table_format(path) is not None
+    return path.is_dir() and any(f.is_file() and table_format(f) for f in path.rglob("*"))
+
+
+def only_input_table(inputs: dict[str, Path]) -> Any:
+    """The table of the case's only input that holds one (None when none or several do)."""
+    tabular = [path for path in inputs.values() if holds_table(path)]
+    return read_dataset(tabular[0]) if len(tabular) == 1 else None
 
 
 def _quality_failure(
@@ -225,19 +308,6 @@ def _quality_failure(
     return Failure(
         kind="data_quality", expectation=check, actual=None, message=message, sample=sample or []
     )
-
-
-def checked_output(outputs_dir: Path) -> Path | None:
-    """The output folder data-quality checks look at."""
-    named = outputs_dir / PREDICTIONS
-    if named.is_dir():
-        return named
-    tables = [
-        folder
-        for folder in sorted(outputs_dir.iterdir() if outputs_dir.is_dir() else [])
-        if folder.is_dir() and any(table_format(f) for f in folder.rglob("*") if f.is_file())
-    ]
-    return tables[0] if len(tables) == 1 else None
 
 
 def run_case(
@@ -253,10 +323,11 @@ def run_case(
     build_default: ImageBuilder | None = None,
     cancel: threading.Event | None = None,
     isolation: Isolation = "container",
+    registry_root: Path | None = None,
 ) -> TestCaseResult:
     """Run one case in its own container (or process) and run directory, and judge it."""
     work = settings.cit_dir / "cases" / step.name / case.name
-    registry_root = settings.cit_dir / REGISTRY_FOLDER
+    registry_root = registry_root or settings.cit_dir / REGISTRY_FOLDER
     tested, input_paths = case_step(step, case, work, make_synthetic, registry_root)
     pipeline = Pipeline(f"{step.name}-{case.name}", base_dir=source_file.resolve().parent)
     pipeline.add(tested)
@@ -270,16 +341,30 @@ def run_case(
         build_default=build_default,
         cancel=cancel,
     )
+    if run.status is Status.INTERRUPTED:
+        return interrupted(case, isolation, Path(run.run_dir))
     outcome = case_outcome(run, tested.name)
     result = judge(case, outcome, isolation, run_dir=Path(run.run_dir))
     if check_quality is not None and outcome.completed:
-        extra = check_quality(case, outcome.outputs_dir, input_paths)
-        if extra:
-            failures = [*result.failures, *extra]
-            result = result.model_copy(
-                update={"failures": failures, "error_message": failures[0].message}
-            )
+        failures, warnings = check_quality(case, outcome.outputs_dir, input_paths)
+        failures = [*result.failures, *failures]
+        result = result.model_copy(
+            update={
+                "failures": failures,
+                "warnings": warnings,
+                "error_message": failures[0].message if failures else None,
+            }
+        )
     return result
+
+
+def interrupted(
+    case: TestCase, isolation: Isolation, run_dir: Path | None = None
+) -> TestCaseResult:
+    """The result of a case stopped by Ctrl-C (or never started because of it)."""
+    return TestCaseResult(
+        name=case.name, error_message=INTERRUPTED, isolation=isolation, run_dir=run_dir
+    )
 
 
 def case_outcome(run: RunResult, step_name: str) -> CaseOutcome:
@@ -333,6 +418,7 @@ def run_script_tests(
     build_default: ImageBuilder | None = None,
     cancel: threading.Event | None = None,
     isolation: Isolation = "container",
+    registry_root: Path | None = None,
 ) -> ScriptTestResult:
     """Every case, one after the other, each in its own container; stops early on cancel.
 
@@ -340,14 +426,15 @@ def run_script_tests(
     engine for "container", a ``ProcessEngine`` for "process". A script that process isolation
     cannot call is refused before any case runs."""
     settings = settings or RunSettings()
-    check_registry_inputs(cases, settings.cit_dir / REGISTRY_FOLDER)
+    registry_root = registry_root or settings.cit_dir / REGISTRY_FOLDER
+    check_cases(step, cases, registry_root)
     if isolation == "process":
         check_process_isolation(step, cases)
     engine = engine or default_engine(isolation)
     results: list[TestCaseResult] = []
     for case in cases:
         if cancel is not None and cancel.is_set():
-            results.append(TestCaseResult(name=case.name, error_message="interrupted"))
+            results.append(interrupted(case, isolation))
             continue
         results.append(
             run_case(
@@ -362,6 +449,7 @@ def run_script_tests(
                 build_default=build_default,
                 cancel=cancel,
                 isolation=isolation,
+                registry_root=registry_root,
             )
         )
     return ScriptTestResult(script=step.name, test_results=results)
@@ -388,6 +476,7 @@ def check_process_isolation(step: Step, cases: Sequence[TestCase]) -> None:
 
 
 ALL_CHECKS = "all"
+NO_CHECKS = "none"
 GENERAL_CHECKS: tuple[str, ...] = ("row_count", "max_missing_ratio")
 PREDICTION_CHECKS: tuple[str, ...] = (
     "predictions_in_range_0_1",
@@ -396,10 +485,14 @@ PREDICTION_CHECKS: tuple[str, ...] = (
 )
 
 
-def quick_checks(step: Step, written: str | Sequence[str]) -> list[str]:
-    """The checks of ``--quality-checks``: names, or 'all' (at least one row and at most 5 %
-    missing values in each column, and, for a step with a 'predictions' output, the
-    prediction checks)."""
+def quick_checks(step: Step, written: str | Sequence[str] | None) -> list[str]:
+    """The checks of ``--quality-checks``: names, 'none', or 'all' (the default: at least one
+    row and at most 5 % missing values in each output table, and, for a step with a
+    'predictions' output, the prediction checks)."""
+    if written is None:
+        written = ALL_CHECKS
+    if isinstance(written, str) and written.strip() == NO_CHECKS:
+        return []
     if isinstance(written, str) and written.strip() != ALL_CHECKS:
         written = [name.strip() for name in written.split(",") if name.strip()]
     if isinstance(written, str):
@@ -413,13 +506,19 @@ def quick_case(
     input_data: Path | Mapping[str, Path],
     *,
     expected_output_schema: Path | None = None,
-    quality_checks: str | Sequence[str] = ALL_CHECKS,
+    quality_checks: str | Sequence[str] | None = None,
     name: str = "quick-check",
 ) -> TestCase:
     """One case without a test-case file: the step on ``input_data`` (a path for a step with
     one input, or channel -> path), its outputs against a schema, and data-quality checks."""
     if isinstance(input_data, Mapping):
         inputs = {channel: str(path) for channel, path in input_data.items()}
+        unknown = [c for c in inputs if step.inputs and c not in step.inputs]
+        if unknown:
+            raise InputError(
+                f"unknown channel {', '.join(unknown)}; inputs: {', '.join(step.inputs)}",
+                field="--input-data",
+            )
     elif len(step.inputs) == 1:
         inputs = {next(iter(step.inputs)): str(input_data)}
     elif not step.inputs:
@@ -442,7 +541,7 @@ def quick_case(
     except FieldError as exc:
         option = _option_of(exc.field)
         last = exc.field.rsplit(".", 1)[-1]
-        about_check = last.isdigit() or last == "check"
+        about_check = last.isdigit() or last in ("check", "path")
         detail = exc.message if about_check else f"{last}: {exc.message}"
         if option == "--quality-checks" and not about_check:
             detail += "; checks with parameters go in a test-case file"
@@ -460,6 +559,14 @@ def _option_of(field: str) -> str:
         if part in field:
             return option
     return field
+
+
+def entry_point_of(contract_file: Path, contract: ScriptContract) -> Path:
+    """Where a contract's script is: next to the contract, else in a ``scripts`` folder beside
+    the contract's folder (contracts/x.yaml -> scripts/x.py)."""
+    here = contract_file.parent / contract.entry_point
+    beside = contract_file.parent.parent / "scripts" / contract.entry_point
+    return beside if not here.is_file() and beside.is_file() else here
 
 
 class ScriptUnitTester:
@@ -486,7 +593,7 @@ class ScriptUnitTester:
     ) -> None:
         contract_file = Path(contract)
         loaded = load_contract(contract_file)
-        path = Path(script) if script is not None else contract_file.parent / loaded.entry_point
+        path = Path(script) if script is not None else entry_point_of(contract_file, loaded)
         if not path.is_file():
             raise InputError(
                 f"no script at {path}; give script= (the contract's entry_point is "
@@ -505,7 +612,7 @@ class ScriptUnitTester:
         self,
         input_data: str | Path | Mapping[str, str | Path],
         expected_output_schema: str | Path | None = None,
-        quality_checks: str | Sequence[str] = ALL_CHECKS,
+        quality_checks: str | Sequence[str] | None = None,
     ) -> TestCaseResult:
         """Run the script once on ``input_data`` and check what it wrote: against the schema,
         and with the data-quality checks ('all', or their names)."""

@@ -9,7 +9,9 @@ What each column holds (``allowed`` values win over everything else):
 - ``allowed``: exactly the share of rows each value's weight asks for (uniform without
   ``weights``), in random order;
 - integer, float, number: uniform in ``min``..``max``; an unbounded side lies ``DEFAULT_SPAN``
-  from the other (0..100 with neither); floats have ``FLOAT_DECIMALS`` decimals;
+  from the other (0..100 with neither), within the type's range; floats have
+  ``FLOAT_DECIMALS`` decimals. Integer bounds are exact (a uint64 reaches 2**64 - 1), and a
+  float range may span -1e308..1e308;
 - string: random lower-case tokens of ``TOKEN_LENGTH`` letters; boolean: half true, half false;
 - date and timestamp: uniform over 2020-01-01..2024-12-31 (``min``/``max`` do not apply);
 - any: numbers as for ``number`` when ``min`` or ``max`` is given, else tokens;
@@ -27,6 +29,8 @@ import importlib
 import json
 import math
 import os
+import shutil
+import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
 from itertools import islice
@@ -47,8 +51,10 @@ ArrowArray = Any
 
 DataFormat = Literal["csv", "parquet"]
 FORMATS: tuple[DataFormat, ...] = ("csv", "parquet")
-DEFAULT_SPAN = 100.0
+DEFAULT_SPAN = 100
 FLOAT_DECIMALS = 4
+ROUNDED_BELOW = 1e300
+"""Values this large are not rounded: rounding multiplies them by 10**FLOAT_DECIMALS."""
 TOKEN_LENGTH = 6
 FIRST_DAY = 18262
 """2020-01-01 in days since 1970-01-01."""
@@ -93,6 +99,24 @@ def write_dataset(
         write_table(_table(schema, rows, seed, part=index), folder / sub, fmt, name)
         for index, sub in enumerate(schema.layout, start=1)
     ]
+
+
+def check_spec(schema: DataSchema, rows: int, fmt: str) -> None:
+    """Raise ``ValueError`` with a one-line reason (naming the schema's file and the column)
+    when ``rows`` rows of ``schema`` cannot be generated as ``fmt``; writes nothing."""
+    try:
+        _check(schema, rows, fmt)
+    except CitError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _check(schema: DataSchema, rows: int, fmt: str) -> None:
+    """Every mistake that would stop ``write_dataset``, found on an empty table."""
+    if fmt not in FORMATS:
+        raise CitError(f"format {fmt}: data can be generated as csv or parquet")
+    if rows < 0:
+        raise CitError(f"rows ({rows}) must be 0 or more")
+    _table(schema, 0, 0, part=0)
 
 
 def schema_for_input(contract: ScriptContract, input_name: str) -> DataSchema:
@@ -259,9 +283,11 @@ def _arrow_type(spec: ColumnSpec) -> Any:
 
 
 def _bounds(spec: ColumnSpec) -> tuple[float, float]:
+    """``min``..``max``, an unbounded side ``DEFAULT_SPAN`` from the other. Integer bounds stay
+    Python ints (exact beyond 2**53); the type says float, as int is a float to the checker."""
     low, high = spec.min, spec.max
     if low is None:
-        low = 0.0 if high is None else high - DEFAULT_SPAN
+        low = 0 if high is None else high - DEFAULT_SPAN
     if high is None:
         high = low + DEFAULT_SPAN
     if low > high:
@@ -278,10 +304,11 @@ def _integers(spec: ColumnSpec, n: int, rng: np.random.Generator) -> ArrowArray:
     low, high = _bounds(spec)
     info = np.iinfo(target.to_pandas_dtype())
     first = max(math.ceil(low), int(info.min))
-    last = min(math.floor(high), int(info.max), int(np.iinfo(np.int64).max))
+    last = min(math.floor(high), int(info.max))
     if first > last:
         raise _column_error(spec, f"no {spec.type} value lies between min and max")
-    values = rng.integers(first, last, size=n, dtype=np.int64, endpoint=True)
+    drawn = np.int64 if last <= np.iinfo(np.int64).max else np.uint64
+    values = rng.integers(first, last, size=n, dtype=drawn, endpoint=True)
     return pa.array(values).cast(target)
 
 
@@ -291,8 +318,10 @@ def _floats(spec: ColumnSpec, n: int, rng: np.random.Generator) -> ArrowArray:
     pa = _pyarrow()
 
     target = _arrow_type(spec) or pa.float64()
-    low, high = _bounds(spec)
-    values = np.round(rng.uniform(low, high, size=n), FLOAT_DECIMALS)
+    low, high = (float(bound) for bound in _bounds(spec))
+    if target == pa.float32():
+        low, high = _float32_bounds(spec, low, high)
+    values = np.clip(_uniform(low, high, n, rng), low, high)
     if target == pa.float32():
         # float32 may round a value just past a bound: keep to the float32 values inside.
         low32, high32 = np.float32(low), np.float32(high)
@@ -303,7 +332,33 @@ def _floats(spec: ColumnSpec, n: int, rng: np.random.Generator) -> ArrowArray:
         if low32 > high32:
             raise _column_error(spec, f"no {spec.type} value lies between min and max")
         return pa.array(np.clip(values.astype(np.float32), low32, high32))
-    return pa.array(np.clip(values, low, high)).cast(target)
+    return pa.array(values).cast(target)
+
+
+def _float32_bounds(spec: ColumnSpec, low: float, high: float) -> tuple[float, float]:
+    """``low``..``high`` narrowed to the finite float32 values."""
+    import numpy as np
+
+    largest = float(np.finfo(np.float32).max)
+    low, high = max(low, -largest), min(high, largest)
+    if low > high:
+        raise _column_error(spec, f"no {spec.type} value lies between min and max")
+    return low, high
+
+
+def _uniform(low: float, high: float, n: int, rng: np.random.Generator) -> np.ndarray[Any, Any]:
+    """``n`` uniform draws in ``low``..``high``, rounded to ``FLOAT_DECIMALS`` decimals where
+    that cannot overflow; a range wider than the largest float is drawn without its width."""
+    import numpy as np
+
+    if math.isfinite(high - low):
+        values = rng.uniform(low, high, size=n)
+    else:
+        share = rng.random(size=n)
+        values = low * (1.0 - share) + high * share
+    small = np.abs(values) < ROUNDED_BELOW
+    values[small] = np.round(values[small], FLOAT_DECIMALS)
+    return values
 
 
 def _tokens(n: int, rng: np.random.Generator) -> ArrowArray:
@@ -385,11 +440,63 @@ def _foreign_files(folder: Path, recorded: dict[str, str]) -> Iterator[str]:
             yield rel
 
 
+def generate_into(
+    folder: Path, schema: DataSchema, rows: int, seed: int, fmt: str, /, **about: Any
+) -> list[Path]:
+    """Write generated data into ``folder`` for ``cit generate-data``; the files.
+
+    The data is made in a staging folder next to ``folder`` and moved in once complete; files
+    of an earlier run are removed only then, and the marker (with ``about``) is written last.
+    A failed run leaves ``folder`` as it was; a user's file is never touched."""
+    _check(schema, rows, fmt)
+    earlier = {path.relative_to(folder) for path in replaceable_files(folder)}
+    target = folder.resolve()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise CitError(f"--output: cannot write to {folder}: {exc.strerror or exc}") from None
+    try:
+        made = write_dataset(schema, rows, seed, fmt, staging)
+        files = [_move(path, staging, target) for path in made]
+        for old in earlier - {path.relative_to(target) for path in files}:
+            _remove(target / old, target)
+        (staging / MARKER).write_text(_marker_text(target, files, about), encoding="utf-8")
+        os.replace(staging / MARKER, target / MARKER)
+    except OSError as exc:
+        raise CitError(f"--output: cannot write to {folder}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [folder / path.relative_to(target) for path in files]
+
+
+def _move(path: Path, staging: Path, target: Path) -> Path:
+    """Move a staged file to the same place under ``target``, replacing what is there."""
+    destination = target / path.relative_to(staging)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, destination)
+    return destination
+
+
+def _remove(path: Path, folder: Path) -> None:
+    """Delete a file of an earlier run, and the subfolders of ``folder`` that leaves empty."""
+    path.unlink(missing_ok=True)
+    parent = path.parent
+    while parent != folder and folder in parent.parents and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
+
+
 def record_generated(folder: Path, files: list[Path], **about: Any) -> None:
     """Note which files of ``folder`` were generated (and their hashes), for a later run."""
+    (folder / MARKER).write_text(_marker_text(folder, files, about), encoding="utf-8")
+
+
+def _marker_text(folder: Path, files: list[Path], about: dict[str, Any]) -> str:
     hashes = {path.relative_to(folder).as_posix(): _sha256(path) for path in files}
-    text = json.dumps({"generated_by": "cit generate-data", **about, "files": hashes}, indent=2)
-    (folder / MARKER).write_text(text + "\n", encoding="utf-8")
+    return (
+        json.dumps({"generated_by": "cit generate-data", **about, "files": hashes}, indent=2) + "\n"
+    )
 
 
 def _recorded(folder: Path) -> dict[str, str]:

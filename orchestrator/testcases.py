@@ -324,6 +324,7 @@ class TestCase(_Strict):
     warnings_expected: list[str] = Field(default_factory=list)
     expected_schema: dict[str, DataSchema] = Field(default_factory=dict)
     _base_dir: Path | None = PrivateAttr(default=None)
+    _source: str | None = PrivateAttr(default=None)
     """Output name -> the schema its data must pass; ``ALL_OUTPUTS`` for every output that
     holds data. Written as one schema file (every output) or a mapping output -> file."""
 
@@ -348,8 +349,15 @@ class TestCase(_Strict):
         return value
 
     def model_post_init(self, context: Any) -> None:
-        base_dir = (context or {}).get("base_dir") if isinstance(context, dict) else None
+        known = context if isinstance(context, dict) else {}
+        base_dir, source = known.get("base_dir"), known.get("source")
         self._base_dir = Path(base_dir) if base_dir is not None else None
+        self._source = str(source) if source is not None else None
+
+    @property
+    def source(self) -> str | None:
+        """The test-case file the case comes from, for messages."""
+        return self._source
 
     @property
     def base_dir(self) -> Path:
@@ -470,12 +478,12 @@ def cases_from_data(data: Any, base_dir: Path, source: str | None = None) -> Tes
         raise FieldError("test_cases", "must be a list of cases, each a mapping with a 'name'")
     if not listed:
         raise FieldError("test_cases", "lists no cases; add at least one with a 'name'")
-    cases = [_case(raw, index, base_dir) for index, raw in enumerate(listed)]
+    cases = [_case(raw, index, base_dir, source) for index, raw in enumerate(listed)]
     _unique_names(cases)
     return TestCaseFile(test_cases=cases, source=source, base_dir=base_dir)
 
 
-def _case(raw: Any, index: int, base_dir: Path) -> TestCase:
+def _case(raw: Any, index: int, base_dir: Path, source: str | None = None) -> TestCase:
     if isinstance(raw, TestCase):
         return raw
     name = raw.get("name") if isinstance(raw, dict) else None
@@ -484,7 +492,7 @@ def _case(raw: Any, index: int, base_dir: Path) -> TestCase:
     if not isinstance(raw, dict):
         raise FieldError(label, "a case is a mapping with a 'name' and its expectations")
     try:
-        return TestCase.model_validate(raw, context={"base_dir": base_dir})
+        return TestCase.model_validate(raw, context={"base_dir": base_dir, "source": source})
     except ValidationError as exc:
         field, message = _describe(exc.errors()[0])
         raise FieldError(f"{label}.{field}" if field else label, message) from None
@@ -515,6 +523,8 @@ def _unique_names(cases: list[TestCase]) -> None:
 
 def load_test_cases(path: Path) -> TestCaseFile:
     """Read a test-case file (.yaml, .yml or .json); every mistake is an ``InputError``."""
+    if path.is_dir():
+        raise InputError("is a folder; give the test-case file (.yaml or .json)", file=path)
     if not path.is_file():
         raise InputError("no such test-case file", file=path)
     if path.suffix.lower() not in DATA_SUFFIXES:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import textwrap
 import threading
 import time
@@ -22,12 +24,14 @@ from orchestrator.process_engine import (
     PROCESS_IMAGE_ID,
     ProcessEngine,
     ProcessJobError,
+    StagedCopy,
     has_main,
     host_path,
     job_args,
     job_arguments,
     process_job,
     require_main,
+    stage_inputs,
 )
 from orchestrator.sagemaker_contract import JobContext, StepPaths, translate
 from orchestrator.spec import ContainerSpec, Mount
@@ -137,26 +141,54 @@ def test_processing_mounts_map_to_inputs_outputs_and_the_script(tmp_path: Path) 
             ),
         },
         outputs={"metrics": StepOutputSpec(), "scored": StepOutputSpec(destination="/work/out")},
-        env={"SCALE": "5", "DATA_DIR": "/opt/ml/processing/input/data/sub", "NOTE": "/x"},
+        env={
+            "SCALE": "5",
+            "NOTE": "/x",
+            "DATA_DIR": "/opt/ml/processing/input/data/sub",
+            "MODEL_DIR": "/opt/ml/processing/input/model",
+            "MODEL_FILE": "/opt/ml/processing/input/model/model.json",
+            "EVAL_DIR": "/opt/ml/processing/input/eval/",
+            "METRICS_FILE": "/opt/ml/processing/output/metrics/m.json",
+        },
         arguments=["--threshold", "0.5"],
     )
     inputs = {"data": folder, "model": single, "eval_data_input": folder}
     spec, paths = planned(step, inputs, tmp_path)
-    job = process_job(spec, json.loads((paths.config_dir / "processingjobconfig.json").read_text()))
+    config = json.loads((paths.config_dir / "processingjobconfig.json").read_text())
+    stage = tmp_path / "stage"
+    job = process_job(spec, config, stage_dir=stage)
     assert job.script == script
     assert job.arguments == ("--threshold", "0.5")
-    assert job.input_paths == {"data": str(folder), "eval_data_input": str(folder)}
-    assert job.staged == {"model": (single,)}  # a file input gets a folder of its own
+    staged = stage / "opt/ml/processing/input"  # every input is a copy, laid out as mounted
+    assert job.input_paths == {
+        "data": str(staged / "data"),
+        "model": str(staged / "model"),  # a file input gets a folder of its own
+        "eval_data_input": str(staged / "eval"),
+    }
+    assert job.copies == (
+        StagedCopy(folder, staged / "data", read_only=True),
+        StagedCopy(folder, staged / "eval", read_only=True),
+        StagedCopy(single, staged / "model" / "model.json", read_only=True),
+    )
     assert job.output_paths == {
         "metrics": str(paths.output("metrics")),
         "scored": str(paths.output("scored")),
     }
     assert job.environ_vars["SCALE"] == "5" and job.environ_vars["NOTE"] == "/x"
-    assert job.environ_vars["DATA_DIR"] == str(folder / "sub")
+    # A container path in the environment is where main sees it: in an input's copy.
+    assert job.environ_vars["DATA_DIR"] == str(staged / "data" / "sub")
+    assert job.environ_vars["MODEL_DIR"] == str(staged / "model")
+    assert job.environ_vars["MODEL_FILE"] == str(staged / "model" / "model.json")
+    assert job.environ_vars["EVAL_DIR"] == str(staged / "eval")
+    assert job.environ_vars["METRICS_FILE"] == str(paths.output("metrics") / "m.json")
     assert job.working_dir is None
     # Without the job config, the standard folders still name inputs and outputs.
-    bare = process_job(spec)
-    assert bare.input_paths == {"data": str(folder), "eval": str(folder)}
+    bare = process_job(spec, stage_dir=stage)
+    assert bare.input_paths == {
+        "data": str(staged / "data"),
+        "model": str(staged / "model"),
+        "eval": str(staged / "eval"),
+    }
     assert set(bare.output_paths) == {"metrics"}
 
 
@@ -174,23 +206,81 @@ def test_training_maps_channels_model_output_data_and_code(tmp_path: Path) -> No
         hyperparameters={"max_depth": 3, "eta": 0.1},
     )
     spec, paths = planned(step, {"train": folder}, tmp_path)
-    job = process_job(spec)
+    job = process_job(spec, stage_dir=tmp_path / "stage")
     assert job.script == paths.code_dir / "train.py"  # the step's own copy, as mounted
     assert job.arguments == ("--eta", "0.1", "--max_depth", "3")
-    assert job.input_paths == {"train": str(folder)}
+    train = tmp_path / "stage/opt/ml/input/data/train"
+    assert job.input_paths == {"train": str(train)}
+    assert job.copies == (StagedCopy(folder, train, read_only=True),)
     assert job.output_paths == {
         "model": str(paths.model_dir),
         "output_data": str(paths.ml_output_dir / "data"),
     }
-    assert job.environ_vars["SM_CHANNEL_TRAIN"] == str(folder)
+    assert job.environ_vars["SM_CHANNEL_TRAIN"] == str(train)
     assert job.environ_vars["SM_MODEL_DIR"] == str(paths.model_dir)
     assert job.working_dir == paths.code_dir
 
 
-def test_a_spec_without_a_mounted_script_cannot_run_as_a_process() -> None:
+def test_a_spec_without_a_mounted_script_cannot_run_as_a_process(tmp_path: Path) -> None:
     spec = ContainerSpec(name="byoc", image="img", command=("train",))
     with pytest.raises(ProcessJobError, match=r"runs no mounted Python script \(train\)"):
-        process_job(spec)
+        process_job(spec, stage_dir=tmp_path)
+
+
+def test_staging_copies_inputs_as_mounted_and_read_only(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "rows.csv").write_text("a\n1\n")
+    (folder / "sub" / "more.csv").write_text("a\n2\n")
+    single = write(tmp_path, "model.json", "{}")
+    stage = tmp_path / "stage"
+    spec = ContainerSpec(
+        name="s",
+        image="img",
+        command=("python3", "/opt/ml/processing/input/code/s.py"),
+        mounts=(
+            Mount(str(write(tmp_path, "s.py", MAIN_SCRIPT)), "/opt/ml/processing/input/code/s.py",
+                  read_only=True),
+            Mount(str(folder), "/opt/ml/processing/input/data", read_only=True),
+            Mount(str(single), "/opt/ml/processing/input/model/model.json", read_only=True),
+            Mount(str(tmp_path / "out"), "/opt/ml/processing/output/o", read_only=False),
+        ),
+    )  # fmt: skip
+    job = process_job(spec, stage_dir=stage)
+    stage_inputs(job)
+    data, model = Path(job.input_paths["data"]), Path(job.input_paths["model"])
+    assert (data / "rows.csv").read_text() == "a\n1\n"
+    assert (data / "sub" / "more.csv").read_text() == "a\n2\n"
+    assert [p.name for p in model.iterdir()] == ["model.json"]
+    write_bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    for copy in (data, data / "sub", data / "rows.csv", data / "sub" / "more.csv",
+                 model / "model.json"):  # fmt: skip
+        assert not copy.stat().st_mode & write_bits, copy
+    assert model.stat().st_mode & stat.S_IWUSR  # created, not mounted: writable, as in Docker
+    for original in (folder, folder / "sub", folder / "rows.csv", single):
+        assert original.stat().st_mode & stat.S_IWUSR, original  # the user's files untouched
+    assert job.script == tmp_path / "s.py"  # not an input: not copied
+
+
+def test_staging_a_missing_input_is_one_line(tmp_path: Path) -> None:
+    job = process_job(
+        ContainerSpec(
+            name="s",
+            image="img",
+            command=("python3", "/opt/ml/processing/input/code/s.py"),
+            mounts=(
+                Mount(str(tmp_path / "s.py"), "/opt/ml/processing/input/code/s.py", True),
+                Mount(str(tmp_path / "gone"), "/opt/ml/processing/input/data", True),
+            ),
+        ),
+        stage_dir=tmp_path / "stage",
+    )
+    with pytest.raises(ProcessJobError) as caught:
+        stage_inputs(job)
+    assert str(caught.value).startswith(
+        f"cannot copy input {tmp_path / 'gone'} for process isolation: "
+    )
+    assert "\n" not in str(caught.value)
 
 
 def test_host_path_uses_the_deepest_mount() -> None:
@@ -279,6 +369,83 @@ def test_main_runs_with_host_paths_env_and_job_args(tmp_path: Path) -> None:
     assert "env 7 7 True" in lines and "to stderr" in lines
     assert json.loads((tmp_path / "out" / "metrics.json").read_text()) == {"rows": 2}
     assert outcome.finished_at >= outcome.started_at
+
+
+WRITER_SCRIPT = """
+import json, os
+from pathlib import Path
+
+def main(input_paths, output_paths, environ_vars, job_args):
+    data = Path(input_paths["data"])
+    print("input", data)
+    print("read-only", not os.stat(data / "rows.csv").st_mode & 0o222,
+          not os.stat(data).st_mode & 0o222)
+    for attempt in (
+        lambda: (data / "rows.csv").write_text("changed"),
+        lambda: (data / "new.csv").write_text("new"),
+        lambda: (data / "old.csv").unlink(),
+    ):
+        try:
+            attempt()
+        except PermissionError:
+            print("refused")
+    Path(output_paths["metrics"], "metrics.json").write_text("{}")
+"""
+
+
+def test_main_gets_copies_of_inputs_and_cannot_change_the_originals(tmp_path: Path) -> None:
+    spec = process_spec(tmp_path, {})
+    write(tmp_path, "score.py", WRITER_SCRIPT)
+    data = tmp_path / "data"
+    (data / "old.csv").write_text("id\n9\n")
+    before = {p.name: p.read_text() for p in data.iterdir()}
+    outcome, lines = run(ProcessEngine(), spec)
+    assert outcome.exit_code == 0, lines
+    assert {p.name: p.read_text() for p in data.iterdir()} == before
+    copy = Path(next(line for line in lines if line.startswith("input "))[6:])
+    assert copy != data and not copy.exists()  # the copy went with the run's scratch folder
+    assert "read-only True True" in lines
+    if os.geteuid() != 0:  # root writes through any permission; to the copy, then
+        assert lines.count("refused") == 3, lines
+
+
+ENV_SCRIPT = """
+import os
+from pathlib import Path
+
+def main(input_paths, output_paths, environ_vars, job_args):
+    print("dir", os.environ["MODEL_DIR"] == input_paths["model"] == environ_vars["MODEL_DIR"])
+    print("file", Path(os.environ["MODEL_FILE"]).read_text())
+    print("data", Path(os.environ["DATA_DIR"], "rows.csv").is_file())
+"""
+
+
+def test_environment_paths_name_the_copies_of_file_and_folder_inputs(tmp_path: Path) -> None:
+    base = process_spec(
+        tmp_path,
+        {
+            "MODEL_DIR": "/opt/ml/processing/input/model",
+            "MODEL_FILE": "/opt/ml/processing/input/model/model.json",
+            "DATA_DIR": "/opt/ml/processing/input/data",
+        },
+    )
+    write(tmp_path, "score.py", ENV_SCRIPT)
+    model = write(tmp_path, "model.json", '{"depth": 3}')
+    mount = Mount(str(model), "/opt/ml/processing/input/model/model.json", read_only=True)
+    spec = ContainerSpec(**{**base.to_dict(), "mounts": (*base.mounts, mount)})
+    outcome, lines = run(ProcessEngine(), spec)
+    assert outcome.exit_code == 0, lines
+    assert lines == ["dir True", 'file {"depth": 3}', "data True"]
+
+
+def test_an_input_that_cannot_be_copied_is_an_engine_error(tmp_path: Path) -> None:
+    base = process_spec(tmp_path, {})
+    gone = Mount(str(tmp_path / "gone"), "/opt/ml/processing/input/extra", read_only=True)
+    spec = ContainerSpec(**{**base.to_dict(), "mounts": (*base.mounts, gone)})
+    outcome, lines = run(ProcessEngine(), spec)
+    assert outcome.exit_code is None
+    assert (outcome.error or "").startswith(f"cannot copy input {tmp_path / 'gone'}")
+    assert lines == [f"cit: {outcome.error}"]
 
 
 def test_an_exception_in_main_logs_its_traceback_and_exits_1(tmp_path: Path) -> None:

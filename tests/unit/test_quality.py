@@ -86,7 +86,7 @@ def test_a_spec_built_in_python_needs_no_check_name() -> None:
             {"check": "no_missing_values", "colums": ["a"]},
             "0.colums",
             "unknown field 'colums' (did you mean 'columns'?); "
-            "allowed: check, severity, mostly, columns",
+            "allowed: check, severity, mostly, output, columns",
         ),
         (
             {"check": "no_nan_predictions", "severity": "fatal"},
@@ -202,7 +202,7 @@ def test_no_prediction_column_cannot_run() -> None:
     result = check("no_nan_predictions", pa.table({"score": [0.1]}))
     assert not result.passed and result.is_failure
     assert result.message == (
-        "cannot run: no prediction column: the table has neither 'probability' or 'prediction' "
+        "cannot run: no prediction column: the table has neither 'probability' nor 'prediction' "
         "(columns: score); name one with 'column'"
     )
     assert result.failing_rows is None
@@ -251,7 +251,7 @@ def test_numeric_ranges_one_and_several_columns() -> None:
     )
     assert both.sample == [{"age": 10, "income": -5.0}]
     fine = check({"check": "numeric_ranges", "ranges": {"age": {"max": 150}}}, table)
-    assert fine.passed and fine.message.startswith("0 of 4 rows (0%) have age outside <= 150;")
+    assert fine.passed and fine.message.startswith("0 of 4 rows (0%) have age above 150;")
 
 
 def test_numeric_ranges_on_text_cannot_run() -> None:

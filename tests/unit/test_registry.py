@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import stat
+import textwrap
 import threading
 from pathlib import Path
 
 import pytest
 
 from orchestrator.errors import InputError
+from orchestrator.pipeline import Pipeline
 from orchestrator.registry import TestDataEntry, TestDataRegistry, content_hash
 from orchestrator.schemas import schema_from_data
+from orchestrator.workflow import load_and_validate
 
 
 @pytest.fixture
@@ -153,6 +158,156 @@ def test_a_missing_source_is_one_line(registry: TestDataRegistry, tmp_path: Path
     with pytest.raises(InputError) as caught:
         registry.register("prep", "basic", tmp_path / "nope.csv")
     assert str(caught.value) == f"{tmp_path / 'nope.csv'}: no such file or folder to register"
+
+
+# --- links and containment ------------------------------------------------------------------
+
+
+def assert_nothing_stored(registry: TestDataRegistry, *refs: str) -> None:
+    """Only ``refs`` are listed and stored, and no copy is left in staging."""
+    assert [e.ref for e in registry.list()] == list(refs)
+    stored = sorted(
+        p.relative_to(registry.root / "data") for p in registry.root.glob("data/*/*/v*")
+    )
+    assert [p.as_posix() for p in stored] == list(refs)
+    staging = registry.root / ".staging"
+    assert not staging.exists() or not any(staging.iterdir()), "no copy left in staging"
+
+
+def test_a_symlink_loop_is_refused_not_followed(registry: TestDataRegistry, tmp_path: Path) -> None:
+    source = make_folder(tmp_path / "data", {"d.csv": "x\n1\n"})
+    (source / "sub").mkdir()
+    os.symlink("..", source / "sub" / "loop")
+    with pytest.raises(InputError) as caught:
+        registry.register("prep", "basic", source)
+    assert str(caught.value) == (
+        f"{source}: 'sub/loop' is a link to a folder; only files and links to files are stored "
+        "(put the folder itself in place of the link)"
+    )
+    assert_nothing_stored(registry)
+
+
+def test_a_link_to_another_folder_is_refused(registry: TestDataRegistry, tmp_path: Path) -> None:
+    make_folder(tmp_path / "elsewhere", {"big.csv": "x\n1\n"})
+    source = make_folder(tmp_path / "data", {"d.csv": "x\n1\n"})
+    os.symlink(tmp_path / "elsewhere", source / "shared")
+    with pytest.raises(InputError, match="'shared' is a link to a folder"):
+        registry.register("prep", "basic", source)
+    with pytest.raises(InputError, match="'shared' is a link to a folder"):
+        content_hash(source)
+    assert_nothing_stored(registry)
+
+
+def test_a_broken_link_is_refused(registry: TestDataRegistry, tmp_path: Path) -> None:
+    source = make_folder(tmp_path / "data", {"d.csv": "x\n1\n"})
+    os.symlink(tmp_path / "gone.csv", source / "gone.csv")
+    with pytest.raises(InputError, match=r"data: 'gone.csv' is a broken link"):
+        registry.register("prep", "basic", source)
+    assert_nothing_stored(registry)
+
+
+def test_a_link_to_a_file_is_stored_as_the_file(registry: TestDataRegistry, tmp_path: Path) -> None:
+    target = make_file(tmp_path / "shared" / "labels.csv", "id,label\n1,0\n")
+    source = make_folder(tmp_path / "data", {"d.csv": "x\n1\n"})
+    os.symlink(target, source / "labels.csv")
+    entry = registry.register("prep", "basic", source)
+    stored = registry.path(entry) / "labels.csv"
+    assert not stored.is_symlink()
+    assert stored.read_bytes() == target.read_bytes()
+    copied = make_folder(tmp_path / "copied", {"d.csv": "x\n1\n", "labels.csv": "id,label\n1,0\n"})
+    assert entry.sha256 == content_hash(copied)[0], "a link hashes as the file's content"
+    target.write_text("changed")
+    assert stored.read_text() == "id,label\n1,0\n", "the stored copy does not follow the link"
+
+
+def test_the_source_itself_may_be_a_link(registry: TestDataRegistry, tmp_path: Path) -> None:
+    real = make_folder(tmp_path / "real", {"d.csv": "x\n1\n"})
+    os.symlink(real, tmp_path / "alias")
+    os.symlink(real / "d.csv", tmp_path / "alias.csv")
+    folder = registry.register("prep", "folder", tmp_path / "alias")
+    file = registry.register("prep", "file", tmp_path / "alias.csv")
+    assert tree_bytes(registry.path(folder)) == {"d.csv": b"x\n1\n"}
+    assert (folder.kind, file.kind) == ("folder", "file")
+    assert registry.path(file).name == "alias.csv"
+    assert registry.path(file).read_bytes() == b"x\n1\n"
+
+
+def test_empty_folders_are_kept(registry: TestDataRegistry, tmp_path: Path) -> None:
+    source = make_folder(tmp_path / "data", {"d.csv": "x\n1\n"})
+    (source / "empty" / "deeper").mkdir(parents=True)
+    entry = registry.register("prep", "basic", source)
+    assert (registry.path(entry) / "empty" / "deeper").is_dir()
+
+
+def test_the_working_folder_holding_the_registry_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    make_file(tmp_path / "d.csv", "x\n1\n")
+    registry = TestDataRegistry(Path(".cit/registry"))
+    registry.register("prep", "first", Path("d.csv"))
+    with pytest.raises(InputError) as caught:
+        registry.register("s", "c", Path("."))
+    assert str(caught.value) == (
+        ".: holds the registry .cit/registry; register a folder that does not contain it"
+    )
+    assert_nothing_stored(registry, "prep/first/v1")
+
+
+@pytest.mark.parametrize("source", [".", "registry", "registry/data", "../" + "{name}"])
+def test_every_folder_holding_the_registry_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    work = tmp_path / "work"
+    make_file(work / "d.csv", "x\n1\n")
+    monkeypatch.chdir(work)
+    registry = TestDataRegistry(work / "registry" / "data" / "inner")
+    registry.register("prep", "first", work / "d.csv")
+    with pytest.raises(InputError, match="holds the registry"):
+        registry.register("s", "c", Path(source.format(name=work.name)))
+    assert_nothing_stored(registry, "prep/first/v1")
+
+
+def test_a_folder_inside_the_registry_may_be_registered(
+    registry: TestDataRegistry, tmp_path: Path
+) -> None:
+    first = registry.register("prep", "basic", make_folder(tmp_path / "a", {"d.csv": "1"}))
+    again = registry.register("train", "from-prep", registry.path(first))
+    assert (again.sha256, again.version) == (first.sha256, 1)
+
+
+def test_a_failing_copy_leaves_no_staging_garbage(
+    registry: TestDataRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = make_folder(tmp_path / "data", {"a.csv": "1", "b.csv": "2", "c.csv": "3"})
+    real_copy = shutil.copyfile
+    copied: list[str] = []
+
+    def copy_then_fail(src: Path, dst: Path) -> Path:
+        if copied:
+            raise KeyboardInterrupt
+        copied.append(str(src))
+        return Path(real_copy(src, dst))
+
+    monkeypatch.setattr(shutil, "copyfile", copy_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        registry.register("prep", "basic", source)
+    assert len(copied) == 1, "the copy failed half-way"
+    assert_nothing_stored(registry)
+    monkeypatch.undo()
+    assert registry.register("prep", "basic", source).version == 1
+
+
+def test_a_failing_index_write_leaves_no_staging_garbage(
+    registry: TestDataRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cannot_write(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("orchestrator.registry.write_json_atomic", cannot_write)
+    with pytest.raises(InputError, match=r"index\.json: cannot be written: No space left"):
+        registry.register("prep", "basic", make_folder(tmp_path / "a", {"d.csv": "1"}))
+    assert_nothing_stored(registry)
 
 
 # --- list, get, path -------------------------------------------------------------------------
@@ -320,6 +475,167 @@ def test_register_run_output_errors(
 def test_register_run_output_of_a_missing_run(registry: TestDataRegistry, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such run directory"):
         registry.register_run_output(tmp_path / "nope", "prep", "x", script="a", case="b")
+
+
+# --- edges of a pipeline --------------------------------------------------------------------
+
+EDGE_FILES = {
+    "scripts/prep.py": "print('prep')\n",
+    "scripts/use.py": "print('use')\n",
+    "data/raw.csv": "id,label\n1,0\n",
+    "contracts/prep.yaml": """
+        entry_point: prep.py
+        expected_input_paths: {raw: /opt/ml/processing/input/raw}
+        expected_output_paths: {out: /opt/ml/processing/output/out}
+        """,
+    "contracts/use.yaml": """
+        entry_point: use.py
+        expected_input_paths: {data: /opt/ml/processing/input/data}
+        expected_output_paths: {scores: /opt/ml/processing/output/scores}
+        input_schemas: {data: ../schemas/in.yaml}
+        """,
+    "contracts/plain.yaml": """
+        entry_point: use.py
+        expected_input_paths: {data: /opt/ml/processing/input/data}
+        expected_output_paths: {scores: /opt/ml/processing/output/scores}
+        """,
+    "schemas/in.yaml": """
+        format: csv
+        columns:
+          id: {type: integer, nullable: false}
+          label: {allowed: [0, 1]}
+        """,
+    "flow.yaml": """
+        name: flow
+        steps:
+          prep: {kind: processing, script: scripts/prep.py, contract: contracts/prep.yaml,
+                 inputs: {raw: data}}
+          use: {kind: processing, script: scripts/use.py, contract: contracts/use.yaml,
+                inputs: {data: {step: prep, output: out}}}
+          side: {kind: processing, script: scripts/use.py, outputs: [other],
+                 inputs: {data: {step: prep, output: out}}}
+          plain: {kind: processing, script: scripts/use.py, contract: contracts/plain.yaml,
+                  inputs: {data: {step: prep, output: out}}}
+        """,
+}
+GOOD = "id,label\n1,0\n2,1\n"
+BAD = "id,label\n1,0\n2,7\n"
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Pipeline:
+    """prep → use (contract with an input schema), prep → side (no contract), prep → plain
+    (a contract without input schemas)."""
+    for name, text in EDGE_FILES.items():
+        make_file(tmp_path / "project" / name, textwrap.dedent(text).lstrip())
+    return load_and_validate(tmp_path / "project" / "flow.yaml")
+
+
+def edge_run(root: Path, out: str | None) -> Path:
+    """A run directory in which prep wrote ``out`` to its output ``out`` (nothing: None)."""
+    run = root / "runs" / "20240102-030405-fedcba"
+    outputs = run / "steps" / "prep" / "outputs"
+    outputs.mkdir(parents=True)
+    if out is not None:
+        make_file(outputs / "out" / "data.csv", out)
+    return run
+
+
+def test_for_edge_returns_the_consumers_compatible_data(
+    registry: TestDataRegistry, tmp_path: Path, pipeline: Pipeline
+) -> None:
+    registry.register("use", "good", make_file(tmp_path / "good" / "d.csv", GOOD).parent)
+    registry.register("use", "bad", make_file(tmp_path / "bad" / "d.csv", BAD))
+    registry.register("side", "good", tmp_path / "good")
+    assert [e.ref for e in registry.for_edge(pipeline, "use", "data")] == ["use/good/v1"]
+    assert len(registry.list()) == 3, "nothing registered without a run"
+
+
+def test_for_edge_registers_the_producers_output_of_a_run(
+    registry: TestDataRegistry, tmp_path: Path, pipeline: Pipeline
+) -> None:
+    registry.register("use", "bad", make_file(tmp_path / "bad" / "d.csv", BAD))
+    run = edge_run(tmp_path, GOOD)
+    found = registry.for_edge(pipeline, "use", "data", run_dir=run)
+    assert [e.ref for e in found] == ["use/prep.out/v1"]
+    entry = found[0]
+    assert entry.source == str(run / "steps" / "prep" / "outputs" / "out")
+    assert entry.description == f"output 'out' of step 'prep' in run {run.name}"
+    assert tree_bytes(registry.path(entry)) == {"data.csv": GOOD.encode()}
+    assert registry.for_edge(pipeline, "use", "data", run_dir=run) == found, "no second copy"
+    assert [e.ref for e in registry.list()] == ["use/bad/v1", "use/prep.out/v1"]
+
+
+def test_for_edge_keeps_an_incompatible_real_output_out_of_the_answer(
+    registry: TestDataRegistry, tmp_path: Path, pipeline: Pipeline
+) -> None:
+    run = edge_run(tmp_path, BAD)
+    assert registry.for_edge(pipeline, "use", "data", run_dir=run) == []
+    contract = pipeline.steps["use"].contract
+    assert contract is not None
+    issues = registry.check_entry(registry.get("use", "prep.out"), contract.input_schemas["data"])
+    assert [i.rule for i in issues if i.is_error] == ["value_not_allowed"]
+
+
+@pytest.mark.parametrize("out", [None, ""])
+def test_for_edge_with_a_run_the_producer_wrote_nothing_in(
+    registry: TestDataRegistry, tmp_path: Path, pipeline: Pipeline, out: str | None
+) -> None:
+    registry.register("use", "good", make_file(tmp_path / "good" / "d.csv", GOOD))
+    run = edge_run(tmp_path, out)
+    if out == "":
+        (run / "steps" / "prep" / "outputs" / "out" / "data.csv").unlink()
+    found = registry.for_edge(pipeline, "use", "data", run_dir=run)
+    assert [e.ref for e in found] == ["use/good/v1"]
+    assert [e.ref for e in registry.list()] == ["use/good/v1"]
+
+
+def test_for_edge_with_a_missing_run_directory(
+    registry: TestDataRegistry, tmp_path: Path, pipeline: Pipeline
+) -> None:
+    with pytest.raises(InputError) as caught:
+        registry.for_edge(pipeline, "use", "data", run_dir=tmp_path / "nope")
+    assert str(caught.value) == f"{tmp_path / 'nope'}: no such run directory"
+
+
+@pytest.mark.parametrize(
+    ("consumer", "input_name", "message"),
+    [
+        ("score", "data", "pipeline 'flow' has no step 'score'; its steps: plain, prep, side, use"),
+        ("use", "raw", "step 'use' has no input 'raw'; its inputs: data"),
+        (
+            "prep",
+            "raw",
+            "input 'raw' of step 'prep' reads the local path {project}/data, not a step's "
+            "output; find_compatible(schema) checks data without an edge",
+        ),
+        (
+            "side",
+            "data",
+            "step 'side' has no contract, so input 'data' has no schema to check data against; "
+            "list('side') gives all its data",
+        ),
+        (
+            "plain",
+            "data",
+            "{project}/contracts/plain.yaml: the contract of step 'plain' declares no schema for "
+            "input 'data' (input_schemas.data); list('plain') gives all its data",
+        ),
+    ],
+)
+def test_for_edge_errors_are_one_line_and_register_nothing(
+    registry: TestDataRegistry,
+    tmp_path: Path,
+    pipeline: Pipeline,
+    consumer: str,
+    input_name: str,
+    message: str,
+) -> None:
+    run = edge_run(tmp_path, GOOD)
+    with pytest.raises(InputError) as caught:
+        registry.for_edge(pipeline, consumer, input_name, run_dir=run)
+    assert str(caught.value) == message.format(project=tmp_path / "project")
+    assert registry.list() == []
 
 
 # --- scenarios -------------------------------------------------------------------------------

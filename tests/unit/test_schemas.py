@@ -365,3 +365,68 @@ def test_real_arrow_type_names_map_to_their_family() -> None:
     assert arrow_bits(str(pa.float32())) == 32
     assert arrow_bits(str(pa.float16())) == 16
     assert arrow_bits(str(pa.int16())) == 16
+
+
+# --- min, max and allowed ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("columns: {a: {type: float, min: .nan}}", "columns.a.min"),
+        ("columns: {a: {type: float, max: .inf}}", "columns.a.max"),
+        ("columns: {a: {type: number, min: -.inf, max: 1}}", "columns.a.min"),
+        ("columns: {a: {type: integer, max: 1e400}}", "columns.a.max"),
+        (f"columns: {{a: {{type: integer, min: {10**400}}}}}", "columns.a.min"),
+        ("columns: {a: {min: true}}", "columns.a.min"),
+        ("columns: {a: {max: lots}}", "columns.a.max"),
+    ],
+)
+def test_min_and_max_must_be_finite_numbers(tmp_path: Path, text: str, field: str) -> None:
+    error = load_error(write(tmp_path, "s.yaml", text + "\n"))
+    assert error.field == field
+    assert str(error) == f"{tmp_path / 's.yaml'}: {field}: must be a finite number"
+
+
+def test_min_and_max_keep_integers_exact_and_accept_the_float_extremes() -> None:
+    big = 18446744073709551000
+    spec = ColumnSpec(name="a", type="uint64", min=big, max="18446744073709551615")
+    assert (spec.min, spec.max) == (big, 2**64 - 1) and isinstance(spec.min, int)
+    wide = ColumnSpec(name="b", type="float", min=-1e308, max=1.7976931348623157e308)
+    assert (wide.min, wide.max) == (-1e308, 1.7976931348623157e308)
+    assert ColumnSpec(name="c", min="2.5").min == 2.5
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ({"type": "integer", "allowed": [1, 2], "min": 5}, "value 1 is below min 5"),
+        ({"type": "integer", "allowed": [0, 7, 9], "max": 8}, "value 9 is above max 8"),
+        ({"type": "float", "allowed": [0.5, 1.5], "min": 0, "max": 1}, "value 1.5 is above max 1"),
+        ({"type": "integer", "allowed": ["3"], "min": 5}, "value 3 is below min 5"),
+    ],
+)
+def test_allowed_values_must_lie_within_min_and_max(
+    tmp_path: Path, spec: dict[str, Any], fragment: str
+) -> None:
+    error = load_error(write(tmp_path, "s.json", json.dumps({"columns": {"x": spec}})))
+    assert error.field == "columns.x.allowed"
+    assert str(error).startswith(f"{tmp_path / 's.json'}: columns.x.allowed: allowed ")
+    assert fragment in str(error)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"type": "integer", "allowed": [5, 6, None], "min": 5, "max": 6},
+        {"type": "string", "allowed": ["a", "b"], "min": 5},
+        {"type": "boolean", "allowed": [True, False], "min": 0, "max": 1},
+        {"type": "float", "allowed": [0.0, 1.0], "min": 0, "max": 1},
+        {"type": "integer", "allowed": [0, 1]},
+    ],
+)
+def test_allowed_values_within_min_and_max_or_not_numbers_are_accepted(
+    spec: dict[str, Any],
+) -> None:
+    column = schema_from_data({"columns": {"x": spec}}).column("x")
+    assert column is not None and column.allowed == spec["allowed"]

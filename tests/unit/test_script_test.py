@@ -141,7 +141,7 @@ def test_a_case_must_give_every_input_of_the_step(project: Path) -> None:
     )
     step, source = resolve_step("evaluate", dag=project / "p.yaml")
     loaded = load_test_cases(cases(project, CASES))
-    with pytest.raises(InputError, match="gives no input_data for model"):
+    with pytest.raises(InputError, match=r"gives no data for input model of 'evaluate'"):
         run_script_tests(
             step, loaded.test_cases, engine(), source_file=source, settings=settings(project)
         )
@@ -511,3 +511,119 @@ def test_a_case_reads_registered_test_data(project: Path) -> None:
             settings=settings(project),
         )
     assert fake.specs == []  # found before any case ran
+
+
+# --- what is known wrong before anything runs -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        (
+            "{name: a, input_data: {test: data}, expected_schema: {nope: s.yaml}}",
+            "test_cases.a.expected_schema: 'evaluate' has no output 'nope'",
+        ),
+        (
+            "{name: a, input_data: {test: data},"
+            " data_quality_assertions: [{check: row_count, output: nope}]}",
+            "test_cases.a.data_quality_assertions: 'evaluate' has no output 'nope'",
+        ),
+    ],
+)
+def test_mistakes_stop_before_any_case_runs(project: Path, case: str, message: str) -> None:
+    (project / "s.yaml").write_text("columns: {id: integer}\n")
+    loaded = load_test_cases(
+        cases(project, f"test_cases:\n  - {{name: ok, input_data: {{test: data}}}}\n  - {case}\n")
+    )
+    (project / "p.yaml").write_text(
+        "name: p\nsteps:\n  evaluate: {kind: processing, script: evaluate.py,"
+        " inputs: {test: data}, outputs: [metrics, predictions]}\n"
+    )
+    step, source = resolve_step("evaluate", dag=project / "p.yaml")
+    fake = engine()
+    with pytest.raises(InputError, match=message) as caught:
+        run_script_tests(
+            step, loaded.test_cases, fake, source_file=source, settings=settings(project)
+        )
+    assert "cases.yaml" in str(caught.value)
+    assert fake.specs == []
+
+
+def test_a_channel_the_step_does_not_have(project: Path) -> None:
+    (project / "p.yaml").write_text(
+        "name: p\nsteps:\n  evaluate: {kind: processing, script: evaluate.py,"
+        " inputs: {test: data}, outputs: [metrics]}\n"
+    )
+    step, source = resolve_step("evaluate", dag=project / "p.yaml")
+    loaded = load_test_cases(
+        cases(project, "test_cases:\n  - {name: a, input_data: {test: data, extra: data}}\n")
+    )
+    with pytest.raises(InputError, match="has no input extra; its inputs: test"):
+        run_script_tests(
+            step, loaded.test_cases, engine(), source_file=source, settings=settings(project)
+        )
+
+
+def test_a_script_file_takes_its_inputs_from_its_source_or_contract(project: Path) -> None:
+    step, _ = resolve_step(str(project / "evaluate.py"))
+    assert list(step.inputs) == []  # evaluate.py reads no /opt/ml/processing/input path
+    (project / "reader.py").write_text(
+        "import pandas\npandas.read_csv('/opt/ml/processing/input/raw/x.csv')\n"
+        "open('/opt/ml/processing/input/code/helper.py')\n"
+    )
+    reader, _ = resolve_step(str(project / "reader.py"))
+    assert list(reader.inputs) == ["raw"]
+    (project / "contract.yaml").write_text(
+        "entry_point: reader.py\n"
+        "expected_input_paths: {rows: /opt/ml/processing/input/rows}\n"
+        "expected_output_paths: {out: /opt/ml/processing/output/out}\n"
+    )
+    contracted, _ = resolve_step(str(project / "reader.py"), contract=project / "contract.yaml")
+    assert list(contracted.inputs) == ["rows"]
+    assert contracted.inputs["rows"].destination == "/opt/ml/processing/input/rows"
+
+
+def test_checks_name_their_output_and_warnings_are_reported(project: Path) -> None:
+    loaded = load_test_cases(
+        cases(
+            project,
+            """
+            test_cases:
+              - name: per-output
+                input_data: {test: data}
+                data_quality_assertions:
+                  - {check: row_count, output: predictions, max: 1, severity: warning}
+                  - {check: no_missing_values, output: predictions}
+            """,
+        )
+    )
+    step, source = resolve_step(str(project / "evaluate.py"))
+    result = run_script_tests(
+        step, loaded.test_cases, engine(rows=3), source_file=source, settings=settings(project)
+    )
+    (case,) = result.test_results
+    assert case.passed and case.failures == []
+    (warning,) = case.warnings
+    assert warning.expectation == "row_count" and "predictions" in warning.message
+
+
+def test_synthetic_data_that_cannot_be_made_stops_before_any_case_runs(project: Path) -> None:
+    (project / "bad.yaml").write_text("columns: {x: {type: integer, min: 5, max: 1}}\n")
+    loaded = load_test_cases(
+        cases(
+            project,
+            """
+            test_cases:
+              - {name: fine, input_data: {test: data}}
+              - name: gen
+                input_data: {test: {synthetic: {schema: bad.yaml, rows: 10}}}
+            """,
+        )
+    )
+    step, source = resolve_step(str(project / "evaluate.py"))
+    fake = engine()
+    with pytest.raises(InputError, match=r"test_cases\.gen\.input_data\.test: .*min 5") as caught:
+        run_script_tests(
+            step, loaded.test_cases, fake, source_file=source, settings=settings(project)
+        )
+    assert "cases.yaml" in str(caught.value) and fake.specs == []

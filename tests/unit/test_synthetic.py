@@ -19,19 +19,25 @@ from orchestrator.contracts import ScriptContract, load_contract
 from orchestrator.errors import CitError, InputError
 from orchestrator.issues import Severity
 from orchestrator.schemas import DataSchema, load_schema, schema_from_data
+from orchestrator.script_test import generate_synthetic
 from orchestrator.synthetic import (
     MARKER,
+    check_spec,
     data_format,
     generate_dataset,
     generate_table,
     schema_for_input,
     write_table,
 )
+from orchestrator.testcases import InputSource
 
 from .conftest import write
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular"
 runner = CliRunner()
+
+
+WIDEST = (-1.7976931348623157e308, 1.7976931348623157e308)
 
 
 def schema(columns: dict[str, Any], **fields: Any) -> DataSchema:
@@ -148,9 +154,171 @@ def test_min_above_max_is_an_error_naming_the_column() -> None:
         generate_table(schema({"y": {"type": "integer", "min": 1.2, "max": 1.8}}), 5, seed=0)
 
 
+@pytest.mark.parametrize(
+    ("spec", "low", "high"),
+    [
+        ({"type": "float", "min": -1e308, "max": 1e308}, -1e308, 1e308),
+        ({"type": "any", "min": -1e308, "max": 1e308}, -1e308, 1e308),
+        ({"type": "float", "min": -1.7976931348623157e308, "max": 1.7976931348623157e308}, *WIDEST),
+    ],
+)
+def test_huge_finite_float_bounds_are_drawn_from_without_overflow(
+    spec: dict[str, Any], low: float, high: float
+) -> None:
+    got = present(generate_table(schema({"x": spec}), 1000, seed=3), "x")
+    assert all(math.isfinite(v) and low <= v <= high for v in got)
+    assert len(set(got)) > 990 and min(got) < low / 2 < high / 2 < max(got)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"type": "float", "min": -1.7976931348623157e308}, WIDEST[0]),
+        ({"type": "number", "max": 1.7976931348623157e308}, WIDEST[1]),
+        ({"type": "float", "min": 1e308, "max": 1e308}, 1e308),
+    ],
+)
+def test_a_bound_at_the_float_extremes_with_no_room_gives_that_bound(
+    spec: dict[str, Any], expected: float
+) -> None:
+    assert set(present(generate_table(schema({"x": spec}), 50, seed=3), "x")) == {expected}
+
+
+def test_float32_with_huge_bounds_keeps_to_the_float32_range() -> None:
+    table = generate_table(schema({"x": {"type": "float32", "min": -1e308, "max": 1e308}}), 500, 0)
+    got = present(table, "x")
+    assert str(table.schema.field("x").type) == "float"
+    assert all(math.isfinite(v) and abs(v) <= 3.4028234663852886e38 for v in got)
+    assert len(set(got)) > 490
+    with pytest.raises(InputError, match=r"columns\.x: no float32 value lies between"):
+        generate_table(schema({"x": {"type": "float32", "min": 1e39}}), 5, seed=0)
+
+
+def test_uint64_bounds_near_the_top_are_exact() -> None:
+    top = 2**64 - 1
+    table = generate_table(schema({"x": {"type": "uint64", "min": 18446744073709551000}}), 3000, 0)
+    got = present(table, "x")
+    assert str(table.schema.field("x").type) == "uint64"
+    assert all(18446744073709551000 <= v <= 18446744073709551100 for v in got)
+    assert len(set(got)) == 101  # min and the DEFAULT_SPAN above it
+    exact = schema({"x": {"type": "uint64", "min": top - 2, "max": top}})
+    assert set(present(generate_table(exact, 90, 0), "x")) == {top - 2, top - 1, top}
+    with pytest.raises(InputError, match=r"columns\.x: no uint8 value lies between"):
+        generate_table(schema({"x": {"type": "uint8", "min": 256}}), 5, seed=0)
+
+
+def test_integer_bounds_beyond_float_precision_stay_exact() -> None:
+    low = 2**60 + 1
+    declared = schema({"x": {"type": "int64", "min": low, "max": low + 2}})
+    got = present(generate_table(declared, 60, seed=0), "x")
+    assert set(got) == {low, low + 1, low + 2}
+
+
+@pytest.mark.parametrize(
+    ("columns", "field"),
+    [
+        ({"a": {"type": "float", "min": float("nan")}}, "columns.a.min"),
+        ({"a": {"type": "float", "max": float("inf")}}, "columns.a.max"),
+    ],
+)
+def test_non_finite_bounds_are_refused_before_generation(
+    columns: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{field}: must be a finite number$"):
+        schema(columns)
+
+
+def test_a_case_s_synthetic_input_with_a_non_finite_bound_is_one_line(tmp_path: Path) -> None:
+    bad = write(tmp_path, "s.yaml", "columns: {a: {type: float, min: .nan}}\n")
+    source = InputSource.model_validate({"synthetic": {"schema": str(bad), "rows": 5}})
+    with pytest.raises(InputError) as info:
+        generate_synthetic(source, tmp_path / "out")
+    assert str(info.value) == f"{bad}: columns.a.min: must be a finite number"
+
+
+def test_allowed_values_outside_min_and_max_never_reach_generation() -> None:
+    with pytest.raises(ValueError, match=r"columns\.x\.allowed: allowed value 1 is below min 5"):
+        schema({"x": {"type": "integer", "allowed": [1, 2], "min": 5}})
+
+
 def test_a_schema_without_columns_cannot_be_generated() -> None:
     with pytest.raises(InputError, match="lists no columns"):
         generate_table(DataSchema(), 5, seed=0)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_data_for_extreme_bounds_passes_its_schema(tmp_path: Path, fmt: str) -> None:
+    columns: dict[str, Any] = {
+        "wide": {"type": "float", "min": -1e308, "max": 1e308, "nullable": False},
+        "label": {"type": "integer", "allowed": [5, 6], "min": 5, "max": 6},
+    }
+    if fmt == "parquet":  # a CSV reader takes integers above the int64 range for doubles
+        columns["top"] = {"type": "uint64", "min": 18446744073709551000, "nullable": False}
+    declared = schema(columns)
+    generate_dataset(declared, 200, 2, fmt, tmp_path)
+    assert errors_of(tmp_path, declared) == []
+
+
+# check_spec: whether data can be generated, before anything runs ------------------------
+
+
+def test_check_spec_accepts_what_can_be_generated() -> None:
+    check_spec(schema(MIXED), 10, "csv")
+    check_spec(schema({"x": "float"}, layout=["train", "val"]), 0, "parquet")
+
+
+@pytest.mark.parametrize(
+    ("columns", "rows", "fmt", "reason"),
+    [
+        ({"x": {"type": "float", "min": 5, "max": 1}}, 5, "csv", "columns.x: min 5 is above max 1"),
+        (
+            {"y": {"type": "integer", "min": 1.2, "max": 1.8}},
+            5,
+            "csv",
+            "columns.y: no integer value lies between min and max",
+        ),
+        (
+            {"z": {"type": "float32", "min": 0.1, "max": 0.1}},
+            5,
+            "parquet",
+            "columns.z: no float32 value lies between min and max",
+        ),
+        (
+            {"w": {"type": "integer", "allowed": [0.5, 1]}},
+            5,
+            "csv",
+            "columns.w: allowed values 0.5, 1 are not all integer",
+        ),
+        (
+            {"v": {"type": "integer", "nullable": False, "allowed": [None]}},
+            5,
+            "csv",
+            "columns.v: 'allowed' lists no value a non-nullable column can hold",
+        ),
+        ({}, 5, "csv", "the schema lists no columns to generate"),
+        ({"x": "integer"}, 5, "tsv", "format tsv: data can be generated as csv or parquet"),
+        ({"x": "integer"}, -1, "csv", "rows (-1) must be 0 or more"),
+    ],
+)
+def test_check_spec_gives_the_one_line_reason_data_cannot_be_generated(
+    columns: dict[str, Any], rows: int, fmt: str, reason: str
+) -> None:
+    declared = schema(columns).model_copy(update={"source": "s.yaml"})
+    with pytest.raises(ValueError) as info:
+        check_spec(declared, rows, fmt)
+    where = "s.yaml: " if fmt in ("csv", "parquet") and rows >= 0 else ""
+    assert str(info.value) == where + reason
+
+
+def test_check_spec_names_no_file_for_a_schema_without_a_source() -> None:
+    with pytest.raises(ValueError, match=r"^columns\.x: min 5 is above max 1$"):
+        check_spec(schema({"x": {"type": "float", "min": 5, "max": 1}}), 5, "csv")
+
+
+def test_check_spec_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    check_spec(schema(MIXED), 1000, "parquet")
+    assert list(tmp_path.iterdir()) == []
 
 
 # Nulls and label balance -------------------------------------------------------------------
@@ -557,3 +725,70 @@ def test_cli_names_a_few_foreign_files_and_never_deletes_outside_its_folder(
         == 0
     )
     assert outside.read_text() == "a\n1\n"
+
+
+def test_cli_a_failed_run_keeps_the_earlier_data_and_its_marker(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    raw = ["--schema", str(EXAMPLE / "schemas" / "raw.yaml"), "--rows", "5", "--output", str(out)]
+    assert generate(*raw).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    minmax = write(tmp_path, "minmax.yaml", "columns: {x: {type: float, min: 5, max: 1}}\n")
+    result = generate("--schema", str(minmax), "--rows", "5", "--output", str(out))
+    assert result.exit_code == 2 and "columns.x: min 5 is above max 1" in one_line(result.output)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["minmax.yaml", "out"]
+    assert generate(*raw, "--format", "parquet").exit_code == 0  # still replaceable
+
+
+def test_cli_a_write_that_fails_midway_leaves_the_earlier_files_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import orchestrator.synthetic as synthetic
+
+    layout = write(tmp_path, "split.yaml", "layout: [train, val]\ncolumns: {x: float}\n")
+    out = tmp_path / "out"
+    args = ["--schema", str(layout), "--rows", "4", "--output", str(out)]
+    assert generate(*args).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real_write = synthetic._write
+    calls: list[Path] = []
+
+    def fail_second(table: Any, path: Path, fmt: str) -> None:
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_write(table, path, fmt)
+
+    monkeypatch.setattr(synthetic, "_write", fail_second)
+    result = generate(*args, "--format", "parquet")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "No space left on device" in one_line(result.output)
+    assert len(calls) == 2 and all(out not in p.parents for p in calls)  # made elsewhere first
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "split.yaml"]
+
+
+def test_cli_a_rerun_removes_earlier_layout_folders_it_emptied(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    split = write(tmp_path, "split.yaml", "layout: [train, val]\ncolumns: {x: float}\n")
+    flat = write(tmp_path, "flat.yaml", "columns: {x: float}\n")
+    assert generate("--schema", str(split), "--rows", "3", "--output", str(out)).exit_code == 0
+    (out / "val" / "keep").mkdir()
+    result = generate("--schema", str(flat), "--rows", "3", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    remaining = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    assert remaining == [MARKER, "data.csv", "val", "val/keep"]
+    assert list(json.loads((out / MARKER).read_text())["files"]) == ["data.csv"]
+
+
+def test_cli_writes_into_the_current_folder_from_inside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "here"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    raw = ["--schema", str(EXAMPLE / "schemas" / "raw.yaml"), "--rows", "3", "--output", "."]
+    assert generate(*raw).exit_code == 0
+    assert generate(*raw).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "data.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]
