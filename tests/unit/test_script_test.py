@@ -627,3 +627,41 @@ def test_synthetic_data_that_cannot_be_made_stops_before_any_case_runs(project: 
             step, loaded.test_cases, fake, source_file=source, settings=settings(project)
         )
     assert "cases.yaml" in str(caught.value) and fake.specs == []
+
+
+def test_ctrl_c_marks_the_running_case_and_the_rest_interrupted(project: Path) -> None:
+    import threading
+
+    from orchestrator.observer import NullObserver
+
+    cancel = threading.Event()
+
+    class CancelOnStart(NullObserver):
+        def step_started(self, step: object) -> None:
+            cancel.set()
+
+    loaded = load_test_cases(
+        cases(
+            project,
+            "test_cases:\n  - {name: a, input_data: {test: data}}\n"
+            "  - {name: b, input_data: {test: data}}\n",
+        )
+    )
+    step, source = resolve_step(str(project / "evaluate.py"))
+    fake = FakeEngine(
+        {"evaluate": FakeBehaviour(seconds=5.0)}, images={RUNNER_IMAGE: "sha256:runner"}
+    )
+    result = run_script_tests(
+        step,
+        loaded.test_cases,
+        fake,
+        source_file=source,
+        settings=settings(project),
+        observer=CancelOnStart(),
+        cancel=cancel,
+    )
+    assert [(r.name, r.error_message, r.passed) for r in result.test_results] == [
+        ("a", "interrupted", False),
+        ("b", "interrupted", False),
+    ]
+    assert result.test_results[0].run_dir is not None  # it had started
