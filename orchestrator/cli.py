@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -19,22 +19,23 @@ from rich.markup import escape
 
 from . import __version__
 from .cleanup import sweep_orphans
-from .console import CaseObserver, ConsoleObserver, TerminalConsole
+from .console import CaseObserver, ConsoleObserver, TerminalConsole, _size
 from .dataflow import test_flow, write_report
 from .docker_engine import DockerEngine, connect
 from .engine import Engine
 from .errors import CitError
-from .flow import wires_along
+from .flow import steps_for_path, wires_along
 from .image_build import RequestedMode, build_runner_image
 from .issue_console import print_contract_report, print_flow, print_script_result
 from .reports import check_report_target, write_json_report
 from .results import Status
 from .schemas import DataSchema
 from .settings import RUNNER_IMAGE, RunSettings
-from .workflow import load_and_validate
+from .workflow import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
 
 if TYPE_CHECKING:
-    from .pipeline import Step
+    from .pipeline import Pipeline, Step
+    from .s3 import Download
     from .testcases import TestCase
 
 EXIT_INTERRUPTED = 130
@@ -126,6 +127,25 @@ def _settings(cit_dir: Path, image: str | None, max_workers: int | None) -> RunS
     )
 
 
+def _fetch_s3(pipeline: Pipeline, steps: Collection[str] | None = None) -> Pipeline:
+    """The pipeline with the S3 inputs of ``steps`` (default: all) fetched, a line for each."""
+    if not s3_inputs(pipeline, steps):
+        return pipeline
+    from .s3 import S3Settings
+
+    return fetch_inputs(pipeline, s3_fetcher(S3Settings(), report=_show_download), steps)
+
+
+def _show_download(done: Download) -> None:
+    files = "1 file" if done.files == 1 else f"{done.files} files"
+    console.print(
+        f"[bold]{escape(str(done.uri))}[/]: {files}, {_size(done.bytes)} "
+        f"({done.fetched} downloaded, {done.cached} from the cache)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def _observed(quiet: bool) -> tuple[threading.Event, ConsoleObserver]:
     """A cancel flag set by Ctrl-C and the console view of the run."""
     cancel = threading.Event()
@@ -157,6 +177,7 @@ def run(
     with user_errors():
         pipeline = load_and_validate(dag)
         engine = connect()
+        pipeline = _fetch_s3(pipeline)
         flow = test_flow(
             pipeline,
             dag,
@@ -203,6 +224,7 @@ def test_flow_command(
         if steps:
             wires_along(pipeline, steps, dag)
         engine = connect()
+        pipeline = _fetch_s3(pipeline, steps_for_path(pipeline, steps).steps if steps else None)
         result = test_flow(
             pipeline,
             dag,
@@ -368,16 +390,16 @@ def _cases_to_run(
     return [quick_case(step, data, expected_output_schema=schema, quality_checks=checks)]
 
 
-def _input_data_option(values: list[str]) -> Path | dict[str, Path]:
-    """PATH, or CHANNEL=PATH pairs."""
+def _input_data_option(values: list[str]) -> str | dict[str, str]:
+    """PATH, or CHANNEL=PATH pairs (a PATH may be an s3:// URI)."""
     if len(values) == 1 and "=" not in values[0]:
-        return Path(values[0])
+        return values[0]
     pairs = {}
     for value in values:
         channel, sep, path = value.partition("=")
         if not sep or not channel or not path:
             raise CitError(f"--input-data: '{value}' is not CHANNEL=PATH")
-        pairs[channel] = Path(path)
+        pairs[channel] = path
     return pairs
 
 

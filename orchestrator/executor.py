@@ -56,6 +56,7 @@ class Execution:
             started_at=time.time(),
             cit_version=__version__,
             steps=[step_record(p, Status.PENDING) for p in plan.steps.values()],
+            sources=dict(plan.sources),
         )
 
     def execute(self, max_workers: int) -> RunResult:

@@ -47,9 +47,35 @@ class _Frozen(BaseModel):
 
 
 class LocalSource(_Frozen):
-    """A file or folder on the machine running cit."""
+    """A file or folder on the machine running cit; ``origin`` is the URI it was fetched from
+    when it stands in for an ``S3Source`` during a run."""
 
     path: Path
+    origin: str | None = None
+
+
+def is_s3_text(value: object) -> bool:
+    """Whether ``value`` is written as an S3 URI (well formed or not): it starts with 's3:'."""
+    return isinstance(value, str | Path) and str(value)[:3].lower() == "s3:"
+
+
+def s3_uri(value: str) -> str:
+    """``value`` if it is a well-formed S3 URI; else a ``ValueError`` saying why not."""
+    from .s3 import S3Uri  # boto3 stays unloaded: s3 imports it only to download
+
+    S3Uri.parse(value)
+    return value
+
+
+class S3Source(_Frozen):
+    """A prefix (folder) or object (file) in S3, fetched into the local cache before a run."""
+
+    uri: str
+
+    _shape = field_validator("uri")(s3_uri)
+
+    def __str__(self) -> str:
+        return self.uri
 
 
 class StepOutput(_Frozen):
@@ -77,7 +103,7 @@ def container_path(value: str | None) -> str | None:
 class StepInput(_Frozen):
     """Where an input comes from and, optionally, where it is mounted in the container."""
 
-    source: LocalSource | StepOutput
+    source: LocalSource | S3Source | StepOutput
     destination: str | None = None
 
     _absolute = field_validator("destination")(container_path)
@@ -258,7 +284,7 @@ def describe_validation_error(error: ValidationError) -> tuple[str, str]:
     return describe_error(first)
 
 
-INPUT_FORMS = "an input is a path, or {step: NAME, output: NAME}"
+INPUT_FORMS = "an input is a path, an s3://bucket/prefix URI, or {step: NAME, output: NAME}"
 STEP_NAME_RULE = (
     "a step name has letters, digits, '-' and '_', up to 80 characters, "
     "and starts with a letter or digit"
@@ -434,7 +460,7 @@ def _normalise_input(value: Any, base_dir: Path, field: str) -> Any:
     if isinstance(value, StepOutput):
         return {"source": value}
     if isinstance(value, str | Path):
-        return {"source": {"path": _local_path(value, base_dir, field)}}
+        return {"source": _path_source(value, base_dir, field)}
     if isinstance(value, dict):
         return _normalise_input_dict(value, base_dir, field)
     return value
@@ -450,16 +476,21 @@ def _normalise_input_dict(value: dict[str, Any], base_dir: Path, field: str) -> 
     if "path" in data:
         path = data.pop("path")
         if isinstance(path, str | Path):
-            path = _local_path(path, base_dir, field)
+            return {"source": _path_source(path, base_dir, field), **data}
         return {"source": {"path": path}, **data}
     return data
 
 
-def _local_path(value: str | Path, base_dir: Path, field: str) -> Path:
-    if str(value).lower().startswith("s3:/"):
+def _path_source(value: str | Path, base_dir: Path, field: str) -> dict[str, Any]:
+    """A local path resolved against ``base_dir``, or an S3 URI."""
+    if not is_s3_text(value):
+        return {"path": _resolve(value, base_dir, field)}
+    if isinstance(value, Path):
         raise FieldError(
             field,
-            f"S3 inputs ({value}) are not supported yet; they come in a later release. "
-            "Copy the data to a local folder and give its path",
+            f"give the S3 URI as a string, not a Path ({value}: a Path turns 's3://' into 's3:/')",
         )
-    return _resolve(value, base_dir, field)
+    try:
+        return {"uri": s3_uri(value)}
+    except ValueError as exc:
+        raise FieldError(field, str(exc)) from None

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import PipelineError
 from .graph import topological_order
-from .pipeline import LocalSource, Pipeline, Step
+from .pipeline import LocalSource, Pipeline, S3Source, Step
 from .resources import limits
 from .sagemaker_contract import JobContext, JobSpec, StepPaths, translate
 from .settings import RunSettings
@@ -39,6 +40,9 @@ class RunPlan:
     pipeline_name: str
     pipeline_file: Path
     steps: dict[str, PlannedStep]
+    sources: dict[str, str] = field(default_factory=dict)
+    """``Step.channel`` -> the URI of each input fetched before the run (its mount is the
+    local copy)."""
 
     @property
     def images(self) -> set[str]:
@@ -62,7 +66,17 @@ def plan_run(
         labels = run_labels(run_id, pipeline.name, name, owner)
         ctx = _context(step, labels, settings, run_id)
         steps[name] = PlannedStep(step, paths, translate(step, inputs, paths, ctx))
-    return RunPlan(run_id, run_dir, pipeline.name, pipeline_file, steps)
+    return RunPlan(run_id, run_dir, pipeline.name, pipeline_file, steps, fetched_sources(pipeline))
+
+
+def fetched_sources(pipeline: Pipeline) -> dict[str, str]:
+    """``Step.channel`` -> URI of every input that is a local copy of fetched data."""
+    return {
+        f"{step.name}.{channel}": item.source.origin
+        for step in pipeline.steps.values()
+        for channel, item in step.inputs.items()
+        if isinstance(item.source, LocalSource) and item.source.origin is not None
+    }
 
 
 def resolve_inputs(step: Step, run_dir: Path) -> dict[str, Path]:
@@ -72,6 +86,12 @@ def resolve_inputs(step: Step, run_dir: Path) -> dict[str, Path]:
         source = item.source
         if isinstance(source, LocalSource):
             resolved[channel] = source.path.resolve()
+        elif isinstance(source, S3Source):
+            raise PipelineError(
+                f"{source.uri} is not fetched yet; fetch S3 inputs before planning "
+                "(workflow.fetch_inputs)",
+                field=f"steps.{step.name}.inputs.{channel}",
+            )
         else:
             resolved[channel] = StepPaths(run_dir / "steps" / source.step).output(source.output)
     return resolved

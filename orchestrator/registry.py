@@ -490,8 +490,8 @@ def edge_schema(pipeline: Pipeline, consumer: str, input: str) -> tuple[StepOutp
         )
     if not isinstance(wired.source, StepOutput):
         raise InputError(
-            f"input '{input}' of step '{consumer}' reads the local path {wired.source.path}, "
-            "not a step's output; find_compatible(schema) checks data without an edge"
+            f"input '{input}' of step '{consumer}' reads {_where(wired.source)}, not a step's "
+            "output; find_compatible(schema) checks data without an edge"
         )
     if step.contract is None:
         raise InputError(
@@ -594,3 +594,10 @@ def _unique_names(scenarios: list[dict[str, Any]]) -> None:
         if scenario["name"] in seen:
             raise FieldError(f"scenarios.{index}.name", f"'{scenario['name']}' is given twice")
         seen.add(scenario["name"])
+
+
+def _where(source: object) -> str:
+    """An input's data as the user wrote it: a local path, or an s3:// URI."""
+    path = getattr(source, "path", None)
+    uri = getattr(source, "uri", None)
+    return f"the local path {path}" if uri is None else str(uri)

@@ -72,6 +72,8 @@ class RunResult(BaseModel):
     finished_at: float | None = None
     cit_version: str
     steps: list[StepResult] = Field(default_factory=list)
+    sources: dict[str, str] = Field(default_factory=dict)
+    """``Step.channel`` -> the URI an input was fetched from (its mount is the local copy)."""
 
     @property
     def ok(self) -> bool:

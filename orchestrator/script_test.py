@@ -39,7 +39,7 @@ from .settings import RunSettings
 from .source_scan import scan_script
 from .testcases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data, load_test_cases
 from .validate import validate_pipeline
-from .workflow import ImageBuilder, load_and_validate, run_loaded
+from .workflow import ImageBuilder, S3Fetcher, fetched, load_and_validate, run_loaded, s3_fetcher
 
 PROCESSING_OUTPUT = "/opt/ml/processing/output/"
 PROCESSING_INPUT = "/opt/ml/processing/input/"
@@ -131,18 +131,20 @@ def case_step(
     work: Path,
     make_synthetic: SyntheticMaker | None,
     registry_root: Path | None = None,
+    fetch_s3: S3Fetcher | None = None,
 ) -> tuple[Step, dict[str, Path]]:
     """The step with the case's inputs, environment, arguments and hyperparameters; and the
     input paths by channel. Every input of the step must be given by the case; registered
-    test data is looked up in the registry at ``registry_root``."""
+    test data is looked up in the registry at ``registry_root``; S3 data is fetched with
+    ``fetch_s3`` (default: ``s3_fetcher()``)."""
     check_channels(step, case)
     paths = {
-        channel: _input_path(channel, source, case, work, make_synthetic, registry_root)
+        channel: _input_path(channel, source, case, work, make_synthetic, registry_root, fetch_s3)
         for channel, source in case.input_data.items()
     }
     inputs = {
         channel: StepInput(
-            source=LocalSource(path=path),
+            source=LocalSource(path=path, origin=case.input_data[channel].uri),
             destination=step.inputs[channel].destination if channel in step.inputs else None,
         )
         for channel, path in paths.items()
@@ -165,9 +167,12 @@ def _input_path(
     work: Path,
     make_synthetic: SyntheticMaker | None,
     registry_root: Path | None = None,
+    fetch_s3: S3Fetcher | None = None,
 ) -> Path:
     if source.path is not None:
         return Path(source.path)
+    if source.uri is not None:
+        return fetched(source.uri, fetch_s3 or s3_fetcher())
     key = source.registry_key
     if key is not None:
         from .registry import TestDataRegistry
@@ -219,7 +224,8 @@ def check_outputs_named(step: Step, case: TestCase) -> None:
 
 
 def check_inputs_exist(case: TestCase, registry_root: Path) -> None:
-    """Registered data is there and synthetic data can be made."""
+    """Registered data is there and synthetic data can be made. (S3 URIs were parsed when the
+    case was read; their data is fetched when the case runs.)"""
     from .registry import TestDataRegistry
     from .schemas import load_schema
 
@@ -324,11 +330,13 @@ def run_case(
     cancel: threading.Event | None = None,
     isolation: Isolation = "container",
     registry_root: Path | None = None,
+    fetch_s3: S3Fetcher | None = None,
 ) -> TestCaseResult:
-    """Run one case in its own container (or process) and run directory, and judge it."""
+    """Run one case in its own container (or process) and run directory, and judge it; its
+    S3 inputs are fetched first (``fetch_s3``, default: ``s3_fetcher()``)."""
     work = settings.cit_dir / "cases" / step.name / case.name
     registry_root = registry_root or settings.cit_dir / REGISTRY_FOLDER
-    tested, input_paths = case_step(step, case, work, make_synthetic, registry_root)
+    tested, input_paths = case_step(step, case, work, make_synthetic, registry_root, fetch_s3)
     pipeline = Pipeline(f"{step.name}-{case.name}", base_dir=source_file.resolve().parent)
     pipeline.add(tested)
     validate_pipeline(pipeline, source_file)
@@ -419,6 +427,7 @@ def run_script_tests(
     cancel: threading.Event | None = None,
     isolation: Isolation = "container",
     registry_root: Path | None = None,
+    fetch_s3: S3Fetcher | None = None,
 ) -> ScriptTestResult:
     """Every case, one after the other, each in its own container; stops early on cancel.
 
@@ -450,6 +459,7 @@ def run_script_tests(
                 cancel=cancel,
                 isolation=isolation,
                 registry_root=registry_root,
+                fetch_s3=fetch_s3,
             )
         )
     return ScriptTestResult(script=step.name, test_results=results)
@@ -503,14 +513,15 @@ def quick_checks(step: Step, written: str | Sequence[str] | None) -> list[str]:
 
 def quick_case(
     step: Step,
-    input_data: Path | Mapping[str, Path],
+    input_data: str | Path | Mapping[str, str | Path],
     *,
     expected_output_schema: Path | None = None,
     quality_checks: str | Sequence[str] | None = None,
     name: str = "quick-check",
 ) -> TestCase:
-    """One case without a test-case file: the step on ``input_data`` (a path for a step with
-    one input, or channel -> path), its outputs against a schema, and data-quality checks."""
+    """One case without a test-case file: the step on ``input_data`` (a path or s3:// URI for
+    a step with one input, or channel -> either), its outputs against a schema, and
+    data-quality checks."""
     if isinstance(input_data, Mapping):
         inputs = {channel: str(path) for channel, path in input_data.items()}
         unknown = [c for c in inputs if step.inputs and c not in step.inputs]
@@ -616,14 +627,9 @@ class ScriptUnitTester:
     ) -> TestCaseResult:
         """Run the script once on ``input_data`` and check what it wrote: against the schema,
         and with the data-quality checks ('all', or their names)."""
-        data = (
-            {channel: Path(path) for channel, path in input_data.items()}
-            if isinstance(input_data, Mapping)
-            else Path(input_data)
-        )
         schema = Path(expected_output_schema) if expected_output_schema is not None else None
         case = quick_case(
-            self.step, data, expected_output_schema=schema, quality_checks=quality_checks
+            self.step, input_data, expected_output_schema=schema, quality_checks=quality_checks
         )
         result = run_script_tests(
             self.step,

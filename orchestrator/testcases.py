@@ -7,6 +7,7 @@ A test-case file (YAML or JSON) lists cases under ``test_cases`` (a bare list al
         description: high-performance model
         input_data:                          # channel -> file or folder, relative to this file
           model: models/binary
+          raw: s3://bucket/prefix            # or data in S3, fetched before the case runs
           eval_data:                         # or data generated from a schema
             synthetic: {schema: schemas/eval.yaml, rows: 500, seed: 7, format: csv}
         environment_vars: {LABEL_FIELD: label, MAX_ROWS: 100}   # numbers become text
@@ -64,6 +65,7 @@ from .input_files import (
     read_data,
     reject_unknown,
 )
+from .pipeline import is_s3_text, s3_uri
 from .quality import checks_from_data
 from .quality_checks import CheckSpec
 from .schemas import DataSchema, load_schema, schema_from_data
@@ -166,7 +168,10 @@ class SyntheticSpec(_Strict):
     _path = field_validator("schema_file")(_resolved)
 
 
-INPUT_FORMS = "must be a path, synthetic: {schema, rows, seed, format} or registry: script/case"
+INPUT_FORMS = (
+    "must be a path, an s3://bucket/prefix URI, synthetic: {schema, rows, seed, format} "
+    "or registry: script/case"
+)
 REGISTRY_REF = re.compile(
     r"^([A-Za-z0-9][A-Za-z0-9._-]*)/([A-Za-z0-9][A-Za-z0-9._-]*)(?:/v(\d+))?$"
 )
@@ -174,14 +179,21 @@ REGISTRY_REF = re.compile(
 
 
 class InputSource(_Strict):
-    """Where one input channel's data comes from: a file or folder, synthetic data, or test
-    data kept in the registry (``registry: script/case[/vN]``)."""
+    """Where one input channel's data comes from: a file or folder, an S3 prefix or object
+    (written as a path: ``s3://bucket/prefix``, fetched before the case runs), synthetic data,
+    or test data kept in the registry (``registry: script/case[/vN]``)."""
 
     path: Path | None = None
+    uri: str | None = None
     synthetic: SyntheticSpec | None = None
     registry: str | None = None
 
     _path = field_validator("path")(_resolved)
+
+    @field_validator("uri")
+    @classmethod
+    def _s3_uri(cls, value: str | None) -> str | None:
+        return None if value is None else s3_uri(value)
 
     @field_validator("registry")
     @classmethod
@@ -203,14 +215,20 @@ class InputSource(_Strict):
 
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
-        return {"path": data} if isinstance(data, str | Path) else data
+        """A path written alone; an S3 URI written as a path becomes ``uri``."""
+        if isinstance(data, str | Path):
+            data = {"path": data}
+        if isinstance(data, dict) and "uri" not in data and is_s3_text(data.get("path")):
+            data = {**data, "uri": str(data["path"])}
+            del data["path"]
+        return data
 
     @model_validator(mode="after")
     def _one_source(self) -> InputSource:
-        given = [v for v in (self.path, self.synthetic, self.registry) if v is not None]
+        given = [v for v in (self.path, self.uri, self.synthetic, self.registry) if v is not None]
         if len(given) != 1:
             raise ValueError(
-                "give one of: a path, synthetic: {schema, rows, seed, format}, "
+                "give one of: a path (or s3:// URI), synthetic: {schema, rows, seed, format}, "
                 "or registry: script/case[/vN]"
             )
         return self
@@ -508,6 +526,8 @@ def _describe(error: ErrorDetails) -> tuple[str, str]:
         return ".".join(loc), SCALAR_TEXT
     if loc[:1] == ["input_data"] and len(loc) == 2 and kind == "model_type":
         return ".".join(loc), INPUT_FORMS
+    if loc[:1] == ["input_data"] and loc[2:] == ["uri"]:  # written as the channel's path
+        return ".".join(loc[:2]), describe_error(error)[1]
     return describe_error(error)
 
 

@@ -1,4 +1,7 @@
-"""Checks that a loaded pipeline can run: names, references, cycles, files, mounts, instances."""
+"""Checks that a loaded pipeline can run: names, references, cycles, files, mounts, instances.
+
+S3 inputs are checked like local ones but for existence (their URIs were parsed when the step
+was built): fetching them (``workflow.fetch_inputs``) finds out what is there."""
 
 from __future__ import annotations
 

@@ -1,26 +1,33 @@
-"""The run as a short pipeline: load → validate → plan → execute. Each stage is testable alone."""
+"""The run as a short pipeline: load → validate → fetch → plan → execute. Each stage is
+testable alone."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cleanup import sweep_orphans
 from .engine import Engine
-from .errors import ImageError
+from .errors import CitError, ImageError
 from .executor import execute
 from .loader import load_pipeline
 from .observer import RunObserver
-from .pipeline import Pipeline
+from .pipeline import LocalSource, Pipeline, S3Source, Step
 from .plan import RunPlan, plan_run
 from .results import RunResult
 from .rundir import create_run_dir, new_run_id
 from .settings import RUNNER_IMAGE, RunSettings
 from .validate import validate_pipeline
 
+if TYPE_CHECKING:
+    from .s3 import Download, S3Settings
+
 ImageBuilder = Callable[[str], None]
+S3Fetcher = Callable[[str], Path]
+"""Fetches an S3 URI and returns the local folder or file that holds its data."""
 
 
 def load_and_validate(path: Path) -> Pipeline:
@@ -45,6 +52,66 @@ def ensure_images(images: list[str], engine: Engine, build_default: ImageBuilder
             f"image '{image}' is not on the local engine; build it ('cit image build' for the "
             f"runner image) or load it ('docker load -i <file>')"
         )
+
+
+def s3_inputs(pipeline: Pipeline, steps: Collection[str] | None = None) -> list[str]:
+    """The URIs of the S3 inputs of ``steps`` (default: every step), each once, in order."""
+    uris = [
+        item.source.uri
+        for name, step in pipeline.steps.items()
+        if steps is None or name in steps
+        for item in step.inputs.values()
+        if isinstance(item.source, S3Source)
+    ]
+    return list(dict.fromkeys(uris))
+
+
+def fetch_inputs(
+    pipeline: Pipeline, fetch: S3Fetcher, steps: Collection[str] | None = None
+) -> Pipeline:
+    """The pipeline with the S3 inputs of ``steps`` (default: every step) fetched: each becomes
+    a ``LocalSource`` of its local copy that remembers its URI. A URI is fetched once; the
+    fetcher's errors (``CitError``) stop here, before anything runs."""
+    local = {uri: fetched(uri, fetch) for uri in s3_inputs(pipeline, steps)}
+    if not local:
+        return pipeline
+    result = Pipeline(pipeline.name, base_dir=pipeline.base_dir)
+    result.steps = {name: _with_local_copies(step, local) for name, step in pipeline.steps.items()}
+    result.source_file = pipeline.source_file
+    return result
+
+
+def fetched(uri: str, fetch: S3Fetcher) -> Path:
+    """The local copy of ``uri``; it must be there once fetched."""
+    path = Path(fetch(uri))
+    if not path.exists():
+        raise CitError(f"{uri}: fetched, but its local copy {path} is not there")
+    return path
+
+
+def _with_local_copies(step: Step, local: dict[str, Path]) -> Step:
+    inputs = dict(step.inputs)
+    for channel, item in step.inputs.items():
+        if isinstance(item.source, S3Source) and item.source.uri in local:
+            source = LocalSource(path=local[item.source.uri], origin=item.source.uri)
+            inputs[channel] = item.model_copy(update={"source": source})
+    return step.model_copy(update={"inputs": inputs})
+
+
+def s3_fetcher(
+    settings: S3Settings | None = None, report: Callable[[Download], None] | None = None
+) -> S3Fetcher:
+    """``s3.download`` with ``settings`` (read once, by the caller); ``report`` is told of each
+    download (files, bytes, fetched and cached)."""
+    from .s3 import download  # boto3 is loaded only by runs that read S3
+
+    def fetch(uri: str) -> Path:
+        done = download(uri, settings)
+        if report is not None:
+            report(done)
+        return done.path
+
+    return fetch
 
 
 def prepare_run(pipeline: Pipeline, path: Path, settings: RunSettings) -> RunPlan:
@@ -77,8 +144,10 @@ def run_pipeline(
     observer: RunObserver | None = None,
     build_default: ImageBuilder | None = None,
     cancel: threading.Event | None = None,
+    fetch_s3: S3Fetcher | None = None,
 ) -> RunResult:
-    """Run the pipeline in ``path`` and return its result: the Python API of ``cit run``."""
+    """Run the pipeline in ``path`` and return its result: the Python API of ``cit run``.
+    S3 inputs are fetched with ``fetch_s3`` (default: ``s3_fetcher()``) before anything runs."""
     file = Path(path)
     return run_loaded(
         load_and_validate(file),
@@ -88,6 +157,7 @@ def run_pipeline(
         observer=observer,
         build_default=build_default,
         cancel=cancel,
+        fetch_s3=fetch_s3,
     )
 
 
@@ -100,15 +170,19 @@ def run_loaded(
     observer: RunObserver | None = None,
     build_default: ImageBuilder | None = None,
     cancel: threading.Event | None = None,
+    fetch_s3: S3Fetcher | None = None,
 ) -> RunResult:
-    """Run an already validated pipeline: images, leftover sweep, plan, execute."""
+    """Run an already validated pipeline: S3 inputs, images, leftover sweep, plan, execute."""
+    if s3_inputs(pipeline):
+        pipeline = fetch_inputs(pipeline, fetch_s3 or s3_fetcher())
     settings = bounded_by_engine(settings or RunSettings(), engine)
     ensure_images(required_images(pipeline, settings), engine, build_default)
     sweep_orphans(engine)
     plan = prepare_run(pipeline, file, settings)
     try:
-        return execute(
+        result = execute(
             plan, engine, max_workers=settings.max_workers, observer=observer, cancel=cancel
         )
     finally:
         engine.flush()
+    return result

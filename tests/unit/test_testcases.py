@@ -193,13 +193,13 @@ BAD_FIELDS = [
     ),
     (
         {"input_data": {"raw": 3}},
-        "test_cases.c1.input_data.raw: must be a path, synthetic: {schema, rows, seed, format}"
-        " or registry: script/case",
+        "test_cases.c1.input_data.raw: must be a path, an s3://bucket/prefix URI, synthetic: "
+        "{schema, rows, seed, format} or registry: script/case",
     ),
     (
         {"input_data": {"raw": {"path": "data", "synthetic": {"schema": "data", "rows": 1}}}},
-        "test_cases.c1.input_data.raw: give one of: a path, synthetic: {schema, rows, seed, "
-        "format}, or registry: script/case[/vN]",
+        "test_cases.c1.input_data.raw: give one of: a path (or s3:// URI), synthetic: {schema, "
+        "rows, seed, format}, or registry: script/case[/vN]",
     ),
     (
         {"input_data": {"raw": {"synthetic": {"schema": "schemas/eval.yaml", "rows": 0}}}},

@@ -467,15 +467,15 @@ def test_any_instance_type_with_cpus_and_memory(project: Path) -> None:
 # S3 inputs --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["s3://bucket/raw", "{path: 's3://bucket/raw'}", "S3://b/k"])
-def test_s3_input_is_not_supported_yet(project: Path, value: str) -> None:
+@pytest.mark.parametrize("value", ["s3:/bucket/raw", "{path: 's3://b/raw'}", "S3://Bucket/k"])
+def test_a_malformed_s3_uri_says_why(project: Path, value: str) -> None:
     path = write(project, "s3.yaml", one_step(f"{PREP}, inputs: {{raw: {value}}}"))
-    expect_error(path, "steps.a.inputs.raw", "S3 inputs", "not supported yet")
+    expect_error(path, "steps.a.inputs.raw", "not a valid S3 URI")
 
 
-def test_s3_input_from_python_has_its_line(project: Path) -> None:
-    text = PY_ONE_STEP.replace('prep.py")', 'prep.py", inputs={"raw": "s3://bucket/raw"})')
-    error = expect_error(write(project, "s3.py", text), "steps.a.inputs.raw", "not supported yet")
+def test_a_malformed_s3_uri_from_python_has_its_line(project: Path) -> None:
+    text = PY_ONE_STEP.replace('prep.py")', 'prep.py", inputs={"raw": "s3://no_such/raw"})')
+    error = expect_error(write(project, "s3.py", text), "steps.a.inputs.raw", "bucket name")
     assert error.line == 3
 
 
@@ -486,7 +486,9 @@ def test_s3_input_from_python_has_its_line(project: Path) -> None:
 def test_input_of_the_wrong_shape(project: Path, value: str) -> None:
     path = write(project, "i.yaml", one_step(f"{PREP}, inputs: {{x: {value}}}"))
     error = expect_error(
-        path, "steps.a.inputs.x", "an input is a path, or {step: NAME, output: NAME}"
+        path,
+        "steps.a.inputs.x",
+        "an input is a path, an s3://bucket/prefix URI, or {step: NAME, output: NAME}",
     )
     assert "LocalSource" not in str(error) and "StepOutput" not in str(error)
 

@@ -1,0 +1,698 @@
+"""Download ``s3://`` objects and prefixes into a local cache; the only module that uses boto3.
+
+``download(uri)`` lists the URI, fetches the objects the cache lacks in parallel (retried with
+backoff, bounded by one timeout for the whole URI) and returns a read-only local folder (a
+prefix) or file (one object) that mirrors the keys under the URI.
+
+Cache layout under ``S3Settings.cache_dir``::
+
+    blobs/<ab>/<sha256 of bucket, key, ETag, size>   one file per object version, read-only
+    views/<sha256 of URI and listing>/<relative keys> hard links (or copies) of the blobs
+    partial/                                          files being written, renamed when complete
+
+A changed object has another ETag or size, so it is fetched again; an unchanged listing maps to
+an existing view, so a second download of it sends no GetObject at all. Blobs and views are
+written under a temporary name and renamed, so an interrupted download leaves no half file.
+
+Endpoint, region and credentials come from boto3's usual sources (``AWS_ENDPOINT_URL``,
+``AWS_REGION``/``AWS_DEFAULT_REGION``, ``AWS_PROFILE``, ``~/.aws``) unless set in
+``S3Settings``. Credentials are never logged nor put in a message: errors name where they came
+from (a profile, the environment), never their values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import IO, Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from orchestrator.errors import CitError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IP_LIKE = re.compile(r"\d+\.\d+\.\d+\.\d+")
+_CHUNK = 1024 * 1024
+_PARTIAL_MAX_AGE = 24 * 3600.0
+_THROTTLING = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+_DENIED = frozenset(
+    {
+        "AccessDenied",
+        "AllAccessDisabled",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidToken",
+        "TokenRefreshRequired",
+        "AccountProblem",
+    }
+)
+_CREDENTIAL_SOURCES = {
+    "env": "the environment (AWS_ACCESS_KEY_ID)",
+    "explicit": "explicit settings",
+    "shared-credentials-file": "the shared credentials file",
+    "config-file": "the AWS config file",
+    "iam-role": "the instance role",
+    "container-role": "the container role",
+    "assume-role": "an assumed role",
+    "assume-role-with-web-identity": "a web identity role",
+    "sso": "AWS SSO",
+    "custom-process": "a credential process",
+}
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+class S3Error(CitError):
+    """S3 data cannot be downloaded; the message says which URI and what to check."""
+
+
+class S3UriError(S3Error, ValueError):
+    """Text that is not a usable ``s3://bucket/key`` URI."""
+
+
+class S3BucketNotFound(S3Error):
+    """The bucket does not exist on the endpoint."""
+
+
+class S3AccessDenied(S3Error):
+    """The credentials in use may not list or read the bucket (or there are none)."""
+
+
+class S3NothingFound(S3Error):
+    """No object has the URI's key, and none lies under it as a prefix."""
+
+
+class S3EndpointUnreachable(S3Error):
+    """The S3 endpoint does not answer."""
+
+
+class S3RetriesExhausted(S3Error):
+    """A request kept failing with transient errors until the retries ran out."""
+
+
+class S3Timeout(S3Error):
+    """The whole download took longer than ``download_timeout_seconds``."""
+
+
+class S3ObjectChanged(S3Error):
+    """An object changed or vanished between listing and download."""
+
+
+class S3CacheError(S3Error):
+    """The local cache cannot be written, or a key cannot be a local file name."""
+
+
+class _ShortRead(Exception):
+    """The body ended before the listed size (a transient fault)."""
+
+
+class _DeadlinePassed(Exception):
+    """The download's time is up; the caller reports it with its counts."""
+
+
+class _Cancelled(Exception):
+    """The download was abandoned; this worker stops quietly."""
+
+
+# -- public records ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class S3Uri:
+    """``s3://bucket/key``; ``key`` is '' for the whole bucket, a prefix or one object's key."""
+
+    bucket: str
+    key: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> S3Uri:
+        """Parse ``text``; ``S3UriError`` (a ``ValueError``) says in one line why it is bad."""
+        if not isinstance(text, str):
+            raise S3UriError(f"not an S3 URI: {text!r} (expected text like s3://bucket/prefix)")
+        if text != text.strip():
+            raise S3UriError(f"not a valid S3 URI {text!r}: it has spaces around it")
+        if text[:5].lower() != "s3://":
+            raise S3UriError(f"not a valid S3 URI {text!r}: it must start with s3://")
+        bucket, _, key = text[5:].partition("/")
+        if not bucket:
+            raise S3UriError(f"not a valid S3 URI {text!r}: the bucket name is missing")
+        if not _BUCKET.fullmatch(bucket) or ".." in bucket or _IP_LIKE.fullmatch(bucket):
+            raise S3UriError(
+                f"not a valid S3 URI {text!r}: bucket name {bucket!r} must be 3-63 lowercase "
+                "letters, digits, dots or hyphens, starting and ending with a letter or digit"
+            )
+        return cls(bucket=bucket, key=key)
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "cit" / "s3"
+
+
+class S3Settings(BaseModel):
+    """Where and how to download; ``None`` fields fall back to boto3's usual AWS sources.
+
+    ``retry_attempts`` counts every attempt of one request (1: no retry);
+    ``download_timeout_seconds`` bounds the whole download of one URI, listing included.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    download_timeout_seconds: float = Field(default=300, gt=0)
+    retry_attempts: int = Field(default=3, ge=1, le=20)
+    workers: int = Field(default=8, ge=1, le=64)
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+
+    @field_validator("cache_dir")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+
+@dataclass(frozen=True)
+class Download:
+    """The local copy of one URI, ready to mount read-only."""
+
+    uri: str
+    path: Path
+    files: int
+    bytes: int
+    fetched: int
+    cached: int
+
+
+# -- the client seam --------------------------------------------------------------------------
+
+
+def create_client(settings: S3Settings) -> Any:
+    """The boto3 S3 client that ``download`` uses, made with boto3's own retries turned off.
+
+    This is the one place a client is made. Tests wrap it (``monkeypatch.setattr(s3,
+    "create_client", ...)``) to register botocore event hooks on ``client.meta.events``, e.g. to
+    count GetObject calls or inject faults.
+    """
+    import boto3
+    import botocore.session
+    from botocore.config import Config
+
+    core = botocore.session.Session(profile=settings.profile)
+    core.register_component("data_loader", _data_loader())
+    session = boto3.session.Session(botocore_session=core, region_name=settings.region)
+    timeout = settings.download_timeout_seconds
+    config = Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=min(10.0, timeout),
+        read_timeout=min(60.0, timeout),
+        max_pool_connections=max(10, settings.workers),
+    )
+    client = session.client("s3", endpoint_url=settings.endpoint_url, config=config)
+    if "amazonaws.com" in urlsplit(str(client.meta.endpoint_url)).netloc:
+        return client
+    # MinIO, LocalStack and other servers answer on one host name: path-style addressing.
+    path_style = config.merge(Config(s3={"addressing_style": "path"}))
+    return session.client("s3", endpoint_url=settings.endpoint_url, config=path_style)
+
+
+_loader_lock = threading.Lock()
+_loader: Any = None
+
+
+def _data_loader() -> Any:
+    """botocore's loader of service models, shared: loading them costs ~0.1 s per session."""
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            from botocore.loaders import create_loader
+
+            _loader = create_loader()
+        return _loader
+
+
+# -- download ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Object:
+    key: str
+    relative: str  # path under the result folder
+    etag: str
+    size: int
+    blob: str  # name of the cached file
+
+
+@dataclass
+class _Context:
+    target: S3Uri
+    settings: S3Settings
+    client: Any
+    endpoint: str
+    deadline: float
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+
+def download(uri: str | S3Uri, settings: S3Settings | None = None) -> Download:
+    """Download ``uri`` (one object or a prefix) into the cache; see the module docstring."""
+    target = uri if isinstance(uri, S3Uri) else S3Uri.parse(uri)
+    settings = settings or S3Settings()
+    started = time.monotonic()
+    ctx = _context(target, settings, started + settings.download_timeout_seconds)
+    try:
+        objects, single = _list(ctx)
+        view = _view_path(settings.cache_dir, target, objects, single)
+        missing = [] if view.is_dir() else [o for o in objects if not _blob_file(ctx, o).exists()]
+        _fetch_all(ctx, missing, cached=len(objects) - len(missing))
+        _assemble(ctx, view, objects)
+    except OSError as exc:
+        raise S3CacheError(
+            f"cannot write the S3 cache under {settings.cache_dir} for {target}: "
+            f"{exc.strerror or exc}"
+        ) from exc
+    except _DeadlinePassed as exc:
+        raise S3Timeout(
+            f"timed out after {settings.download_timeout_seconds:g} s listing {target} "
+            "(raise download_timeout_seconds or check the endpoint)"
+        ) from exc
+    log.debug("downloaded %s: %d fetched, %d cached", target, len(missing), len(objects))
+    return Download(
+        uri=str(target),
+        path=view / objects[0].relative if single else view,
+        files=len(objects),
+        bytes=sum(o.size for o in objects),
+        fetched=len(missing),
+        cached=len(objects) - len(missing),
+    )
+
+
+def _context(target: S3Uri, settings: S3Settings, deadline: float) -> _Context:
+    from botocore.exceptions import BotoCoreError, ProfileNotFound
+
+    try:
+        client = create_client(settings)
+    except ProfileNotFound as exc:
+        raise S3Error(
+            f"AWS profile '{exc.kwargs.get('profile')}' (for {target}) is not in the AWS config "
+            "or credentials file (~/.aws/config, ~/.aws/credentials, or AWS_CONFIG_FILE)"
+        ) from exc
+    except BotoCoreError as exc:
+        raise S3Error(f"cannot use AWS settings for {target}: {exc}") from exc
+    except ValueError as exc:  # botocore: "Invalid endpoint: ..."
+        raise S3Error(f"cannot use the S3 endpoint for {target}: {exc}") from exc
+    endpoint = str(client.meta.endpoint_url)
+    return _Context(target, settings, client, endpoint, deadline)
+
+
+# -- listing ----------------------------------------------------------------------------------
+
+
+def _list(ctx: _Context) -> tuple[list[_Object], bool]:
+    """The objects of the URI, and whether the URI names one object rather than a folder."""
+    key = ctx.target.key
+    single = False
+    if key == "" or key.endswith("/"):
+        objects = _list_prefix(ctx, key)
+    else:
+        objects = _list_prefix(ctx, key + "/")
+        exact = None if objects else _exact_object(ctx, key)
+        if exact is not None:
+            objects, single = [exact], True
+    if not objects:
+        raise S3NothingFound(
+            f"nothing under {ctx.target}: no object has that key and none lies under it "
+            f"(endpoint {ctx.endpoint})"
+        )
+    _check_layout(ctx, objects)
+    return objects, single
+
+
+def _list_prefix(ctx: _Context, prefix: str) -> list[_Object]:
+    objects: list[_Object] = []
+    token: str | None = None
+    while True:
+        extra = {"ContinuationToken": token} if token else {}
+        request = partial(
+            ctx.client.list_objects_v2, Bucket=ctx.target.bucket, Prefix=prefix, **extra
+        )
+        page = _call(ctx, f"listing {ctx.target}", request)
+        for item in page.get("Contents", []):
+            if not item["Key"].endswith("/"):  # folder markers hold no data
+                objects.append(_object(ctx, item, item["Key"][len(prefix) :]))
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            return objects
+
+
+def _exact_object(ctx: _Context, key: str) -> _Object | None:
+    page = _call(
+        ctx,
+        f"listing {ctx.target}",
+        lambda: ctx.client.list_objects_v2(Bucket=ctx.target.bucket, Prefix=key, MaxKeys=1),
+    )
+    for item in page.get("Contents", []):
+        if item["Key"] == key:
+            return _object(ctx, item, key.rsplit("/", 1)[-1])
+    return None
+
+
+def _object(ctx: _Context, item: dict[str, Any], relative: str) -> _Object:
+    key, etag, size = str(item["Key"]), str(item.get("ETag", "")), int(item["Size"])
+    identity = json.dumps([ctx.target.bucket, key, etag, size])
+    blob = hashlib.sha256(identity.encode()).hexdigest()
+    return _Object(key=key, relative=relative, etag=etag, size=size, blob=blob)
+
+
+def _check_layout(ctx: _Context, objects: list[_Object]) -> None:
+    """Every key must map to a distinct file inside the result folder."""
+    files = {o.relative for o in objects}
+    for o in objects:
+        parts = o.relative.split("/")
+        if any(part in ("", ".", "..") for part in parts):
+            raise S3CacheError(
+                f"key s3://{ctx.target.bucket}/{o.key} cannot be a local file name "
+                "(empty, '.' or '..' path segment); download a narrower prefix"
+            )
+        for depth in range(1, len(parts)):
+            if "/".join(parts[:depth]) in files:
+                raise S3CacheError(
+                    f"{ctx.target} holds both an object and a folder named "
+                    f"{'/'.join(parts[:depth])!r}; download a narrower prefix"
+                )
+
+
+# -- fetching ---------------------------------------------------------------------------------
+
+
+def _blob_file(ctx: _Context, obj: _Object) -> Path:
+    return ctx.settings.cache_dir / "blobs" / obj.blob[:2] / obj.blob
+
+
+def _partial_dir(cache_dir: Path) -> Path:
+    """Where files are written before they are renamed into ``blobs`` or ``views``."""
+    path = cache_dir / "partial"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _sweep_partial(cache_dir: Path) -> None:
+    """Remove what a killed download left in ``partial`` (older than a day: not in use)."""
+    folder = cache_dir / "partial"
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - _PARTIAL_MAX_AGE
+    for entry in folder.iterdir():
+        try:
+            if entry.lstat().st_mtime < cutoff:
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+        except OSError:
+            continue
+
+
+def _fetch_all(ctx: _Context, missing: list[_Object], cached: int) -> None:
+    """Fetch ``missing`` in parallel; the first error or the deadline stops the rest."""
+    if not missing:
+        return
+    _sweep_partial(ctx.settings.cache_dir)
+    workers = min(ctx.settings.workers, len(missing))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cit-s3")
+    futures: list[Future[None]] = [pool.submit(_fetch, ctx, obj) for obj in missing]
+    try:
+        done, pending = wait(futures, timeout=ctx.remaining(), return_when=FIRST_EXCEPTION)
+        errors = [e for e in (f.exception() for f in done) if e is not None]
+        real = [e for e in errors if not isinstance(e, _DeadlinePassed | _Cancelled)]
+        if real:
+            raise real[0]
+        if pending or errors:
+            fetched = len(done) - len(errors)
+            already = f", {cached} more already cached" if cached else ""
+            raise S3Timeout(
+                f"timed out after {ctx.settings.download_timeout_seconds:g} s downloading "
+                f"{ctx.target}; {fetched} of {len(missing)} objects fetched{already} "
+                "(they stay cached; raise download_timeout_seconds or run again)"
+            )
+    finally:
+        ctx.cancel.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _fetch(ctx: _Context, obj: _Object) -> None:
+    blob = _blob_file(ctx, obj)
+    if blob.exists():  # another download got it meanwhile
+        return
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    uri = f"s3://{ctx.target.bucket}/{obj.key}"
+    _call(ctx, f"downloading {uri}", lambda: _get_once(ctx, obj, blob))
+
+
+def _get_once(ctx: _Context, obj: _Object, blob: Path) -> None:
+    """One GetObject into a temporary file, renamed onto ``blob`` once complete."""
+    condition = {"IfMatch": obj.etag} if obj.etag else {}
+    response = ctx.client.get_object(Bucket=ctx.target.bucket, Key=obj.key, **condition)
+    fd, name = tempfile.mkstemp(dir=_partial_dir(ctx.settings.cache_dir), prefix="blob-")
+    part = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            written = _copy(ctx, response["Body"], out)
+        if written != obj.size:
+            raise _ShortRead(f"got {written} of {obj.size} bytes")
+        part.chmod(0o444)
+        part.replace(blob)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def _copy(ctx: _Context, body: Any, out: IO[bytes]) -> int:
+    written = 0
+    try:
+        for chunk in body.iter_chunks(_CHUNK):
+            if ctx.cancel.is_set():
+                raise _Cancelled()
+            out.write(chunk)
+            written += len(chunk)
+    finally:
+        body.close()
+    return written
+
+
+# -- retries and error translation ---------------------------------------------------------------
+
+
+def _call(ctx: _Context, what: str, request: Callable[[], T]) -> T:
+    """``request()``, retried on transient faults; failures become specific ``S3Error``s."""
+    attempts = 0
+
+    def attempt() -> T:
+        nonlocal attempts
+        if ctx.cancel.is_set():
+            raise _Cancelled()
+        if ctx.remaining() <= 0:
+            raise _DeadlinePassed()
+        attempts += 1
+        return request()
+
+    base_wait = wait_exponential(multiplier=0.2, max=5) + wait_random(0, 0.2)
+
+    def pause(state: RetryCallState) -> float:
+        return min(base_wait(state), ctx.remaining())
+
+    retrying = Retrying(
+        stop=stop_after_attempt(ctx.settings.retry_attempts),
+        wait=pause,
+        retry=retry_if_exception(_is_transient),
+        reraise=True,
+    )
+    try:
+        return retrying(attempt)
+    except (_Cancelled, _DeadlinePassed):
+        raise
+    except Exception as exc:
+        if _is_transient(exc) and ctx.remaining() <= 0:
+            raise _DeadlinePassed() from exc
+        error = _translate(ctx, what, exc, attempts)
+        if error is None:
+            raise
+        raise error from None
+
+
+def _is_transient(exc: BaseException) -> bool:
+    from botocore.exceptions import (
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        HTTPClientError,
+        IncompleteReadError,
+    )
+
+    # HTTPClientError: read timeouts, closed connections, broken response streams.
+    connection = EndpointConnectionError | ConnectTimeoutError | HTTPClientError
+    if isinstance(exc, connection | IncompleteReadError):
+        return True
+    if isinstance(exc, _ShortRead):
+        return True
+    if isinstance(exc, ClientError):
+        status, code = _status_and_code(exc)
+        return status >= 500 or status == 429 or code in _THROTTLING
+    return False
+
+
+def _status_and_code(exc: Any) -> tuple[int, str]:
+    response = exc.response
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return status, str(response.get("Error", {}).get("Code", ""))
+
+
+def _translate(ctx: _Context, what: str, exc: Exception, attempts: int) -> S3Error | None:
+    """The ``S3Error`` for ``exc``, or None for an exception that is not about S3."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+    )
+
+    bucket = ctx.target.bucket
+    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+        return S3EndpointUnreachable(
+            f"cannot reach the S3 endpoint {ctx.endpoint} while {what} ({tries}); check "
+            "AWS_ENDPOINT_URL or the endpoint setting, and that the server is running"
+        )
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return S3AccessDenied(
+            f"no usable AWS credentials for bucket '{bucket}' while {what}; set AWS_PROFILE, "
+            "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure ~/.aws"
+        )
+    if isinstance(exc, ClientError):
+        return _translate_client_error(ctx, what, exc, tries)
+    if _is_transient(exc):
+        return S3RetriesExhausted(f"{what} failed after {tries}: {type(exc).__name__}")
+    if isinstance(exc, BotoCoreError):
+        return S3Error(f"{what} failed: {exc}")
+    return None
+
+
+def _translate_client_error(ctx: _Context, what: str, exc: Any, tries: str) -> S3Error:
+    bucket = ctx.target.bucket
+    status, code = _status_and_code(exc)
+    if code == "NoSuchBucket":
+        return S3BucketNotFound(f"S3 bucket '{bucket}' does not exist (endpoint {ctx.endpoint})")
+    if code in _DENIED or status == 403:
+        return S3AccessDenied(
+            f"access denied to S3 bucket '{bucket}' ({code or status}) while {what}, with "
+            f"credentials from {_credentials_source(ctx.settings)}; they need s3:ListBucket "
+            "and s3:GetObject on it"
+        )
+    if code in ("PreconditionFailed", "NoSuchKey") or status in (404, 412):
+        return S3ObjectChanged(
+            f"an object changed or was deleted while {what}; run again once the data is stable"
+        )
+    if _is_transient(exc):
+        return S3RetriesExhausted(f"{what} failed after {tries}: {code} (HTTP {status})")
+    message = str(exc.response.get("Error", {}).get("Message", ""))
+    return S3Error(f"{what} failed: {code} (HTTP {status}) {message}".rstrip())
+
+
+def _credentials_source(settings: S3Settings) -> str:
+    """Where the credentials in use come from (a profile, the environment); never their values."""
+    import boto3
+
+    profile = settings.profile or os.environ.get("AWS_PROFILE")
+    try:
+        session = boto3.session.Session(profile_name=settings.profile)
+        credentials = session.get_credentials()
+    except Exception:  # only a description: never let it mask the real error
+        credentials = None
+    method = getattr(credentials, "method", None)
+    source = _CREDENTIAL_SOURCES.get(str(method), str(method or "an unknown source"))
+    if profile and method != "env":
+        return f"profile '{profile}' ({source})"
+    return source
+
+
+# -- result folder ----------------------------------------------------------------------------
+
+
+def _view_path(cache_dir: Path, target: S3Uri, objects: list[_Object], single: bool) -> Path:
+    listing = [[o.relative, o.blob] for o in sorted(objects, key=lambda o: o.relative)]
+    digest = hashlib.sha256(json.dumps([str(target), single, listing]).encode()).hexdigest()
+    return cache_dir / "views" / digest[:40]
+
+
+def _assemble(ctx: _Context, view: Path, objects: list[_Object]) -> None:
+    """Build the result folder under a temporary name, then rename it into place."""
+    if view.is_dir():
+        return
+    view.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=_partial_dir(ctx.settings.cache_dir), prefix="view-"))
+    try:
+        for obj in objects:
+            target = staging / obj.relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(_blob_file(ctx, obj), target)
+        try:
+            staging.rename(view)
+        except OSError:
+            if not view.is_dir():  # not a concurrent download that finished first
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _link_or_copy(blob: Path, target: Path) -> None:
+    try:
+        os.link(blob, target)
+    except OSError:  # another file system, or no hard links there
+        shutil.copyfile(blob, target)
+        target.chmod(0o444)
