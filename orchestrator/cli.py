@@ -34,8 +34,9 @@ from .settings import RUNNER_IMAGE, RunSettings
 from .workflow import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
 
 if TYPE_CHECKING:
+    from .flow import DataFlowTestResult
     from .pipeline import Pipeline, Step
-    from .s3 import Download
+    from .s3 import Download, S3Uri
     from .testcases import TestCase
 
 EXIT_INTERRUPTED = 130
@@ -170,11 +171,24 @@ def run(
     cit_dir: CitDirOption = Path(".cit"),
     quiet: QuietOption = False,
     update_snapshots: SnapshotsOption = False,
+    upload_outputs: Annotated[
+        str | None,
+        typer.Option(
+            metavar="s3://BUCKET[/PREFIX]",
+            help="After the run, upload each succeeded step's outputs under a new prefix "
+            "cit-tests/<pipeline>/<timestamp>-<random>/ there, as SageMaker would; removed "
+            "at the end unless --keep-uploads.",
+        ),
+    ] = None,
+    keep_uploads: Annotated[
+        bool, typer.Option("--keep-uploads", help="Keep what --upload-outputs uploaded.")
+    ] = False,
 ) -> None:
     """Run every step of a pipeline in its own container, in DAG order."""
     settings = _settings(cit_dir, image, max_workers)
     cancel, observer = _observed(quiet)
     with user_errors():
+        upload_to = _upload_target(upload_outputs, keep_uploads)
         pipeline = load_and_validate(dag)
         engine = connect()
         pipeline = _fetch_s3(pipeline)
@@ -190,7 +204,57 @@ def run(
         )
     if (flow.edges or flow.output_issues) and flow.run_status is not Status.INTERRUPTED:
         print_flow(console, flow)
+    if upload_to is not None and flow.run_status is not Status.INTERRUPTED:
+        with user_errors():
+            _upload_step_outputs(flow, upload_to, keep=keep_uploads)
     _exit_for(flow.run_status, 0 if flow.run_status.ok else 1)
+
+
+def _upload_target(text: str | None, keep: bool) -> S3Uri | None:
+    """The URI of --upload-outputs, checked before anything runs."""
+    from .s3 import S3Uri, S3UriError
+
+    if text is None:
+        if keep:
+            raise CitError("--keep-uploads goes with --upload-outputs s3://BUCKET[/PREFIX]")
+        return None
+    try:
+        return S3Uri.parse(text)
+    except S3UriError as exc:
+        raise CitError(f"--upload-outputs: {exc}") from None
+
+
+def _upload_step_outputs(flow: DataFlowTestResult, target: S3Uri, *, keep: bool) -> None:
+    """Upload every output of every step that succeeded into a test environment under
+    ``target``: a line for each, then where they are, then the environment removed or kept."""
+    from .results import RunResult
+    from .rundir import MANIFEST
+    from .s3 import S3Settings, test_environment
+
+    manifest = Path(flow.run_dir) / MANIFEST
+    try:
+        run = RunResult.model_validate_json(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CitError(f"--upload-outputs: cannot read the run's {manifest}: {exc}") from None
+    settings = S3Settings()
+    with test_environment(
+        target.bucket, flow.pipeline, settings, cleanup=not keep, under=target.key
+    ) as env:
+        for step in (s for s in run.steps if s.status.ok):
+            for output in step.outputs:
+                done = env.upload(Path(output.path), step.name, output.name)
+                files = "1 file" if done.files == 1 else f"{done.files} files"
+                size = _size(done.bytes)
+                _say(f"uploaded {step.name}/{output.name}: {files}, {size} -> {done.uri}")
+        _say(f"{len(env.uploads)} output(s) uploaded under {env.uri}")
+    if keep:
+        _say(f"kept {env.uri} (--keep-uploads)")
+    else:
+        _say(f"removed {env.uri} ({env.removed} object(s))")
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("test-flow")

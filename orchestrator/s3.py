@@ -18,6 +18,11 @@ Endpoint, region and credentials come from boto3's usual sources (``AWS_ENDPOINT
 ``AWS_REGION``/``AWS_DEFAULT_REGION``, ``AWS_PROFILE``, ``~/.aws``) unless set in
 ``S3Settings``. Credentials are never logged nor put in a message: errors name where they came
 from (a profile, the environment), never their values.
+
+``upload_folder`` copies a local folder under a prefix (parallel, retried the same way) and
+``delete_prefix`` removes a prefix in batches. ``test_environment`` gives a test run its own
+prefix ``s3://<bucket>/cit-tests/<name>/<timestamp>-<random>/`` for what it uploads, removed at
+the end unless kept.
 """
 
 from __future__ import annotations
@@ -27,12 +32,14 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -293,6 +300,7 @@ class _Context:
     endpoint: str
     deadline: float
     cancel: threading.Event = field(default_factory=threading.Event)
+    needs: str = "s3:ListBucket and s3:GetObject"  # the permissions named when access is denied
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -631,8 +639,7 @@ def _translate_client_error(ctx: _Context, what: str, exc: Any, tries: str) -> S
     if code in _DENIED or status == 403:
         return S3AccessDenied(
             f"access denied to S3 bucket '{bucket}' ({code or status}) while {what}, with "
-            f"credentials from {_credentials_source(ctx.settings)}; they need s3:ListBucket "
-            "and s3:GetObject on it"
+            f"credentials from {_credentials_source(ctx.settings)}; they need {ctx.needs} on it"
         )
     if code in ("PreconditionFailed", "NoSuchKey") or status in (404, 412):
         return S3ObjectChanged(
@@ -696,3 +703,269 @@ def _link_or_copy(blob: Path, target: Path) -> None:
     except OSError:  # another file system, or no hard links there
         shutil.copyfile(blob, target)
         target.chmod(0o444)
+
+
+# -- upload and clean-up ----------------------------------------------------------------------
+
+_DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
+_UPLOAD_NEEDS = "s3:PutObject (and s3:ListBucket, s3:DeleteObject to clean up)"
+_DELETE_NEEDS = "s3:ListBucket and s3:DeleteObject"
+TEST_ROOT = "cit-tests"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A local folder copied under an S3 prefix."""
+
+    uri: str
+    files: int
+    bytes: int
+
+
+def _folder_uri(uri: str | S3Uri) -> S3Uri:
+    """``uri`` as a folder: its key ends with '/' (or is '' for the bucket)."""
+    target = uri if isinstance(uri, S3Uri) else S3Uri.parse(uri)
+    if target.key and not target.key.endswith("/"):
+        return S3Uri(target.bucket, target.key + "/")
+    return target
+
+
+def upload_folder(folder: Path, uri: str | S3Uri, settings: S3Settings | None = None) -> Upload:
+    """Copy every file under ``folder`` to ``uri`` as a prefix, keeping relative paths as keys.
+
+    Files go up in parallel, each retried with backoff like a download; the whole upload is
+    bounded by ``download_timeout_seconds``. An empty folder uploads nothing.
+    """
+    target = _folder_uri(uri)
+    settings = settings or S3Settings()
+    if not folder.is_dir():
+        raise S3Error(f"cannot upload {folder} to {target}: no such folder")
+    try:
+        files = _local_files(folder)
+    except OSError as exc:
+        raise S3Error(f"cannot read {folder} to upload it: {exc.strerror or exc}") from exc
+    ctx = _context(target, settings, time.monotonic() + settings.download_timeout_seconds)
+    ctx.needs = _UPLOAD_NEEDS
+    try:
+        sizes = _upload_all(ctx, folder, files)
+    except OSError as exc:
+        raise S3Error(f"cannot read {exc.filename or folder} to upload it: {exc.strerror}") from exc
+    log.debug("uploaded %s to %s: %d files", folder, target, len(files))
+    return Upload(uri=str(target), files=len(files), bytes=sum(sizes))
+
+
+def _local_files(folder: Path) -> list[str]:
+    """The files under ``folder`` as '/'-separated relative paths, sorted; links to folders
+    are not followed."""
+    found: list[str] = []
+
+    def fail(exc: OSError) -> None:
+        raise exc
+
+    for root, _, names in os.walk(folder, onerror=fail):
+        base = Path(root)
+        for name in names:
+            path = base / name
+            if path.is_file():
+                found.append(path.relative_to(folder).as_posix())
+    return sorted(found)
+
+
+def _upload_all(ctx: _Context, folder: Path, files: list[str]) -> list[int]:
+    """Upload ``files`` in parallel; the first error or the deadline stops the rest."""
+    if not files:
+        return []
+    pool = ThreadPoolExecutor(min(ctx.settings.workers, len(files)), "cit-s3-upload")
+    futures = [pool.submit(_upload_one, ctx, folder / name, name) for name in files]
+    try:
+        done, pending = wait(futures, timeout=ctx.remaining(), return_when=FIRST_EXCEPTION)
+        errors = [e for e in (f.exception() for f in done) if e is not None]
+        real = [e for e in errors if not isinstance(e, _DeadlinePassed | _Cancelled)]
+        if real:
+            raise real[0]
+        if pending or errors:
+            raise S3Timeout(
+                f"timed out after {ctx.settings.download_timeout_seconds:g} s uploading to "
+                f"{ctx.target}; {len(done) - len(errors)} of {len(files)} files uploaded "
+                "(raise download_timeout_seconds or check the endpoint)"
+            )
+        return [f.result() for f in futures]
+    finally:
+        ctx.cancel.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _upload_one(ctx: _Context, path: Path, relative: str) -> int:
+    key = ctx.target.key + relative
+    uri = f"s3://{ctx.target.bucket}/{key}"
+
+    def put() -> int:
+        with path.open("rb") as body:
+            size = os.fstat(body.fileno()).st_size
+            ctx.client.put_object(Bucket=ctx.target.bucket, Key=key, Body=body)
+        return size
+
+    return _call(ctx, f"uploading {uri}", put)
+
+
+def delete_prefix(uri: str | S3Uri, settings: S3Settings | None = None) -> int:
+    """Delete every object under ``uri`` (taken as a folder), in batches; returns how many.
+
+    A whole bucket is refused: the URI must name a prefix.
+    """
+    target = _folder_uri(uri)
+    if not target.key:
+        raise S3UriError(
+            f"refusing to delete everything in bucket '{target.bucket}': name a prefix"
+        )
+    settings = settings or S3Settings()
+    ctx = _context(target, settings, time.monotonic() + settings.download_timeout_seconds)
+    ctx.needs = _DELETE_NEEDS
+    try:
+        keys = _all_keys(ctx)
+        for start in range(0, len(keys), _DELETE_BATCH):
+            _delete_batch(ctx, keys[start : start + _DELETE_BATCH])
+    except _DeadlinePassed as exc:
+        raise S3Timeout(
+            f"timed out after {settings.download_timeout_seconds:g} s deleting {target} "
+            "(raise download_timeout_seconds or check the endpoint)"
+        ) from exc
+    log.debug("deleted %d objects under %s", len(keys), target)
+    return len(keys)
+
+
+def _all_keys(ctx: _Context) -> list[str]:
+    """Every key under the prefix, folder markers included, page by page."""
+    keys: list[str] = []
+    token: str | None = None
+    while True:
+        extra = {"ContinuationToken": token} if token else {}
+        request = partial(
+            ctx.client.list_objects_v2, Bucket=ctx.target.bucket, Prefix=ctx.target.key, **extra
+        )
+        page = _call(ctx, f"listing {ctx.target}", request)
+        keys.extend(str(item["Key"]) for item in page.get("Contents", []))
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            return keys
+
+
+def _delete_batch(ctx: _Context, keys: list[str]) -> None:
+    objects = [{"Key": key} for key in keys]
+    request = partial(
+        ctx.client.delete_objects,
+        Bucket=ctx.target.bucket,
+        Delete={"Objects": objects, "Quiet": True},
+    )
+    answer = _call(ctx, f"deleting under {ctx.target}", request)
+    failed = answer.get("Errors") or []
+    if not failed:
+        return
+    first = failed[0]
+    code, key = str(first.get("Code", "")), first.get("Key", "")
+    what = f"{len(failed)} of {len(keys)} objects under {ctx.target} were not deleted"
+    if code in _DENIED:
+        raise S3AccessDenied(
+            f"{what}: access denied ({code}) with credentials from "
+            f"{_credentials_source(ctx.settings)}; they need {ctx.needs} on it"
+        )
+    raise S3Error(f"{what}, e.g. s3://{ctx.target.bucket}/{key}: {code} {first.get('Message', '')}")
+
+
+class TestEnvironment:
+    """A unique S3 prefix for one test run: what the run uploads goes under it.
+
+    Made by ``test_environment``, which removes everything under the prefix at the end.
+    """
+
+    __test__ = False
+
+    def __init__(self, root: S3Uri, settings: S3Settings, cleanup: bool) -> None:
+        self.root = root
+        self.settings = settings
+        self.cleanup = cleanup
+        self.uploads: list[Upload] = []
+        self.removed: int | None = None
+        """Objects deleted at the end; None until then, and when kept."""
+
+    @property
+    def uri(self) -> str:
+        """``s3://bucket/.../`` — the prefix, ending with '/'."""
+        return str(self.root)
+
+    def uri_for(self, step: str, output: str) -> str:
+        """Where ``step``'s output ``output`` goes: ``<prefix><step>/<output>/``."""
+        return f"{self.uri}{_key_part(step)}/{_key_part(output)}/"
+
+    def upload(self, folder: Path, step: str, output: str) -> Upload:
+        """Upload ``folder`` as ``step``'s output ``output``."""
+        done = upload_folder(folder, self.uri_for(step, output), self.settings)
+        self.uploads.append(done)
+        return done
+
+    def remove(self) -> int:
+        """Delete everything under the prefix now; returns how many objects."""
+        self.removed = delete_prefix(self.root, self.settings)
+        return self.removed
+
+
+def _key_part(text: str) -> str:
+    """``text`` as one safe path segment of a key."""
+    part = re.sub(r"[^A-Za-z0-9._=-]+", "-", text).strip("-.")
+    return part or "unnamed"
+
+
+def new_test_prefix(name: str, under: str = "", now: float | None = None) -> str:
+    """``[under/]cit-tests/<name>/<UTC timestamp>-<random>/``, unique per call."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+    root = f"{under.strip('/')}/" if under.strip("/") else ""
+    return f"{root}{TEST_ROOT}/{_key_part(name)}/{stamp}-{secrets.token_hex(4)}/"
+
+
+@contextmanager
+def test_environment(
+    bucket: str,
+    name: str,
+    settings: S3Settings | None = None,
+    *,
+    cleanup: bool = True,
+    under: str = "",
+) -> Iterator[TestEnvironment]:
+    """A ``TestEnvironment`` at ``s3://<bucket>/[<under>/]cit-tests/<name>/<stamp>-<random>/``.
+
+    The bucket is checked on entry (``S3BucketNotFound``, ``S3AccessDenied``). On exit, also
+    on an exception, everything under the prefix is deleted unless ``cleanup`` is False; a
+    failed clean-up after an exception is logged, so the first error is the one raised.
+    """
+    settings = settings or S3Settings()
+    root = S3Uri.parse(f"s3://{bucket}/{new_test_prefix(name, under)}")
+    _check_bucket(root, settings)
+    env = TestEnvironment(root, settings, cleanup)
+    try:
+        yield env
+    except BaseException:
+        if cleanup:
+            try:
+                env.remove()
+            except S3Error as exc:
+                log.warning("could not remove %s: %s", root, exc)
+        raise
+    if cleanup:
+        env.remove()
+
+
+test_environment.__test__ = False  # type: ignore[attr-defined]
+
+
+def _check_bucket(root: S3Uri, settings: S3Settings) -> None:
+    """The bucket exists and may be listed: one small listing of ``root``."""
+    ctx = _context(root, settings, time.monotonic() + settings.download_timeout_seconds)
+    ctx.needs = _UPLOAD_NEEDS
+    request = partial(ctx.client.list_objects_v2, Bucket=root.bucket, Prefix=root.key, MaxKeys=1)
+    try:
+        _call(ctx, f"checking bucket '{root.bucket}'", request)
+    except _DeadlinePassed as exc:
+        raise S3Timeout(
+            f"timed out after {settings.download_timeout_seconds:g} s checking bucket "
+            f"'{root.bucket}' (raise download_timeout_seconds or check the endpoint)"
+        ) from exc
