@@ -56,6 +56,7 @@ _EXPORTS = {
     "Mount": "spec",
     "run_pipeline": "workflow",
     "ProcessEngine": "process_engine",
+    "S3IntegrationManager": "s3_integration",
     "ScriptUnitTester": "script_test",
     "TestDataRegistry": "registry",
     "ScriptTestResult": "expectations",
@@ -104,6 +105,7 @@ if TYPE_CHECKING:
     from .profiles import ColumnProfile, DatasetProfile, OutputProfile
     from .registry import TestDataRegistry
     from .results import OutputSummary, RunResult, Status, StepResult
+    from .s3_integration import S3IntegrationManager
     from .schemas import ColumnSpec, DataSchema, load_schema
     from .script_test import ScriptUnitTester
     from .settings import RUNNER_IMAGE, RunSettings
@@ -143,6 +145,7 @@ __all__ = [
     "RunDirectoryError",
     "RunResult",
     "RunSettings",
+    "S3IntegrationManager",
     "ScriptContract",
     "ScriptTestResult",
     "ScriptUnitTester",
