@@ -42,12 +42,12 @@ from pydantic import (
 
 from .errors import InputError
 from .input_files import (
-    DATA_SUFFIXES,
     FieldError,
     describe_error,
-    read_data,
+    load_data_file,
     reject_unknown,
     run_python,
+    scalar_text,
     unknown_field,
 )
 from .schemas import DataSchema, load_schema, schema_from_data
@@ -112,7 +112,7 @@ def _container_paths(value: dict[str, str]) -> dict[str, str]:
 def _as_text(value: Any) -> Any:
     """Numbers and booleans of a mapping as text, as a step's env does (True → 'True')."""
     if isinstance(value, dict):
-        return {k: str(v) if isinstance(v, int | float | bool) else v for k, v in value.items()}
+        return {k: scalar_text(v) for k, v in value.items()}
     return value
 
 
@@ -182,18 +182,14 @@ def contract_error(exc: ValidationError) -> FieldError:
 
 def load_contract(path: Path) -> ScriptContract:
     """Read a contract from YAML/JSON or a Python file; every mistake is an ``InputError``."""
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise InputError("no such contract file", file=path)
-    if suffix == ".py":
+    if path.is_file() and path.suffix.lower() == ".py":
         return _python_contract(path)
-    if suffix not in DATA_SUFFIXES:
-        raise InputError("unknown contract format; allowed: .yaml, .yml, .json, .py", file=path)
-    data = read_data(path)
-    try:
-        return contract_from_data(data, path.resolve().parent, source=str(path))
-    except FieldError as exc:
-        raise InputError(exc.message, file=path, field=exc.field or None) from None
+    return load_data_file(
+        path,
+        "contract",
+        lambda data: contract_from_data(data, path.resolve().parent, source=str(path)),
+        formats=".yaml, .yml, .json, .py",
+    )
 
 
 def _python_contract(path: Path) -> ScriptContract:

@@ -16,13 +16,15 @@ import tokenize
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from .errors import CitError, InputError
+
+T = TypeVar("T")
 
 YAML_SUFFIXES = (".yaml", ".yml")
 DATA_SUFFIXES = (*YAML_SUFFIXES, ".json")
@@ -95,6 +97,27 @@ class StrictLoader(yaml.SafeLoader):
                     key_node.start_mark,
                 )
         return super().construct_mapping(node, deep)
+
+
+def load_data_file(
+    path: Path, what: str, build: Callable[[Any], T], formats: str = ".yaml, .yml, .json"
+) -> T:
+    """``build`` applied to the content of a YAML/JSON file: a missing file, another suffix,
+    and a ``FieldError`` from ``build`` become one-line ``InputError``s naming the file."""
+    if not path.is_file():
+        raise InputError(f"no such {what} file", file=path)
+    if path.suffix.lower() not in DATA_SUFFIXES:
+        raise InputError(f"unknown {what} format; allowed: {formats}", file=path)
+    try:
+        return build(read_data(path))
+    except FieldError as exc:
+        raise InputError(exc.message, file=path, field=exc.field or None) from None
+
+
+def scalar_text(value: Any) -> Any:
+    """Numbers and booleans as the text a container sees (True → 'True'); anything else is
+    left for validation to refuse (None must not become 'None')."""
+    return str(value) if isinstance(value, int | float | bool) else value
 
 
 def read_data(path: Path) -> Any:

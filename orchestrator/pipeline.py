@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from .contracts import ScriptContract, load_contract
-from .input_files import DICT_KEY, FieldError, describe_error, unknown_field
+from .input_files import DICT_KEY, FieldError, describe_error, scalar_text, unknown_field
 
 STEP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$"
 CHANNEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -329,12 +329,6 @@ def _pattern_in_words(loc: list[str], message: str) -> str:
     return message
 
 
-def _scalar_text(value: Any) -> Any:
-    """Numbers and booleans as the text a container sees; anything else is left for validation
-    to refuse (None must not become 'None')."""
-    return str(value) if isinstance(value, int | float | bool) else value
-
-
 def build_step(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir: Path) -> Step:
     """Normalise the user's shorthand into a validated ``Step``; raises ``InvalidStep``."""
     try:
@@ -371,9 +365,9 @@ def _normalise(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir
         if script_from_contract and contract is not None:
             _require_entry_point(data["script"], contract, data.get("source_dir"), base_dir)
     if isinstance(data.get("env"), dict):
-        data["env"] = {k: _scalar_text(v) for k, v in data["env"].items()}
+        data["env"] = {k: scalar_text(v) for k, v in data["env"].items()}
     if isinstance(data.get("arguments"), list):
-        data["arguments"] = [_scalar_text(a) for a in data["arguments"]]
+        data["arguments"] = [scalar_text(a) for a in data["arguments"]]
     if contract is not None and str(kind) == StepKind.PROCESSING:
         _mount_where_the_contract_says(data, contract)
     return data

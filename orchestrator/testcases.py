@@ -58,12 +58,12 @@ from pydantic_core import ErrorDetails
 
 from .errors import InputError
 from .input_files import (
-    DATA_SUFFIXES,
     DICT_KEY,
     FieldError,
     describe_error,
-    read_data,
+    load_data_file,
     reject_unknown,
+    scalar_text,
 )
 from .pipeline import is_s3_text, s3_uri
 from .quality import checks_from_data
@@ -319,10 +319,6 @@ class ExpectedBehavior(_Strict):
     max_execution_time_seconds: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
 
-def _scalar_text(value: Any) -> Any:
-    return str(value) if isinstance(value, int | float | bool) else value
-
-
 class TestCase(_Strict):
     """One run of a script with its inputs, and what that run must show."""
 
@@ -404,13 +400,13 @@ class TestCase(_Strict):
     @classmethod
     def _env_text(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return {key: _scalar_text(item) for key, item in value.items()}
+            return {key: scalar_text(item) for key, item in value.items()}
         return value
 
     @field_validator("arguments", mode="before")
     @classmethod
     def _argument_text(cls, value: Any) -> Any:
-        return [_scalar_text(item) for item in value] if isinstance(value, list) else value
+        return [scalar_text(item) for item in value] if isinstance(value, list) else value
 
     @field_validator("expected_metrics", mode="before")
     @classmethod
@@ -545,12 +541,8 @@ def load_test_cases(path: Path) -> TestCaseFile:
     """Read a test-case file (.yaml, .yml or .json); every mistake is an ``InputError``."""
     if path.is_dir():
         raise InputError("is a folder; give the test-case file (.yaml or .json)", file=path)
-    if not path.is_file():
-        raise InputError("no such test-case file", file=path)
-    if path.suffix.lower() not in DATA_SUFFIXES:
-        raise InputError("unknown test-case format; allowed: .yaml, .yml, .json", file=path)
-    data = read_data(path)
-    try:
-        return cases_from_data(data, path.resolve().parent, source=str(path))
-    except FieldError as exc:
-        raise InputError(exc.message, file=path, field=exc.field or None) from None
+    return load_data_file(
+        path,
+        "test-case",
+        lambda data: cases_from_data(data, path.resolve().parent, source=str(path)),
+    )
