@@ -38,7 +38,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -470,9 +470,26 @@ def _fetch_all(ctx: _Context, missing: list[_Object], cached: int) -> None:
     if not missing:
         return
     _sweep_partial(ctx.settings.cache_dir)
-    workers = min(ctx.settings.workers, len(missing))
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cit-s3")
-    futures: list[Future[None]] = [pool.submit(_fetch, ctx, obj) for obj in missing]
+    already = f", {cached} more already cached" if cached else ""
+    _in_parallel(
+        ctx,
+        [partial(_fetch, ctx, obj) for obj in missing],
+        "cit-s3",
+        lambda fetched: (
+            f"timed out after {ctx.settings.download_timeout_seconds:g} s downloading "
+            f"{ctx.target}; {fetched} of {len(missing)} objects fetched{already} "
+            "(they stay cached; raise download_timeout_seconds or run again)"
+        ),
+    )
+
+
+def _in_parallel(
+    ctx: _Context, tasks: list[Callable[[], T]], name: str, timed_out: Callable[[int], str]
+) -> list[T]:
+    """Run ``tasks`` on up to ``workers`` threads until all are done, one fails (its error is
+    raised) or the deadline passes (``S3Timeout`` with ``timed_out(tasks finished)``)."""
+    pool = ThreadPoolExecutor(min(ctx.settings.workers, len(tasks)), name)
+    futures = [pool.submit(task) for task in tasks]
     try:
         done, pending = wait(futures, timeout=ctx.remaining(), return_when=FIRST_EXCEPTION)
         errors = [e for e in (f.exception() for f in done) if e is not None]
@@ -480,13 +497,8 @@ def _fetch_all(ctx: _Context, missing: list[_Object], cached: int) -> None:
         if real:
             raise real[0]
         if pending or errors:
-            fetched = len(done) - len(errors)
-            already = f", {cached} more already cached" if cached else ""
-            raise S3Timeout(
-                f"timed out after {ctx.settings.download_timeout_seconds:g} s downloading "
-                f"{ctx.target}; {fetched} of {len(missing)} objects fetched{already} "
-                "(they stay cached; raise download_timeout_seconds or run again)"
-            )
+            raise S3Timeout(timed_out(len(done) - len(errors)))
+        return [f.result() for f in futures]
     finally:
         ctx.cancel.set()
         pool.shutdown(wait=False, cancel_futures=True)
@@ -775,24 +787,16 @@ def _upload_all(ctx: _Context, folder: Path, files: list[str]) -> list[int]:
     """Upload ``files`` in parallel; the first error or the deadline stops the rest."""
     if not files:
         return []
-    pool = ThreadPoolExecutor(min(ctx.settings.workers, len(files)), "cit-s3-upload")
-    futures = [pool.submit(_upload_one, ctx, folder / name, name) for name in files]
-    try:
-        done, pending = wait(futures, timeout=ctx.remaining(), return_when=FIRST_EXCEPTION)
-        errors = [e for e in (f.exception() for f in done) if e is not None]
-        real = [e for e in errors if not isinstance(e, _DeadlinePassed | _Cancelled)]
-        if real:
-            raise real[0]
-        if pending or errors:
-            raise S3Timeout(
-                f"timed out after {ctx.settings.download_timeout_seconds:g} s uploading to "
-                f"{ctx.target}; {len(done) - len(errors)} of {len(files)} files uploaded "
-                "(raise download_timeout_seconds or check the endpoint)"
-            )
-        return [f.result() for f in futures]
-    finally:
-        ctx.cancel.set()
-        pool.shutdown(wait=False, cancel_futures=True)
+    return _in_parallel(
+        ctx,
+        [partial(_upload_one, ctx, folder / name, name) for name in files],
+        "cit-s3-upload",
+        lambda uploaded: (
+            f"timed out after {ctx.settings.download_timeout_seconds:g} s uploading to "
+            f"{ctx.target}; {uploaded} of {len(files)} files uploaded "
+            "(raise download_timeout_seconds or check the endpoint)"
+        ),
+    )
 
 
 def _upload_one(ctx: _Context, path: Path, relative: str) -> int:
