@@ -129,8 +129,9 @@ def capture_output(output: str, folder: Path, *, sample_bytes: int = SAMPLE_BYTE
 
 
 def write_profile(profile: OutputProfile, path: Path) -> None:
-    """Write a profile as JSON, atomically; creates the parent folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a profile as JSON, atomically; creates its folder, not the folders above it, so
+    a run directory removed mid-run is not made again (an ``OSError`` instead)."""
+    path.parent.mkdir(exist_ok=True)
     write_json_atomic(path, profile.model_dump(mode="json"))
 
 

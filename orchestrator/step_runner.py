@@ -10,7 +10,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from .capture import capture_output
+from .capture import capture_output, write_profile
 from .engine import ENGINE_LOST, ContainerOutcome, Engine
 from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder
@@ -18,7 +18,7 @@ from .pipeline import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
 from .plan import PlannedStep
 from .profiles import DatasetProfile, OutputProfile
 from .results import OutputSummary, Status, StepResult
-from .rundir import write_json_atomic, write_text_files
+from .rundir import write_text_files
 from .sagemaker_contract import StepPaths
 
 LOG_TAIL_LINES = 40
@@ -139,8 +139,7 @@ def save_profile(profile: OutputProfile, target: Path) -> str | None:
     """Save a captured schema in the step's folder; None when that folder is gone (the run
     directory was removed mid-run, which the manifest write then reports)."""
     try:
-        target.parent.mkdir(exist_ok=True)
-        write_json_atomic(target, profile.model_dump(mode="json"))
+        write_profile(profile, target)
     except OSError:
         return None
     return str(target)
