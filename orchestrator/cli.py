@@ -147,10 +147,12 @@ def _show_download(done: Download) -> None:
     )
 
 
-def _observed(quiet: bool) -> tuple[threading.Event, ConsoleObserver]:
+def _observed(
+    quiet: bool, view: type[ConsoleObserver] = ConsoleObserver
+) -> tuple[threading.Event, ConsoleObserver]:
     """A cancel flag set by Ctrl-C and the console view of the run."""
     cancel = threading.Event()
-    observer = ConsoleObserver(console, stream_logs=not quiet)
+    observer = view(console, stream_logs=not quiet)
     stop_on_signals(cancel, observer)
     return cancel, observer
 
@@ -395,9 +397,7 @@ def test_script_command(
     from .script_test import REGISTRY_FOLDER, resolve_step, run_script_tests
 
     settings = _settings(output_dir or cit_dir, image, 1)
-    cancel = threading.Event()
-    observer = CaseObserver(console, stream_logs=not quiet)
-    stop_on_signals(cancel, observer)
+    cancel, observer = _observed(quiet, CaseObserver)
     with user_errors():
         if output_report is not None:
             check_report_target(output_report)
