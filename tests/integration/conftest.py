@@ -89,3 +89,22 @@ def the_run(cit_dir: Path) -> tuple[Path, dict[str, Any]]:
     """The only run directory under ``cit_dir`` and its manifest."""
     [run_dir] = (cit_dir / "runs").iterdir()
     return run_dir, json.loads((run_dir / "manifest.json").read_text())
+
+
+def cit_test_script(
+    script: Path, cases: Path, root: Path, cwd: Path | None = None
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`cit test-script` as a separate process, its runs and JSON report under ``root``."""
+    report = root / "report.json"
+    command = [
+        sys.executable, "-m", "orchestrator", "test-script",
+        "--script", str(script),
+        "--test-cases", str(cases),
+        "--cit-dir", str(root / ".cit"),
+        "--output-report", str(report),
+        "--quiet",
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, cwd=cwd, check=False
+    )
+    return done, report

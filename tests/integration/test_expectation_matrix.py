@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,8 @@ import pytest
 
 from orchestrator.docker_engine import DockerEngine
 from orchestrator.plan import RUN_LABEL
+
+from .conftest import cit_test_script
 
 CASES = Path(__file__).resolve().parent / "expectation_cases"
 
@@ -144,18 +144,7 @@ def matrix(
     root = tmp_path_factory.mktemp("matrix")
     folder = root / "cases"
     shutil.copytree(CASES, folder)
-    report = root / "report.json"
-    command = [
-        sys.executable, "-m", "orchestrator", "test-script",
-        "--script", str(folder / "score.py"),
-        "--test-cases", str(folder / "cases.yaml"),
-        "--cit-dir", str(root / ".cit"),
-        "--output-report", str(report),
-        "--quiet",
-    ]  # fmt: skip
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=600, cwd=root, check=False
-    )
+    done, report = cit_test_script(folder / "score.py", folder / "cases.yaml", root, cwd=root)
     output = done.stdout + done.stderr
     assert report.is_file(), output
     return MatrixRun(done.returncode, output, json.loads(report.read_text()), root / ".cit")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from orchestrator.docker_engine import DockerEngine
+
+from .conftest import cit_test_script
 
 CASES = Path(__file__).resolve().parent / "script_cases"
 
@@ -20,16 +20,7 @@ def test_script_cases_pass_and_fail_for_the_right_reasons(
 ) -> None:
     folder = tmp_path / "cases"
     shutil.copytree(CASES, folder)
-    report = tmp_path / "report.json"
-    command = [
-        sys.executable, "-m", "orchestrator", "test-script",
-        "--script", str(folder / "score.py"),
-        "--test-cases", str(folder / "cases.yaml"),
-        "--cit-dir", str(tmp_path / ".cit"),
-        "--output-report", str(report),
-        "--quiet",
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    done, report = cit_test_script(folder / "score.py", folder / "cases.yaml", tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "3 of 4 test case(s) passed" in done.stdout
     data: dict[str, Any] = json.loads(report.read_text())
@@ -63,16 +54,7 @@ def test_a_data_quality_failure_is_reported_with_counts(
         "    data_quality_assertions:\n"
         "      - {check: numeric_ranges, ranges: {probability: {min: 0.1, max: 1}}}\n"
     )
-    report = tmp_path / "report.json"
-    command = [
-        sys.executable, "-m", "orchestrator", "test-script",
-        "--script", str(folder / "score.py"),
-        "--test-cases", str(folder / "q.yaml"),
-        "--cit-dir", str(tmp_path / ".cit"),
-        "--output-report", str(report),
-        "--quiet",
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    done, report = cit_test_script(folder / "score.py", folder / "q.yaml", tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     (case,) = json.loads(report.read_text())["test_results"]
     (failure,) = case["failures"]
