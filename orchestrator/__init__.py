@@ -57,6 +57,13 @@ _EXPORTS = {
     "run_pipeline": "workflow",
     "ProcessEngine": "process_engine",
     "S3IntegrationManager": "s3_integration",
+    "S3TestResult": "s3_integration",
+    "S3Settings": "s3",
+    "ExecutionDiscovery": "executions",
+    "SageMakerDiscovery": "executions",
+    "FakeSageMaker": "executions",
+    "StepOutputs": "executions",
+    "load_config": "config",
     "ScriptUnitTester": "script_test",
     "TestDataRegistry": "registry",
     "ScriptTestResult": "expectations",
@@ -82,6 +89,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .capture import capture_output
+    from .config import load_config
     from .contract_check import ContractReport, validate_contracts
     from .contracts import ScriptContract, load_contract
     from .dag import PipelineDAG
@@ -95,6 +103,7 @@ if TYPE_CHECKING:
         PipelineError,
         RunDirectoryError,
     )
+    from .executions import ExecutionDiscovery, FakeSageMaker, SageMakerDiscovery, StepOutputs
     from .expectations import ScriptTestResult, TestCaseResult
     from .fake_engine import FakeBehaviour, FakeEngine
     from .flow import DataFlowTestResult, EdgeResult
@@ -105,7 +114,8 @@ if TYPE_CHECKING:
     from .profiles import ColumnProfile, DatasetProfile, OutputProfile
     from .registry import TestDataRegistry
     from .results import OutputSummary, RunResult, Status, StepResult
-    from .s3_integration import S3IntegrationManager
+    from .s3 import S3Settings
+    from .s3_integration import S3IntegrationManager, S3TestResult
     from .schemas import ColumnSpec, DataSchema, load_schema
     from .script_test import ScriptUnitTester
     from .settings import RUNNER_IMAGE, RunSettings
@@ -128,8 +138,10 @@ __all__ = [
     "EdgeResult",
     "Engine",
     "EngineUnavailable",
+    "ExecutionDiscovery",
     "FakeBehaviour",
     "FakeEngine",
+    "FakeSageMaker",
     "ImageError",
     "InputError",
     "Instance",
@@ -146,6 +158,9 @@ __all__ = [
     "RunResult",
     "RunSettings",
     "S3IntegrationManager",
+    "S3Settings",
+    "S3TestResult",
+    "SageMakerDiscovery",
     "ScriptContract",
     "ScriptTestResult",
     "ScriptUnitTester",
@@ -154,12 +169,14 @@ __all__ = [
     "Step",
     "StepKind",
     "StepOutput",
+    "StepOutputs",
     "StepResult",
     "TestCaseResult",
     "TestDataRegistry",
     "__version__",
     "capture_output",
     "generate_table",
+    "load_config",
     "load_contract",
     "load_pipeline",
     "load_schema",

@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from . import __version__
 from .cleanup import sweep_orphans
+from .config import S3IntegrationConfig, s3_config
 from .console import CaseObserver, ConsoleObserver, TerminalConsole, _size
 from .dataflow import test_flow, write_report
 from .docker_engine import DockerEngine, connect
@@ -36,7 +37,7 @@ from .workflow import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
 if TYPE_CHECKING:
     from .flow import DataFlowTestResult
     from .pipeline import Pipeline, Step
-    from .s3 import Download, S3Uri
+    from .s3 import Download, S3Settings, S3Uri
     from .testcases import TestCase
 
 EXIT_INTERRUPTED = 130
@@ -110,6 +111,14 @@ ImageOption = Annotated[
 ]
 CitDirOption = Annotated[Path, typer.Option(help="Where run directories are written.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Do not stream step logs.")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Configuration file; its s3_integration section sets the S3 timeout, retries, "
+        "cache folder, default bucket and clean-up.",
+    ),
+]
 SnapshotsOption = Annotated[
     bool,
     typer.Option(
@@ -128,13 +137,13 @@ def _settings(cit_dir: Path, image: str | None, max_workers: int | None) -> RunS
     )
 
 
-def _fetch_s3(pipeline: Pipeline, steps: Collection[str] | None = None) -> Pipeline:
+def _fetch_s3(
+    pipeline: Pipeline, s3: S3IntegrationConfig, steps: Collection[str] | None = None
+) -> Pipeline:
     """The pipeline with the S3 inputs of ``steps`` (default: all) fetched, a line for each."""
     if not s3_inputs(pipeline, steps):
         return pipeline
-    from .s3 import S3Settings
-
-    return fetch_inputs(pipeline, s3_fetcher(S3Settings(), report=_show_download), steps)
+    return fetch_inputs(pipeline, s3_fetcher(s3.s3_settings(), report=_show_download), steps)
 
 
 def _show_download(done: Download) -> None:
@@ -185,15 +194,18 @@ def run(
     keep_uploads: Annotated[
         bool, typer.Option("--keep-uploads", help="Keep what --upload-outputs uploaded.")
     ] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Run every step of a pipeline in its own container, in DAG order."""
     settings = _settings(cit_dir, image, max_workers)
     cancel, observer = _observed(quiet)
     with user_errors():
+        s3 = s3_config(config)
         upload_to = _upload_target(upload_outputs, keep_uploads)
+        keep_uploads = keep_uploads or not s3.cleanup_after_test
         pipeline = load_and_validate(dag)
         engine = connect()
-        pipeline = _fetch_s3(pipeline)
+        pipeline = _fetch_s3(pipeline, s3)
         flow = test_flow(
             pipeline,
             dag,
@@ -208,7 +220,7 @@ def run(
         print_flow(console, flow)
     if upload_to is not None and flow.run_status is not Status.INTERRUPTED:
         with user_errors():
-            _upload_step_outputs(flow, upload_to, keep=keep_uploads)
+            _upload_step_outputs(flow, upload_to, s3.s3_settings(), keep=keep_uploads)
     _exit_for(flow.run_status, 0 if flow.run_status.ok else 1)
 
 
@@ -226,19 +238,20 @@ def _upload_target(text: str | None, keep: bool) -> S3Uri | None:
         raise CitError(f"--upload-outputs: {exc}") from None
 
 
-def _upload_step_outputs(flow: DataFlowTestResult, target: S3Uri, *, keep: bool) -> None:
+def _upload_step_outputs(
+    flow: DataFlowTestResult, target: S3Uri, settings: S3Settings, *, keep: bool
+) -> None:
     """Upload every output of every step that succeeded into a test environment under
     ``target``: a line for each, then where they are, then the environment removed or kept."""
     from .results import RunResult
     from .rundir import MANIFEST
-    from .s3 import S3Settings, test_environment
+    from .s3 import test_environment
 
     manifest = Path(flow.run_dir) / MANIFEST
     try:
         run = RunResult.model_validate_json(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise CitError(f"--upload-outputs: cannot read the run's {manifest}: {exc}") from None
-    settings = S3Settings()
     with test_environment(
         target.bucket, flow.pipeline, settings, cleanup=not keep, under=target.key
     ) as env:
@@ -278,11 +291,13 @@ def test_flow_command(
     image: ImageOption = None,
     cit_dir: CitDirOption = Path(".cit"),
     quiet: QuietOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """Run a path (or all paths) and check that each step can use what the one before wrote."""
     settings = _settings(cit_dir, image, None if parallel else 1)
     cancel, observer = _observed(quiet)
     with user_errors():
+        s3 = s3_config(config)
         steps = _path_option(path, all_paths)
         if output_report is not None:
             check_report_target(output_report)
@@ -290,7 +305,7 @@ def test_flow_command(
         if steps:
             wires_along(pipeline, steps, dag)
         engine = connect()
-        pipeline = _fetch_s3(pipeline, steps_for_path(pipeline, steps).steps if steps else None)
+        pipeline = _fetch_s3(pipeline, s3, steps_for_path(pipeline, steps).steps if steps else None)
         result = test_flow(
             pipeline,
             dag,
@@ -392,6 +407,7 @@ def test_script_command(
     image: ImageOption = None,
     cit_dir: CitDirOption = Path(".cit"),
     quiet: QuietOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
     from .script_test import REGISTRY_FOLDER, resolve_step, run_script_tests
@@ -401,16 +417,10 @@ def test_script_command(
     with user_errors():
         if output_report is not None:
             check_report_target(output_report)
+        s3 = s3_config(config)
         step, source = resolve_step(script, dag=dag, contract=contract)
         cases = _cases_to_run(step, test_cases, input_data, expected_output_schema, quality_checks)
-        if isolation is Isolation.process:  # no Docker engine needed
-            from .process_engine import ProcessEngine
-
-            engine: Engine = ProcessEngine()
-            build_default = None
-        else:
-            docker = connect()
-            engine, build_default = docker, _image_builder(docker)
+        engine, build_default = _engine_for(isolation)
         result = run_script_tests(
             step,
             cases,
@@ -422,11 +432,22 @@ def test_script_command(
             cancel=cancel,
             isolation="process" if isolation is Isolation.process else "container",
             registry_root=cit_dir.resolve() / REGISTRY_FOLDER,
+            fetch_s3=s3_fetcher(s3.s3_settings(), report=_show_download),
         )
         print_script_result(console, result)
         if output_report is not None:
             write_json_report("test-script", result.model_dump(mode="json"), output_report)
     _exit_for(Status.INTERRUPTED if cancel.is_set() else Status.SUCCEEDED, result.exit_code)
+
+
+def _engine_for(isolation: Isolation) -> tuple[Engine, Callable[[str], None] | None]:
+    """The engine of ``--isolation``, and how it builds the runner image (process: no need)."""
+    if isolation is Isolation.process:  # no Docker engine needed
+        from .process_engine import ProcessEngine
+
+        return ProcessEngine(), None
+    docker = connect()
+    return docker, _image_builder(docker)
 
 
 def _cases_to_run(
@@ -465,6 +486,194 @@ def _input_data_option(values: list[str]) -> str | dict[str, str]:
             raise CitError(f"--input-data: '{value}' is not CHANNEL=PATH")
         pairs[channel] = path
     return pairs
+
+
+@app.command("test-s3")
+def test_s3_command(
+    script: Annotated[
+        str,
+        typer.Option(
+            "--script",
+            "--next-script",
+            help="The script to run on the data: a step of --dag, or a script file.",
+        ),
+    ],
+    pipeline_execution: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ARN",
+            help="A SageMaker pipeline execution whose step outputs --script reads.",
+        ),
+    ] = None,
+    step: Annotated[
+        str | None, typer.Option(help="With --pipeline-execution: the step whose outputs to use.")
+    ] = None,
+    s3_bucket: Annotated[
+        str | None,
+        typer.Option(
+            help="Without --pipeline-execution: the bucket holding the data "
+            "[s3_integration.default_bucket]."
+        ),
+    ] = None,
+    s3_prefix: Annotated[
+        str,
+        typer.Option(
+            help="The data's prefix: all of it for a script with one input, "
+            "else <prefix>/<input>/ for each."
+        ),
+    ] = "",
+    input_data: Annotated[
+        list[str] | None,
+        typer.Option(help="Give one input yourself: CHANNEL=PATH or CHANNEL=s3://... (repeat)."),
+    ] = None,
+    validate_schema: Annotated[
+        bool,
+        typer.Option(
+            "--validate-schema",
+            help="Capture each input's schema and check it against the declared schemas first.",
+        ),
+    ] = False,
+    expected_output_schema: Annotated[
+        Path | None, typer.Option(help="The schema every output must pass.")
+    ] = None,
+    quality_checks: Annotated[
+        str | None,
+        typer.Option(help="'all' (the default), 'none', or check names separated by commas."),
+    ] = None,
+    dag: Annotated[
+        Path | None,
+        typer.Option("--dag", help="Pipeline whose step --script names; wires its inputs."),
+    ] = None,
+    contract: Annotated[
+        Path | None, typer.Option(help="Contract of a script file (mounts and outputs).")
+    ] = None,
+    download_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Seconds for the whole download of one URI "
+            "[s3_integration.download_timeout_seconds, 300].",
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    output_report: Annotated[
+        Path | None, typer.Option(help="Also write the result as JSON to this file.")
+    ] = None,
+    isolation: Annotated[
+        Isolation, typer.Option(help="container (the default) or process.")
+    ] = Isolation.container,
+    image: ImageOption = None,
+    cit_dir: CitDirOption = Path(".cit"),
+    quiet: QuietOption = False,
+) -> None:
+    """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
+    from .issue_console import print_input_checks, print_s3_result
+    from .s3_integration import run_s3_test
+
+    settings = _settings(cit_dir, image, 1)
+    cancel, observer = _observed(quiet, CaseObserver)
+    with user_errors():
+        if output_report is not None:
+            check_report_target(output_report)
+        s3 = s3_config(config)
+        s3_settings = s3.s3_settings(download_timeout_seconds=download_timeout)
+        pipeline, tested, source = _step_under_test(script, dag, contract)
+        sources = _s3_sources(
+            tested,
+            pipeline,
+            _given_inputs(input_data or []),
+            pipeline_execution=pipeline_execution,
+            step=step,
+            bucket=s3_bucket or (None if pipeline_execution else s3.default_bucket),
+            prefix=s3_prefix,
+            settings=s3_settings,
+        )
+        engine, build_default = _engine_for(isolation)
+        result = run_s3_test(
+            tested,
+            sources,
+            source_file=source,
+            fetch=s3_fetcher(s3_settings, report=_show_download),
+            pipeline=pipeline,
+            validate_schema=validate_schema,
+            expected_output_schema=expected_output_schema,
+            quality_checks=quality_checks,
+            engine=engine,
+            settings=settings,
+            observer=observer,
+            build_default=build_default,
+            cancel=cancel,
+            isolation="process" if isolation is Isolation.process else "container",
+            on_checked=lambda checks: print_input_checks(console, checks, tested.name),
+        )
+        print_s3_result(console, result)
+        if output_report is not None:
+            write_json_report("test-s3", result.model_dump(mode="json"), output_report)
+    _exit_for(Status.INTERRUPTED if cancel.is_set() else Status.SUCCEEDED, result.exit_code)
+
+
+def _given_inputs(values: list[str]) -> dict[str, str]:
+    """--input-data CHANNEL=PATH pairs of test-s3 (a PATH may be an s3:// URI)."""
+    given = _input_data_option(values) if values else {}
+    if isinstance(given, str):
+        raise CitError(f"--input-data: '{given}' is not CHANNEL=PATH")
+    return given
+
+
+def _step_under_test(
+    script: str, dag: Path | None, contract: Path | None
+) -> tuple[Pipeline | None, Step, Path]:
+    """The pipeline (with --dag), the step --script names, and the file it comes from."""
+    from .script_test import pipeline_step, resolve_step
+
+    if dag is None:
+        tested, source = resolve_step(script, contract=contract)
+        return None, tested, source
+    if contract is not None:
+        raise CitError("--contract is for a script file; a step of --dag has its own")
+    pipeline = load_and_validate(dag)
+    return pipeline, pipeline_step(pipeline, script, dag), dag
+
+
+def _s3_sources(
+    tested: Step,
+    pipeline: Pipeline | None,
+    given: dict[str, str],
+    *,
+    pipeline_execution: str | None,
+    step: str | None,
+    bucket: str | None,
+    prefix: str,
+    settings: S3Settings,
+) -> dict[str, str]:
+    """Where each input of the tested step comes from: an execution's step, or a prefix."""
+    from .executions import SageMakerDiscovery
+    from .s3 import S3Uri, S3UriError
+    from .s3_integration import execution_sources, prefix_sources
+
+    if pipeline_execution is not None:
+        if bucket is not None:
+            raise CitError("give --pipeline-execution or --s3-bucket/--s3-prefix, not both")
+        if step is None:
+            raise CitError("--pipeline-execution needs --step: the step whose outputs to use")
+        if prefix:
+            raise CitError("give --pipeline-execution or --s3-bucket/--s3-prefix, not both")
+        discovery = SageMakerDiscovery(settings)
+        return execution_sources(
+            tested, step, pipeline_execution, discovery, pipeline=pipeline, given=given
+        )
+    if step is not None:
+        raise CitError("--step goes with --pipeline-execution ARN")
+    if bucket is None:
+        raise CitError(
+            "give --pipeline-execution ARN --step NAME, or --s3-bucket BUCKET [--s3-prefix P] "
+            "(or s3_integration.default_bucket in --config)"
+        )
+    try:
+        uri = S3Uri.parse(f"s3://{bucket}/{prefix.lstrip('/')}")
+    except S3UriError as exc:
+        raise CitError(f"--s3-bucket/--s3-prefix: {exc}") from None
+    return prefix_sources(tested, str(uri), given)
 
 
 class DataFormat(StrEnum):

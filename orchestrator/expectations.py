@@ -250,6 +250,14 @@ def _metrics(case: TestCase, outputs_dir: Path, files: list[str]) -> list[Failur
     return [f for e in expected if (f := _check_metric(e, flat, name)) is not None]
 
 
+def read_metrics(outputs_dir: Path, pattern: str) -> dict[str, Any]:
+    """The flattened metrics of the file matching ``pattern`` under ``outputs_dir``; empty
+    when there is none or it is not a JSON object."""
+    name = metrics_file_for(pattern, output_files(outputs_dir))
+    data = _read_metrics(outputs_dir / name, name) if name is not None else {}
+    return flatten_metrics(data) if isinstance(data, dict) else {}
+
+
 def _metric_file_failure(expected: list[MetricExpectation], message: str) -> Failure:
     expectation = ", ".join(e.describe() for e in expected)
     return Failure(kind="metric", expectation=expectation, message=message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -16,6 +17,9 @@ from .issues import Issue, Severity
 from .profiles import DatasetProfile, OutputProfile
 from .results import Status
 from .schemas import DataSchema
+
+if TYPE_CHECKING:
+    from .s3_integration import InputCheck, S3TestResult
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
 COLUMNS_SHOWN = 6
@@ -183,3 +187,48 @@ def print_script_result(console: Console, result: ScriptTestResult) -> None:
     colour = "green" if result.ok else "bold red"
     summary = f"{result.passed} of {result.total} test case(s) passed"
     console.print(Text(summary, style=colour))
+
+
+def input_checks_table(checks: Sequence[InputCheck], script: str) -> Table:
+    """One row per input of a script run on S3 data: where it came from, what it held."""
+    table = Table(title=Text(f"data given to {script}"), title_justify="left")
+    for column in ("input", "source", "data", "expected", "issues"):
+        table.add_column(column, overflow="fold")
+    for check in checks:
+        table.add_row(
+            Text(check.channel),
+            Text(check.source),
+            Text(describe_profile(check.captured)),
+            Text(_schema_name(check.expected)),
+            _issue_count(check.issues),
+        )
+    return table
+
+
+def print_input_checks(console: Console, checks: Sequence[InputCheck], script: str) -> None:
+    """The inputs' captured schemas, their columns, and the issues found in them."""
+    if not checks:
+        return
+    console.print(input_checks_table(checks, script))
+    for check in checks:
+        for line in describe_profile(check.captured, columns=True).splitlines():
+            text = f"{check.channel}: {line}"
+            console.print(text, style="dim", markup=False, highlight=False, soft_wrap=True)
+    issues = [issue for check in checks for issue in check.issues]
+    if issues:
+        console.print(issues_table(issues, title=f"issues in the data given to {script}"))
+
+
+def print_s3_result(console: Console, result: S3TestResult) -> None:
+    """The run's verdict, the metrics it wrote and its data-quality score."""
+    print_script_result(console, ScriptTestResult(script=result.script, test_results=[result.test]))
+    if result.performance_metrics:
+        shown = ", ".join(f"{k}={v}" for k, v in list(result.performance_metrics.items())[:8])
+        console.print(f"metrics: {shown}", markup=False, highlight=False, soft_wrap=True)
+    if result.data_quality_score is not None:
+        console.print(f"data quality score: {result.data_quality_score:.0%}", highlight=False)
+    errors = sum(1 for i in result.schema_issues if i.severity is Severity.ERROR)
+    if errors:
+        console.print(Text(f"{errors} schema error(s) in the S3 data", style="bold red"))
+    verdict = Text("passed", "green") if result.passed else Text("failed", "bold red")
+    console.print(Text.assemble("S3 data test ", verdict))

@@ -1,4 +1,5 @@
-"""Download ``s3://`` objects and prefixes into a local cache; the only module that uses boto3.
+"""Download ``s3://`` objects and prefixes into a local cache; the only module that uses boto3:
+S3 transfers and the SageMaker calls of execution discovery.
 
 ``download(uri)`` lists the URI, fetches the objects the cache lacks in parallel (retried with
 backoff, bounded by one timeout for the whole URI) and returns a read-only local folder (a
@@ -23,6 +24,10 @@ from (a profile, the environment), never their values.
 ``delete_prefix`` removes a prefix in batches. ``test_environment`` gives a test run its own
 prefix ``s3://<bucket>/cit-tests/<name>/<timestamp>-<random>/`` for what it uploads, removed at
 the end unless kept.
+
+``SageMakerClient`` makes the three SageMaker calls of ``executions.SageMakerDiscovery``
+(ListPipelineExecutionSteps, DescribeProcessingJob, DescribeTrainingJob) with the same endpoint,
+credentials, retries and time bound; its failures are ``executions.ExecutionError``s.
 """
 
 from __future__ import annotations
@@ -57,6 +62,12 @@ from tenacity import (
 )
 
 from orchestrator.errors import CitError
+from orchestrator.executions import (
+    ExecutionError,
+    ExecutionNotFound,
+    SageMakerUnavailable,
+    StepWithoutData,
+)
 
 log = logging.getLogger(__name__)
 
@@ -236,8 +247,9 @@ class Download:
 # -- the client seam --------------------------------------------------------------------------
 
 
-def create_client(settings: S3Settings) -> Any:
-    """The boto3 S3 client that ``download`` uses, made with boto3's own retries turned off.
+def create_client(settings: S3Settings, service: str = "s3", region: str | None = None) -> Any:
+    """A boto3 client of ``service`` (S3 for transfers, SageMaker for execution discovery), made
+    with boto3's own retries turned off; ``region`` overrides ``settings.region``.
 
     This is the one place a client is made. Tests wrap it (``monkeypatch.setattr(s3,
     "create_client", ...)``) to register botocore event hooks on ``client.meta.events``, e.g. to
@@ -249,7 +261,7 @@ def create_client(settings: S3Settings) -> Any:
 
     core = botocore.session.Session(profile=settings.profile)
     core.register_component("data_loader", _data_loader())
-    session = boto3.session.Session(botocore_session=core, region_name=settings.region)
+    session = boto3.session.Session(botocore_session=core, region_name=region or settings.region)
     timeout = settings.download_timeout_seconds
     config = Config(
         retries={"total_max_attempts": 1, "mode": "standard"},
@@ -257,8 +269,8 @@ def create_client(settings: S3Settings) -> Any:
         read_timeout=min(60.0, timeout),
         max_pool_connections=max(10, settings.workers),
     )
-    client = session.client("s3", endpoint_url=settings.endpoint_url, config=config)
-    if "amazonaws.com" in urlsplit(str(client.meta.endpoint_url)).netloc:
+    client = session.client(service, endpoint_url=settings.endpoint_url, config=config)
+    if service != "s3" or "amazonaws.com" in urlsplit(str(client.meta.endpoint_url)).netloc:
         return client
     # MinIO, LocalStack and other servers answer on one host name: path-style addressing.
     path_style = config.merge(Config(s3={"addressing_style": "path"}))
@@ -340,21 +352,33 @@ def download(uri: str | S3Uri, settings: S3Settings | None = None) -> Download:
 
 
 def _context(target: S3Uri, settings: S3Settings, deadline: float) -> _Context:
+    client = _new_client(settings, str(target), S3Error)
+    endpoint = str(client.meta.endpoint_url)
+    return _Context(target, settings, client, endpoint, deadline)
+
+
+def _new_client(
+    settings: S3Settings,
+    subject: str,
+    error: Callable[[str], CitError],
+    service: str = "s3",
+    region: str | None = None,
+) -> Any:
+    """``create_client``; settings it cannot use become ``error`` naming ``subject``."""
     from botocore.exceptions import BotoCoreError, ProfileNotFound
 
     try:
-        client = create_client(settings)
+        return create_client(settings, service, region)
     except ProfileNotFound as exc:
-        raise S3Error(
-            f"AWS profile '{exc.kwargs.get('profile')}' (for {target}) is not in the AWS config "
+        raise error(
+            f"AWS profile '{exc.kwargs.get('profile')}' (for {subject}) is not in the AWS config "
             "or credentials file (~/.aws/config, ~/.aws/credentials, or AWS_CONFIG_FILE)"
         ) from exc
     except BotoCoreError as exc:
-        raise S3Error(f"cannot use AWS settings for {target}: {exc}") from exc
+        raise error(f"cannot use AWS settings for {subject}: {exc}") from exc
     except ValueError as exc:  # botocore: "Invalid endpoint: ..."
-        raise S3Error(f"cannot use the S3 endpoint for {target}: {exc}") from exc
-    endpoint = str(client.meta.endpoint_url)
-    return _Context(target, settings, client, endpoint, deadline)
+        label = "S3" if service == "s3" else "SageMaker"
+        raise error(f"cannot use the {label} endpoint for {subject}: {exc}") from exc
 
 
 # -- listing ----------------------------------------------------------------------------------
@@ -549,13 +573,32 @@ def _copy(ctx: _Context, body: Any, out: IO[bytes]) -> int:
 
 def _call(ctx: _Context, what: str, request: Callable[[], T]) -> T:
     """``request()``, retried on transient faults; failures become specific ``S3Error``s."""
+    return _retried(
+        ctx.settings,
+        ctx.remaining,
+        request,
+        lambda exc, attempts: _translate(ctx, what, exc, attempts),
+        ctx.cancel,
+    )
+
+
+def _retried(
+    settings: S3Settings,
+    remaining: Callable[[], float],
+    request: Callable[[], T],
+    translate: Callable[[Exception, int], CitError | None],
+    cancel: threading.Event | None = None,
+) -> T:
+    """``request()``, retried with backoff on transient faults up to ``retry_attempts`` while
+    time ``remaining()``; a failure becomes ``translate(exception, attempts)`` (None: as it is).
+    Raises ``_DeadlinePassed`` when the time is up, ``_Cancelled`` once ``cancel`` is set."""
     attempts = 0
 
     def attempt() -> T:
         nonlocal attempts
-        if ctx.cancel.is_set():
+        if cancel is not None and cancel.is_set():
             raise _Cancelled()
-        if ctx.remaining() <= 0:
+        if remaining() <= 0:
             raise _DeadlinePassed()
         attempts += 1
         return request()
@@ -563,10 +606,10 @@ def _call(ctx: _Context, what: str, request: Callable[[], T]) -> T:
     base_wait = wait_exponential(multiplier=0.2, max=5) + wait_random(0, 0.2)
 
     def pause(state: RetryCallState) -> float:
-        return min(base_wait(state), ctx.remaining())
+        return min(base_wait(state), remaining())
 
     retrying = Retrying(
-        stop=stop_after_attempt(ctx.settings.retry_attempts),
+        stop=stop_after_attempt(settings.retry_attempts),
         wait=pause,
         retry=retry_if_exception(_is_transient),
         reraise=True,
@@ -576,9 +619,9 @@ def _call(ctx: _Context, what: str, request: Callable[[], T]) -> T:
     except (_Cancelled, _DeadlinePassed):
         raise
     except Exception as exc:
-        if _is_transient(exc) and ctx.remaining() <= 0:
+        if _is_transient(exc) and remaining() <= 0:
             raise _DeadlinePassed() from exc
-        error = _translate(ctx, what, exc, attempts)
+        error = translate(exc, attempts)
         if error is None:
             raise
         raise error from None
@@ -605,6 +648,10 @@ def _is_transient(exc: BaseException) -> bool:
     return False
 
 
+def _tries(attempts: int) -> str:
+    return f"{attempts} attempt{'s' if attempts != 1 else ''}"
+
+
 def _status_and_code(exc: Any) -> tuple[int, str]:
     response = exc.response
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
@@ -613,33 +660,54 @@ def _status_and_code(exc: Any) -> tuple[int, str]:
 
 def _translate(ctx: _Context, what: str, exc: Exception, attempts: int) -> S3Error | None:
     """The ``S3Error`` for ``exc``, or None for an exception that is not about S3."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        return _translate_client_error(ctx, what, exc, _tries(attempts))
+    subject = f" for bucket '{ctx.target.bucket}'"
+    fault = _fault(exc, what, attempts, f"S3 endpoint {ctx.endpoint}", subject)
+    if fault is None:
+        return None
+    kind, message = fault
+    errors = {
+        "unreachable": S3EndpointUnreachable,
+        "credentials": S3AccessDenied,
+        "exhausted": S3RetriesExhausted,
+    }
+    return errors.get(kind, S3Error)(message)
+
+
+def _fault(
+    exc: Exception, what: str, attempts: int, endpoint: str, subject: str = ""
+) -> tuple[str, str] | None:
+    """What went wrong short of a service's answer (not a ``ClientError``), as a kind
+    ('unreachable', 'credentials', 'exhausted' or 'other') and a message; None if not botocore's.
+
+    ``endpoint`` is e.g. "S3 endpoint http://..."; ``subject`` follows "no usable AWS credentials".
+    """
     from botocore.exceptions import (
         BotoCoreError,
-        ClientError,
         ConnectTimeoutError,
         EndpointConnectionError,
         NoCredentialsError,
         PartialCredentialsError,
     )
 
-    bucket = ctx.target.bucket
-    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    tries = _tries(attempts)
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
-        return S3EndpointUnreachable(
-            f"cannot reach the S3 endpoint {ctx.endpoint} while {what} ({tries}); check "
+        return "unreachable", (
+            f"cannot reach the {endpoint} while {what} ({tries}); check "
             "AWS_ENDPOINT_URL or the endpoint setting, and that the server is running"
         )
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        return S3AccessDenied(
-            f"no usable AWS credentials for bucket '{bucket}' while {what}; set AWS_PROFILE, "
+        return "credentials", (
+            f"no usable AWS credentials{subject} while {what}; set AWS_PROFILE, "
             "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure ~/.aws"
         )
-    if isinstance(exc, ClientError):
-        return _translate_client_error(ctx, what, exc, tries)
     if _is_transient(exc):
-        return S3RetriesExhausted(f"{what} failed after {tries}: {type(exc).__name__}")
+        return "exhausted", f"{what} failed after {tries}: {type(exc).__name__}"
     if isinstance(exc, BotoCoreError):
-        return S3Error(f"{what} failed: {exc}")
+        return "other", f"{what} failed: {exc}"
     return None
 
 
@@ -973,3 +1041,140 @@ def _check_bucket(root: S3Uri, settings: S3Settings) -> None:
             f"timed out after {settings.download_timeout_seconds:g} s checking bucket "
             f"'{root.bucket}' (raise download_timeout_seconds or check the endpoint)"
         ) from exc
+
+
+# -- SageMaker --------------------------------------------------------------------------------
+
+_SAGEMAKER_NEEDS = (
+    "sagemaker:ListPipelineExecutionSteps, sagemaker:DescribeProcessingJob and "
+    "sagemaker:DescribeTrainingJob"
+)
+_SAGEMAKER_DENIED = _DENIED | {
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+}
+_SAGEMAKER_MISSING = re.compile(r"could not find|not found|does not exist", re.IGNORECASE)
+_STEPS_PAGE = 100  # the most steps one ListPipelineExecutionSteps page holds
+
+
+class SageMakerClient:
+    """The SageMaker calls of execution discovery (``executions.SageMakerApi``) in one region.
+
+    Each call is retried on transient faults like an S3 request and bounded as a whole by
+    ``download_timeout_seconds``; ``client`` replaces the boto3 client (e.g. one under a
+    botocore ``Stubber``).
+    """
+
+    def __init__(self, settings: S3Settings, region: str, *, client: Any = None) -> None:
+        self.settings = settings
+        self.region = region
+        subject = f"SageMaker in {region}"
+        if client is None:
+            client = _new_client(settings, subject, SageMakerUnavailable, "sagemaker", region)
+        self._client = client
+        self.endpoint = str(self._client.meta.endpoint_url)
+
+    def pipeline_execution_steps(self, execution_arn: str) -> list[dict[str, Any]]:
+        """Every step of the execution (ListPipelineExecutionSteps, all pages)."""
+        remaining = self._deadline()
+        what = f"listing the steps of pipeline execution {execution_arn}"
+
+        def missing(_: str) -> ExecutionError:
+            return ExecutionNotFound(
+                f"no pipeline execution {execution_arn} in region {self.region} (endpoint "
+                f"{self.endpoint}); `aws sagemaker list-pipeline-executions --pipeline-name "
+                "NAME` lists them"
+            )
+
+        steps: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            extra = {"NextToken": token} if token else {}
+            request = partial(
+                self._client.list_pipeline_execution_steps,
+                PipelineExecutionArn=execution_arn,
+                MaxResults=_STEPS_PAGE,
+                **extra,
+            )
+            page = self._call(what, remaining, request, missing)
+            steps.extend(page.get("PipelineExecutionSteps", []))
+            token = page.get("NextToken")
+            if not token:
+                return steps
+
+    def describe_processing_job(self, name: str) -> dict[str, Any]:
+        """DescribeProcessingJob; a job SageMaker no longer knows is ``StepWithoutData``."""
+        request = partial(self._client.describe_processing_job, ProcessingJobName=name)
+        return self._describe("processing", name, request)
+
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        """DescribeTrainingJob; a job SageMaker no longer knows is ``StepWithoutData``."""
+        request = partial(self._client.describe_training_job, TrainingJobName=name)
+        return self._describe("training", name, request)
+
+    def _describe(
+        self, kind: str, name: str, request: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        def missing(message: str) -> ExecutionError:
+            return StepWithoutData(
+                f"its {kind} job '{name}' is gone (region {self.region}, endpoint "
+                f"{self.endpoint}): {message}"
+            )
+
+        return self._call(f"describing {kind} job '{name}'", self._deadline(), request, missing)
+
+    def _deadline(self) -> Callable[[], float]:
+        end = time.monotonic() + self.settings.download_timeout_seconds
+        return lambda: max(0.0, end - time.monotonic())
+
+    def _call(
+        self,
+        what: str,
+        remaining: Callable[[], float],
+        request: Callable[[], T],
+        missing: Callable[[str], ExecutionError],
+    ) -> T:
+        def translate(exc: Exception, attempts: int) -> ExecutionError | None:
+            return self._translate(what, exc, attempts, missing)
+
+        try:
+            return _retried(self.settings, remaining, request, translate)
+        except _DeadlinePassed as exc:
+            raise SageMakerUnavailable(
+                f"timed out after {self.settings.download_timeout_seconds:g} s {what} at "
+                f"{self.endpoint} (raise download_timeout_seconds or check the endpoint)"
+            ) from exc
+
+    def _translate(
+        self, what: str, exc: Exception, attempts: int, missing: Callable[[str], ExecutionError]
+    ) -> ExecutionError | None:
+        """The ``ExecutionError`` for ``exc``, or None for one that is not about SageMaker."""
+        from botocore.exceptions import ClientError
+
+        if isinstance(exc, ClientError):
+            return self._translate_client_error(what, exc, attempts, missing)
+        fault = _fault(exc, what, attempts, f"SageMaker endpoint {self.endpoint}")
+        return None if fault is None else SageMakerUnavailable(fault[1])
+
+    def _translate_client_error(
+        self, what: str, exc: Any, attempts: int, missing: Callable[[str], ExecutionError]
+    ) -> ExecutionError:
+        status, code = _status_and_code(exc)
+        message = str(exc.response.get("Error", {}).get("Message", ""))
+        if code in _SAGEMAKER_DENIED or status == 403:
+            return SageMakerUnavailable(
+                f"access denied ({code or status}) while {what}, with credentials from "
+                f"{_credentials_source(self.settings)}; they need {_SAGEMAKER_NEEDS} in "
+                f"region {self.region}"
+            )
+        gone = code == "ValidationException" and _SAGEMAKER_MISSING.search(message)
+        if code in ("ResourceNotFound", "ResourceNotFoundException") or gone:
+            return missing(message or code)
+        if _is_transient(exc):
+            return SageMakerUnavailable(
+                f"{what} failed after {_tries(attempts)}: {code} (HTTP {status}); SageMaker at "
+                f"{self.endpoint} is busy or failing, run again later"
+            )
+        return ExecutionError(f"{what} failed: {code} (HTTP {status}) {message}".rstrip())

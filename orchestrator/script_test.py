@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .contracts import ScriptContract, load_contract
 from .engine import Engine
@@ -41,6 +41,10 @@ from .testcases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data, load
 from .validate import validate_pipeline
 from .workflow import ImageBuilder, S3Fetcher, fetched, load_and_validate, run_loaded, s3_fetcher
 
+if TYPE_CHECKING:
+    from .s3 import S3Settings
+    from .s3_integration import S3TestResult
+
 PROCESSING_OUTPUT = "/opt/ml/processing/output/"
 PROCESSING_INPUT = "/opt/ml/processing/input/"
 CODE_CHANNEL = "code"
@@ -63,12 +67,7 @@ def resolve_step(
     """The step under test and the file it comes from: a step of ``dag`` named ``script``, or
     the script file ``script`` as a processing step (with ``contract`` if given)."""
     if dag is not None:
-        pipeline = load_and_validate(dag)
-        if script not in pipeline.steps:
-            steps = ", ".join(pipeline.steps)
-            message = f"no step named '{script}'; steps: {steps}"
-            raise InputError(message, file=dag, field="--script")
-        return pipeline.steps[script], dag
+        return pipeline_step(load_and_validate(dag), script, dag), dag
     path = Path(script)
     if not path.is_file():
         raise InputError(
@@ -76,6 +75,14 @@ def resolve_step(
             field="--script",
         )
     return script_step(path, contract), path
+
+
+def pipeline_step(pipeline: Pipeline, name: str, dag: Path) -> Step:
+    """The step ``name`` of ``pipeline`` (read from ``dag``); its steps are listed if none."""
+    if name not in pipeline.steps:
+        message = f"no step named '{name}'; steps: {', '.join(pipeline.steps)}"
+        raise InputError(message, file=dag, field="--script")
+    return pipeline.steps[name]
 
 
 def script_step(path: Path, contract: Path | None) -> Step:
@@ -641,6 +648,33 @@ class ScriptUnitTester:
             isolation=self.isolation,
         )
         return result.test_results[0]
+
+    def test_with_s3_data(
+        self,
+        s3_locations: Mapping[str, str | Path],
+        *,
+        validate_schema: bool = True,
+        quality_checks: str | Sequence[str] | None = None,
+        s3_settings: S3Settings | None = None,
+    ) -> S3TestResult:
+        """Run the script once on data in S3 (input -> s3:// URI, or a local path such as a
+        folder from ``S3IntegrationManager.download_pipeline_outputs``): each input's schema
+        checked against the contract's ``input_schemas``, then the run judged. The result has
+        ``passed``, ``performance_metrics``, ``data_quality_score`` and ``schema_issues``."""
+        from .s3_integration import run_s3_test
+
+        return run_s3_test(
+            self.step,
+            {channel: str(where) for channel, where in s3_locations.items()},
+            source_file=self.source_file,
+            fetch=s3_fetcher(s3_settings),
+            validate_schema=validate_schema,
+            quality_checks=quality_checks,
+            engine=self.engine,
+            settings=self.settings,
+            observer=self.observer,
+            isolation=self.isolation,
+        )
 
     def test_script_functionality(
         self, test_cases: str | Path | Sequence[TestCase | dict[str, object]]

@@ -32,8 +32,8 @@ def hooks(monkeypatch: pytest.MonkeyPatch) -> list[Hook]:
     registered: list[Hook] = []
     original = s3.create_client
 
-    def create(settings: S3Settings) -> Any:
-        client = original(settings)
+    def create(settings: S3Settings, *args: Any, **kwargs: Any) -> Any:
+        client = original(settings, *args, **kwargs)
         for event, handler in registered:
             client.meta.events.register(event, handler)
         return client

@@ -1,0 +1,206 @@
+"""`cit test-s3` end to end: the example's evaluation script run in its container on the
+outputs of an earlier pipeline execution, fetched from a real S3 server (moto, a separate
+process on loopback). The training and processing jobs are moto's; only the list of execution
+steps, which moto's server lacks, is answered by a hook on the SageMaker client."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from orchestrator.cli import app
+from orchestrator.docker_engine import DockerEngine
+from orchestrator.s3 import S3Settings
+from orchestrator.s3_integration import S3IntegrationManager
+from orchestrator.script_test import ScriptUnitTester
+from orchestrator.settings import RunSettings
+
+from ..s3_server import (
+    SECRET_ACCESS_KEY,
+    S3Server,
+    answer_execution_steps,
+    execution_arn,
+    step_item,
+)
+from .conftest import EXAMPLE
+
+
+@pytest.fixture(scope="module")
+def earlier_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The outputs of one real run of the example: steps/<step>/outputs/<output>/..."""
+    root = tmp_path_factory.mktemp("earlier")
+    example = root / "example"
+    shutil.copytree(EXAMPLE, example, ignore=shutil.ignore_patterns(".cit", "*.snapshots"))
+    command = [sys.executable, "-m", "orchestrator", "run", "--dag", str(example / "pipeline.py")]
+    command += ["--cit-dir", str(root / ".cit"), "--quiet"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [run_dir] = (root / ".cit" / "runs").iterdir()
+    return run_dir / "steps"
+
+
+def upload_folder(s3_server: S3Server, bucket: str, folder: Path, prefix: str) -> None:
+    s3_server.put(
+        bucket,
+        {
+            f"{prefix}/{p.relative_to(folder).as_posix()}": p.read_bytes()
+            for p in folder.rglob("*")
+            if p.is_file()
+        },
+    )
+
+
+def make_execution(
+    s3_server: S3Server, earlier: Path, bucket: str, run: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """An execution whose 'preprocess' processing job and 'train' training job wrote the
+    earlier run's outputs to S3, as SageMaker lays them out: its ARN and its steps."""
+    base = f"s3://{bucket}/{run}"
+    for name in ("train", "val", "test"):
+        upload_folder(s3_server, bucket, earlier / "preprocess" / "outputs" / name, f"{run}/{name}")
+    model = (earlier / "train" / "outputs" / "model" / "model.tar.gz").read_bytes()
+    s3_server.put(bucket, {f"{run}/models/{run}-train/output/model.tar.gz": model})
+    outputs = {name: f"{base}/{name}" for name in ("train", "val", "test")}
+    prep_job = s3_server.processing_job(f"{run}-preprocess", outputs)
+    train_job = s3_server.training_job(f"{run}-train", f"{base}/models")
+    steps = [step_item("preprocess", prep_job), step_item("train", train_job)]
+    return execution_arn("tabular", run), steps
+
+
+def invoke(args: list[str], home: Path) -> Any:
+    env = {"HOME": str(home), "COLUMNS": "200"}
+    return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+
+
+def test_evaluation_runs_on_training_outputs_of_an_execution(
+    engine: DockerEngine,
+    runner_image: str,
+    no_leftovers: None,
+    s3_server: S3Server,
+    earlier_run: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bucket = s3_server.bucket()
+    arn, steps = make_execution(s3_server, earlier_run, bucket, "exec1")
+    answer_execution_steps(monkeypatch, {arn: steps})
+    report = tmp_path / "report.json"
+    args = [
+        "test-s3",
+        "--pipeline-execution", arn,
+        "--step", "train",
+        "--next-script", "evaluate",
+        "--dag", str(EXAMPLE / "pipeline.py"),
+        "--validate-schema",
+        "--cit-dir", str(tmp_path / ".cit"),
+        "--output-report", str(report),
+        "--quiet",
+    ]  # fmt: skip
+    done = invoke(args, tmp_path / "home")
+    assert done.exit_code == 0, done.output
+    assert f"s3://{bucket}/exec1/models/exec1-train/output/model.tar.gz: 1 file" in done.output
+    assert f"s3://{bucket}/exec1/test: 1 file" in done.output
+    assert "S3 data test passed" in done.output
+    result = json.loads(report.read_text())
+    assert result["passed"] is True
+    assert result["sources"]["model"].endswith("/exec1-train/output/model.tar.gz")
+    test_input = next(i for i in result["inputs"] if i["channel"] == "test")
+    assert test_input["issues"] == []
+    assert test_input["captured"]["datasets"][0]["rows"] > 0
+    assert result["performance_metrics"], result  # evaluate.py writes metrics.json
+    run_dir = Path(result["test"]["run_dir"])
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    (step,) = manifest["steps"]
+    assert step["status"] == "succeeded"
+    assert not [k for k in step["container"]["env"] if k.startswith("AWS")]
+    assert SECRET_ACCESS_KEY not in json.dumps(manifest) + done.output
+
+
+def test_broken_execution_data_is_reported_against_the_declared_schema(
+    engine: DockerEngine,
+    runner_image: str,
+    no_leftovers: None,
+    s3_server: S3Server,
+    earlier_run: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bucket = s3_server.bucket()
+    arn, steps = make_execution(s3_server, earlier_run, bucket, "exec2")
+    text = (earlier_run / "preprocess" / "outputs" / "test" / "test.csv").read_text()
+    header, *rows = text.splitlines()
+    broken = header.replace("age", "age_years") + "\n" + "\n".join(rows) + "\n"
+    s3_server.put(bucket, {"exec2/test/test.csv": broken})
+    answer_execution_steps(monkeypatch, {arn: steps})
+    args = [
+        "test-s3", "--pipeline-execution", arn, "--step", "preprocess",
+        "--next-script", "evaluate", "--dag", str(EXAMPLE / "pipeline.py"),
+        "--validate-schema", "--cit-dir", str(tmp_path / ".cit"), "--quiet",
+    ]  # fmt: skip
+    done = invoke(args, tmp_path / "home")
+    assert done.exit_code == 1, done.output
+    assert "missing_column" in done.output
+    assert "age" in done.output
+    assert "S3 data test failed" in done.output
+
+
+def test_a_prefix_feeds_the_script_as_a_separate_process(
+    engine: DockerEngine,
+    runner_image: str,
+    no_leftovers: None,
+    s3_server: S3Server,
+    earlier_run: Path,
+    tmp_path: Path,
+) -> None:
+    bucket = s3_server.bucket()
+    upload_folder(s3_server, bucket, earlier_run / "train" / "outputs" / "model", "day/model")
+    upload_folder(s3_server, bucket, earlier_run / "preprocess" / "outputs" / "test", "day/test")
+    command = [
+        sys.executable, "-m", "orchestrator", "test-s3",
+        "--s3-bucket", bucket, "--s3-prefix", "day/",
+        "--script", "evaluate", "--dag", str(EXAMPLE / "pipeline.py"),
+        "--download-timeout", "120",
+        "--cit-dir", str(tmp_path / ".cit"), "--quiet",
+    ]  # fmt: skip
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"s3://{bucket}/day/model/: 1 file" in done.stdout
+    assert "1 of 1 test case(s) passed" in done.stdout
+
+
+def test_the_python_api_downloads_outputs_and_tests_a_script_on_them(
+    engine: DockerEngine,
+    runner_image: str,
+    no_leftovers: None,
+    s3_server: S3Server,
+    earlier_run: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bucket = s3_server.bucket()
+    arn, steps = make_execution(s3_server, earlier_run, bucket, "exec3")
+    answer_execution_steps(monkeypatch, {arn: steps})
+    manager = S3IntegrationManager(S3Settings(cache_dir=tmp_path / "cache"))
+    trained = manager.download_pipeline_outputs(arn, "train")
+    tester = ScriptUnitTester(
+        EXAMPLE / "contracts" / "evaluate.yaml",
+        settings=RunSettings(cit_dir=tmp_path / ".cit", max_workers=1),
+    )
+    result = tester.test_with_s3_data(
+        {"model": trained + "/model", "test": f"s3://{bucket}/exec3/test"},
+        s3_settings=manager.settings,
+    )
+    assert result.passed, result.test
+    assert result.performance_metrics["accuracy"] > 0.5
+    assert result.data_quality_score == 1.0
+    assert [c.channel for c in result.inputs] == ["model", "test"]
+    assert result.schema_issues == []

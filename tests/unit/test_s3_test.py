@@ -1,0 +1,297 @@
+"""Testing a script on S3 data (orchestrator.s3_integration): where each input comes from, the
+input checks, and one run judged on the fake engine; S3 and SageMaker are faked in memory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from orchestrator import FakeBehaviour, FakeEngine, RunSettings
+from orchestrator.errors import InputError
+from orchestrator.executions import FakeSageMaker, SageMakerDiscovery, StepNotFound
+from orchestrator.issues import Severity
+from orchestrator.s3_integration import (
+    execution_sources,
+    fetch_sources,
+    prefix_sources,
+    run_s3_test,
+)
+from orchestrator.script_test import script_step
+from orchestrator.settings import RUNNER_IMAGE
+from orchestrator.workflow import load_and_validate
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular"
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/tabular/execution/abc123"
+BUCKET = "s3://runs/tabular/abc123"
+FEATURES = (
+    "label,id,age,income,account_tenure_months,num_transactions\n1,7,40.0,52000.5,12.0,30.0\n"
+)
+
+
+def discovery(*steps: str) -> SageMakerDiscovery:
+    fake = FakeSageMaker()
+    if "preprocess" in steps:
+        outputs = {name: f"{BUCKET}/preprocess/{name}/" for name in ("train", "val", "test")}
+        fake.add_processing_step(ARN, "preprocess", outputs)
+    if "train" in steps:
+        fake.add_training_step(ARN, "train", f"{BUCKET}/train/model/output/model.tar.gz")
+    return SageMakerDiscovery(api=fake)
+
+
+@pytest.fixture(scope="module")
+def example_pipeline():  # type: ignore[no-untyped-def]
+    return load_and_validate(EXAMPLE / "pipeline.py")
+
+
+def test_inputs_wired_in_the_pipeline_come_from_their_steps_in_the_execution(
+    example_pipeline,  # type: ignore[no-untyped-def]
+) -> None:
+    evaluate = example_pipeline.steps["evaluate"]
+    sources = execution_sources(
+        evaluate, "train", ARN, discovery("preprocess", "train"), pipeline=example_pipeline
+    )
+    assert sources == {
+        "model": f"{BUCKET}/train/model/output/model.tar.gz",
+        "test": f"{BUCKET}/preprocess/test/",
+    }
+
+
+def test_a_given_input_is_not_looked_up(example_pipeline) -> None:  # type: ignore[no-untyped-def]
+    evaluate = example_pipeline.steps["evaluate"]
+    sources = execution_sources(
+        evaluate,
+        "train",
+        ARN,
+        discovery("train"),  # preprocess is not in this execution
+        pipeline=example_pipeline,
+        given={"test": "local/test"},
+    )
+    assert sources["test"] == "local/test"
+
+
+def test_a_missing_producer_names_the_input_and_how_to_give_it(
+    example_pipeline,  # type: ignore[no-untyped-def]
+) -> None:
+    evaluate = example_pipeline.steps["evaluate"]
+    with pytest.raises(StepNotFound) as caught:
+        execution_sources(evaluate, "train", ARN, discovery("train"), pipeline=example_pipeline)
+    message = str(caught.value)
+    assert "input 'test' of 'evaluate' comes from 'preprocess'" in message
+    assert "--input-data test=PATH" in message
+
+
+def test_a_step_the_script_does_not_read_from_is_refused(
+    example_pipeline,  # type: ignore[no-untyped-def]
+) -> None:
+    train = example_pipeline.steps["train"]
+    with pytest.raises(InputError, match=r"'train' takes no input from 'evaluate'.*preprocess"):
+        execution_sources(train, "evaluate", ARN, discovery("train"), pipeline=example_pipeline)
+
+
+def test_without_a_pipeline_inputs_take_the_outputs_of_the_same_name() -> None:
+    evaluate = script_step(
+        EXAMPLE / "scripts" / "evaluate.py", EXAMPLE / "contracts" / "evaluate.yaml"
+    )
+    sources = execution_sources(
+        evaluate, "preprocess", ARN, discovery("preprocess"), given={"model": "m/"}
+    )
+    assert sources == {"test": f"{BUCKET}/preprocess/test/", "model": "m/"}
+    with pytest.raises(InputError, match="no output of step 'train' matches input test"):
+        execution_sources(evaluate, "train", ARN, discovery("train"), given={"model": "m/"})
+
+
+def test_one_input_takes_the_only_required_output(tmp_path: Path) -> None:
+    script = tmp_path / "score.py"
+    script.write_text("open('/opt/ml/processing/input/artifacts/x')\n")
+    step = script_step(script, None)
+    sources = execution_sources(step, "train", ARN, discovery("train"))
+    assert sources == {"artifacts": f"{BUCKET}/train/model/output/model.tar.gz"}
+
+
+def test_a_prefix_feeds_one_input_whole_or_several_by_name() -> None:
+    evaluate = script_step(
+        EXAMPLE / "scripts" / "evaluate.py", EXAMPLE / "contracts" / "evaluate.yaml"
+    )
+    assert prefix_sources(evaluate, "s3://bkt/run") == {
+        "model": "s3://bkt/run/model/",
+        "test": "s3://bkt/run/test/",
+    }
+    assert prefix_sources(evaluate, "s3://bkt/run/", {"model": "m"}) == {
+        "test": "s3://bkt/run/test/",
+        "model": "m",
+    }
+    preprocess = script_step(
+        EXAMPLE / "scripts" / "preprocess.py", EXAMPLE / "contracts" / "preprocess.yaml"
+    )
+    assert prefix_sources(preprocess, "s3://bkt/raw") == {"raw": "s3://bkt/raw/"}
+
+
+def test_each_uri_is_fetched_once(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def fetch(uri: str) -> Path:
+        calls.append(uri)
+        return tmp_path
+
+    local = fetch_sources({"a": "s3://bkt/x/", "b": "s3://bkt/x/", "c": str(tmp_path)}, fetch)
+    assert calls == ["s3://bkt/x/"]
+    assert local == {"a": tmp_path, "b": tmp_path, "c": tmp_path}
+
+
+# -- one run on the fake engine ----------------------------------------------------------------
+
+METRICS = "/opt/ml/processing/output/metrics/metrics.json"
+PREDICTIONS = "/opt/ml/processing/output/predictions/p.csv"
+
+
+def fake_engine(exit_code: int = 0) -> FakeEngine:
+    behaviour = FakeBehaviour(
+        exit_code=exit_code,
+        writes={
+            METRICS: json.dumps({"auc": {"value": 0.91}, "accuracy": 0.8}),
+            PREDICTIONS: "id,probability\n1,0.7\n2,0.2\n",
+        },
+    )
+    return FakeEngine({"evaluate": behaviour}, images={RUNNER_IMAGE: "sha256:runner"})
+
+
+def run_settings(folder: Path) -> RunSettings:
+    return RunSettings(
+        cit_dir=folder / ".cit", max_workers=1, cpus_available=2, memory_available=2**33, user=None
+    )
+
+
+@pytest.fixture
+def s3_data(tmp_path: Path) -> dict[str, Path]:
+    """What a fake fetch returns for each URI: a model folder and a test-data folder."""
+    model = tmp_path / "cache" / "model"
+    model.mkdir(parents=True)
+    (model / "model.tar.gz").write_bytes(b"\x1f\x8b not really")
+    test = tmp_path / "cache" / "test"
+    test.mkdir()
+    (test / "part-0.csv").write_text(FEATURES)
+    return {"s3://bkt/run/model/": model, "s3://bkt/run/test/": test}
+
+
+def evaluate_step():  # type: ignore[no-untyped-def]
+    return script_step(EXAMPLE / "scripts" / "evaluate.py", EXAMPLE / "contracts" / "evaluate.yaml")
+
+
+def test_a_run_on_s3_data_is_checked_judged_and_reports_its_metrics(
+    tmp_path: Path, s3_data: dict[str, Path]
+) -> None:
+    seen: list[int] = []
+    result = run_s3_test(
+        evaluate_step(),
+        {"model": "s3://bkt/run/model/", "test": "s3://bkt/run/test/"},
+        source_file=EXAMPLE / "scripts" / "evaluate.py",
+        fetch=lambda uri: s3_data[uri],
+        validate_schema=True,
+        quality_checks="predictions_in_range_0_1,no_nan_predictions",
+        engine=fake_engine(),
+        settings=run_settings(tmp_path),
+        on_checked=lambda checks: seen.append(len(checks)),
+    )
+    assert seen == [2]
+    assert result.passed, result.test
+    assert result.performance_metrics == {"auc": 0.91, "accuracy": 0.8}
+    assert result.data_quality_score == 1.0
+    test_input = next(c for c in result.inputs if c.channel == "test")
+    assert test_input.expected is not None and test_input.expected.source
+    assert test_input.expected.source.endswith("features.yaml")
+    assert [d.rows for d in test_input.captured.datasets] == [1]
+    assert test_input.issues == []
+    manifest = json.loads((result.test.run_dir / "manifest.json").read_text())  # type: ignore[operator]
+    assert "s3://bkt/run/test/" in json.dumps(manifest)
+
+
+def test_data_that_breaks_the_declared_schema_fails_the_test(
+    tmp_path: Path, s3_data: dict[str, Path]
+) -> None:
+    (s3_data["s3://bkt/run/test/"] / "part-0.csv").write_text("id,label\n1,0\n")
+    result = run_s3_test(
+        evaluate_step(),
+        {"model": "s3://bkt/run/model/", "test": "s3://bkt/run/test/"},
+        source_file=EXAMPLE / "scripts" / "evaluate.py",
+        fetch=lambda uri: s3_data[uri],
+        validate_schema=True,
+        quality_checks="none",
+        engine=fake_engine(),
+        settings=run_settings(tmp_path),
+    )
+    assert result.test.passed
+    assert not result.passed
+    errors = [i for i in result.schema_issues if i.severity is Severity.ERROR]
+    assert errors and all(i.edge == "s3://bkt/run/test/ -> evaluate.test" for i in errors)
+    assert any(i.column == "age" for i in errors)
+
+
+def test_a_crashing_script_fails_and_no_schema_check_runs_unasked(
+    tmp_path: Path, s3_data: dict[str, Path]
+) -> None:
+    result = run_s3_test(
+        evaluate_step(),
+        {"model": "s3://bkt/run/model/", "test": "s3://bkt/run/test/"},
+        source_file=EXAMPLE / "scripts" / "evaluate.py",
+        fetch=lambda uri: s3_data[uri],
+        quality_checks="none",
+        engine=fake_engine(exit_code=3),
+        settings=run_settings(tmp_path),
+    )
+    assert result.inputs == []
+    assert not result.passed and result.exit_code == 1
+    assert result.data_quality_score is None
+
+
+# -- cit test-s3: what is refused before anything runs ------------------------------------------
+
+PIPELINE = str(EXAMPLE / "pipeline.py")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], "give --pipeline-execution ARN --step NAME, or --s3-bucket BUCKET"),
+        (["--pipeline-execution", ARN], "--pipeline-execution needs --step"),
+        (["--s3-bucket", "bkt", "--step", "train"], "--step goes with --pipeline-execution"),
+        (
+            ["--pipeline-execution", ARN, "--step", "train", "--s3-bucket", "bkt"],
+            "give --pipeline-execution or --s3-bucket/--s3-prefix, not both",
+        ),
+        (["--s3-bucket", "Bad_Bucket"], "bucket name 'Bad_Bucket'"),
+        (["--pipeline-execution", "exec-123", "--step", "train"], "not a pipeline execution ARN"),
+        (
+            ["--s3-bucket", "bkt", "--input-data", "data"],
+            "--input-data: 'data' is not CHANNEL=PATH",
+        ),
+        (
+            ["--s3-bucket", "bkt", "--contract", str(EXAMPLE / "contracts" / "evaluate.yaml")],
+            "--contract is for a script file",
+        ),
+        (["--s3-bucket", "bkt", "--config", "missing.yaml"], "no such configuration file"),
+    ],
+)
+def test_test_s3_refuses_bad_options_in_one_line(args: list[str], expected: str) -> None:
+    from typer.testing import CliRunner
+
+    from orchestrator.cli import app
+
+    done = CliRunner().invoke(
+        app, ["test-s3", "--script", "evaluate", "--dag", PIPELINE, *args], env={"COLUMNS": "300"}
+    )
+    assert done.exit_code == 2, done.output
+    assert expected in done.output
+    assert "Traceback" not in done.output
+
+
+def test_test_s3_refuses_an_unknown_step_of_the_pipeline() -> None:
+    from typer.testing import CliRunner
+
+    from orchestrator.cli import app
+
+    args = ["test-s3", "--script", "nope", "--dag", PIPELINE, "--s3-bucket", "bkt"]
+    done = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+    assert done.exit_code == 2
+    assert "no step named 'nope'; steps: preprocess, train, evaluate" in done.output
