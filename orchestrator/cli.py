@@ -204,6 +204,10 @@ def run(
         upload_to = _upload_target(upload_outputs, keep_uploads)
         keep_uploads = keep_uploads or not s3.cleanup_after_test
         pipeline = load_and_validate(dag)
+        if upload_to is not None:  # a missing bucket is found before the run, not after it
+            from .s3 import check_bucket
+
+            check_bucket(upload_to, s3.s3_settings())
         engine = connect()
         pipeline = _fetch_s3(pipeline, s3)
         flow = test_flow(

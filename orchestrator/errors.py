@@ -10,7 +10,12 @@ they become step results.
     ├── EngineUnavailable     no container engine answers
     ├── ImageError            a step's image is missing
     │   └── ImageBuildError   the runner image cannot be built
-    └── RunDirectoryError     the run directory cannot be created
+    ├── RunDirectoryError     the run directory cannot be created
+    ├── S3Error               S3 data cannot be fetched or uploaded (``orchestrator.s3``:
+    │                         bucket missing, access denied, nothing there, timed out, ...)
+    └── ExecutionError        a SageMaker pipeline execution's step outputs cannot be found
+                              (``orchestrator.executions``: no such execution or step, step
+                              not finished or failed, SageMaker unreachable or denied)
 """
 
 from __future__ import annotations

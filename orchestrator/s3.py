@@ -1011,7 +1011,7 @@ def test_environment(
     """
     settings = settings or S3Settings()
     root = S3Uri.parse(f"s3://{bucket}/{new_test_prefix(name, under)}")
-    _check_bucket(root, settings)
+    check_bucket(root, settings)
     env = TestEnvironment(root, settings, cleanup)
     try:
         yield env
@@ -1029,8 +1029,9 @@ def test_environment(
 test_environment.__test__ = False  # type: ignore[attr-defined]
 
 
-def _check_bucket(root: S3Uri, settings: S3Settings) -> None:
-    """The bucket exists and may be listed: one small listing of ``root``."""
+def check_bucket(root: S3Uri, settings: S3Settings) -> None:
+    """The bucket exists and may be listed: one small listing of ``root``
+    (``S3BucketNotFound``, ``S3AccessDenied``, ``S3Timeout``, ...)."""
     ctx = _context(root, settings, time.monotonic() + settings.download_timeout_seconds)
     ctx.needs = _UPLOAD_NEEDS
     request = partial(ctx.client.list_objects_v2, Bucket=root.bucket, Prefix=root.key, MaxKeys=1)

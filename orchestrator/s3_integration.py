@@ -372,15 +372,18 @@ def run_s3_test(
 
 
 def _metrics_of(result: TestCaseResult, step: str) -> dict[str, Any]:
+    from .script_test import INTERRUPTED
     from .testcases import DEFAULT_METRICS_FILE
 
-    if result.run_dir is None:
+    if result.run_dir is None or result.error_message == INTERRUPTED:
         return {}
     return read_metrics(result.run_dir / "steps" / step / "outputs", DEFAULT_METRICS_FILE)
 
 
 def _quality_score(result: TestCaseResult, checks: int) -> float | None:
-    if not checks or result.run_dir is None:
+    from .script_test import INTERRUPTED
+
+    if not checks or result.run_dir is None or result.error_message == INTERRUPTED:
         return None
     missed = {
         f.expectation for f in [*result.failures, *result.warnings] if f.kind == "data_quality"

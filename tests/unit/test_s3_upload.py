@@ -324,15 +324,28 @@ def test_cit_run_keeps_uploads_of_steps_that_succeeded(
         assert archive.extractfile("weights.txt").read() == b"w=1"  # type: ignore[union-attr]
 
 
-def test_cit_run_reports_a_missing_bucket_after_the_run(
+def test_cit_run_refuses_a_missing_bucket_before_the_run(
     s3_server: S3Server, pipeline: Path
 ) -> None:
     result = cit_run(pipeline, "-q", "--upload-outputs", "s3://no-such-bucket/x")
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert lines[-1].startswith("error: S3 bucket 'no-such-bucket' does not exist"), result.output
-    assert "succeeded" in result.output  # the run's summary came first
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: S3 bucket 'no-such-bucket' does not exist")
+    assert not (pipeline.parent / ".cit" / "runs").exists()  # nothing ran
+
+
+def test_cit_run_with_uploads_kept_by_the_configuration(
+    s3_server: S3Server, pipeline: Path
+) -> None:
+    bucket = s3_server.bucket()
+    config = write(pipeline.parent, "cit.yaml", "s3_integration:\n  cleanup_after_test: false\n")
+    options = ["-q", "--upload-outputs", f"s3://{bucket}", "--config", str(config)]
+    result = cit_run(pipeline, *options)
+    assert result.exit_code == 0, result.output
+    assert re.search(f"kept s3://{bucket}/cit-tests/uploads/{STAMPED}", result.output)
+    assert keys(s3_server, bucket)
 
 
 @pytest.mark.parametrize(
