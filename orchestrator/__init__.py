@@ -57,11 +57,11 @@ _EXPORTS = {
     "run_pipeline": "workflow",
     "ProcessEngine": "process_engine",
     "S3IntegrationManager": "s3_integration",
-    "S3TestResult": "s3_integration",
+    "S3TestResult": "s3_test",
     "S3Settings": "s3",
     "ExecutionDiscovery": "executions",
     "SageMakerDiscovery": "executions",
-    "FakeSageMaker": "executions",
+    "FakeSageMaker": "fake_sagemaker",
     "StepOutputs": "executions",
     "load_config": "config",
     "ScriptUnitTester": "script_test",
@@ -103,9 +103,10 @@ if TYPE_CHECKING:
         PipelineError,
         RunDirectoryError,
     )
-    from .executions import ExecutionDiscovery, FakeSageMaker, SageMakerDiscovery, StepOutputs
+    from .executions import ExecutionDiscovery, SageMakerDiscovery, StepOutputs
     from .expectations import ScriptTestResult, TestCaseResult
     from .fake_engine import FakeBehaviour, FakeEngine
+    from .fake_sagemaker import FakeSageMaker
     from .flow import DataFlowTestResult, EdgeResult
     from .issues import Issue, Severity
     from .loader import load_pipeline
@@ -115,7 +116,8 @@ if TYPE_CHECKING:
     from .registry import TestDataRegistry
     from .results import OutputSummary, RunResult, Status, StepResult
     from .s3 import S3Settings
-    from .s3_integration import S3IntegrationManager, S3TestResult
+    from .s3_integration import S3IntegrationManager
+    from .s3_test import S3TestResult
     from .schemas import ColumnSpec, DataSchema, load_schema
     from .script_test import ScriptUnitTester
     from .settings import RUNNER_IMAGE, RunSettings

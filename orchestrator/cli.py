@@ -230,7 +230,8 @@ def run(
 
 def _upload_target(text: str | None, keep: bool) -> S3Uri | None:
     """The URI of --upload-outputs, checked before anything runs."""
-    from .s3 import S3Uri, S3UriError
+    from .errors import S3UriError
+    from .s3 import S3Uri
 
     if text is None:
         if keep:
@@ -572,7 +573,7 @@ def test_s3_command(
 ) -> None:
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
     from .issue_console import print_input_checks, print_s3_result
-    from .s3_integration import run_s3_test
+    from .s3_test import run_s3_test
 
     settings = _settings(cit_dir, image, 1)
     cancel, observer = _observed(quiet, CaseObserver)
@@ -651,9 +652,10 @@ def _s3_sources(
     settings: S3Settings,
 ) -> dict[str, str]:
     """Where each input of the tested step comes from: an execution's step, or a prefix."""
+    from .errors import S3UriError
     from .executions import SageMakerDiscovery
-    from .s3 import S3Uri, S3UriError
-    from .s3_integration import execution_sources, prefix_sources
+    from .s3 import S3Uri
+    from .s3_test import execution_sources, prefix_sources
 
     if pipeline_execution is not None:
         if bucket is not None:

@@ -23,8 +23,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .errors import S3UriError
 from .input_files import FieldError, first_error, load_data_file, reject_unknown
-from .s3 import S3Settings, S3Uri, S3UriError
+from .s3 import S3Settings, S3Uri
 
 CONFIG_SECTIONS = (
     "test_scenarios",

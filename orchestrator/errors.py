@@ -11,11 +11,23 @@ they become step results.
     ├── ImageError            a step's image is missing
     │   └── ImageBuildError   the runner image cannot be built
     ├── RunDirectoryError     the run directory cannot be created
-    ├── S3Error               S3 data cannot be fetched or uploaded (``orchestrator.s3``:
-    │                         bucket missing, access denied, nothing there, timed out, ...)
-    └── ExecutionError        a SageMaker pipeline execution's step outputs cannot be found
-                              (``orchestrator.executions``: no such execution or step, step
-                              not finished or failed, SageMaker unreachable or denied)
+    ├── S3Error               S3 data cannot be fetched or uploaded (orchestrator.s3)
+    │   ├── S3UriError            not an s3://bucket/key URI (also a ValueError)
+    │   ├── S3BucketNotFound      the bucket does not exist
+    │   ├── S3AccessDenied        the credentials may not list or read it (or there are none)
+    │   ├── S3NothingFound        no object at the URI or under it
+    │   ├── S3EndpointUnreachable the endpoint does not answer
+    │   ├── S3RetriesExhausted    transient faults until the retries ran out
+    │   ├── S3Timeout             longer than download_timeout_seconds
+    │   ├── S3ObjectChanged       an object changed between listing and download
+    │   └── S3CacheError          the local cache cannot be written
+    └── ExecutionError        a pipeline execution's step outputs cannot be found
+        ├── ExecutionNotFound     no such execution (orchestrator.executions)
+        ├── StepNotFound          no such step in it (the message lists its steps)
+        ├── StepNotFinished       the step or its job is still running
+        ├── StepFailed            the step or its job failed or was stopped
+        ├── StepWithoutData       no processing or training job, or no S3 outputs
+        └── SageMakerUnavailable  unreachable, access denied, retries or time exhausted
 """
 
 from __future__ import annotations
@@ -79,3 +91,77 @@ class ImageBuildError(ImageError):
 
 class RunDirectoryError(CitError):
     """The run directory cannot be created or written."""
+
+
+# S3 (orchestrator.s3) ---------------------------------------------------------------------
+
+
+class S3Error(CitError):
+    """S3 data cannot be downloaded; the message says which URI and what to check."""
+
+
+class S3UriError(S3Error, ValueError):
+    """Text that is not a usable ``s3://bucket/key`` URI."""
+
+
+class S3BucketNotFound(S3Error):
+    """The bucket does not exist on the endpoint."""
+
+
+class S3AccessDenied(S3Error):
+    """The credentials in use may not list or read the bucket (or there are none)."""
+
+
+class S3NothingFound(S3Error):
+    """No object has the URI's key, and none lies under it as a prefix."""
+
+
+class S3EndpointUnreachable(S3Error):
+    """The S3 endpoint does not answer."""
+
+
+class S3RetriesExhausted(S3Error):
+    """A request kept failing with transient errors until the retries ran out."""
+
+
+class S3Timeout(S3Error):
+    """The whole download took longer than ``download_timeout_seconds``."""
+
+
+class S3ObjectChanged(S3Error):
+    """An object changed or vanished between listing and download."""
+
+
+class S3CacheError(S3Error):
+    """The local cache cannot be written, or a key cannot be a local file name."""
+
+
+# Pipeline executions (orchestrator.executions) ------------------------------------------
+
+
+class ExecutionError(CitError):
+    """A pipeline execution's step cannot give its outputs; the message says why."""
+
+
+class ExecutionNotFound(ExecutionError):
+    """No pipeline execution has that ARN (in that region, on that endpoint)."""
+
+
+class StepNotFound(ExecutionError):
+    """The execution has no step of that name; the message lists the names it has."""
+
+
+class StepNotFinished(ExecutionError):
+    """The step (or its job) is still running."""
+
+
+class StepFailed(ExecutionError):
+    """The step (or its job) failed or was stopped; the message gives the reason."""
+
+
+class StepWithoutData(ExecutionError):
+    """The step ran no processing or training job, its job wrote nothing to S3, or is gone."""
+
+
+class SageMakerUnavailable(ExecutionError):
+    """SageMaker cannot be asked: unreachable, access denied, retries exhausted or timed out."""

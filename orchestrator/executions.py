@@ -7,19 +7,25 @@ training job's model artifact (``model``) and its output data archive (``output_
 exists only when the job wrote ``/opt/ml/output/data``).
 
 This module holds the logic only; the SageMaker calls are ``s3.SageMakerClient`` (the one module
-that uses boto3), or ``FakeSageMaker`` in memory for tests.
+that uses boto3), or ``fake_sagemaker.FakeSageMaker`` in memory for tests. The errors are the
+``ExecutionError`` family of ``orchestrator.errors``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from orchestrator.errors import CitError
+from orchestrator.errors import (
+    ExecutionError,
+    StepFailed,
+    StepNotFinished,
+    StepNotFound,
+    StepWithoutData,
+)
 
 if TYPE_CHECKING:
     from orchestrator.s3 import S3Settings
@@ -35,37 +41,6 @@ _RUNNING = frozenset({"Starting", "Executing", "Stopping"})
 _ENDED_BADLY = frozenset({"Failed", "Stopped"})
 _JOB_RUNNING = frozenset({"InProgress", "Stopping"})
 _MAX_CACHE_HOPS = 10  # a cache hit points at an earlier execution; never follow a loop
-
-
-# -- errors -----------------------------------------------------------------------------------
-
-
-class ExecutionError(CitError):
-    """A pipeline execution's step cannot give its outputs; the message says why."""
-
-
-class ExecutionNotFound(ExecutionError):
-    """No pipeline execution has that ARN (in that region, on that endpoint)."""
-
-
-class StepNotFound(ExecutionError):
-    """The execution has no step of that name; the message lists the names it has."""
-
-
-class StepNotFinished(ExecutionError):
-    """The step (or its job) is still running."""
-
-
-class StepFailed(ExecutionError):
-    """The step (or its job) failed or was stopped; the message gives the reason."""
-
-
-class StepWithoutData(ExecutionError):
-    """The step ran no processing or training job, its job wrote nothing to S3, or is gone."""
-
-
-class SageMakerUnavailable(ExecutionError):
-    """SageMaker cannot be asked: unreachable, access denied, retries exhausted or timed out."""
 
 
 # -- records ----------------------------------------------------------------------------------
@@ -288,131 +263,3 @@ def _outputs(kind: JobKind, name: str, job: dict[str, Any]) -> tuple[dict[str, s
         return outputs, []
     outputs["output_data"] = f"{str(path).rstrip('/')}/{name}/output/output.tar.gz"
     return outputs, ["output_data"]
-
-
-# -- in memory --------------------------------------------------------------------------------
-
-_JOB_STATUS = {
-    "Starting": "InProgress",
-    "Executing": "InProgress",
-    "Stopping": "Stopping",
-    "Stopped": "Stopped",
-    "Failed": "Failed",
-    "Succeeded": "Completed",
-}
-
-
-class FakeSageMaker:
-    """An in-memory ``SageMakerApi``: executions, their steps and jobs, as tests arrange them.
-
-    ``calls`` records every call as ``(operation, argument)``.
-    """
-
-    def __init__(self) -> None:
-        self.steps: dict[str, list[dict[str, Any]]] = {}
-        self.processing_jobs: dict[str, dict[str, Any]] = {}
-        self.training_jobs: dict[str, dict[str, Any]] = {}
-        self.calls: list[tuple[str, str]] = []
-
-    def add_step(self, execution_arn: str, item: dict[str, Any]) -> None:
-        """Add a raw ``PipelineExecutionSteps`` item (a Condition step, a cache hit...)."""
-        self.steps.setdefault(execution_arn, []).append(item)
-
-    def add_processing_step(
-        self,
-        execution_arn: str,
-        step: str,
-        outputs: Mapping[str, str],
-        *,
-        status: str = "Succeeded",
-        job_name: str | None = None,
-        failure_reason: str = "",
-        job_status: str | None = None,
-    ) -> None:
-        """A processing step whose job wrote ``outputs`` (output name -> S3 URI).
-
-        The job's status follows the step's (Succeeded -> Completed) unless ``job_status``.
-        """
-        name = job_name or _job_name(execution_arn, step)
-        self.processing_jobs[name] = {
-            "ProcessingJobName": name,
-            "ProcessingJobStatus": job_status or _JOB_STATUS.get(status, status),
-            "ProcessingOutputConfig": {
-                "Outputs": [
-                    {"OutputName": output, "S3Output": {"S3Uri": uri, "LocalPath": "/"}}
-                    for output, uri in outputs.items()
-                ]
-            },
-            **({"FailureReason": failure_reason} if failure_reason else {}),
-        }
-        self._add_job_step(execution_arn, step, "ProcessingJob", name, status, failure_reason)
-
-    def add_training_step(
-        self,
-        execution_arn: str,
-        step: str,
-        model_uri: str,
-        *,
-        output_path: str | None = None,
-        status: str = "Succeeded",
-        job_name: str | None = None,
-        failure_reason: str = "",
-        job_status: str | None = None,
-    ) -> None:
-        """A training step whose job saved ``model_uri``; ``output_path`` is its
-        ``OutputDataConfig.S3OutputPath`` (none: the job has no output data path)."""
-        name = job_name or _job_name(execution_arn, step)
-        job: dict[str, Any] = {
-            "TrainingJobName": name,
-            "TrainingJobStatus": job_status or _JOB_STATUS.get(status, status),
-            "ModelArtifacts": {"S3ModelArtifacts": model_uri},
-        }
-        if output_path is not None:
-            job["OutputDataConfig"] = {"S3OutputPath": output_path}
-        if failure_reason:
-            job["FailureReason"] = failure_reason
-        self.training_jobs[name] = job
-        self._add_job_step(execution_arn, step, "TrainingJob", name, status, failure_reason)
-
-    def _add_job_step(
-        self, execution_arn: str, step: str, key: str, name: str, status: str, reason: str
-    ) -> None:
-        arn = ExecutionArn.parse(execution_arn)
-        resource = "processing-job" if key == "ProcessingJob" else "training-job"
-        job_arn = f"arn:{arn.partition}:sagemaker:{arn.region}:{arn.account}:{resource}/{name}"
-        item: dict[str, Any] = {
-            "StepName": step,
-            "StepStatus": status,
-            "Metadata": {key: {"Arn": job_arn}},
-            "AttemptCount": 1,
-        }
-        if reason:
-            item["FailureReason"] = reason
-        self.add_step(execution_arn, item)
-
-    def pipeline_execution_steps(self, execution_arn: str) -> list[dict[str, Any]]:
-        self.calls.append(("ListPipelineExecutionSteps", execution_arn))
-        if execution_arn not in self.steps:
-            raise ExecutionNotFound(f"no pipeline execution {execution_arn} (in memory)")
-        return [dict(step) for step in self.steps[execution_arn]]
-
-    def describe_processing_job(self, name: str) -> dict[str, Any]:
-        self.calls.append(("DescribeProcessingJob", name))
-        return _known(self.processing_jobs, "processing", name)
-
-    def describe_training_job(self, name: str) -> dict[str, Any]:
-        self.calls.append(("DescribeTrainingJob", name))
-        return _known(self.training_jobs, "training", name)
-
-
-def _job_name(execution_arn: str, step: str) -> str:
-    """Like SageMaker's: ``pipelines-<execution id>-<step>``, at most 63 characters."""
-    execution_id = execution_arn.rpartition("/")[2]
-    part = re.sub(r"[^A-Za-z0-9-]+", "-", step).strip("-") or "step"
-    return f"pipelines-{execution_id}-{part}"[:63].rstrip("-")
-
-
-def _known(jobs: dict[str, dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    if name not in jobs:
-        raise StepWithoutData(f"{kind} job '{name}' was not found (in memory)")
-    return dict(jobs[name])

@@ -19,7 +19,7 @@ from .results import Status
 from .schemas import DataSchema
 
 if TYPE_CHECKING:
-    from .s3_integration import InputCheck, S3TestResult
+    from .s3_test import InputCheck, S3TestResult
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
 COLUMNS_SHOWN = 6

@@ -27,7 +27,7 @@ the end unless kept.
 
 ``SageMakerClient`` makes the three SageMaker calls of ``executions.SageMakerDiscovery``
 (ListPipelineExecutionSteps, DescribeProcessingJob, DescribeTrainingJob) with the same endpoint,
-credentials, retries and time bound; its failures are ``executions.ExecutionError``s.
+credentials, retries and time bound; its failures are ``errors.ExecutionError``s.
 """
 
 from __future__ import annotations
@@ -61,10 +61,20 @@ from tenacity import (
     wait_random,
 )
 
-from orchestrator.errors import CitError
-from orchestrator.executions import (
+from orchestrator.errors import (
+    CitError,
     ExecutionError,
     ExecutionNotFound,
+    S3AccessDenied,
+    S3BucketNotFound,
+    S3CacheError,
+    S3EndpointUnreachable,
+    S3Error,
+    S3NothingFound,
+    S3ObjectChanged,
+    S3RetriesExhausted,
+    S3Timeout,
+    S3UriError,
     SageMakerUnavailable,
     StepWithoutData,
 )
@@ -118,46 +128,6 @@ _CREDENTIAL_SOURCES = {
 
 
 # -- errors ---------------------------------------------------------------------------------
-
-
-class S3Error(CitError):
-    """S3 data cannot be downloaded; the message says which URI and what to check."""
-
-
-class S3UriError(S3Error, ValueError):
-    """Text that is not a usable ``s3://bucket/key`` URI."""
-
-
-class S3BucketNotFound(S3Error):
-    """The bucket does not exist on the endpoint."""
-
-
-class S3AccessDenied(S3Error):
-    """The credentials in use may not list or read the bucket (or there are none)."""
-
-
-class S3NothingFound(S3Error):
-    """No object has the URI's key, and none lies under it as a prefix."""
-
-
-class S3EndpointUnreachable(S3Error):
-    """The S3 endpoint does not answer."""
-
-
-class S3RetriesExhausted(S3Error):
-    """A request kept failing with transient errors until the retries ran out."""
-
-
-class S3Timeout(S3Error):
-    """The whole download took longer than ``download_timeout_seconds``."""
-
-
-class S3ObjectChanged(S3Error):
-    """An object changed or vanished between listing and download."""
-
-
-class S3CacheError(S3Error):
-    """The local cache cannot be written, or a key cannot be a local file name."""
 
 
 class _ShortRead(Exception):

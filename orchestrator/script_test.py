@@ -43,7 +43,7 @@ from .workflow import ImageBuilder, S3Fetcher, fetched, load_and_validate, run_l
 
 if TYPE_CHECKING:
     from .s3 import S3Settings
-    from .s3_integration import S3TestResult
+    from .s3_test import S3TestResult
 
 PROCESSING_OUTPUT = "/opt/ml/processing/output/"
 PROCESSING_INPUT = "/opt/ml/processing/input/"
@@ -661,7 +661,7 @@ class ScriptUnitTester:
         folder from ``S3IntegrationManager.download_pipeline_outputs``): each input's schema
         checked against the contract's ``input_schemas``, then the run judged. The result has
         ``passed``, ``performance_metrics``, ``data_quality_score`` and ``schema_issues``."""
-        from .s3_integration import run_s3_test
+        from .s3_test import run_s3_test
 
         return run_s3_test(
             self.step,

@@ -7,19 +7,17 @@ import sys
 
 import pytest
 
-from orchestrator.errors import CitError
-from orchestrator.executions import (
-    ExecutionArn,
+from orchestrator.errors import (
+    CitError,
     ExecutionError,
     ExecutionNotFound,
-    FakeSageMaker,
-    SageMakerDiscovery,
     StepFailed,
     StepNotFinished,
     StepNotFound,
-    StepOutputs,
     StepWithoutData,
 )
+from orchestrator.executions import ExecutionArn, SageMakerDiscovery, StepOutputs
+from orchestrator.fake_sagemaker import FakeSageMaker
 
 ARN = "arn:aws:sagemaker:eu-west-1:111122223333:pipeline/churn/execution/abc123def456"
 EARLIER = "arn:aws:sagemaker:eu-west-1:111122223333:pipeline/churn/execution/0ld0ld0ld0ld"

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings
-from orchestrator.errors import InputError
-from orchestrator.executions import FakeSageMaker, SageMakerDiscovery, StepNotFound
+from orchestrator.errors import InputError, StepNotFound
+from orchestrator.executions import SageMakerDiscovery
+from orchestrator.fake_sagemaker import FakeSageMaker
 from orchestrator.issues import Severity
-from orchestrator.s3_integration import (
+from orchestrator.s3_test import (
     execution_sources,
     fetch_sources,
     prefix_sources,

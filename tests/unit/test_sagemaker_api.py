@@ -12,15 +12,14 @@ import pytest
 from botocore.stub import Stubber
 
 from orchestrator import s3
-from orchestrator.executions import (
+from orchestrator.errors import (
     ExecutionError,
     ExecutionNotFound,
-    SageMakerDiscovery,
     SageMakerUnavailable,
     StepFailed,
-    StepOutputs,
     StepWithoutData,
 )
+from orchestrator.executions import SageMakerDiscovery, StepOutputs
 from orchestrator.s3 import S3Settings, SageMakerClient
 from tests.s3_server import (
     REGION,
