@@ -113,11 +113,12 @@ class _Sample:
 
 
 def capture_output(output: str, folder: Path, *, sample_bytes: int = SAMPLE_BYTES) -> OutputProfile:
-    """The profile of one output folder; a missing folder gives an empty profile."""
+    """The profile of one output folder, or of one file (an input mounted as a file); a
+    missing folder gives an empty profile."""
     started = time.perf_counter()
     profile = OutputProfile(output=output, folder=str(folder))
-    if folder.is_dir():
-        files, profile.layout = _walk(folder)
+    if folder.is_dir() or folder.is_file():
+        files, profile.layout = _walk(folder) if folder.is_dir() else (_one_file(folder), [])
         profile.files, profile.bytes = len(files), sum(f.size for f in files)
         groups, artifacts = _classify(files)
         profile.artifacts = [_artifact(item, kind) for item, kind in artifacts]
@@ -158,6 +159,10 @@ def _walk(root: Path) -> tuple[list[_File], list[str]]:
             if info is not None:
                 files.append(_File(path.relative_to(root).as_posix(), path, info.st_size))
     return sorted(files, key=lambda f: f.rel), sorted(layout)
+
+
+def _one_file(path: Path) -> list[_File]:
+    return [_File(path.name, path, path.stat().st_size)]
 
 
 def _regular_file(path: Path, real_root: Path) -> os.stat_result | None:

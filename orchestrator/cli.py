@@ -517,7 +517,7 @@ def test_s3_command(
         str | None,
         typer.Option(
             help="Without --pipeline-execution: the bucket holding the data "
-            "[s3_integration.default_bucket]."
+            "(default: s3_integration.default_bucket of --config)."
         ),
     ] = None,
     s3_prefix: Annotated[
@@ -557,7 +557,7 @@ def test_s3_command(
         typer.Option(
             min=0.001,
             help="Seconds for the whole download of one URI "
-            "[s3_integration.download_timeout_seconds, 300].",
+            "(default: s3_integration.download_timeout_seconds of --config, or 300).",
         ),
     ] = None,
     config: ConfigOption = None,

@@ -97,7 +97,8 @@ def config_from_data(data: Any, path: Path) -> IntegrationTestConfig:
     if not isinstance(data, dict):
         raise FieldError("", f"a configuration file is a mapping of sections: {CONFIG_SECTIONS}")
     reject_unknown(data, CONFIG_SECTIONS)
-    section = data.get("s3_integration") or {}
+    section = data.get("s3_integration")
+    section = {} if section is None else section
     if not isinstance(section, dict):
         raise FieldError("s3_integration", "must be a mapping of settings")
     reject_unknown(section, tuple(S3IntegrationConfig.model_fields), "s3_integration.")

@@ -380,6 +380,8 @@ class TestCaseResult(BaseModel):
     duration_seconds: float = 0.0
     isolation: Isolation = "container"
     run_dir: Path | None = None
+    quality_checks_run: int = 0
+    """Data-quality checks that ran: none when the script did not complete."""
 
     @model_validator(mode="before")
     @classmethod

@@ -239,7 +239,7 @@ def unchecked_promises(
         if contract is None or not step.status.ok:
             continue
         for output in step.outputs:
-            promised = _sourced(contract.output_schemas.get(output.name), contract)
+            promised = sourced(contract.output_schemas.get(output.name), contract)
             if (step.name, output.name) in carried or promised is None or output.profile is None:
                 continue
             found.extend(
@@ -274,12 +274,12 @@ def declared_schemas(wire: Wire, pipeline: Pipeline) -> tuple[DataSchema | None,
     """(consumer's input schema, producer's output schema) from their contracts."""
     consumer = pipeline.steps[wire.consumer].contract
     producer = pipeline.steps[wire.producer].contract
-    expected = _sourced(consumer.input_schemas.get(wire.input), consumer) if consumer else None
-    promised = _sourced(producer.output_schemas.get(wire.output), producer) if producer else None
+    expected = sourced(consumer.input_schemas.get(wire.input), consumer) if consumer else None
+    promised = sourced(producer.output_schemas.get(wire.output), producer) if producer else None
     return expected, promised
 
 
-def _sourced(schema: DataSchema | None, contract: ScriptContract) -> DataSchema | None:
+def sourced(schema: DataSchema | None, contract: ScriptContract) -> DataSchema | None:
     """A schema written inside a contract comes from the contract's file."""
     if schema is None or schema.source is not None:
         return schema
@@ -295,23 +295,38 @@ def data_issues(
 ) -> list[Issue]:
     if captured is None:
         return [_producer_failed(wire, producer)]
+    return schema_issues(
+        captured, expected, promised, consumer=wire.consumer, producer=wire.producer
+    )
+
+
+def schema_issues(
+    captured: OutputProfile,
+    expected: DataSchema | None,
+    promised: DataSchema | None,
+    *,
+    consumer: str,
+    producer: str | None,
+) -> list[Issue]:
+    """What is wrong with data that flowed to ``consumer``: against the schema the consumer
+    expects (or only the rules that need none), and against what its producer promised."""
     found = [
-        i.located(step=wire.consumer, file=_source(expected))
+        i.located(step=consumer, file=_source(expected))
         for i in check_output(captured, expected or NO_EXPECTATIONS)
     ]
     if promised is not None:
-        found.extend(_broken_promises(wire, captured, promised, found))
+        found.extend(_broken_promises(producer, captured, promised, found))
     return found
 
 
 def _broken_promises(
-    wire: Wire, captured: OutputProfile, promised: DataSchema, seen: list[Issue]
+    producer: str | None, captured: OutputProfile, promised: DataSchema, seen: list[Issue]
 ) -> list[Issue]:
     """The producer's own contract, checked on what it wrote; repeats are left out."""
     known = {(i.rule, i.column) for i in seen}
     return [
         i.model_copy(update={"description": f"against its own contract: {i.description}"}).located(
-            step=wire.producer, file=_source(promised)
+            step=producer, file=_source(promised)
         )
         for i in check_output(captured, promised)
         if (i.rule, i.column) not in known

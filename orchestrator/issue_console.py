@@ -230,5 +230,12 @@ def print_s3_result(console: Console, result: S3TestResult) -> None:
     errors = sum(1 for i in result.schema_issues if i.severity is Severity.ERROR)
     if errors:
         console.print(Text(f"{errors} schema error(s) in the S3 data", style="bold red"))
-    verdict = Text("passed", "green") if result.passed else Text("failed", "bold red")
-    console.print(Text.assemble("S3 data test ", verdict))
+    console.print(Text.assemble("S3 data test ", _s3_verdict(result)))
+
+
+def _s3_verdict(result: S3TestResult) -> Text:
+    from .script_test import INTERRUPTED
+
+    if result.test.error_message == INTERRUPTED:
+        return Text("interrupted", "bold red")
+    return Text("passed", "green") if result.passed else Text("failed", "bold red")

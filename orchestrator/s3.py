@@ -182,6 +182,8 @@ def _default_cache_dir() -> Path:
 class S3Settings(BaseModel):
     """Where and how to download; ``None`` fields fall back to boto3's usual AWS sources.
 
+    ``endpoint_url`` is S3's only (MinIO, LocalStack); SageMaker calls keep boto3's endpoint.
+
     ``retry_attempts`` counts every attempt of one request (1: no retry);
     ``download_timeout_seconds`` bounds the whole download of one URI, listing included.
     """
@@ -239,7 +241,10 @@ def create_client(settings: S3Settings, service: str = "s3", region: str | None 
         read_timeout=min(60.0, timeout),
         max_pool_connections=max(10, settings.workers),
     )
-    client = session.client(service, endpoint_url=settings.endpoint_url, config=config)
+    # The endpoint setting is S3's (MinIO, LocalStack); other services keep boto3's own
+    # (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SAGEMAKER, or AWS).
+    endpoint = settings.endpoint_url if service == "s3" else None
+    client = session.client(service, endpoint_url=endpoint, config=config)
     if service != "s3" or "amazonaws.com" in urlsplit(str(client.meta.endpoint_url)).netloc:
         return client
     # MinIO, LocalStack and other servers answer on one host name: path-style addressing.

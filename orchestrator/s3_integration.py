@@ -17,16 +17,18 @@ import tempfile
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from .capture import capture_output
 from .compatibility import check_output
 from .config import S3IntegrationConfig, load_config
 from .errors import CitError, InputError, S3NothingFound
 from .executions import ExecutionDiscovery, SageMakerDiscovery, StepOutputs
+from .input_files import FieldError
 from .issues import Issue
 from .profiles import OutputProfile
 from .s3 import Download, S3Settings, TestEnvironment, download, test_environment
-from .schemas import DataSchema, load_schema
+from .schemas import DataSchema, load_schema, schema_from_data
 
 
 class S3IntegrationManager:
@@ -78,14 +80,14 @@ class S3IntegrationManager:
 
     def capture_s3_data(self, s3_path: str) -> OutputProfile:
         """The captured schema of the data at ``s3_path``, as ``cit run`` captures outputs."""
-        fetched_path = self.download(s3_path).path
-        folder = fetched_path if fetched_path.is_dir() else fetched_path.parent
-        return capture_output(s3_path, folder)
+        return capture_output(s3_path, self.download(s3_path).path)
 
-    def validate_s3_data_schema(self, s3_path: str, schema: DataSchema | str | Path) -> list[Issue]:
-        """The compatibility issues of the data at ``s3_path`` against ``schema`` (a schema
-        or a schema file); an empty list when it fits."""
-        expected = schema if isinstance(schema, DataSchema) else load_schema(Path(schema))
+    def validate_s3_data_schema(
+        self, s3_path: str, schema: DataSchema | Mapping[str, Any] | str | Path
+    ) -> list[Issue]:
+        """The compatibility issues of the data at ``s3_path`` against ``schema`` (a schema,
+        a mapping written as in a schema file, or a schema file); an empty list when it fits."""
+        expected = _schema(schema)
         return [
             issue.located(file=expected.source)
             for issue in check_output(self.capture_s3_data(s3_path), expected)
@@ -106,6 +108,17 @@ class S3IntegrationManager:
             )
         keep_or_not = self.cleanup_after_test if cleanup is None else cleanup
         return test_environment(chosen, name, self.settings, cleanup=keep_or_not)
+
+
+def _schema(schema: DataSchema | Mapping[str, Any] | str | Path) -> DataSchema:
+    if isinstance(schema, str | Path):
+        return load_schema(Path(schema))
+    try:
+        return schema_from_data(dict(schema) if isinstance(schema, Mapping) else schema)
+    except FieldError as exc:
+        raise InputError(
+            exc.message, field=f"schema.{exc.field}" if exc.field else "schema"
+        ) from None
 
 
 def _joined(cache_dir: Path, found: StepOutputs, downloads: Mapping[str, Path]) -> Path:

@@ -20,13 +20,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from .capture import capture_output
-from .compatibility import check_output
-from .contracts import ScriptContract
 from .engine import Engine
 from .errors import InputError, StepFailed, StepNotFinished, StepNotFound, StepWithoutData
 from .executions import ExecutionArn, ExecutionDiscovery, StepOutputs
 from .expectations import Isolation, TestCaseResult, read_metrics
-from .flow import NO_EXPECTATIONS, Wire, declared_schemas, wires
+from .flow import Wire, declared_schemas, schema_issues, sourced, wires
 from .issues import Issue, Severity
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, S3Source, Step, StepOutput, is_s3_text
@@ -60,7 +58,7 @@ def execution_sources(
     step with one input). ``given`` inputs are taken as they are.
     """
     ExecutionArn.parse(execution_arn)  # a malformed ARN is the user's to fix, whatever the input
-    given = dict(given or {})
+    given = _known_inputs(step, given)
     if pipeline is not None:
         return {
             **_wired_sources(step, producer, execution_arn, discovery, pipeline, given),
@@ -79,6 +77,12 @@ def _wired_sources(
     given: Mapping[str, str],
 ) -> dict[str, str]:
     wired = [w for w in wires(pipeline.steps) if w.consumer == step.name]
+    if producer not in pipeline.steps:
+        raise InputError(
+            f"no step named '{producer}' in the pipeline; steps: {', '.join(pipeline.steps)}",
+            file=pipeline.source_file,
+            field="--step",
+        )
     if producer not in {w.producer for w in wired}:
         takes = ", ".join(sorted({w.producer for w in wired})) or "no other step"
         raise InputError(
@@ -154,12 +158,25 @@ def _matched_sources(step: Step, found: StepOutputs, given: Mapping[str, str]) -
 def prefix_sources(step: Step, uri: str, given: Mapping[str, str] | None = None) -> dict[str, str]:
     """Each input of ``step`` from one S3 prefix: all of it for a step with one input, else
     ``<uri>/<channel>/`` per input; ``given`` inputs are taken as they are."""
-    given = dict(given or {})
-    channels = [c for c in (list(step.inputs) or ["data"]) if c not in given]
+    given = _known_inputs(step, given)
+    channels = list(step.inputs) or ["data"]
     base = uri if uri.endswith("/") else f"{uri}/"
-    if len(channels) == 1 and not given:
-        return {channels[0]: base}
-    return {**{c: f"{base}{c}/" for c in channels}, **given}
+    if len(channels) == 1:
+        return {channels[0]: base, **given}
+    return {**{c: f"{base}{c}/" for c in channels if c not in given}, **given}
+
+
+def _known_inputs(step: Step, given: Mapping[str, str] | None) -> dict[str, str]:
+    """``given`` inputs, each one an input of ``step``."""
+    given = dict(given or {})
+    unknown = [c for c in given if step.inputs and c not in step.inputs]
+    if unknown:
+        raise InputError(
+            f"'{step.name}' has no input {', '.join(unknown)}; its inputs: "
+            f"{', '.join(step.inputs)}",
+            field="--input-data",
+        )
+    return given
 
 
 # -- fetching and checking --------------------------------------------------------------------
@@ -200,10 +217,9 @@ def check_inputs(
     contract's ``input_schemas``) and, with ``pipeline``, what its producer declares it writes."""
     checks = []
     for channel, path in local.items():
-        folder = path if path.is_dir() else path.parent
-        captured = capture_output(channel, folder)
-        expected, promised = _declared(step, channel, pipeline)
-        issues = _input_issues(captured, expected, promised, step, channel)
+        captured = capture_output(channel, path)
+        producer, expected, promised = _declared(step, channel, pipeline)
+        issues = schema_issues(captured, expected, promised, consumer=step.name, producer=producer)
         edge = f"{sources[channel]} -> {step.name}.{channel}"
         checks.append(
             InputCheck(
@@ -220,43 +236,15 @@ def check_inputs(
 
 def _declared(
     step: Step, channel: str, pipeline: Pipeline | None
-) -> tuple[DataSchema | None, DataSchema | None]:
+) -> tuple[str | None, DataSchema | None, DataSchema | None]:
+    """(producer, the schema ``step`` expects on ``channel``, the one its producer promised)."""
     item = step.inputs.get(channel)
     if pipeline is not None and item is not None and isinstance(item.source, StepOutput):
         wire = Wire(item.source.step, item.source.output, step.name, channel)
-        return declared_schemas(wire, pipeline)
+        return (wire.producer, *declared_schemas(wire, pipeline))
     contract = step.contract
-    return _input_schema(contract, channel) if contract is not None else None, None
-
-
-def _input_schema(contract: ScriptContract, channel: str) -> DataSchema | None:
-    schema = contract.input_schemas.get(channel)
-    if schema is None or schema.source is not None:
-        return schema
-    return schema.model_copy(update={"source": contract.source})
-
-
-def _input_issues(
-    captured: OutputProfile,
-    expected: DataSchema | None,
-    promised: DataSchema | None,
-    step: Step,
-    channel: str,
-) -> list[Issue]:
-    found = [
-        i.located(step=step.name, file=expected.source if expected else None)
-        for i in check_output(captured, expected or NO_EXPECTATIONS)
-    ]
-    if promised is not None:
-        seen = {(i.rule, i.column) for i in found}
-        found.extend(
-            i.model_copy(
-                update={"description": f"against its producer's contract: {i.description}"}
-            ).located(file=promised.source)
-            for i in check_output(captured, promised)
-            if (i.rule, i.column) not in seen
-        )
-    return found
+    expected = sourced(contract.input_schemas.get(channel), contract) if contract else None
+    return None, expected, None
 
 
 # -- running ----------------------------------------------------------------------------------
@@ -312,12 +300,9 @@ def run_s3_test(
 ) -> S3TestResult:
     """Fetch ``sources``, check them if asked (``on_checked`` sees the checks before the run),
     then run ``step`` once on them, judged like a quick test case."""
-    from .script_test import quick_case, run_script_tests
+    from .script_test import check_channels, check_outputs_named, quick_case, run_script_tests
 
-    local = fetch_sources(sources, fetch)
-    checks = check_inputs(step, sources, local, pipeline) if validate_schema else []
-    if on_checked is not None:
-        on_checked(checks)
+    # Everything the user wrote is checked before any data is downloaded.
     case = quick_case(
         step,
         dict(sources),
@@ -325,6 +310,12 @@ def run_s3_test(
         quality_checks=quality_checks,
         name=CASE_NAME,
     )
+    check_channels(step, case)
+    check_outputs_named(step, case)
+    local = fetch_sources(sources, fetch)
+    checks = check_inputs(step, sources, local, pipeline) if validate_schema else []
+    if on_checked is not None:
+        on_checked(checks)
     result = run_script_tests(
         step,
         [case],
@@ -343,7 +334,7 @@ def run_s3_test(
         inputs=checks,
         test=result,
         performance_metrics=_metrics_of(result, step.name),
-        data_quality_score=_quality_score(result, len(case.data_quality_assertions)),
+        data_quality_score=_quality_score(result),
     )
 
 
@@ -356,12 +347,12 @@ def _metrics_of(result: TestCaseResult, step: str) -> dict[str, Any]:
     return read_metrics(result.run_dir / "steps" / step / "outputs", DEFAULT_METRICS_FILE)
 
 
-def _quality_score(result: TestCaseResult, checks: int) -> float | None:
-    from .script_test import INTERRUPTED
-
-    if not checks or result.run_dir is None or result.error_message == INTERRUPTED:
+def _quality_score(result: TestCaseResult) -> float | None:
+    """The share of the data-quality checks that ran and passed (None when none ran)."""
+    ran = result.quality_checks_run
+    if not ran:
         return None
     missed = {
         f.expectation for f in [*result.failures, *result.warnings] if f.kind == "data_quality"
     }
-    return round((checks - min(len(missed), checks)) / checks, 4)
+    return round((ran - min(len(missed), ran)) / ran, 4)

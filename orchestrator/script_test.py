@@ -368,6 +368,7 @@ def run_case(
                 "failures": failures,
                 "warnings": warnings,
                 "error_message": failures[0].message if failures else None,
+                "quality_checks_run": len(case.data_quality_assertions),
             }
         )
     return result
@@ -505,7 +506,8 @@ PREDICTION_CHECKS: tuple[str, ...] = (
 def quick_checks(step: Step, written: str | Sequence[str] | None) -> list[str]:
     """The checks of ``--quality-checks``: names, 'none', or 'all' (the default: at least one
     row and at most 5 % missing values in each output table, and, for a step with a
-    'predictions' output, the prediction checks)."""
+    'predictions' output, the prediction checks). A training step writes archives, no
+    tables: 'all' is no check for it."""
     if written is None:
         written = ALL_CHECKS
     if isinstance(written, str) and written.strip() == NO_CHECKS:
@@ -513,6 +515,8 @@ def quick_checks(step: Step, written: str | Sequence[str] | None) -> list[str]:
     if isinstance(written, str) and written.strip() != ALL_CHECKS:
         written = [name.strip() for name in written.split(",") if name.strip()]
     if isinstance(written, str):
+        if step.kind is StepKind.TRAINING:
+            return []
         predictions = PREDICTIONS in step.output_names
         return [*GENERAL_CHECKS, *(PREDICTION_CHECKS if predictions else ())]
     return list(written)
@@ -560,7 +564,7 @@ def quick_case(
         option = _option_of(exc.field)
         last = exc.field.rsplit(".", 1)[-1]
         about_check = last.isdigit() or last in ("check", "path")
-        detail = exc.message if about_check else f"{last}: {exc.message}"
+        detail = exc.message if about_check or last == ALL_OUTPUTS else f"{last}: {exc.message}"
         if option == "--quality-checks" and not about_check:
             detail += "; checks with parameters go in a test-case file"
         raise InputError(detail, field=option) from None

@@ -10,6 +10,8 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +77,33 @@ def make_execution(
     return execution_arn("tabular", run), steps
 
 
-def invoke(args: list[str], home: Path) -> Any:
-    env = {"HOME": str(home), "COLUMNS": "200"}
+@dataclass(frozen=True)
+class Execution:
+    """An earlier execution in S3 and SageMaker (moto): its bucket, run folder and ARN."""
+
+    bucket: str
+    run: str
+    arn: str
+
+
+@pytest.fixture
+def execution(s3_server: S3Server, earlier_run: Path, monkeypatch: pytest.MonkeyPatch) -> Execution:
+    bucket = s3_server.bucket()
+    run = f"exec{uuid.uuid4().hex[:8]}"
+    arn, steps = make_execution(s3_server, earlier_run, bucket, run)
+    answer_execution_steps(monkeypatch, {arn: steps})
+    return Execution(bucket, run, arn)
+
+
+def cit_test_s3(tmp_path: Path, arn: str, step: str, script: str, *options: str) -> Any:
+    """`cit test-s3` on a step of ``arn`` with a step of the example pipeline, in this process
+    (so that the execution-steps hook applies); runs under ``tmp_path``."""
+    args = [
+        "test-s3", "--pipeline-execution", arn, "--step", step, "--next-script", script,
+        "--dag", str(EXAMPLE / "pipeline.py"), "--cit-dir", str(tmp_path / ".cit"), "--quiet",
+        *options,
+    ]  # fmt: skip
+    env = {"HOME": str(tmp_path / "home"), "COLUMNS": "200"}
     return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
 
 
@@ -84,34 +111,20 @@ def test_evaluation_runs_on_training_outputs_of_an_execution(
     engine: DockerEngine,
     runner_image: str,
     no_leftovers: None,
-    s3_server: S3Server,
-    earlier_run: Path,
+    execution: Execution,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bucket = s3_server.bucket()
-    arn, steps = make_execution(s3_server, earlier_run, bucket, "exec1")
-    answer_execution_steps(monkeypatch, {arn: steps})
+    bucket, arn, run = execution.bucket, execution.arn, execution.run
     report = tmp_path / "report.json"
-    args = [
-        "test-s3",
-        "--pipeline-execution", arn,
-        "--step", "train",
-        "--next-script", "evaluate",
-        "--dag", str(EXAMPLE / "pipeline.py"),
-        "--validate-schema",
-        "--cit-dir", str(tmp_path / ".cit"),
-        "--output-report", str(report),
-        "--quiet",
-    ]  # fmt: skip
-    done = invoke(args, tmp_path / "home")
+    options = ("--validate-schema", "--output-report", str(report))
+    done = cit_test_s3(tmp_path, arn, "train", "evaluate", *options)
     assert done.exit_code == 0, done.output
-    assert f"s3://{bucket}/exec1/models/exec1-train/output/model.tar.gz: 1 file" in done.output
-    assert f"s3://{bucket}/exec1/test: 1 file" in done.output
+    assert f"s3://{bucket}/{run}/models/{run}-train/output/model.tar.gz: 1 file" in done.output
+    assert f"s3://{bucket}/{run}/test: 1 file" in done.output
     assert "S3 data test passed" in done.output
     result = json.loads(report.read_text())
     assert result["passed"] is True
-    assert result["sources"]["model"].endswith("/exec1-train/output/model.tar.gz")
+    assert result["sources"]["model"].endswith(f"/{run}-train/output/model.tar.gz")
     test_input = next(i for i in result["inputs"] if i["channel"] == "test")
     assert test_input["issues"] == []
     assert test_input["captured"]["datasets"][0]["rows"] > 0
@@ -130,26 +143,37 @@ def test_broken_execution_data_is_reported_against_the_declared_schema(
     no_leftovers: None,
     s3_server: S3Server,
     earlier_run: Path,
+    execution: Execution,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bucket = s3_server.bucket()
-    arn, steps = make_execution(s3_server, earlier_run, bucket, "exec2")
     text = (earlier_run / "preprocess" / "outputs" / "test" / "test.csv").read_text()
     header, *rows = text.splitlines()
     broken = header.replace("age", "age_years") + "\n" + "\n".join(rows) + "\n"
-    s3_server.put(bucket, {"exec2/test/test.csv": broken})
-    answer_execution_steps(monkeypatch, {arn: steps})
-    args = [
-        "test-s3", "--pipeline-execution", arn, "--step", "preprocess",
-        "--next-script", "evaluate", "--dag", str(EXAMPLE / "pipeline.py"),
-        "--validate-schema", "--cit-dir", str(tmp_path / ".cit"), "--quiet",
-    ]  # fmt: skip
-    done = invoke(args, tmp_path / "home")
+    s3_server.put(execution.bucket, {f"{execution.run}/test/test.csv": broken})
+    done = cit_test_s3(tmp_path, execution.arn, "preprocess", "evaluate", "--validate-schema")
     assert done.exit_code == 1, done.output
     assert "missing_column" in done.output
     assert "age" in done.output
     assert "S3 data test failed" in done.output
+
+
+def test_training_runs_on_preprocessing_outputs_of_an_execution(
+    engine: DockerEngine,
+    runner_image: str,
+    no_leftovers: None,
+    execution: Execution,
+    tmp_path: Path,
+) -> None:
+    bucket, arn, run = execution.bucket, execution.arn, execution.run
+    done = cit_test_s3(tmp_path, arn, "preprocess", "train", "--validate-schema")
+    assert done.exit_code == 0, done.output
+    assert f"s3://{bucket}/{run}/train: 1 file" in done.output
+    assert f"s3://{bucket}/{run}/val: 1 file" in done.output
+    assert "S3 data test passed" in done.output
+    assert "data quality score" not in done.output  # a training step writes no tables
+    (run_dir,) = (tmp_path / ".cit" / "runs").iterdir()
+    model = run_dir / "steps" / "train" / "outputs" / "model" / "model.tar.gz"
+    assert model.stat().st_size > 0
 
 
 def test_a_prefix_feeds_the_script_as_a_separate_process(
@@ -181,14 +205,10 @@ def test_the_python_api_downloads_outputs_and_tests_a_script_on_them(
     engine: DockerEngine,
     runner_image: str,
     no_leftovers: None,
-    s3_server: S3Server,
-    earlier_run: Path,
+    execution: Execution,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    bucket = s3_server.bucket()
-    arn, steps = make_execution(s3_server, earlier_run, bucket, "exec3")
-    answer_execution_steps(monkeypatch, {arn: steps})
+    bucket, arn, run = execution.bucket, execution.arn, execution.run
     manager = S3IntegrationManager(S3Settings(cache_dir=tmp_path / "cache"))
     trained = manager.download_pipeline_outputs(arn, "train")
     tester = ScriptUnitTester(
@@ -196,7 +216,7 @@ def test_the_python_api_downloads_outputs_and_tests_a_script_on_them(
         settings=RunSettings(cit_dir=tmp_path / ".cit", max_workers=1),
     )
     result = tester.test_with_s3_data(
-        {"model": trained + "/model", "test": f"s3://{bucket}/exec3/test"},
+        {"model": trained + "/model", "test": f"s3://{bucket}/{run}/test"},
         s3_settings=manager.settings,
     )
     assert result.passed, result.test

@@ -482,3 +482,15 @@ def test_unreadable_bytes_in_jsonl_set_an_error(tmp_path: Path) -> None:
     profile = capture_output("out", tmp_path)
     assert all(d.error for d in profile.datasets), profile.datasets
     assert {d.format for d in profile.datasets} == {"csv", "jsonl"}
+
+
+def test_one_file_is_captured_alone_not_its_folder(tmp_path: Path) -> None:
+    (tmp_path / "wanted.csv").write_text("a,b\n1,x\n2,y\n")
+    (tmp_path / "other.csv").write_text("c\n1\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "more.csv").write_text("d\n1\n")
+    profile = capture_output("data", tmp_path / "wanted.csv")
+    assert profile.files == 1
+    assert [d.rows for d in profile.datasets] == [2]
+    assert [c.name for c in profile.datasets[0].columns] == ["a", "b"]
+    assert profile.layout == []

@@ -357,15 +357,21 @@ def test_a_failed_case_fetch_stops_before_any_container(tmp_path: Path) -> None:
 runner = CliRunner()
 
 
+SETTINGS_USED: list[s3.S3Settings] = []
+
+
 @pytest.fixture
 def fake_s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[FakeEngine, list[str]]:
-    """``cit`` with the fake engine and an ``s3.download`` that fetches into ``tmp_path``."""
+    """``cit`` with the fake engine and an ``s3.download`` that fetches into ``tmp_path``
+    (the settings of each download go to ``SETTINGS_USED``)."""
     fake = engine()
     fetch = FakeFetcher(tmp_path / "cache", fail="s3://bucket/denied")
     monkeypatch.setattr("orchestrator.cli.connect", lambda: fake)
+    SETTINGS_USED.clear()
 
     def download(uri: str, settings: s3.S3Settings | None = None) -> s3.Download:
         assert isinstance(settings, s3.S3Settings)
+        SETTINGS_USED.append(settings)
         path = fetch(uri)
         return s3.Download(uri=uri, path=path, files=3, bytes=2048, fetched=1, cached=2)
 
@@ -410,3 +416,35 @@ def test_cit_test_flow_fetches_only_the_path(
     result = runner.invoke(app, ["test-flow", "--dag", str(path), *options])
     assert result.exit_code == 0, result.output
     assert calls == [RAW, "s3://bucket/lookup.csv"]
+
+
+CONFIG = """
+s3_integration:
+  download_timeout_seconds: 42
+  retry_attempts: 7
+  temp_directory: s3cache
+"""
+
+
+@pytest.mark.parametrize("command", ["run", "test-flow", "test-script"])
+def test_the_configuration_reaches_every_fetch(
+    project: Path, fake_s3: tuple[FakeEngine, list[str]], command: str
+) -> None:
+    config = write(project, "cit.yaml", CONFIG)
+    path = write(project, "p.yaml", PIPELINE)
+    options = ["--cit-dir", str(project / ".cit"), "-q", "--config", str(config)]
+    if command == "test-script":
+        cases = write(
+            project,
+            "cases.yaml",
+            f"test_cases:\n  - name: c\n    input_data: {{raw: {RAW}, lookup: {RAW}}}\n",
+        )
+        options += ["--script", "prep", "--test-cases", str(cases)]
+    result = runner.invoke(app, [command, "--dag", str(path), *options])
+    assert result.exit_code == 0, result.output
+    assert f"{RAW}: 3 files" in result.output
+    assert SETTINGS_USED, "nothing was fetched"
+    for used in SETTINGS_USED:
+        assert used.download_timeout_seconds == 42
+        assert used.retry_attempts == 7
+        assert used.cache_dir == project / "s3cache"

@@ -4,7 +4,9 @@ input checks, and one run judged on the fake engine; S3 and SageMaker are faked 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,7 @@ from orchestrator.executions import SageMakerDiscovery
 from orchestrator.fake_sagemaker import FakeSageMaker
 from orchestrator.issues import Severity
 from orchestrator.s3_test import (
+    S3TestResult,
     execution_sources,
     fetch_sources,
     prefix_sources,
@@ -147,12 +150,14 @@ METRICS = "/opt/ml/processing/output/metrics/metrics.json"
 PREDICTIONS = "/opt/ml/processing/output/predictions/p.csv"
 
 
-def fake_engine(exit_code: int = 0) -> FakeEngine:
+def fake_engine(
+    exit_code: int = 0, predictions: str = "id,probability\n1,0.7\n2,0.2\n"
+) -> FakeEngine:
     behaviour = FakeBehaviour(
         exit_code=exit_code,
         writes={
             METRICS: json.dumps({"auc": {"value": 0.91}, "accuracy": 0.8}),
-            PREDICTIONS: "id,probability\n1,0.7\n2,0.2\n",
+            PREDICTIONS: predictions,
         },
     )
     return FakeEngine({"evaluate": behaviour}, images={RUNNER_IMAGE: "sha256:runner"})
@@ -180,22 +185,45 @@ def evaluate_step():  # type: ignore[no-untyped-def]
     return script_step(EXAMPLE / "scripts" / "evaluate.py", EXAMPLE / "contracts" / "evaluate.yaml")
 
 
+SOURCES = {"model": "s3://bkt/run/model/", "test": "s3://bkt/run/test/"}
+
+
+def run_evaluate(
+    tmp_path: Path, s3_data: dict[str, Path], **options: Any
+) -> tuple[S3TestResult, list[str]]:
+    """The example's evaluate step run on ``s3_data`` (fake fetch, fake engine); the result
+    and the URIs fetched."""
+    fetched: list[str] = []
+
+    def fetch(uri: str) -> Path:
+        fetched.append(uri)
+        return s3_data[uri]
+
+    fields: dict[str, Any] = {
+        "source_file": EXAMPLE / "scripts" / "evaluate.py",
+        "fetch": fetch,
+        "quality_checks": "none",
+        "engine": fake_engine(),
+        "settings": run_settings(tmp_path),
+        **options,
+    }
+    sources = fields.pop("sources", SOURCES)
+    return run_s3_test(evaluate_step(), sources, **fields), fetched
+
+
 def test_a_run_on_s3_data_is_checked_judged_and_reports_its_metrics(
     tmp_path: Path, s3_data: dict[str, Path]
 ) -> None:
     seen: list[int] = []
-    result = run_s3_test(
-        evaluate_step(),
-        {"model": "s3://bkt/run/model/", "test": "s3://bkt/run/test/"},
-        source_file=EXAMPLE / "scripts" / "evaluate.py",
-        fetch=lambda uri: s3_data[uri],
+    result, fetched = run_evaluate(
+        tmp_path,
+        s3_data,
         validate_schema=True,
         quality_checks="predictions_in_range_0_1,no_nan_predictions",
-        engine=fake_engine(),
-        settings=run_settings(tmp_path),
         on_checked=lambda checks: seen.append(len(checks)),
     )
     assert seen == [2]
+    assert sorted(fetched) == sorted(SOURCES.values())
     assert result.passed, result.test
     assert result.performance_metrics == {"auc": 0.91, "accuracy": 0.8}
     assert result.data_quality_score == 1.0
@@ -204,7 +232,8 @@ def test_a_run_on_s3_data_is_checked_judged_and_reports_its_metrics(
     assert test_input.expected.source.endswith("features.yaml")
     assert [d.rows for d in test_input.captured.datasets] == [1]
     assert test_input.issues == []
-    manifest = json.loads((result.test.run_dir / "manifest.json").read_text())  # type: ignore[operator]
+    assert result.test.run_dir is not None
+    manifest = json.loads((result.test.run_dir / "manifest.json").read_text())
     assert "s3://bkt/run/test/" in json.dumps(manifest)
 
 
@@ -212,38 +241,71 @@ def test_data_that_breaks_the_declared_schema_fails_the_test(
     tmp_path: Path, s3_data: dict[str, Path]
 ) -> None:
     (s3_data["s3://bkt/run/test/"] / "part-0.csv").write_text("id,label\n1,0\n")
-    result = run_s3_test(
-        evaluate_step(),
-        {"model": "s3://bkt/run/model/", "test": "s3://bkt/run/test/"},
-        source_file=EXAMPLE / "scripts" / "evaluate.py",
-        fetch=lambda uri: s3_data[uri],
-        validate_schema=True,
-        quality_checks="none",
-        engine=fake_engine(),
-        settings=run_settings(tmp_path),
-    )
+    result, _ = run_evaluate(tmp_path, s3_data, validate_schema=True)
     assert result.test.passed
     assert not result.passed
     errors = [i for i in result.schema_issues if i.severity is Severity.ERROR]
     assert errors and all(i.edge == "s3://bkt/run/test/ -> evaluate.test" for i in errors)
+    assert all(i.step == "evaluate" for i in errors)
     assert any(i.column == "age" for i in errors)
 
 
-def test_a_crashing_script_fails_and_no_schema_check_runs_unasked(
+def test_a_crashing_script_fails_with_no_quality_score(
     tmp_path: Path, s3_data: dict[str, Path]
 ) -> None:
-    result = run_s3_test(
-        evaluate_step(),
-        {"model": "s3://bkt/run/model/", "test": "s3://bkt/run/test/"},
-        source_file=EXAMPLE / "scripts" / "evaluate.py",
-        fetch=lambda uri: s3_data[uri],
-        quality_checks="none",
-        engine=fake_engine(exit_code=3),
-        settings=run_settings(tmp_path),
+    result, _ = run_evaluate(
+        tmp_path, s3_data, engine=fake_engine(exit_code=3), quality_checks="all"
     )
-    assert result.inputs == []
+    assert result.inputs == []  # no schema check unless asked
     assert not result.passed and result.exit_code == 1
-    assert result.data_quality_score is None
+    assert result.test.quality_checks_run == 0
+    assert result.data_quality_score is None  # the checks never ran: no 100 %
+
+
+def test_a_missed_quality_check_lowers_the_score(tmp_path: Path, s3_data: dict[str, Path]) -> None:
+    engine = fake_engine(predictions="id,probability\n1,1.7\n2,0.2\n")
+    checks = "predictions_in_range_0_1,row_count,no_nan_predictions"
+    result, _ = run_evaluate(tmp_path, s3_data, engine=engine, quality_checks=checks)
+    assert result.test.quality_checks_run == 3
+    assert result.data_quality_score == round(2 / 3, 4)
+    assert not result.passed
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"quality_checks": "no_such_check"}, "no_such_check"),
+        (
+            {"expected_output_schema": Path("/no/such/schema.yaml")},
+            "--expected-output-schema: no such file or folder: /no/such/schema.yaml",
+        ),
+        ({"sources": {**SOURCES, "extra": "s3://bkt/x/"}}, "unknown channel extra"),
+        ({"sources": {"model": "s3://bkt/run/model/"}}, "gives no data for input test"),
+        ({"sources": {**SOURCES, "test": "/no/such/folder"}}, "no such file or folder: /no/such"),
+    ],
+)
+def test_mistakes_are_refused_before_anything_is_fetched(
+    tmp_path: Path, s3_data: dict[str, Path], options: dict[str, Any], message: str
+) -> None:
+    fetched: list[str] = []
+    with pytest.raises(InputError, match=re.escape(message)):
+        run_evaluate(tmp_path, s3_data, fetch=lambda uri: fetched.append(uri), **options)
+    assert fetched == []
+
+
+def test_a_local_file_input_is_checked_alone(tmp_path: Path, s3_data: dict[str, Path]) -> None:
+    folder = tmp_path / "local"
+    folder.mkdir()
+    (folder / "test.csv").write_text(FEATURES)
+    (folder / "unrelated.csv").write_text("x,y\n1,2\n")
+    sources = {"model": "s3://bkt/run/model/", "test": str(folder / "test.csv")}
+    result, fetched = run_evaluate(tmp_path, s3_data, sources=sources, validate_schema=True)
+    assert fetched == ["s3://bkt/run/model/"]
+    test_input = next(c for c in result.inputs if c.channel == "test")
+    assert test_input.captured.files == 1
+    assert [c.name for c in test_input.captured.datasets[0].columns][:2] == ["label", "id"]
+    assert test_input.issues == []
+    assert result.passed
 
 
 # -- cit test-s3: what is refused before anything runs ------------------------------------------
@@ -261,6 +323,12 @@ PIPELINE = str(EXAMPLE / "pipeline.py")
             ["--pipeline-execution", ARN, "--step", "train", "--s3-bucket", "bkt"],
             "give --pipeline-execution or --s3-bucket/--s3-prefix, not both",
         ),
+        (
+            ["--pipeline-execution", ARN, "--step", "train", "--s3-prefix", "p/"],
+            "give --pipeline-execution or --s3-bucket/--s3-prefix, not both",
+        ),
+        (["--pipeline-execution", ARN, "--step", "nope"], "no step named 'nope' in the pipeline"),
+        (["--s3-bucket", "bkt", "--input-data", "extra=/tmp"], "'evaluate' has no input extra"),
         (["--s3-bucket", "Bad_Bucket"], "bucket name 'Bad_Bucket'"),
         (["--pipeline-execution", "exec-123", "--step", "train"], "not a pipeline execution ARN"),
         (

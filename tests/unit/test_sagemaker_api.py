@@ -80,6 +80,14 @@ def test_create_client_makes_sagemaker_clients_in_the_region_asked(
     assert s3.create_client(settings).meta.region_name == REGION
 
 
+def test_the_s3_endpoint_setting_is_not_used_for_sagemaker(
+    s3_server: S3Server, settings: S3Settings
+) -> None:
+    minio = settings.model_copy(update={"endpoint_url": "http://127.0.0.1:9"})
+    assert s3.create_client(minio).meta.endpoint_url == "http://127.0.0.1:9"
+    assert s3.create_client(minio, "sagemaker").meta.endpoint_url == s3_server.endpoint
+
+
 # -- ListPipelineExecutionSteps (Stubber) -------------------------------------------------------
 
 
@@ -196,9 +204,12 @@ def test_the_whole_listing_is_bounded_in_time(s3_server: S3Server, settings: S3S
     )
 
 
-def test_unreachable_endpoint(s3_server: S3Server, settings: S3Settings) -> None:
+def test_unreachable_endpoint(
+    s3_server: S3Server, settings: S3Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     endpoint = f"http://127.0.0.1:{free_port()}"
-    settings = settings.model_copy(update={"endpoint_url": endpoint, "retry_attempts": 1})
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", endpoint)
+    settings = settings.model_copy(update={"retry_attempts": 1})
     with pytest.raises(SageMakerUnavailable) as caught:
         SageMakerClient(settings, REGION).describe_training_job("any")
     assert str(caught.value).startswith(
