@@ -64,8 +64,8 @@ from orchestrator import s3
 gets = 0
 make_client = s3.create_client
 
-def counted(settings):
-    client = make_client(settings)
+def counted(settings, *args, **kwargs):
+    client = make_client(settings, *args, **kwargs)
     def count(**_):
         global gets
         gets += 1
