@@ -65,6 +65,7 @@ _EXPORTS = {
     "StepOutputs": "executions",
     "load_config": "config",
     "ScriptUnitTester": "script_test",
+    "IntegrationTestSuite": "unittest_suite",
     "TestDataRegistry": "registry",
     "ScriptTestResult": "expectations",
     "TestCaseResult": "expectations",
@@ -124,6 +125,7 @@ if TYPE_CHECKING:
     from .spec import ContainerSpec, Mount
     from .synthetic import generate_table
     from .testcases import load_test_cases
+    from .unittest_suite import IntegrationTestSuite
     from .workflow import run_pipeline
 
 __all__ = [
@@ -147,6 +149,7 @@ __all__ = [
     "ImageError",
     "InputError",
     "Instance",
+    "IntegrationTestSuite",
     "Issue",
     "Mount",
     "OutputProfile",

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -19,8 +20,8 @@ from rich.markup import escape
 
 from . import __version__
 from .cleanup import sweep_orphans
-from .config import S3IntegrationConfig, s3_config
-from .console import CaseObserver, ConsoleObserver, TerminalConsole, _size
+from .config import IntegrationTestConfig, S3IntegrationConfig, config_or_defaults
+from .console import CaseObserver, ConsoleObserver, TerminalConsole, human_size
 from .dataflow import test_flow, write_report
 from .docker_engine import DockerEngine, connect
 from .engine import Engine
@@ -28,7 +29,7 @@ from .errors import CitError
 from .flow import steps_for_path, wires_along
 from .image_build import RequestedMode, build_runner_image
 from .issue_console import print_contract_report, print_flow, print_script_result
-from .reports import check_report_target, write_json_report
+from .reports import ReportFormat, check_report_target, write_json_report, write_run_reports
 from .results import Status
 from .schemas import DataSchema
 from .settings import RUNNER_IMAGE, RunSettings
@@ -37,6 +38,7 @@ from .workflow import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
 if TYPE_CHECKING:
     from .flow import DataFlowTestResult
     from .pipeline import Pipeline, Step
+    from .report_model import Report, Suite
     from .s3 import Download, S3Settings, S3Uri
     from .testcases import TestCase
 
@@ -104,6 +106,12 @@ def _image_builder(
     return build
 
 
+class ReportChoice(StrEnum):
+    json = "json"
+    junit = "junit"
+    html = "html"
+
+
 DagOption = Annotated[Path, typer.Option("--dag", help="Pipeline file: Python (.py) or YAML.")]
 ImageOption = Annotated[
     str | None,
@@ -111,6 +119,14 @@ ImageOption = Annotated[
 ]
 CitDirOption = Annotated[Path, typer.Option(help="Where run directories are written.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Do not stream step logs.")]
+FormatOption = Annotated[
+    list[ReportChoice] | None,
+    typer.Option(
+        "--format",
+        help="Also write the report as junit (report.xml) or html (report.html) in the run "
+        "directory; report.json is always written (default: reporting.formats of --config).",
+    ),
+]
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
@@ -149,7 +165,7 @@ def _fetch_s3(
 def _show_download(done: Download) -> None:
     files = "1 file" if done.files == 1 else f"{done.files} files"
     console.print(
-        f"[bold]{escape(str(done.uri))}[/]: {files}, {_size(done.bytes)} "
+        f"[bold]{escape(str(done.uri))}[/]: {files}, {human_size(done.bytes)} "
         f"({done.fetched} downloaded, {done.cached} from the cache)",
         highlight=False,
         soft_wrap=True,
@@ -167,9 +183,49 @@ def _observed(
 
 
 def _exit_for(status: Status, code: int) -> NoReturn:
-    if status is Status.INTERRUPTED:
-        raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(code)
+    raise typer.Exit(_exit_code(status, code))
+
+
+def _exit_code(status: Status, code: int) -> int:
+    return EXIT_INTERRUPTED if status is Status.INTERRUPTED else code
+
+
+def _formats(
+    chosen: list[ReportChoice] | None, config: IntegrationTestConfig
+) -> tuple[ReportFormat, ...]:
+    """The formats of --format, else those of the configuration."""
+    if chosen:
+        return tuple(c.value for c in chosen)
+    return tuple(config.reporting.formats)
+
+
+def _write_reports(report: Report, run_dir: Path, formats: tuple[ReportFormat, ...]) -> None:
+    """The run's reports, and one line naming them."""
+    with user_errors():
+        try:
+            paths = write_run_reports(report, run_dir, formats)
+        except OSError as exc:
+            raise CitError(f"cannot write the report in {run_dir}: {exc.strerror or exc}") from None
+    names = ", ".join(p.name for p in paths[1:])
+    _say(f"report: {paths[0]}" + (f" (and {names})" if names else ""))
+
+
+def _write_flow_report(
+    command: str,
+    flow: DataFlowTestResult,
+    code: int,
+    started: float,
+    config: IntegrationTestConfig,
+    chosen: list[ReportChoice] | None,
+) -> None:
+    from .report_model import build_report, pipeline_suite
+    from .rundir import read_manifest
+
+    with user_errors():
+        run = read_manifest(Path(flow.run_dir))
+    suite = pipeline_suite(flow, run, max_sample_size=config.reporting.sample_size)
+    report = build_report(command, [suite], code, started)
+    _write_reports(report, Path(flow.run_dir), _formats(chosen, config))
 
 
 @app.command()
@@ -195,12 +251,15 @@ def run(
         bool, typer.Option("--keep-uploads", help="Keep what --upload-outputs uploaded.")
     ] = False,
     config: ConfigOption = None,
+    report_format: FormatOption = None,
 ) -> None:
     """Run every step of a pipeline in its own container, in DAG order."""
+    started = time.time()
     settings = _settings(cit_dir, image, max_workers)
     cancel, observer = _observed(quiet)
     with user_errors():
-        s3 = s3_config(config)
+        configured = config_or_defaults(config)
+        s3 = configured.s3_integration
         upload_to = _upload_target(upload_outputs, keep_uploads)
         keep_uploads = keep_uploads or not s3.cleanup_after_test
         pipeline = load_and_validate(dag)
@@ -222,10 +281,12 @@ def run(
         )
     if (flow.edges or flow.output_issues) and flow.run_status is not Status.INTERRUPTED:
         print_flow(console, flow)
+    code = _exit_code(flow.run_status, 0 if flow.run_status.ok else 1)
+    _write_flow_report("run", flow, code, started, configured, report_format)
     if upload_to is not None and flow.run_status is not Status.INTERRUPTED:
         with user_errors():
             _upload_step_outputs(flow, upload_to, s3.s3_settings(), keep=keep_uploads)
-    _exit_for(flow.run_status, 0 if flow.run_status.ok else 1)
+    raise typer.Exit(code)
 
 
 def _upload_target(text: str | None, keep: bool) -> S3Uri | None:
@@ -248,15 +309,10 @@ def _upload_step_outputs(
 ) -> None:
     """Upload every output of every step that succeeded into a test environment under
     ``target``: a line for each, then where they are, then the environment removed or kept."""
-    from .results import RunResult
-    from .rundir import MANIFEST
+    from .rundir import read_manifest
     from .s3 import test_environment
 
-    manifest = Path(flow.run_dir) / MANIFEST
-    try:
-        run = RunResult.model_validate_json(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CitError(f"--upload-outputs: cannot read the run's {manifest}: {exc}") from None
+    run = read_manifest(Path(flow.run_dir))
     with test_environment(
         target.bucket, flow.pipeline, settings, cleanup=not keep, under=target.key
     ) as env:
@@ -264,7 +320,7 @@ def _upload_step_outputs(
             for output in step.outputs:
                 done = env.upload(Path(output.path), step.name, output.name)
                 files = "1 file" if done.files == 1 else f"{done.files} files"
-                size = _size(done.bytes)
+                size = human_size(done.bytes)
                 _say(f"uploaded {step.name}/{output.name}: {files}, {size} -> {done.uri}")
         _say(f"{len(env.uploads)} output(s) uploaded under {env.uri}")
     if keep:
@@ -297,12 +353,15 @@ def test_flow_command(
     cit_dir: CitDirOption = Path(".cit"),
     quiet: QuietOption = False,
     config: ConfigOption = None,
+    report_format: FormatOption = None,
 ) -> None:
     """Run a path (or all paths) and check that each step can use what the one before wrote."""
+    started = time.time()
     settings = _settings(cit_dir, image, None if parallel else 1)
     cancel, observer = _observed(quiet)
     with user_errors():
-        s3 = s3_config(config)
+        configured = config_or_defaults(config)
+        s3 = configured.s3_integration
         steps = _path_option(path, all_paths)
         if output_report is not None:
             check_report_target(output_report)
@@ -326,7 +385,9 @@ def test_flow_command(
             print_flow(console, result)
         if output_report is not None:
             write_report(result, output_report)
-    _exit_for(result.run_status, result.exit_code)
+    code = _exit_code(result.run_status, result.exit_code)
+    _write_flow_report("test-flow", result, code, started, configured, report_format)
+    raise typer.Exit(code)
 
 
 def _path_option(path: str | None, all_paths: bool) -> list[str] | None:
@@ -413,16 +474,20 @@ def test_script_command(
     cit_dir: CitDirOption = Path(".cit"),
     quiet: QuietOption = False,
     config: ConfigOption = None,
+    report_format: FormatOption = None,
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
+    from .report_model import script_suite
     from .script_test import REGISTRY_FOLDER, resolve_step, run_script_tests
 
+    started = time.time()
     settings = _settings(output_dir or cit_dir, image, 1)
     cancel, observer = _observed(quiet, CaseObserver)
     with user_errors():
         if output_report is not None:
             check_report_target(output_report)
-        s3 = s3_config(config)
+        configured = config_or_defaults(config)
+        s3 = configured.s3_integration
         step, source = resolve_step(script, dag=dag, contract=contract)
         cases = _cases_to_run(step, test_cases, input_data, expected_output_schema, quality_checks)
         engine, build_default = _engine_for(isolation)
@@ -442,7 +507,29 @@ def test_script_command(
         print_script_result(console, result)
         if output_report is not None:
             write_json_report("test-script", result.model_dump(mode="json"), output_report)
-    _exit_for(Status.INTERRUPTED if cancel.is_set() else Status.SUCCEEDED, result.exit_code)
+    code = _exit_code(Status.INTERRUPTED if cancel.is_set() else Status.SUCCEEDED, result.exit_code)
+    suite = script_suite(result, file=str(source))
+    _write_command_report("test-script", suite, code, started, settings, configured, report_format)
+    raise typer.Exit(code)
+
+
+def _write_command_report(
+    command: str,
+    suite: Suite,
+    code: int,
+    started: float,
+    settings: RunSettings,
+    config: IntegrationTestConfig,
+    chosen: list[ReportChoice] | None,
+) -> None:
+    """The report of a command that runs cases: in a run directory of its own."""
+    from .report_model import build_report
+    from .rundir import create_run_dir, new_run_id
+
+    with user_errors():
+        run_dir = create_run_dir(settings.runs_dir, new_run_id())
+    suite.run_dir = str(run_dir)
+    _write_reports(build_report(command, [suite], code, started), run_dir, _formats(chosen, config))
 
 
 def _engine_for(isolation: Isolation) -> tuple[Engine, Callable[[str], None] | None]:
@@ -561,6 +648,7 @@ def test_s3_command(
         ),
     ] = None,
     config: ConfigOption = None,
+    report_format: FormatOption = None,
     output_report: Annotated[
         Path | None, typer.Option(help="Also write the result as JSON to this file.")
     ] = None,
@@ -573,14 +661,17 @@ def test_s3_command(
 ) -> None:
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
     from .issue_console import print_input_checks, print_s3_result
+    from .report_model import s3_suite
     from .s3_test import run_s3_test
 
+    started = time.time()
     settings = _settings(cit_dir, image, 1)
     cancel, observer = _observed(quiet, CaseObserver)
     with user_errors():
         if output_report is not None:
             check_report_target(output_report)
-        s3 = s3_config(config)
+        configured = config_or_defaults(config)
+        s3 = configured.s3_integration
         s3_settings = s3.s3_settings(download_timeout_seconds=download_timeout)
         pipeline, tested, source = _step_under_test(script, dag, contract)
         sources = _s3_sources(
@@ -614,7 +705,10 @@ def test_s3_command(
         print_s3_result(console, result)
         if output_report is not None:
             write_json_report("test-s3", result.model_dump(mode="json"), output_report)
-    _exit_for(Status.INTERRUPTED if cancel.is_set() else Status.SUCCEEDED, result.exit_code)
+    code = _exit_code(Status.INTERRUPTED if cancel.is_set() else Status.SUCCEEDED, result.exit_code)
+    suite = s3_suite(result, file=str(source))
+    _write_command_report("test-s3", suite, code, started, settings, configured, report_format)
+    raise typer.Exit(code)
 
 
 def _given_inputs(values: list[str]) -> dict[str, str]:
@@ -739,6 +833,111 @@ class Mode(StrEnum):
     auto = "auto"
     registry = "registry"
     bootstrap = "bootstrap"
+
+
+@app.command("test-all")
+def test_all_command(
+    config: Annotated[
+        Path, typer.Option("--config", help="The integration-test configuration (YAML or JSON).")
+    ],
+    cit_dir: CitDirOption = Path(".cit"),
+    quiet: QuietOption = False,
+    report_format: FormatOption = None,
+) -> None:
+    """Run every scenario, script test and data-quality check of a configuration file."""
+    from .config import load_config
+    from .report_model import build_report
+    from .rundir import create_run_dir, new_run_id
+    from .test_all import needs_containers, run_all, suite_line, write_configured_reports
+
+    started = time.time()
+    settings = _settings(cit_dir, None, None)
+    with user_errors():
+        configured = load_config(config)
+    # Ctrl-C sets ``cancel`` once the first observer has started (see stop_on_signals).
+    first = ConsoleObserver if configured.test_scenarios else CaseObserver
+    cancel, observer = _observed(quiet, first)
+    cases = CaseObserver(console, stream_logs=not quiet)
+    with user_errors():
+        engine = connect() if needs_containers(configured) else None
+        result = run_all(
+            configured,
+            engine,
+            settings=settings,
+            observer=observer,
+            case_observer=cases,
+            build_default=_image_builder(engine) if engine is not None else None,
+            cancel=cancel,
+            on_suite=lambda suite: _say(suite_line(suite)),
+            on_download=_show_download,
+        )
+        run_dir = create_run_dir(settings.runs_dir, new_run_id())
+    reporting = configured.reporting
+    if report_format:
+        reporting = reporting.model_copy(update={"formats": [c.value for c in report_format]})
+    report = build_report("test-all", result.suites, result.exit_code, started)
+    with user_errors():
+        try:
+            paths = write_configured_reports(report, run_dir, reporting, configured.source)
+        except OSError as exc:
+            raise CitError(f"cannot write the report in {run_dir}: {exc.strerror or exc}") from None
+    more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
+    _say(f"report: {paths[0]}{more}")
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("report")
+def report_command(
+    test_results: Annotated[
+        Path,
+        typer.Option(help="A run directory (.cit/runs/<id>) or its report.json."),
+    ],
+    report_format: Annotated[
+        ReportChoice, typer.Option("--format", help="What to render.")
+    ] = ReportChoice.html,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write it (default: report.<html|xml|json> in the run directory)."
+        ),
+    ] = None,
+) -> None:
+    """Render the report of an earlier run again: HTML, JUnit XML or JSON."""
+    from .history import report_of
+    from .reports import FILE_NAMES, write_report_file
+
+    fmt: ReportFormat = report_format.value
+    with user_errors():
+        report = report_of(test_results)
+        folder = test_results if test_results.is_dir() else test_results.parent
+        written = write_report_file(report, fmt, output or folder / FILE_NAMES[fmt])
+    _say(f"{fmt} report of {report.cit_report} ({report.outcome.value}): {written}")
+
+
+@app.command()
+def history(
+    dag: Annotated[
+        Path | None, typer.Option("--dag", help="Only the runs of this pipeline.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Only the runs of this pipeline or script (by name).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="The newest this many runs.")] = 20,
+    cit_dir: CitDirOption = Path(".cit"),
+) -> None:
+    """Earlier runs with their status and durations, newest first."""
+    from .history import list_runs
+    from .issue_console import history_table
+
+    with user_errors():
+        if dag is not None and name is not None:
+            raise CitError("--dag and --name: give one of them")
+        wanted = load_and_validate(dag).name if dag is not None else name
+        runs = list_runs(cit_dir / "runs", wanted)[:limit]
+    if not runs:
+        _say(f"no runs{f' of {wanted}' if wanted else ''} under {cit_dir / 'runs'}")
+        return
+    console.print(history_table(runs))
 
 
 @image_app.command("build")

@@ -159,10 +159,11 @@ def _status_text(status: Status) -> Text:
 
 def _describe_output(output: OutputSummary) -> str:
     files = "1 file" if output.files == 1 else f"{output.files} files"
-    return f"{output.name}: {files}, {_size(output.bytes)}"
+    return f"{output.name}: {files}, {human_size(output.bytes)}"
 
 
-def _size(count: int) -> str:
+def human_size(count: int) -> str:
+    """A byte count as people read it: 17.9 KiB."""
     if count < 1024:
         return f"{count} B"
     value = count / 1024

@@ -19,6 +19,7 @@ from .results import Status
 from .schemas import DataSchema
 
 if TYPE_CHECKING:
+    from .history import RunRecord
     from .s3_test import InputCheck, S3TestResult
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
@@ -239,3 +240,31 @@ def _s3_verdict(result: S3TestResult) -> Text:
     if result.test.error_message == INTERRUPTED:
         return Text("interrupted", "bold red")
     return Text("passed", "green") if result.passed else Text("failed", "bold red")
+
+
+def history_table(runs: Sequence[RunRecord]) -> Table:
+    """Earlier runs: when, what, the verdict, how long, and what broke or took longest."""
+    import time
+
+    table = Table(title="runs, newest first", title_justify="left")
+    for column in ("run", "started", "command", "pipeline / script", "status", "duration", "steps"):
+        table.add_column(column, overflow="fold")
+    for run in runs:
+        started = (
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started_at))
+            if run.started_at
+            else ""
+        )
+        good = run.outcome in (Status.SUCCEEDED.value, "passed")
+        steps = ", ".join(f"{n} {d:.1f}s" for n, d in run.steps.items() if d is not None)
+        broke = f"broke: {', '.join(run.failed)}" if run.failed else ""
+        table.add_row(
+            Text(run.run_id),
+            Text(started),
+            Text(run.command),
+            Text(run.name),
+            Text(run.outcome, style="green" if good else "bold red"),
+            Text(f"{run.duration_seconds:.1f}s" if run.duration_seconds is not None else ""),
+            Text("\n".join(p for p in (steps, broke) if p)),
+        )
+    return table

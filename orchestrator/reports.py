@@ -1,5 +1,7 @@
-"""Report files the user asks for (``--output-report``): checked before any work is done,
-written atomically, and never written over a file that cit did not write.
+"""Report files: the reports of a run written into its run directory (``report.json`` always,
+JUnit XML and HTML when asked), and the files the user names (``--output-report``, ``cit
+report --output``): checked before any work is done, written atomically, and never written
+over a file that cit did not write.
 """
 
 from __future__ import annotations
@@ -7,28 +9,83 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import InputError
-from .rundir import write_json_atomic
+from .rundir import write_json_atomic, write_text_atomic
+
+if TYPE_CHECKING:
+    from .report_model import Report
 
 REPORT_MARK = "cit_report"
 """Top-level key of every report cit writes: the command that wrote it."""
 FIELD = "--output-report"
 
+ReportFormat = Literal["json", "junit", "html"]
+FORMATS: tuple[ReportFormat, ...] = ("json", "junit", "html")
+FILE_NAMES: dict[ReportFormat, str] = {
+    "json": "report.json",
+    "junit": "report.xml",
+    "html": "report.html",
+}
+"""What each format is called in a run directory."""
 
-def check_report_target(target: Path) -> None:
+
+def render(report: Report, fmt: ReportFormat) -> str:
+    """``report`` as the text of one format."""
+    if fmt == "junit":
+        from .junit import render_junit
+
+        return render_junit(report)
+    if fmt == "html":
+        from .html_report import render_html
+
+        return render_html(report)
+    return report.model_dump_json(indent=2) + "\n"
+
+
+def write_report_file(report: Report, fmt: ReportFormat, target: Path) -> Path:
+    """``report`` as ``fmt`` at ``target`` (``cit report --output``), checked like
+    ``--output-report``: never over a file cit did not write."""
+    check_report_target(target, "--output")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(target, render(report, fmt))
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {target}: {exc.strerror or exc}", field="--output"
+        ) from None
+    return target
+
+
+def write_run_reports(
+    report: Report, run_dir: Path, formats: tuple[ReportFormat, ...] = ()
+) -> list[Path]:
+    """Write ``report.json`` and each of ``formats`` into ``run_dir``; the paths written.
+
+    Each file is written whole or not at all, so an interrupted command leaves no half report.
+    """
+    written = []
+    chosen: list[ReportFormat] = ["json", *(f for f in formats if f != "json")]
+    for fmt in chosen:
+        path = run_dir / FILE_NAMES[fmt]
+        write_text_atomic(path, render(report, fmt))
+        written.append(path)
+    return written
+
+
+def check_report_target(target: Path, field: str = FIELD) -> None:
     """An ``InputError`` unless a report can be written at ``target`` without losing anything."""
     if target.is_dir():
-        raise InputError(f"{target} is a folder; give a file name such as report.json", field=FIELD)
+        raise InputError(f"{target} is a folder; give a file name such as report.json", field=field)
     if target.exists() and not _is_cit_report(target):
         raise InputError(
             f"{target} exists and is not a cit report; choose another name (it is left as is)",
-            field=FIELD,
+            field=field,
         )
     folder = _nearest_existing(target.parent)
     if not _writable_folder(folder):
-        raise InputError(f"cannot write {target}: {folder} is not a writable folder", field=FIELD)
+        raise InputError(f"cannot write {target}: {folder} is not a writable folder", field=field)
 
 
 def write_json_report(kind: str, data: dict[str, Any], target: Path) -> Path:
@@ -42,10 +99,20 @@ def write_json_report(kind: str, data: dict[str, Any], target: Path) -> Path:
     return target
 
 
+CIT_MARKS = (b'<testsuites name="cit ', b'<meta name="generator" content="cit')
+"""How a JUnit or HTML report cit wrote starts: such a file may be written over."""
+
+
 def _is_cit_report(path: Path) -> bool:
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        content = path.read_bytes()
+    except OSError:
+        return False
+    if any(mark in content[:4096] for mark in CIT_MARKS):
+        return True
+    try:
+        data = json.loads(content)
+    except ValueError:
         return False
     return isinstance(data, dict) and REPORT_MARK in data
 

@@ -7,9 +7,12 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import RunDirectoryError
+
+if TYPE_CHECKING:
+    from .results import RunResult
 
 MANIFEST = "manifest.json"
 
@@ -34,12 +37,32 @@ def create_run_dir(runs_dir: Path, run_id: str) -> Path:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON so a reader sees the old file or the new one, never half of one."""
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text so a reader sees the old file or the new one, never half of one."""
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def write_text_files(files: dict[Path, str]) -> None:
     for path, content in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
+
+
+def read_manifest(run_dir: Path) -> RunResult:
+    """The run recorded in ``run_dir/manifest.json``; ``RunDirectoryError`` when it cannot be
+    read."""
+    from .results import RunResult
+
+    path = run_dir / MANIFEST
+    try:
+        return RunResult.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunDirectoryError(f"cannot read the run's {path}: {exc}") from None

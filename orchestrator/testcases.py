@@ -31,6 +31,13 @@ A test-case file (YAML or JSON) lists cases under ``test_cases`` (a bare list al
           - small_dataset_warning
           - /rows? dropped/
 
+A file may also say which script it tests, so that it can be run on its own (``pytest``
+collects such a file)::
+
+    script: preprocess                       # a step of dag:, or (without dag:) a script file
+    dag: ../pipeline.py                      # the pipeline of the step, relative to this file
+    contract: ../contracts/preprocess.yaml   # a script file's contract (not with dag:)
+
 The job arguments are ``arguments`` (as in a pipeline step); ``==`` allows float rounding
 (relative 1e-9). Paths of a file read with ``load_test_cases`` are resolved against the file's
 folder and must exist; a case validated directly (``TestCase.model_validate``) resolves
@@ -467,6 +474,13 @@ class TestCaseFile(BaseModel):
     test_cases: list[TestCase]
     source: str | None = None
     base_dir: Path
+    script: str | None = None
+    """The script the cases test: a step name of ``dag``, or (without ``dag``) the script
+    file, resolved against ``base_dir``. None when the file does not say."""
+    dag: Path | None = None
+    """The pipeline file of the step ``script`` names, resolved against ``base_dir``."""
+    contract: Path | None = None
+    """The contract of the script file ``script``, resolved against ``base_dir``."""
 
     @property
     def names(self) -> list[str]:
@@ -486,7 +500,8 @@ def cases_from_data(data: Any, base_dir: Path, source: str | None = None) -> Tes
         data = {"test_cases": data}
     if not isinstance(data, dict):
         raise FieldError("", "a test-case file is a mapping 'test_cases: [...]' or a list of cases")
-    reject_unknown(data, ("test_cases",))
+    reject_unknown(data, FILE_FIELDS)
+    target = _script_target(data, base_dir)
     listed = data.get("test_cases")
     if not isinstance(listed, list):
         raise FieldError("test_cases", "must be a list of cases, each a mapping with a 'name'")
@@ -494,7 +509,45 @@ def cases_from_data(data: Any, base_dir: Path, source: str | None = None) -> Tes
         raise FieldError("test_cases", "lists no cases; add at least one with a 'name'")
     cases = [_case(raw, index, base_dir, source) for index, raw in enumerate(listed)]
     _unique_names(cases)
-    return TestCaseFile(test_cases=cases, source=source, base_dir=base_dir)
+    return TestCaseFile(test_cases=cases, source=source, base_dir=base_dir, **target)
+
+
+FILE_FIELDS = ("test_cases", "script", "dag", "contract")
+"""The top-level keys of a test-case file."""
+
+
+def _script_target(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """``script``, ``dag`` and ``contract`` of a file, their paths resolved and found."""
+    script, dag, contract = data.get("script"), data.get("dag"), data.get("contract")
+    if script is None:
+        if dag is not None:
+            raise FieldError("dag", "is the pipeline of a step; add 'script: STEP' as well")
+        if contract is not None:
+            raise FieldError("contract", "is a script file's; add 'script: FILE.py' as well")
+        return {}
+    if not isinstance(script, str) or not script.strip():
+        raise FieldError("script", "must be a step name of 'dag:', or a script file")
+    if dag is not None and contract is not None:
+        raise FieldError(
+            "contract", "goes with a script file; a step of 'dag:' uses its pipeline's contract"
+        )
+    if dag is not None:
+        return {"script": script.strip(), "dag": _file_at(dag, "dag", base_dir)}
+    found: dict[str, Any] = {"script": str(_file_at(script, "script", base_dir))}
+    if contract is not None:
+        found["contract"] = _file_at(contract, "contract", base_dir)
+    return found
+
+
+def _file_at(written: Any, key: str, base_dir: Path) -> Path:
+    """The file ``written`` names, relative to ``base_dir``; it must exist."""
+    if not isinstance(written, str) or not written.strip():
+        raise FieldError(key, "must be a file path, relative to this file")
+    path = Path(written.strip()).expanduser()
+    path = (path if path.is_absolute() else base_dir / path).resolve()
+    if not path.is_file():
+        raise FieldError(key, f"no such file: {path}")
+    return path
 
 
 def _case(raw: Any, index: int, base_dir: Path, source: str | None = None) -> TestCase:

@@ -1,4 +1,5 @@
-"""The configuration file's s3_integration section (orchestrator.config)."""
+"""The configuration file (orchestrator.config): the s3_integration section, and the typed
+sections cit test-all reads (test_scenarios, script_tests, data_quality_checks, execution)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.config import S3IntegrationConfig, load_config, s3_config
+from orchestrator.config import (
+    DataDriftDetection,
+    ExecutionConfig,
+    MissingValueDetection,
+    S3IntegrationConfig,
+    SchemaValidation,
+    StatisticalValidation,
+    load_config,
+    s3_config,
+)
 from orchestrator.errors import InputError
+from orchestrator.issues import Severity
 
 SEED_CONFIG = """
 test_scenarios:
@@ -42,7 +53,7 @@ def test_the_seed_section_is_read_and_becomes_s3_settings(tmp_path: Path) -> Non
     assert settings.download_timeout_seconds == 120
     assert settings.retry_attempts == 5
     assert settings.cache_dir == tmp_path / "cache" / "s3"
-    assert config.execution == {"max_workers": 4}
+    assert config.execution == ExecutionConfig(max_workers=4)
 
 
 def test_a_command_line_value_overrides_the_file(tmp_path: Path) -> None:
@@ -105,3 +116,191 @@ def test_a_missing_file_or_other_format_is_refused(tmp_path: Path) -> None:
 def test_json_works_too(tmp_path: Path) -> None:
     path = write(tmp_path, '{"s3_integration": {"default_bucket": "abc"}}', "c.json")
     assert load_config(path).s3_integration.default_bucket == "abc"
+
+
+SEED_SECTIONS = """
+test_scenarios:
+  - name: "fraud_detection_pipeline"
+    dag_file: "pipelines/fraud_detection.py"
+    test_data_path: "test_data/fraud_detection/"
+    s3_bucket: "my-pipeline-test-bucket"
+    s3_prefix: "fraud-detection-tests/"
+    timeout_minutes: 30
+  - name: "credit_scoring_pipeline"
+    dag_file: "/abs/pipelines/credit_scoring.py"
+
+script_tests:
+  tabular_preprocessing:
+    test_cases:
+      - name: "standard_preprocessing"
+        input_data:
+          raw_data_dir: "test_data/raw/standard_dataset"
+        data_quality_checks: ["no_missing_values"]
+  evaluate:
+    dag: pipelines/fraud_detection.py
+    test_cases: [{name: one}]
+
+data_quality_checks:
+  - check_type: "schema_validation"
+    enabled: true
+    strict_mode: true
+  - check_type: "data_drift_detection"
+    enabled: true
+    threshold: 0.1
+    reference: data/reference.csv
+  - check_type: "statistical_validation"
+    column: income
+    mean: [100, 200]
+    severity: warning
+    outputs: [preprocess.train]
+  - check_type: "missing_value_detection"
+    enabled: false
+    max_missing_ratio: 0.05
+
+execution:
+  parallel_execution: false
+  max_workers: 4
+  timeout_minutes: 60
+  isolation_mode: "process"
+  container_image: "cursus-test-runner:latest"
+"""
+
+
+def test_the_test_all_sections_are_typed_with_paths_from_the_files_folder(
+    tmp_path: Path,
+) -> None:
+    config = load_config(write(tmp_path, SEED_SECTIONS))
+    first, second = config.test_scenarios
+    assert first.name == "fraud_detection_pipeline"
+    assert first.dag_file == tmp_path / "pipelines" / "fraud_detection.py"
+    assert first.test_data_path == tmp_path / "test_data" / "fraud_detection"
+    assert (first.s3_bucket, first.s3_prefix, first.timeout_minutes) == (
+        "my-pipeline-test-bucket",
+        "fraud-detection-tests",
+        30,
+    )
+    assert second.dag_file == Path("/abs/pipelines/credit_scoring.py")
+    assert (second.test_data_path, second.s3_bucket, second.timeout_minutes) == (None, None, None)
+    preprocessing = config.script_tests["tabular_preprocessing"]
+    assert preprocessing.test_cases[0]["data_quality_checks"] == ["no_missing_values"]
+    assert config.script_tests["evaluate"].dag == tmp_path / "pipelines" / "fraud_detection.py"
+    schema, drift, stats, missing = config.data_quality_checks
+    assert isinstance(schema, SchemaValidation) and schema.strict_mode
+    assert isinstance(drift, DataDriftDetection)
+    assert (drift.reference, drift.threshold) == (tmp_path / "data" / "reference.csv", 0.1)
+    assert isinstance(stats, StatisticalValidation)
+    assert (stats.mean, stats.std, stats.severity) == ((100, 200), None, Severity.WARNING)
+    assert stats.outputs == ["preprocess.train"]
+    assert isinstance(missing, MissingValueDetection) and not missing.enabled
+    assert config.execution == ExecutionConfig(
+        parallel_execution=False,
+        max_workers=4,
+        timeout_minutes=60,
+        isolation_mode="process",
+        container_image="cursus-test-runner:latest",
+    )
+
+
+def test_without_the_sections_nothing_is_configured(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "reporting: {formats: [json]}\n"))
+    assert (config.test_scenarios, config.script_tests, config.data_quality_checks) == ([], {}, [])
+    assert config.execution == ExecutionConfig()
+    assert config.execution.isolation_mode == "container"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "test_scenarios: [{name: a, dag_fle: p.py}]",
+            "test_scenarios.a.dag_fle: unknown field 'dag_fle' (did you mean 'dag_file'?); "
+            "allowed: name, dag_file,",
+        ),
+        ("test_scenarios: [{dag_file: p.py}]", "test_scenarios.0.name: Field required"),
+        ("test_scenarios: [{name: 'a b', dag_file: p.py}]", "'a b' is not a scenario name"),
+        (
+            "test_scenarios: [{name: a, dag_file: p.py}, {name: a, dag_file: q.py}]",
+            "test_scenarios.a: the name 'a' is used by two scenarios",
+        ),
+        (
+            "test_scenarios: [{name: a, dag_file: p.py, timeout_minutes: 0}]",
+            "test_scenarios.a.timeout_minutes: Input should be greater than 0",
+        ),
+        (
+            "test_scenarios: [{name: a, dag_file: p.py, s3_bucket: Bad_Bucket}]",
+            "test_scenarios.a.s3_bucket: not a valid S3 URI 'Bad_Bucket': bucket name 'Bad_Bucket'",
+        ),
+        ("test_scenarios: {a: 1}", "test_scenarios: must be a list of scenarios"),
+        ("script_tests: [a]", "script_tests: must be a mapping of script name"),
+        ("script_tests: {prep: {cases: []}}", "script_tests.prep.cases: unknown field 'cases'"),
+        ("script_tests: {prep: {test_cases: []}}", "script_tests.prep.test_cases: List should"),
+        ("script_tests: {prep: {test_cases: [x]}}", "script_tests.prep.test_cases.0: Input should"),
+        (
+            "script_tests: {prep: {test_cases: [{name: a}], dag: p.py, contract: c.yaml}}",
+            "script_tests.prep.contract: goes with a script file",
+        ),
+        (
+            "data_quality_checks: [{check_type: drift}]",
+            "data_quality_checks.0.check_type: unknown check type 'drift'; allowed: "
+            "schema_validation, missing_value_detection, statistical_validation, "
+            "data_drift_detection",
+        ),
+        (
+            "data_quality_checks: [{check_type: missing_value_detecton}]",
+            "(did you mean 'missing_value_detection'?)",
+        ),
+        ("data_quality_checks: [{enabled: true}]", "data_quality_checks.0: must be a mapping with"),
+        (
+            "data_quality_checks: [{check_type: data_drift_detection, threshold: 0.1}]",
+            "data_quality_checks.0: data_drift_detection compares each column with a reference "
+            "dataset: give reference: PATH",
+        ),
+        (
+            "data_quality_checks: [{check_type: statistical_validation, column: x, mean: [0, 1],"
+            " confidence_level: 0.95}]",
+            "data_quality_checks.0.confidence_level: is not supported",
+        ),
+        (
+            "data_quality_checks: [{check_type: statistical_validation, confidence_level: 0.95}]",
+            "data_quality_checks.0.confidence_level: is not supported",
+        ),
+        (
+            "data_quality_checks: [{check_type: statistical_validation, column: x}]",
+            "data_quality_checks.0.mean: give mean: [low, high], std: [low, high] or both",
+        ),
+        (
+            "data_quality_checks: [{check_type: statistical_validation, column: x, std: [2, 1]}]",
+            "data_quality_checks.0.std: low bound 2 is above high bound 1",
+        ),
+        (
+            "data_quality_checks: [{check_type: missing_value_detection, max_missing_ratio: 2}]",
+            "data_quality_checks.0.max_missing_ratio: Input should be less than or equal to 1",
+        ),
+        (
+            "data_quality_checks: [{check_type: schema_validation, threshold: 1}]",
+            "data_quality_checks.0.threshold: unknown field 'threshold'",
+        ),
+        (
+            "data_quality_checks: [{check_type: missing_value_detection, outputs: [train]}]",
+            "data_quality_checks.0.outputs: 'train' is not step.output",
+        ),
+        (
+            "data_quality_checks: [{check_type: missing_value_detection, severity: fatal}]",
+            "data_quality_checks.0.severity: Input should be 'error' or 'warning'",
+        ),
+        ("execution: {isolation: process}", "execution.isolation: unknown field 'isolation' (did"),
+        ("execution: {isolation_mode: docker}", "execution.isolation_mode: Input should be"),
+        ("execution: {max_workers: 0}", "execution.max_workers: Input should be greater than"),
+        ("execution: [1]", "execution: must be a mapping of settings"),
+    ],
+)
+def test_each_mistake_in_the_test_all_sections_names_file_and_field(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = write(tmp_path, text + "\n")
+    with pytest.raises(InputError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: "), message
+    assert expected in message
+    assert "\n" not in message

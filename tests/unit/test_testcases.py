@@ -400,7 +400,8 @@ def test_case_names_must_be_unique(cases_dir: Path) -> None:
         ),
         (
             "cases: []\n",
-            "cases: unknown field 'cases' (did you mean 'test_cases'?); allowed: test_cases",
+            "cases: unknown field 'cases' (did you mean 'test_cases'?); "
+            "allowed: test_cases, script, dag, contract",
         ),
         ("{}\n", "test_cases: must be a list of cases, each a mapping with a 'name'"),
         ("just text\n", "a test-case file is a mapping 'test_cases: [...]' or a list of cases"),

@@ -1,0 +1,143 @@
+"""Earlier runs, read back from their run directories (``cit history``, ``cit report``).
+
+A pipeline run has ``manifest.json`` (steps, statuses, timings) and, since reports exist,
+``report.json``; a command that runs test cases has only ``report.json``. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from .dataflow import FLOW_REPORT
+from .errors import CitError, InputError
+from .flow import DataFlowTestResult
+from .report_model import REPORT_FILE, Report, build_report, load_report, pipeline_suite
+from .results import RunResult, Status
+from .rundir import MANIFEST, read_manifest
+
+
+class RunRecord(BaseModel):
+    """One earlier run, as ``cit history`` lists it."""
+
+    run_id: str
+    run_dir: str
+    command: str
+    name: str
+    """The pipeline, or the script whose cases ran."""
+    outcome: str
+    started_at: float | None = None
+    duration_seconds: float | None = None
+    steps: dict[str, float | None] = Field(default_factory=dict)
+    """Each step's duration (pipeline runs)."""
+    failed: list[str] = Field(default_factory=list)
+    """Steps or cases that did not pass."""
+
+
+def list_runs(runs_dir: Path, name: str | None = None) -> list[RunRecord]:
+    """The runs under ``runs_dir``, newest first; only those of ``name`` when given. A folder
+    that is not a readable run is left out."""
+    folders = list(runs_dir.iterdir()) if runs_dir.is_dir() else []
+    records = [r for r in (_record(f) for f in folders if f.is_dir()) if r is not None]
+    records.sort(key=lambda r: (r.started_at or 0.0, r.run_id), reverse=True)
+    return [r for r in records if name is None or r.name == name]
+
+
+def _record(folder: Path) -> RunRecord | None:
+    try:
+        if (folder / MANIFEST).is_file():
+            return _pipeline_record(folder, read_manifest(folder))
+        if (folder / REPORT_FILE).is_file():
+            return _report_record(folder, load_report(folder / REPORT_FILE))
+    except (OSError, ValueError, CitError):  # a damaged run must not hide the others
+        return None
+    return None
+
+
+def _pipeline_record(folder: Path, run: RunResult) -> RunRecord:
+    report = folder / REPORT_FILE
+    command = load_report(report).cit_report if report.is_file() else "run"
+    duration = run.finished_at - run.started_at if run.finished_at else None
+    return RunRecord(
+        run_id=run.run_id,
+        run_dir=str(folder),
+        command=command,
+        name=run.pipeline,
+        outcome=run.status.value,
+        started_at=run.started_at,
+        duration_seconds=round(duration, 3) if duration is not None else None,
+        steps={s.name: s.duration_seconds for s in run.steps},
+        failed=[s.name for s in run.steps if s.status.broke or s.status is Status.INTERRUPTED],
+    )
+
+
+def _report_record(folder: Path, report: Report) -> RunRecord:
+    names = sorted({suite.name for suite in report.suites})
+    return RunRecord(
+        run_id=folder.name,
+        run_dir=str(folder),
+        command=report.cit_report,
+        name=", ".join(names),
+        outcome=report.outcome.value,
+        started_at=_timestamp(report.created_at) - report.duration_seconds,
+        duration_seconds=report.duration_seconds,
+        failed=[t.name for t in report.tests if t.outcome.value in ("failed", "error")],
+    )
+
+
+def _timestamp(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()
+
+
+def report_of(path: Path) -> Report:
+    """The report of a run directory (or of a ``report.json``): its ``report.json``, or, for a
+    pipeline run from before reports, one made again from its manifest and ``flow.json``."""
+    if path.is_file():
+        return _read(path)
+    if not path.is_dir():
+        raise InputError("no such run directory or report file", field="--test-results", file=path)
+    if (path / REPORT_FILE).is_file():
+        return _read(path / REPORT_FILE)
+    if (path / MANIFEST).is_file():
+        return _rebuilt(path)
+    raise InputError(
+        f"holds neither {REPORT_FILE} nor {MANIFEST}: not a cit run directory "
+        "(they are under .cit/runs/)",
+        file=path,
+        field="--test-results",
+    )
+
+
+def _read(path: Path) -> Report:
+    try:
+        return load_report(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not a readable cit report: {_first_line(exc)}", file=path) from None
+
+
+def _rebuilt(folder: Path) -> Report:
+    run = read_manifest(folder)
+    flow_file = folder / FLOW_REPORT
+    flow = (
+        DataFlowTestResult.model_validate_json(flow_file.read_text(encoding="utf-8"))
+        if flow_file.is_file()
+        else DataFlowTestResult(
+            pipeline=run.pipeline,
+            pipeline_file=run.pipeline_file,
+            run_id=run.run_id,
+            run_dir=run.run_dir,
+            run_status=run.status,
+        )
+    )
+    code = 0 if run.status.ok else (130 if run.status is Status.INTERRUPTED else 1)
+    report = build_report("run", [pipeline_suite(flow, run)], code)
+    finished = run.finished_at or time.time()
+    return report.model_copy(update={"duration_seconds": round(finished - run.started_at, 3)})
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,424 @@
+"""The report of one command (``report.json``): a versioned record every renderer reads.
+
+Each command that runs something writes ``report.json`` into its run directory: ``cit run``
+and ``cit test-flow`` into the pipeline's run directory, ``cit test-script``, ``cit test-s3``
+and ``cit test-all`` into a run directory of their own that names the cases' run directories.
+JUnit XML (``junit.py``) and HTML (``html_report.py``) are rendered from it alone, so
+``cit report`` can render any earlier run again.
+
+    Report                       one command: outcome, exit code, duration, suites
+    └── Suite                    a pipeline run or a script's test cases
+        ├── tests: [TestItem]    a step, an edge, a test case or an S3 input: one JUnit testcase
+        └── run, edges, cases, inputs, samples, metrics: what the HTML report shows
+
+The JSON Schema of ``Report`` ships as ``report.schema.json`` beside this module; a change to
+the record that a reader could notice raises ``SCHEMA_VERSION``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import __version__
+from .expectations import ScriptTestResult, TestCaseResult
+from .flow import DataFlowTestResult, EdgeResult
+from .issues import Issue
+from .results import RunResult, Status, StepResult
+from .s3_test import InputCheck, S3TestResult
+
+SCHEMA_VERSION = 1
+REPORT_FILE = "report.json"
+SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
+DEFAULT_SAMPLE_SIZE = 20
+
+
+class Outcome(StrEnum):
+    """The verdict on a test item, a suite or a whole report."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"
+
+
+TestKind = Literal["step", "edge", "case", "input", "quality"]
+
+
+class TestItem(BaseModel):
+    """One thing judged (a JUnit testcase): a step, an edge, a test case, an S3 input, or a
+    data-quality check of an output."""
+
+    model_config = ConfigDict(frozen=True)
+    __test__ = False
+
+    name: str
+    classname: str
+    """The step it belongs to: the step itself, an edge's consumer, a case's script."""
+    kind: TestKind
+    outcome: Outcome
+    duration_seconds: float = 0.0
+    message: str | None = None
+    """The first problem, in one line."""
+    failure_type: str | None = None
+    """What kind of problem: a step status, a compatibility rule, an expectation kind."""
+    details: list[str] = Field(default_factory=list)
+    """Every problem, one line each."""
+    log_tail: list[str] = Field(default_factory=list)
+    run_dir: str | None = None
+
+
+class Suite(BaseModel):
+    """A pipeline run (steps and edges) or a script's test cases."""
+
+    name: str
+    kind: Literal["pipeline", "script"]
+    file: str | None = None
+    run_dir: str | None = None
+    outcome: Outcome
+    duration_seconds: float = 0.0
+    tests: list[TestItem] = Field(default_factory=list)
+    run: RunResult | None = None
+    edges: list[EdgeResult] = Field(default_factory=list)
+    issues: list[Issue] = Field(default_factory=list)
+    """Issues of outputs that no edge carries (their own schema, snapshot drift)."""
+    cases: list[TestCaseResult] = Field(default_factory=list)
+    inputs: list[InputCheck] = Field(default_factory=list)
+    samples: dict[str, dict[str, list[dict[str, Any]]]] = Field(default_factory=dict)
+    """step -> output -> its first rows (at most ``max_sample_size``)."""
+    metrics: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """step (or case) -> the metrics it wrote, flattened to dotted names."""
+
+
+class Report(BaseModel):
+    """What one command found; ``report.json``."""
+
+    cit_report: str
+    """The command: run, test-flow, test-script, test-s3, test-all."""
+    schema_version: int = SCHEMA_VERSION
+    cit_version: str = __version__
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
+    outcome: Outcome
+    exit_code: int
+    duration_seconds: float = 0.0
+    suites: list[Suite] = Field(default_factory=list)
+
+    @property
+    def tests(self) -> list[TestItem]:
+        return [test for suite in self.suites for test in suite.tests]
+
+
+# -- outcomes ---------------------------------------------------------------------------------
+
+_STEP_OUTCOME = {
+    Status.SUCCEEDED: Outcome.PASSED,
+    Status.FAILED: Outcome.FAILED,
+    Status.TIMEOUT: Outcome.FAILED,
+    Status.OOM: Outcome.FAILED,
+    Status.ERROR: Outcome.ERROR,
+    Status.SKIPPED: Outcome.SKIPPED,
+    Status.PENDING: Outcome.SKIPPED,
+    Status.RUNNING: Outcome.INTERRUPTED,
+    Status.INTERRUPTED: Outcome.INTERRUPTED,
+}
+
+
+def overall(outcomes: Iterable[Outcome]) -> Outcome:
+    """The worst of ``outcomes``: interrupted, error, failed, then passed (skips do not count)."""
+    seen = set(outcomes)
+    for worst in (Outcome.INTERRUPTED, Outcome.ERROR, Outcome.FAILED):
+        if worst in seen:
+            return worst
+    return Outcome.PASSED
+
+
+def _suite_outcome(tests: list[TestItem]) -> Outcome:
+    return overall(test.outcome for test in tests)
+
+
+# -- pipelines --------------------------------------------------------------------------------
+
+
+def pipeline_suite(
+    flow: DataFlowTestResult, run: RunResult, *, max_sample_size: int = DEFAULT_SAMPLE_SIZE
+) -> Suite:
+    """A pipeline run as a suite: a test per step, and one per edge it tested."""
+    tests = [step_test(step, run.run_dir) for step in run.steps]
+    tests += [edge_test(edge) for edge in flow.edges]
+    tests += [_output_issue_test(issue) for issue in flow.output_issues]
+    finished = run.finished_at or time.time()
+    return Suite(
+        name=run.pipeline,
+        kind="pipeline",
+        file=run.pipeline_file,
+        run_dir=run.run_dir,
+        outcome=_suite_outcome(tests),
+        duration_seconds=round(max(0.0, finished - run.started_at), 3),
+        tests=tests,
+        run=run,
+        edges=flow.edges,
+        issues=flow.output_issues,
+        samples={s.name: output_samples(s, max_sample_size) for s in run.steps if s.outputs},
+        metrics={s.name: m for s in run.steps if (m := step_metrics(s))},
+    )
+
+
+def step_test(step: StepResult, run_dir: str | None = None) -> TestItem:
+    outcome = _STEP_OUTCOME[step.status]
+    problem = None if outcome in (Outcome.PASSED, Outcome.SKIPPED) else _step_problem(step)
+    return TestItem(
+        name=step.name,
+        classname=step.name,
+        kind="step",
+        outcome=outcome,
+        duration_seconds=step.duration_seconds or 0.0,
+        message=problem if problem else (step.reason if outcome is Outcome.SKIPPED else None),
+        failure_type=step.status.value if problem else None,
+        details=[problem] if problem else [],
+        log_tail=list(step.log_tail),
+        run_dir=run_dir,
+    )
+
+
+def _step_problem(step: StepResult) -> str:
+    code = f" (exit code {step.exit_code})" if step.exit_code is not None else ""
+    reason = step.message or step.reason or step.status.value
+    return f"{step.status.value}{code}: {reason}"
+
+
+def edge_test(edge: EdgeResult) -> TestItem:
+    """An edge fails on an error issue or a consumer that broke; it is skipped when nothing
+    could flow (its producer did not succeed: that step's own test fails) or nothing read it."""
+    errors = [i for i in edge.issues if i.is_error]
+    lines = [issue_line(i) for i in edge.issues]
+    if not edge.producer_status.ok:
+        return TestItem(
+            name=edge.edge,
+            classname=edge.consumer,
+            kind="edge",
+            outcome=Outcome.SKIPPED,
+            message=f"nothing flowed: '{edge.producer}' did not succeed",
+            details=lines,
+        )
+    broken = bool(errors) or edge.consumer_status.broke
+    outcome = Outcome.FAILED if broken else Outcome.PASSED
+    if not broken and edge.consumer_status in (Status.SKIPPED, Status.PENDING):
+        outcome = Outcome.SKIPPED
+    return TestItem(
+        name=edge.edge,
+        classname=edge.consumer,
+        kind="edge",
+        outcome=outcome,
+        message=issue_line(errors[0]) if errors else (lines[0] if broken and lines else None),
+        failure_type=errors[0].rule if errors else None,
+        details=lines,
+    )
+
+
+def _output_issue_test(issue: Issue) -> TestItem:
+    return TestItem(
+        name=issue.edge or issue.step or issue.rule,
+        classname=issue.step or "",
+        kind="edge",
+        outcome=Outcome.FAILED if issue.is_error else Outcome.PASSED,
+        message=issue_line(issue),
+        failure_type=issue.rule,
+        details=[issue_line(issue)],
+    )
+
+
+def issue_line(issue: Issue) -> str:
+    """One issue in one line: severity, rule, what, and the fix."""
+    fix = f" (fix: {issue.hint})" if issue.hint else ""
+    return f"{issue.severity.value} [{issue.rule}] {issue.description}{fix}"
+
+
+# -- scripts ----------------------------------------------------------------------------------
+
+
+def script_suite(
+    result: ScriptTestResult, *, file: str | None = None, started: float | None = None
+) -> Suite:
+    """A script's test cases as a suite: a test per case."""
+    tests = [case_test(case, result.script) for case in result.test_results]
+    return Suite(
+        name=result.script,
+        kind="script",
+        file=file,
+        outcome=_suite_outcome(tests),
+        duration_seconds=round(sum(c.duration_seconds for c in result.test_results), 3),
+        tests=tests,
+        cases=list(result.test_results),
+        metrics={c.name: m for c in result.test_results if (m := case_metrics(c, result.script))},
+    )
+
+
+def case_test(case: TestCaseResult, script: str) -> TestItem:
+    from .script_test import INTERRUPTED
+
+    if case.error_message == INTERRUPTED:
+        outcome = Outcome.INTERRUPTED
+    else:
+        outcome = Outcome.PASSED if case.passed else Outcome.FAILED
+    lines = [f"{f.kind}: {f.message}" for f in case.failures]
+    if not lines and case.error_message:
+        lines = [case.error_message]
+    lines += [f"warning, {f.kind}: {f.message}" for f in case.warnings]
+    return TestItem(
+        name=case.name,
+        classname=script,
+        kind="case",
+        outcome=outcome,
+        duration_seconds=case.duration_seconds,
+        message=case.error_message,
+        failure_type=case.failures[0].kind if case.failures else None,
+        details=lines,
+        log_tail=_case_log_tail(case, script),
+        run_dir=str(case.run_dir) if case.run_dir else None,
+    )
+
+
+def s3_suite(result: S3TestResult, *, file: str | None = None) -> Suite:
+    """A script run on S3 data: a test per checked input, and one for the run."""
+    tests = [_input_test(check, result.script) for check in result.inputs]
+    tests.append(case_test(result.test, result.script))
+    return Suite(
+        name=result.script,
+        kind="script",
+        file=file,
+        outcome=_suite_outcome(tests),
+        duration_seconds=result.test.duration_seconds,
+        tests=tests,
+        cases=[result.test],
+        inputs=result.inputs,
+        metrics={result.test.name: result.performance_metrics}
+        if result.performance_metrics
+        else {},
+    )
+
+
+def _input_test(check: InputCheck, script: str) -> TestItem:
+    errors = [i for i in check.issues if i.is_error]
+    return TestItem(
+        name=f"{check.source} -> {script}.{check.channel}",
+        classname=script,
+        kind="input",
+        outcome=Outcome.FAILED if errors else Outcome.PASSED,
+        message=issue_line(errors[0]) if errors else None,
+        failure_type=errors[0].rule if errors else None,
+        details=[issue_line(i) for i in check.issues],
+    )
+
+
+# -- what the HTML shows ------------------------------------------------------------------------
+
+
+def output_samples(step: StepResult, limit: int) -> dict[str, list[dict[str, Any]]]:
+    """The first ``limit`` rows of each output of ``step`` that holds a table."""
+    samples: dict[str, list[dict[str, Any]]] = {}
+    for output in step.outputs:
+        if limit <= 0 or output.profile is None or not output.profile.datasets:
+            continue
+        rows = table_sample(Path(output.path), limit)
+        if rows:
+            samples[output.name] = rows
+    return samples
+
+
+def table_sample(folder: Path, limit: int) -> list[dict[str, Any]]:
+    """The first rows of the table(s) under ``folder`` as JSON-ready dicts; none if unreadable."""
+    from .errors import CitError
+    from .quality import read_dataset
+
+    try:
+        table = read_dataset(folder)
+    except (CitError, OSError, ValueError):
+        return []
+    return [_json_ready(row) for row in table.slice(0, limit).to_pylist()]
+
+
+def _json_ready(row: dict[str, Any]) -> dict[str, Any]:
+    def value(item: Any) -> Any:
+        if item is None or isinstance(item, bool | int | str):
+            return item
+        if isinstance(item, float):
+            return item if item == item and abs(item) != float("inf") else str(item)
+        return str(item)
+
+    return {str(key): value(item) for key, item in row.items()}
+
+
+def step_metrics(step: StepResult) -> dict[str, Any]:
+    """The metrics a step wrote (a metrics.json in its outputs), flattened."""
+    from .expectations import read_metrics
+    from .testcases import DEFAULT_METRICS_FILE
+
+    if not step.outputs:
+        return {}
+    return read_metrics(Path(step.outputs[0].path).parent, DEFAULT_METRICS_FILE)
+
+
+def case_metrics(case: TestCaseResult, script: str) -> dict[str, Any]:
+    from .expectations import read_metrics
+    from .testcases import DEFAULT_METRICS_FILE
+
+    if case.run_dir is None:
+        return {}
+    return read_metrics(case.run_dir / "steps" / script / "outputs", DEFAULT_METRICS_FILE)
+
+
+def _case_log_tail(case: TestCaseResult, script: str, lines: int = 40) -> list[str]:
+    if case.run_dir is None:
+        return []
+    log = case.run_dir / "steps" / script / "log.txt"
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return text.splitlines()[-lines:]
+
+
+# -- the report -------------------------------------------------------------------------------
+
+
+def build_report(
+    command: str, suites: list[Suite], exit_code: int, started: float | None = None
+) -> Report:
+    """The report of ``command`` over ``suites``; its outcome is the worst of theirs."""
+    outcome = overall(suite.outcome for suite in suites)
+    if exit_code == 2 and outcome is Outcome.PASSED:
+        outcome = Outcome.ERROR
+    duration = (
+        time.time() - started if started is not None else sum(s.duration_seconds for s in suites)
+    )
+    return Report(
+        cit_report=command,
+        outcome=outcome,
+        exit_code=exit_code,
+        duration_seconds=round(duration, 3),
+        suites=suites,
+    )
+
+
+def load_report(path: Path) -> Report:
+    """A report read back from ``report.json``."""
+    return Report.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema of ``report.json`` (what ``report.schema.json`` holds)."""
+    schema = Report.model_json_schema()
+    schema["title"] = f"cit report, schema version {SCHEMA_VERSION}"
+    return schema
+
+
+def shipped_schema() -> dict[str, Any]:
+    return dict(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
