@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 from .capture import capture_output
 from .compatibility import check_output
 from .profiles import OutputProfile
+from .quality_checks import Distribution
 from .schemas import DataSchema
 from .testcases import ALL_OUTPUTS, MetricExpectation, TestCase, log_pattern, number_text
 
@@ -56,6 +57,8 @@ class Failure(BaseModel):
     message: str
     sample: list[dict[str, Any]] = Field(default_factory=list)
     """Some of the rows that failed, for a data-quality check."""
+    distribution: Distribution | None = None
+    """What a drift check compared, bin by bin (the HTML report draws it)."""
 
 
 class CaseOutcome(BaseModel):

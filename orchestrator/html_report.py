@@ -34,6 +34,7 @@ from .flow import EdgeResult
 from .issue_console import describe_profile
 from .issues import Issue
 from .profiles import DatasetProfile, OutputProfile
+from .quality_checks import Distribution
 from .report_model import Outcome, Report, Suite, TestItem
 from .results import OutputSummary, RunResult, Status, StepResult
 from .s3_test import InputCheck
@@ -384,10 +385,25 @@ def _pipeline(suite: Suite, index: int, ids: _Ids) -> str:
         parts.append(f"<h3>Data flow</h3>\n{_edges_table(suite.edges)}")
     if suite.issues:
         parts.append(f"<h3>Output issues</h3>\n{_issue_table(suite.issues)}")
+    quality = [t for t in suite.tests if t.kind == "quality"]
+    if quality:
+        parts.append("<h3>Data quality</h3>\n" + "".join(_quality(t) for t in quality))
     if run is not None and run.steps:
         steps = [_step(s, suite, anchors[("step", s.name)]) for s in run.steps]
         parts.append("<h3>Steps</h3>\n" + "".join(steps))
     return "".join(parts)
+
+
+def _quality(test: TestItem) -> str:
+    """A data-quality check of an output: its verdict, every result, and what drift compared."""
+    tone = "ok" if test.outcome is Outcome.PASSED else "bad"
+    lines = "".join(f"<li>{_esc(line)}</li>" for line in test.details)
+    plots = "".join(distribution_plot(d) for d in test.distributions)
+    return (
+        f'<div class="quality tone-{tone}" data-check="{_esc(test.name)}">'
+        f"<h5>{_esc(test.name)} {_badge(test.outcome.value, tone)}</h5>"
+        f"<ul>{lines}</ul>{plots}</div>\n"
+    )
 
 
 def _pipeline_facts(suite: Suite, run: RunResult | None) -> list[tuple[str, str | None]]:
@@ -978,10 +994,12 @@ def drift_stats(message: str) -> list[tuple[str, float, float]]:
 
 
 def _drift_plot(failure: Failure) -> str:
-    """The drift statistics of a failed distribution check against their limits."""
+    """The drift statistics of a failed distribution check against their limits, and the two
+    distributions it compared."""
     stats = drift_stats(failure.message) if failure.kind == "data_quality" else []
+    shares = distribution_plot(failure.distribution) if failure.distribution else ""
     if not stats:
-        return ""
+        return f'<div class="drift">{shares}</div>\n' if shares else ""
     bounds = {stat: [Bound("<=", limit)] for stat, _, limit in stats}
     missed = {stat for stat, value, limit in stats if value > limit}
     scale = max(max(value, limit) for _, value, limit in stats) * 1.25 or 1.0
@@ -994,7 +1012,51 @@ def _drift_plot(failure: Failure) -> str:
         f"{failure.expectation}: statistics against their limits",
         axis=False,
     )
-    return f'<div class="drift">{chart}</div>\n'
+    return f'<div class="drift">{chart}{shares}</div>\n'
+
+
+DIST_H, DIST_BAR, DIST_GAP, DIST_TOP, DIST_LABEL_H = 120, 9, 8, 18, 46
+MAX_BINS = 40
+
+
+def distribution_plot(distribution: Distribution) -> str:
+    """The checked and the reference share of each bin (or category) side by side, as SVG."""
+    bins = list(zip(distribution.labels, distribution.actual, distribution.reference, strict=False))
+    shown = bins[:MAX_BINS]
+    peak = max([max(a, r) for _, a, r in shown] + [1e-9])
+    group = 2 * DIST_BAR + DIST_GAP
+    width = max(240, len(shown) * group + 20)
+    height = DIST_TOP + DIST_H + DIST_LABEL_H
+    bars = []
+    for i, (label, actual, reference) in enumerate(shown):
+        x = 10 + i * group
+        for j, (value, cls, who) in enumerate(
+            ((actual, "dist-actual", "checked"), (reference, "dist-reference", "reference"))
+        ):
+            h = round(DIST_H * value / peak, 1)
+            tip = f"<title>{_esc(label)}: {who} {value:.1%}</title>"
+            bars.append(
+                f'<rect class="{cls}" x="{x + j * DIST_BAR}" y="{DIST_TOP + DIST_H - h}" '
+                f'width="{DIST_BAR - 1}" height="{h}">{tip}</rect>'
+            )
+        ty = DIST_TOP + DIST_H + 8
+        bars.append(
+            f'<text class="tick" x="{x + DIST_BAR}" y="{ty}" text-anchor="end" '
+            f'transform="rotate(-45 {x + DIST_BAR} {ty})">{_esc(_cut(label, 12))}</text>'
+        )
+    more = f" (first {MAX_BINS} of {len(bins)})" if len(bins) > MAX_BINS else ""
+    caption = (
+        f"{_esc(distribution.column)}: share per bin, checked "
+        f'<span class="dist-actual-key">■</span> against reference '
+        f'<span class="dist-reference-key">■</span>{more}'
+    )
+    svg = (
+        f'<svg class="distribution" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" data-column="{_esc(distribution.column)}">'
+        + "".join(bars)
+        + "</svg>"
+    )
+    return f'<figure class="plot">{svg}<figcaption>{caption}</figcaption></figure>\n'
 
 
 # -- page assets ------------------------------------------------------------------------------
@@ -1086,6 +1148,12 @@ a:hover .dag-node rect{stroke-width:3}
 .bars .track{fill:#f3f4f6}.bars .bar{fill:#2563eb}.bars .bar.neg{fill:#7c3aed}
 .bars .bar.miss{fill:var(--bad)}.bars .threshold{stroke:#111827;stroke-width:2}
 .bars .band{fill:#15803d;fill-opacity:.18}
+.distribution .dist-actual{fill:#2563eb}.distribution .dist-reference{fill:#9ca3af}
+.distribution .tick{fill:var(--muted);font-size:10px}
+.dist-actual-key{color:#2563eb}.dist-reference-key{color:#9ca3af}
+.quality{border-left:4px solid var(--line);padding:2px 10px;margin:.5em 0}
+.quality.tone-ok{border-color:var(--ok)}.quality.tone-bad{border-color:var(--bad)}
+.quality ul{margin:.2em 0;padding-left:1.2em}
 .contents ul{padding-left:1.2em}
 @media (max-width:640px){body{padding:8px}h1{font-size:1.3rem}
 .facts{grid-template-columns:minmax(0,1fr)}.facts dt{font-weight:600;margin-top:4px}

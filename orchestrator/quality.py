@@ -43,9 +43,11 @@ from .quality_checks import (
     CheckContext,
     CheckSpec,
     CheckUnavailable,
+    Distribution,
     Findings,
     Measured,
     RowFindings,
+    TableFindings,
     allowed_count,
     first_line,
     percent,
@@ -89,6 +91,8 @@ class CheckResult(BaseModel):
     sample_rows: list[int] = Field(default_factory=list)
     """The 0-based row numbers of ``sample``."""
     measured: Measured = Field(default_factory=dict)
+    distribution: Distribution | None = None
+    """What a drift check compared, bin by bin."""
 
     @property
     def is_failure(self) -> bool:
@@ -219,6 +223,7 @@ def _result(spec: CheckSpec, findings: Findings, table: Any) -> CheckResult:
         sample=_sample(table, rows, findings.columns),
         sample_rows=rows,
         measured=findings.measured,
+        distribution=findings.distribution if isinstance(findings, TableFindings) else None,
     )
 
 

@@ -41,6 +41,16 @@ SHOWN_VALUES = 5
 Measured = dict[str, float | int | None]
 
 
+class Distribution(BaseModel):
+    """What a drift check compared: the share of values in each bin (numbers: ``labels`` are
+    the bins' upper edges, the last one open; categories: the values), checked and reference."""
+
+    column: str
+    labels: list[str]
+    actual: list[float]
+    reference: list[float]
+
+
 class CheckUnavailable(Exception):
     """A check cannot run (a missing column, an unreadable reference); the message says why."""
 
@@ -68,6 +78,7 @@ class TableFindings:
     failing: Any = None
     """Indices of the rows behind a failure, when the check can name rows."""
     columns: tuple[str, ...] = ()
+    distribution: Distribution | None = None
 
 
 Findings = RowFindings | TableFindings
@@ -490,15 +501,17 @@ class DistributionDrift(CheckSpec):
         measured: Measured
         if kinds[0]:
             actual, expected = actual.cast(_pa().float64()), expected.cast(_pa().float64())
-            measured = {
-                "psi": numeric_psi(actual, expected, self.bins),
-                "ks": ks_statistic(actual, expected),
-            }
+            labels, ours, theirs = numeric_shares(actual, expected, self.bins)
+            measured = {"psi": psi(ours, theirs), "ks": ks_statistic(actual, expected)}
         else:
-            measured = {"psi": categorical_psi(actual, expected)}
-        return self._verdict(measured, len(actual), len(expected))
+            labels, ours, theirs = categorical_shares(actual, expected)
+            measured = {"psi": psi(ours, theirs)}
+        shares = Distribution(column=self.column, labels=labels, actual=ours, reference=theirs)
+        return self._verdict(measured, len(actual), len(expected), shares)
 
-    def _verdict(self, measured: Measured, rows: int, ref_rows: int) -> TableFindings:
+    def _verdict(
+        self, measured: Measured, rows: int, ref_rows: int, shares: Distribution
+    ) -> TableFindings:
         limits = {"psi": self.psi_max, "ks": self.ks_max}
         parts, passed = [], True
         for key, value in measured.items():
@@ -515,7 +528,7 @@ class DistributionDrift(CheckSpec):
             f"{self.column} {verdict} {self.reference}: {'; '.join(parts)} "
             f"({rows} values vs {ref_rows} reference values)"
         )
-        return TableFindings(passed, message, measured, columns=(self.column,))
+        return TableFindings(passed, message, measured, columns=(self.column,), distribution=shares)
 
 
 class Statistics(CheckSpec):
@@ -585,8 +598,16 @@ CHECKS: dict[str, type[CheckSpec]] = {
 
 
 def numeric_psi(actual: Any, expected: Any, bins: int) -> float:
-    """PSI of ``actual`` against ``expected`` over ``expected``'s quantile bins; the bins are
-    (-inf, q1], (q1, q2], ..., (qk, inf) for the distinct quantiles i/bins, 0 < i < bins."""
+    """PSI of ``actual`` against ``expected`` over ``expected``'s quantile bins."""
+    _, ours, theirs = numeric_shares(actual, expected, bins)
+    return psi(ours, theirs)
+
+
+def numeric_shares(
+    actual: Any, expected: Any, bins: int
+) -> tuple[list[str], list[float], list[float]]:
+    """The bins (their upper edges as labels) and the share of each column in each; the bins
+    are (-inf, q1], (q1, q2], ..., (qk, inf) for ``expected``'s distinct quantiles i/bins."""
     quantiles = pc().quantile(expected, q=[i / bins for i in range(1, bins)])
     edges = sorted(set(quantiles.to_pylist()))
 
@@ -595,11 +616,18 @@ def numeric_psi(actual: Any, expected: Any, bins: int) -> float:
         counts = [b - a for a, b in zip([0, *at_most], [*at_most, len(values)], strict=True)]
         return [count / len(values) for count in counts]
 
-    return psi(shares(actual), shares(expected))
+    labels = [f"<= {fmt(edge)}" for edge in edges] + [f"> {fmt(edges[-1])}" if edges else "all"]
+    return labels, shares(actual), shares(expected)
 
 
 def categorical_psi(actual: Any, expected: Any) -> float:
     """PSI over the union of both columns' values (compared as text when their types differ)."""
+    _, ours, theirs = categorical_shares(actual, expected)
+    return psi(ours, theirs)
+
+
+def categorical_shares(actual: Any, expected: Any) -> tuple[list[str], list[float], list[float]]:
+    """The values of both columns (the reference's first) and the share of each column in each."""
     actual, expected = comparable(actual, expected)
 
     def shares(values: Any) -> dict[Any, float]:
@@ -608,7 +636,11 @@ def categorical_psi(actual: Any, expected: Any) -> float:
 
     ours, theirs = shares(actual), shares(expected)
     keys = list(dict.fromkeys([*theirs, *ours]))
-    return psi([ours.get(k, 0.0) for k in keys], [theirs.get(k, 0.0) for k in keys])
+    return (
+        [str(k) for k in keys],
+        [ours.get(k, 0.0) for k in keys],
+        [theirs.get(k, 0.0) for k in keys],
+    )
 
 
 def psi(actual: Sequence[float], expected: Sequence[float]) -> float:

@@ -31,6 +31,7 @@ from . import __version__
 from .expectations import ScriptTestResult, TestCaseResult
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue
+from .quality_checks import Distribution
 from .results import RunResult, Status, StepResult
 from .s3_test import InputCheck, S3TestResult
 
@@ -74,6 +75,8 @@ class TestItem(BaseModel):
     """Every problem, one line each."""
     log_tail: list[str] = Field(default_factory=list)
     run_dir: str | None = None
+    distributions: list[Distribution] = Field(default_factory=list)
+    """What a data-quality drift check compared, bin by bin."""
 
 
 class Suite(BaseModel):

@@ -34,6 +34,7 @@ from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
 from .profiles import OutputProfile
 from .quality import read_dataset, run_checks, table_format
+from .quality_checks import Distribution
 from .results import RunResult, Status, StepResult
 from .settings import RunSettings
 from .source_scan import scan_script
@@ -280,7 +281,10 @@ def check_data_quality(
             if result.passed:
                 continue
             missed = _quality_failure(
-                result.check, f"{result.check} on {target.name}: {result.message}", result.sample
+                result.check,
+                f"{result.check} on {target.name}: {result.message}",
+                result.sample,
+                result.distribution,
             )
             (failures if result.is_failure else warnings).append(missed)
     return failures, warnings
@@ -316,10 +320,18 @@ def only_input_table(inputs: dict[str, Path]) -> Any:
 
 
 def _quality_failure(
-    check: str, message: str, sample: list[dict[str, Any]] | None = None
+    check: str,
+    message: str,
+    sample: list[dict[str, Any]] | None = None,
+    distribution: Distribution | None = None,
 ) -> Failure:
     return Failure(
-        kind="data_quality", expectation=check, actual=None, message=message, sample=sample or []
+        kind="data_quality",
+        expectation=check,
+        actual=None,
+        message=message,
+        sample=sample or [],
+        distribution=distribution,
     )
 
 

@@ -690,6 +690,7 @@ def _quality_item(
         message=message,
         failure_type=failed[0].check if failed else None,
         details=details,
+        distributions=[r.distribution for r in results if r.distribution is not None],
     )
 
 

@@ -695,3 +695,30 @@ def test_drift_statistics_are_read_from_the_checks_message() -> None:
     message = "x drifted from r.csv: psi 0.35 > psi_max 0.2; ks 0.0812 <= ks_max 0.1 (5 vs 5)"
     assert drift_stats(message) == [("psi", 0.35, 0.2), ("ks", 0.0812, 0.1)]
     assert drift_stats("x drifted from r.csv: psi 0.35") == []
+
+
+def test_a_drift_failure_draws_both_distributions() -> None:
+    from orchestrator.expectations import Failure
+    from orchestrator.html_report import distribution_plot
+    from orchestrator.quality_checks import Distribution
+
+    shares = Distribution(
+        column="age<x>", labels=["<= 30", "> 30"], actual=[0.9, 0.1], reference=[0.5, 0.5]
+    )
+    svg = distribution_plot(shares)
+    assert svg.count('class="dist-actual"') == 2 and svg.count('class="dist-reference"') == 2
+    assert "age&lt;x&gt;" in svg and "<x>" not in svg
+    tall = re.findall(
+        r'class="dist-actual" x="[\d.]+" y="[\d.]+" width="\d+" height="([\d.]+)"', svg
+    )
+    assert float(tall[0]) > float(tall[1])  # 90 % is drawn taller than 10 %
+    failure = Failure(
+        kind="data_quality",
+        expectation="distribution_drift",
+        message="distribution_drift on out: age drifted from ref.csv: psi 0.8 > psi_max 0.2",
+        distribution=shares,
+    )
+    from orchestrator.html_report import _drift_plot
+
+    plot = _drift_plot(failure)
+    assert 'class="distribution"' in plot and "psi" in plot

@@ -403,6 +403,25 @@ def test_numeric_drift_measures_psi_over_reference_quantiles_and_ks(tmp_path: Pa
     )
 
 
+def test_drift_keeps_the_distributions_it_compared(tmp_path: Path) -> None:
+    write_csv(
+        tmp_path / "ref.csv", "age,tier\n" + "".join(f"{v},{'AB'[v % 2]}\n" for v in range(100))
+    )
+    numeric = {"check": "distribution_drift", "column": "age", "reference": "ref.csv", "bins": 4}
+    shifted = check(numeric, pa.table({"age": list(range(50, 150))}), base_dir=tmp_path)
+    shares = shifted.distribution
+    assert shares is not None and shares.column == "age"
+    assert shares.labels == ["<= 24.75", "<= 49.5", "<= 74.25", "> 74.25"]
+    assert shares.reference == pytest.approx([0.25, 0.25, 0.25, 0.25])
+    assert shares.actual == pytest.approx([0.0, 0.0, 0.25, 0.75])
+    categorical = {"check": "distribution_drift", "column": "tier", "reference": "ref.csv"}
+    tiers = check(categorical, pa.table({"tier": ["A"] * 90 + ["C"] * 10}), base_dir=tmp_path)
+    assert tiers.distribution is not None
+    assert tiers.distribution.labels == ["A", "B", "C"]
+    assert tiers.distribution.actual == pytest.approx([0.9, 0.0, 0.1])
+    assert tiers.distribution.reference == pytest.approx([0.5, 0.5, 0.0])
+
+
 def test_drift_thresholds_can_be_raised_or_switched_off(tmp_path: Path) -> None:
     write_csv(tmp_path / "ref.csv", "age\n" + "".join(f"{v}\n" for v in range(100)))
     table = pa.table({"age": list(range(10, 110))})

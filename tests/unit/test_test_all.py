@@ -220,6 +220,9 @@ def test_drift_fails_on_shifted_data(project: Path) -> None:
     assert (item.message or "").startswith("id drifted from")
     assert any(line.startswith("failed: amount drifted from") for line in item.details)
     assert any(line.startswith("passed: label matches") for line in item.details)
+    assert [d.column for d in item.distributions] == ["id", "label", "amount"]
+    amount = item.distributions[2]
+    assert sum(amount.actual) == pytest.approx(1.0) and sum(amount.reference) == pytest.approx(1.0)
 
 
 def test_a_failing_scenario_does_not_stop_the_others(project: Path) -> None:
