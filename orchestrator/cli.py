@@ -64,8 +64,12 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except CitError as exc:
-        errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        _print_error(exc)
         raise typer.Exit(exc.exit_code) from None
+
+
+def _print_error(exc: CitError) -> None:
+    errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -199,11 +203,13 @@ def _formats(
     return tuple(config.reporting.formats)
 
 
-def _write_reports(report: Report, run_dir: Path, formats: tuple[ReportFormat, ...]) -> None:
+def _write_reports(
+    report: Report, run_dir: Path, formats: tuple[ReportFormat, ...], plots: bool = True
+) -> None:
     """The run's reports, and one line naming them."""
     with user_errors():
         try:
-            paths = write_run_reports(report, run_dir, formats)
+            paths = write_run_reports(report, run_dir, formats, plots=plots)
         except OSError as exc:
             raise CitError(f"cannot write the report in {run_dir}: {exc.strerror or exc}") from None
     names = ", ".join(p.name for p in paths[1:])
@@ -225,7 +231,8 @@ def _write_flow_report(
         run = read_manifest(Path(flow.run_dir))
     suite = pipeline_suite(flow, run, max_sample_size=config.reporting.sample_size)
     report = build_report(command, [suite], code, started)
-    _write_reports(report, Path(flow.run_dir), _formats(chosen, config))
+    plots = config.reporting.include_plots
+    _write_reports(report, Path(flow.run_dir), _formats(chosen, config), plots)
 
 
 @app.command()
@@ -282,10 +289,13 @@ def run(
     if (flow.edges or flow.output_issues) and flow.run_status is not Status.INTERRUPTED:
         print_flow(console, flow)
     code = _exit_code(flow.run_status, 0 if flow.run_status.ok else 1)
-    _write_flow_report("run", flow, code, started, configured, report_format)
     if upload_to is not None and flow.run_status is not Status.INTERRUPTED:
-        with user_errors():
+        try:  # the report, written after, says how the upload went too
             _upload_step_outputs(flow, upload_to, s3.s3_settings(), keep=keep_uploads)
+        except CitError as exc:
+            _print_error(exc)
+            code = exc.exit_code
+    _write_flow_report("run", flow, code, started, configured, report_format)
     raise typer.Exit(code)
 
 
@@ -529,7 +539,8 @@ def _write_command_report(
     with user_errors():
         run_dir = create_run_dir(settings.runs_dir, new_run_id())
     suite.run_dir = str(run_dir)
-    _write_reports(build_report(command, [suite], code, started), run_dir, _formats(chosen, config))
+    report = build_report(command, [suite], code, started)
+    _write_reports(report, run_dir, _formats(chosen, config), config.reporting.include_plots)
 
 
 def _engine_for(isolation: Isolation) -> tuple[Engine, Callable[[str], None] | None]:
@@ -854,6 +865,10 @@ def test_all_command(
     settings = _settings(cit_dir, None, None)
     with user_errors():
         configured = load_config(config)
+    if report_format:  # before anything runs: the report folder is checked for these formats
+        formats = [c.value for c in report_format]
+        reporting = configured.reporting.model_copy(update={"formats": formats})
+        configured = configured.model_copy(update={"reporting": reporting})
     # Ctrl-C sets ``cancel`` once the first observer has started (see stop_on_signals).
     first = ConsoleObserver if configured.test_scenarios else CaseObserver
     cancel, observer = _observed(quiet, first)
@@ -872,13 +887,12 @@ def test_all_command(
             on_download=_show_download,
         )
         run_dir = create_run_dir(settings.runs_dir, new_run_id())
-    reporting = configured.reporting
-    if report_format:
-        reporting = reporting.model_copy(update={"formats": [c.value for c in report_format]})
     report = build_report("test-all", result.suites, result.exit_code, started)
     with user_errors():
         try:
-            paths = write_configured_reports(report, run_dir, reporting, configured.source)
+            paths = write_configured_reports(
+                report, run_dir, configured.reporting, configured.source
+            )
         except OSError as exc:
             raise CitError(f"cannot write the report in {run_dir}: {exc.strerror or exc}") from None
     more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""

@@ -112,7 +112,8 @@ class S3IntegrationConfig(_Section):
 
 
 class ReportingConfig(_Section):
-    """The ``reporting`` section: which reports every command writes, and what they show."""
+    """The ``reporting`` section: which reports every command writes and what they show;
+    ``output_directory`` is where ``cit test-all`` also copies its reports."""
 
     formats: list[ReportFormat] = Field(default_factory=lambda: list[ReportFormat](["json"]))
     include_plots: bool = True

@@ -6,15 +6,24 @@ A pipeline run has ``manifest.json`` (steps, statuses, timings) and, since repor
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from .dataflow import FLOW_REPORT
 from .errors import CitError, InputError
 from .flow import DataFlowTestResult
-from .report_model import REPORT_FILE, Report, build_report, load_report, pipeline_suite
+from .input_files import describe_error
+from .report_model import (
+    REPORT_FILE,
+    SCHEMA_VERSION,
+    Report,
+    build_report,
+    load_report,
+    pipeline_suite,
+)
 from .results import RunResult, Status
 from .rundir import MANIFEST, read_manifest
 
@@ -26,7 +35,8 @@ class RunRecord(BaseModel):
     run_dir: str
     command: str
     name: str
-    """The pipeline, or the script whose cases ran."""
+    """The pipeline, or the scripts and pipelines of a command's suites (joined)."""
+    names: list[str] = Field(default_factory=list)
     outcome: str
     started_at: float | None = None
     duration_seconds: float | None = None
@@ -40,9 +50,28 @@ def list_runs(runs_dir: Path, name: str | None = None) -> list[RunRecord]:
     """The runs under ``runs_dir``, newest first; only those of ``name`` when given. A folder
     that is not a readable run is left out."""
     folders = list(runs_dir.iterdir()) if runs_dir.is_dir() else []
-    records = [r for r in (_record(f) for f in folders if f.is_dir()) if r is not None]
+    found = [(f, _record(f)) for f in folders if f.is_dir()]
+    records = [r for _, r in found if r is not None]
+    parts = _case_run_dirs([f for f, r in found if r is not None])
+    records = [r for r in records if Path(r.run_dir).resolve() not in parts]
     records.sort(key=lambda r: (r.started_at or 0.0, r.run_id), reverse=True)
-    return [r for r in records if name is None or r.name == name]
+    return [r for r in records if name is None or name in r.names]
+
+
+def _case_run_dirs(folders: list[Path]) -> set[Path]:
+    """The run directories of test cases that a command's report names: shown as part of that
+    command, not as runs of their own."""
+    parts: set[Path] = set()
+    for folder in folders:
+        report = folder / REPORT_FILE
+        if (folder / MANIFEST).is_file() or not report.is_file():
+            continue
+        try:
+            tests = load_report(report).tests
+        except (OSError, ValueError):
+            continue
+        parts.update(Path(t.run_dir).resolve() for t in tests if t.run_dir)
+    return parts
 
 
 def _record(folder: Path) -> RunRecord | None:
@@ -57,20 +86,31 @@ def _record(folder: Path) -> RunRecord | None:
 
 
 def _pipeline_record(folder: Path, run: RunResult) -> RunRecord:
-    report = folder / REPORT_FILE
-    command = load_report(report).cit_report if report.is_file() else "run"
+    """A pipeline run: its steps from the manifest, its verdict from its report when it has
+    one (a data-flow test can fail on an edge while every step succeeded)."""
+    path = folder / REPORT_FILE
+    report = load_report(path) if path.is_file() else None
     duration = run.finished_at - run.started_at if run.finished_at else None
     return RunRecord(
         run_id=run.run_id,
         run_dir=str(folder),
-        command=command,
+        command=report.cit_report if report else "run",
         name=run.pipeline,
-        outcome=run.status.value,
+        names=[run.pipeline],
+        outcome=report.outcome.value if report else run.status.value,
         started_at=run.started_at,
         duration_seconds=round(duration, 3) if duration is not None else None,
         steps={s.name: s.duration_seconds for s in run.steps},
-        failed=[s.name for s in run.steps if s.status.broke or s.status is Status.INTERRUPTED],
+        failed=_not_passed(report) if report else _broken_steps(run),
     )
+
+
+def _broken_steps(run: RunResult) -> list[str]:
+    return [s.name for s in run.steps if s.status.broke or s.status is Status.INTERRUPTED]
+
+
+def _not_passed(report: Report) -> list[str]:
+    return [t.name for t in report.tests if t.outcome.value in ("failed", "error", "interrupted")]
 
 
 def _report_record(folder: Path, report: Report) -> RunRecord:
@@ -80,10 +120,11 @@ def _report_record(folder: Path, report: Report) -> RunRecord:
         run_dir=str(folder),
         command=report.cit_report,
         name=", ".join(names),
+        names=names,
         outcome=report.outcome.value,
         started_at=_timestamp(report.created_at) - report.duration_seconds,
         duration_seconds=report.duration_seconds,
-        failed=[t.name for t in report.tests if t.outcome.value in ("failed", "error")],
+        failed=_not_passed(report),
     )
 
 
@@ -114,9 +155,25 @@ def report_of(path: Path) -> Report:
 
 def _read(path: Path) -> Report:
     try:
-        return load_report(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"not a readable cit report: {_first_line(exc)}", file=path) from None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read it: {_first_line(exc)}", file=path) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"not a cit report: not JSON ({exc.msg}, line {exc.lineno})", file=path
+        ) from None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise InputError(
+            f"written by a newer cit (report schema {version}; this cit reads up to "
+            f"{SCHEMA_VERSION}): upgrade cit to read it",
+            file=path,
+        )
+    try:
+        return Report.model_validate(data)
+    except ValidationError as exc:
+        field, message = describe_error(exc.errors()[0])
+        raise InputError(f"not a cit report: {message}", file=path, field=field or None) from None
 
 
 def _rebuilt(folder: Path) -> Report:

@@ -75,11 +75,17 @@ _DRIFT = re.compile(
 )
 
 
-def render_html(report: Report) -> str:
-    """The whole HTML document of ``report``."""
+_PLOT = re.compile(r'<figure class="plot">.*?</figure>\n?', re.DOTALL)
+
+
+def render_html(report: Report, *, plots: bool = True) -> str:
+    """The whole HTML document of ``report``; without ``plots`` (``reporting.include_plots:
+    false``) the charts are left out, the tables stay."""
     ids = _Ids()
     title = f"cit {report.cit_report}: {report.outcome.value}"
     suites = [_suite(suite, index, ids) for index, suite in enumerate(report.suites)]
+    if not plots:
+        suites = [_PLOT.sub("", suite) for suite in suites]
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en" data-outcome="{_esc(report.outcome.value)}">\n<head>\n'
@@ -385,9 +391,6 @@ def _pipeline(suite: Suite, index: int, ids: _Ids) -> str:
         parts.append(f"<h3>Data flow</h3>\n{_edges_table(suite.edges)}")
     if suite.issues:
         parts.append(f"<h3>Output issues</h3>\n{_issue_table(suite.issues)}")
-    quality = [t for t in suite.tests if t.kind == "quality"]
-    if quality:
-        parts.append("<h3>Data quality</h3>\n" + "".join(_quality(t) for t in quality))
     if run is not None and run.steps:
         steps = [_step(s, suite, anchors[("step", s.name)]) for s in run.steps]
         parts.append("<h3>Steps</h3>\n" + "".join(steps))
@@ -457,6 +460,8 @@ def _step(step: StepResult, suite: Suite, anchor: str) -> str:
         if i.step == step.name
     ]
     issues = f"<h5>Issues</h5>\n{_issue_table(found)}" if found else ""
+    checks = [t for t in suite.tests if t.kind == "quality" and t.classname == step.name]
+    quality = "<h5>Data quality</h5>\n" + "".join(_quality(t) for t in checks) if checks else ""
     section = _open(
         "section",
         class_=f"step tone-{tone}",
@@ -469,6 +474,7 @@ def _step(step: StepResult, suite: Suite, anchor: str) -> str:
         f"{_log(step.log_tail, open_=tone in ('bad', 'warn'), where=step.name)}"
         + issues
         + (f'<div class="outputs">{outputs}</div>\n' if outputs else "")
+        + quality
         + metrics
         + "</section>\n"
     )

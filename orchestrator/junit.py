@@ -14,6 +14,8 @@ import xml.etree.ElementTree as ET
 
 from .report_model import Outcome, Report, Suite, TestItem
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+"""Terminal colour and cursor sequences: noise in a CI report."""
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """Characters XML 1.0 cannot hold (a log may have any byte)."""
 
@@ -74,10 +76,10 @@ def _verdict(test: TestItem) -> ET.Element | None:
     if test.outcome is Outcome.PASSED:
         return None
     if test.outcome is Outcome.SKIPPED:
-        return ET.Element("skipped", message=_clean(test.message or "skipped"))
+        return ET.Element("skipped", message=_first_line(test.message or "skipped"))
     tag = "failure" if test.outcome is Outcome.FAILED else "error"
     kind = test.failure_type or test.outcome.value
-    element = ET.Element(tag, message=_clean(test.message or kind), type=_clean(kind))
+    element = ET.Element(tag, message=_first_line(test.message or kind), type=_clean(kind))
     element.text = _clean("\n".join(test.details or [test.message or kind]))
     return element
 
@@ -87,4 +89,9 @@ def _seconds(value: float) -> str:
 
 
 def _clean(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
+    return _NOT_XML.sub("\ufffd", _ANSI.sub("", text))
+
+
+def _first_line(text: str) -> str:
+    """A message attribute is shown as a title: its first line only (the body has the rest)."""
+    return _clean(text.strip().splitlines()[0] if text.strip() else text)

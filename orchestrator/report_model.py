@@ -215,6 +215,8 @@ def edge_test(edge: EdgeResult) -> TestItem:
     outcome = Outcome.FAILED if broken else Outcome.PASSED
     if not broken and edge.consumer_status in (Status.SKIPPED, Status.PENDING):
         outcome = Outcome.SKIPPED
+    if not broken and edge.consumer_status in (Status.INTERRUPTED, Status.RUNNING):
+        outcome = Outcome.INTERRUPTED
     return TestItem(
         name=edge.edge,
         classname=edge.consumer,

@@ -31,8 +31,8 @@ FILE_NAMES: dict[ReportFormat, str] = {
 """What each format is called in a run directory."""
 
 
-def render(report: Report, fmt: ReportFormat) -> str:
-    """``report`` as the text of one format."""
+def render(report: Report, fmt: ReportFormat, *, plots: bool = True) -> str:
+    """``report`` as the text of one format (HTML with its charts unless ``plots`` is False)."""
     if fmt == "junit":
         from .junit import render_junit
 
@@ -40,13 +40,26 @@ def render(report: Report, fmt: ReportFormat) -> str:
     if fmt == "html":
         from .html_report import render_html
 
-        return render_html(report)
+        return render_html(report, plots=plots)
     return report.model_dump_json(indent=2) + "\n"
+
+
+SUFFIXES: dict[ReportFormat, tuple[str, ...]] = {
+    "json": (".json",),
+    "junit": (".xml",),
+    "html": (".html", ".htm"),
+}
 
 
 def write_report_file(report: Report, fmt: ReportFormat, target: Path) -> Path:
     """``report`` as ``fmt`` at ``target`` (``cit report --output``), checked like
-    ``--output-report``: never over a file cit did not write."""
+    ``--output-report``: never over a file cit did not write, and named for its format, so
+    a run's report.json cannot be replaced by XML or HTML."""
+    if target.suffix.lower() not in SUFFIXES[fmt]:
+        allowed = " or ".join(SUFFIXES[fmt])
+        raise InputError(
+            f"{target}: a {fmt} report is written to a {allowed} file", field="--output"
+        )
     check_report_target(target, "--output")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +72,7 @@ def write_report_file(report: Report, fmt: ReportFormat, target: Path) -> Path:
 
 
 def write_run_reports(
-    report: Report, run_dir: Path, formats: tuple[ReportFormat, ...] = ()
+    report: Report, run_dir: Path, formats: tuple[ReportFormat, ...] = (), *, plots: bool = True
 ) -> list[Path]:
     """Write ``report.json`` and each of ``formats`` into ``run_dir``; the paths written.
 
@@ -69,7 +82,7 @@ def write_run_reports(
     chosen: list[ReportFormat] = ["json", *(f for f in formats if f != "json")]
     for fmt in chosen:
         path = run_dir / FILE_NAMES[fmt]
-        write_text_atomic(path, render(report, fmt))
+        write_text_atomic(path, render(report, fmt, plots=plots))
         written.append(path)
     return written
 

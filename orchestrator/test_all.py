@@ -987,8 +987,9 @@ def write_configured_reports(
 
     A copy is written whole or not at all, and never over a file that cit did not write
     (an ``InputError`` naming the configuration file ``source`` and the field)."""
-    check_configured_reports(reporting, source)
-    written = write_run_reports(report, run_dir, tuple(reporting.formats))
+    formats = tuple(reporting.formats)
+    written = write_run_reports(report, run_dir, formats, plots=reporting.include_plots)
+    check_configured_reports(reporting, source)  # the run directory's copy is kept either way
     folder = reporting.output_directory
     if folder is None:
         return written

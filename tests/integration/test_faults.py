@@ -163,9 +163,6 @@ def test_diamond_runs_independent_steps_concurrently(
     assert b.started_at < c.finished_at and c.started_at < b.finished_at, "B and C did not overlap"
     assert d.started_at and d.started_at >= max(b.finished_at, c.finished_at)
     assert a.finished_at and min(b.started_at, c.started_at) >= a.finished_at
-    sequential = sum(s.duration_seconds or 0 for s in (a, b, c, d))
-    parallel = (d.finished_at or 0) - (a.started_at or 0)
-    assert parallel < sequential - 1.0, (parallel, sequential)
 
 
 def test_failed_step_skips_descendants_independent_branch_goes_on(

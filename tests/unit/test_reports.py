@@ -138,7 +138,7 @@ def test_junit_of_a_failed_run(project: Path, monkeypatch: pytest.MonkeyPatch) -
     assert report.outcome is Outcome.FAILED and report.exit_code == 1
 
 
-def test_junit_marks_an_interrupted_step_as_an_error() -> None:
+def test_junit_marks_an_interrupted_step_as_an_error(tmp_path: Path) -> None:
     from orchestrator.junit import render_junit
     from orchestrator.report_model import Suite, TestItem, build_report
 
@@ -147,12 +147,9 @@ def test_junit_marks_an_interrupted_step_as_an_error() -> None:
     )
     suite = Suite(name="p", kind="pipeline", outcome=Outcome.INTERRUPTED, tests=[item])
     text = render_junit(build_report("run", [suite], 130))
-    path = Path(__file__).parent / "_interrupted.xml"
-    try:
-        path.write_text(text)
-        (parsed,) = list(JUnitXml.fromfile(str(path)))
-    finally:
-        path.unlink(missing_ok=True)
+    path = tmp_path / "interrupted.xml"
+    path.write_text(text)
+    (parsed,) = list(JUnitXml.fromfile(str(path)))
     (case,) = list(parsed)
     assert isinstance(case.result[0], Error)
     assert case.result[0].type == "interrupted"
@@ -172,7 +169,7 @@ def test_junit_keeps_control_characters_out_of_the_xml() -> None:
     suite = Suite(name="p", kind="pipeline", outcome=Outcome.PASSED, tests=[item])
     text = render_junit(build_report("run", [suite], 0))
     assert "\x07" not in text and "\x1b" not in text
-    assert "bell\ufffd and \ufffd[31mred" in text
+    assert "bell\ufffd and red" in text  # colour codes stripped, a control character replaced
 
 
 def test_test_script_writes_its_report_in_a_run_directory_of_its_own(
@@ -205,6 +202,78 @@ def test_test_script_writes_its_report_in_a_run_directory_of_its_own(
     xml = JUnitXml.fromfile(str(command_dir / "report.xml"))
     (xsuite,) = list(xml)
     assert (xsuite.tests, xsuite.failures) == (2, 1)
+    from orchestrator.history import list_runs
+
+    (listed,) = list_runs(project / ".cit" / "runs")  # the cases' runs are part of it
+    assert (listed.command, listed.names, listed.outcome) == ("test-script", ["use"], "failed")
+    assert listed.failed == ["strict"]
+
+
+def test_an_edge_into_an_interrupted_step_is_interrupted() -> None:
+    from orchestrator.flow import EdgeResult
+    from orchestrator.report_model import edge_test
+    from orchestrator.results import Status
+
+    edge = EdgeResult(
+        edge="a.out -> b.in",
+        producer="a",
+        output="out",
+        consumer="b",
+        input="in",
+        producer_status=Status.SUCCEEDED,
+        consumer_status=Status.INTERRUPTED,
+    )
+    assert edge_test(edge).outcome is Outcome.INTERRUPTED
+    done = edge.model_copy(update={"consumer_status": Status.SUCCEEDED})
+    assert edge_test(done).outcome is Outcome.PASSED
+
+
+def test_history_finds_a_command_by_any_of_its_suites(tmp_path: Path) -> None:
+    from orchestrator.history import list_runs
+    from orchestrator.report_model import Suite, build_report
+
+    suites = [Suite(name=name, kind="script", outcome=Outcome.PASSED) for name in ("prep", "score")]
+    run_dir = tmp_path / "runs" / "20260101-000000-aaaaaa"
+    run_dir.mkdir(parents=True)
+    report = build_report("test-all", suites, 0)
+    (run_dir / "report.json").write_text(report.model_dump_json())
+    assert [r.command for r in list_runs(tmp_path / "runs", "score")] == ["test-all"]
+    assert list_runs(tmp_path / "runs", "other") == []
+
+
+def test_junit_message_is_the_first_line_and_the_body_has_all(tmp_path: Path) -> None:
+    from orchestrator.junit import render_junit
+    from orchestrator.report_model import Suite, TestItem, build_report
+
+    item = TestItem(
+        name="s",
+        classname="s",
+        kind="step",
+        outcome=Outcome.FAILED,
+        message="failed (exit code 1): Traceback\n  File x\nValueError: no",
+        details=["failed (exit code 1): Traceback\n  File x\nValueError: no"],
+    )
+    suite = Suite(name="p", kind="pipeline", outcome=Outcome.FAILED, tests=[item])
+    path = tmp_path / "r.xml"
+    path.write_text(render_junit(build_report("run", [suite], 1)))
+    (parsed,) = list(JUnitXml.fromfile(str(path)))
+    (case,) = list(parsed)
+    failure = case.result[0]
+    assert failure.message == "failed (exit code 1): Traceback"
+    assert "ValueError: no" in (failure.text or "")
+
+
+def test_html_without_plots_keeps_the_tables(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = project / "cit.yaml"
+    config.write_text("reporting:\n  formats: [html]\n  include_plots: false\n")
+    args = ("run", "--dag", str(project / "pipeline.yaml"), "--config", str(config))
+    done = cit(project, monkeypatch, *args)
+    assert done.exit_code == 0, done.output
+    page = (the_run_dir(project) / "report.html").read_text()
+    assert 'class="plot"' not in page
+    assert "auc" in page  # the metrics table is still there
 
 
 # -- cit report and cit history -----------------------------------------------------------------
@@ -249,7 +318,9 @@ def test_cit_report_rebuilds_a_run_from_before_reports(
     [
         ("missing", "no such run directory or report file"),
         ("empty", "holds neither report.json nor manifest.json"),
-        ("garbage", "not a readable cit report"),
+        ("garbage", "not a cit report: not JSON"),
+        ("newer", "written by a newer cit (report schema 99"),
+        ("wrong-suffix", "a junit report is written to a .xml file"),
         ("user-file", "exists and is not a cit report"),
     ],
 )
@@ -267,6 +338,12 @@ def test_cit_report_refuses_in_one_line(
     elif setup == "garbage":
         (project / "report.json").write_text("{not json")
         args = ["report", "--test-results", str(project / "report.json")]
+    elif setup == "newer":
+        data = json.loads((run_dir / "report.json").read_text())
+        (project / "report.json").write_text(json.dumps({**data, "schema_version": 99}))
+        args = ["report", "--test-results", str(project / "report.json")]
+    elif setup == "wrong-suffix":
+        args += ["--format", "junit", "--output", str(run_dir / "report.json")]
     else:
         mine = project / "mine.html"
         mine.write_text("<html>my own page</html>")
@@ -277,6 +354,7 @@ def test_cit_report_refuses_in_one_line(
     assert "Traceback" not in done.output
     if setup == "user-file":
         assert (project / "mine.html").read_text() == "<html>my own page</html>"
+    assert load_report(run_dir / "report.json").cit_report == "run"  # the run's report is intact
 
 
 def test_cit_history_lists_runs_newest_first_with_durations(
@@ -288,13 +366,14 @@ def test_cit_history_lists_runs_newest_first_with_durations(
     from orchestrator.history import list_runs
 
     runs = list_runs(project / ".cit" / "runs")
-    assert [r.outcome for r in runs] == ["failed", "succeeded"]
-    assert runs[0].failed == ["use"] and set(runs[0].steps) == {"prep", "use", "late"}
+    assert [r.outcome for r in runs] == ["failed", "passed"]  # the reports' verdicts
+    assert runs[0].failed == ["use", "prep.out -> use.data"]
+    assert set(runs[0].steps) == {"prep", "use", "late"}
     assert runs[1].duration_seconds is not None
     args = ["history", "--dag", str(project / "pipeline.yaml"), "--cit-dir", str(project / ".cit")]
     done = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert done.exit_code == 0, done.output
-    assert done.output.index("failed") < done.output.index("succeeded")
+    assert done.output.index("failed") < done.output.index("passed")
     assert "broke: use" in done.output
     none = runner.invoke(app, ["history", "--name", "other", "--cit-dir", str(project / ".cit")])
     assert "no runs of other" in none.output

@@ -4,6 +4,7 @@ server (moto, a separate process on loopback); and ``cit run --upload-outputs``.
 from __future__ import annotations
 
 import io
+import json
 import re
 import tarfile
 from pathlib import Path
@@ -334,6 +335,19 @@ def test_cit_run_refuses_a_missing_bucket_before_the_run(
     assert len(lines) == 1, lines
     assert lines[0].startswith("error: S3 bucket 'no-such-bucket' does not exist")
     assert not (pipeline.parent / ".cit" / "runs").exists()  # nothing ran
+
+
+def test_a_failed_upload_is_in_the_runs_report(
+    s3_server: S3Server, pipeline: Path, hooks: list[Hook]
+) -> None:
+    hooks.append(("before-send.s3.PutObject", lambda request, **_: deny(request)))
+    bucket = s3_server.bucket()
+    result = cit_run(pipeline, "-q", "--upload-outputs", f"s3://{bucket}/ci")
+    assert result.exit_code == 2, result.output
+    assert "error: access denied to S3 bucket" in result.output
+    (run_dir,) = (pipeline.parent / ".cit" / "runs").iterdir()
+    report = json.loads((run_dir / "report.json").read_text())
+    assert (report["exit_code"], report["outcome"]) == (2, "error")
 
 
 def test_cit_run_with_uploads_kept_by_the_configuration(
