@@ -54,11 +54,12 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def engine(use_exit: int = 0) -> FakeEngine:
+def engine(use_exit: int = 0, use_error: str | None = None) -> FakeEngine:
     behaviours = {
         "prep": FakeBehaviour(writes={OUT: "id,label\n1,0\n2,1\n"}, logs=["prep <done> & ok"]),
         "use": FakeBehaviour(
             exit_code=use_exit,
+            engine_error=use_error,
             logs=["reading", "Traceback: boom"],
             writes={SCORES: "id,score\n1,0.5\n", METRICS: json.dumps({"auc": 0.9})},
         ),
@@ -67,8 +68,14 @@ def engine(use_exit: int = 0) -> FakeEngine:
     return FakeEngine(behaviours, images={RUNNER_IMAGE: "sha256:runner"})
 
 
-def cit(project: Path, monkeypatch: pytest.MonkeyPatch, *args: str, use_exit: int = 0) -> Any:
-    monkeypatch.setattr(cli, "connect", lambda: engine(use_exit))
+def cit(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *args: str,
+    use_exit: int = 0,
+    use_error: str | None = None,
+) -> Any:
+    monkeypatch.setattr(cli, "connect", lambda: engine(use_exit, use_error))
     options = ["--cit-dir", str(project / ".cit"), "-q"]
     return runner.invoke(app, [*args, *options], env={"COLUMNS": "200"})
 
@@ -136,6 +143,37 @@ def test_junit_of_a_failed_run(project: Path, monkeypatch: pytest.MonkeyPatch) -
     assert isinstance(edge.result[0], Failure)
     report = load_report(run_dir / "report.json")
     assert report.outcome is Outcome.FAILED and report.exit_code == 1
+
+
+def parsed_junit(run_dir: Path) -> Any:
+    (suite,) = list(JUnitXml.fromfile(str(run_dir / "report.xml")))
+    return suite
+
+
+def test_junit_of_a_green_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ("run", "--dag", str(project / "pipeline.yaml"), "--format", "junit")
+    done = cit(project, monkeypatch, *args)
+    assert done.exit_code == 0, done.output
+    suite = parsed_junit(the_run_dir(project))
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (5, 0, 0, 0)
+    for case in suite:
+        assert case.is_passed and case.time is not None and case.classname
+    edge = next(c for c in suite if c.name == "use.scores -> late.data")
+    assert edge.classname == "late"
+
+
+def test_junit_of_a_step_the_engine_could_not_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("run", "--dag", str(project / "pipeline.yaml"), "--format", "junit")
+    done = cit(project, monkeypatch, *args, use_error="bad mount: /nowhere")
+    assert done.exit_code == 1, done.output
+    suite = parsed_junit(the_run_dir(project))
+    assert suite.errors == 1
+    use = next(c for c in suite if c.name == "use")
+    (error,) = use.result
+    assert isinstance(error, Error)
+    assert error.type == "error" and "bad mount: /nowhere" in (error.message or "")
 
 
 def test_junit_marks_an_interrupted_step_as_an_error(tmp_path: Path) -> None:
