@@ -20,7 +20,6 @@ from rich.markup import escape
 
 from . import __version__
 from .cleanup import sweep_orphans
-from .config import IntegrationTestConfig, S3IntegrationConfig, config_or_defaults
 from .console import CaseObserver, ConsoleObserver, TerminalConsole, human_size
 from .dataflow import test_flow, write_report
 from .docker_engine import DockerEngine, connect
@@ -36,6 +35,7 @@ from .settings import RUNNER_IMAGE, RunSettings
 from .workflow import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
 
 if TYPE_CHECKING:
+    from .config import IntegrationTestConfig, S3IntegrationConfig
     from .flow import DataFlowTestResult
     from .pipeline import Pipeline, Step
     from .report_model import Report, Suite
@@ -186,6 +186,13 @@ def _observed(
     return cancel, observer
 
 
+def _configuration(path: Path | None) -> IntegrationTestConfig:
+    """The --config file (every default without one); read only by commands that take it."""
+    from .config import config_or_defaults
+
+    return config_or_defaults(path)
+
+
 def _exit_for(status: Status, code: int) -> NoReturn:
     raise typer.Exit(_exit_code(status, code))
 
@@ -265,7 +272,7 @@ def run(
     settings = _settings(cit_dir, image, max_workers)
     cancel, observer = _observed(quiet)
     with user_errors():
-        configured = config_or_defaults(config)
+        configured = _configuration(config)
         s3 = configured.s3_integration
         upload_to = _upload_target(upload_outputs, keep_uploads)
         keep_uploads = keep_uploads or not s3.cleanup_after_test
@@ -370,7 +377,7 @@ def test_flow_command(
     settings = _settings(cit_dir, image, None if parallel else 1)
     cancel, observer = _observed(quiet)
     with user_errors():
-        configured = config_or_defaults(config)
+        configured = _configuration(config)
         s3 = configured.s3_integration
         steps = _path_option(path, all_paths)
         if output_report is not None:
@@ -496,7 +503,7 @@ def test_script_command(
     with user_errors():
         if output_report is not None:
             check_report_target(output_report)
-        configured = config_or_defaults(config)
+        configured = _configuration(config)
         s3 = configured.s3_integration
         step, source = resolve_step(script, dag=dag, contract=contract)
         cases = _cases_to_run(step, test_cases, input_data, expected_output_schema, quality_checks)
@@ -681,7 +688,7 @@ def test_s3_command(
     with user_errors():
         if output_report is not None:
             check_report_target(output_report)
-        configured = config_or_defaults(config)
+        configured = _configuration(config)
         s3 = configured.s3_integration
         s3_settings = s3.s3_settings(download_timeout_seconds=download_timeout)
         pipeline, tested, source = _step_under_test(script, dag, contract)

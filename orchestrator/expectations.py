@@ -34,8 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from .capture import capture_output
 from .compatibility import check_output
-from .profiles import OutputProfile
-from .quality_checks import Distribution
+from .profiles import Distribution, OutputProfile
 from .schemas import DataSchema
 from .testcases import ALL_OUTPUTS, MetricExpectation, TestCase, log_pattern, number_text
 

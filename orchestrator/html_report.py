@@ -33,8 +33,7 @@ from .expectations import Failure, TestCaseResult
 from .flow import EdgeResult
 from .issue_console import describe_profile
 from .issues import Issue
-from .profiles import DatasetProfile, OutputProfile
-from .quality_checks import Distribution
+from .profiles import DatasetProfile, Distribution, OutputProfile
 from .report_model import Outcome, Report, Suite, TestItem
 from .results import OutputSummary, RunResult, Status, StepResult
 from .s3_test import InputCheck

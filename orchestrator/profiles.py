@@ -81,3 +81,13 @@ class OutputProfile(BaseModel):
 
     def dataset(self, path: str = "") -> DatasetProfile | None:
         return next((d for d in self.datasets if d.path == path), None)
+
+
+class Distribution(BaseModel):
+    """What a drift check compared: the share of values in each bin (numbers: ``labels`` are
+    the bins' upper edges, the last one open; categories: the values), checked and reference."""
+
+    column: str
+    labels: list[str]
+    actual: list[float]
+    reference: list[float]

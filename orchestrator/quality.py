@@ -38,12 +38,12 @@ from pydantic import BaseModel, Field, ValidationError
 from .errors import InputError
 from .input_files import FieldError, describe_error, read_bytes, reject_unknown
 from .issues import Severity
+from .profiles import Distribution
 from .quality_checks import (
     CHECKS,
     CheckContext,
     CheckSpec,
     CheckUnavailable,
-    Distribution,
     Findings,
     Measured,
     RowFindings,

@@ -30,7 +30,7 @@ from pydantic import (
 
 from .input_files import FieldError
 from .issues import Severity
-from .profiles import Scalar
+from .profiles import Distribution, Scalar
 
 PREDICTION_COLUMNS = ("probability", "prediction")
 """Columns a prediction check reads when it names none: the first of these the table has."""
@@ -39,16 +39,6 @@ PSI_FLOOR = 1e-4
 SHOWN_VALUES = 5
 """Values of a set or of unexpected values that a message lists."""
 Measured = dict[str, float | int | None]
-
-
-class Distribution(BaseModel):
-    """What a drift check compared: the share of values in each bin (numbers: ``labels`` are
-    the bins' upper edges, the last one open; categories: the values), checked and reference."""
-
-    column: str
-    labels: list[str]
-    actual: list[float]
-    reference: list[float]
 
 
 class CheckUnavailable(Exception):

@@ -31,7 +31,7 @@ from . import __version__
 from .expectations import ScriptTestResult, TestCaseResult
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue
-from .quality_checks import Distribution
+from .profiles import Distribution
 from .results import RunResult, Status, StepResult
 from .s3_test import InputCheck, S3TestResult
 

@@ -32,9 +32,8 @@ from .expectations import (
 from .input_files import FieldError
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
-from .profiles import OutputProfile
+from .profiles import Distribution, OutputProfile
 from .quality import read_dataset, run_checks, table_format
-from .quality_checks import Distribution
 from .results import RunResult, Status, StepResult
 from .settings import RunSettings
 from .source_scan import scan_script

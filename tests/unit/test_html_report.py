@@ -700,7 +700,7 @@ def test_drift_statistics_are_read_from_the_checks_message() -> None:
 def test_a_drift_failure_draws_both_distributions() -> None:
     from orchestrator.expectations import Failure
     from orchestrator.html_report import distribution_plot
-    from orchestrator.quality_checks import Distribution
+    from orchestrator.profiles import Distribution
 
     shares = Distribution(
         column="age<x>", labels=["<= 30", "> 30"], actual=[0.9, 0.1], reference=[0.5, 0.5]
