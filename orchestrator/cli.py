@@ -865,8 +865,9 @@ def test_all_command(
     """Run every scenario, script test and data-quality check of a configuration file."""
     from .config import load_config
     from .report_model import build_report
+    from .reports import write_configured_reports
     from .rundir import create_run_dir, new_run_id
-    from .test_all import needs_containers, run_all, suite_line, write_configured_reports
+    from .test_all import needs_containers, run_all, suite_line
 
     started = time.time()
     settings = _settings(cit_dir, None, None)

@@ -103,10 +103,7 @@ def with_test_data(pipeline: Pipeline, test_data: Mapping[str, str | Path]) -> P
         destination = step.inputs[channel].destination
         item = StepInput(source=LocalSource(path=data), destination=destination)
         steps[name] = step.model_copy(update={"inputs": {**step.inputs, channel: item}})
-    result = Pipeline(pipeline.name, base_dir=pipeline.base_dir)
-    result.steps = steps
-    result.source_file = pipeline.source_file
-    return result
+    return pipeline.with_steps(steps)
 
 
 class PipelineDataFlowTester:

@@ -88,10 +88,7 @@ def _not_connected(pipeline: Pipeline, producer: str, consumer: str) -> str:
 def steps_for_path(pipeline: Pipeline, path: Sequence[str]) -> Pipeline:
     """The steps of ``path`` and everything they need upstream, in the pipeline's order."""
     keep = set(path) | ancestors(pipeline.steps, path)
-    subset = Pipeline(pipeline.name, base_dir=pipeline.base_dir)
-    subset.steps = {name: step for name, step in pipeline.steps.items() if name in keep}
-    subset.source_file = pipeline.source_file
-    return subset
+    return pipeline.with_steps({n: step for n, step in pipeline.steps.items() if n in keep})
 
 
 class EdgeResult(BaseModel):

@@ -251,6 +251,13 @@ class Pipeline:
     def training(self, name: str, **fields: Any) -> StepHandle:
         return self.step(name, StepKind.TRAINING, **fields)
 
+    def with_steps(self, steps: dict[str, Step]) -> Pipeline:
+        """A pipeline of the same name, folder and source file with ``steps`` instead."""
+        result = Pipeline(self.name, base_dir=self.base_dir)
+        result.steps = steps
+        result.source_file = self.source_file
+        return result
+
 
 class InvalidStep(ValueError):
     """A step's fields do not validate; names the step, the field and what is allowed."""

@@ -1,7 +1,7 @@
 """Report files: the reports of a run written into its run directory (``report.json`` always,
 JUnit XML and HTML when asked), and the files the user names (``--output-report``, ``cit
-report --output``): checked before any work is done, written atomically, and never written
-over a file that cit did not write.
+report --output``, a configuration's ``reporting.output_directory``): checked before any work
+is done, written atomically, and never written over a file that cit did not write.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from .errors import InputError
 from .rundir import write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:
+    from .config import ReportingConfig
     from .report_model import Report
 
 REPORT_MARK = "cit_report"
 """Top-level key of every report cit writes: the command that wrote it."""
 FIELD = "--output-report"
+OUTPUT_FIELD = "reporting.output_directory"
 
 ReportFormat = Literal["json", "junit", "html"]
 FORMATS: tuple[ReportFormat, ...] = ("json", "junit", "html")
@@ -99,6 +101,50 @@ def check_report_target(target: Path, field: str = FIELD) -> None:
     folder = _nearest_existing(target.parent)
     if not _writable_folder(folder):
         raise InputError(f"cannot write {target}: {folder} is not a writable folder", field=field)
+
+
+def check_configured_reports(reporting: ReportingConfig, source: str | None = None) -> None:
+    """An ``InputError`` (naming the configuration file ``source``) unless every report can be
+    copied into ``output_directory`` without writing over a file cit did not write."""
+    folder = reporting.output_directory
+    if folder is None:
+        return
+    formats: list[ReportFormat] = ["json", *reporting.formats]
+    for fmt in dict.fromkeys(formats):
+        try:
+            check_report_target(folder / FILE_NAMES[fmt], OUTPUT_FIELD)
+        except InputError as exc:
+            message = str(exc).removeprefix(f"{OUTPUT_FIELD}: ")
+            raise InputError(message, file=source, field=OUTPUT_FIELD) from None
+
+
+def write_configured_reports(
+    report: Report, run_dir: Path, reporting: ReportingConfig, source: str | None = None
+) -> list[Path]:
+    """Write ``report`` into ``run_dir`` in ``reporting.formats`` (report.json always), then
+    copy each file into ``reporting.output_directory`` when one is set; the paths written.
+
+    A copy is written whole or not at all, and never over a file that cit did not write
+    (an ``InputError`` naming the configuration file ``source`` and the field)."""
+    formats = tuple(reporting.formats)
+    written = write_run_reports(report, run_dir, formats, plots=reporting.include_plots)
+    check_configured_reports(reporting, source)  # the run directory's copy is kept either way
+    folder = reporting.output_directory
+    if folder is None:
+        return written
+    return [*written, *(_copied(path, folder, source) for path in written)]
+
+
+def _copied(path: Path, folder: Path, source: str | None) -> Path:
+    """``path`` copied into ``folder``, whole or not at all; the copy."""
+    target = folder / path.name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(target, path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        problem = f"cannot write {target}: {exc.strerror or exc}"
+        raise InputError(problem, file=source, field=OUTPUT_FIELD) from None
+    return target
 
 
 def write_json_report(kind: str, data: dict[str, Any], target: Path) -> Path:

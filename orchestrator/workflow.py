@@ -75,10 +75,8 @@ def fetch_inputs(
     local = {uri: fetched(uri, fetch) for uri in s3_inputs(pipeline, steps)}
     if not local:
         return pipeline
-    result = Pipeline(pipeline.name, base_dir=pipeline.base_dir)
-    result.steps = {name: _with_local_copies(step, local) for name, step in pipeline.steps.items()}
-    result.source_file = pipeline.source_file
-    return result
+    steps = {name: _with_local_copies(step, local) for name, step in pipeline.steps.items()}
+    return pipeline.with_steps(steps)
 
 
 def fetched(uri: str, fetch: S3Fetcher) -> Path:

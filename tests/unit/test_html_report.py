@@ -15,14 +15,16 @@ import pytest
 
 from orchestrator.expectations import Failure, TestCaseResult
 from orchestrator.flow import EdgeResult
-from orchestrator.html_report import (
+from orchestrator.html_charts import (
     Bound,
-    dag_levels,
+    distribution_plot,
+    drift_plot,
     drift_stats,
     metric_bounds,
     parse_bounds,
-    render_html,
 )
+from orchestrator.html_dag import dag_levels
+from orchestrator.html_report import render_html
 from orchestrator.issues import Issue, Severity
 from orchestrator.profiles import (
     ArtifactProfile,
@@ -699,7 +701,6 @@ def test_drift_statistics_are_read_from_the_checks_message() -> None:
 
 def test_a_drift_failure_draws_both_distributions() -> None:
     from orchestrator.expectations import Failure
-    from orchestrator.html_report import distribution_plot
     from orchestrator.profiles import Distribution
 
     shares = Distribution(
@@ -718,7 +719,5 @@ def test_a_drift_failure_draws_both_distributions() -> None:
         message="distribution_drift on out: age drifted from ref.csv: psi 0.8 > psi_max 0.2",
         distribution=shares,
     )
-    from orchestrator.html_report import _drift_plot
-
-    plot = _drift_plot(failure)
+    plot = drift_plot(failure)
     assert 'class="distribution"' in plot and "psi" in plot

@@ -15,14 +15,9 @@ from orchestrator import FakeBehaviour, FakeEngine
 from orchestrator.config import ReportingConfig, load_config
 from orchestrator.errors import InputError
 from orchestrator.report_model import Outcome, Suite, build_report
+from orchestrator.reports import write_configured_reports
 from orchestrator.settings import RUNNER_IMAGE, RunSettings
-from orchestrator.test_all import (
-    TestAllResult,
-    needs_containers,
-    run_all,
-    suite_line,
-    write_configured_reports,
-)
+from orchestrator.test_all import TestAllResult, needs_containers, run_all, suite_line
 from tests.s3_server import S3Server
 
 OUT = "/opt/ml/processing/output/out/data.csv"
