@@ -384,6 +384,8 @@ class TestCaseResult(BaseModel):
     run_dir: Path | None = None
     quality_checks_run: int = 0
     """Data-quality checks that ran: none when the script did not complete."""
+    expected_metrics: list[str] = Field(default_factory=list)
+    """The case's metric thresholds, met or not ("auc >= 0.8"), for the report's charts."""
 
     @model_validator(mode="before")
     @classmethod
@@ -413,6 +415,7 @@ def judge(
         duration_seconds=outcome.duration_seconds,
         isolation=isolation,
         run_dir=run_dir,
+        expected_metrics=[e.describe() for e in case.expected_metrics.values()],
     )
 
 

@@ -88,6 +88,16 @@ def metric_bounds(
     return found
 
 
+def expected_bounds(expected: Sequence[str], metrics: Mapping[str, Any]) -> dict[str, list[Bound]]:
+    """Every threshold a case sets ("auc >= 0.8"), met or not, by the metric in ``metrics``."""
+    found: dict[str, list[Bound]] = {}
+    for metric, bound in (pair for text in expected for pair in parse_bounds(text)):
+        key = _metric_key(metric, metrics)
+        if key is not None:
+            found.setdefault(key, []).append(bound)
+    return found
+
+
 def _metric_key(metric: str, metrics: Mapping[str, Any]) -> str | None:
     if metric in metrics:
         return metric

@@ -36,6 +36,7 @@ from .html_charts import (
     Bound,
     distribution_plot,
     drift_plot,
+    expected_bounds,
     metric_bounds,
     metrics_plot,
     without_plots,
@@ -562,7 +563,8 @@ def _case(
             ),
         ]
     )
-    bounds = metric_bounds(case.failures, metrics)
+    missed = metric_bounds(case.failures, metrics)
+    bounds = {**expected_bounds(case.expected_metrics, metrics), **missed}
     parts = [facts]
     if case.failures:
         parts.append("<h5>Failures</h5>\n" + _failures(case.failures, "failures"))
@@ -572,7 +574,7 @@ def _case(
     behind += [plot for f in case.failures + case.warnings if (plot := drift_plot(f))]
     if behind:
         parts.append("<h5>Data quality</h5>\n" + "".join(behind))
-    parts.append(_metrics(metrics, bounds, set(bounds)))
+    parts.append(_metrics(metrics, bounds, set(missed)))
     parts.append(
         _log(item.log_tail if item else [], open_=tone in ("bad", "warn"), where=case.name)
     )
@@ -616,6 +618,11 @@ def _samples_of(failures: Sequence[Failure]) -> list[str]:
 # -- metrics ----------------------------------------------------------------------------------
 
 
+def _thresholds(bounds: Sequence[Bound], missed: bool) -> str:
+    text = ", ".join(str(b) for b in bounds)
+    return f"{text} (missed)" if text and missed else text
+
+
 def _metrics(
     metrics: Mapping[str, Any], bounds: Mapping[str, list[Bound]], missed: set[str]
 ) -> str:
@@ -626,11 +633,11 @@ def _metrics(
         [
             esc(name),
             _cell(value),
-            esc(", ".join(str(b) for b in bounds.get(name, []))),
+            esc(_thresholds(bounds.get(name, []), name in missed)),
         ]
         for name, value in metrics.items()
     ]
-    table = _table(["metric", "value", "missed threshold"], rows, "metrics")
+    table = _table(["metric", "value", "threshold"], rows, "metrics")
     plot = metrics_plot(metrics, bounds, missed)
     charts = f'<div class="charts">{plot}</div>' if plot else ""
     return f'<h5>Metrics</h5>\n<div class="metrics-block">{charts}{table}</div>\n'

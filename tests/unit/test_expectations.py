@@ -594,3 +594,11 @@ def test_a_schema_file_is_read_when_the_cases_are(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("test_cases:\n  - {name: a, expected_schema: nope.yaml}\n")
     with pytest.raises(InputError, match=r"test_cases\.a\.expected_schema.*nope\.yaml"):
         load_test_cases(tmp_path / "bad.yaml")
+
+
+def test_the_result_keeps_every_metric_threshold_met_or_not(tmp_path: Path) -> None:
+    folder = outputs(tmp_path, {"metrics.json": {"auc": 0.9, "f1": 0.4}})
+    case = make_case(expected_metrics={"auc": ">= 0.8", "f1": "between 0.5 and 0.9"})
+    result = judge(case, outcome(folder))
+    assert result.expected_metrics == ["auc >= 0.8", "f1 between 0.5 and 0.9"]
+    assert [f.expectation for f in result.failures] == ["f1 between 0.5 and 0.9"]

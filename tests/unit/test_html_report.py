@@ -266,6 +266,7 @@ def script_report() -> Report:
         warnings=[warning],
         duration_seconds=2.25,
         quality_checks_run=2,
+        expected_metrics=["auc_roc >= 0.8", "f1 >= 0.5"],
     )
     passed = TestCaseResult(name="good_model", duration_seconds=1.0)
     item = case_test(failed, "evaluate").model_copy(update={"log_tail": ["scoring", NASTY]})
@@ -604,10 +605,13 @@ def test_a_missed_metric_threshold_is_marked_on_its_bar(script_page: Node) -> No
     at = (float(marker.attrs["x1"]) - float(track.attrs["x"])) / float(track.attrs["width"])
     assert at == pytest.approx(0.8, abs=0.01)
     assert "(>= 0.8)" in auc.one("text", cls="value").text()
-    f1 = unit.one("g", cls="bar-row", data_metric="metrics.f1")
-    assert "missed" not in f1.classes and not f1.all(cls="threshold")
+    f1 = unit.one("g", cls="bar-row", data_metric="metrics.f1")  # met: marked, not missed
+    assert "missed" not in f1.classes and not f1.all("rect", cls="miss")
+    met = f1.one("line", cls="threshold")
+    at = (float(met.attrs["x1"]) - float(track.attrs["x"])) / float(track.attrs["width"])
+    assert at == pytest.approx(0.5, abs=0.01)
     metrics = {r[0]: r[2] for r in case.one("table", cls="metrics").rows()}
-    assert metrics == {"metrics.auc_roc": ">= 0.8", "metrics.f1": "", "rows": ""}
+    assert metrics == {"metrics.auc_roc": ">= 0.8 (missed)", "metrics.f1": ">= 0.5", "rows": ""}
 
 
 def test_a_missed_range_is_a_band_between_two_markers() -> None:
