@@ -59,6 +59,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from .input_files import first_line
 from .profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile, Scalar
 from .rundir import write_json_atomic
 
@@ -271,14 +272,7 @@ def _dataset(path: str, fmt: str, files: list[_File], sample_bytes: int) -> Data
 def _record(profile: DatasetProfile, rel: str, problem: BaseException | str) -> None:
     """Keep the first problem of a dataset as its one-line error."""
     if profile.error is None:
-        profile.error = f"{rel}: {_first_line(problem)}"
-
-
-def _first_line(problem: BaseException | str) -> str:
-    lines = str(problem).strip().splitlines()
-    if isinstance(problem, BaseException):
-        return lines[0] if lines else type(problem).__name__
-    return lines[0] if lines else ""
+        profile.error = f"{rel}: {first_line(problem)}"
 
 
 # --- CSV, TSV, JSON lines ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from .dataflow import FLOW_REPORT
 from .errors import CitError, InputError
 from .flow import DataFlowTestResult
-from .input_files import describe_error
+from .input_files import describe_error, first_line
 from .report_model import (
     REPORT_FILE,
     SCHEMA_VERSION,
@@ -157,7 +157,7 @@ def _read(path: Path) -> Report:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read it: {_first_line(exc)}", file=path) from None
+        raise InputError(f"cannot read it: {first_line(exc)}", file=path) from None
     except json.JSONDecodeError as exc:
         raise InputError(
             f"not a cit report: not JSON ({exc.msg}, line {exc.lineno})", file=path
@@ -194,7 +194,3 @@ def _rebuilt(folder: Path) -> Report:
     report = build_report("run", [pipeline_suite(flow, run)], code)
     finished = run.finished_at or time.time()
     return report.model_copy(update={"duration_seconds": round(finished - run.started_at, 3)})
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -241,6 +241,14 @@ def line_in(exc: BaseException, path: Path) -> int | None:
     return lines[-1] if lines else None
 
 
+def first_line(problem: BaseException | str) -> str:
+    """The first line of an error's text (an exception without text: its class name)."""
+    lines = str(problem).strip().splitlines()
+    if isinstance(problem, BaseException):
+        return lines[0] if lines else type(problem).__name__
+    return lines[0] if lines else ""
+
+
 def one_line(text: object) -> str:
     """Text of several lines joined into one."""
     return "; ".join(line.strip() for line in str(text).splitlines() if line.strip())

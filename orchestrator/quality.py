@@ -36,7 +36,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from .errors import InputError
-from .input_files import FieldError, describe_error, read_bytes, reject_unknown
+from .input_files import FieldError, describe_error, first_line, read_bytes, reject_unknown
 from .issues import Severity
 from .profiles import Distribution
 from .quality_checks import (
@@ -49,7 +49,6 @@ from .quality_checks import (
     RowFindings,
     TableFindings,
     allowed_count,
-    first_line,
     percent,
     share,
 )

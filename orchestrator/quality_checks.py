@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from .input_files import FieldError
+from .input_files import FieldError, first_line
 from .issues import Severity
 from .profiles import Distribution, Scalar
 
@@ -792,11 +792,6 @@ def shown(values: Sequence[Any]) -> list[str]:
 def listed(names: Sequence[str], limit: int = 10) -> str:
     more = len(names) - limit
     return ", ".join(names[:limit]) + (f", ... {more} more" if more > 0 else "")
-
-
-def first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _pa(module: str = "") -> Any:
