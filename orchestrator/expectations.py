@@ -25,7 +25,7 @@ one-line reason, in this order: completion, metrics, outputs, ``min_predictions`
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -36,7 +36,14 @@ from .capture import capture_output
 from .compatibility import check_output
 from .profiles import Distribution, OutputProfile
 from .schemas import DataSchema
-from .testcases import ALL_OUTPUTS, MetricExpectation, TestCase, log_pattern, number_text
+from .testcases import (
+    ALL_OUTPUTS,
+    DEFAULT_METRICS_FILE,
+    MetricExpectation,
+    TestCase,
+    log_pattern,
+    number_text,
+)
 
 FailureKind = Literal["metric", "output", "schema", "behavior", "warning", "data_quality"]
 Isolation = Literal["container", "process"]
@@ -252,6 +259,15 @@ def _metrics(case: TestCase, outputs_dir: Path, files: list[str]) -> list[Failur
     return [f for e in expected if (f := _check_metric(e, flat, name)) is not None]
 
 
+def case_metrics(result: TestCaseResult, step: str) -> dict[str, Any]:
+    """The metrics ``step`` wrote in a case's run (its metrics.json), flattened; none when the
+    case did not run."""
+    if result.run_dir is None:
+        return {}
+    outputs_dir = result.run_dir / "steps" / step / "outputs"
+    return read_metrics(outputs_dir, DEFAULT_METRICS_FILE)
+
+
 def read_metrics(outputs_dir: Path, pattern: str) -> dict[str, Any]:
     """The flattened metrics of the file matching ``pattern`` under ``outputs_dir``; empty
     when there is none or it is not a JSON object."""
@@ -301,7 +317,7 @@ def _leaves(data: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
             yield name, value
 
 
-def find_metric(flat: dict[str, Any], metric: str) -> list[str]:
+def find_metric(flat: Mapping[str, Any], metric: str) -> list[str]:
     """The dotted names ``metric`` may mean: itself, else every name ending in ``.metric``."""
     if metric in flat:
         return [metric]

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .expectations import Failure
+from .expectations import Failure, find_metric
 from .html_text import attributes, cut, esc, is_number, number
 from .profiles import Distribution
 
@@ -99,10 +99,9 @@ def expected_bounds(expected: Sequence[str], metrics: Mapping[str, Any]) -> dict
 
 
 def _metric_key(metric: str, metrics: Mapping[str, Any]) -> str | None:
-    if metric in metrics:
-        return metric
-    ends = [name for name in metrics if name.endswith(f".{metric}")]
-    return ends[0] if len(ends) == 1 else None
+    """The one metric ``metric`` names (see ``find_metric``); None when none or several."""
+    found = find_metric(metrics, metric)
+    return found[0] if len(found) == 1 else None
 
 
 def metrics_plot(

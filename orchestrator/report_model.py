@@ -28,7 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import __version__
-from .expectations import ScriptTestResult, TestCaseResult
+from .expectations import ScriptTestResult, TestCaseResult, case_metrics
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue
 from .profiles import Distribution
@@ -369,15 +369,6 @@ def step_metrics(step: StepResult) -> dict[str, Any]:
     if not step.outputs:
         return {}
     return read_metrics(Path(step.outputs[0].path).parent, DEFAULT_METRICS_FILE)
-
-
-def case_metrics(case: TestCaseResult, script: str) -> dict[str, Any]:
-    from .expectations import read_metrics
-    from .testcases import DEFAULT_METRICS_FILE
-
-    if case.run_dir is None:
-        return {}
-    return read_metrics(case.run_dir / "steps" / script / "outputs", DEFAULT_METRICS_FILE)
 
 
 def _case_log_tail(case: TestCaseResult, script: str, lines: int = 40) -> list[str]:

@@ -23,7 +23,7 @@ from .capture import capture_output
 from .engine import Engine
 from .errors import InputError, StepFailed, StepNotFinished, StepNotFound, StepWithoutData
 from .executions import ExecutionArn, ExecutionDiscovery, StepOutputs
-from .expectations import Isolation, TestCaseResult, read_metrics
+from .expectations import Isolation, TestCaseResult, case_metrics
 from .flow import Wire, declared_schemas, schema_issues, sourced, wires
 from .issues import Issue, Severity
 from .observer import RunObserver
@@ -340,11 +340,8 @@ def run_s3_test(
 
 def _metrics_of(result: TestCaseResult, step: str) -> dict[str, Any]:
     from .script_test import INTERRUPTED
-    from .testcases import DEFAULT_METRICS_FILE
 
-    if result.run_dir is None or result.error_message == INTERRUPTED:
-        return {}
-    return read_metrics(result.run_dir / "steps" / step / "outputs", DEFAULT_METRICS_FILE)
+    return {} if result.error_message == INTERRUPTED else case_metrics(result, step)
 
 
 def _quality_score(result: TestCaseResult) -> float | None:
