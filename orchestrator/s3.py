@@ -742,7 +742,7 @@ def _assemble(ctx: _Context, view: Path, objects: list[_Object]) -> None:
         for obj in objects:
             target = staging / obj.relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(_blob_file(ctx, obj), target)
+            link_or_copy(_blob_file(ctx, obj), target)
         try:
             staging.rename(view)
         except OSError:
@@ -752,7 +752,8 @@ def _assemble(ctx: _Context, view: Path, objects: list[_Object]) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _link_or_copy(blob: Path, target: Path) -> None:
+def link_or_copy(blob: Path, target: Path) -> None:
+    """``target`` as a hard link to a cached file, else a read-only copy of it."""
     try:
         os.link(blob, target)
     except OSError:  # another file system, or no hard links there

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -27,7 +26,14 @@ from .executions import ExecutionDiscovery, SageMakerDiscovery, StepOutputs
 from .input_files import FieldError
 from .issues import Issue
 from .profiles import OutputProfile
-from .s3 import Download, S3Settings, TestEnvironment, download, test_environment
+from .s3 import (
+    Download,
+    S3Settings,
+    TestEnvironment,
+    download,
+    link_or_copy,
+    test_environment,
+)
 from .schemas import DataSchema, load_schema, schema_from_data
 
 
@@ -136,10 +142,10 @@ def _joined(cache_dir: Path, found: StepOutputs, downloads: Mapping[str, Path]) 
         for output, path in downloads.items():
             target = staging / output
             if path.is_dir():
-                shutil.copytree(path, target, copy_function=_link_or_copy)
+                shutil.copytree(path, target, copy_function=_link_or_copy_names)
             else:
                 target.mkdir()
-                _link_or_copy(str(path), str(target / path.name))
+                link_or_copy(path, target / path.name)
         try:
             staging.rename(folder)
         except OSError:
@@ -154,8 +160,6 @@ def _joined(cache_dir: Path, found: StepOutputs, downloads: Mapping[str, Path]) 
     return folder
 
 
-def _link_or_copy(source: str, target: str) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # another file system, or no hard links there
-        shutil.copy2(source, target)
+def _link_or_copy_names(source: str, target: str) -> None:
+    """``link_or_copy`` as ``shutil.copytree`` calls its copy function: with file names."""
+    link_or_copy(Path(source), Path(target))

@@ -326,7 +326,7 @@ def run_s3_test(
         build_default=build_default,
         cancel=cancel,
         isolation=isolation,
-        fetch_s3=lambda uri: local[next(c for c, s in sources.items() if s == uri)],
+        fetch_s3={sources[channel]: path for channel, path in local.items()}.__getitem__,
     ).test_results[0]
     return S3TestResult(
         script=step.name,
