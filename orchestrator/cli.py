@@ -328,17 +328,14 @@ def _upload_step_outputs(
     ``target``: a line for each, then where they are, then the environment removed or kept."""
     from .rundir import read_manifest
     from .s3 import test_environment
+    from .s3_integration import upload_run_outputs
 
     run = read_manifest(Path(flow.run_dir))
     with test_environment(
         target.bucket, flow.pipeline, settings, cleanup=not keep, under=target.key
     ) as env:
-        for step in (s for s in run.steps if s.status.ok):
-            for output in step.outputs:
-                done = env.upload(Path(output.path), step.name, output.name)
-                files = "1 file" if done.files == 1 else f"{done.files} files"
-                size = human_size(done.bytes)
-                _say(f"uploaded {step.name}/{output.name}: {files}, {size} -> {done.uri}")
+        for line in upload_run_outputs(env, run):
+            _say(line)
         _say(f"{len(env.uploads)} output(s) uploaded under {env.uri}")
     if keep:
         _say(f"kept {env.uri} (--keep-uploads)")

@@ -13,7 +13,7 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from .executions import ExecutionDiscovery, SageMakerDiscovery, StepOutputs
 from .input_files import FieldError
 from .issues import Issue
 from .profiles import OutputProfile
+from .results import RunResult
 from .s3 import (
     Download,
     S3Settings,
@@ -114,6 +115,19 @@ class S3IntegrationManager:
             )
         keep_or_not = self.cleanup_after_test if cleanup is None else cleanup
         return test_environment(chosen, name, self.settings, cleanup=keep_or_not)
+
+
+def upload_run_outputs(env: TestEnvironment, run: RunResult) -> Iterator[str]:
+    """Upload the outputs of every step of ``run`` that succeeded into ``env``, as SageMaker
+    would; a line per output, saying where it went, as each is done."""
+    from .console import human_size
+
+    for step in (s for s in run.steps if s.status.ok):
+        for output in step.outputs:
+            done = env.upload(Path(output.path), step.name, output.name)
+            files = "1 file" if done.files == 1 else f"{done.files} files"
+            size = human_size(done.bytes)
+            yield f"uploaded {step.name}/{output.name}: {files}, {size} -> {done.uri}"
 
 
 def _schema(schema: DataSchema | Mapping[str, Any] | str | Path) -> DataSchema:

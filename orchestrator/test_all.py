@@ -38,7 +38,7 @@ from .report_model import (
     pipeline_suite,
     script_suite,
 )
-from .results import OutputSummary, RunResult, Status
+from .results import RunResult, Status
 from .rundir import read_manifest
 from .script_test import REGISTRY_FOLDER, default_engine, interrupted, run_script_tests
 from .settings import RunSettings
@@ -46,7 +46,7 @@ from .test_all_plan import Plan, Scenario, ScriptTest, prepare
 from .workflow import ImageBuilder, fetch_inputs, s3_fetcher, s3_inputs
 
 if TYPE_CHECKING:
-    from .s3 import Download, S3Uri, TestEnvironment
+    from .s3 import Download, S3Uri
 
 __all__ = [
     "TestAllResult",
@@ -214,6 +214,7 @@ def upload_outputs(
     under ``target`` (removed at the end unless ``cleanup_after_test`` is false), as a test;
     and whether it failed."""
     from .s3 import test_environment
+    from .s3_integration import upload_run_outputs
 
     s3 = config.s3_integration
     lines: list[str] = []
@@ -226,8 +227,8 @@ def upload_outputs(
             cleanup=s3.cleanup_after_test,
             under=target.key,
         ) as env:
-            for step in (s for s in run.steps if s.status.ok):
-                lines += [_uploaded(env, step.name, output) for output in step.outputs]
+            for line in upload_run_outputs(env, run):
+                lines.append(line)
     except CitError as exc:
         return _error_item(UPLOAD_TEST, run.pipeline, "step", exc, lines), True
     where = f"{len(env.uploads)} output(s) uploaded under {env.uri}"
@@ -245,15 +246,6 @@ def upload_outputs(
         details=[*lines, where],
     )
     return item, False
-
-
-def _uploaded(env: TestEnvironment, step: str, output: OutputSummary) -> str:
-    """Upload one output; the line that says where it went."""
-    from .console import human_size
-
-    done = env.upload(Path(output.path), step, output.name)
-    files = "1 file" if done.files == 1 else f"{done.files} files"
-    return f"uploaded {step}/{output.name}: {files}, {human_size(done.bytes)} -> {done.uri}"
 
 
 def _error_item(
