@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -289,14 +290,94 @@ def read_dataset(path: Path) -> Any:
             allowed = ", ".join(TABLE_FORMATS)
             raise InputError(f"holds no table files; allowed: {allowed}", file=path)
         return _concat(tables, path)
+    table = _read_file(_checked_file(path), in_folder=False)
+    assert table is not None
+    return table
+
+
+def read_head(path: Path, rows: int) -> Any:
+    """The first ``rows`` rows of what ``read_dataset`` reads, reading no further than they
+    need (a report's sample of a large output costs a few batches, not a full read)."""
+    if not path.is_dir():
+        table = _head_of_file(_checked_file(path), rows, in_folder=False)
+        assert table is not None  # a single .json file that is no table raises instead
+        return table
+    tables: list[Any] = []
+    for file in (f for f in sorted(path.rglob("*")) if f.is_file() and table_format(f)):
+        if sum(t.num_rows for t in tables) >= rows:
+            break
+        table = _head_of_file(file, rows, in_folder=True)
+        if table is not None:
+            tables.append(table)
+    if not tables:
+        allowed = ", ".join(TABLE_FORMATS)
+        raise InputError(f"holds no table files; allowed: {allowed}", file=path)
+    return _concat(tables, path).slice(0, rows)
+
+
+def _checked_file(path: Path) -> Path:
+    """``path``, a table file that exists; else the ``InputError`` that says what it is not."""
     if not path.exists():
         raise InputError("no such file or folder", file=path)
     if table_format(path) is None:
         allowed = ", ".join(TABLE_FORMATS)
         raise InputError(f"is not a table file; allowed: {allowed}", file=path)
-    table = _read_file(path, in_folder=False)
-    assert table is not None
-    return table
+    return path
+
+
+def _head_of_file(path: Path, rows: int, *, in_folder: bool) -> Any:
+    """The first ``rows`` rows of one file, read batch by batch (JSON arrays: whole)."""
+    fmt = table_format(path)
+    try:
+        if fmt == "json":
+            table = _json_table(path, in_folder)
+            return None if table is None else table.slice(0, rows)
+        if fmt == "parquet":
+            batches = _pa("parquet").ParquetFile(path).iter_batches(batch_size=max(rows, 1))
+            first = next(batches, None)
+            return (
+                _pa().Table.from_batches([first])
+                if first is not None
+                else (_pa("parquet").read_schema(path).empty_table())
+            )
+        with _pa().input_stream(str(path), compression="detect") as stream:
+            if fmt == "jsonl":
+                return _jsonl_head(stream, rows)
+            return _csv_head(stream, rows, fmt)
+    except InputError:
+        raise
+    except Exception as exc:  # the content is arbitrary: every failure is the file's fault
+        raise InputError(f"cannot be read as {fmt}: {first_line(exc)}", file=path) from None
+
+
+def _csv_head(stream: Any, rows: int, fmt: str | None) -> Any:
+    pcsv = _pa("csv")
+    reader = pcsv.open_csv(
+        stream,
+        convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
+        parse_options=_csv_parse_options(fmt),
+    )
+    batches: list[Any] = []
+    while sum(b.num_rows for b in batches) < rows:
+        try:
+            batches.append(reader.read_next_batch())
+        except StopIteration:
+            break
+    return _pa().Table.from_batches(batches, schema=reader.schema).slice(0, rows)
+
+
+def _jsonl_head(stream: Any, rows: int) -> Any:
+    lines = []
+    for line in io.TextIOWrapper(stream, encoding="utf-8"):
+        if line.strip():
+            lines.append(line)
+        if len(lines) >= rows:
+            break
+    return _pa("json").read_json(io.BytesIO("".join(lines).encode()))
+
+
+def _csv_parse_options(fmt: str | None) -> Any:
+    return _pa("csv").ParseOptions(delimiter="\t" if fmt == "tsv" else ",", newlines_in_values=True)
 
 
 def _read_file(path: Path, *, in_folder: bool) -> Any:
@@ -315,9 +396,7 @@ def _read_file(path: Path, *, in_folder: bool) -> Any:
             return pcsv.read_csv(
                 stream,
                 convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
-                parse_options=pcsv.ParseOptions(
-                    delimiter="\t" if fmt == "tsv" else ",", newlines_in_values=True
-                ),
+                parse_options=_csv_parse_options(fmt),
             )
     except InputError:
         raise

@@ -341,13 +341,13 @@ def output_samples(step: StepResult, limit: int) -> dict[str, list[dict[str, Any
 def table_sample(folder: Path, limit: int) -> list[dict[str, Any]]:
     """The first rows of the table(s) under ``folder`` as JSON-ready dicts; none if unreadable."""
     from .errors import CitError
-    from .quality import read_dataset
+    from .quality import read_head
 
     try:
-        table = read_dataset(folder)
+        table = read_head(folder, limit)
     except (CitError, OSError, ValueError):
         return []
-    return [_json_ready(row) for row in table.slice(0, limit).to_pylist()]
+    return [_json_ready(row) for row in table.to_pylist()]
 
 
 def _json_ready(row: dict[str, Any]) -> dict[str, Any]:

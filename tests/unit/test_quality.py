@@ -21,6 +21,7 @@ from orchestrator.quality import (
     check_from_data,
     parse_checks,
     read_dataset,
+    read_head,
     run_checks,
 )
 from orchestrator.quality_checks import PSI_FLOOR, NumericRanges, ks_statistic, psi
@@ -539,3 +540,45 @@ def test_a_folder_without_tables_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(InputError) as raised:
         read_dataset(tmp_path / "out")
     assert str(raised.value).startswith(f"{tmp_path / 'out'}: holds no table files; allowed: .csv")
+
+
+def test_read_head_gives_the_first_rows_read_dataset_gives(tmp_path: Path) -> None:
+    import gzip
+    import json
+
+    import pyarrow.parquet as pq
+
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "p1.csv").write_text(
+        "id,v\n" + "".join(f"{i},{i / 3}\n" for i in range(7))
+    )
+    (tmp_path / "parts" / "p2.csv").write_text(
+        "id,v\n" + "".join(f"{i},{i / 3}\n" for i in range(7, 30))
+    )
+    with gzip.open(tmp_path / "g.tsv.gz", "wt") as file:
+        file.write('x\ty\n1\t"q\nr"\n2\tb\n')
+    table = pa.table({"k": list(range(100)), "s": [str(i) for i in range(100)]})
+    pq.write_table(table, tmp_path / "p.parquet", row_group_size=10)
+    lines = (json.dumps({"a": i, "b": None if i % 2 else "x"}) + "\n" for i in range(50))
+    (tmp_path / "j.jsonl").write_text("".join(lines))
+    (tmp_path / "arr.json").write_text(json.dumps([{"a": i} for i in range(12)]))
+    (tmp_path / "mixed").mkdir()
+    (tmp_path / "mixed" / "metrics.json").write_text('{"auc": 1}')
+    (tmp_path / "mixed" / "rows.csv").write_text("z\n1\n2\n")
+    for name in ("parts", "g.tsv.gz", "p.parquet", "j.jsonl", "arr.json", "mixed"):
+        for rows in (1, 5, 20, 1000):
+            full = read_dataset(tmp_path / name).slice(0, rows)
+            head = read_head(tmp_path / name, rows)
+            assert head.to_pylist() == full.to_pylist(), (name, rows)
+            assert head.schema.names == full.schema.names
+    with pytest.raises(InputError, match="no such file or folder"):
+        read_head(tmp_path / "missing.csv", 5)
+    with pytest.raises(InputError, match="holds no table files"):
+        read_head(_empty(tmp_path), 5)
+
+
+def _empty(tmp_path: Path) -> Path:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("no table")
+    return folder
