@@ -44,34 +44,19 @@ class RunRecord(BaseModel):
     """Each step's duration (pipeline runs)."""
     failed: list[str] = Field(default_factory=list)
     """Steps or cases that did not pass."""
+    parts: list[str] = Field(default_factory=list)
+    """The run directories of the test cases a command ran: shown as part of it."""
 
 
 def list_runs(runs_dir: Path, name: str | None = None) -> list[RunRecord]:
     """The runs under ``runs_dir``, newest first; only those of ``name`` when given. A folder
     that is not a readable run is left out."""
     folders = list(runs_dir.iterdir()) if runs_dir.is_dir() else []
-    found = [(f, _record(f)) for f in folders if f.is_dir()]
-    records = [r for _, r in found if r is not None]
-    parts = _case_run_dirs([f for f, r in found if r is not None])
+    records = [r for r in (_record(f) for f in folders if f.is_dir()) if r is not None]
+    parts = {Path(part).resolve() for r in records for part in r.parts}
     records = [r for r in records if Path(r.run_dir).resolve() not in parts]
     records.sort(key=lambda r: (r.started_at or 0.0, r.run_id), reverse=True)
     return [r for r in records if name is None or name in r.names]
-
-
-def _case_run_dirs(folders: list[Path]) -> set[Path]:
-    """The run directories of test cases that a command's report names: shown as part of that
-    command, not as runs of their own."""
-    parts: set[Path] = set()
-    for folder in folders:
-        report = folder / REPORT_FILE
-        if (folder / MANIFEST).is_file() or not report.is_file():
-            continue
-        try:
-            tests = load_report(report).tests
-        except (OSError, ValueError):
-            continue
-        parts.update(Path(t.run_dir).resolve() for t in tests if t.run_dir)
-    return parts
 
 
 def _record(folder: Path) -> RunRecord | None:
@@ -125,6 +110,7 @@ def _report_record(folder: Path, report: Report) -> RunRecord:
         started_at=_timestamp(report.created_at) - report.duration_seconds,
         duration_seconds=report.duration_seconds,
         failed=_not_passed(report),
+        parts=[t.run_dir for t in report.tests if t.run_dir],
     )
 
 
