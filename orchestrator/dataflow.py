@@ -142,10 +142,12 @@ class PipelineDataFlowTester:
         return check_declared_edges(self.pipeline, between)
 
     def _test(self, path: list[str] | None) -> DataFlowTestResult:
+        from .script_test import default_engine
+
         return test_flow(
             self.pipeline,
             self.file,
-            self.engine or _default_engine(),
+            self.engine or default_engine("container"),
             path=path,
             settings=self.settings,
             observer=self.observer,
@@ -162,9 +164,3 @@ def _pipeline_and_file(dag: Pipeline | PipelineDAG | str | Path) -> tuple[Pipeli
     file = pipeline.source_file or pipeline.base_dir / f"{pipeline.name}.py"
     validate_pipeline(pipeline, file)
     return pipeline, file
-
-
-def _default_engine() -> Engine:
-    from .docker_engine import connect
-
-    return connect()
