@@ -39,16 +39,12 @@ the file) and never raises. pyarrow is imported only when a table has to be read
 
 from __future__ import annotations
 
-import bz2
-import contextlib
-import gzip
 import hashlib
 import importlib
 import json
 import math
 import os
 import posixpath
-import stat
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -57,19 +53,19 @@ from decimal import Decimal
 from functools import partial
 from itertools import pairwise
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
+from .container_files import is_real_dir, is_regular_file, open_regular, walk
 from .input_files import first_line
 from .profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile, Scalar
 from .rundir import write_json_atomic
+from .tables import JSON_ARRAY_LIMIT, decompressed, table_of
 
 SAMPLE_BYTES = 4 * 2**20
 """Decompressed bytes of a text dataset's first file that types and statistics come from."""
 HEAD_BYTES = 2**20
 """Decompressed bytes read from each later file of a text dataset (header, row estimate)."""
 DISTINCT_LIMIT = 20
-JSON_ARRAY_LIMIT = 64 * 2**20
-"""JSON arrays are parsed whole; larger ones are reported unreadable instead."""
 """String columns with at most this many distinct values list them."""
 COUNT_CHUNK = 2**20
 """Bytes a line count reads at a time (small enough for the bitmaps to stay in a core's cache)."""
@@ -81,8 +77,6 @@ READ_STEP = 2**13
 HASH_CHUNK = 2**20
 
 MODEL_ARCHIVE = "model.tar.gz"
-COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
-TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
 ARTIFACT_KINDS = {
     **dict.fromkeys((".pkl", ".pickle", ".joblib"), "pickle"),
@@ -118,8 +112,8 @@ def capture_output(output: str, folder: Path, *, sample_bytes: int = SAMPLE_BYTE
     missing folder gives an empty profile."""
     started = time.perf_counter()
     profile = OutputProfile(output=output, folder=str(folder))
-    if folder.is_dir() or folder.is_file():
-        files, profile.layout = _walk(folder) if folder.is_dir() else (_one_file(folder), [])
+    if is_real_dir(folder) or is_regular_file(folder):
+        files, profile.layout = _walk(folder)
         profile.files, profile.bytes = len(files), sum(f.size for f in files)
         groups, artifacts = _classify(files)
         profile.artifacts = [_artifact(item, kind) for item, kind in artifacts]
@@ -145,36 +139,12 @@ def read_profile(path: Path) -> OutputProfile:
 
 
 def _walk(root: Path) -> tuple[list[_File], list[str]]:
-    """Regular files (symlinks only when they point inside root) and subfolders, sorted."""
-    real_root = root.resolve()
-    files: list[_File] = []
-    layout: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        base = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not (base / d).is_symlink())
-        if base != root:
-            layout.append(base.relative_to(root).as_posix())
-        for name in filenames:
-            path = base / name
-            info = _regular_file(path, real_root)
-            if info is not None:
-                files.append(_File(path.relative_to(root).as_posix(), path, info.st_size))
-    return sorted(files, key=lambda f: f.rel), sorted(layout)
-
-
-def _one_file(path: Path) -> list[_File]:
-    return [_File(path.name, path, path.stat().st_size)]
-
-
-def _regular_file(path: Path, real_root: Path) -> os.stat_result | None:
-    """The stat of a regular file, or of a symlink's target when that lies inside the root."""
-    try:
-        if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-            return None
-        info = path.stat()
-    except (OSError, RuntimeError):  # vanished, unreadable, or a symlink loop
-        return None
-    return info if stat.S_ISREG(info.st_mode) else None
+    """Regular files and subfolders, sorted; links are never followed (nor are their targets
+    captured), so a link to a host file is no part of the output."""
+    if is_regular_file(root):
+        return [_File(root.name, root, root.lstat().st_size)], []
+    found = walk(root)
+    return [_File(f.rel, f.path, f.size) for f in found.files], found.folders
 
 
 def _classify(
@@ -184,9 +154,7 @@ def _classify(
     groups: dict[tuple[str, str], list[_File]] = {}
     artifacts: list[tuple[_File, str]] = []
     for item in files:
-        table = _table_format(item.path.name)
-        if table is not None and table[0] == "json" and not _holds_records(item.path, table[1]):
-            table = None
+        table = table_of(item.path)
         if table is None:
             artifacts.append((item, _artifact_kind(item.path.name)))
             continue
@@ -194,23 +162,6 @@ def _classify(
         key = (posixpath.dirname(item.rel), fmt)
         groups.setdefault(key, []).append(_File(item.rel, item.path, item.size, codec))
     return groups, artifacts
-
-
-def _table_format(name: str) -> tuple[str, str | None] | None:
-    """(format, compression) of a tabular file name, None for anything else."""
-    lower = name.lower()
-    if lower == MODEL_ARCHIVE:
-        return None
-    stem, ext = os.path.splitext(lower)
-    codec = COMPRESSIONS.get(ext)
-    if codec is not None:
-        ext = os.path.splitext(stem)[1]
-    if ext in (".parquet", ".pq"):
-        return ("parquet", None) if codec is None else None
-    if ext == ".json":
-        return "json", codec
-    fmt = TEXT_FORMATS.get(ext)
-    return (fmt, codec) if fmt else None
 
 
 def _artifact_kind(name: str) -> str:
@@ -222,17 +173,6 @@ def _artifact_kind(name: str) -> str:
     return ARTIFACT_KINDS.get(os.path.splitext(lower)[1], "binary")
 
 
-def _holds_records(path: Path, codec: str | None) -> bool:
-    """Whether a JSON file starts like an array of objects (or an empty array)."""
-    try:
-        with path.open("rb") as raw, _decompressed(raw, codec) as stream:
-            head = stream.read(READ_STEP)
-    except Exception:  # unreadable: an artifact, hashed (or not) like any other file
-        return False
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return text[:1] == b"[" and text[1:].lstrip()[:1] in (b"{", b"]")
-
-
 def _artifact(item: _File, kind: str) -> ArtifactProfile:
     return ArtifactProfile(path=item.rel, kind=kind, bytes=item.size, sha256=_sha256(item.path))
 
@@ -241,7 +181,7 @@ def _sha256(path: Path) -> str:
     """Hex digest, streamed; empty when the file cannot be read."""
     digest = hashlib.sha256()
     try:
-        with path.open("rb") as stream:
+        with open_regular(path) as stream:
             while chunk := stream.read(HASH_CHUNK):
                 digest.update(chunk)
     except OSError:
@@ -400,7 +340,7 @@ def _count_range(path: Path, start: int, stop: int, crlf: bool) -> tuple[int, in
     """
     window = memoryview(bytearray(2 + COUNT_CHUNK))
     lines = empty = 0
-    with path.open("rb", buffering=0) as stream:
+    with open_regular(path, buffered=False) as stream:
         context = max(start - 2, 0)
         stream.seek(context)
         window[:2] = stream.read(start - context).rjust(2, b"\n")
@@ -443,7 +383,7 @@ def _sample(item: _File, limit: int) -> _Sample:
     points: list[tuple[int, int]] = []
     total = 0
     step = READ_STEP if item.codec else limit + 1  # small steps measure the compression
-    with item.path.open("rb") as raw, _decompressed(raw, item.codec) as stream:
+    with open_regular(item.path) as raw, decompressed(raw, item.codec) as stream:
         while total <= limit:
             part = stream.read(min(step, limit + 1 - total))
             if not part:
@@ -474,17 +414,6 @@ def _stored_per_byte(points: list[tuple[int, int]]) -> float:
     return stored / decompressed
 
 
-def _decompressed(raw: IO[bytes], codec: str | None) -> Any:
-    """A binary stream of the decompressed content (closing it leaves ``raw`` open)."""
-    if codec == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if codec == "bz2":
-        return bz2.BZ2File(raw, mode="rb")
-    if codec == "zstd":
-        return _pyarrow().CompressedInputStream(raw, "zstd")
-    return contextlib.nullcontext(raw)
-
-
 # --- JSON arrays ------------------------------------------------------------------------------
 
 
@@ -508,7 +437,7 @@ def _read_json_arrays(profile: DatasetProfile, files: list[_File]) -> None:
 
 
 def _json_records(item: _File) -> list[dict[str, Any]]:
-    with item.path.open("rb") as raw, _decompressed(raw, item.codec) as stream:
+    with open_regular(item.path) as raw, decompressed(raw, item.codec) as stream:
         content = json.loads(stream.read())
     if not isinstance(content, list) or not all(isinstance(r, dict) for r in content):
         raise ValueError("not a JSON array of objects")
@@ -553,7 +482,7 @@ def _read_parquet(profile: DatasetProfile, files: list[_File]) -> None:
 
 
 def _parquet_meta(item: _File) -> _ParquetMeta:
-    with _pyarrow("parquet").ParquetFile(item.path) as parquet:
+    with open_regular(item.path) as handle, _pyarrow("parquet").ParquetFile(handle) as parquet:
         metadata, schema = parquet.metadata, parquet.schema_arrow
     paths = [metadata.schema.column(i).path for i in range(metadata.num_columns)]
     leaves = {path: index for index, path in enumerate(paths)}

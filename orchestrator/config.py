@@ -37,6 +37,7 @@ environment and profiles, so a file works against AWS, MinIO and LocalStack alik
       timeout_minutes: 60                  # the cap of scenarios without their own
       isolation_mode: container            # or process: script tests call main() on the host
       container_image: cit-runner:0.1.0    # default image of steps that name none
+      log_limit_mb: 64                     # a step's log.txt keeps this much (every command)
 
 Loading checks the shape of every section (unknown keys, types, check types and their
 parameters) and takes relative paths from the file's folder; whether files, steps and inputs
@@ -59,6 +60,7 @@ from .issues import Severity
 from .quality_checks import Bounds
 from .reports import ReportFormat
 from .s3 import S3Settings, S3Uri
+from .settings import DEFAULT_LOG_LIMIT_BYTES
 
 CONFIG_SECTIONS = (
     "test_scenarios",
@@ -287,6 +289,13 @@ class ExecutionConfig(_Section):
     """How script tests run: in containers, or as ``main(...)`` in host processes."""
     container_image: str | None = Field(default=None, min_length=1)
     """The default image of steps that name none."""
+    log_limit_mb: float = Field(default=DEFAULT_LOG_LIMIT_BYTES / 2**20, gt=0, allow_inf_nan=False)
+    """The most of a step's output its log.txt keeps (MiB); the rest is counted, not saved.
+    Read by every command that takes ``--config``."""
+
+    @property
+    def log_limit_bytes(self) -> int:
+        return int(self.log_limit_mb * 2**20)
 
 
 class IntegrationTestConfig(BaseModel):

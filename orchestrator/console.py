@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .issues import Issue
 from .results import OutputSummary, RunResult, Status, StepResult
 
 STATUS_STYLE = {
@@ -117,6 +118,9 @@ def print_summary(console: Console, run: RunResult) -> None:
     for step in run.steps:
         if step.status.broke:
             console.print(failure_panel(step))
+    for step in run.steps:
+        for finding in step.findings:
+            console.print(finding_line(step.name, finding))
     colour = "green" if run.ok else "red"
     total = (run.finished_at or time.time()) - run.started_at
     console.print(
@@ -151,6 +155,14 @@ def failure_panel(step: StepResult) -> Panel:
     if step.log_file:
         parts.append(Text(f"full log: {step.log_file}", "dim"))
     return Panel(Group(*parts), title=f"{step.name}: {step.status.value}", border_style="red")
+
+
+def finding_line(step: str, finding: Issue) -> Text:
+    """One thing a step left that cit had to secure, e.g. a link out of its outputs."""
+    style = "red" if finding.is_error else "yellow"
+    return Text.assemble(
+        (f"{step}: {finding.severity.value} [{finding.rule}] ", style), finding.description
+    )
 
 
 def _status_text(status: Status) -> Text:

@@ -204,7 +204,7 @@ class Execution:
 def overall_status(steps: list[StepResult], interrupted: bool) -> Status:
     if interrupted:
         return Status.INTERRUPTED
-    if all(s.status is Status.SUCCEEDED for s in steps):
+    if all(s.passed for s in steps):
         return Status.SUCCEEDED
     return Status.FAILED
 

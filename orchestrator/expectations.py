@@ -34,6 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from .capture import capture_output
 from .compatibility import check_output
+from .container_files import is_real_dir, read_bounded, regular_files, walk
+from .issues import Issue
 from .profiles import Distribution, OutputProfile
 from .schemas import DataSchema
 from .testcases import (
@@ -50,6 +52,8 @@ Isolation = Literal["container", "process"]
 LISTED_FILES = 10
 """Output files named in a message before the rest are counted."""
 LISTED_METRICS = 20
+METRICS_LIMIT = 16 * 2**20
+"""The largest metrics file that is read."""
 
 
 class Failure(BaseModel):
@@ -81,6 +85,8 @@ class CaseOutcome(BaseModel):
     profiles: dict[str, OutputProfile] = Field(default_factory=dict)
     """Captured schemas of the outputs, by name; an output missing here is captured when a
     schema expectation needs it."""
+    findings: list[Issue] = Field(default_factory=list)
+    """What the step left that cit had to secure (links out of its outputs and such)."""
 
     @property
     def completed(self) -> bool:
@@ -98,7 +104,23 @@ def evaluate(case: TestCase, outcome: CaseOutcome) -> list[Failure]:
         failures += _predictions(case, outcome)
     failures += _duration(case, outcome)
     failures += _warnings(case, outcome)
+    failures += _left_behind(outcome)
     return failures
+
+
+def _left_behind(outcome: CaseOutcome) -> list[Failure]:
+    """Error-level findings of the run: every case expects its outputs to stay in their
+    folders."""
+    return [
+        Failure(
+            kind="output",
+            expectation="outputs stay inside their folders",
+            actual=issue.rule,
+            message=f"[{issue.rule}] {issue.description}",
+        )
+        for issue in outcome.findings
+        if issue.is_error
+    ]
 
 
 # Output schemas -----------------------------------------------------------------------------
@@ -136,7 +158,7 @@ def _schema_targets(case: TestCase, outputs_dir: Path) -> list[tuple[str, DataSc
         targets += [
             (f.name, every)
             for f in folders
-            if f.is_dir() and f.name not in named and any(p.is_file() for p in f.rglob("*"))
+            if f.name not in named and is_real_dir(f) and regular_files(f)
         ]
     return targets
 
@@ -194,12 +216,9 @@ def _behavior(expectation: str, actual: str | None, message: str) -> Failure:
 
 
 def output_files(outputs_dir: Path) -> list[str]:
-    """The files under ``outputs_dir`` as sorted relative paths with '/' (none if missing)."""
-    if not outputs_dir.is_dir():
-        return []
-    return sorted(
-        p.relative_to(outputs_dir).as_posix() for p in outputs_dir.rglob("*") if p.is_file()
-    )
+    """The regular files under ``outputs_dir`` as sorted relative paths with '/' (none if
+    missing); links are not followed, nor counted as written."""
+    return sorted(entry.rel for entry in walk(outputs_dir).files)
 
 
 def matches(pattern: str, path: str, *, folders: bool = True) -> bool:
@@ -252,7 +271,7 @@ def _metrics(case: TestCase, outputs_dir: Path, files: list[str]) -> list[Failur
     if name is None:
         reason = f"metrics file '{case.metrics_pattern}' was not written"
         return [_metric_file_failure(expected, f"{reason} (outputs: {_listing(files)})")]
-    data = _read_metrics(outputs_dir / name, name)
+    data = _read_metrics(outputs_dir, name)
     if isinstance(data, str):
         return [_metric_file_failure(expected, data)]
     flat = flatten_metrics(data)
@@ -272,7 +291,7 @@ def read_metrics(outputs_dir: Path, pattern: str) -> dict[str, Any]:
     """The flattened metrics of the file matching ``pattern`` under ``outputs_dir``; empty
     when there is none or it is not a JSON object."""
     name = metrics_file_for(pattern, output_files(outputs_dir))
-    data = _read_metrics(outputs_dir / name, name) if name is not None else {}
+    data = _read_metrics(outputs_dir, name) if name is not None else {}
     return flatten_metrics(data) if isinstance(data, dict) else {}
 
 
@@ -281,10 +300,15 @@ def _metric_file_failure(expected: list[MetricExpectation], message: str) -> Fai
     return Failure(kind="metric", expectation=expectation, message=message)
 
 
-def _read_metrics(path: Path, name: str) -> dict[str, Any] | str:
-    """The metrics object of a file, or the one-line reason it cannot be used."""
+def _read_metrics(outputs_dir: Path, name: str) -> dict[str, Any] | str:
+    """The metrics object of the file ``name`` under ``outputs_dir``, or the one-line reason
+    it cannot be used; read through no link and no further than ``METRICS_LIMIT``."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw, cut = read_bounded(outputs_dir / name, METRICS_LIMIT, root=outputs_dir)
+        if cut:
+            limit = METRICS_LIMIT // 2**20
+            return f"metrics file '{name}' is larger than {limit} MiB; it is not read"
+        data = json.loads(raw.decode("utf-8"))
     except OSError as exc:
         return f"metrics file '{name}' cannot be read: {exc.strerror}"
     except UnicodeDecodeError:

@@ -5,16 +5,22 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path
 
+from .container_files import is_real_dir
+
 MODEL_TARBALL = "model.tar.gz"
 OUTPUT_TARBALL = "output.tar.gz"
 
 
 def tar_gz_folder(folder: Path, tarball: Path) -> Path:
-    """Pack the contents of ``folder`` with entries at the archive root, as SageMaker does."""
+    """Pack the contents of ``folder`` with entries at the archive root, as SageMaker does.
+
+    Links are packed as links, never followed; a ``folder`` that is itself a link (a container
+    can replace /opt/ml/output/data with one) is packed as empty.
+    """
     tarball.parent.mkdir(parents=True, exist_ok=True)
     partial = tarball.with_name(tarball.name + ".partial")
-    with tarfile.open(partial, "w:gz") as archive:
-        for child in sorted(folder.iterdir()) if folder.is_dir() else []:
+    with tarfile.open(partial, "w:gz", dereference=False) as archive:
+        for child in sorted(folder.iterdir()) if is_real_dir(folder) else []:
             archive.add(child, arcname=child.name)
     partial.replace(tarball)
     return tarball

@@ -13,7 +13,7 @@ from .graph import topological_order
 from .pipeline import LocalSource, Pipeline, S3Source, Step
 from .resources import limits
 from .sagemaker_contract import JobContext, JobSpec, StepPaths, translate
-from .settings import RunSettings
+from .settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
 
 MANAGED_LABEL = "cit.managed"
 RUN_LABEL = "cit.run-id"
@@ -27,6 +27,8 @@ class PlannedStep:
     step: Step
     paths: StepPaths
     job: JobSpec
+    log_limit_bytes: int = DEFAULT_LOG_LIMIT_BYTES
+    """How much of the container's output its log.txt keeps."""
 
     @property
     def name(self) -> str:
@@ -65,7 +67,8 @@ def plan_run(
         inputs = resolve_inputs(step, run_dir)
         labels = run_labels(run_id, pipeline.name, name, owner)
         ctx = _context(step, labels, settings, run_id)
-        steps[name] = PlannedStep(step, paths, translate(step, inputs, paths, ctx))
+        job = translate(step, inputs, paths, ctx)
+        steps[name] = PlannedStep(step, paths, job, settings.log_limit_bytes)
     return RunPlan(run_id, run_dir, pipeline.name, pipeline_file, steps, fetched_sources(pipeline))
 
 

@@ -36,8 +36,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from .container_files import is_real_dir
 from .errors import InputError
-from .input_files import FieldError, describe_error, first_line, read_bytes, reject_unknown
+from .input_files import FieldError, describe_error, first_line, reject_unknown
 from .issues import Severity
 from .profiles import Distribution
 from .quality_checks import (
@@ -53,6 +54,7 @@ from .quality_checks import (
     percent,
     share,
 )
+from .tables import ALLOWED, JSON_ARRAY_LIMIT, table_files, table_kind
 
 __all__ = [
     "CHECKS",
@@ -68,6 +70,8 @@ __all__ = [
 
 SAMPLE_SIZE = 5
 """Failing rows a result shows."""
+HEAD_LIMIT = 16 * 2**20
+"""The most bytes of a JSON lines file that its first rows are read from."""
 SAMPLE_COLUMNS = 12
 """A sample row holds every column of a table this narrow; of a wider one, the checked columns
 and then the first others up to this many."""
@@ -258,37 +262,14 @@ class _References:
 
 # --- reading datasets -----------------------------------------------------------------------
 
-TABLE_FORMATS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "json",
-}
-COMPRESSED = (".gz", ".bz2", ".zst", ".zstd")
-
-
-def table_format(path: Path) -> str | None:
-    """The table format of a file name (csv, tsv, parquet, jsonl, json), None for others;
-    text formats may end in a compression suffix."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in COMPRESSED:
-        fmt = TABLE_FORMATS.get(suffixes[-2]) if len(suffixes) > 1 else None
-        return None if fmt == "parquet" else fmt
-    return TABLE_FORMATS.get(suffixes[-1]) if suffixes else None
-
-
 def read_dataset(path: Path) -> Any:
     """A pyarrow Table of a table file or of every table file in a folder; any problem is an
     ``InputError`` naming the file."""
-    if path.is_dir():
-        files = [f for f in sorted(path.rglob("*")) if f.is_file() and table_format(f)]
-        tables = [t for t in (_read_file(f, in_folder=True) for f in files) if t is not None]
+    if is_real_dir(path):
+        files = table_files(path)
+        tables = [t for t in (_read_file(f.path, in_folder=True) for f in files) if t is not None]
         if not tables:
-            allowed = ", ".join(TABLE_FORMATS)
-            raise InputError(f"holds no table files; allowed: {allowed}", file=path)
+            raise InputError(f"holds no table files; allowed: {ALLOWED}", file=path)
         return _concat(tables, path)
     table = _read_file(_checked_file(path), in_folder=False)
     assert table is not None
@@ -298,36 +279,39 @@ def read_dataset(path: Path) -> Any:
 def read_head(path: Path, rows: int) -> Any:
     """The first ``rows`` rows of what ``read_dataset`` reads, reading no further than they
     need (a report's sample of a large output costs a few batches, not a full read)."""
-    if not path.is_dir():
+    if not is_real_dir(path):
         table = _head_of_file(_checked_file(path), rows, in_folder=False)
         assert table is not None  # a single .json file that is no table raises instead
         return table
     tables: list[Any] = []
-    for file in (f for f in sorted(path.rglob("*")) if f.is_file() and table_format(f)):
+    for file in table_files(path):
         if sum(t.num_rows for t in tables) >= rows:
             break
-        table = _head_of_file(file, rows, in_folder=True)
+        table = _head_of_file(file.path, rows, in_folder=True)
         if table is not None:
             tables.append(table)
     if not tables:
-        allowed = ", ".join(TABLE_FORMATS)
-        raise InputError(f"holds no table files; allowed: {allowed}", file=path)
+        raise InputError(f"holds no table files; allowed: {ALLOWED}", file=path)
     return _concat(tables, path).slice(0, rows)
+
+
+def _format(path: Path) -> str | None:
+    kind = table_kind(path.name)
+    return kind.format if kind else None
 
 
 def _checked_file(path: Path) -> Path:
     """``path``, a table file that exists; else the ``InputError`` that says what it is not."""
     if not path.exists():
         raise InputError("no such file or folder", file=path)
-    if table_format(path) is None:
-        allowed = ", ".join(TABLE_FORMATS)
-        raise InputError(f"is not a table file; allowed: {allowed}", file=path)
+    if table_kind(path.name) is None:
+        raise InputError(f"is not a table file; allowed: {ALLOWED}", file=path)
     return path
 
 
 def _head_of_file(path: Path, rows: int, *, in_folder: bool) -> Any:
     """The first ``rows`` rows of one file, read batch by batch (JSON arrays: whole)."""
-    fmt = table_format(path)
+    fmt = _format(path)
     try:
         if fmt == "json":
             table = _json_table(path, in_folder)
@@ -367,13 +351,13 @@ def _csv_head(stream: Any, rows: int, fmt: str | None) -> Any:
 
 
 def _jsonl_head(stream: Any, rows: int) -> Any:
-    lines = []
-    for line in io.TextIOWrapper(stream, encoding="utf-8"):
-        if line.strip():
-            lines.append(line)
-        if len(lines) >= rows:
-            break
-    return _pa("json").read_json(io.BytesIO("".join(lines).encode()))
+    """The first ``rows`` records, from at most ``HEAD_LIMIT`` bytes (a record cut there is
+    left out, so a file of one endless line gives none)."""
+    data = stream.read(HEAD_LIMIT + 1)
+    lines = [line for line in data.splitlines(keepends=True) if line.strip()]
+    if len(data) > HEAD_LIMIT and lines and not lines[-1].endswith(b"\n"):
+        lines.pop()
+    return _pa("json").read_json(io.BytesIO(b"".join(lines[:rows])))
 
 
 def _csv_parse_options(fmt: str | None) -> Any:
@@ -383,7 +367,7 @@ def _csv_parse_options(fmt: str | None) -> Any:
 def _read_file(path: Path, *, in_folder: bool) -> Any:
     """One file's table; None for a ``.json`` file in a folder that is not an array of
     objects (an artifact such as metrics.json)."""
-    fmt = table_format(path)
+    fmt = _format(path)
     try:
         if fmt == "json":
             return _json_table(path, in_folder)
@@ -405,10 +389,11 @@ def _read_file(path: Path, *, in_folder: bool) -> Any:
 
 
 def _json_table(path: Path, in_folder: bool) -> Any:
-    data = read_bytes(path)
-    if path.suffix.lower() != ".json":
-        with _pa().input_stream(str(path), compression="detect") as stream:
-            data = stream.read()
+    with _pa().input_stream(str(path), compression="detect") as stream:
+        data = stream.read(JSON_ARRAY_LIMIT + 1)
+    if len(data) > JSON_ARRAY_LIMIT:
+        limit = JSON_ARRAY_LIMIT // 2**20
+        raise InputError(f"is a JSON array over {limit} MiB; it is not read whole", file=path)
     content = json.loads(data)
     if not isinstance(content, list) or not all(isinstance(row, dict) for row in content):
         if in_folder:

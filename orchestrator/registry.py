@@ -65,6 +65,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .capture import capture_output
 from .compatibility import check_output
+from .container_files import is_regular_file, regular_files, walk
 from .errors import InputError
 from .input_files import FieldError, read_data, reject_unknown
 from .issues import Issue, has_errors
@@ -157,28 +158,37 @@ class TestDataRegistry:
     # --- writing ---------------------------------------------------------------------------
 
     def register(
-        self, script: str, case: str, source: Path, *, description: str = ""
+        self,
+        script: str,
+        case: str,
+        source: Path,
+        *,
+        description: str = "",
+        follow_links: bool = True,
     ) -> TestDataEntry:
         """Store ``source`` as the next version of (script, case), or return the stored
-        version with the same content."""
+        version with the same content. Without ``follow_links`` (what a container wrote) links
+        are left out instead of read."""
         check_name(script, "script")
         check_name(case, "case")
         source = Path(source)
         if not source.is_file() and not source.is_dir():
             raise InputError("no such file or folder to register", file=source)
         self._refuse_holding_registry(source)
-        digest = content_hash(source)[0]
+        digest = content_hash(source, follow_links=follow_links)[0]
         same = self._same_content(script, case, digest)
         if same is not None:
             return same
-        return self._store(script, case, source, description)
+        return self._store(script, case, source, description, follow_links)
 
-    def _store(self, script: str, case: str, source: Path, description: str) -> TestDataEntry:
+    def _store(
+        self, script: str, case: str, source: Path, description: str, follow_links: bool
+    ) -> TestDataEntry:
         """Copy, hash, and move into place as the next version under the lock; the staged copy
         is removed whatever happens."""
         staged = self.root / STAGING_FOLDER / secrets.token_hex(8)
         try:
-            self._copy(source, staged)
+            self._copy(source, staged, follow_links)
             digest, files, size = content_hash(staged)
             with self._locked():
                 entries = self._read_index().entries
@@ -222,10 +232,10 @@ class TestDataRegistry:
     ) -> TestDataEntry:
         """Register what ``step`` wrote to ``output`` in a cit run as test data of ``script``."""
         folder = run_output_folder(Path(run_dir), step, output)
-        if not _has_files(folder):
+        if not regular_files(folder):
             raise InputError(f"output '{output}' of step '{step}' is empty", file=folder)
         text = description or f"output '{output}' of step '{step}' in run {Path(run_dir).name}"
-        return self.register(script, case, folder, description=text)
+        return self.register(script, case, folder, description=text, follow_links=False)
 
     def for_edge(
         self, pipeline: Pipeline, consumer: str, input: str, *, run_dir: Path | None = None
@@ -239,7 +249,7 @@ class TestDataRegistry:
             if not run_dir.is_dir():
                 raise InputError("no such run directory", file=run_dir)
             folder = StepPaths(run_dir / "steps" / producer.step).output(producer.output)
-            if folder.is_dir() and _has_files(folder):
+            if regular_files(folder):
                 self.register_run_output(
                     run_dir,
                     producer.step,
@@ -339,10 +349,10 @@ class TestDataRegistry:
                 file=source,
             )
 
-    def _copy(self, source: Path, staged: Path) -> None:
+    def _copy(self, source: Path, staged: Path, follow_links: bool) -> None:
         """A private copy of ``source`` in ``staged``: its folders and files, links to files
-        as their content."""
-        folders, files = _tree(source)
+        as their content (or left out, without ``follow_links``)."""
+        folders, files = _tree(source, follow_links)
         try:
             staged.mkdir(parents=True)
             for rel in folders:
@@ -396,11 +406,12 @@ class TestDataRegistry:
 # --- content -------------------------------------------------------------------------------
 
 
-def content_hash(source: Path) -> tuple[str, int, int]:
+def content_hash(source: Path, *, follow_links: bool = True) -> tuple[str, int, int]:
     """(sha256, files, bytes) of a file or folder: every file's relative path and bytes, in
     sorted path order, so the walk's order does not matter. A file's relative path is its
-    name; a link to a file counts as the file, a link to a folder is refused."""
-    files = sorted(_tree(source)[1])
+    name; a link to a file counts as the file, a link to a folder is refused (without
+    ``follow_links``, every link is left out)."""
+    files = sorted(_tree(source, follow_links)[1])
     digest = hashlib.sha256()
     total = 0
     for rel, path in files:
@@ -413,10 +424,18 @@ def content_hash(source: Path) -> tuple[str, int, int]:
     return digest.hexdigest(), len(files), total
 
 
-def _tree(source: Path) -> tuple[list[str], list[tuple[str, Path]]]:
+def _tree(source: Path, follow_links: bool = True) -> tuple[list[str], list[tuple[str, Path]]]:
     """The folders and files of ``source`` as (relative posix paths); a file is its own name.
     Links to files count as files; links to folders are not followed but refused, as are broken
-    links; other special files are skipped."""
+    links; other special files are skipped. Without ``follow_links`` only regular files and
+    real folders are listed, and no link is read."""
+    if not follow_links:
+        if is_regular_file(source):
+            return [], [(source.name, source)]
+        found = walk(source)
+        if found.unreadable:
+            raise InputError(f"cannot read '{found.unreadable[0]}'", file=source)
+        return found.folders, [(f.rel, f.path) for f in found.files]
     if source.is_file():
         return [], [(source.name, source)]
     folders: list[str] = []
@@ -450,10 +469,6 @@ def _link_error(source: Path, link: Path, what: str) -> InputError:
         "(put the folder itself in place of the link)",
         file=source,
     )
-
-
-def _has_files(folder: Path) -> bool:
-    return any(path.is_file() for path in folder.rglob("*"))
 
 
 def _make_read_only(folder: Path) -> None:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import __version__
+from .container_files import tail_lines
 from .expectations import ScriptTestResult, TestCaseResult, case_metrics
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue
@@ -177,6 +178,11 @@ def pipeline_suite(
 def step_test(step: StepResult, run_dir: str | None = None) -> TestItem:
     outcome = _STEP_OUTCOME[step.status]
     problem = None if outcome in (Outcome.PASSED, Outcome.SKIPPED) else _step_problem(step)
+    failure_type = step.status.value if problem else None
+    errors = [i for i in step.findings if i.is_error]
+    if outcome is Outcome.PASSED and errors:
+        outcome, problem, failure_type = Outcome.FAILED, issue_line(errors[0]), errors[0].rule
+    findings = [issue_line(i) for i in step.findings]
     return TestItem(
         name=step.name,
         classname=step.name,
@@ -184,11 +190,15 @@ def step_test(step: StepResult, run_dir: str | None = None) -> TestItem:
         outcome=outcome,
         duration_seconds=step.duration_seconds or 0.0,
         message=problem if problem else (step.reason if outcome is Outcome.SKIPPED else None),
-        failure_type=step.status.value if problem else None,
-        details=[problem] if problem else [],
+        failure_type=failure_type,
+        details=_details(problem, findings),
         log_tail=list(step.log_tail),
         run_dir=run_dir,
     )
+
+
+def _details(problem: str | None, findings: list[str]) -> list[str]:
+    return [problem, *(f for f in findings if f != problem)] if problem else findings
 
 
 def _step_problem(step: StepResult) -> str:
@@ -374,12 +384,7 @@ def step_metrics(step: StepResult) -> dict[str, Any]:
 def _case_log_tail(case: TestCaseResult, script: str, lines: int = 40) -> list[str]:
     if case.run_dir is None:
         return []
-    log = case.run_dir / "steps" / script / "log.txt"
-    try:
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return []
-    return text.splitlines()[-lines:]
+    return tail_lines(case.run_dir / "steps" / script / "log.txt", lines)
 
 
 # -- the report -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from .issues import Issue, has_errors
 from .profiles import OutputProfile
 
 
@@ -60,6 +61,13 @@ class StepResult(BaseModel):
     outputs: list[OutputSummary] = Field(default_factory=list)
     upstream: list[str] = Field(default_factory=list)
     container: dict[str, Any] = Field(default_factory=dict)
+    findings: list[Issue] = Field(default_factory=list)
+    """What the step left that cit had to secure: links, special files, set-ID bits."""
+
+    @property
+    def passed(self) -> bool:
+        """Succeeded, and left nothing that is an error (such as a link out of its outputs)."""
+        return self.status.ok and not has_errors(self.findings)
 
 
 class RunResult(BaseModel):

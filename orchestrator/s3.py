@@ -61,6 +61,7 @@ from tenacity import (
     wait_random,
 )
 
+from orchestrator.container_files import is_real_dir, open_regular, walk
 from orchestrator.errors import (
     CitError,
     ExecutionError,
@@ -776,6 +777,8 @@ class Upload:
     uri: str
     files: int
     bytes: int
+    links: int = 0
+    """Links in the folder: never followed, so not uploaded."""
 
 
 def _folder_uri(uri: str | S3Uri) -> S3Uri:
@@ -794,12 +797,12 @@ def upload_folder(folder: Path, uri: str | S3Uri, settings: S3Settings | None = 
     """
     target = _folder_uri(uri)
     settings = settings or S3Settings()
-    if not folder.is_dir():
+    if not is_real_dir(folder):
         raise S3Error(f"cannot upload {folder} to {target}: no such folder")
-    try:
-        files = _local_files(folder)
-    except OSError as exc:
-        raise S3Error(f"cannot read {folder} to upload it: {exc.strerror or exc}") from exc
+    found = walk(folder)
+    if found.unreadable:
+        raise S3Error(f"cannot read {folder / found.unreadable[0]} to upload it")
+    files = [entry.rel for entry in found.files]
     ctx = _context(target, settings, time.monotonic() + settings.download_timeout_seconds)
     ctx.needs = _UPLOAD_NEEDS
     try:
@@ -807,24 +810,7 @@ def upload_folder(folder: Path, uri: str | S3Uri, settings: S3Settings | None = 
     except OSError as exc:
         raise S3Error(f"cannot read {exc.filename or folder} to upload it: {exc.strerror}") from exc
     log.debug("uploaded %s to %s: %d files", folder, target, len(files))
-    return Upload(uri=str(target), files=len(files), bytes=sum(sizes))
-
-
-def _local_files(folder: Path) -> list[str]:
-    """The files under ``folder`` as '/'-separated relative paths, sorted; links to folders
-    are not followed."""
-    found: list[str] = []
-
-    def fail(exc: OSError) -> None:
-        raise exc
-
-    for root, _, names in os.walk(folder, onerror=fail):
-        base = Path(root)
-        for name in names:
-            path = base / name
-            if path.is_file():
-                found.append(path.relative_to(folder).as_posix())
-    return sorted(found)
+    return Upload(uri=str(target), files=len(files), bytes=sum(sizes), links=len(found.links))
 
 
 def _upload_all(ctx: _Context, folder: Path, files: list[str]) -> list[int]:
@@ -848,7 +834,7 @@ def _upload_one(ctx: _Context, path: Path, relative: str) -> int:
     uri = f"s3://{ctx.target.bucket}/{key}"
 
     def put() -> int:
-        with path.open("rb") as body:
+        with open_regular(path) as body:
             size = os.fstat(body.fileno()).st_size
             ctx.client.put_object(Bucket=ctx.target.bucket, Key=key, Body=body)
         return size

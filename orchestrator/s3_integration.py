@@ -127,7 +127,8 @@ def upload_run_outputs(env: TestEnvironment, run: RunResult) -> Iterator[str]:
             done = env.upload(Path(output.path), step.name, output.name)
             files = "1 file" if done.files == 1 else f"{done.files} files"
             size = human_size(done.bytes)
-            yield f"uploaded {step.name}/{output.name}: {files}, {size} -> {done.uri}"
+            links = f" ({done.links} link(s) not followed, not uploaded)" if done.links else ""
+            yield f"uploaded {step.name}/{output.name}: {files}, {size} -> {done.uri}{links}"
 
 
 def _schema(schema: DataSchema | Mapping[str, Any] | str | Path) -> DataSchema:

@@ -33,10 +33,11 @@ from .input_files import FieldError
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
 from .profiles import Distribution, OutputProfile
-from .quality import read_dataset, run_checks, table_format
+from .quality import read_dataset, run_checks
 from .results import RunResult, Status, StepResult
 from .settings import RunSettings
 from .source_scan import scan_script
+from .tables import ALLOWED, holds_table
 from .testcases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data, load_test_cases
 from .validate import validate_pipeline
 from .workflow import ImageBuilder, S3Fetcher, fetched, load_and_validate, run_loaded, s3_fetcher
@@ -269,7 +270,7 @@ def check_data_quality(
     for spec in case.data_quality_assertions:
         targets = check_targets(spec.output, outputs_dir)
         if not targets:
-            failures.append(_quality_failure(spec.check, f"{spec.check}: {NO_TABLE}"))
+            failures.append(_quality_failure(spec.check, f"{spec.check}: {no_table(spec.output)}"))
         for target in targets:
             try:
                 table = read_dataset(target)
@@ -289,7 +290,11 @@ def check_data_quality(
     return failures, warnings
 
 
-NO_TABLE = "no output holds a table to check (name one with 'output')"
+def no_table(output: str | None) -> str:
+    """Why a data-quality check found nothing to read."""
+    if output is None:
+        return "no output holds a table to check (name one with 'output')"
+    return f"output '{output}' holds no table ({ALLOWED}; a .json only as an array of objects)"
 
 
 def check_targets(output: str | None, outputs_dir: Path) -> list[Path]:
@@ -303,13 +308,6 @@ def check_targets(output: str | None, outputs_dir: Path) -> list[Path]:
         return [named]
     folders = sorted(outputs_dir.iterdir()) if outputs_dir.is_dir() else []
     return [folder for folder in folders if holds_table(folder)]
-
-
-def holds_table(path: Path) -> bool:
-    """A table file, or a folder with one somewhere inside."""
-    if path.is_file():
-        return table_format(path) is not None
-    return path.is_dir() and any(f.is_file() and table_format(f) for f in path.rglob("*"))
 
 
 def only_input_table(inputs: dict[str, Path]) -> Any:
@@ -404,6 +402,7 @@ def case_outcome(run: RunResult, step_name: str) -> CaseOutcome:
         log_lines=_log_lines(step),
         outputs_dir=Path(run.run_dir) / "steps" / step_name / "outputs",
         prediction_rows=prediction_rows(step),
+        findings=step.findings,
     )
 
 

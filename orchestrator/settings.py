@@ -10,6 +10,7 @@ from .image_build import runner_image_tag
 from .resources import host_cpus, host_memory_bytes
 
 RUNNER_IMAGE = runner_image_tag()
+DEFAULT_LOG_LIMIT_BYTES = 64 * 2**20
 
 
 def _default_user() -> str | None:
@@ -29,6 +30,8 @@ class RunSettings:
     memory_available: int = field(default_factory=host_memory_bytes)
     user: str | None = field(default_factory=_default_user)
     region: str = "us-east-1"
+    log_limit_bytes: int = DEFAULT_LOG_LIMIT_BYTES
+    """The most of a step's output its log.txt keeps; the rest is counted, not saved."""
 
     @property
     def runs_dir(self) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import threading
 import time
@@ -11,6 +10,13 @@ from collections import deque
 from pathlib import Path
 
 from .capture import capture_output, write_profile
+from .console import human_size
+from .container_files import (
+    is_real_dir,
+    read_text_bounded,
+    regular_files,
+    secure_written_folders,
+)
 from .engine import ENGINE_LOST, ContainerOutcome, Engine
 from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder
@@ -34,17 +40,13 @@ def run_step(
     result = step_record(planned, Status.RUNNING)
     prepare(planned)
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
-    with planned.paths.log_file.open("w", encoding="utf-8", buffering=1) as log:
-        unwritable: list[str] = []
+    with StepLog(planned.paths.log_file, planned.log_limit_bytes) as log:
 
         def on_log(line: str) -> None:
             tail.append(line)
-            if not unwritable:
-                try:
-                    log.write(line + "\n")
-                except OSError as exc:
-                    unwritable.append(f"cit could not write {log.name}: {exc.strerror}")
-                    tail.append(unwritable[0])
+            problem = log.write(line)
+            if problem:
+                tail.append(problem)
             # A terminal that went away (e.g. `cit run | head`) must not cost the saved log.
             with contextlib.suppress(Exception):
                 observer.step_log(planned.name, line)
@@ -52,6 +54,53 @@ def run_step(
         outcome = engine.run(planned.job.container, on_log=on_log, cancel=cancel)
     result.log_tail = list(tail)
     return finish(result, outcome, planned)
+
+
+class StepLog:
+    """A step's log.txt: every line as it comes, up to ``limit`` bytes, then a note where it
+    was cut and, at the end, how much was left out."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path = path
+        self.limit = limit
+        self.written = 0
+        self.dropped_bytes = 0
+        self.dropped_lines = 0
+        self.broken: str | None = None
+
+    def __enter__(self) -> StepLog:
+        self.handle = self.path.open("w", encoding="utf-8", buffering=1)
+        return self
+
+    def write(self, line: str) -> str | None:
+        """Save one line; a message the first time the file cannot be written."""
+        if self.broken:
+            return None
+        size = len(line.encode("utf-8", errors="replace")) + 1
+        if self.dropped_lines or self.written + size > self.limit:
+            if not self.dropped_lines:
+                self._save(f"[cit] log.txt is cut here at {human_size(self.limit)} (log limit)")
+            self.dropped_bytes += size
+            self.dropped_lines += 1
+            return None
+        self.written += size
+        return self._save(line)
+
+    def _save(self, line: str) -> str | None:
+        try:
+            self.handle.write(line + "\n")
+        except OSError as exc:
+            self.broken = f"cit could not write {self.path.name}: {exc.strerror}"
+            return self.broken
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        if self.dropped_lines:
+            self._save(
+                f"[cit] {self.dropped_lines} more line(s), {human_size(self.dropped_bytes)}, "
+                "were not saved; the step's last lines are in the report's log tail"
+            )
+        self.handle.close()
 
 
 def step_record(planned: PlannedStep, status: Status, reason: str | None = None) -> StepResult:
@@ -91,14 +140,18 @@ def finish(result: StepResult, outcome: ContainerOutcome, planned: PlannedStep) 
     result.started_at = outcome.started_at
     result.finished_at = outcome.finished_at
     result.duration_seconds = round(outcome.duration_seconds, 3)
-    result.message = read_message(planned.paths)
     result.status, result.reason = classify(outcome, planned)
+    if outcome.error == ENGINE_LOST:
+        # The container may still be running and writing: nothing it wrote is read.
+        return result
+    result.findings = secure_written_folders(planned.job.container.mounts, planned.name)
+    result.message = read_message(planned.paths)
     if result.status is Status.SUCCEEDED and planned.step.kind is StepKind.TRAINING:
         package_training_outputs(planned.paths)
     result.outputs = [
         describe_output(name, planned.paths)
         for name in planned.step.output_names
-        if planned.paths.output(name).exists()
+        if is_real_dir(planned.paths.output(name))
     ]
     return result
 
@@ -123,12 +176,12 @@ def describe_output(name: str, paths: StepPaths) -> OutputSummary:
 def uncaptured(name: str, folder: Path, reason: str) -> OutputProfile:
     """The profile of an output whose capture failed: its size, and the failure as the error
     of one dataset, so checks report it as unreadable rather than passing it."""
-    files = [Path(root) / f for root, _, names in os.walk(folder) for f in names]
+    files = regular_files(folder)
     return OutputProfile(
         output=name,
         folder=str(folder),
         files=len(files),
-        bytes=sum(f.stat().st_size for f in files if f.is_file()),
+        bytes=sum(f.size for f in files),
         datasets=[
             DatasetProfile(path="", format="unknown", error=f"cit could not capture it: {reason}")
         ],
@@ -168,13 +221,18 @@ def classify(outcome: ContainerOutcome, planned: PlannedStep) -> tuple[Status, s
 
 
 def read_message(paths: StepPaths) -> str | None:
-    """What the script wrote to /opt/ml/output/failure or /opt/ml/output/message."""
+    """What the script wrote to /opt/ml/output/failure or /opt/ml/output/message: the first
+    ``MESSAGE_LIMIT`` characters, never through a link."""
     for name in MESSAGE_FILES:
-        path = paths.ml_output_dir / name
-        if path.is_file():
-            text = path.read_text(encoding="utf-8", errors="replace").strip()
-            if text:
-                return text[:MESSAGE_LIMIT]
+        try:
+            text, _ = read_text_bounded(
+                paths.ml_output_dir / name, MESSAGE_LIMIT * 4, root=paths.ml_output_dir
+            )
+        except OSError:  # absent, or a link or special file the findings already name
+            continue
+        text = text.replace("\x00", "").strip()
+        if text:
+            return text[:MESSAGE_LIMIT]
     return None
 
 

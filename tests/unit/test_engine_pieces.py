@@ -87,6 +87,17 @@ def test_failure_file_wins_over_message_and_is_capped(tmp_path: Path) -> None:
     assert read_message(paths) == "x" * 1024
 
 
+def test_a_message_file_is_never_read_through_a_link(tmp_path: Path) -> None:
+    paths = StepPaths(tmp_path / "step")
+    paths.ml_output_dir.mkdir(parents=True)
+    secret = tmp_path / "secret"
+    secret.write_text("host secret")
+    os.symlink(secret, paths.ml_output_dir / "failure")
+    assert read_message(paths) is None
+    (paths.ml_output_dir / "message").write_text("said\0\0\0")
+    assert read_message(paths) == "said"  # a sparse file's zeros are no text
+
+
 def test_tarball_has_entries_at_the_root(tmp_path: Path) -> None:
     folder = tmp_path / "model"
     (folder / "sub").mkdir(parents=True)
@@ -96,6 +107,25 @@ def test_tarball_has_entries_at_the_root(tmp_path: Path) -> None:
     with tarfile.open(tarball) as archive:
         assert sorted(archive.getnames()) == ["model.json", "sub", "sub/weights.bin"]
     assert not list((tmp_path / "out").glob("*.partial"))
+
+
+def test_tarballs_keep_links_as_links_and_pack_a_linked_folder_as_empty(tmp_path: Path) -> None:
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "secret.txt").write_text("host secret")
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights.bin").write_bytes(b"w")
+    os.symlink(host, model / "escape")
+    os.symlink(host / "secret.txt", model / "secret.txt")
+    with tarfile.open(tar_gz_folder(model, tmp_path / "a" / "model.tar.gz")) as archive:
+        members = {m.name: m for m in archive.getmembers()}
+    assert sorted(members) == ["escape", "secret.txt", "weights.bin"]
+    assert members["escape"].issym() and members["secret.txt"].issym()
+    data = tmp_path / "data"
+    os.symlink(host, data)  # a step replaced /opt/ml/output/data with a link
+    with tarfile.open(tar_gz_folder(data, tmp_path / "b" / "output.tar.gz")) as archive:
+        assert archive.getnames() == []
 
 
 def test_limits_are_bounded_by_what_the_engine_has() -> None:

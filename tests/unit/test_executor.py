@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -315,3 +316,19 @@ def test_manifest_that_cannot_be_written_is_reported_after_clean_up(project: Pat
             settings=settings(project),
             observer=RemoveRunDir(),
         )
+
+
+def test_a_steps_log_is_cut_at_the_log_limit_and_says_so(project: Path) -> None:
+    lines = [f"line {i:04d} " + "x" * 40 for i in range(100)]
+    fake = engine(a=FakeBehaviour(logs=lines))
+    one = "name: one\nsteps:\n  a: {kind: processing, script: scripts/prep.py}\n"
+    path = write(project, "one.yaml", one)
+    limited = replace(settings(project), log_limit_bytes=1000)
+    step = run_pipeline(path, fake, settings=limited).step("a")
+    log = Path(str(step.log_file)).read_text()
+    saved = log.splitlines()
+    assert saved[:-2] == lines[:19]  # 19 lines of 51 bytes fit in 1000
+    assert saved[-2] == "[cit] log.txt is cut here at 1000 B (log limit)"
+    assert saved[-1].startswith("[cit] 81 more line(s), 4.0 KiB, were not saved")
+    assert len(log.encode()) < 1200
+    assert step.log_tail[-1] == lines[-1]  # the tail still shows how the step ended
