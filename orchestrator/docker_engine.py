@@ -37,6 +37,14 @@ LOG_IDLE_AFTER_STOP = 2
 MAX_LINE_BYTES = 64 * 1024
 HTTP_CONFLICT = 409
 LINE_BREAKS = re.compile(rb"\r\n|\r|\n")
+# Every capability is dropped but these three, which only a container running as root uses
+# (cit runs as root, as SageMaker does, when cit itself runs as root; see settings): root
+# writing, extracting and chmod-ing files in folders it does not own, as tarfile, pip and
+# shutil do. Not kept: MKNOD (device nodes), SETUID/SETGID (su, gosu), FSETID (setuid
+# bits survive writes), NET_RAW, NET_BIND_SERVICE, SYS_CHROOT, KILL, SETPCAP, SETFCAP,
+# AUDIT_WRITE: no SageMaker script needs them.
+KEPT_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER")
+NO_NEW_PRIVILEGES = "no-new-privileges:true"
 
 
 def connect(timeout_seconds: float = 60.0) -> DockerEngine:
@@ -209,7 +217,13 @@ def create_arguments(api: Any, spec: ContainerSpec) -> dict[str, Any]:
         # An init as PID 1 lets a script without signal handlers end on SIGTERM, as a normal
         # process does; one with handlers still gets the grace period to checkpoint.
         "init": True,
+        "cap_drop": ["ALL"],
+        "cap_add": list(KEPT_CAPABILITIES),
+        # setuid files in the image (sudo, su) cannot raise a process's privileges.
+        "security_opt": [NO_NEW_PRIVILEGES],
     }
+    if spec.pids_limit:
+        host_config["pids_limit"] = spec.pids_limit
     if spec.cpus:
         host_config["nano_cpus"] = int(spec.cpus * 1e9)
     if spec.memory_bytes:

@@ -120,6 +120,7 @@ def _context(
         labels=labels,
         cpus=cpus,
         memory_bytes=memory,
+        pids_limit=settings.pids_limit,
         user=settings.user,
         region=settings.region,
     )

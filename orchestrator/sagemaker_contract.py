@@ -84,6 +84,7 @@ class JobContext:
     labels: Mapping[str, str] = field(default_factory=dict)
     cpus: float | None = None
     memory_bytes: int | None = None
+    pids_limit: int | None = None
     user: str | None = None
     region: str = "us-east-1"
 
@@ -490,6 +491,7 @@ def _container(
         network=step.network,
         cpus=ctx.cpus,
         memory_bytes=ctx.memory_bytes,
+        pids_limit=ctx.pids_limit,
         user=ctx.user,
         working_dir=working_dir,
         timeout_seconds=step.timeout_seconds,

@@ -11,10 +11,14 @@ from .resources import host_cpus, host_memory_bytes
 
 RUNNER_IMAGE = runner_image_tag()
 DEFAULT_LOG_LIMIT_BYTES = 64 * 2**20
+DEFAULT_PIDS_LIMIT = 4096
+"""Processes and threads one step's container may hold: ample for data loaders and thread
+pools, and a fork bomb stops there instead of exhausting the host."""
 
 
 def _default_user() -> str | None:
-    """Run containers as the invoking user so files they write stay the user's own."""
+    """Run containers as the invoking user so files they write stay the user's own; a cit
+    running as root runs them as root (no user given), as SageMaker runs its jobs."""
     uid = os.getuid()
     return None if uid == 0 else f"{uid}:{os.getgid()}"
 
@@ -29,6 +33,7 @@ class RunSettings:
     cpus_available: int = field(default_factory=host_cpus)
     memory_available: int = field(default_factory=host_memory_bytes)
     user: str | None = field(default_factory=_default_user)
+    pids_limit: int = DEFAULT_PIDS_LIMIT
     region: str = "us-east-1"
     log_limit_bytes: int = DEFAULT_LOG_LIMIT_BYTES
     """The most of a step's output its log.txt keeps; the rest is counted, not saved."""

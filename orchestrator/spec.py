@@ -29,6 +29,7 @@ class ContainerSpec:
     network: bool = False
     cpus: float | None = None
     memory_bytes: int | None = None
+    pids_limit: int | None = None
     user: str | None = None
     working_dir: str | None = None
     hostname: str | None = None

@@ -291,6 +291,7 @@ def test_without_the_sections_nothing_is_configured(tmp_path: Path) -> None:
         ("execution: {isolation: process}", "execution.isolation: unknown field 'isolation' (did"),
         ("execution: {isolation_mode: docker}", "execution.isolation_mode: Input should be"),
         ("execution: {max_workers: 0}", "execution.max_workers: Input should be greater than"),
+        ("execution: {pids_limit: 8}", "execution.pids_limit: Input should be greater than"),
         ("execution: [1]", "execution: must be a mapping of settings"),
     ],
 )

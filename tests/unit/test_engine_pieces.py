@@ -65,6 +65,14 @@ def test_create_arguments_keep_image_defaults_when_unset() -> None:
     assert "NanoCpus" not in args["host_config"] and "Memory" not in args["host_config"]
 
 
+def test_containers_get_only_the_capabilities_root_needs_to_write_its_folders() -> None:
+    host = create_arguments(OFFLINE_API, spec(pids_limit=4096))["host_config"]
+    assert host["CapDrop"] == ["ALL"]
+    assert sorted(host["CapAdd"]) == ["CHOWN", "DAC_OVERRIDE", "FOWNER"]
+    assert host["SecurityOpt"] == ["no-new-privileges:true"]
+    assert host["PidsLimit"] == 4096
+
+
 def test_only_ended_cit_processes_of_this_machine_are_orphans() -> None:
     host = socket.gethostname()
     assert not is_orphan(f"{host}:{os.getpid()}")

@@ -284,12 +284,13 @@ test_scenarios:
 script_tests:
   side:
     test_cases: [{name: once, input_data: {data: data}}]
-execution: {container_image: "mine:1", timeout_minutes: 5}
+execution: {container_image: "mine:1", timeout_minutes: 5, pids_limit: 512}
 """
     fake = engine()
     assert run(project, text, fake).exit_code == 0
     by_run = {(s.labels["cit.pipeline"], s.labels["cit.step"]): s for s in fake.specs}
     assert {s.image for s in fake.specs} == {"mine:1"}
+    assert {s.pids_limit for s in fake.specs} == {512}
     assert by_run[("shop", "prep")].timeout_seconds == 120  # the scenario's own cap
     assert by_run[("other", "prep")].timeout_seconds == 300  # execution.timeout_minutes
     assert by_run[("side-once", "side")].timeout_seconds == 300  # script tests too
