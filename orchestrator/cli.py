@@ -17,7 +17,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.markup import escape
 
 from . import __version__
 from .cleanup import sweep_orphans
@@ -33,6 +32,7 @@ from .reports import ReportFormat, check_report_target, write_json_report, write
 from .results import Status
 from .schemas import DataSchema
 from .settings import RUNNER_IMAGE, RunSettings
+from .terminal_text import markup_safe, plain
 from .workflow import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def user_errors() -> Iterator[None]:
 
 
 def _print_error(exc: CitError) -> None:
-    errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    errors.print(f"[bold red]error:[/] {markup_safe(exc)}", highlight=False, soft_wrap=True)
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -100,10 +100,12 @@ def _image_builder(
     """Build the runner image with its progress shown line by line."""
 
     def show(line: str) -> None:
-        console.print(f"  {line}", style="dim", highlight=False, markup=False)
+        console.print(plain(f"  {line}", "dim"), highlight=False)
 
     def build(tag: str) -> None:
-        console.print(f"[bold]building runner image {tag}[/] (once; later runs reuse it)")
+        console.print(
+            f"[bold]building runner image {markup_safe(tag)}[/] (once; later runs reuse it)"
+        )
         build_runner_image(
             engine.image_tools(), tag=tag, mode=mode, requirements=requirements, on_line=show
         )
@@ -175,7 +177,7 @@ def _fetch_s3(
 def _show_download(done: Download) -> None:
     files = "1 file" if done.files == 1 else f"{done.files} files"
     console.print(
-        f"[bold]{escape(str(done.uri))}[/]: {files}, {human_size(done.bytes)} "
+        f"[bold]{markup_safe(done.uri)}[/]: {files}, {human_size(done.bytes)} "
         f"({done.fetched} downloaded, {done.cached} from the cache)",
         highlight=False,
         soft_wrap=True,
@@ -351,7 +353,7 @@ def _upload_step_outputs(
 
 
 def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    console.print(plain(text), highlight=False, soft_wrap=True)
 
 
 @app.command("test-flow")
@@ -836,7 +838,7 @@ def generate_data_command(
     where = str(files[0]) if len(files) == 1 else "each of " + ", ".join(map(str, files))
     if rows < declared.min_rows:
         where += f"; the schema asks for at least {declared.min_rows}"
-    console.print(f"wrote {rows} rows to {where}", highlight=False, markup=False, soft_wrap=True)
+    _say(f"wrote {rows} rows to {where}")
 
 
 def _generation_schema(
@@ -985,7 +987,7 @@ def image_build(
             raise CitError(f"--requirements: no such file: {requirements}")
         engine = connect()
         _image_builder(engine, mode.value, requirements)(tag)
-        console.print(f"[green]built {tag}[/]")
+        console.print(f"[green]built {markup_safe(tag)}[/]")
 
 
 @app.command()
@@ -998,7 +1000,7 @@ def clean(
     with user_errors():
         removed = sweep_orphans(connect(), include_live=force)
     for name in removed:
-        console.print(f"removed {name}")
+        _say(f"removed {name}")
     console.print(f"{len(removed)} container(s) removed")
 
 

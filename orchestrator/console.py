@@ -9,13 +9,13 @@ import time
 
 from rich.console import Console, Group
 from rich.live import Live
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from .issues import Issue
 from .results import OutputSummary, RunResult, Status, StepResult
+from .terminal_text import markup_safe, plain
 
 STATUS_STYLE = {
     Status.PENDING: "dim",
@@ -63,8 +63,10 @@ class ConsoleObserver:
         self.colours = {
             s.name: STEP_COLOURS[i % len(STEP_COLOURS)] for i, s in enumerate(run.steps)
         }
-        self.console.print(f"[bold]cit[/] run [bold]{run.run_id}[/] of {escape(run.pipeline)}")
-        self.console.print(f"  run directory: {run.run_dir}")
+        self.console.print(
+            f"[bold]cit[/] run [bold]{markup_safe(run.run_id)}[/] of {markup_safe(run.pipeline)}"
+        )
+        self.console.print(plain(f"  run directory: {run.run_dir}"))
         self.live = Live(
             get_renderable=self._live_view,
             console=self.console,
@@ -81,7 +83,7 @@ class ConsoleObserver:
             return
         with self._lock:
             colour = self.colours.get(step, "white")
-            text = Text.assemble((f"{step:>12} | ", colour), line)
+            text = Text.assemble((f"{step:>12} | ", colour), plain(line))
             self.console.print(text, soft_wrap=True, highlight=False)
 
     def step_finished(self, step: StepResult) -> None:
@@ -108,7 +110,7 @@ class ConsoleObserver:
                 elapsed = f"{now - step.started_at:.1f}s"
             elif step.duration_seconds is not None:
                 elapsed = f"{step.duration_seconds:.1f}s"
-            table.add_row(_status_text(step.status), step.name, Text(elapsed, style="dim"))
+            table.add_row(_status_text(step.status), plain(step.name), Text(elapsed, style="dim"))
         return table
 
 
@@ -125,36 +127,38 @@ def print_summary(console: Console, run: RunResult) -> None:
     total = (run.finished_at or time.time()) - run.started_at
     console.print(
         f"[{colour}]run {run.status.value}[/] in {total:.1f}s · "
-        f"manifest: {run.run_dir}/manifest.json"
+        f"manifest: {markup_safe(run.run_dir)}/manifest.json"
     )
 
 
 def summary_table(run: RunResult) -> Table:
-    table = Table(title=f"cit run {run.run_id} · {run.pipeline}", title_justify="left")
+    title = plain(f"cit run {run.run_id} · {run.pipeline}", "table.title")
+    table = Table(title=title, title_justify="left")
     for column in ("step", "kind", "status", "exit", "duration", "outputs"):
         table.add_column(column, justify="right" if column in ("exit", "duration") else "left")
     for step in run.steps:
         table.add_row(
-            step.name,
+            plain(step.name),
             step.kind,
             _status_text(step.status),
             "" if step.exit_code is None else str(step.exit_code),
             "" if step.duration_seconds is None else f"{step.duration_seconds:.1f}s",
-            "\n".join(_describe_output(o) for o in step.outputs) or (step.reason or ""),
+            plain("\n".join(_describe_output(o) for o in step.outputs) or (step.reason or "")),
         )
     return table
 
 
 def failure_panel(step: StepResult) -> Panel:
-    parts: list[Text] = [Text(step.reason or step.status.value, style="bold")]
+    parts: list[Text] = [plain(step.reason or step.status.value, "bold")]
     if step.message:
-        parts.append(Text(f"message: {step.message}"))
+        parts.append(plain(f"message: {step.message}"))
     if step.log_tail:
         parts.append(Text(f"last {min(len(step.log_tail), FAILED_TAIL_LINES)} log lines:", "dim"))
-        parts.append(Text("\n".join(step.log_tail[-FAILED_TAIL_LINES:])))
+        parts.append(plain("\n".join(step.log_tail[-FAILED_TAIL_LINES:])))
     if step.log_file:
-        parts.append(Text(f"full log: {step.log_file}", "dim"))
-    return Panel(Group(*parts), title=f"{step.name}: {step.status.value}", border_style="red")
+        parts.append(plain(f"full log: {step.log_file}", "dim"))
+    title = plain(f"{step.name}: {step.status.value}")
+    return Panel(Group(*parts), title=title, border_style="red")
 
 
 def finding_line(step: str, finding: Issue) -> Text:
@@ -194,7 +198,9 @@ class CaseObserver(ConsoleObserver):
         self.run = run
         self.colours = {s.name: "cyan" for s in run.steps}
         self.console.print(
-            Text.assemble(("case ", "dim"), (run.pipeline, "bold"), (f"  {run.run_dir}", "dim")),
+            Text.assemble(
+                ("case ", "dim"), plain(run.pipeline, "bold"), plain(f"  {run.run_dir}", "dim")
+            ),
             soft_wrap=True,
         )
 
@@ -203,6 +209,6 @@ class CaseObserver(ConsoleObserver):
             seconds = f" in {step.duration_seconds:.1f}s" if step.duration_seconds else ""
             detail = f": {step.reason}" if step.reason and not step.status.ok else ""
             self.console.print(
-                Text(f"  {step.name} {step.status.value}{seconds}{detail}", style="dim"),
+                plain(f"  {step.name} {step.status.value}{seconds}{detail}", "dim"),
                 soft_wrap=True,
             )

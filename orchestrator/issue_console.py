@@ -17,6 +17,7 @@ from .issues import Issue, Severity
 from .profiles import DatasetProfile, OutputProfile
 from .results import Status
 from .schemas import DataSchema
+from .terminal_text import markup_safe, plain
 
 if TYPE_CHECKING:
     from .history import RunRecord
@@ -55,14 +56,14 @@ def _describe_dataset(dataset: DatasetProfile, columns: bool) -> str:
 
 
 def flow_table(edges: Sequence[EdgeResult], title: str = "data flow") -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=plain(title, "table.title"), title_justify="left")
     for column in ("edge", "data that flowed", "expected", "consumer", "issues"):
         table.add_column(column)
     for edge in edges:
         table.add_row(
-            Text(edge.edge),
-            Text(describe_profile(edge.captured)),
-            Text(_schema_name(edge.expected)),
+            plain(edge.edge),
+            plain(describe_profile(edge.captured)),
+            plain(_schema_name(edge.expected)),
             _status(edge.consumer_status),
             _issue_count(edge.issues),
         )
@@ -85,15 +86,15 @@ def schema_lines(edges: Sequence[EdgeResult]) -> list[str]:
 
 
 def issues_table(issues: Sequence[Issue], title: str = "issues") -> Table:
-    table = Table(title=Text(title, style="table.title"), title_justify="left", show_lines=False)
+    table = Table(title=plain(title, "table.title"), title_justify="left", show_lines=False)
     for column in ("severity", "where", "issue", "fix"):
         table.add_column(column, overflow="fold")
     for item in sorted(issues, key=lambda i: (i.severity is not Severity.ERROR, i.step or "")):
         table.add_row(
             Text(item.severity.value, style=SEVERITY_STYLE[item.severity]),
-            Text(_where(item)),
-            Text(f"{item.description} [{item.rule}]"),
-            Text(item.hint or ""),
+            plain(_where(item)),
+            plain(f"{item.description} [{item.rule}]"),
+            plain(item.hint or ""),
         )
     return table
 
@@ -136,16 +137,16 @@ def print_flow(console: Console, result: DataFlowTestResult) -> None:
     else:
         console.print(flow_table(result.edges))
         for line in schema_lines(result.edges):
-            console.print(line, style="dim", markup=False, highlight=False, soft_wrap=True)
+            console.print(plain(line, "dim"), highlight=False, soft_wrap=True)
     if result.issues:
         console.print(issues_table(result.issues))
     for path in result.snapshots_updated:
-        console.print(f"snapshot written: {path}", style="dim", markup=False, highlight=False)
+        console.print(plain(f"snapshot written: {path}", "dim"), highlight=False)
     verdict = "[green]compatible[/]" if result.is_compatible else "[bold red]incompatible[/]"
     failed = result.failed_connections
     console.print(
         f"data flow {verdict}: {result.connections_tested} connection(s) tested, "
-        f"{len(failed)} failed" + (f" ({', '.join(failed)})" if failed else "")
+        f"{len(failed)} failed" + (f" ({markup_safe(', '.join(failed))})" if failed else "")
     )
 
 
@@ -153,9 +154,8 @@ def print_contract_report(console: Console, report: ContractReport) -> None:
     if report.issues:
         console.print(issues_table(report.issues, title=f"contracts of {report.pipeline}"))
     if report.without_contract:
-        console.print(
-            f"no contract: {', '.join(report.without_contract)} (not checked)", style="dim"
-        )
+        names = ", ".join(report.without_contract)
+        console.print(plain(f"no contract: {names} (not checked)", "dim"))
     errors = sum(1 for i in report.issues if i.is_error)
     warnings = len(report.issues) - errors
     colour = "green" if report.ok else "bold red"
@@ -169,7 +169,7 @@ def print_script_result(console: Console, result: ScriptTestResult) -> None:
     """One row per test case, with every failed expectation of a case that failed."""
     modes = sorted({case.isolation for case in result.test_results})
     title = f"test cases of {result.script}" + (f" ({', '.join(modes)})" if modes else "")
-    table = Table(title=Text(title), title_justify="left")
+    table = Table(title=plain(title), title_justify="left")
     for column in ("case", "result", "duration", "missed expectations"):
         table.add_column(column, overflow="fold")
     for case in result.test_results:
@@ -179,10 +179,10 @@ def print_script_result(console: Console, result: ScriptTestResult) -> None:
             reasons = [case.error_message]
         reasons += [f"warning, {f.kind}: {f.message}" for f in case.warnings]
         table.add_row(
-            Text(case.name),
+            plain(case.name),
             verdict,
             Text(f"{case.duration_seconds:.1f}s"),
-            Text("\n".join(reasons)),
+            plain("\n".join(reasons)),
         )
     console.print(table)
     colour = "green" if result.ok else "bold red"
@@ -192,15 +192,15 @@ def print_script_result(console: Console, result: ScriptTestResult) -> None:
 
 def input_checks_table(checks: Sequence[InputCheck], script: str) -> Table:
     """One row per input of a script run on S3 data: where it came from, what it held."""
-    table = Table(title=Text(f"data given to {script}"), title_justify="left")
+    table = Table(title=plain(f"data given to {script}"), title_justify="left")
     for column in ("input", "source", "data", "expected", "issues"):
         table.add_column(column, overflow="fold")
     for check in checks:
         table.add_row(
-            Text(check.channel),
-            Text(check.source),
-            Text(describe_profile(check.captured)),
-            Text(_schema_name(check.expected)),
+            plain(check.channel),
+            plain(check.source),
+            plain(describe_profile(check.captured)),
+            plain(_schema_name(check.expected)),
             _issue_count(check.issues),
         )
     return table
@@ -214,7 +214,7 @@ def print_input_checks(console: Console, checks: Sequence[InputCheck], script: s
     for check in checks:
         for line in describe_profile(check.captured, columns=True).splitlines():
             text = f"{check.channel}: {line}"
-            console.print(text, style="dim", markup=False, highlight=False, soft_wrap=True)
+            console.print(plain(text, "dim"), highlight=False, soft_wrap=True)
     issues = [issue for check in checks for issue in check.issues]
     if issues:
         console.print(issues_table(issues, title=f"issues in the data given to {script}"))
@@ -225,7 +225,7 @@ def print_s3_result(console: Console, result: S3TestResult) -> None:
     print_script_result(console, ScriptTestResult(script=result.script, test_results=[result.test]))
     if result.performance_metrics:
         shown = ", ".join(f"{k}={v}" for k, v in list(result.performance_metrics.items())[:8])
-        console.print(f"metrics: {shown}", markup=False, highlight=False, soft_wrap=True)
+        console.print(plain(f"metrics: {shown}"), highlight=False, soft_wrap=True)
     if result.data_quality_score is not None:
         console.print(f"data quality score: {result.data_quality_score:.0%}", highlight=False)
     errors = sum(1 for i in result.schema_issues if i.severity is Severity.ERROR)
@@ -259,12 +259,12 @@ def history_table(runs: Sequence[RunRecord]) -> Table:
         steps = ", ".join(f"{n} {d:.1f}s" for n, d in run.steps.items() if d is not None)
         broke = f"broke: {', '.join(run.failed)}" if run.failed else ""
         table.add_row(
-            Text(run.run_id),
+            plain(run.run_id),
             Text(started),
-            Text(run.command),
-            Text(run.name),
-            Text(run.outcome, style="green" if good else "bold red"),
+            plain(run.command),
+            plain(run.name),
+            plain(run.outcome, "green" if good else "bold red"),
             Text(f"{run.duration_seconds:.1f}s" if run.duration_seconds is not None else ""),
-            Text("\n".join(p for p in (steps, broke) if p)),
+            plain("\n".join(p for p in (steps, broke) if p)),
         )
     return table

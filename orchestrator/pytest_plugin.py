@@ -242,12 +242,14 @@ class CitItem(pytest.Item):
 
     def runtest(self) -> None:
         from .report_model import Outcome
+        from .terminal_text import visible
         from .unittest_suite import check_verdict
 
         assert isinstance(self.parent, CitCaseFile | CitPipelineFile)
         test = self.parent.verdict(self.name)
         if test.log_tail and test.outcome in (Outcome.FAILED, Outcome.ERROR):
-            self.add_report_section("call", "cit log", "\n".join(test.log_tail[-LOG_LINES:]))
+            tail = visible("\n".join(test.log_tail[-LOG_LINES:]))
+            self.add_report_section("call", "cit log", tail)
         check_verdict(test, _skip)
 
     def repr_failure(

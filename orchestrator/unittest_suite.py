@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 from .errors import InputError
 from .report_model import Outcome, Report, Suite, TestItem, TestKind, build_report
 from .settings import RunSettings
+from .terminal_text import visible
 
 if TYPE_CHECKING:
     from .dag import PipelineDAG
@@ -377,13 +378,13 @@ def _not_judged(name: str, kind: TestKind, message: str) -> TestItem:
 
 def failure_lines(test: TestItem, log_lines: int = 0) -> list[str]:
     """A verdict that did not pass, one line per problem, then where its run is (and, with
-    ``log_lines``, the end of its log)."""
+    ``log_lines``, the end of its log), control characters made visible."""
     lines = list(test.details) or [test.message or test.outcome.value]
     if test.run_dir:
         lines.append(f"run directory: {test.run_dir}")
     if log_lines and test.log_tail:
         lines += ["log (last lines):", *(f"  {line}" for line in test.log_tail[-log_lines:])]
-    return lines
+    return [visible(line) for line in lines]  # shown on a terminal
 
 
 def check_verdict(test: TestItem, skip: Callable[[str], NoReturn], log_lines: int = 0) -> None:

@@ -1,0 +1,38 @@
+"""Text from users and containers, made safe to print: no Rich markup, no control characters.
+
+A pipeline name, a step's log line, a file name a step wrote or an exit message can hold
+``[bold]`` or ``[/]`` (Rich markup; a stray closing tag makes Rich refuse the whole table) and
+control characters (``ESC[2J`` clears the screen, NUL and the C1 controls confuse terminals).
+Whatever cit prints of such text goes through this module: as ``Text`` (never read as markup),
+or, inside a markup string, escaped. Control characters become visible escapes such as
+``\\x1b``; tab and line breaks stay. Files (``log.txt``, reports) keep the text as it was.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.markup import escape
+from rich.style import StyleType
+from rich.text import Text
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""C0 controls but tab and line feed, DEL, and the C1 controls."""
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character but tab and line feed written as ``\\xNN``
+    (a Windows line break is a line break)."""
+    return CONTROL_CHARACTERS.sub(
+        lambda match: f"\\x{ord(match.group()):02x}", text.replace("\r\n", "\n")
+    )
+
+
+def plain(text: str, style: StyleType = "") -> Text:
+    """``text`` as a Rich ``Text``: shown as it is, its control characters visible."""
+    return Text(visible(text), style=style)
+
+
+def markup_safe(text: object) -> str:
+    """``text`` to put inside a markup string: its markup escaped, its controls visible."""
+    return escape(visible(str(text)))
