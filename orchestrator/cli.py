@@ -26,6 +26,7 @@ from .docker_engine import DockerEngine, connect
 from .engine import Engine
 from .errors import CitError
 from .flow import steps_for_path, wires_along
+from .host_secrets import with_host_secrets
 from .image_build import RequestedMode, build_runner_image
 from .issue_console import print_contract_report, print_flow, print_script_result
 from .reports import ReportFormat, check_report_target, write_json_report, write_run_reports
@@ -286,6 +287,7 @@ def run(
         upload_to = _upload_target(upload_outputs, keep_uploads)
         keep_uploads = keep_uploads or not s3.cleanup_after_test
         pipeline = load_and_validate(dag)
+        settings = with_host_secrets(settings, pipeline.steps.values(), dag)
         if upload_to is not None:  # a missing bucket is found before the run, not after it
             from .s3 import check_bucket
 
@@ -392,8 +394,10 @@ def test_flow_command(
         pipeline = load_and_validate(dag)
         if steps:
             wires_along(pipeline, steps, dag)
+        tested = steps_for_path(pipeline, steps) if steps else pipeline
+        settings = with_host_secrets(settings, tested.steps.values(), dag)
         engine = connect()
-        pipeline = _fetch_s3(pipeline, s3, steps_for_path(pipeline, steps).steps if steps else None)
+        pipeline = _fetch_s3(pipeline, s3, tested.steps if steps else None)
         result = test_flow(
             pipeline,
             dag,

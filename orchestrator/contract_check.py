@@ -170,12 +170,13 @@ def check_step(step: Step, contract: ScriptContract) -> list[Issue]:
 
 def _env_wiring(step: Step, contract: ScriptContract) -> Iterable[Issue]:
     for name in contract.required_env_vars:
-        if name not in step.env and not _set_by_training_job(step, name):
+        set_by_step = name in step.env or name in step.secrets
+        if not set_by_step and not _set_by_training_job(step, name):
             yield _issue(
                 ContractRule.MISSING_ENV_VAR,
                 step,
                 f"'{step.name}' does not set {name}, which its contract requires",
-                f"add env: {{{name}: ...}} to step '{step.name}'",
+                f"add env: {{{name}: ...}} (or secrets: [{name}]) to step '{step.name}'",
             )
 
 

@@ -233,7 +233,7 @@ def create_arguments(api: Any, spec: ContainerSpec) -> dict[str, Any]:
         "image": spec.image,
         "command": list(spec.command),
         "name": spec.name,
-        "environment": dict(spec.env),
+        "environment": spec.environment(),
         "labels": dict(spec.labels),
         "host_config": api.create_host_config(**host_config),
         "detach": True,

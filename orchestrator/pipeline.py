@@ -26,8 +26,10 @@ from .input_files import DICT_KEY, FieldError, describe_error, scalar_text, unkn
 
 STEP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$"
 CHANNEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+VARIABLE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
 
 ChannelName = Annotated[str, Field(pattern=CHANNEL_NAME_PATTERN)]
+VariableName = Annotated[str, Field(pattern=VARIABLE_NAME_PATTERN)]
 
 MAX_PROCESSING_SECONDS = 7 * 24 * 3600
 MAX_TRAINING_SECONDS = 28 * 24 * 3600
@@ -136,6 +138,8 @@ class Step(_Frozen):
     inputs: dict[ChannelName, StepInput] = Field(default_factory=dict)
     outputs: dict[ChannelName, StepOutputSpec] = Field(default_factory=dict)
     env: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[VariableName, VariableName] = Field(default_factory=dict)
+    """Container variable → the host variable whose value it gets, read when cit starts."""
     arguments: list[str] = Field(default_factory=list)
     hyperparameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
     image: str | None = None
@@ -173,6 +177,13 @@ class Step(_Frozen):
                 )
             if self.arguments:
                 raise ValueError("training steps take 'hyperparameters', not 'arguments'")
+        return self
+
+    @model_validator(mode="after")
+    def _secrets_apart_from_env(self) -> Step:
+        for name in self.secrets:
+            if name in self.env:
+                raise ValueError(f"{name} is in both 'env' and 'secrets'; give it in one of them")
         return self
 
     @property
@@ -301,6 +312,10 @@ CHANNEL_NAME_RULE = (
     "and starts with a letter or digit"
 )
 MEMORY_RULE = "must be a size such as 512m, 2g or 1.5GiB"
+VARIABLE_NAME_RULE = (
+    "an environment variable name has letters, digits and '_', and does not start with a digit"
+)
+SECRETS_FORMS = "must be a list of variable names, or a mapping of container to host variable"
 _UNION_MEMBERS = frozenset({"str", "int", "float", "bool"})
 
 
@@ -329,6 +344,8 @@ def _allowed_fields(loc: list[str]) -> list[str]:
 def _pattern_in_words(loc: list[str], message: str) -> str:
     if loc == ["name"]:
         return STEP_NAME_RULE
+    if loc[:1] == ["secrets"]:
+        return VARIABLE_NAME_RULE
     if loc[-1:] == [DICT_KEY]:
         return CHANNEL_NAME_RULE
     if loc == ["instance", "memory"]:
@@ -373,11 +390,25 @@ def _normalise(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir
             _require_entry_point(data["script"], contract, data.get("source_dir"), base_dir)
     if isinstance(data.get("env"), dict):
         data["env"] = {k: scalar_text(v) for k, v in data["env"].items()}
+    if "secrets" in data:
+        data["secrets"] = _secrets(data["secrets"])
     if isinstance(data.get("arguments"), list):
         data["arguments"] = [scalar_text(a) for a in data["arguments"]]
     if contract is not None and str(kind) == StepKind.PROCESSING:
         _mount_where_the_contract_says(data, contract)
     return data
+
+
+def _secrets(value: Any) -> Any:
+    """``[NAME, ...]`` (each container variable gets the host variable of the same name) or
+    ``{CONTAINER_VAR: HOST_VAR}``."""
+    if isinstance(value, list | tuple):
+        if not all(isinstance(name, str) for name in value):
+            raise FieldError("secrets", SECRETS_FORMS)
+        return {name: name for name in value}
+    if not isinstance(value, dict):
+        raise FieldError("secrets", SECRETS_FORMS)
+    return value
 
 
 def _contract(value: Any, base_dir: Path) -> ScriptContract | None:

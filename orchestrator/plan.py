@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .errors import PipelineError
 from .graph import topological_order
+from .host_secrets import secret_env
 from .pipeline import LocalSource, Pipeline, S3Source, Step
 from .resources import limits
 from .sagemaker_contract import JobContext, JobSpec, StepPaths, translate
@@ -29,6 +30,9 @@ class PlannedStep:
     job: JobSpec
     log_limit_bytes: int = DEFAULT_LOG_LIMIT_BYTES
     """How much of the container's output its log.txt keeps."""
+    secret_values: tuple[str, ...] = field(default=(), repr=False)
+    """Masked in what the step's container prints: every secret of the run (one step can hand
+    its secret to the next through data)."""
 
     @property
     def name(self) -> str:
@@ -66,9 +70,15 @@ def plan_run(
         paths = StepPaths(run_dir / "steps" / name)
         inputs = resolve_inputs(step, run_dir)
         labels = run_labels(run_id, pipeline.name, name, owner)
-        ctx = _context(step, labels, settings, run_id)
+        ctx = _context(step, labels, settings, run_id, pipeline_file)
         job = translate(step, inputs, paths, ctx)
-        steps[name] = PlannedStep(step, paths, job, settings.log_limit_bytes)
+        steps[name] = PlannedStep(
+            step,
+            paths,
+            job,
+            log_limit_bytes=settings.log_limit_bytes,
+            secret_values=tuple(settings.secrets.values()),
+        )
     return RunPlan(run_id, run_dir, pipeline.name, pipeline_file, steps, fetched_sources(pipeline))
 
 
@@ -111,7 +121,7 @@ def run_labels(run_id: str, pipeline_name: str, step_name: str, owner: str) -> M
 
 
 def _context(
-    step: Step, labels: Mapping[str, str], settings: RunSettings, run_id: str
+    step: Step, labels: Mapping[str, str], settings: RunSettings, run_id: str, file: Path
 ) -> JobContext:
     cpus, memory = limits(step.instance, settings.cpus_available, settings.memory_available)
     return JobContext(
@@ -123,4 +133,5 @@ def _context(
         pids_limit=settings.pids_limit,
         user=settings.user,
         region=settings.region,
+        secrets=secret_env(step, settings.secrets, file),
     )

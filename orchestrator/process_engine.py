@@ -22,7 +22,8 @@ is its file's stem, so its ``if __name__ == "__main__":`` block does not run) wi
   training ``model`` (``/opt/ml/model``) and ``output_data`` (``/opt/ml/output/data``).
 - ``environ_vars``: the step's environment, also set as ``os.environ`` (with the host's PATH and
   HOME); a value that is a container path becomes the host path ``main`` sees there: in an
-  input's copy, in an output's folder, or under another mount.
+  input's copy, in an output's folder, or under another mount. Secrets reach ``main`` through
+  the process's environment only, never through a file.
 - ``job_args``: the job's arguments as an ``argparse.Namespace`` (see ``job_arguments``).
 
 Its output lines are the step's log; an exception in ``main`` prints its traceback and exits 1;
@@ -48,7 +49,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
@@ -92,8 +93,8 @@ spec.loader.exec_module(module)
 main = getattr(module, "main", None)
 if not callable(main):
     sys.exit(job["script"] + " has no " + job["signature"])
-main(job["input_paths"], job["output_paths"], job["environ_vars"],
-     argparse.Namespace(**job["job_args"]))
+environ_vars = {**job["environ_vars"], **{k: os.environ[k] for k in job["secret_names"]}}
+main(job["input_paths"], job["output_paths"], environ_vars, argparse.Namespace(**job["job_args"]))
 """
 
 
@@ -191,6 +192,8 @@ class ProcessJob:
     """Input name → its copy in the staging folder (made by ``stage_inputs``)."""
     output_paths: dict[str, str]
     environ_vars: dict[str, str]
+    secret_env: dict[str, str] = field(default_factory=dict, repr=False)
+    """The secrets: in the process's environment (and ``environ_vars``), never in a file."""
     working_dir: Path | None = None
     copies: tuple[StagedCopy, ...] = ()
     """The inputs' mounts to copy, shallowest target first."""
@@ -230,6 +233,7 @@ def process_job(
         input_paths={name: str(_staged(stage_dir, loc)) for name, loc in locations.items()},
         output_paths=outputs,
         environ_vars={k: _host_value(view, v) for k, v in spec.env.items()},
+        secret_env=dict(spec.secret_env),
         working_dir=working_dir,
         copies=_copies(spec.mounts, list(locations.values()), stage_dir),
     )
@@ -572,6 +576,7 @@ def _write_job(job: ProcessJob, fields: Mapping[str, str | bool], scratch: Path)
         "input_paths": job.input_paths,
         "output_paths": job.output_paths,
         "environ_vars": job.environ_vars,
+        "secret_names": sorted(job.secret_env),
         "job_args": dict(fields),
         "signature": MAIN_SIGNATURE,
     }
@@ -588,9 +593,9 @@ def _work_folder(scratch: Path) -> Path:
 
 
 def _process_env(job: ProcessJob) -> dict[str, str]:
-    """The step's environment, over the host's PATH and HOME."""
+    """The step's environment and secrets, over the host's PATH and HOME."""
     base = {k: os.environ[k] for k in HOST_VARIABLES if k in os.environ}
-    return {**base, **job.environ_vars}
+    return {**base, **job.environ_vars, **job.secret_env}
 
 
 def _pump(stream: IO[bytes], on_log: LogSink) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .pipeline import LocalSource, Step, StepKind
-from .spec import ContainerSpec, Mount
+from .spec import SECRET_MASK, ContainerSpec, Mount
 
 ML = "/opt/ml"
 PROCESSING_INPUT = f"{ML}/processing/input"
@@ -87,6 +87,8 @@ class JobContext:
     pids_limit: int | None = None
     user: str | None = None
     region: str = "us-east-1"
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """The step's secrets: container variable → value."""
 
     @property
     def job_name_prefix(self) -> str:
@@ -201,7 +203,7 @@ def processing_job_config(
         "ProcessingJobArn": f"arn:aws:sagemaker:{ctx.region}:{LOCAL_ACCOUNT}:processing-job/{name}",
         "ProcessingJobName": name,
         "AppSpecification": app,
-        "Environment": dict(step.env),
+        "Environment": {**step.env, **dict.fromkeys(step.secrets, SECRET_MASK)},
         "ProcessingInputs": processing_inputs,
         "ProcessingOutputConfig": {
             "Outputs": [
@@ -486,6 +488,7 @@ def _container(
         entrypoint=entrypoint,
         command=command,
         env={**_base_env(ctx), **env},
+        secret_env=dict(ctx.secrets),
         mounts=tuple(mounts),
         labels=dict(ctx.labels),
         network=step.network,

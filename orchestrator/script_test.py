@@ -29,6 +29,7 @@ from .expectations import (
     TestCaseResult,
     judge,
 )
+from .host_secrets import with_host_secrets
 from .input_files import FieldError
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
@@ -160,12 +161,26 @@ def case_step(
     update = {
         "inputs": inputs,
         "env": {**step.env, **case.environment_vars},
+        "secrets": case_secrets(step, case),
         "hyperparameters": {**step.hyperparameters, **case.hyperparameters},
         "depends_on": [],
     }
     if case.arguments:
         update["arguments"] = list(case.arguments)
     return step.model_copy(update=update), paths
+
+
+def case_secrets(step: Step, case: TestCase) -> dict[str, str]:
+    """The step's secrets but those the case gives a value of its own (a stand-in)."""
+    return {k: v for k, v in step.secrets.items() if k not in case.environment_vars}
+
+
+def with_case_secrets(
+    settings: RunSettings, step: Step, cases: Sequence[TestCase], source_file: Path
+) -> RunSettings:
+    """``settings`` holding the host's values of the secrets the cases of ``step`` need."""
+    needed = [step.model_copy(update={"secrets": case_secrets(step, c)}) for c in cases]
+    return with_host_secrets(settings, needed, source_file)
 
 
 def _input_path(
@@ -452,7 +467,7 @@ def run_script_tests(
     ``isolation`` is recorded in every result and, without ``engine``, picks it: the Docker
     engine for "container", a ``ProcessEngine`` for "process". A script that process isolation
     cannot call is refused before any case runs."""
-    settings = settings or RunSettings()
+    settings = with_case_secrets(settings or RunSettings(), step, cases, source_file)
     registry_root = registry_root or settings.cit_dir / REGISTRY_FOLDER
     check_cases(step, cases, registry_root)
     if isolation == "process":

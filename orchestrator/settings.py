@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,9 @@ class RunSettings:
     region: str = "us-east-1"
     log_limit_bytes: int = DEFAULT_LOG_LIMIT_BYTES
     """The most of a step's output its log.txt keeps; the rest is counted, not saved."""
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Host variable → value of the steps' secrets (``host_secrets``); what a run lacks is read
+    from the host environment before anything runs."""
 
     @property
     def runs_dir(self) -> Path:

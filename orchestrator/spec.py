@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+SECRET_MASK = "***"
+"""What is written and shown in place of a secret's value."""
+
 
 @dataclass(frozen=True)
 class Mount:
@@ -24,6 +27,9 @@ class ContainerSpec:
     command: tuple[str, ...]
     entrypoint: tuple[str, ...] | None = None
     env: dict[str, str] = field(default_factory=dict)
+    secret_env: dict[str, str] = field(default_factory=dict, repr=False)
+    """Variables whose values come from the host's secrets: given to the container only,
+    written and shown as ``SECRET_MASK``."""
     mounts: tuple[Mount, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
     network: bool = False
@@ -35,5 +41,10 @@ class ContainerSpec:
     hostname: str | None = None
     timeout_seconds: float | None = None
 
+    def environment(self) -> dict[str, str]:
+        """What the container's environment holds: ``env``, then the secrets."""
+        return {**self.env, **self.secret_env}
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The spec as the manifest records it: secrets masked."""
+        return {**asdict(self), "secret_env": dict.fromkeys(self.secret_env, SECRET_MASK)}

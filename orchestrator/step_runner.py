@@ -18,6 +18,7 @@ from .container_files import (
     secure_written_folders,
 )
 from .engine import ENGINE_LOST, ContainerOutcome, Engine
+from .host_secrets import masker
 from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder
 from .pipeline import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
@@ -40,9 +41,11 @@ def run_step(
     result = step_record(planned, Status.RUNNING)
     prepare(planned)
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+    hide_secrets = masker(planned.secret_values)
     with StepLog(planned.paths.log_file, planned.log_limit_bytes) as log:
 
         def on_log(line: str) -> None:
+            line = hide_secrets(line)  # before the log file, the tail and the terminal
             tail.append(line)
             problem = log.write(line)
             if problem:
@@ -53,7 +56,10 @@ def run_step(
 
         outcome = engine.run(planned.job.container, on_log=on_log, cancel=cancel)
     result.log_tail = list(tail)
-    return finish(result, outcome, planned)
+    done = finish(result, outcome, planned)
+    if done.message:
+        done.message = hide_secrets(done.message)
+    return done
 
 
 class StepLog:

@@ -27,6 +27,7 @@ from .engine import Engine
 from .errors import CitError
 from .expectations import Isolation, ScriptTestResult
 from .global_quality import quality_items
+from .host_secrets import with_host_secrets
 from .observer import RunObserver
 from .pipeline import Pipeline
 from .report_model import (
@@ -40,7 +41,13 @@ from .report_model import (
 )
 from .results import RunResult, Status
 from .rundir import read_manifest
-from .script_test import REGISTRY_FOLDER, default_engine, interrupted, run_script_tests
+from .script_test import (
+    REGISTRY_FOLDER,
+    default_engine,
+    interrupted,
+    run_script_tests,
+    with_case_secrets,
+)
 from .settings import RunSettings
 from .test_all_plan import Plan, Scenario, ScriptTest, prepare
 from .workflow import ImageBuilder, fetch_inputs, s3_fetcher, s3_inputs
@@ -308,6 +315,7 @@ def run_all(
     if engine is None and needs_containers(config):
         engine = default_engine("container")
     plan = prepare(config, engine, settings, build_default)
+    settings = with_secrets(settings, plan)
     runner = _Runner(
         config, plan, engine, settings, observer, case_observer, build_default, cancel, on_download
     )
@@ -323,6 +331,16 @@ def run_all(
     for test in plan.script_tests:
         done(runner.script_test(test))
     return TestAllResult(suites=suites, exit_code=_exit_code(suites, runner.errors, cancel))
+
+
+def with_secrets(settings: RunSettings, plan: Plan) -> RunSettings:
+    """``settings`` holding every secret the plan's scenarios and script tests need, read
+    from the host environment before anything runs."""
+    for scenario in plan.scenarios:
+        settings = with_host_secrets(settings, scenario.pipeline.steps.values(), scenario.file)
+    for test in plan.script_tests:
+        settings = with_case_secrets(settings, test.step, test.cases, test.source)
+    return settings
 
 
 def _exit_code(suites: list[Suite], errors: list[str], cancel: threading.Event) -> int:

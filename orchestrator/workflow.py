@@ -13,6 +13,7 @@ from .cleanup import sweep_orphans
 from .engine import Engine
 from .errors import CitError, ImageError
 from .executor import execute
+from .host_secrets import with_host_secrets
 from .loader import load_pipeline
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, S3Source, Step
@@ -170,10 +171,12 @@ def run_loaded(
     cancel: threading.Event | None = None,
     fetch_s3: S3Fetcher | None = None,
 ) -> RunResult:
-    """Run an already validated pipeline: S3 inputs, images, leftover sweep, plan, execute."""
+    """Run an already validated pipeline: secrets, S3 inputs, images, leftover sweep, plan,
+    execute. Secrets ``settings`` lack are read from the host environment first."""
+    settings = with_host_secrets(settings or RunSettings(), pipeline.steps.values(), file)
     if s3_inputs(pipeline):
         pipeline = fetch_inputs(pipeline, fetch_s3 or s3_fetcher())
-    settings = bounded_by_engine(settings or RunSettings(), engine)
+    settings = bounded_by_engine(settings, engine)
     ensure_images(required_images(pipeline, settings), engine, build_default)
     sweep_orphans(engine)
     plan = prepare_run(pipeline, file, settings)

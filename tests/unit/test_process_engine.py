@@ -371,6 +371,37 @@ def test_main_runs_with_host_paths_env_and_job_args(tmp_path: Path) -> None:
     assert outcome.finished_at >= outcome.started_at
 
 
+SECRET_SCRIPT = """
+import os
+
+def main(input_paths, output_paths, environ_vars, job_args):
+    print("secret", environ_vars["TOKEN"] == os.environ["TOKEN"] == "s3cr3t", environ_vars["SCALE"])
+"""
+
+
+def test_a_secret_reaches_main_through_the_environment_and_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator import process_engine
+
+    (tmp_path / "score.py").write_text(textwrap.dedent(SECRET_SCRIPT))
+    spec = process_spec(tmp_path, {})
+    spec = ContainerSpec(**{**vars(spec), "secret_env": {"TOKEN": "s3cr3t"}})
+    written: list[str] = []
+    write_job = process_engine._write_job
+
+    def keep(*args: object) -> Path:
+        path = write_job(*args)  # type: ignore[arg-type]
+        written.append(path.read_text())
+        return path
+
+    monkeypatch.setattr(process_engine, "_write_job", keep)
+    outcome, lines = run(ProcessEngine(), spec)
+    assert outcome.exit_code == 0, lines
+    assert "secret True 7" in lines
+    assert written and "s3cr3t" not in written[0] and '"TOKEN"' in written[0]
+
+
 WRITER_SCRIPT = """
 import json, os
 from pathlib import Path

@@ -538,6 +538,25 @@ def test_a_missing_bucket_is_found_before_anything_runs(project: Path, s3_server
     assert fake.specs == []
 
 
+def test_a_secret_missing_on_the_host_is_found_before_anything_runs(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = project / "other.yaml"
+    other.write_text(other.read_text().replace("outputs: [out]", "outputs: [out], secrets: [TK]"))
+    monkeypatch.delenv("TK", raising=False)
+    fake = engine()
+    text = SCENARIO + "  - {name: other, dag_file: other.yaml}\n"
+    with pytest.raises(InputError) as caught:
+        run(project, text, fake)
+    assert str(caught.value).startswith(f"{other}: steps.prep.secrets.TK: the host environment ")
+    assert fake.specs == []  # the first scenario did not run either
+    monkeypatch.setenv("TK", "value")
+    assert run(project, text, fake).exit_code == 0
+    assert [s.secret_env for s in fake.specs if s.labels["cit.pipeline"] == "other"] == [
+        {"TK": "value"}
+    ]
+
+
 def test_s3_data_that_cannot_be_fetched_is_an_error_of_its_scenario_alone(
     project: Path, s3_server: S3Server
 ) -> None:
