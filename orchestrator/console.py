@@ -165,7 +165,7 @@ def finding_line(step: str, finding: Issue) -> Text:
     """One thing a step left that cit had to secure, e.g. a link out of its outputs."""
     style = "red" if finding.is_error else "yellow"
     return Text.assemble(
-        (f"{step}: {finding.severity.value} [{finding.rule}] ", style), finding.description
+        (f"{step}: {finding.severity.value} [{finding.rule}] ", style), plain(finding.description)
     )
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings, dataflow
-from orchestrator.console import ConsoleObserver
+from orchestrator.console import ConsoleObserver, finding_line
 from orchestrator.issue_console import print_flow
+from orchestrator.issues import Issue, Severity
 from orchestrator.settings import RUNNER_IMAGE
 from orchestrator.terminal_text import markup_safe, plain, visible
 from orchestrator.workflow import load_and_validate
@@ -72,6 +73,14 @@ def test_control_characters_from_a_step_reach_the_terminal_visible(tmp_path: Pat
     assert shown.count("progress \\x1b[2Jdone\\x00 nul \\x9b csi\\x7f") == 2  # streamed + panel
     saved = (run_dir / "steps" / "use" / "log.txt").read_text(encoding="utf-8")
     assert line in saved  # the file keeps what the step wrote
+
+
+def test_a_finding_about_a_file_a_step_named_shows_its_controls() -> None:
+    finding = Issue(
+        rule="link_out", severity=Severity.ERROR, description="out/\x1b[2Jx -> /etc/passwd"
+    )
+    text = finding_line("prep", finding).plain
+    assert "\x1b" not in text and "out/\\x1b[2Jx -> /etc/passwd" in text
 
 
 def test_visible_keeps_tabs_and_line_breaks() -> None:
