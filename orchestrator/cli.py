@@ -162,8 +162,13 @@ def _settings(cit_dir: Path, image: str | None, max_workers: int | None) -> RunS
 
 
 def _logged_as_configured(settings: RunSettings, config: IntegrationTestConfig) -> RunSettings:
-    """``settings`` with the configuration's log limit."""
-    return replace(settings, log_limit_bytes=config.execution.log_limit_bytes)
+    """``settings`` with the configuration's log limit and PID limit."""
+    execution = config.execution
+    return replace(
+        settings,
+        log_limit_bytes=execution.log_limit_bytes,
+        pids_limit=execution.pids_limit or settings.pids_limit,
+    )
 
 
 def _fetch_s3(

@@ -38,7 +38,7 @@ environment and profiles, so a file works against AWS, MinIO and LocalStack alik
       isolation_mode: container            # or process: script tests call main() on the host
       container_image: cit-runner:0.1.0    # default image of steps that name none
       log_limit_mb: 64                     # a step's log.txt keeps this much (every command)
-      pids_limit: 4096                     # processes and threads one container may hold
+      pids_limit: 4096                     # processes one container may hold (every command)
 
 Loading checks the shape of every section (unknown keys, types, check types and their
 parameters) and takes relative paths from the file's folder; whether files, steps and inputs
@@ -294,7 +294,8 @@ class ExecutionConfig(_Section):
     """The most of a step's output its log.txt keeps (MiB); the rest is counted, not saved.
     Read by every command that takes ``--config``."""
     pids_limit: int | None = Field(default=None, ge=64, le=4_194_304)
-    """Processes and threads one container may hold (default: ``DEFAULT_PIDS_LIMIT``)."""
+    """Processes and threads one container may hold (default: ``DEFAULT_PIDS_LIMIT``). Read by
+    every command that takes ``--config``."""
 
     @property
     def log_limit_bytes(self) -> int:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from orchestrator import RunSettings, Status, run_pipeline
 from orchestrator.docker_engine import DockerEngine
 from orchestrator.settings import DEFAULT_PIDS_LIMIT
 
-from .conftest import write_script
+from .conftest import the_run, write_script
 
 PROBE = """
 import errno, json, os, stat, tarfile, io
@@ -99,3 +101,25 @@ def test_a_step_cannot_make_devices_change_user_or_gain_privileges(
     assert found["pids_max"] == str(DEFAULT_PIDS_LIMIT)
     if as_root:
         assert (found["chown"], found["chmod"]) == ("allowed", "allowed")
+
+
+def test_the_pid_limit_comes_from_the_configuration(
+    engine: DockerEngine, runner_image: str, no_leftovers: None, tmp_path: Path
+) -> None:
+    write_script(tmp_path, "probe.py", PROBE)
+    pipeline = write_script(
+        tmp_path,
+        "pipeline.yaml",
+        "name: privileges\nsteps:\n"
+        "  probe: {kind: processing, script: probe.py, outputs: [probe]}\n",
+    )
+    config = write_script(tmp_path, "cit.yaml", "execution: {pids_limit: 512}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "run", "--dag", str(pipeline),
+         "--cit-dir", str(tmp_path / ".cit"), "--config", str(config), "--quiet"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir, _ = the_run(tmp_path / ".cit")
+    found = json.loads((run_dir / "steps/probe/outputs/probe/probe.json").read_text())
+    assert found["pids_max"] == "512"
