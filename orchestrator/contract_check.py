@@ -25,6 +25,7 @@ from .sagemaker_contract import (
     TRAINING_DATA,
 )
 from .source_scan import ScriptScanError, ScriptUsage, scan_script
+from .verdict import finding_outcomes, verdict_of
 
 
 class ContractRule(StrEnum):
@@ -99,9 +100,10 @@ class ContractReport(BaseModel):
     def ok(self) -> bool:
         return not has_errors(self.issues)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def exit_code(self) -> int:
-        return 0 if self.ok else 1
+        return verdict_of(finding_outcomes(self.issues)).exit_code
 
 
 def validate_contracts(pipeline: Pipeline, file: Path) -> ContractReport:
