@@ -260,12 +260,12 @@ def _metrics(case: TestCase, outputs_dir: Path, files: list[str]) -> list[Failur
 
 
 def case_metrics(result: TestCaseResult, step: str) -> dict[str, Any]:
-    """The metrics ``step`` wrote in a case's run (its metrics.json), flattened; none when the
-    case did not run."""
+    """The metrics ``step`` wrote in a case's run (the case's metrics file), flattened; none
+    when the case did not run."""
     if result.run_dir is None:
         return {}
     outputs_dir = result.run_dir / "steps" / step / "outputs"
-    return read_metrics(outputs_dir, DEFAULT_METRICS_FILE)
+    return read_metrics(outputs_dir, result.metrics_file)
 
 
 def read_metrics(outputs_dir: Path, pattern: str) -> dict[str, Any]:
@@ -402,6 +402,8 @@ class TestCaseResult(BaseModel):
     """Data-quality checks that ran: none when the script did not complete."""
     expected_metrics: list[str] = Field(default_factory=list)
     """The case's metric thresholds, met or not ("auc >= 0.8"), for the report's charts."""
+    metrics_file: str = DEFAULT_METRICS_FILE
+    """The output file that holds the case's metrics (``TestCase.metrics_pattern``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -432,6 +434,7 @@ def judge(
         isolation=isolation,
         run_dir=run_dir,
         expected_metrics=[e.describe() for e in case.expected_metrics.values()],
+        metrics_file=case.metrics_pattern,
     )
 
 

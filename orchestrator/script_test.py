@@ -390,7 +390,11 @@ def interrupted(
 ) -> TestCaseResult:
     """The result of a case stopped by Ctrl-C (or never started because of it)."""
     return TestCaseResult(
-        name=case.name, error_message=INTERRUPTED, isolation=isolation, run_dir=run_dir
+        name=case.name,
+        error_message=INTERRUPTED,
+        isolation=isolation,
+        run_dir=run_dir,
+        metrics_file=case.metrics_pattern,
     )
 
 
