@@ -116,11 +116,19 @@ def test_min_predictions_counts_the_predictions_output(project: Path) -> None:
             """,
         )
     )
+    fake = engine(rows=3)
+    # A second table among the outputs: only the output's name says which one holds the
+    # predictions (with one table, it would be picked as the only one).
+    per_class = "class,count\n" + "".join(f"{i},1\n" for i in range(10))
+    fake.behaviours["evaluate"].writes["/opt/ml/processing/output/metrics/per_class.csv"] = (
+        per_class
+    )
     result = run_script_tests(
-        step, loaded.test_cases, engine(rows=3), source_file=source, settings=settings(project)
+        step, loaded.test_cases, fake, source_file=source, settings=settings(project)
     )
     (case,) = result.test_results
-    assert not case.passed and "3" in (case.error_message or "")
+    assert not case.passed
+    assert case.error_message == "wrote 3 predictions, fewer than min_predictions 5"
 
 
 def test_a_step_of_a_pipeline_by_name(project: Path) -> None:
