@@ -512,9 +512,10 @@ def test_script_command(
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
     from .report_model import script_suite
+    from .rundir import new_run_id
     from .script_test import REGISTRY_FOLDER, resolve_step, run_script_tests
 
-    started = time.time()
+    started, run_id = time.time(), new_run_id()
     settings = _settings(output_dir or cit_dir, image, 1)
     cancel, observer = _observed(quiet, CaseObserver)
     with user_errors():
@@ -537,13 +538,14 @@ def test_script_command(
             isolation="process" if isolation is Isolation.process else "container",
             registry_root=cit_dir.resolve() / REGISTRY_FOLDER,
             fetch_s3=s3_fetcher(s3.s3_settings(), report=_show_download),
+            run_id=run_id,
         )
         print_script_result(console, result)
         if output_report is not None:
             write_json_report("test-script", result.model_dump(mode="json"), output_report)
     suite = script_suite(result, file=str(source))
     report = _write_command_report(
-        "test-script", suite, cancel.is_set(), started, settings, configured, report_format
+        "test-script", suite, run_id, cancel.is_set(), started, settings, configured, report_format
     )
     raise typer.Exit(report.exit_code)
 
@@ -551,19 +553,20 @@ def test_script_command(
 def _write_command_report(
     command: str,
     suite: Suite,
+    run_id: str,
     interrupted: bool,
     started: float,
     settings: RunSettings,
     config: IntegrationTestConfig,
     chosen: list[ReportChoice] | None,
 ) -> Report:
-    """The report of a command that runs cases, in a run directory of its own, written; its
-    exit code is the command's."""
+    """The report of a command that runs cases, in its run directory ``run_id`` (its cases'
+    runs are ``<run_id>-<case>``), written; its exit code is the command's."""
     from .report_model import build_report
-    from .rundir import create_run_dir, new_run_id
+    from .rundir import create_run_dir
 
     with user_errors():
-        run_dir = create_run_dir(settings.runs_dir, new_run_id())
+        run_dir = create_run_dir(settings.runs_dir, run_id)
     suite.run_dir = str(run_dir)
     report = build_report(command, [suite], started=started, interrupted=interrupted)
     _write_reports(report, run_dir, _formats(chosen, config), config.reporting.include_plots)
@@ -700,9 +703,10 @@ def test_s3_command(
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
     from .issue_console import print_input_checks, print_s3_result
     from .report_model import s3_suite
+    from .rundir import new_run_id
     from .s3_test import run_s3_test
 
-    started = time.time()
+    started, run_id = time.time(), new_run_id()
     settings = _settings(cit_dir, image, 1)
     cancel, observer = _observed(quiet, CaseObserver)
     with user_errors():
@@ -739,13 +743,14 @@ def test_s3_command(
             cancel=cancel,
             isolation="process" if isolation is Isolation.process else "container",
             on_checked=lambda checks: print_input_checks(console, checks, tested.name),
+            run_id=run_id,
         )
         print_s3_result(console, result)
         if output_report is not None:
             write_json_report("test-s3", result.model_dump(mode="json"), output_report)
     suite = s3_suite(result, file=str(source))
     report = _write_command_report(
-        "test-s3", suite, cancel.is_set(), started, settings, configured, report_format
+        "test-s3", suite, run_id, cancel.is_set(), started, settings, configured, report_format
     )
     raise typer.Exit(report.exit_code)
 

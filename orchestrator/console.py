@@ -141,7 +141,8 @@ def summary_table(run: RunResult) -> Table:
     return table
 
 
-def failure_panel(step: StepResult) -> Panel:
+def failure_panel(step: StepResult, title: str | None = None) -> Panel:
+    """A failed step's reason, message, log tail and log file (``title``: what ran it)."""
     parts: list[Text] = [Text(step.reason or step.status.value, style="bold")]
     if step.message:
         parts.append(Text(f"message: {step.message}"))
@@ -150,7 +151,13 @@ def failure_panel(step: StepResult) -> Panel:
         parts.append(Text("\n".join(step.log_tail[-FAILED_TAIL_LINES:])))
     if step.log_file:
         parts.append(Text(f"full log: {step.log_file}", "dim"))
-    return Panel(Group(*parts), title=f"{step.name}: {step.status.value}", border_style="red")
+    heading = f"{step.name}: {step.status.value}"
+    return Panel(
+        Group(*parts),
+        title=f"{title} · {heading}" if title else heading,
+        border_style="red",
+        title_align="left" if title else "center",
+    )
 
 
 def _status_text(status: Status) -> Text:

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 from .capture import capture_output
 from .compatibility import check_output
 from .profiles import Distribution, OutputProfile
+from .results import Status
 from .schemas import DataSchema
 from .testcases import (
     ALL_OUTPUTS,
@@ -74,6 +75,10 @@ class CaseOutcome(BaseModel):
 
     exit_code: int | None
     status: str = ""
+    reason: str | None = None
+    """Why the run did not succeed, as the step's result says it (a timeout, a memory limit)."""
+    message: str | None = None
+    """What the script wrote to /opt/ml/output/failure or message."""
     duration_seconds: float = 0.0
     log_lines: list[str] = Field(default_factory=list)
     outputs_dir: Path
@@ -146,17 +151,37 @@ def _schema_targets(case: TestCase, outputs_dir: Path) -> list[tuple[str, DataSc
 
 def _completion(case: TestCase, outcome: CaseOutcome) -> list[Failure]:
     actual = "not finished" if outcome.exit_code is None else f"exit code {outcome.exit_code}"
+    if outcome.status in _ENDINGS:
+        actual = f"{outcome.status} ({actual})"
     if case.should_complete and not outcome.completed:
-        if outcome.exit_code is None:
-            reason = f"did not finish ({outcome.status or 'no exit code'})"
-        else:
-            reason = f"exited {outcome.exit_code}"
-        message = f"should_complete: true but the script {reason}"
+        message = f"should_complete: true but the script {how_it_ended(outcome)}"
         return [_behavior("should_complete: true", actual, message)]
     if not case.should_complete and outcome.completed:
         message = "should_complete: false but the script exited 0"
         return [_behavior("should_complete: false", actual, message)]
     return []
+
+
+_ENDINGS = {
+    Status.OOM.value: ("ran out of memory", "out of memory: "),
+    Status.TIMEOUT.value: ("timed out", ""),
+}
+"""Statuses a run ends with that have a name of their own: (what the script did, the prefix of
+its reason that says it again)."""
+
+
+def how_it_ended(outcome: CaseOutcome) -> str:
+    """A run that did not complete, in words: out of memory and timeouts by name, then the
+    exit code and what the script wrote to its failure file."""
+    code = f"exit code {outcome.exit_code}" if outcome.exit_code is not None else None
+    if outcome.status in _ENDINGS:
+        said, prefix = _ENDINGS[outcome.status]
+        details = "; ".join(filter(None, [(outcome.reason or "").removeprefix(prefix), code]))
+        return f"{said} ({details})" if details else said
+    if outcome.exit_code is None:
+        return f"did not finish ({outcome.reason or outcome.status or 'no exit code'})"
+    written = f": {outcome.message.splitlines()[0]}" if outcome.message else ""
+    return f"exited {outcome.exit_code}{written}"
 
 
 def _predictions(case: TestCase, outcome: CaseOutcome) -> list[Failure]:

@@ -10,12 +10,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .console import failure_panel
 from .contract_check import ContractReport
-from .expectations import ScriptTestResult
+from .expectations import ScriptTestResult, TestCaseResult
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue, Severity
 from .profiles import DatasetProfile, OutputProfile
-from .results import Status
+from .results import Status, StepResult
 from .schemas import DataSchema
 
 if TYPE_CHECKING:
@@ -206,9 +207,26 @@ def print_script_result(console: Console, result: ScriptTestResult) -> None:
             Text("\n".join(reasons)),
         )
     console.print(table)
+    for case in result.test_results:
+        for step in [] if case.passed else broken_steps(case):
+            console.print(failure_panel(step, title=f"case {case.name}"))
     colour = "green" if result.ok else "bold red"
     summary = f"{result.passed} of {result.total} test case(s) passed"
     console.print(Text(summary, style=colour))
+
+
+def broken_steps(case: TestCaseResult) -> list[StepResult]:
+    """The steps of a case's run that did not succeed, as its manifest records them."""
+    from .errors import CitError
+    from .rundir import read_manifest
+
+    if case.run_dir is None:
+        return []
+    try:
+        run = read_manifest(case.run_dir)
+    except CitError:
+        return []
+    return [step for step in run.steps if step.status.broke]
 
 
 def input_checks_table(checks: Sequence[InputCheck], script: str) -> Table:

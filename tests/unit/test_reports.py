@@ -238,6 +238,13 @@ def test_test_script_writes_its_report_in_a_run_directory_of_its_own(
     assert strict.classname == "use" and strict.failure_type == "metric"
     assert any("auc" in line for line in strict.details)
     assert strict.run_dir and Path(strict.run_dir, "manifest.json").exists()
+    # One run id: each case's run is the command's, then the case's name.
+    assert [Path(t.run_dir or "").name for t in suite.tests] == [
+        f"{command_dir.name}-fine",
+        f"{command_dir.name}-strict",
+    ]
+    assert f"{command_dir.name}-strict" in done.output
+    assert f"report: {command_dir / 'report.json'}" in done.output
     xml = JUnitXml.fromfile(str(command_dir / "report.xml"))
     (xsuite,) = list(xml)
     assert (xsuite.tests, xsuite.failures) == (2, 1)
@@ -246,6 +253,21 @@ def test_test_script_writes_its_report_in_a_run_directory_of_its_own(
     (listed,) = list_runs(project / ".cit" / "runs")  # the cases' runs are part of it
     assert (listed.command, listed.names, listed.outcome) == ("test-script", ["use"], "failed")
     assert listed.failed == ["strict"]
+
+
+def test_test_script_shows_a_broken_case_runs_log_tail_as_cit_run_does(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = project / "cases.yaml"
+    cases.write_text("test_cases:\n  - name: crashes\n    input_data: {data: data}\n")
+    args = ("test-script", "--script", "use", "--dag", str(project / "pipeline.yaml"))
+    done = cit(project, monkeypatch, *args, "--test-cases", str(cases), use_exit=3)
+    assert done.exit_code == 1, done.output
+    assert "should_complete: true but the script exited 3" in done.output
+    assert "case crashes · use: failed" in done.output
+    panel = done.output[done.output.index("case crashes · use: failed") :]
+    assert "exited with code 3" in panel and "last 2 log lines:" in panel
+    assert "Traceback: boom" in panel and "full log: " in panel
 
 
 def test_an_edge_into_an_interrupted_step_is_interrupted() -> None:
