@@ -146,6 +146,7 @@ def failure_panel(step: StepResult, title: str | None = None) -> Panel:
     parts: list[Text] = [Text(step.reason or step.status.value, style="bold")]
     if step.message:
         parts.append(Text(f"message: {step.message}"))
+    parts.extend(Text(f"hint: {hint}", "yellow") for hint in step.hints)
     if step.log_tail:
         parts.append(Text(f"last {min(len(step.log_tail), FAILED_TAIL_LINES)} log lines:", "dim"))
         parts.append(Text("\n".join(step.log_tail[-FAILED_TAIL_LINES:])))

@@ -429,6 +429,8 @@ class TestCaseResult(BaseModel):
     """The case's metric thresholds, met or not ("auc >= 0.8"), for the report's charts."""
     metrics_file: str = DEFAULT_METRICS_FILE
     """The output file that holds the case's metrics (``TestCase.metrics_pattern``)."""
+    hints: list[str] = Field(default_factory=list)
+    """What points at the cause when the script did not succeed (its step's ``hints``)."""
 
     @model_validator(mode="before")
     @classmethod

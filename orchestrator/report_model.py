@@ -203,8 +203,10 @@ def step_test(step: StepResult, run_dir: str | None = None) -> TestItem:
 
 
 def with_hints(message: str, hints: list[str]) -> str:
-    """A failure's one-line message followed by what cit can tell of its cause."""
-    return " ".join([message, *(f"(hint: {h})" for h in hints)])
+    """A failure's message with what cit can tell of its cause at the end of its first line
+    (the line JUnit and the HTML tables show)."""
+    first, newline, rest = message.partition("\n")
+    return " ".join([first, *(f"(hint: {h})" for h in hints)]) + newline + rest
 
 
 def _step_problem(step: StepResult) -> str:
@@ -294,16 +296,19 @@ def case_test(case: TestCaseResult, script: str) -> TestItem:
     if not lines and case.error_message:
         lines = [case.error_message]
     lines += [f"warning, {f.kind}: {f.message}" for f in case.warnings]
+    hints = list(case.hints) if outcome is Outcome.FAILED else []
+    message = case.error_message
     return TestItem(
         name=case.name,
         classname=script,
         kind="case",
         outcome=outcome,
         duration_seconds=case.duration_seconds,
-        message=case.error_message,
+        message=with_hints(message, hints) if message else None,
         failure_type=case.failures[0].kind if case.failures else None,
-        details=lines,
+        details=[*lines, *(f"hint: {h}" for h in hints)],
         log_tail=_case_log_tail(case, script),
+        hints=hints,
         run_dir=str(case.run_dir) if case.run_dir else None,
     )
 

@@ -374,6 +374,7 @@ def run_case(
         return interrupted(case, isolation, Path(run.run_dir))
     outcome = case_outcome(run, tested.name)
     result = judge(case, outcome, isolation, run_dir=Path(run.run_dir))
+    result = result.model_copy(update={"hints": run.step(tested.name).hints})
     if check_quality is not None and outcome.completed:
         failures, warnings = check_quality(case, outcome.outputs_dir, input_paths)
         failures = [*result.failures, *failures]
