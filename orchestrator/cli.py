@@ -14,7 +14,7 @@ from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -34,6 +34,7 @@ from .results import Status
 from .schemas import DataSchema
 from .settings import RUNNER_IMAGE, RunSettings
 from .terminal_text import markup_safe, plain
+from .verdict import EXIT_INTERRUPTED
 from .workflow import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
 
 if TYPE_CHECKING:
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
     from .report_model import Report, Suite
     from .s3 import Download, S3Settings, S3Uri
     from .testcases import TestCase
-
-EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="cit",
@@ -207,14 +206,6 @@ def _configuration(path: Path | None) -> IntegrationTestConfig:
     return config_or_defaults(path)
 
 
-def _exit_for(status: Status, code: int) -> NoReturn:
-    raise typer.Exit(_exit_code(status, code))
-
-
-def _exit_code(status: Status, code: int) -> int:
-    return EXIT_INTERRUPTED if status is Status.INTERRUPTED else code
-
-
 def _formats(
     chosen: list[ReportChoice] | None, config: IntegrationTestConfig
 ) -> tuple[ReportFormat, ...]:
@@ -240,20 +231,33 @@ def _write_reports(
 def _write_flow_report(
     command: str,
     flow: DataFlowTestResult,
-    code: int,
     started: float,
     config: IntegrationTestConfig,
     chosen: list[ReportChoice] | None,
-) -> None:
+    *,
+    bad_input: bool = False,
+    steps_only: bool = False,
+) -> Report:
+    """The report of a pipeline run, written; its exit code is the command's."""
     from .report_model import build_report, pipeline_suite
     from .rundir import read_manifest
 
     with user_errors():
         run = read_manifest(Path(flow.run_dir))
-    suite = pipeline_suite(flow, run, max_sample_size=config.reporting.sample_size)
-    report = build_report(command, [suite], code, started)
+    suite = pipeline_suite(
+        flow, run, max_sample_size=config.reporting.sample_size, judge_flow=not steps_only
+    )
+    report = build_report(
+        command,
+        [suite],
+        started=started,
+        interrupted=flow.run_status is Status.INTERRUPTED,
+        bad_input=bad_input,
+        steps_only=steps_only,
+    )
     plots = config.reporting.include_plots
     _write_reports(report, Path(flow.run_dir), _formats(chosen, config), plots)
+    return report
 
 
 @app.command()
@@ -278,10 +282,19 @@ def run(
     keep_uploads: Annotated[
         bool, typer.Option("--keep-uploads", help="Keep what --upload-outputs uploaded.")
     ] = False,
+    steps_only: Annotated[
+        bool,
+        typer.Option(
+            "--steps-only",
+            help="Judge only the steps: data-flow findings are still shown and reported, "
+            "but do not fail the run.",
+        ),
+    ] = False,
     config: ConfigOption = None,
     report_format: FormatOption = None,
 ) -> None:
-    """Run every step of a pipeline in its own container, in DAG order."""
+    """Run every step of a pipeline in its own container, in DAG order, and check the data
+    that flows along each edge."""
     started = time.time()
     settings = _settings(cit_dir, image, max_workers)
     cancel, observer = _observed(quiet)
@@ -310,16 +323,24 @@ def run(
             update_snapshots=update_snapshots,
         )
     if (flow.edges or flow.output_issues) and flow.run_status is not Status.INTERRUPTED:
-        print_flow(console, flow)
-    code = _exit_code(flow.run_status, 0 if flow.run_status.ok else 1)
+        print_flow(console, flow, judged=not steps_only)
+    upload_failed = False
     if upload_to is not None and flow.run_status is not Status.INTERRUPTED:
         try:  # the report, written after, says how the upload went too
             _upload_step_outputs(flow, upload_to, s3.s3_settings(), keep=keep_uploads)
         except CitError as exc:
             _print_error(exc)
-            code = exc.exit_code
-    _write_flow_report("run", flow, code, started, configured, report_format)
-    raise typer.Exit(code)
+            upload_failed = True
+    report = _write_flow_report(
+        "run",
+        flow,
+        started,
+        configured,
+        report_format,
+        bad_input=upload_failed,
+        steps_only=steps_only,
+    )
+    raise typer.Exit(report.exit_code)
 
 
 def _upload_target(text: str | None, keep: bool) -> S3Uri | None:
@@ -418,9 +439,8 @@ def test_flow_command(
             print_flow(console, result)
         if output_report is not None:
             write_report(result, output_report)
-    code = _exit_code(result.run_status, result.exit_code)
-    _write_flow_report("test-flow", result, code, started, configured, report_format)
-    raise typer.Exit(code)
+    report = _write_flow_report("test-flow", result, started, configured, report_format)
+    raise typer.Exit(report.exit_code)
 
 
 def _path_option(path: str | None, all_paths: bool) -> list[str] | None:
@@ -511,9 +531,10 @@ def test_script_command(
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
     from .report_model import script_suite
+    from .rundir import new_run_id
     from .script_test import REGISTRY_FOLDER, resolve_step, run_script_tests
 
-    started = time.time()
+    started, run_id = time.time(), new_run_id()
     settings = _settings(output_dir or cit_dir, image, 1)
     cancel, observer = _observed(quiet, CaseObserver)
     with user_errors():
@@ -537,34 +558,39 @@ def test_script_command(
             isolation="process" if isolation is Isolation.process else "container",
             registry_root=cit_dir.resolve() / REGISTRY_FOLDER,
             fetch_s3=s3_fetcher(s3.s3_settings(), report=_show_download),
+            run_id=run_id,
         )
         print_script_result(console, result)
         if output_report is not None:
             write_json_report("test-script", result.model_dump(mode="json"), output_report)
-    code = _exit_code(Status.INTERRUPTED if cancel.is_set() else Status.SUCCEEDED, result.exit_code)
     suite = script_suite(result, file=str(source))
-    _write_command_report("test-script", suite, code, started, settings, configured, report_format)
-    raise typer.Exit(code)
+    report = _write_command_report(
+        "test-script", suite, run_id, cancel.is_set(), started, settings, configured, report_format
+    )
+    raise typer.Exit(report.exit_code)
 
 
 def _write_command_report(
     command: str,
     suite: Suite,
-    code: int,
+    run_id: str,
+    interrupted: bool,
     started: float,
     settings: RunSettings,
     config: IntegrationTestConfig,
     chosen: list[ReportChoice] | None,
-) -> None:
-    """The report of a command that runs cases: in a run directory of its own."""
+) -> Report:
+    """The report of a command that runs cases, in its run directory ``run_id`` (its cases'
+    runs are ``<run_id>-<case>``), written; its exit code is the command's."""
     from .report_model import build_report
-    from .rundir import create_run_dir, new_run_id
+    from .rundir import create_run_dir
 
     with user_errors():
-        run_dir = create_run_dir(settings.runs_dir, new_run_id())
+        run_dir = create_run_dir(settings.runs_dir, run_id)
     suite.run_dir = str(run_dir)
-    report = build_report(command, [suite], code, started)
+    report = build_report(command, [suite], started=started, interrupted=interrupted)
     _write_reports(report, run_dir, _formats(chosen, config), config.reporting.include_plots)
+    return report
 
 
 def _engine_for(isolation: Isolation) -> tuple[Engine, Callable[[str], None] | None]:
@@ -697,9 +723,10 @@ def test_s3_command(
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
     from .issue_console import print_input_checks, print_s3_result
     from .report_model import s3_suite
+    from .rundir import new_run_id
     from .s3_test import run_s3_test
 
-    started = time.time()
+    started, run_id = time.time(), new_run_id()
     settings = _settings(cit_dir, image, 1)
     cancel, observer = _observed(quiet, CaseObserver)
     with user_errors():
@@ -737,14 +764,16 @@ def test_s3_command(
             cancel=cancel,
             isolation="process" if isolation is Isolation.process else "container",
             on_checked=lambda checks: print_input_checks(console, checks, tested.name),
+            run_id=run_id,
         )
         print_s3_result(console, result)
         if output_report is not None:
             write_json_report("test-s3", result.model_dump(mode="json"), output_report)
-    code = _exit_code(Status.INTERRUPTED if cancel.is_set() else Status.SUCCEEDED, result.exit_code)
     suite = s3_suite(result, file=str(source))
-    _write_command_report("test-s3", suite, code, started, settings, configured, report_format)
-    raise typer.Exit(code)
+    report = _write_command_report(
+        "test-s3", suite, run_id, cancel.is_set(), started, settings, configured, report_format
+    )
+    raise typer.Exit(report.exit_code)
 
 
 def _given_inputs(values: list[str]) -> dict[str, str]:
@@ -882,7 +911,6 @@ def test_all_command(
 ) -> None:
     """Run every scenario, script test and data-quality check of a configuration file."""
     from .config import load_config
-    from .report_model import build_report
     from .reports import write_configured_reports
     from .rundir import create_run_dir, new_run_id
     from .test_all import needs_containers, run_all, suite_line
@@ -913,7 +941,7 @@ def test_all_command(
             on_download=_show_download,
         )
         run_dir = create_run_dir(settings.runs_dir, new_run_id())
-    report = build_report("test-all", result.suites, result.exit_code, started)
+    report = result.report(started)
     with user_errors():
         try:
             paths = write_configured_reports(
@@ -923,7 +951,7 @@ def test_all_command(
             raise CitError(f"cannot write the report in {run_dir}: {exc.strerror or exc}") from None
     more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
     _say(f"report: {paths[0]}{more}")
-    raise typer.Exit(result.exit_code)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command("report")

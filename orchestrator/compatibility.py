@@ -55,8 +55,12 @@ RULES: dict[Rule, RuleInfo] = {
     Rule.UNREADABLE_DATA: RuleInfo(E, "files of a tabular format that do not parse"),
     Rule.MISSING_COLUMN: RuleInfo(E, "a required column is absent (renamed?)"),
     Rule.TYPE_NOT_CASTABLE: RuleInfo(E, "e.g. text where a number is expected, float for int"),
-    Rule.NUMERIC_WIDENING: RuleInfo(W, "integer where float is expected (or bool → number)"),
-    Rule.NUMERIC_NARROWING: RuleInfo(W, "int64 where int32 is expected and values may not fit"),
+    Rule.NUMERIC_WIDENING: RuleInfo(
+        W, "integer where float is expected (or bool → number, a declared number → float)"
+    ),
+    Rule.NUMERIC_NARROWING: RuleInfo(
+        W, "int64 where int32 is expected and values may not fit (or a declared number → integer)"
+    ),
     Rule.READ_AS_TEXT: RuleInfo(W, "a number or date where a string is expected"),
     Rule.NULLABLE_MISMATCH: RuleInfo(
         E, "nulls in a column declared non-nullable (a warning when nulls are only possible)"
@@ -305,7 +309,9 @@ def _declared_type_issue(rule: Rule, actual: ColumnProfile, spec: ColumnSpec) ->
     return issue(rule, text, either)
 
 
-NUMERIC_FAMILIES = frozenset({TypeFamily.INTEGER, TypeFamily.FLOAT})
+NUMERIC_FAMILIES = frozenset({TypeFamily.INTEGER, TypeFamily.FLOAT, TypeFamily.NUMBER})
+"""Types a schema's ``number`` accepts: integers, floats, and ``number`` itself (a producer's
+declared schema says ``number`` as the consumer's does)."""
 
 
 def fits_any(family: TypeFamily) -> bool:
@@ -329,11 +335,14 @@ def type_rule(actual: ColumnProfile, spec: ColumnSpec) -> Rule | None:
         return Rule.READ_AS_TEXT
     if (have, want) in _WIDENINGS:
         return Rule.NUMERIC_WIDENING
+    if (have, want) == (TypeFamily.NUMBER, TypeFamily.INTEGER):
+        return Rule.NUMERIC_NARROWING  # a declared number may hold values that are no integers
     return Rule.TYPE_NOT_CASTABLE
 
 
 _WIDENINGS = {
     (TypeFamily.INTEGER, TypeFamily.FLOAT),
+    (TypeFamily.NUMBER, TypeFamily.FLOAT),  # a declared number may hold integers
     (TypeFamily.BOOLEAN, TypeFamily.INTEGER),
     (TypeFamily.BOOLEAN, TypeFamily.FLOAT),
     (TypeFamily.DATE, TypeFamily.TIMESTAMP),

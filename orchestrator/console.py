@@ -148,17 +148,24 @@ def summary_table(run: RunResult) -> Table:
     return table
 
 
-def failure_panel(step: StepResult) -> Panel:
+def failure_panel(step: StepResult, title: str | None = None) -> Panel:
+    """A failed step's reason, message, hints, log tail and log file (``title``: what ran it)."""
     parts: list[Text] = [plain(step.reason or step.status.value, "bold")]
     if step.message:
         parts.append(plain(f"message: {step.message}"))
+    parts.extend(plain(f"hint: {hint}", "yellow") for hint in step.hints)
     if step.log_tail:
         parts.append(Text(f"last {min(len(step.log_tail), FAILED_TAIL_LINES)} log lines:", "dim"))
         parts.append(plain("\n".join(step.log_tail[-FAILED_TAIL_LINES:])))
     if step.log_file:
         parts.append(plain(f"full log: {step.log_file}", "dim"))
-    title = plain(f"{step.name}: {step.status.value}")
-    return Panel(Group(*parts), title=title, border_style="red")
+    heading = f"{step.name}: {step.status.value}"
+    return Panel(
+        Group(*parts),
+        title=plain(f"{title} · {heading}" if title else heading),
+        border_style="red",
+        title_align="left" if title else "center",
+    )
 
 
 def finding_line(step: str, finding: Issue) -> Text:

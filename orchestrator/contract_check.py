@@ -24,7 +24,8 @@ from .sagemaker_contract import (
     TRAINING_CONFIG,
     TRAINING_DATA,
 )
-from .source_scan import ScriptScanError, ScriptUsage, scan_script
+from .source_scan import EnvRead, ScriptScanError, ScriptUsage, scan_script
+from .verdict import finding_outcomes, verdict_of
 
 
 class ContractRule(StrEnum):
@@ -62,7 +63,8 @@ CONTRACT_RULES: dict[ContractRule, RuleInfo] = {
     ContractRule.UNUSED_PATH: RuleInfo(W, "a contract path the script never mentions"),
     ContractRule.UNDECLARED_ENV_VAR: RuleInfo(
         E,
-        "the script reads an env var the contract lacks (warning when it has a default)",
+        "the script reads an env var without a default that the contract lacks (a warning "
+        "when the read gives a default or tests `in os.environ`)",
     ),
     ContractRule.UNUSED_ENV_VAR: RuleInfo(W, "a contract env var the script never reads"),
     ContractRule.UNDECLARED_ARGUMENT: RuleInfo(
@@ -99,9 +101,10 @@ class ContractReport(BaseModel):
     def ok(self) -> bool:
         return not has_errors(self.issues)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def exit_code(self) -> int:
-        return 0 if self.ok else 1
+        return verdict_of(finding_outcomes(self.issues)).exit_code
 
 
 def validate_contracts(pipeline: Pipeline, file: Path) -> ContractReport:
@@ -373,15 +376,7 @@ def _env_issues(step: Step, contract: ScriptContract, usage: ScriptUsage) -> Ite
     for read in usage.env:
         if read.name in declared or _standard_env(read.name):
             continue
-        yield _issue(
-            ContractRule.UNDECLARED_ENV_VAR,
-            step,
-            f"the script reads {read.name}, which its contract does not declare",
-            f"add {read.name} to required_env_vars or optional_env_vars",
-            file=str(usage.file),
-            line=read.line,
-            severity=Severity.ERROR if read.required else Severity.WARNING,
-        )
+        yield _undeclared_env_var(step, read, usage.file)
     if usage.dynamic_env:
         return
     read_names = {read.name for read in usage.env}
@@ -392,6 +387,28 @@ def _env_issues(step: Step, contract: ScriptContract, usage: ScriptUsage) -> Ite
             f"the contract declares {name}; the script never reads it",
             f"remove {name} from the contract if the script does not use it",
         )
+
+
+def _undeclared_env_var(step: Step, read: EnvRead, file: Path) -> Issue:
+    """A read with no default (``environ[X]``, ``environ.get(X)``, ``getenv(X)``, ``pop(X)``)
+    gets nothing or fails when the variable is unset: an error. One with a default, or an
+    ``in os.environ`` test, copes without it: a warning."""
+    name = read.name
+    if read.has_default:
+        how, severity = "with a default", Severity.WARNING
+        fix = f"add {name} to optional_env_vars with its default"
+    else:
+        how, severity = "without a default", Severity.ERROR
+        fix = f"add {name} to required_env_vars (or to optional_env_vars with a default)"
+    return _issue(
+        ContractRule.UNDECLARED_ENV_VAR,
+        step,
+        f"the script reads {name} {how}, which its contract does not declare",
+        fix,
+        file=str(file),
+        line=read.line,
+        severity=severity,
+    )
 
 
 def _argument_issues(step: Step, contract: ScriptContract, usage: ScriptUsage) -> Iterable[Issue]:

@@ -13,6 +13,7 @@ from . import __version__
 from .engine import Engine
 from .errors import RunDirectoryError
 from .graph import descendants
+from .hints import archive_inputs, step_hints
 from .observer import NullObserver, RunObserver
 from .plan import PlannedStep, RunPlan
 from .results import RunResult, Status, StepResult
@@ -154,11 +155,17 @@ class Execution:
         ]
 
     def _record(self, step: StepResult, name: str) -> None:
+        step.hints = self._hints(step, name)
         self._set(step)
         self._notify(self.observer.step_finished, step)
         if not step.status.ok:
             self._skip_descendants(name)
         self.save()
+
+    def _hints(self, step: StepResult, name: str) -> list[str]:
+        """What points at the cause of a step's failure (``hints``)."""
+        steps = {n: p.step for n, p in self.plan.steps.items()}
+        return step_hints(step, archive_inputs(self.plan.steps[name].step, steps))
 
     def _skip_descendants(self, name: str) -> None:
         steps = {n: p.step for n, p in self.plan.steps.items()}

@@ -37,6 +37,7 @@ from .compatibility import check_output
 from .container_files import is_real_dir, read_bounded, regular_files, walk
 from .issues import Issue
 from .profiles import Distribution, OutputProfile
+from .results import Status
 from .schemas import DataSchema
 from .testcases import (
     ALL_OUTPUTS,
@@ -78,6 +79,10 @@ class CaseOutcome(BaseModel):
 
     exit_code: int | None
     status: str = ""
+    reason: str | None = None
+    """Why the run did not succeed, as the step's result says it (a timeout, a memory limit)."""
+    message: str | None = None
+    """What the script wrote to /opt/ml/output/failure or message."""
     duration_seconds: float = 0.0
     log_lines: list[str] = Field(default_factory=list)
     outputs_dir: Path
@@ -168,17 +173,37 @@ def _schema_targets(case: TestCase, outputs_dir: Path) -> list[tuple[str, DataSc
 
 def _completion(case: TestCase, outcome: CaseOutcome) -> list[Failure]:
     actual = "not finished" if outcome.exit_code is None else f"exit code {outcome.exit_code}"
+    if outcome.status in _ENDINGS:
+        actual = f"{outcome.status} ({actual})"
     if case.should_complete and not outcome.completed:
-        if outcome.exit_code is None:
-            reason = f"did not finish ({outcome.status or 'no exit code'})"
-        else:
-            reason = f"exited {outcome.exit_code}"
-        message = f"should_complete: true but the script {reason}"
+        message = f"should_complete: true but the script {how_it_ended(outcome)}"
         return [_behavior("should_complete: true", actual, message)]
     if not case.should_complete and outcome.completed:
         message = "should_complete: false but the script exited 0"
         return [_behavior("should_complete: false", actual, message)]
     return []
+
+
+_ENDINGS = {
+    Status.OOM.value: ("ran out of memory", "out of memory: "),
+    Status.TIMEOUT.value: ("timed out", ""),
+}
+"""Statuses a run ends with that have a name of their own: (what the script did, the prefix of
+its reason that says it again)."""
+
+
+def how_it_ended(outcome: CaseOutcome) -> str:
+    """A run that did not complete, in words: out of memory and timeouts by name, then the
+    exit code and what the script wrote to its failure file."""
+    code = f"exit code {outcome.exit_code}" if outcome.exit_code is not None else None
+    if outcome.status in _ENDINGS:
+        said, prefix = _ENDINGS[outcome.status]
+        details = "; ".join(filter(None, [(outcome.reason or "").removeprefix(prefix), code]))
+        return f"{said} ({details})" if details else said
+    if outcome.exit_code is None:
+        return f"did not finish ({outcome.reason or outcome.status or 'no exit code'})"
+    written = f": {outcome.message.splitlines()[0]}" if outcome.message else ""
+    return f"exited {outcome.exit_code}{written}"
 
 
 def _predictions(case: TestCase, outcome: CaseOutcome) -> list[Failure]:
@@ -279,12 +304,12 @@ def _metrics(case: TestCase, outputs_dir: Path, files: list[str]) -> list[Failur
 
 
 def case_metrics(result: TestCaseResult, step: str) -> dict[str, Any]:
-    """The metrics ``step`` wrote in a case's run (its metrics.json), flattened; none when the
-    case did not run."""
+    """The metrics ``step`` wrote in a case's run (the case's metrics file), flattened; none
+    when the case did not run."""
     if result.run_dir is None:
         return {}
     outputs_dir = result.run_dir / "steps" / step / "outputs"
-    return read_metrics(outputs_dir, DEFAULT_METRICS_FILE)
+    return read_metrics(outputs_dir, result.metrics_file)
 
 
 def read_metrics(outputs_dir: Path, pattern: str) -> dict[str, Any]:
@@ -426,6 +451,10 @@ class TestCaseResult(BaseModel):
     """Data-quality checks that ran: none when the script did not complete."""
     expected_metrics: list[str] = Field(default_factory=list)
     """The case's metric thresholds, met or not ("auc >= 0.8"), for the report's charts."""
+    metrics_file: str = DEFAULT_METRICS_FILE
+    """The output file that holds the case's metrics (``TestCase.metrics_pattern``)."""
+    hints: list[str] = Field(default_factory=list)
+    """What points at the cause when the script did not succeed (its step's ``hints``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -456,6 +485,7 @@ def judge(
         isolation=isolation,
         run_dir=run_dir,
         expected_metrics=[e.describe() for e in case.expected_metrics.values()],
+        metrics_file=case.metrics_pattern,
     )
 
 

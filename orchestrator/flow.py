@@ -15,7 +15,7 @@ from .compatibility import check_output
 from .contracts import ScriptContract
 from .errors import InputError
 from .graph import ancestors
-from .issues import Issue, Severity, has_errors
+from .issues import Issue, RuleInfo, Severity, has_errors
 from .pipeline import Pipeline, Step, StepOutput
 from .profiles import OutputProfile
 from .results import RunResult, Status, StepResult
@@ -28,6 +28,20 @@ NO_EXPECTATIONS = DataSchema()
 PRODUCER_FAILED = "producer_failed"
 CONSUMER_FAILED = "consumer_failed"
 CONSUMER_NOT_RUN = "consumer_not_run"
+EDGE_RULES: dict[str, RuleInfo] = {
+    PRODUCER_FAILED: RuleInfo(
+        Severity.WARNING, "the producer did not succeed: nothing flowed, nothing was checked"
+    ),
+    CONSUMER_FAILED: RuleInfo(
+        Severity.WARNING,
+        "the consumer did not succeed on this data (the step fails, not the edge, unless the "
+        "data broke a rule)",
+    ),
+    CONSUMER_NOT_RUN: RuleInfo(Severity.WARNING, "the consumer did not run"),
+}
+"""What an edge is marked with beside the compatibility rules: the outcome of the steps at
+its ends. An edge fails only when its data broke a rule; a step that did not succeed is that
+step's own failure."""
 Snapshots = dict[tuple[str, str], tuple[Path, OutputProfile]]
 """Stored snapshots by (step, output): the golden file and what it holds."""
 
@@ -111,7 +125,13 @@ class EdgeResult(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def is_compatible(self) -> bool:
-        return self.consumer_status is Status.SUCCEEDED and not has_errors(self.issues)
+        """The data broke no rule (a step that failed is that step's own failure)."""
+        return not has_errors(self.issues)
+
+    @property
+    def checked(self) -> bool:
+        """Data flowed along the edge and was checked (its producer succeeded)."""
+        return self.captured is not None
 
 
 class DataFlowTestResult(BaseModel):
@@ -146,6 +166,16 @@ class DataFlowTestResult(BaseModel):
     @property
     def failed_connections(self) -> list[str]:
         return [e.edge for e in self.edges if not e.is_compatible]
+
+    @property
+    def failed_outputs(self) -> list[str]:
+        """Outputs no tested edge carries that broke a rule ('Producer.output'), once each."""
+        return list(dict.fromkeys(i.edge or i.step or "" for i in self.output_issues if i.is_error))
+
+    @property
+    def unchecked_connections(self) -> list[str]:
+        """Edges along which nothing flowed: their producer did not succeed."""
+        return [e.edge for e in self.edges if not e.checked]
 
     @property
     def issues(self) -> list[Issue]:
@@ -251,7 +281,7 @@ def edge_result(wire: Wire, pipeline: Pipeline, run: RunResult, drifted: list[Is
     expected, promised = declared_schemas(wire, pipeline)
     captured = profile_of(producer, wire.output) if producer.status.ok else None
     issues = data_issues(wire, captured, expected, promised, producer) + drifted
-    issues.extend(_consumer_issues(consumer, wire))
+    issues.extend(_consumer_issues(consumer, wire, issues))
     return EdgeResult(
         edge=str(wire),
         producer=wire.producer,
@@ -338,22 +368,29 @@ def _producer_failed(wire: Wire, producer: StepResult) -> Issue:
     reason = producer.reason or producer.status.value
     return Issue(
         rule=PRODUCER_FAILED,
-        severity=Severity.ERROR,
+        severity=EDGE_RULES[PRODUCER_FAILED].severity,
         description=f"'{wire.producer}' did not succeed ({reason}); nothing flowed to "
-        f"'{wire.consumer}'",
+        f"'{wire.consumer}', so this edge was not checked",
         step=wire.producer,
     )
 
 
-def _consumer_issues(consumer: StepResult, wire: Wire) -> list[Issue]:
+def _consumer_issues(consumer: StepResult, wire: Wire, data: list[Issue]) -> list[Issue]:
+    """The consumer's outcome on this edge. It failing is the edge's fault only when the
+    data broke a rule, and then those rules' errors say so."""
     if consumer.status.broke:
         detail = "; ".join(filter(None, [consumer.reason, consumer.message]))
+        suspect = (
+            "the data broke the rule(s) reported here: the likely cause"
+            if has_errors(data)
+            else "the data broke no rule: see the step's own failure"
+        )
         return [
             Issue(
                 rule=CONSUMER_FAILED,
-                severity=Severity.ERROR,
-                description=f"'{wire.consumer}' failed on '{wire.producer}' output "
-                f"'{wire.output}': {detail or consumer.status.value}",
+                severity=EDGE_RULES[CONSUMER_FAILED].severity,
+                description=f"'{wire.consumer}' did not succeed on '{wire.producer}' output "
+                f"'{wire.output}' ({detail or consumer.status.value}); {suspect}",
                 hint=f"see its log: {consumer.log_file}" if consumer.log_file else None,
                 step=wire.consumer,
             )
@@ -362,7 +399,7 @@ def _consumer_issues(consumer: StepResult, wire: Wire) -> list[Issue]:
         return [
             Issue(
                 rule=CONSUMER_NOT_RUN,
-                severity=Severity.WARNING,
+                severity=EDGE_RULES[CONSUMER_NOT_RUN].severity,
                 description=f"'{wire.consumer}' did not run: {consumer.reason or 'skipped'}",
                 step=wire.consumer,
             )

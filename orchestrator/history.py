@@ -176,7 +176,7 @@ def _rebuilt(folder: Path) -> Report:
             run_status=run.status,
         )
     )
-    code = 0 if run.status.ok else (130 if run.status is Status.INTERRUPTED else 1)
-    report = build_report("run", [pipeline_suite(flow, run)], code)
+    interrupted = run.status is Status.INTERRUPTED
+    report = build_report("run", [pipeline_suite(flow, run)], interrupted=interrupted)
     finished = run.finished_at or time.time()
     return report.model_copy(update={"duration_seconds": round(finished - run.started_at, 3)})

@@ -387,6 +387,7 @@ def _step(step: StepResult, suite: Suite, anchor: str) -> str:
             ("started", esc(_epoch(step.started_at)) if step.started_at else None),
             ("reason", esc(step.reason) if step.reason else None),
             ("message", esc(step.message) if step.message else None),
+            ("hint", "<br>".join(esc(h) for h in step.hints) if step.hints else None),
             ("upstream", esc(", ".join(step.upstream)) if step.upstream else None),
             ("image", esc(step.image) if step.image else None),
             ("log file", esc(step.log_file) if step.log_file else None),

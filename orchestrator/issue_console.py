@@ -10,14 +10,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .console import failure_panel
 from .contract_check import ContractReport
-from .expectations import ScriptTestResult
+from .expectations import ScriptTestResult, TestCaseResult
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue, Severity
 from .profiles import DatasetProfile, OutputProfile
-from .results import Status
+from .results import Status, StepResult
 from .schemas import DataSchema
-from .terminal_text import markup_safe, plain
+from .terminal_text import plain
 
 if TYPE_CHECKING:
     from .history import RunRecord
@@ -130,8 +131,9 @@ def _issue_count(issues: Sequence[Issue]) -> Text:
     return Text(", ".join(p for p in parts if p), style="bold red" if errors else "yellow")
 
 
-def print_flow(console: Console, result: DataFlowTestResult) -> None:
-    """Edges, their issues, and the verdict of a data-flow test."""
+def print_flow(console: Console, result: DataFlowTestResult, *, judged: bool = True) -> None:
+    """Edges, their issues, and the verdict of a data-flow test (``judged``: whether it counts
+    in the command's verdict; ``cit run --steps-only`` shows it without)."""
     if not result.edges:
         console.print("no edges to test: no step reads another step's output")
     else:
@@ -142,12 +144,32 @@ def print_flow(console: Console, result: DataFlowTestResult) -> None:
         console.print(issues_table(result.issues))
     for path in result.snapshots_updated:
         console.print(plain(f"snapshot written: {path}", "dim"), highlight=False)
-    verdict = "[green]compatible[/]" if result.is_compatible else "[bold red]incompatible[/]"
-    failed = result.failed_connections
-    console.print(
-        f"data flow {verdict}: {result.connections_tested} connection(s) tested, "
-        f"{len(failed)} failed" + (f" ({markup_safe(', '.join(failed))})" if failed else "")
-    )
+    console.print(flow_summary(result, judged=judged), highlight=False, soft_wrap=True)
+
+
+def flow_summary(result: DataFlowTestResult, *, judged: bool = True) -> Text:
+    """The verdict line of a data-flow test, counted from the same issues its tables show."""
+    good = result.is_compatible
+    verdict = Text("compatible", "green") if good else Text("incompatible", "bold red")
+    failed, outputs = result.failed_connections, result.failed_outputs
+    unchecked = result.unchecked_connections
+    errors = sum(1 for i in result.issues if i.is_error)
+    warnings = len(result.issues) - errors
+    tested = result.connections_tested
+    parts = [f"{tested} connection(s) tested, {len(failed)} failed{_named(failed)}"]
+    if outputs:
+        parts.append(f"{len(outputs)} output(s) broke their own schema{_named(outputs)}")
+    if unchecked:
+        parts.append(f"{len(unchecked)} not checked, nothing flowed{_named(unchecked)}")
+    parts.append(f"{errors} error(s), {warnings} warning(s)")
+    line = Text.assemble("data flow ", verdict, plain(": " + "; ".join(parts)))
+    if not judged and not good:
+        line.append(" (not judged: --steps-only)", "yellow")
+    return line
+
+
+def _named(items: Sequence[str]) -> str:
+    return f" ({', '.join(items)})" if items else ""
 
 
 def print_contract_report(console: Console, report: ContractReport) -> None:
@@ -185,9 +207,26 @@ def print_script_result(console: Console, result: ScriptTestResult) -> None:
             plain("\n".join(reasons)),
         )
     console.print(table)
+    for case in result.test_results:
+        for step in [] if case.passed else broken_steps(case):
+            console.print(failure_panel(step, title=f"case {case.name}"))
     colour = "green" if result.ok else "bold red"
     summary = f"{result.passed} of {result.total} test case(s) passed"
     console.print(Text(summary, style=colour))
+
+
+def broken_steps(case: TestCaseResult) -> list[StepResult]:
+    """The steps of a case's run that did not succeed, as its manifest records them."""
+    from .errors import CitError
+    from .rundir import read_manifest
+
+    if case.run_dir is None:
+        return []
+    try:
+        run = read_manifest(case.run_dir)
+    except CitError:
+        return []
+    return [step for step in run.steps if step.status.broke]
 
 
 def input_checks_table(checks: Sequence[InputCheck], script: str) -> Table:

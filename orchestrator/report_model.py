@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,21 +33,14 @@ from .issues import Issue
 from .profiles import Distribution
 from .results import RunResult, Status, StepResult
 from .s3_test import InputCheck, S3TestResult
+from .verdict import Outcome as Outcome
+from .verdict import overall as overall
+from .verdict import verdict_of
 
 SCHEMA_VERSION = 1
 REPORT_FILE = "report.json"
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
 DEFAULT_SAMPLE_SIZE = 20
-
-
-class Outcome(StrEnum):
-    """The verdict on a test item, a suite or a whole report."""
-
-    PASSED = "passed"
-    FAILED = "failed"
-    ERROR = "error"
-    SKIPPED = "skipped"
-    INTERRUPTED = "interrupted"
 
 
 TestKind = Literal["step", "edge", "case", "input", "quality"]
@@ -75,6 +66,8 @@ class TestItem(BaseModel):
     details: list[str] = Field(default_factory=list)
     """Every problem, one line each."""
     log_tail: list[str] = Field(default_factory=list)
+    hints: list[str] = Field(default_factory=list)
+    """What probably caused a failure and how to fix it, where cit can tell (``hints``)."""
     run_dir: str | None = None
     distributions: list[Distribution] = Field(default_factory=list)
     """What a data-quality drift check compared, bin by bin."""
@@ -112,6 +105,11 @@ class Report(BaseModel):
     created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
     outcome: Outcome
     exit_code: int
+    """Decided with ``outcome`` by ``verdict.verdict_of``: 0 passed, 1 failed, 2 bad input or
+    environment, 130 interrupted."""
+    steps_only: bool = False
+    """``cit run --steps-only``: data-flow findings are reported, and their items skipped
+    rather than failed, so only the steps decide the verdict."""
     duration_seconds: float = 0.0
     suites: list[Suite] = Field(default_factory=list)
 
@@ -135,15 +133,6 @@ _STEP_OUTCOME = {
 }
 
 
-def overall(outcomes: Iterable[Outcome]) -> Outcome:
-    """The worst of ``outcomes``: interrupted, error, failed, then passed (skips do not count)."""
-    seen = set(outcomes)
-    for worst in (Outcome.INTERRUPTED, Outcome.ERROR, Outcome.FAILED):
-        if worst in seen:
-            return worst
-    return Outcome.PASSED
-
-
 def _suite_outcome(tests: list[TestItem]) -> Outcome:
     return overall(test.outcome for test in tests)
 
@@ -151,13 +140,23 @@ def _suite_outcome(tests: list[TestItem]) -> Outcome:
 # -- pipelines --------------------------------------------------------------------------------
 
 
+STEPS_ONLY = "not judged (--steps-only)"
+
+
 def pipeline_suite(
-    flow: DataFlowTestResult, run: RunResult, *, max_sample_size: int = DEFAULT_SAMPLE_SIZE
+    flow: DataFlowTestResult,
+    run: RunResult,
+    *,
+    max_sample_size: int = DEFAULT_SAMPLE_SIZE,
+    judge_flow: bool = True,
 ) -> Suite:
-    """A pipeline run as a suite: a test per step, and one per edge it tested."""
-    tests = [step_test(step, run.run_dir) for step in run.steps]
-    tests += [edge_test(edge) for edge in flow.edges]
-    tests += [_output_issue_test(issue) for issue in flow.output_issues]
+    """A pipeline run as a suite: a test per step, and one per edge it tested. Without
+    ``judge_flow`` (``cit run --steps-only``) a failed edge or output is reported as skipped."""
+    flow_tests = [edge_test(edge) for edge in flow.edges]
+    flow_tests += [_output_issue_test(issue) for issue in flow.output_issues]
+    if not judge_flow:
+        flow_tests = [_not_judged(test) for test in flow_tests]
+    tests = [step_test(step, run.run_dir) for step in run.steps] + flow_tests
     finished = run.finished_at or time.time()
     return Suite(
         name=run.pipeline,
@@ -175,6 +174,14 @@ def pipeline_suite(
     )
 
 
+def _not_judged(test: TestItem) -> TestItem:
+    if test.outcome is not Outcome.FAILED:
+        return test
+    return test.model_copy(
+        update={"outcome": Outcome.SKIPPED, "message": f"{STEPS_ONLY}: {test.message}"}
+    )
+
+
 def step_test(step: StepResult, run_dir: str | None = None) -> TestItem:
     outcome = _STEP_OUTCOME[step.status]
     problem = None if outcome in (Outcome.PASSED, Outcome.SKIPPED) else _step_problem(step)
@@ -182,6 +189,7 @@ def step_test(step: StepResult, run_dir: str | None = None) -> TestItem:
     errors = [i for i in step.findings if i.is_error]
     if outcome is Outcome.PASSED and errors:
         outcome, problem, failure_type = Outcome.FAILED, issue_line(errors[0]), errors[0].rule
+    hints = list(step.hints) if problem else []
     findings = [issue_line(i) for i in step.findings]
     return TestItem(
         name=step.name,
@@ -189,16 +197,28 @@ def step_test(step: StepResult, run_dir: str | None = None) -> TestItem:
         kind="step",
         outcome=outcome,
         duration_seconds=step.duration_seconds or 0.0,
-        message=problem if problem else (step.reason if outcome is Outcome.SKIPPED else None),
+        message=with_hints(problem, hints)
+        if problem
+        else (step.reason if outcome is Outcome.SKIPPED else None),
         failure_type=failure_type,
-        details=_details(problem, findings),
+        details=_details(problem, hints, findings),
         log_tail=list(step.log_tail),
+        hints=hints,
         run_dir=run_dir,
     )
 
 
-def _details(problem: str | None, findings: list[str]) -> list[str]:
-    return [problem, *(f for f in findings if f != problem)] if problem else findings
+def _details(problem: str | None, hints: list[str], findings: list[str]) -> list[str]:
+    """The problem, what cit can tell of its cause, and what the step left behind."""
+    lines = [problem, *(f"hint: {h}" for h in hints)] if problem else []
+    return lines + [f for f in findings if f != problem]
+
+
+def with_hints(message: str, hints: list[str]) -> str:
+    """A failure's message with what cit can tell of its cause at the end of its first line
+    (the line JUnit and the HTML tables show)."""
+    first, newline, rest = message.partition("\n")
+    return " ".join([first, *(f"(hint: {h})" for h in hints)]) + newline + rest
 
 
 def _step_problem(step: StepResult) -> str:
@@ -208,7 +228,8 @@ def _step_problem(step: StepResult) -> str:
 
 
 def edge_test(edge: EdgeResult) -> TestItem:
-    """An edge fails on an error issue or a consumer that broke; it is skipped when nothing
+    """An edge fails when its data broke a rule (an error issue); a consumer that broke on
+    data that broke none is that step's failure, not the edge's. It is skipped when nothing
     could flow (its producer did not succeed: that step's own test fails) or nothing read it."""
     errors = [i for i in edge.issues if i.is_error]
     lines = [issue_line(i) for i in edge.issues]
@@ -221,7 +242,7 @@ def edge_test(edge: EdgeResult) -> TestItem:
             message=f"nothing flowed: '{edge.producer}' did not succeed",
             details=lines,
         )
-    broken = bool(errors) or edge.consumer_status.broke
+    broken = bool(errors)
     outcome = Outcome.FAILED if broken else Outcome.PASSED
     if not broken and edge.consumer_status in (Status.SKIPPED, Status.PENDING):
         outcome = Outcome.SKIPPED
@@ -232,7 +253,7 @@ def edge_test(edge: EdgeResult) -> TestItem:
         classname=edge.consumer,
         kind="edge",
         outcome=outcome,
-        message=issue_line(errors[0]) if errors else (lines[0] if broken and lines else None),
+        message=issue_line(errors[0]) if errors else None,
         failure_type=errors[0].rule if errors else None,
         details=lines,
     )
@@ -287,16 +308,19 @@ def case_test(case: TestCaseResult, script: str) -> TestItem:
     if not lines and case.error_message:
         lines = [case.error_message]
     lines += [f"warning, {f.kind}: {f.message}" for f in case.warnings]
+    hints = list(case.hints) if outcome is Outcome.FAILED else []
+    message = case.error_message
     return TestItem(
         name=case.name,
         classname=script,
         kind="case",
         outcome=outcome,
         duration_seconds=case.duration_seconds,
-        message=case.error_message,
+        message=with_hints(message, hints) if message else None,
         failure_type=case.failures[0].kind if case.failures else None,
-        details=lines,
+        details=[*lines, *(f"hint: {h}" for h in hints)],
         log_tail=_case_log_tail(case, script),
+        hints=hints,
         run_dir=str(case.run_dir) if case.run_dir else None,
     )
 
@@ -391,19 +415,26 @@ def _case_log_tail(case: TestCaseResult, script: str, lines: int = 40) -> list[s
 
 
 def build_report(
-    command: str, suites: list[Suite], exit_code: int, started: float | None = None
+    command: str,
+    suites: list[Suite],
+    *,
+    started: float | None = None,
+    interrupted: bool = False,
+    bad_input: bool = False,
+    steps_only: bool = False,
 ) -> Report:
-    """The report of ``command`` over ``suites``; its outcome is the worst of theirs."""
-    outcome = overall(suite.outcome for suite in suites)
-    if exit_code == 2 and outcome is Outcome.PASSED:
-        outcome = Outcome.ERROR
+    """The report of ``command`` over ``suites``: its outcome and exit code are the verdict on
+    every item and suite (``verdict_of``); ``interrupted`` and ``bad_input`` as there."""
+    outcomes = [s.outcome for s in suites] + [t.outcome for s in suites for t in s.tests]
+    verdict = verdict_of(outcomes, interrupted=interrupted, bad_input=bad_input)
     duration = (
         time.time() - started if started is not None else sum(s.duration_seconds for s in suites)
     )
     return Report(
         cit_report=command,
-        outcome=outcome,
-        exit_code=exit_code,
+        outcome=verdict.outcome,
+        exit_code=verdict.exit_code,
+        steps_only=steps_only,
         duration_seconds=round(duration, 3),
         suites=suites,
     )

@@ -58,6 +58,8 @@ class StepResult(BaseModel):
     container_name: str | None = None
     log_file: str | None = None
     log_tail: list[str] = Field(default_factory=list)
+    hints: list[str] = Field(default_factory=list)
+    """What probably caused the step's failure and how to fix it (``hints.step_hints``)."""
     outputs: list[OutputSummary] = Field(default_factory=list)
     upstream: list[str] = Field(default_factory=list)
     container: dict[str, Any] = Field(default_factory=dict)

@@ -297,9 +297,11 @@ def run_s3_test(
     cancel: threading.Event | None = None,
     isolation: Isolation = "container",
     on_checked: Callable[[list[InputCheck]], None] | None = None,
+    run_id: str | None = None,
 ) -> S3TestResult:
     """Fetch ``sources``, check them if asked (``on_checked`` sees the checks before the run),
-    then run ``step`` once on them, judged like a quick test case."""
+    then run ``step`` once on them, judged like a quick test case (its run named after
+    ``run_id``, the command's, when given)."""
     from .script_test import check_channels, check_outputs_named, quick_case, run_script_tests
 
     # Everything the user wrote is checked before any data is downloaded.
@@ -327,6 +329,7 @@ def run_s3_test(
         cancel=cancel,
         isolation=isolation,
         fetch_s3={sources[channel]: path for channel, path in local.items()}.__getitem__,
+        run_id=run_id,
     ).test_results[0]
     return S3TestResult(
         script=step.name,

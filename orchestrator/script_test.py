@@ -362,9 +362,11 @@ def run_case(
     isolation: Isolation = "container",
     registry_root: Path | None = None,
     fetch_s3: S3Fetcher | None = None,
+    run_id: str | None = None,
 ) -> TestCaseResult:
-    """Run one case in its own container (or process) and run directory, and judge it; its
-    S3 inputs are fetched first (``fetch_s3``, default: ``s3_fetcher()``)."""
+    """Run one case in its own container (or process) and run directory (named ``run_id``, a
+    new id without it), and judge it; its S3 inputs are fetched first (``fetch_s3``,
+    default: ``s3_fetcher()``)."""
     work = settings.cit_dir / "cases" / step.name / case.name
     registry_root = registry_root or settings.cit_dir / REGISTRY_FOLDER
     tested, input_paths = case_step(step, case, work, make_synthetic, registry_root, fetch_s3)
@@ -379,11 +381,13 @@ def run_case(
         observer=observer,
         build_default=build_default,
         cancel=cancel,
+        run_id=run_id,
     )
     if run.status is Status.INTERRUPTED:
         return interrupted(case, isolation, Path(run.run_dir))
     outcome = case_outcome(run, tested.name)
     result = judge(case, outcome, isolation, run_dir=Path(run.run_dir))
+    result = result.model_copy(update={"hints": run.step(tested.name).hints})
     if check_quality is not None and outcome.completed:
         failures, warnings = check_quality(case, outcome.outputs_dir, input_paths)
         failures = [*result.failures, *failures]
@@ -403,7 +407,11 @@ def interrupted(
 ) -> TestCaseResult:
     """The result of a case stopped by Ctrl-C (or never started because of it)."""
     return TestCaseResult(
-        name=case.name, error_message=INTERRUPTED, isolation=isolation, run_dir=run_dir
+        name=case.name,
+        error_message=INTERRUPTED,
+        isolation=isolation,
+        run_dir=run_dir,
+        metrics_file=case.metrics_pattern,
     )
 
 
@@ -413,6 +421,8 @@ def case_outcome(run: RunResult, step_name: str) -> CaseOutcome:
     return CaseOutcome(
         exit_code=step.exit_code,
         status=step.status.value,
+        reason=step.reason,
+        message=step.message,
         duration_seconds=step.duration_seconds or 0.0,
         log_lines=_log_lines(step),
         outputs_dir=Path(run.run_dir) / "steps" / step_name / "outputs",
@@ -461,12 +471,14 @@ def run_script_tests(
     isolation: Isolation = "container",
     registry_root: Path | None = None,
     fetch_s3: S3Fetcher | None = None,
+    run_id: str | None = None,
 ) -> ScriptTestResult:
     """Every case, one after the other, each in its own container; stops early on cancel.
 
     ``isolation`` is recorded in every result and, without ``engine``, picks it: the Docker
     engine for "container", a ``ProcessEngine`` for "process". A script that process isolation
-    cannot call is refused before any case runs."""
+    cannot call is refused before any case runs. With ``run_id`` (the command's), each case's
+    run is ``<run_id>-<case name>``."""
     settings = with_case_secrets(settings or RunSettings(), step, cases, source_file)
     registry_root = registry_root or settings.cit_dir / REGISTRY_FOLDER
     check_cases(step, cases, registry_root)
@@ -493,9 +505,16 @@ def run_script_tests(
                 isolation=isolation,
                 registry_root=registry_root,
                 fetch_s3=fetch_s3,
+                run_id=case_run_id(run_id, case) if run_id else None,
             )
         )
     return ScriptTestResult(script=step.name, test_results=results)
+
+
+def case_run_id(command_run_id: str, case: TestCase) -> str:
+    """The run id of a case run by a command: the command's, then the case's name, so the
+    case's run directory sits beside the command's and is told apart by its name."""
+    return f"{command_run_id}-{case.name}"
 
 
 def check_process_isolation(step: Step, cases: Sequence[TestCase]) -> None:

@@ -32,9 +32,11 @@ from .observer import RunObserver
 from .pipeline import Pipeline
 from .report_model import (
     Outcome,
+    Report,
     Suite,
     TestItem,
     TestKind,
+    build_report,
     overall,
     pipeline_suite,
     script_suite,
@@ -63,20 +65,36 @@ __all__ = [
     "suite_line",
 ]
 
-EXIT_INTERRUPTED = 130
 NOT_RUN = "not run: cit test-all was interrupted"
 UPLOAD_TEST = "upload outputs"
 
 
 @dataclass
 class TestAllResult:
-    """The suites of one ``cit test-all`` and its exit code: 0 every test passed, 1 one did
-    not, 2 something could not be run (an S3 fetch or upload failed), 130 interrupted."""
+    """The suites of one ``cit test-all``, whether it was interrupted, and the errors that
+    kept a part of it from running (an S3 fetch or upload)."""
 
     __test__ = False
 
     suites: list[Suite]
-    exit_code: int
+    interrupted: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 every test passed, 1 one did not, 2 something could not be run, 130 interrupted
+        (``verdict.verdict_of``)."""
+        return self.report(started=None).exit_code
+
+    def report(self, started: float | None) -> Report:
+        """The report of this ``cit test-all`` (``started``: when it started)."""
+        return build_report(
+            "test-all",
+            self.suites,
+            started=started,
+            interrupted=self.interrupted,
+            bad_input=bool(self.errors),
+        )
 
 
 def run_settings(settings: RunSettings, execution: ExecutionConfig) -> RunSettings:
@@ -330,7 +348,7 @@ def run_all(
         done(runner.scenario(scenario))
     for test in plan.script_tests:
         done(runner.script_test(test))
-    return TestAllResult(suites=suites, exit_code=_exit_code(suites, runner.errors, cancel))
+    return TestAllResult(suites=suites, interrupted=cancel.is_set(), errors=runner.errors)
 
 
 def with_secrets(settings: RunSettings, plan: Plan) -> RunSettings:
@@ -341,14 +359,6 @@ def with_secrets(settings: RunSettings, plan: Plan) -> RunSettings:
     for test in plan.script_tests:
         settings = with_case_secrets(settings, test.step, test.cases, test.source)
     return settings
-
-
-def _exit_code(suites: list[Suite], errors: list[str], cancel: threading.Event) -> int:
-    if cancel.is_set():
-        return EXIT_INTERRUPTED
-    if errors:
-        return 2
-    return 0 if overall(suite.outcome for suite in suites) is Outcome.PASSED else 1
 
 
 def suite_line(suite: Suite) -> str:

@@ -226,7 +226,7 @@ class CitRunner:
         )
         _stop_if(cancel)
         run = read_manifest(Path(flow.run_dir))
-        report = build_report("test-flow", [pipeline_suite(flow, run)], flow.exit_code, started)
+        report = build_report("test-flow", [pipeline_suite(flow, run)], started=started)
         return RunOutcome(flow=flow, run=run, report=report)
 
     def run_cases(

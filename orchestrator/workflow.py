@@ -113,9 +113,12 @@ def s3_fetcher(
     return fetch
 
 
-def prepare_run(pipeline: Pipeline, path: Path, settings: RunSettings) -> RunPlan:
-    """Plan first, so a pipeline that cannot be planned leaves no run directory behind."""
-    run_id = new_run_id()
+def prepare_run(
+    pipeline: Pipeline, path: Path, settings: RunSettings, run_id: str | None = None
+) -> RunPlan:
+    """Plan first, so a pipeline that cannot be planned leaves no run directory behind. The
+    run gets ``run_id`` (a new one without it)."""
+    run_id = run_id or new_run_id()
     runs_dir = settings.runs_dir.resolve()
     plan = plan_run(pipeline, path.resolve(), settings, run_id, runs_dir / run_id)
     create_run_dir(runs_dir, run_id)
@@ -170,16 +173,18 @@ def run_loaded(
     build_default: ImageBuilder | None = None,
     cancel: threading.Event | None = None,
     fetch_s3: S3Fetcher | None = None,
+    run_id: str | None = None,
 ) -> RunResult:
     """Run an already validated pipeline: secrets, S3 inputs, images, leftover sweep, plan,
-    execute. Secrets ``settings`` lack are read from the host environment first."""
+    execute. Secrets ``settings`` lack are read from the host environment first; ``run_id``
+    names the run (a new id without it)."""
     settings = with_host_secrets(settings or RunSettings(), pipeline.steps.values(), file)
     if s3_inputs(pipeline):
         pipeline = fetch_inputs(pipeline, fetch_s3 or s3_fetcher())
     settings = bounded_by_engine(settings, engine)
     ensure_images(required_images(pipeline, settings), engine, build_default)
     sweep_orphans(engine)
-    plan = prepare_run(pipeline, file, settings)
+    plan = prepare_run(pipeline, file, settings, run_id)
     try:
         result = execute(
             plan, engine, max_workers=settings.max_workers, observer=observer, cancel=cancel

@@ -115,7 +115,7 @@ def test_renamed_column_is_missing_and_the_consumer_crashes_on_it(
     assert report_rules(edge) == {
         ("missing_column", "error"),
         ("extra_columns", "warning"),
-        ("consumer_failed", "error"),
+        ("consumer_failed", "warning"),
     }
     [dataset] = edge["captured"]["datasets"]
     assert [c["name"] for c in dataset["columns"]] == ["cust_id", "age", "income"]
@@ -153,7 +153,7 @@ def test_parquet_where_csv_is_expected_is_a_format_mismatch(
     assert "parquet" in mismatch.description and "csv" in mismatch.description
     assert mismatch.step == "report"
     assert edge.consumer_status is Status.FAILED  # its glob for *.csv found nothing
-    assert result_rules(edge) == {("format_mismatch", "error"), ("consumer_failed", "error")}
+    assert result_rules(edge) == {("format_mismatch", "error"), ("consumer_failed", "warning")}
     assert not result.is_compatible and result.exit_code == 1
     assert result.failed_connections == ["features.features -> report.features"]
 
@@ -171,7 +171,7 @@ def test_missing_train_subfolder_is_a_layout_mismatch(
     edge = result_edge(result, "split.splits -> fit.splits")
     assert edge.captured is not None and edge.captured.layout == []
     assert [d.path for d in edge.captured.datasets] == [""]
-    assert result_rules(edge) == {("layout_mismatch", "error"), ("consumer_failed", "error")}
+    assert result_rules(edge) == {("layout_mismatch", "error"), ("consumer_failed", "warning")}
     layout = next(i for i in edge.issues if i.rule == "layout_mismatch")
     assert "train/" in layout.description
     assert edge.expected is not None and edge.expected.layout == ["train"]
@@ -337,3 +337,30 @@ def test_run_saves_captured_schemas_and_prints_the_data_flow(
     for edge in HEALTHY_EDGES:
         assert edge in done.stdout
     assert "data flow compatible: 3 connection(s) tested, 0 failed" in done.stdout
+
+
+def test_run_fails_on_an_edge_error_though_every_step_succeeded(
+    engine: DockerEngine, runner_image: str, no_leftovers: None, tmp_path: Path
+) -> None:
+    pipeline = copy_flow("empty_output", tmp_path)
+    cit_dir = tmp_path / ".cit"
+    args = ("run", "--dag", str(pipeline), "--quiet", "--format", "junit")
+    done = cit(*args, "--cit-dir", str(cit_dir), cwd=tmp_path)
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    run_dir, manifest = the_run(cit_dir)
+    assert {s["status"] for s in manifest["steps"]} == {"succeeded"}
+    report = json.loads((run_dir / "report.json").read_text())
+    assert (report["outcome"], report["exit_code"], report["steps_only"]) == ("failed", 1, False)
+    junit = (run_dir / "report.xml").read_text()
+    assert junit.count('<failure message="error [empty_output]') == 2
+    assert "data flow incompatible" in done.stdout
+
+    only = tmp_path / "steps-only"
+    done = cit(*args, "--steps-only", "--cit-dir", str(only), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir, _ = the_run(only)
+    report = json.loads((run_dir / "report.json").read_text())
+    assert (report["outcome"], report["exit_code"], report["steps_only"]) == ("passed", 0, True)
+    assert "<failure" not in (run_dir / "report.xml").read_text()
+    assert "[empty_output]" in done.stdout and "(not judged: --steps-only)" in done.stdout

@@ -15,7 +15,7 @@ import yaml
 
 from orchestrator.config import load_config
 from orchestrator.docker_engine import DockerEngine
-from orchestrator.report_model import Outcome, build_report, shipped_schema
+from orchestrator.report_model import Outcome, shipped_schema
 from orchestrator.reports import write_configured_reports
 from orchestrator.rundir import create_run_dir, new_run_id
 from orchestrator.settings import RunSettings
@@ -61,7 +61,7 @@ def test_the_example_configuration_passes(
         "refuses-raw-data-without-its-columns",
     ]
 
-    report = build_report("test-all", result.suites, result.exit_code, started)
+    report = result.report(started)
     run_dir = create_run_dir(settings.runs_dir, new_run_id())
     written = write_configured_reports(report, run_dir, config.reporting, config.source)
     reports = folder / ".cit" / "reports"

@@ -12,7 +12,7 @@ from orchestrator.results import RunResult, Status, StepResult
 
 def run_of(status: Status, reason: str | None = None) -> RunResult:
     step = StepResult(
-        name="score", kind="processing", status=status, reason=reason, duration_seconds=1.25
+        name="score", kind="processing", status=status, reason=reason, duration_seconds=1.5
     )
     return RunResult(
         run_id="r1",
@@ -38,11 +38,11 @@ def test_a_case_is_two_lines_and_its_logs() -> None:
     text = shown(run_of(Status.SUCCEEDED), quiet=False)
     assert "case score-too-demanding  .cit/runs/r1" in text
     assert "hello from the script" in text
-    assert "score succeeded in 1.2s" in text or "score succeeded in 1.3s" in text
+    assert "score succeeded in 1.5s" in text
     assert "┏" not in text  # no run summary table
 
 
 def test_a_failed_step_says_why_and_quiet_hides_logs() -> None:
     text = shown(run_of(Status.FAILED, "exited with code 1"), quiet=True)
-    assert "score failed in 1.2s: exited with code 1" in text or "1.3s: exited" in text
+    assert "score failed in 1.5s: exited with code 1" in text
     assert "hello from the script" not in text

@@ -42,9 +42,20 @@ def test_no_engine_exits_2_and_says_how_to_start_one(
     assert not (project / ".cit").exists()
 
 
-def test_invalid_option_exits_2(project: Path) -> None:
-    result = runner.invoke(app, ["run", "--dag", "x.py", "--max-workers", "0"])
+def test_invalid_option_exits_2(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--max-workers 0 is refused for what it is, with a valid pipeline and no engine that
+    could give exit code 2 for another reason first."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{project}/no-such.sock")
+    path = write(
+        project, "ok.yaml", "name: x\nsteps:\n  a: {kind: processing, script: scripts/prep.py}\n"
+    )
+    result = runner.invoke(
+        app, ["run", "--dag", str(path), "--max-workers", "0"], env={"COLUMNS": "200"}
+    )
     assert result.exit_code == 2
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "Invalid value for '--max-workers': Input should be greater than or equal to 1" in text
+    assert "no Docker engine answers" not in text
 
 
 def test_image_build_rejects_unknown_mode() -> None:

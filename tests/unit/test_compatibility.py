@@ -712,3 +712,29 @@ def test_real_parquet_statistics(tmp_path: Path) -> None:
     issues = check_output(capture_output("train", tmp_path / "out"), declared)
     assert found(issues) == [(Rule.VALUE_OUT_OF_RANGE.value, E)]
     assert issues[0].column == "p"
+
+
+@pytest.mark.parametrize(
+    ("promised", "expected", "rules"),
+    [
+        ("number", "number", []),
+        ("integer", "number", []),
+        ("float", "number", []),
+        ("int32", "number", []),
+        ("number", "float", [(Rule.NUMERIC_WIDENING.value, W)]),
+        ("number", "integer", [(Rule.NUMERIC_NARROWING.value, W)]),
+        ("number", "string", [(Rule.READ_AS_TEXT.value, W)]),
+        ("number", "boolean", [(Rule.TYPE_NOT_CASTABLE.value, E)]),
+        ("integer", "float", [(Rule.NUMERIC_WIDENING.value, W)]),
+        ("float", "integer", [(Rule.TYPE_NOT_CASTABLE.value, E)]),
+    ],
+)
+def test_declared_number_columns(promised: str, expected: str, rules: list[Any]) -> None:
+    """A column both ends declare ``number`` is no finding; ``number`` against a narrower type
+    is a warning, for the values it may hold."""
+    producer = schema(format="csv", columns={"age": {"type": promised, "nullable": False}})
+    consumer = schema(format="csv", columns={"age": {"type": expected, "nullable": False}})
+    issues = check_declared(producer, consumer)
+    assert found(issues) == rules, issues
+    for found_issue in issues:
+        assert f"as {promised} where the consumer expects {expected}" in found_issue.description

@@ -154,6 +154,33 @@ def test_script_reading_an_undeclared_env_var(tmp_path: Path) -> None:
         assert issue.step == "prep" and same_file(issue.file, tmp_path / "scripts/prep.py")
 
 
+@pytest.mark.parametrize(
+    ("read", "severity"),
+    [
+        ('os.environ["TARGET"]', Severity.ERROR),
+        ('os.environ.get("TARGET")', Severity.ERROR),
+        ('os.environ.get("TARGET", None)', Severity.ERROR),
+        ('os.getenv("TARGET")', Severity.ERROR),
+        ('os.environ.pop("TARGET")', Severity.ERROR),
+        ('os.environ.get("TARGET", "label")', Severity.WARNING),
+        ('os.getenv("TARGET", default="label")', Severity.WARNING),
+        ('os.environ.setdefault("TARGET", "label")', Severity.WARNING),
+        ('"TARGET" in os.environ', Severity.WARNING),
+    ],
+)
+def test_an_undeclared_env_read_without_a_default_is_an_error(
+    tmp_path: Path, read: str, severity: Severity
+) -> None:
+    """A script that gets nothing (or fails) without the variable fails validate-contracts;
+    one that copes with a default is warned about."""
+    report = check(make(tmp_path, {"scripts/prep.py": PREP_SCRIPT + f"target = {read}\n"}))
+    issue = only(report, ContractRule.UNDECLARED_ENV_VAR)
+    assert issue.severity is severity and "TARGET" in issue.description
+    wanted = "optional_env_vars" if severity is Severity.WARNING else "required_env_vars"
+    assert issue.hint is not None and wanted in issue.hint
+    assert report.exit_code == (1 if severity is Severity.ERROR else 0)
+
+
 def test_declared_env_var_never_read(tmp_path: Path) -> None:
     contract = PREP_CONTRACT + "optional_env_vars: {DEBUG: '0'}\n"
     report = check(make(tmp_path, {"contracts/prep.yaml": contract}))

@@ -338,9 +338,56 @@ def test_should_complete_true(tmp_path: Path) -> None:
         "exit code 1",
     )
     (failure,) = evaluate(case, outcome(tmp_path, exit_code=None, status="timeout"))
-    assert failure.message == "should_complete: true but the script did not finish (timeout)"
+    assert failure.message == "should_complete: true but the script timed out"
     (failure,) = evaluate(case, outcome(tmp_path, exit_code=None, status=""))
     assert failure.message == "should_complete: true but the script did not finish (no exit code)"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "reason", "message", "said", "actual"),
+    [
+        (
+            "oom",
+            137,
+            "out of memory: killed at its memory limit of 256 MiB",
+            None,
+            "ran out of memory (killed at its memory limit of 256 MiB; exit code 137)",
+            "oom (exit code 137)",
+        ),
+        (
+            "timeout",
+            143,
+            "ran past its timeout of 5 s; container killed",
+            None,
+            "timed out (ran past its timeout of 5 s; container killed; exit code 143)",
+            "timeout (exit code 143)",
+        ),
+        (
+            "failed",
+            1,
+            "exited with code 1",
+            "no 'amount' column\nmore",
+            "exited 1: no 'amount' column",
+            "exit code 1",
+        ),
+    ],
+)
+def test_a_run_that_did_not_complete_says_how_it_ended(
+    tmp_path: Path,
+    status: str,
+    code: int,
+    reason: str,
+    message: str | None,
+    said: str,
+    actual: str,
+) -> None:
+    """Out of memory and timeouts by name, not by the exit code the kill left."""
+    ended = outcome(tmp_path, exit_code=code, status=status).model_copy(
+        update={"reason": reason, "message": message}
+    )
+    (failure,) = evaluate(make_case(), ended)
+    assert failure.message == f"should_complete: true but the script {said}"
+    assert failure.actual == actual
 
 
 def test_should_complete_false(tmp_path: Path) -> None:
@@ -377,7 +424,7 @@ def test_a_run_that_should_have_completed_is_still_checked_for_everything(
     case = make_case(expected_metrics={"auc": ">= 0.8"}, expected_outputs=["preds.csv"])
     failures = evaluate(case, outcome(tmp_path / "none", exit_code=137, status="oom"))
     assert messages(failures) == [
-        "should_complete: true but the script exited 137",
+        "should_complete: true but the script ran out of memory (exit code 137)",
         "metrics file 'metrics.json' was not written (outputs: none)",
         "expected output 'preds.csv' was not written (outputs: none)",
     ]

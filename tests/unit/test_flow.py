@@ -296,9 +296,11 @@ def test_failed_producer(flow_file: Path) -> None:
     assert edge.consumer_status is Status.SKIPPED
     assert rules(edge.issues) == ["consumer_not_run", "producer_failed"]
     failed = next(i for i in edge.issues if i.rule == "producer_failed")
-    assert failed.severity is Severity.ERROR and failed.step == "prep" and failed.edge == EDGE
+    assert failed.severity is Severity.WARNING and failed.step == "prep" and failed.edge == EDGE
     assert "exited with code 1" in failed.description
-    assert not result.is_compatible and result.failed_connections == [EDGE]
+    # Nothing flowed: the edge is not checked, and the producer's own failure fails the run.
+    assert not edge.checked and result.unchecked_connections == [EDGE]
+    assert result.failed_connections == []
     assert result.exit_code == 1 and ran(fake) == ["prep"]
 
 
@@ -308,11 +310,14 @@ def test_failed_consumer(flow_file: Path) -> None:
     (edge,) = result.edges
     assert edge.captured is not None and edge.consumer_status is Status.FAILED
     (issue,) = edge.issues
-    assert issue.rule == "consumer_failed" and issue.severity is Severity.ERROR
+    assert issue.rule == "consumer_failed" and issue.severity is Severity.WARNING
     assert issue.step == "use" and issue.edge == EDGE
     assert "exited with code 2" in issue.description
+    assert "the data broke no rule" in issue.description
     assert issue.hint and issue.hint.startswith("see its log:")
-    assert not result.is_compatible and result.failed_connections == [EDGE]
+    # The data was fine: the consumer's failure is its own, not the edge's.
+    assert result.is_compatible and result.failed_connections == []
+    assert result.exit_code == 1
 
 
 def test_consumer_timing_out_counts_as_failed(flow_file: Path) -> None:
@@ -322,6 +327,20 @@ def test_consumer_timing_out_counts_as_failed(flow_file: Path) -> None:
     result = run(flow_file, writes(use=FakeBehaviour(seconds=5)), ["prep", "use"])
     assert rules(result.edges[0].issues) == ["consumer_failed"]
     assert result.edges[0].consumer_status is Status.TIMEOUT
+    assert result.failed_connections == [] and result.exit_code == 1  # the step's failure
+    text = printed(result)
+    assert "data flow compatible: 1 connection(s) tested, 0 failed; 0 error(s)" in text
+
+
+def test_a_consumer_failing_on_data_that_broke_a_rule_fails_the_edge(flow_file: Path) -> None:
+    crash = FakeBehaviour(exit_code=1, logs=["KeyError: 'label'"])
+    fake = writes(out="id,lbl\n1,0\n", use=crash)
+    result = run(flow_file, fake, ["prep", "use"])
+    (edge,) = result.edges
+    assert {"consumer_failed", "missing_column"} <= set(rules(edge.issues))
+    failed = next(i for i in edge.issues if i.rule == "consumer_failed")
+    assert "the likely cause" in failed.description
+    assert result.failed_connections == [EDGE]
 
 
 def test_snapshots_then_drift(flow_file: Path) -> None:
@@ -471,7 +490,7 @@ def test_with_test_data_rejects_a_missing_file(flow_file: Path) -> None:
     assert str(absent) in str(caught.value)
 
 
-def test_edge_result_is_compatible_only_when_the_consumer_succeeded() -> None:
+def test_edge_result_is_compatible_when_its_data_broke_no_rule() -> None:
     edge = EdgeResult(
         edge=EDGE,
         producer="prep",
@@ -483,7 +502,9 @@ def test_edge_result_is_compatible_only_when_the_consumer_succeeded() -> None:
         issues=[Issue(rule="extra_columns", severity=Severity.WARNING, description="x")],
     )
     assert edge.is_compatible
-    assert not edge.model_copy(update={"consumer_status": Status.SKIPPED}).is_compatible
+    assert edge.model_copy(update={"consumer_status": Status.OOM}).is_compatible
+    error = Issue(rule="missing_column", severity=Severity.ERROR, description="x")
+    assert not edge.model_copy(update={"issues": [error]}).is_compatible
 
 
 # --- outputs no tested edge carries, and snapshots read before the run ------------------------
@@ -506,6 +527,26 @@ def test_an_output_no_step_reads_is_checked_against_its_producers_schema(
     assert issue.severity is Severity.ERROR and issue.column == "score"
     assert (issue.step, issue.edge, issue.file) == ("use", "use.scores", str(contract))
     assert not result.is_compatible and result.exit_code == 1
+    assert result.failed_outputs == ["use.scores"]
+    text = printed(result)
+    # The summary counts the error the issues table shows, though no edge carries it.
+    assert "1 output(s) broke their own schema (use.scores)" in text
+    assert "1 error(s)" in text and "0 failed; " in text
+
+
+def printed(result: DataFlowTestResult) -> str:
+    out = io.StringIO()
+    print_flow(Console(file=out, width=250, color_system=None), result)
+    return out.getvalue()
+
+
+def test_the_summary_counts_the_issues_the_tables_show(flow_file: Path) -> None:
+    result = run(flow_file, writes(out="id,lbl\n1,0\n"), ["prep", "use"])
+    (summary,) = [line for line in printed(result).splitlines() if line.startswith("data flow in")]
+    errors = sum(i.is_error for i in result.issues)
+    warnings = len(result.issues) - errors
+    assert errors >= 1
+    assert summary.endswith(f"1 failed ({EDGE}); {errors} error(s), {warnings} warning(s)")
 
 
 def test_drift_of_an_output_names_its_snapshot_file(flow_file: Path) -> None:

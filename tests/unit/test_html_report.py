@@ -240,7 +240,7 @@ def pipeline_report(tmp_path: Path) -> Report:
         },
         metrics={"prep": {"auc": 0.87, "rows": 357, "note": "fine", "nested.f1": 0.7}},
     )
-    return build_report("run", [suite], exit_code=1)
+    return build_report("run", [suite])
 
 
 def script_report() -> Report:
@@ -280,7 +280,7 @@ def script_report() -> Report:
         cases=[failed, passed],
         metrics={"bad_model": {"metrics.auc_roc": 0.62, "metrics.f1": 0.55, "rows": 10}},
     )
-    return build_report("test-script", [suite], exit_code=1)
+    return build_report("test-script", [suite])
 
 
 @pytest.fixture
@@ -359,7 +359,6 @@ def test_text_a_page_cannot_hold_is_replaced() -> None:
                 ),
             )
         ],
-        exit_code=1,
     )
     log = parse(render_html(report)).one("pre", cls="log-tail").text()
     assert log == "red nul:\ufffd end"
@@ -414,7 +413,7 @@ def test_a_box_and_its_section_share_the_colour_of_its_status(status: Status, to
         steps=[step("only", status, [])],
     )
     suite = Suite(name="p", kind="pipeline", outcome=Outcome.PASSED, run=run)
-    doc = parse(render_html(build_report("run", [suite], exit_code=0)))
+    doc = parse(render_html(build_report("run", [suite])))
     assert tone in doc.one("g", cls="dag-node").classes
     assert tone in doc.one("section", data_step="only").classes
 
@@ -455,7 +454,7 @@ def test_an_arrow_that_skips_a_column_runs_above_the_boxes_between() -> None:
         steps=steps,
     )
     suite = Suite(name="p", kind="pipeline", outcome=Outcome.PASSED, run=run)
-    doc = parse(render_html(build_report("run", [suite], exit_code=0)))
+    doc = parse(render_html(build_report("run", [suite])))
     paths = [p.attrs["d"] for p in doc.all("path", cls="dag-edge")]
     assert len(paths) == 3 and sum(" L" in d for d in paths) == 1
     box_top = min(float(r.attrs["y"]) for r in doc.one("svg", cls="dag-svg").all("rect"))
@@ -565,7 +564,7 @@ def test_the_tests_table_lists_every_test_with_its_outcome(page: Node) -> None:
 def test_a_pipeline_that_never_started_shows_its_tests_only() -> None:
     item = step_test(step("a", Status.INTERRUPTED, []))
     suite = Suite(name="p", kind="pipeline", outcome=Outcome.INTERRUPTED, tests=[item])
-    doc = parse(render_html(build_report("run", [suite], exit_code=130)))
+    doc = parse(render_html(build_report("run", [suite], interrupted=True)))
     assert not doc.all("svg")
     assert doc.one("table", cls="tests").rows()[0][2] == "interrupted"
     assert "tone-warn" in doc.one("header").classes
@@ -622,7 +621,7 @@ def test_a_missed_range_is_a_band_between_two_markers() -> None:
     suite = Suite(
         name="s", kind="script", outcome=Outcome.FAILED, cases=[case], metrics={"c": {"f1": 0.55}}
     )
-    doc = parse(render_html(build_report("test-script", [suite], exit_code=1)))
+    doc = parse(render_html(build_report("test-script", [suite])))
     bar = doc.one("g", cls="bar-row", data_metric="f1")
     assert bar.one("rect", cls="band") and len(bar.all("line", cls="threshold")) == 2
     assert bar.one("text", cls="value").text() == "0.55 (in [0.6, 0.9])"
@@ -645,7 +644,7 @@ def test_s3_inputs_are_listed_with_their_issues(tmp_path: Path) -> None:
     )
     case = TestCaseResult(name="s3", duration_seconds=1.0)
     suite = Suite(name="prep", kind="script", outcome=Outcome.FAILED, cases=[case], inputs=[check])
-    doc = parse(render_html(build_report("test-s3", [suite], exit_code=1)))
+    doc = parse(render_html(build_report("test-s3", [suite])))
     [row] = doc.one("table", cls="inputs").rows()
     assert row[:2] == ["s3://bucket/raw", "raw"]
     assert doc.one("table", cls="inputs").one("li", cls="sev-error")
@@ -653,7 +652,7 @@ def test_s3_inputs_are_listed_with_their_issues(tmp_path: Path) -> None:
 
 def test_several_suites_get_contents_and_their_own_anchors(tmp_path: Path) -> None:
     first, second = pipeline_report(tmp_path), script_report()
-    both = build_report("test-all", [*first.suites, *second.suites], exit_code=1)
+    both = build_report("test-all", [*first.suites, *second.suites])
     doc = parse(render_html(both))
     links = [a.attrs["href"] for a in doc.one("nav").all("a")]
     assert links == ["#s0", "#s1"]
@@ -661,7 +660,7 @@ def test_several_suites_get_contents_and_their_own_anchors(tmp_path: Path) -> No
 
 
 def test_an_empty_report_is_still_a_page() -> None:
-    doc = parse(render_html(build_report("test-all", [], exit_code=2)))
+    doc = parse(render_html(build_report("test-all", [], bad_input=True)))
     assert doc.one(id="outcome").text() == "error"
     assert doc.one("header").facts()["command"].text() == "cit test-all"
     assert not doc.all("section")

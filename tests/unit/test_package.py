@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -10,9 +11,13 @@ import pytest
 import orchestrator
 
 
-@pytest.mark.parametrize("name", orchestrator.__all__)
-def test_every_public_name_resolves(name: str) -> None:
-    assert getattr(orchestrator, name) is not None
+@pytest.mark.parametrize("name", sorted(orchestrator._EXPORTS))
+def test_every_public_name_resolves_to_what_its_module_defines(name: str) -> None:
+    module = importlib.import_module(f"orchestrator.{orchestrator._EXPORTS[name]}")
+    value = getattr(orchestrator, name)
+    assert value is getattr(module, name)
+    # Defined there, not only imported there (a constant has no module of its own).
+    assert getattr(value, "__module__", module.__name__) == module.__name__
 
 
 def test_public_names_are_the_lazy_exports() -> None:

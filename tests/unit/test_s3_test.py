@@ -364,3 +364,32 @@ def test_test_s3_refuses_an_unknown_step_of_the_pipeline() -> None:
     done = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
     assert done.exit_code == 2
     assert "no step named 'nope'; steps: preprocess, train, evaluate" in done.output
+
+
+def test_cit_test_s3_fails_on_an_input_schema_error_and_its_report_agrees(
+    tmp_path: Path, s3_data: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from orchestrator import cli
+
+    monkeypatch.setattr(cli, "connect", fake_engine)
+    monkeypatch.setattr(cli, "stop_on_signals", lambda cancel, observer: None)
+    (s3_data["s3://bkt/run/test/"] / "part-0.csv").write_text("id,age\n7,40.0\n")
+    args = [
+        "test-s3", "--script", "evaluate", "--dag", PIPELINE, "--s3-bucket", "bkt",
+        "--input-data", f"model={s3_data['s3://bkt/run/model/']}",
+        "--input-data", f"test={s3_data['s3://bkt/run/test/']}",
+        "--validate-schema", "--quality-checks", "none", "--quiet",
+        "--cit-dir", str(tmp_path / ".cit"), "--format", "junit",
+    ]  # fmt: skip
+    done = CliRunner().invoke(cli.app, args, env={"COLUMNS": "300"})
+    assert done.exit_code == 1, done.output
+    [command_dir] = [
+        p for p in (tmp_path / ".cit" / "runs").iterdir() if not (p / "manifest.json").exists()
+    ]
+    report = json.loads((command_dir / "report.json").read_text())
+    assert (report["outcome"], report["exit_code"]) == ("failed", 1)
+    (test_input,) = [t for t in report["suites"][0]["tests"] if t["name"].endswith(".test")]
+    assert test_input["outcome"] == "failed" and test_input["failure_type"] == "missing_column"
+    assert '<failure message="error [missing_column]' in (command_dir / "report.xml").read_text()

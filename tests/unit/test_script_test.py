@@ -116,11 +116,19 @@ def test_min_predictions_counts_the_predictions_output(project: Path) -> None:
             """,
         )
     )
+    fake = engine(rows=3)
+    # A second table among the outputs: only the output's name says which one holds the
+    # predictions (with one table, it would be picked as the only one).
+    per_class = "class,count\n" + "".join(f"{i},1\n" for i in range(10))
+    fake.behaviours["evaluate"].writes["/opt/ml/processing/output/metrics/per_class.csv"] = (
+        per_class
+    )
     result = run_script_tests(
-        step, loaded.test_cases, engine(rows=3), source_file=source, settings=settings(project)
+        step, loaded.test_cases, fake, source_file=source, settings=settings(project)
     )
     (case,) = result.test_results
-    assert not case.passed and "3" in (case.error_message or "")
+    assert not case.passed
+    assert case.error_message == "wrote 3 predictions, fewer than min_predictions 5"
 
 
 def test_a_step_of_a_pipeline_by_name(project: Path) -> None:
@@ -665,3 +673,35 @@ def test_ctrl_c_marks_the_running_case_and_the_rest_interrupted(project: Path) -
         ("b", "interrupted", False),
     ]
     assert result.test_results[0].run_dir is not None  # it had started
+
+
+def test_the_report_shows_the_metrics_of_a_cases_own_metrics_file(project: Path) -> None:
+    from orchestrator.report_model import script_suite
+
+    step, source = resolve_step(str(project / "evaluate.py"))
+    behaviour = FakeBehaviour(
+        writes={
+            METRICS: json.dumps({"auc": 0.5}),  # the default file, not this case's
+            "/opt/ml/processing/output/metrics/eval/scores.json": json.dumps({"auc": 0.9}),
+            PREDICTIONS: "id,probability\n1,0.5\n",
+        }
+    )
+    fake = FakeEngine({"evaluate": behaviour}, images={RUNNER_IMAGE: "sha256:runner"})
+    loaded = load_test_cases(
+        cases(
+            project,
+            """
+            test_cases:
+              - name: own-file
+                input_data: {test: data}
+                metrics_file: metrics/eval/scores.json
+                expected_metrics: {auc: ">= 0.8"}
+            """,
+        )
+    )
+    result = run_script_tests(
+        step, loaded.test_cases, fake, source_file=source, settings=settings(project)
+    )
+    (case,) = result.test_results
+    assert case.passed and case.metrics_file == "metrics/eval/scores.json"
+    assert script_suite(result).metrics == {"own-file": {"auc": 0.9}}

@@ -161,7 +161,7 @@ def run_secretive(project: Path, behaviours: dict[str, FakeBehaviour]) -> tuple[
         )  # fmt: skip
     print_flow(console, flow)
     run = read_manifest(Path(flow.run_dir))
-    report = build_report("run", [pipeline_suite(flow, run)], 1, run.started_at)
+    report = build_report("run", [pipeline_suite(flow, run)], started=run.started_at)
     write_run_reports(report, Path(flow.run_dir), ("json", "junit", "html"))
     return engine, out.getvalue()
 

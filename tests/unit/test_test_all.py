@@ -14,7 +14,7 @@ import pytest
 from orchestrator import FakeBehaviour, FakeEngine
 from orchestrator.config import ReportingConfig, load_config
 from orchestrator.errors import InputError
-from orchestrator.report_model import Outcome, Suite, build_report
+from orchestrator.report_model import Outcome, Suite
 from orchestrator.reports import write_configured_reports
 from orchestrator.settings import RUNNER_IMAGE, RunSettings
 from orchestrator.test_all import TestAllResult, needs_containers, run_all, suite_line
@@ -585,7 +585,7 @@ test_scenarios:
 
 def test_reports_are_also_copied_into_the_output_directory(project: Path) -> None:
     result = run(project, SCENARIO)
-    report = build_report("test-all", result.suites, result.exit_code)
+    report = result.report(None)
     run_dir = project / "run"
     run_dir.mkdir()
     folder = project / "out" / "reports"
@@ -604,3 +604,36 @@ def test_reports_are_also_copied_into_the_output_directory(project: Path) -> Non
     with pytest.raises(InputError, match=r"reporting\.output_directory: .* is not a cit report"):
         write_configured_reports(report, run_dir, reporting)
     assert (folder / "report.xml").read_text() == "<mine/>"
+
+
+def test_cit_test_all_fails_on_a_missed_expectation_and_its_report_agrees(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from orchestrator import cli
+
+    monkeypatch.setattr(cli, "connect", engine)
+    monkeypatch.setattr(cli, "stop_on_signals", lambda cancel, observer: None)
+    config = write_config(
+        project,
+        SCENARIO
+        + """
+script_tests:
+  use:
+    test_cases:
+      - {name: wants-a-plot, input_data: {data: data}, expected_outputs: [scores/plot.png]}
+""",
+    )
+    args = ["test-all", "--config", str(config), "--cit-dir", str(project / ".cit"), "-q"]
+    done = CliRunner().invoke(cli.app, [*args, "--format", "junit"], env={"COLUMNS": "300"})
+    assert done.exit_code == 1, done.output
+    [command_dir] = [
+        p for p in (project / ".cit" / "runs").iterdir() if not (p / "manifest.json").exists()
+    ]
+    report = json.loads((command_dir / "report.json").read_text())
+    assert (report["outcome"], report["exit_code"]) == ("failed", 1)
+    case = report["suites"][1]["tests"][0]
+    assert (case["name"], case["outcome"]) == ("wants-a-plot", "failed")
+    assert case["failure_type"] == "output"
+    assert 'type="output"' in (command_dir / "report.xml").read_text()

@@ -106,7 +106,7 @@ def test_error_level_issue_exits_1(pipeline: Path, tmp_path: Path) -> None:
     assert "1 error(s), 0 warning(s)" in result.output
     assert "LABEL" in result.output and "[missing_env_var]" in result.output
     data = json.loads(report.read_text())
-    assert data["ok"] is False and data["checked"] == ["prep", "use"]
+    assert data["ok"] is False and data["exit_code"] == 1 and data["checked"] == ["prep", "use"]
     (issue,) = data["issues"]
     assert issue["rule"] == "missing_env_var" and issue["severity"] == "error"
     assert issue["step"] == "prep" and issue["hint"]
@@ -291,6 +291,9 @@ def test_test_flow_reports_each_edge(
     data = json.loads(report.read_text())
     assert data["path"] == ["prep", "use"] and data["failed_connections"] == failed
     assert ("[missing_column]" in result.output) == bool(failed)
+    (run_dir,) = (pipeline.parent / ".cit" / "runs").iterdir()
+    written = json.loads((run_dir / "report.json").read_text())
+    assert (written["outcome"], written["exit_code"]) == ("failed" if code else "passed", code)
 
 
 # --- report files: nothing the user had is written over --------------------------------------
@@ -350,11 +353,8 @@ def test_cit_run_writes_the_flow_report_in_its_run_dir(
     assert "data flow compatible: 1 connection(s) tested" in result.output
 
 
-def test_cit_run_exit_code_is_the_steps_not_the_data(
-    pipeline: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fake_engine(monkeypatch, "id,lbl\n1,0\n")
-    folder = pipeline.parent
+def break_use_schema(folder: Path) -> None:
+    """``use`` expects a column 'label' that ``prep`` (writing id,lbl) does not write."""
     (folder / "schemas").mkdir()
     (folder / "schemas/in.yaml").write_text("columns: {label: integer}\n")
     edit(
@@ -362,7 +362,45 @@ def test_cit_run_exit_code_is_the_steps_not_the_data(
         "entry_point",
         "input_schemas: {data: ../schemas/in.yaml}\nentry_point",
     )
+
+
+def test_cit_run_fails_on_a_data_flow_error_and_its_report_agrees(
+    pipeline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_engine(monkeypatch, "id,lbl\n1,0\n")
+    folder = pipeline.parent
+    break_use_schema(folder)
     cit_dir = folder / ".cit"
-    result = runner.invoke(app, ["run", "--dag", str(pipeline), "--cit-dir", str(cit_dir), "-q"])
-    assert result.exit_code == 0, result.output
+    args = ["run", "--dag", str(pipeline), "--cit-dir", str(cit_dir), "-q", "--format", "junit"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
     assert "data flow incompatible" in result.output and "[missing_column]" in result.output
+    (run_dir,) = (cit_dir / "runs").iterdir()
+    report = json.loads((run_dir / "report.json").read_text())
+    assert (report["outcome"], report["exit_code"], report["steps_only"]) == ("failed", 1, False)
+    edge = next(t for t in report["suites"][0]["tests"] if t["kind"] == "edge")
+    assert edge["outcome"] == "failed" and edge["failure_type"] == "missing_column"
+    assert '<failure message="error [missing_column]' in (run_dir / "report.xml").read_text()
+
+
+def test_cit_run_steps_only_reports_data_flow_errors_without_failing(
+    pipeline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_engine(monkeypatch, "id,lbl\n1,0\n")
+    folder = pipeline.parent
+    break_use_schema(folder)
+    cit_dir = folder / ".cit"
+    args = ["run", "--dag", str(pipeline), "--cit-dir", str(cit_dir), "-q", "--steps-only"]
+    result = runner.invoke(app, [*args, "--format", "junit"])
+    assert result.exit_code == 0, result.output
+    assert "[missing_column]" in result.output
+    assert "data flow incompatible" in result.output
+    assert "(not judged: --steps-only)" in result.output
+    (run_dir,) = (cit_dir / "runs").iterdir()
+    report = json.loads((run_dir / "report.json").read_text())
+    assert (report["outcome"], report["exit_code"], report["steps_only"]) == ("passed", 0, True)
+    edge = next(t for t in report["suites"][0]["tests"] if t["kind"] == "edge")
+    assert edge["outcome"] == "skipped"
+    assert edge["message"].startswith("not judged (--steps-only): error [missing_column]")
+    junit = (run_dir / "report.xml").read_text()
+    assert "<failure" not in junit and "not judged (--steps-only)" in junit
