@@ -132,11 +132,21 @@ def checks_from_data(data: Any) -> list[CheckSpec]:
 
 
 def check_from_data(data: Any) -> CheckSpec:
-    """One check from a name, a mapping or a ``CheckSpec``; raises ``FieldError``."""
+    """One check from a name, a mapping with ``check``, ``{name: {parameters}}`` or a
+    ``CheckSpec``; raises ``FieldError``."""
     if isinstance(data, CheckSpec):
         return data
     if isinstance(data, str):
         data = {"check": data}
+    named = check_shorthand(data)
+    if named is not None:
+        name, params = named
+        try:
+            return check_from_data({"check": name, **params})
+        except FieldError as exc:
+            inner = "" if exc.field == "check" else exc.field
+            field = ".".join(filter(None, [name, inner]))
+            raise FieldError(field, exc.message) from None
     if not isinstance(data, dict):
         raise FieldError("", f"a check is a name or a mapping with 'check'; got {data!r}")
     if "check" not in data:
@@ -156,6 +166,19 @@ def check_from_data(data: Any) -> CheckSpec:
         if error["type"] == "missing" and len(error["loc"]) == 1:
             message = f"required by {spec_class.name}"
         raise FieldError(field, message) from None
+
+
+def check_shorthand(data: Any) -> tuple[str, dict[str, Any]] | None:
+    """(name, parameters) of a check written ``{name: {parameters}}`` (or ``{name: null}``);
+    None for any other form."""
+    if not isinstance(data, dict) or len(data) != 1 or "check" in data:
+        return None
+    ((name, params),) = data.items()
+    if not isinstance(name, str) or not (params is None or isinstance(params, dict)):
+        return None
+    if params is not None and "check" in params:
+        raise FieldError(f"{name}.check", "the key above names the check already")
+    return name, dict(params or {})
 
 
 def _check_class(name: Any) -> type[CheckSpec]:

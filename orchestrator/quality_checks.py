@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Self
@@ -146,6 +147,45 @@ Bounds = Annotated[tuple[float | None, float | None], BeforeValidator(_pair)]
 """[low, high], either of them null for no bound."""
 
 
+_FACTOR = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*x\s+(\S.*?)\s*$")
+ROW_BOUND_FORMS = (
+    "a number of rows (500), a dataset (preprocess.test) or a factor times one (3x preprocess.test)"
+)
+
+
+def _row_bound(value: Any) -> Any:
+    """A row bound as written: a whole number, or text naming a dataset (checked here)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"must be {ROW_BOUND_FORMS}, got {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"must be 0 or more rows, got {value}")
+        return value
+    text = " ".join(value.split())
+    if not text:
+        raise ValueError(f"must be {ROW_BOUND_FORMS}, got an empty text")
+    if text.isdigit():
+        return int(text)
+    factor, reference = row_bound(text)
+    if factor <= 0:
+        raise ValueError(f"'{value}': the factor must be above 0")
+    return text if factor == 1 else f"{fmt(factor)}x {reference}"
+
+
+RowBound = Annotated[int | str, BeforeValidator(_row_bound)]
+"""A number of rows, a dataset (its rows), or ``<factor>x <dataset>``."""
+
+
+def row_bound(bound: int | str) -> tuple[float, str | None]:
+    """(factor, dataset) of a row bound; a number of rows is (rows, None)."""
+    if isinstance(bound, int):
+        return float(bound), None
+    scaled = _FACTOR.match(bound)
+    if scaled is None:
+        return 1.0, bound
+    return float(scaled.group(1)), scaled.group(2)
+
+
 class CheckSpec(BaseModel):
     """A check as declared: its name, its parameters, its severity and its tolerance."""
 
@@ -207,6 +247,11 @@ class CheckSpec(BaseModel):
                 f"must be a number from 0 to 1 (the share of rows that must pass), got {value!r}"
             )
         return value
+
+    def datasets(self) -> list[tuple[str, str]]:
+        """The datasets the check reads beside its table, as (field, reference as written)."""
+        reference = getattr(self, "reference", None)
+        return [("reference", reference)] if isinstance(reference, str) else []
 
     def evaluate(self, ctx: CheckContext) -> Findings:
         raise NotImplementedError
@@ -380,15 +425,33 @@ class UniqueKey(CheckSpec):
 class RowCount(CheckSpec):
     name = "row_count"
     row_level = False
-    summary = "the table has at least `min` (default 1) and at most `max` rows"
+    summary = (
+        "the table has at least `min` (default 1) and at most `max` rows; `equals`, "
+        "`at_least` and `at_most` compare with a number or with another dataset's rows, "
+        "optionally times a factor (`3x preprocess.test`)"
+    )
 
     min: int | None = Field(default=1, ge=0)
     max: int | None = Field(default=None, ge=0)
+    equals: RowBound | None = None
+    at_least: RowBound | None = None
+    at_most: RowBound | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         _ordered(self.min, self.max, "min")
         return self
+
+    def datasets(self) -> list[tuple[str, str]]:
+        return [
+            (key, reference)
+            for key, bound in self._relative()
+            if (reference := row_bound(bound)[1]) is not None
+        ]
+
+    def _relative(self) -> list[tuple[str, RowBound]]:
+        bounds = (("equals", self.equals), ("at_least", self.at_least), ("at_most", self.at_most))
+        return [(key, bound) for key, bound in bounds if bound is not None]
 
     def evaluate(self, ctx: CheckContext) -> Findings:
         rows = ctx.table.num_rows
@@ -398,8 +461,37 @@ class RowCount(CheckSpec):
         if self.max is not None and rows > self.max:
             return TableFindings(False, f"{rows} rows, more than max {self.max}", measured)
         limits = [f"{k} {v}" for k, v in (("min", self.min), ("max", self.max)) if v is not None]
+        for key, bound in self._relative():
+            needed, described = _rows_of(bound, ctx)
+            measured[key] = needed
+            if not _ROW_BOUND_HOLDS[key](rows, needed):
+                missed = _ROW_BOUND_MISSED[key]
+                return TableFindings(False, f"{rows} rows, {missed} {described}", measured)
+            exact = isinstance(bound, int)
+            limits.append(f"{key} {bound}" if exact else f"{key} {bound} = {fmt(needed)}")
         allowed = f" ({', '.join(limits)})" if limits else ""
         return TableFindings(True, f"{rows} rows{allowed}", measured)
+
+
+_ROW_BOUND_HOLDS: dict[str, Callable[[int, float], bool]] = {
+    "equals": lambda rows, needed: rows == needed,
+    "at_least": lambda rows, needed: rows >= needed,
+    "at_most": lambda rows, needed: rows <= needed,
+}
+_ROW_BOUND_MISSED = {"equals": "not as many as", "at_least": "fewer than", "at_most": "more than"}
+
+
+def _rows_of(bound: RowBound, ctx: CheckContext) -> tuple[float, str]:
+    """The rows a bound asks for, and the bound in words: "3x preprocess.test (3 * 357 =
+    1071 rows)"."""
+    factor, reference = row_bound(bound)
+    if reference is None:
+        return factor, fmt(factor)
+    rows = ctx.load_reference(reference).num_rows
+    if factor == 1:
+        return rows, f"{reference} ({plural(rows, 'row')})"
+    needed = factor * rows
+    return needed, f"{bound} ({fmt(factor)} * {rows} = {fmt(needed)} rows)"
 
 
 # --- predictions ------------------------------------------------------------------------------

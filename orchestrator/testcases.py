@@ -73,7 +73,7 @@ from .input_files import (
     scalar_text,
 )
 from .pipeline import is_s3_text, s3_uri
-from .quality import checks_from_data
+from .quality import check_shorthand, checks_from_data
 from .quality_checks import CheckSpec
 from .schemas import DataSchema, load_schema, schema_from_data
 
@@ -139,16 +139,20 @@ def _schema_at(written: Any, output: str, info: ValidationInfo) -> Any:
     return load_schema(path)
 
 
-def _with_reference_found(check: CheckSpec, index: int, info: ValidationInfo) -> CheckSpec:
-    """A check whose ``reference`` dataset exists, relative to the cases file's folder (checked
-    now, so that a missing one stops loading instead of failing the case after it ran); the
-    reference stays as written, for messages, and is read relative to ``TestCase.base_dir``."""
-    reference = getattr(check, "reference", None)
-    if isinstance(reference, str):
+def _with_reference_found(
+    check: CheckSpec, written: Any, index: int, info: ValidationInfo
+) -> CheckSpec:
+    """A check whose datasets (``reference``, a row count's ``equals: data/input.csv``) exist,
+    relative to the cases file's folder (checked now, so that a missing one stops loading
+    instead of failing the case after it ran); each stays as written, for messages, and is
+    read relative to ``TestCase.base_dir``."""
+    shorthand = check_shorthand(written)
+    at = f"{index}.{shorthand[0]}" if shorthand else str(index)
+    for field, reference in check.datasets():
         try:
             _resolved(Path(reference), info)
         except ValueError as exc:
-            raise FieldError(f"{index}.reference", str(exc)) from None
+            raise FieldError(f"{at}.{field}", str(exc)) from None
     return check
 
 
@@ -295,6 +299,20 @@ def parse_metric_expectation(metric: str, written: Any) -> MetricExpectation:
     )
 
 
+def parse_expected_metrics(value: dict[Any, Any]) -> dict[str, MetricExpectation]:
+    """Metric name -> bound as written (``expected_metrics``); a ``FieldError`` names the
+    metric whose bound cannot be read."""
+    parsed = {}
+    for metric, written in value.items():
+        if not str(metric).strip():
+            raise FieldError(str(metric), "a metric name must not be empty")
+        try:
+            parsed[str(metric)] = parse_metric_expectation(str(metric), written)
+        except ValueError as exc:
+            raise FieldError(str(metric), str(exc)) from None
+    return parsed
+
+
 def relative_pattern(written: str) -> str:
     """An output name or glob relative to the outputs root, without './' or a trailing '/'."""
     text = written.strip()
@@ -399,8 +417,10 @@ class TestCase(_Strict):
     def _parse_checks(cls, value: Any, info: ValidationInfo) -> Any:
         if not isinstance(value, list):
             return value
+        checks = checks_from_data(value)
         return [
-            _with_reference_found(check, i, info) for i, check in enumerate(checks_from_data(value))
+            _with_reference_found(check, written, i, info)
+            for i, (written, check) in enumerate(zip(value, checks, strict=True))
         ]
 
     @field_validator("environment_vars", mode="before")
@@ -418,17 +438,7 @@ class TestCase(_Strict):
     @field_validator("expected_metrics", mode="before")
     @classmethod
     def _parse_metrics(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        parsed = {}
-        for metric, written in value.items():
-            if not str(metric).strip():
-                raise FieldError(str(metric), "a metric name must not be empty")
-            try:
-                parsed[str(metric)] = parse_metric_expectation(str(metric), written)
-            except ValueError as exc:
-                raise FieldError(str(metric), str(exc)) from None
-        return parsed
+        return parse_expected_metrics(value) if isinstance(value, dict) else value
 
     @field_validator("expected_outputs")
     @classmethod

@@ -127,6 +127,32 @@ def test_a_spec_built_in_python_needs_no_check_name() -> None:
             "must be [low, high] (null for no bound), got [1]",
         ),
         ({"columns": ["a"]}, "0.check", f"missing; allowed: {ALL_CHECKS}"),
+        (
+            {"row_cont": {"min": 1}},
+            "0.row_cont",
+            f"unknown check 'row_cont' (did you mean 'row_count'?); allowed: {ALL_CHECKS}",
+        ),
+        (
+            {"row_count": {"mni": 1}},
+            "0.row_count.mni",
+            "unknown field 'mni' (did you mean 'min'?); "
+            "allowed: check, severity, output, min, max, equals, at_least, at_most",
+        ),
+        (
+            {"row_count": {"check": "row_count"}},
+            "0.row_count.check",
+            "the key above names the check already",
+        ),
+        (
+            {"row_count": {"equals": "0x data.csv"}},
+            "0.row_count.equals",
+            "'0x data.csv': the factor must be above 0",
+        ),
+        (
+            {"row_count": {"at_least": -3}},
+            "0.row_count.at_least",
+            "must be 0 or more rows, got -3",
+        ),
         (3, "0", "a check is a name or a mapping with 'check'; got 3"),
     ],
 )
@@ -138,6 +164,11 @@ def test_parse_errors_are_one_line_naming_file_and_field(
     text = str(raised.value)
     assert text == f"cases.yaml: test_cases.2.checks.{field}: {message}"
     assert "\n" not in text
+
+
+def test_a_check_may_be_written_as_its_name_over_its_parameters() -> None:
+    written = parse_checks([{"row_count": {"max": 10}}, {"no_nan_predictions": None}])
+    assert written == parse_checks([{"check": "row_count", "max": 10}, "no_nan_predictions"])
 
 
 def test_the_second_entry_is_named_by_its_index() -> None:
@@ -344,6 +375,43 @@ def test_row_count() -> None:
     assert not too_many.passed and too_many.message == "6 rows, more than max 5"
     assert too_many.measured == {"rows": 6} and too_many.failing_rows is None
     assert not check("row_count", table.slice(0, 0)).passed
+
+
+def test_row_count_relative_to_another_dataset(tmp_path: Path) -> None:
+    write_csv(tmp_path / "in.csv", "x\n1\n2\n3\n")
+    table = pa.table({"a": list(range(6))})
+    same = check({"row_count": {"equals": "in.csv"}}, table, base_dir=tmp_path)
+    assert not same.passed and same.message == "6 rows, not as many as in.csv (3 rows)"
+    assert same.measured == {"rows": 6, "equals": 3}
+    twice = check({"row_count": {"at_least": "2x in.csv"}}, table, base_dir=tmp_path)
+    assert twice.passed and twice.message == "6 rows (min 1, at_least 2x in.csv = 6)"
+    more = check({"row_count": {"at_least": "2.5 x  in.csv"}}, table, base_dir=tmp_path)
+    assert more.message == "6 rows, fewer than 2.5x in.csv (2.5 * 3 = 7.5 rows)"
+    half = check({"row_count": {"at_most": "0.5x in.csv", "min": 0}}, table, base_dir=tmp_path)
+    assert half.message == "6 rows, more than 0.5x in.csv (0.5 * 3 = 1.5 rows)"
+    exact = check({"row_count": {"equals": "6"}}, table)
+    assert exact.passed and exact.message == "6 rows (min 1, equals 6)"
+    gone = check({"row_count": {"equals": "none.csv"}}, table, base_dir=tmp_path)
+    assert not gone.passed and gone.message.startswith("cannot run: reference ")
+
+
+def test_a_test_cases_row_count_dataset_must_exist(tmp_path: Path) -> None:
+    from orchestrator.testcases import load_test_cases
+
+    cases = write_csv(
+        tmp_path / "cases.yaml",
+        "test_cases:\n  - name: c\n"
+        "    data_quality_assertions: [{row_count: {at_least: 2x data/in.csv}}]\n",
+    )
+    with pytest.raises(InputError) as raised:
+        load_test_cases(cases)
+    assert (
+        "test_cases.c.data_quality_assertions.0.row_count.at_least: no such file or folder"
+        in str(raised.value)
+    )
+    write_csv(tmp_path / "data" / "in.csv", "x\n1\n")
+    (loaded,) = load_test_cases(cases).test_cases
+    assert loaded.data_quality_assertions[0].datasets() == [("at_least", "data/in.csv")]
 
 
 def test_consistent_prediction_count(tmp_path: Path) -> None:
