@@ -262,13 +262,15 @@ def _parts_match(pattern: list[str], path: list[str], folders: bool) -> bool:
 
 
 def _outputs(case: TestCase, files: list[str]) -> list[Failure]:
-    failures = []
-    for pattern in case.expected_outputs:
-        if not any(matches(pattern, path) for path in files):
-            message = f"expected output '{pattern}' was not written (outputs: {_listing(files)})"
-            expectation = f"expected_outputs: {pattern}"
-            failures.append(Failure(kind="output", expectation=expectation, message=message))
-    return failures
+    return [f for pattern in case.expected_outputs if (f := check_output_written(pattern, files))]
+
+
+def check_output_written(pattern: str, files: list[str]) -> Failure | None:
+    """The failure when no file of ``files`` (``output_files``) meets ``pattern``."""
+    if any(matches(pattern, path) for path in files):
+        return None
+    message = f"expected output '{pattern}' was not written (outputs: {_listing(files)})"
+    return Failure(kind="output", expectation=f"expected_outputs: {pattern}", message=message)
 
 
 def _listing(files: list[str]) -> str:
@@ -292,15 +294,22 @@ def _metrics(case: TestCase, outputs_dir: Path, files: list[str]) -> list[Failur
     expected = list(case.expected_metrics.values())
     if not expected:
         return []
-    name = metrics_file_for(case.metrics_pattern, files)
+    name, flat = metrics_from(outputs_dir, case.metrics_pattern, files)
+    if name is None or isinstance(flat, str):
+        return [_metric_file_failure(expected, str(flat))]
+    return [f for e in expected if (f := check_metric(e, flat, name)[1]) is not None]
+
+
+def metrics_from(
+    outputs_dir: Path, pattern: str, files: list[str]
+) -> tuple[str | None, dict[str, Any] | str]:
+    """The metrics file matching ``pattern`` among ``files`` (``output_files`` of
+    ``outputs_dir``) and its flattened metrics, or the one-line reason there are none."""
+    name = metrics_file_for(pattern, files)
     if name is None:
-        reason = f"metrics file '{case.metrics_pattern}' was not written"
-        return [_metric_file_failure(expected, f"{reason} (outputs: {_listing(files)})")]
+        return None, f"metrics file '{pattern}' was not written (outputs: {_listing(files)})"
     data = _read_metrics(outputs_dir, name)
-    if isinstance(data, str):
-        return [_metric_file_failure(expected, data)]
-    flat = flatten_metrics(data)
-    return [f for e in expected if (f := _check_metric(e, flat, name)) is not None]
+    return name, data if isinstance(data, str) else flatten_metrics(data)
 
 
 def case_metrics(result: TestCaseResult, step: str) -> dict[str, Any]:
@@ -373,20 +382,25 @@ def find_metric(flat: Mapping[str, Any], metric: str) -> list[str]:
     return [name for name in flat if name.endswith(f".{metric}")]
 
 
-def _check_metric(expected: MetricExpectation, flat: dict[str, Any], file: str) -> Failure | None:
+def check_metric(
+    expected: MetricExpectation, flat: dict[str, Any], file: str
+) -> tuple[float | None, Failure | None]:
+    """The value ``expected`` names in the flattened metrics of ``file`` (None when it is no
+    number), and the failure when it misses the bound."""
     metric = expected.metric
     found = find_metric(flat, metric)
     if len(found) != 1:
-        return _metric_failure(expected, None, _not_found(metric, found, flat, file))
+        return None, _metric_failure(expected, None, _not_found(metric, found, flat, file))
     value = flat[found[0]]
     if isinstance(value, bool) or not isinstance(value, int | float):
         shown = json.dumps(value)
         message = f"metric '{metric}' in {file} is {shown}, not a number"
-        return _metric_failure(expected, shown, message)
+        return None, _metric_failure(expected, shown, message)
     if expected.holds(float(value)):
-        return None
+        return float(value), None
     shown = number_text(float(value))
-    return _metric_failure(expected, shown, f"{metric} is {shown}, expected {expected.bound}")
+    message = f"{metric} is {shown}, expected {expected.bound}"
+    return float(value), _metric_failure(expected, shown, message)
 
 
 def _not_found(metric: str, found: list[str], flat: dict[str, Any], file: str) -> str:
