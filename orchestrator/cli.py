@@ -28,7 +28,12 @@ from .errors import CitError
 from .flow import steps_for_path, wires_along
 from .host_secrets import with_host_secrets
 from .image_build import RequestedMode, build_runner_image
-from .issue_console import print_contract_report, print_flow, print_script_result
+from .issue_console import (
+    print_contract_report,
+    print_expectations,
+    print_flow,
+    print_script_result,
+)
 from .reports import ReportFormat, check_report_target, write_json_report, write_run_reports
 from .results import Status
 from .schemas import DataSchema
@@ -324,6 +329,8 @@ def run(
         )
     if (flow.edges or flow.output_issues) and flow.run_status is not Status.INTERRUPTED:
         print_flow(console, flow, judged=not steps_only)
+    if flow.expectations and flow.run_status is not Status.INTERRUPTED:
+        print_expectations(console, flow.expectations, judged=not steps_only)
     upload_failed = False
     if upload_to is not None and flow.run_status is not Status.INTERRUPTED:
         try:  # the report, written after, says how the upload went too
@@ -437,6 +444,8 @@ def test_flow_command(
         )
         if result.run_status is not Status.INTERRUPTED:
             print_flow(console, result)
+            if result.expectations:
+                print_expectations(console, result.expectations)
         if output_report is not None:
             write_report(result, output_report)
     report = _write_flow_report("test-flow", result, started, configured, report_format)

@@ -22,6 +22,8 @@ environment and profiles, so a file works against AWS, MinIO and LocalStack alik
         s3_bucket: my-bucket               # upload the outputs to an isolated test prefix
         s3_prefix: tabular-tests/
         timeout_minutes: 30                # caps every step's timeout_seconds
+        expectations:                      # on this run's outputs, as a pipeline's expectations
+          evaluate: {metrics: {auc_roc: ">= 0.8"}}
     script_tests:
       preprocess:                          # a step of dag:, of the scenarios' pipelines, or a
         dag: pipeline.py                   # script file (script: overrides the name)
@@ -58,6 +60,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import S3UriError
 from .input_files import FieldError, first_error, load_data_file, reject_unknown
 from .issues import Severity
+from .pipeline_expectations import Expectation, parse_expectations
 from .quality_checks import Bounds
 from .reports import ReportFormat
 from .s3 import S3Settings, S3Uri
@@ -143,6 +146,9 @@ class ScenarioConfig(_Section):
     """Upload the outputs under ``s3://<s3_bucket>/<s3_prefix>/cit-tests/<pipeline>/<run>/``."""
     timeout_minutes: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     """Caps the timeout of every step of the scenario."""
+    expectations: list[Expectation] = Field(default_factory=list)
+    """What the outputs of the scenario's run must show, besides what its pipeline expects
+    (``pipeline_expectations``); files its checks name are relative to this file."""
 
     _bucket_name = field_validator("s3_bucket")(_bucket)
 
@@ -338,7 +344,7 @@ def config_from_data(data: Any, path: Path) -> IntegrationTestConfig:
         "s3_integration": _section(data, "s3_integration", S3IntegrationConfig),
         "reporting": _section(data, "reporting", ReportingConfig),
         "execution": _section(data, "execution", ExecutionConfig),
-        "test_scenarios": _scenarios(data.get("test_scenarios")),
+        "test_scenarios": _scenarios(data.get("test_scenarios"), path.resolve().parent),
         "script_tests": _script_tests(data.get("script_tests")),
         "data_quality_checks": _checks(data.get("data_quality_checks")),
     }
@@ -371,7 +377,7 @@ def _entry(raw: Any, label: str, model: type[_Section], what: str) -> Any:
         raise FieldError(".".join(filter(None, [label, error.field])), error.message) from None
 
 
-def _scenarios(raw: Any) -> list[ScenarioConfig]:
+def _scenarios(raw: Any, base_dir: Path) -> list[ScenarioConfig]:
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -380,7 +386,12 @@ def _scenarios(raw: Any) -> list[ScenarioConfig]:
     for index, item in enumerate(raw):
         name = item.get("name") if isinstance(item, dict) else None
         label = f"test_scenarios.{name if isinstance(name, str) and name else index}"
+        declared = item.get("expectations") if isinstance(item, dict) else None
+        if isinstance(item, dict):
+            item = {key: value for key, value in item.items() if key != "expectations"}
         scenario = _entry(item, label, ScenarioConfig, "name, dag_file and optional settings")
+        expected = parse_expectations(declared, base_dir, f"{label}.expectations")
+        scenario = scenario.model_copy(update={"expectations": expected})
         if any(s.name == scenario.name for s in scenarios):
             raise FieldError(label, f"the name '{scenario.name}' is used by two scenarios")
         scenarios.append(scenario)

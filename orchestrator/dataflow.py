@@ -30,6 +30,7 @@ from .flow import (
 from .issues import Issue
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, StepInput
+from .pipeline_expectations import judge as judge_expectations
 from .reports import write_json_report
 from .results import RunResult, Status
 from .rundir import write_json_atomic
@@ -67,6 +68,7 @@ def test_flow(
         cancel=cancel,
     )
     result = inspect_flow(pipeline, run, tested, path=path, snapshots=snapshots)
+    result.expectations = judge_expectations(pipeline, run)
     if update_snapshots and run.status is not Status.INTERRUPTED:
         result.snapshots_updated = save_snapshots(file, run)
     write_json_atomic(Path(run.run_dir) / FLOW_REPORT, result.model_dump(mode="json"))

@@ -17,6 +17,7 @@ from .errors import InputError
 from .graph import ancestors
 from .issues import Issue, RuleInfo, Severity, has_errors
 from .pipeline import Pipeline, Step, StepOutput
+from .pipeline_expectations import ExpectationResult, expectations_failed
 from .profiles import OutputProfile
 from .results import RunResult, Status, StepResult
 from .schemas import DataSchema
@@ -147,6 +148,8 @@ class DataFlowTestResult(BaseModel):
     output_issues: list[Issue] = Field(default_factory=list)
     """Outputs that no tested edge carries: their own declared schema and snapshot drift."""
     snapshots_updated: list[str] = Field(default_factory=list)
+    expectations: list[ExpectationResult] = Field(default_factory=list)
+    """The verdict on each expectation the pipeline declares on its outputs."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -183,7 +186,8 @@ class DataFlowTestResult(BaseModel):
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.is_compatible and self.run_status is Status.SUCCEEDED else 1
+        passed = self.is_compatible and not expectations_failed(self.expectations)
+        return 0 if passed and self.run_status is Status.SUCCEEDED else 1
 
 
 def load_snapshots(pipeline: Pipeline, pipeline_file: Path) -> Snapshots:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .console import human_size
-from .expectations import Failure, TestCaseResult
+from .expectations import Failure, TestCaseResult, find_metric
 from .flow import EdgeResult
 from .html_assets import CSP, CSS, SCRIPT
 from .html_charts import (
@@ -54,6 +54,7 @@ from .html_text import (
 )
 from .issue_console import describe_profile
 from .issues import Issue
+from .pipeline_expectations import ExpectationResult, MetricResult, OutputResult
 from .profiles import DatasetProfile, OutputProfile
 from .report_model import Outcome, Report, Suite, TestItem
 from .results import OutputSummary, RunResult, Status, StepResult
@@ -328,6 +329,9 @@ def _pipeline(suite: Suite, index: int, ids: _Ids) -> str:
     if run is not None and run.steps:
         parts.append(f"<h3>DAG</h3>\n{dag_svg(run.steps, suite.edges, anchors, f's{index}')}")
     parts.append(_tests_table(suite.tests, anchors))
+    expected = [t.expectation for t in suite.tests if t.expectation is not None]
+    if expected:
+        parts.append(f"<h3>Expectations</h3>\n{_expectations_table(expected)}")
     if suite.edges:
         parts.append(f"<h3>Data flow</h3>\n{_edges_table(suite.edges)}")
     if suite.issues:
@@ -348,6 +352,64 @@ def _quality(test: TestItem) -> str:
         f"<h5>{esc(test.name)} {_badge(test.outcome.value, tone)}</h5>"
         f"<ul>{lines}</ul>{plots}</div>\n"
     )
+
+
+def _expectations_table(results: Sequence[ExpectationResult]) -> str:
+    """Each expectation on the pipeline's outputs: its bound, what the run showed, its verdict."""
+    rows = [
+        [
+            esc(result.name),
+            _badge(result.outcome, OUTCOME_TONE[Outcome(result.outcome)]),
+            esc(_expected_text(result)),
+            _actual_cell(result),
+            esc(result.message),
+        ]
+        for result in results
+    ]
+    head = ["expectation", "outcome", "expected", "actual", "message"]
+    return _table(head, rows, "expectations")
+
+
+def _expected_text(result: ExpectationResult) -> str:
+    if isinstance(result, MetricResult):
+        return result.expected.describe()
+    if isinstance(result, OutputResult):
+        return f"output {result.expected}"
+    return f"{result.output}: " + ", ".join(f"{k}: {v}" for k, v in result.expected.items())
+
+
+def _actual_cell(result: ExpectationResult) -> str:
+    if isinstance(result, MetricResult):
+        return _cell(result.actual) if result.outcome != "skipped" else ""
+    if isinstance(result, OutputResult):
+        return esc(", ".join(result.actual))
+    if result.actual is None:
+        return ""
+    measured = ", ".join(
+        f"{k} {number(v)}" for k, v in result.actual.measured.items() if v is not None
+    )
+    return esc(measured or result.actual.message)
+
+
+def _expectation_bounds(
+    tests: Sequence[TestItem], step: str, metrics: Mapping[str, Any]
+) -> tuple[dict[str, list[Bound]], set[str]]:
+    """The metric bounds the pipeline expects of ``step`` whose values its metrics show (by
+    name there), and the names of those missed."""
+    bounds: dict[str, list[Bound]] = {}
+    missed: set[str] = set()
+    for test in tests:
+        result = test.expectation
+        if not isinstance(result, MetricResult) or result.step != step:
+            continue
+        found = find_metric(metrics, result.expected.metric)
+        if len(found) != 1 or metrics[found[0]] != result.actual:
+            continue
+        expected = result.expected
+        bounds.setdefault(found[0], []).append(Bound(expected.op, expected.value, expected.upper))
+        if result.outcome == "failed":
+            missed.add(found[0])
+    return bounds, missed
 
 
 def _pipeline_facts(suite: Suite, run: RunResult | None) -> list[tuple[str, str | None]]:
@@ -395,7 +457,8 @@ def _step(step: StepResult, suite: Suite, anchor: str) -> str:
     )
     samples = suite.samples.get(step.name, {})
     outputs = "".join(_output(o, samples.get(o.name, [])) for o in step.outputs)
-    metrics = _metrics(suite.metrics.get(step.name, {}), {}, set())
+    written = suite.metrics.get(step.name, {})
+    metrics = _metrics(written, *_expectation_bounds(suite.tests, step.name, written))
     found = [
         i
         for i in [*(i for e in suite.edges for i in e.issues), *suite.issues]

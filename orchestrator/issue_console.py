@@ -15,6 +15,7 @@ from .contract_check import ContractReport
 from .expectations import ScriptTestResult, TestCaseResult
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue, Severity
+from .pipeline_expectations import MetricResult, OutputResult, QualityResult
 from .profiles import DatasetProfile, OutputProfile
 from .results import Status, StepResult
 from .schemas import DataSchema
@@ -170,6 +171,33 @@ def flow_summary(result: DataFlowTestResult, *, judged: bool = True) -> Text:
 
 def _named(items: Sequence[str]) -> str:
     return f" ({', '.join(items)})" if items else ""
+
+
+EXPECTATION_STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
+
+
+def print_expectations(
+    console: Console,
+    results: Sequence[MetricResult | OutputResult | QualityResult],
+    *,
+    judged: bool = True,
+) -> None:
+    """One row per expectation on the pipeline's outputs, then how many passed (``judged``:
+    whether they count in the command's verdict; ``cit run --steps-only`` shows them without)."""
+    table = Table(title=Text("expectations"), title_justify="left")
+    for column in ("expectation", "result", "found"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        style = EXPECTATION_STYLE[result.outcome]
+        table.add_row(Text(result.name), Text(result.outcome, style), Text(result.message))
+    console.print(table)
+    counts = {o: sum(r.outcome == o for r in results) for o in EXPECTATION_STYLE}
+    failed = counts["failed"]
+    summary = ", ".join(f"{n} {o}" for o, n in counts.items() if n or o != "skipped")
+    line = Text(f"expectations: {summary}", "bold red" if failed else "green")
+    if not judged and failed:
+        line.append(" (not judged: --steps-only)", "yellow")
+    console.print(line)
 
 
 def print_contract_report(console: Console, report: ContractReport) -> None:

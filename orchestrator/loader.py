@@ -20,9 +20,10 @@ from .input_files import (
     run_python,
 )
 from .pipeline import InvalidStep, Pipeline, Step, build_step
+from .pipeline_expectations import InvalidExpectation, parse_expectations
 
 PYTHON_SUFFIXES = (".py",)
-YAML_TOP_LEVEL = ("name", "steps")
+YAML_TOP_LEVEL = ("name", "steps", "expectations")
 
 
 def load_pipeline(path: Path) -> Pipeline:
@@ -63,7 +64,7 @@ def _load_python(path: Path) -> Pipeline:
 
 def _explain(exc: Exception) -> tuple[str, str | None] | None:
     """Step and contract mistakes name their field."""
-    if isinstance(exc, InvalidStep):
+    if isinstance(exc, InvalidStep | InvalidExpectation):
         return exc.message, exc.field
     if isinstance(exc, ValidationError) and exc.title == ScriptContract.__name__:
         error = contract_error(exc)
@@ -115,6 +116,10 @@ def _load_yaml(path: Path) -> Pipeline:
     pipeline = Pipeline(str(data.get("name", path.stem)), base_dir=path.resolve().parent)
     for name, fields in steps.items():
         pipeline.add(_yaml_step(str(name), fields, pipeline.base_dir, path))
+    try:
+        pipeline.expectations = parse_expectations(data.get("expectations"), pipeline.base_dir)
+    except FieldError as exc:
+        raise InputError(exc.message, file=path, field=exc.field) from None
     return pipeline
 
 

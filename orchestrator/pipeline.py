@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,6 +23,9 @@ from pydantic import (
 
 from .contracts import ScriptContract, load_contract
 from .input_files import DICT_KEY, FieldError, describe_error, scalar_text, unknown_field
+
+if TYPE_CHECKING:
+    from .pipeline_expectations import Expectation
 
 STEP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$"
 CHANNEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -245,6 +248,8 @@ class Pipeline:
         self.steps: dict[str, Step] = {}
         self.source_file: Path | None = None
         """The file the pipeline was loaded from, if any: snapshots are kept next to it."""
+        self.expectations: list[Expectation] = []
+        """What the outputs of a run must show (``expect``), judged after the run."""
 
     def add(self, step: Step) -> StepHandle:
         if step.name in self.steps:
@@ -262,11 +267,46 @@ class Pipeline:
     def training(self, name: str, **fields: Any) -> StepHandle:
         return self.step(name, StepKind.TRAINING, **fields)
 
+    def expect(
+        self,
+        step: StepHandle | str,
+        *,
+        metrics: dict[str, Any] | None = None,
+        metrics_file: str | None = None,
+        outputs: list[str] | None = None,
+        data_quality: dict[str, list[Any]] | None = None,
+    ) -> None:
+        """Declare what the outputs of ``step`` must show after a run, as a test case does:
+        ``metrics`` ({name: ">= 0.8"}) read from ``metrics_file`` (default: the shallowest
+        metrics.json), ``outputs`` (files or globs) and ``data_quality`` ({output: [checks]},
+        a dataset to compare with written ``step.output("x")`` or "3x step.x"). A mistake
+        raises ``InvalidExpectation``; steps and outputs are checked with the pipeline."""
+        from .pipeline_expectations import InvalidExpectation, step_expectations
+
+        name = step.name if isinstance(step, StepHandle) else step
+        if not isinstance(name, str):
+            raise InvalidExpectation("expectations", "name a step, or pass what adding it returned")
+        at = f"expectations.{name}"
+        try:
+            self.expectations += step_expectations(
+                name,
+                self.base_dir,
+                at,
+                metrics=metrics,
+                metrics_file=metrics_file,
+                outputs=outputs,
+                data_quality=data_quality,
+            )
+        except FieldError as exc:
+            raise InvalidExpectation(exc.field, exc.message) from None
+
     def with_steps(self, steps: dict[str, Step]) -> Pipeline:
-        """A pipeline of the same name, folder and source file with ``steps`` instead."""
+        """A pipeline of the same name, folder, source file and expectations with ``steps``
+        instead."""
         result = Pipeline(self.name, base_dir=self.base_dir)
         result.steps = steps
         result.source_file = self.source_file
+        result.expectations = list(self.expectations)
         return result
 
 

@@ -7,8 +7,9 @@ pytest collects, among the paths it is given:
   ``test_cases:`` and ``script:``. An item per case, named by the case. The file's cases run
   once, when its first item runs; each item then passes or fails on its case.
 - pipeline files listed by ``cit_pipelines`` (paths or globs relative to the rootdir; none by
-  default). An item per step and per edge, named as in cit's reports (``preprocess``,
-  ``preprocess.train -> train.train``). The pipeline runs once, when its first item runs.
+  default). An item per step, per edge and per expectation on its outputs, named as in cit's
+  reports (``preprocess``, ``preprocess.train -> train.train``, ``evaluate: auc_roc >= 0.8``).
+  The pipeline runs once, when its first item runs.
 
 A failed item's message is its problems, one line each, then its run directory. Runs are
 written under ``cit_dir`` (default ``.cit`` in the rootdir); the engine is the Docker engine
@@ -77,7 +78,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(
         PIPELINES_INI,
-        "cit: pipeline files to collect, an item per step and edge (paths or globs, "
+        "cit: pipeline files to collect, an item per step, edge and expectation (paths or globs, "
         "relative to the rootdir)",
         type="args",
         default=[],
@@ -205,7 +206,7 @@ class CitCaseFile(pytest.File):
 
 
 class CitPipelineFile(pytest.File):
-    """A pipeline file: an item per step and per edge."""
+    """A pipeline file: an item per step, per edge and per expectation."""
 
     pipeline: Pipeline
     _outcome: Once[RunOutcome]

@@ -30,6 +30,7 @@ from .container_files import tail_lines
 from .expectations import ScriptTestResult, TestCaseResult, case_metrics
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue
+from .pipeline_expectations import ExpectationResult, QualityResult
 from .profiles import Distribution
 from .results import RunResult, Status, StepResult
 from .s3_test import InputCheck, S3TestResult
@@ -43,12 +44,12 @@ SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
 DEFAULT_SAMPLE_SIZE = 20
 
 
-TestKind = Literal["step", "edge", "case", "input", "quality"]
+TestKind = Literal["step", "edge", "case", "input", "quality", "expectation"]
 
 
 class TestItem(BaseModel):
-    """One thing judged (a JUnit testcase): a step, an edge, a test case, an S3 input, or a
-    data-quality check of an output."""
+    """One thing judged (a JUnit testcase): a step, an edge, a test case, an S3 input, a
+    data-quality check of an output, or an expectation the pipeline declares on its outputs."""
 
     model_config = ConfigDict(frozen=True)
     __test__ = False
@@ -71,6 +72,8 @@ class TestItem(BaseModel):
     run_dir: str | None = None
     distributions: list[Distribution] = Field(default_factory=list)
     """What a data-quality drift check compared, bin by bin."""
+    expectation: ExpectationResult | None = None
+    """An expectation's bound (or pattern, or check) and what the run showed."""
 
 
 class Suite(BaseModel):
@@ -150,10 +153,12 @@ def pipeline_suite(
     max_sample_size: int = DEFAULT_SAMPLE_SIZE,
     judge_flow: bool = True,
 ) -> Suite:
-    """A pipeline run as a suite: a test per step, and one per edge it tested. Without
-    ``judge_flow`` (``cit run --steps-only``) a failed edge or output is reported as skipped."""
+    """A pipeline run as a suite: a test per step, one per edge it tested, and one per
+    expectation on its outputs. Without ``judge_flow`` (``cit run --steps-only``) a failed
+    edge, output or expectation is reported as skipped."""
     flow_tests = [edge_test(edge) for edge in flow.edges]
     flow_tests += [_output_issue_test(issue) for issue in flow.output_issues]
+    flow_tests += [expectation_test(result) for result in flow.expectations]
     if not judge_flow:
         flow_tests = [_not_judged(test) for test in flow_tests]
     tests = [step_test(step, run.run_dir) for step in run.steps] + flow_tests
@@ -268,6 +273,31 @@ def _output_issue_test(issue: Issue) -> TestItem:
         message=issue_line(issue),
         failure_type=issue.rule,
         details=[issue_line(issue)],
+    )
+
+
+_EXPECTATION_OUTCOME = {
+    "passed": Outcome.PASSED,
+    "failed": Outcome.FAILED,
+    "skipped": Outcome.SKIPPED,
+}
+
+
+def expectation_test(result: ExpectationResult) -> TestItem:
+    """An expectation on the pipeline's outputs; a missed check of warning severity passes
+    with its warning as a detail."""
+    outcome = _EXPECTATION_OUTCOME[result.outcome]
+    checked = result.actual if isinstance(result, QualityResult) else None
+    warned = outcome is Outcome.PASSED and checked is not None and not checked.passed
+    return TestItem(
+        name=result.name,
+        classname=result.step,
+        kind="expectation",
+        outcome=outcome,
+        message=result.message,
+        failure_type=result.kind if outcome is Outcome.FAILED else None,
+        details=[result.message] if outcome is Outcome.FAILED or warned else [],
+        expectation=result,
     )
 
 

@@ -22,6 +22,7 @@ from .errors import InputError
 from .global_quality import check_quality_checks, runs_a_check
 from .input_files import FieldError
 from .pipeline import Pipeline, Step
+from .pipeline_expectations import check_expectations, with_expectations
 from .reports import check_configured_reports
 from .script_test import (
     REGISTRY_FOLDER,
@@ -117,6 +118,8 @@ def _scenario(
     if scenario.test_data_path is not None:
         data = _test_data(scenario.test_data_path, pipeline, config.source, f"{at}.test_data_path")
         pipeline = with_test_data(pipeline, data)
+    check_expectations(scenario.expectations, pipeline, config.source)
+    pipeline = with_expectations(pipeline, scenario.expectations)
     minutes = scenario.timeout_minutes or config.execution.timeout_minutes
     return Scenario(
         config=scenario,

@@ -287,11 +287,17 @@ def load_pipeline_file(pipeline: str | Path | Pipeline | PipelineDAG) -> tuple[P
 
 
 def pipeline_tests(pipeline: Pipeline) -> list[tuple[TestKind, str]]:
-    """What a pipeline's run is judged on, as named in its report: each step, then each edge."""
+    """What a pipeline's run is judged on, as named in its report: each step, each edge, then
+    each expectation on its outputs."""
     from .flow import wires
+    from .pipeline_expectations import named
 
     steps: list[tuple[TestKind, str]] = [("step", name) for name in pipeline.steps]
-    return steps + [("edge", str(wire)) for wire in wires(pipeline.steps)]
+    edges: list[tuple[TestKind, str]] = [("edge", str(wire)) for wire in wires(pipeline.steps)]
+    expected: list[tuple[TestKind, str]] = [
+        ("expectation", name) for name, _ in named(pipeline.expectations)
+    ]
+    return steps + edges + expected
 
 
 def load_case_target(path: Path) -> CaseTarget:
@@ -322,15 +328,16 @@ def load_case_target(path: Path) -> CaseTarget:
 
 
 def pipeline_verdicts(suite: Suite) -> dict[str, TestItem]:
-    """The verdict on each step and edge of a pipeline suite, by name. A problem of an output
-    no edge carries (its declared schema, snapshot drift) is a problem of the step that wrote
-    it."""
+    """The verdict on each step, edge and expectation of a pipeline suite, by name. A problem
+    of an output no edge carries (its declared schema, snapshot drift) is a problem of the step
+    that wrote it."""
     edges = {edge.edge for edge in suite.edges}
     steps = {step.name for step in suite.run.steps} if suite.run else set()
     verdicts: dict[str, TestItem] = {}
     extra: dict[str, list[TestItem]] = {}
     for test in suite.tests:
-        if test.name in edges or (test.kind == "step" and test.name in steps):
+        own = test.kind == "expectation" or (test.kind == "step" and test.name in steps)
+        if own or test.name in edges:
             verdicts[test.name] = test
         else:
             extra.setdefault(test.classname, []).append(test)
@@ -462,7 +469,7 @@ def _skip_test(reason: str) -> NoReturn:
 
 
 class IntegrationTestSuite(unittest.TestSuite):
-    """A unittest suite of cit tests: ``for_pipeline`` (a test per step and per edge) and
+    """A unittest suite of cit tests: ``for_pipeline`` (a test per step, edge and expectation) and
     ``for_test_cases`` (a test per case); an instance also runs a pipeline (``test_pipeline``)
     or a script's cases (``test_script``) and returns the result.
 
@@ -487,7 +494,7 @@ class IntegrationTestSuite(unittest.TestSuite):
         engine: Engine | None = None,
         cit_dir: str | Path = ".cit",
     ) -> IntegrationTestSuite:
-        """A test per step and per edge of ``pipeline``; the first that runs runs the
+        """A test per step, edge and expectation of ``pipeline``; the first that runs runs the
         pipeline."""
         suite = cls(engine=engine, cit_dir=cit_dir)
         loaded, file = load_pipeline_file(pipeline)

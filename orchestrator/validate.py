@@ -12,6 +12,7 @@ from pathlib import Path
 from .errors import PipelineError
 from .graph import find_cycle
 from .pipeline import LocalSource, Pipeline, Step, StepKind, StepOutput
+from .pipeline_expectations import check_expectations
 from .resources import INSTANCE_TYPES
 from .sagemaker_contract import (
     MODEL_DIR,
@@ -48,6 +49,7 @@ def validate_pipeline(pipeline: Pipeline, file: Path) -> None:
     cycle = find_cycle(pipeline.steps)
     if cycle:
         raise PipelineError(f"the steps form a cycle: {' -> '.join(cycle)}", file=file)
+    check_expectations(pipeline.expectations, pipeline, file)
 
 
 def _check_distinct_names(pipeline: Pipeline, file: Path) -> None:

@@ -281,6 +281,46 @@ def test_a_green_pipeline_passes_every_step_and_edge_and_runs_once(
     assert len(run_dirs(project)) == 1
 
 
+EXPECTING = """
+from orchestrator import Pipeline
+
+pipeline = Pipeline("expecting")
+prep = pipeline.processing(
+    "prep", script="scripts/prep.py", inputs={"raw": "data"}, outputs=["clean"]
+)
+score = pipeline.processing(
+    "score", script="scripts/score.py", inputs={"clean": prep.output("clean")},
+    outputs=["scores", "metrics"],
+)
+pipeline.expect(score, metrics={"auc": ">= 0.95"}, outputs=["scores/*.csv"])
+pipeline.expect(score, data_quality={"scores": [{"row_count": {"equals": prep.output("clean")}}]})
+"""
+
+
+def test_a_pipelines_expectations_are_items_that_pass_or_fail_on_the_run(
+    pytester: pytest.Pytester,
+) -> None:
+    project = make_project(pytester, cit_pipelines="expecting.py", cit_test_cases="none/*.yaml")
+    (project / "expecting.py").write_text(EXPECTING)
+    assert collected(pytester)[3:] == [
+        "expecting.py::score: auc >= 0.95",
+        "expecting.py::score: output scores/*.csv",
+        "expecting.py::score.scores: row_count {equals: prep.clean}",
+    ]
+    result = pytester.runpytest("expecting.py", "-rA")
+    result.assert_outcomes(passed=5, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ expectation score: auc >= 0.95 _*",
+            "auc is 0.9, expected >= 0.95",
+            f"run directory: {project}/.cit/runs/*",
+            "PASSED expecting.py::score.scores: row_count {equals: prep.clean}",
+            "FAILED expecting.py::score: auc >= 0.95 - auc is 0.9, expected >= 0.95",
+        ]
+    )
+    assert len(run_dirs(project)) == 1
+
+
 def test_a_failed_step_fails_and_skips_what_needs_it(
     pytester: pytest.Pytester,
 ) -> None:
