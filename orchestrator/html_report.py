@@ -375,7 +375,8 @@ def _expected_text(result: ExpectationResult) -> str:
         return result.expected.describe()
     if isinstance(result, OutputResult):
         return f"output {result.expected}"
-    return f"{result.output}: " + ", ".join(f"{k}: {v}" for k, v in result.expected.items())
+    params = ", ".join(f"{k}: {v}" for k, v in result.expected.items() if k != "check")
+    return f"{result.output}: {result.expected.get('check')}" + (f" {{{params}}}" if params else "")
 
 
 def _actual_cell(result: ExpectationResult) -> str:

@@ -381,6 +381,7 @@ def test_a_model_that_learns_noise_fails_its_metric_everywhere_the_verdict_is_to
 
     html = render_html(report)
     assert "<h3>Expectations</h3>" in html
+    assert "<td>predictions: row_count {equals: prep.test}</td><td>rows 3, equals 3</td>" in html
     assert 'score: auc_roc &gt;= 0.8</td><td><span class="badge tone-bad">failed' in html
 
 
