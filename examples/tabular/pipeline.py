@@ -26,10 +26,26 @@ train = pipeline.training(
     contract="contracts/train.yaml",
 )
 
-pipeline.processing(
+evaluate = pipeline.processing(
     "evaluate",
     script="scripts/evaluate.py",
     inputs={"model": train.model, "test": prep.output("test")},
     outputs=["predictions", "metrics"],
     contract="contracts/evaluate.yaml",
+)
+
+# What the outputs of every run must show, judged after the run: a model that learns noise
+# (AUC about 0.5) fails the run.
+pipeline.expect(prep, data_quality={"train": [{"row_count": {"at_least": "3x preprocess.test"}}]})
+pipeline.expect(
+    evaluate,
+    metrics={"auc_roc": ">= 0.8", "accuracy": ">= 0.75"},
+    outputs=["predictions/*.csv", "metrics/metrics.json"],
+    data_quality={
+        "predictions": [
+            "no_nan_predictions",
+            "predictions_in_range_0_1",
+            {"row_count": {"equals": prep.output("test")}},
+        ]
+    },
 )

@@ -31,6 +31,16 @@ EDGES = [
     "train.model -> evaluate.model",
     "preprocess.test -> evaluate.test",
 ]
+EXPECTATIONS = [
+    "preprocess.train: row_count {at_least: 3x preprocess.test}",
+    "evaluate: auc_roc >= 0.8",
+    "evaluate: accuracy >= 0.75",
+    "evaluate: output predictions/*.csv",
+    "evaluate: output metrics/metrics.json",
+    "evaluate.predictions: no_nan_predictions",
+    "evaluate.predictions: predictions_in_range_0_1",
+    "evaluate.predictions: row_count {equals: preprocess.test}",
+]
 
 
 def run_pytest(project: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
@@ -89,7 +99,7 @@ def test_pytest_runs_the_example_cases_and_pipeline(
 
     done, junit = run_pytest(project, "pipeline.py", "-o", "cit_pipelines=pipeline.py")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert outcomes(junit) == {name: ("passed", "") for name in STEPS + EDGES}
+    assert outcomes(junit) == {name: ("passed", "") for name in STEPS + EDGES + EXPECTATIONS}
     runs = list((project / ".cit" / "runs").iterdir())
     assert len(runs) == len(CASES) + 2  # a run per case, the failing one too, and the pipeline's
     assert containers_left(engine, project) == []
@@ -106,7 +116,7 @@ def test_the_fixtures_run_the_example_in_containers(
     assert outcome.ok, outcome.problems
     assert list(outcome.steps) == STEPS
     assert outcome.run_dir.parent == tmp_path / ".cit" / "runs"
-    assert [t.name for t in outcome.report.tests] == STEPS + EDGES
+    assert [t.name for t in outcome.report.tests] == STEPS + EDGES + EXPECTATIONS
     cases = EXAMPLE / "test_cases" / "preprocess.yaml"
     result = cit_test_script("preprocess", cases, dag=EXAMPLE / "pipeline.py")
     assert (result.total, result.passed) == (len(CASES), len(CASES))
