@@ -1,10 +1,11 @@
 """cit tests as unittest tests, and the running they share with the pytest plugin.
 
 ``IntegrationTestSuite.for_pipeline("pipeline.py")`` is a ``unittest.TestSuite`` with a test per
-step and per edge of the pipeline; ``IntegrationTestSuite.for_test_cases("cases.yaml")`` has a
-test per case of a test-case file that names its script (``script:``, with ``dag:`` for a step
-of a pipeline). The pipeline, or the file's cases, run once, when the first of their tests runs;
-each test then gives its own verdict. A test module hands them to unittest with ``load_tests``::
+step, edge and expectation of the pipeline; ``IntegrationTestSuite.for_test_cases("cases.yaml")``
+has a test per case of a test-case file that names its script (``script:``, with ``dag:`` for a
+step of a pipeline). The pipeline, or the file's cases, run once, when the first of their tests
+runs; each test then gives its own verdict. A test module hands them to unittest with
+``load_tests``::
 
     from orchestrator.unittest_suite import IntegrationTestSuite
 
@@ -88,7 +89,8 @@ class RunOutcome:
 
     @property
     def ok(self) -> bool:
-        """Every step succeeded and every edge carried data its consumer could use."""
+        """Every step succeeded, every edge carried data its consumer could use and every
+        expectation on the outputs was met."""
         return self.report.outcome is Outcome.PASSED
 
     @property
@@ -120,7 +122,8 @@ class RunOutcome:
 
     @property
     def problems(self) -> list[str]:
-        """One line per problem of every step or edge that did not pass, for assert messages."""
+        """One line per problem of every step, edge or expectation that did not pass, for
+        assert messages."""
         return [
             f"{test.name}: {line}"
             for test in pipeline_verdicts(self.suite).values()
