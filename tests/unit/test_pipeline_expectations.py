@@ -26,6 +26,7 @@ from orchestrator.pipeline_expectations import (
     MetricResult,
     OutputResult,
     QualityResult,
+    judge,
 )
 from orchestrator.report_model import Outcome, Report, build_report, load_report, pipeline_suite
 from orchestrator.rundir import read_manifest
@@ -429,6 +430,28 @@ def test_what_was_not_written_fails_with_that_reason(project: Path) -> None:
     assert message.endswith(
         "holds no table files; allowed: .csv, .tsv, .parquet, .pq, .jsonl, .ndjson, .json"
     )
+
+
+def test_links_a_step_left_in_its_outputs_are_not_followed(project: Path) -> None:
+    file = project / "pipeline.yaml"
+    flow = run(file, fake(metrics={"auc_roc": 0.5}))
+    outputs = Path(flow.run_dir) / "steps" / "score" / "outputs"
+    host = project / "host"
+    host.mkdir()
+    (host / "metrics.json").write_text('{"auc_roc": 0.99}')
+    (host / "predictions.csv").write_text(rows(3))
+    for link, target in (
+        (outputs / "metrics" / "metrics.json", host / "metrics.json"),
+        (outputs / "predictions" / "predictions.csv", host / "predictions.csv"),
+    ):
+        link.unlink()
+        link.symlink_to(target)
+    found = {r.name: r for r in judge(load_and_validate(file), read_manifest(Path(flow.run_dir)))}
+    assert found["score: auc_roc >= 0.8"].message.startswith(
+        "metrics file 'metrics.json' was not written"
+    )
+    assert found["score: output predictions/*.csv"].outcome == "failed"
+    assert found["score.predictions: no_nan_predictions"].outcome == "failed"
 
 
 def test_expectations_of_a_step_that_did_not_succeed_are_skipped(project: Path) -> None:
