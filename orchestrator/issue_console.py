@@ -189,7 +189,7 @@ def print_expectations(
         table.add_column(column, overflow="fold")
     for result in results:
         style = EXPECTATION_STYLE[result.outcome]
-        table.add_row(Text(result.name), Text(result.outcome, style), Text(result.message))
+        table.add_row(plain(result.name), Text(result.outcome, style), plain(result.message))
     console.print(table)
     counts = {o: sum(r.outcome == o for r in results) for o in EXPECTATION_STYLE}
     failed = counts["failed"]

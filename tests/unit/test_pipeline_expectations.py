@@ -4,12 +4,14 @@ every mistake found before anything runs, and judged on the outputs of a run on 
 
 from __future__ import annotations
 
+import io
 import json
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings, dataflow
@@ -18,6 +20,7 @@ from orchestrator.config import load_config
 from orchestrator.errors import InputError
 from orchestrator.flow import DataFlowTestResult
 from orchestrator.html_report import render_html
+from orchestrator.issue_console import print_expectations
 from orchestrator.junit import render_junit
 from orchestrator.pipeline_expectations import (
     ExpectedMetric,
@@ -574,3 +577,13 @@ def test_mistakes_in_a_scenarios_expectations_are_found_before_anything_runs(
         run_all(load_config(file), engine, settings=settings(project))
     assert str(caught.value).startswith(f"{file}: ") and expected in str(caught.value)
     assert engine.specs == []
+
+
+def test_the_console_table_shows_what_a_step_wrote_as_text(project: Path) -> None:
+    flow = run(project / "pipeline.yaml", fake(metrics={"[bold]auc\x1b[2J": 0.9}))
+    out = io.StringIO()
+    print_expectations(Console(file=out, width=200, color_system=None), flow.expectations)
+    text = out.getvalue()
+    assert "(it has: [bold]auc\\x1b[2J)" in text
+    assert "\x1b" not in text
+    assert "expectations: 4 passed, 1 failed" in text
