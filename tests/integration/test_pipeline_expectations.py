@@ -139,6 +139,15 @@ def test_a_model_that_learns_noise_fails_cit_run(
     assert failure.get("message") == f"auc_roc is {value!r}, expected >= 0.8"
     assert "expectations:" in done.stdout and "failed" in done.stdout
 
+    only_steps = tmp_path / "steps-only"
+    only_steps.mkdir()
+    done = cit("run", "--dag", str(folder / "noisy.yaml"), "--steps-only", cwd=only_steps)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(not judged: --steps-only)" in done.stdout
+    skipped = expectations(report(only_run(only_steps)))[AUC]
+    assert skipped["outcome"] == "skipped"
+    assert skipped["message"].startswith("not judged (--steps-only): auc_roc is ")
+
 
 PREP = """
     from pathlib import Path
