@@ -47,7 +47,8 @@ if TYPE_CHECKING:
     from .flow import DataFlowTestResult
     from .pipeline import Pipeline, Step
     from .report_model import Report, Suite
-    from .s3 import Download, S3Settings, S3Uri
+    from .s3 import Download, S3Settings
+    from .s3_uris import S3Uri
     from .testcases import TestCase
 
 app = typer.Typer(
@@ -353,7 +354,7 @@ def run(
 def _upload_target(text: str | None, keep: bool) -> S3Uri | None:
     """The URI of --upload-outputs, checked before anything runs."""
     from .errors import S3UriError
-    from .s3 import S3Uri
+    from .s3_uris import S3Uri
 
     if text is None:
         if keep:
@@ -822,8 +823,8 @@ def _s3_sources(
     """Where each input of the tested step comes from: an execution's step, or a prefix."""
     from .errors import S3UriError
     from .executions import SageMakerDiscovery
-    from .s3 import S3Uri
     from .s3_test import execution_sources, prefix_sources
+    from .s3_uris import S3Uri
 
     if pipeline_execution is not None:
         if bucket is not None:

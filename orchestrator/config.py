@@ -63,7 +63,8 @@ from .issues import Severity
 from .pipeline_expectations import Expectation, parse_expectations
 from .quality_checks import Bounds
 from .reports import ReportFormat
-from .s3 import S3Settings, S3Uri
+from .s3 import S3Settings
+from .s3_uris import S3Uri
 from .settings import DEFAULT_LOG_LIMIT_BYTES
 
 CONFIG_SECTIONS = (

@@ -19,6 +19,7 @@ from .contract_check import check_declared_edges
 from .dag import PipelineDAG
 from .engine import Engine
 from .errors import InputError
+from .expectation_results import judge as judge_expectations
 from .flow import (
     DataFlowTestResult,
     inspect_flow,
@@ -30,7 +31,6 @@ from .flow import (
 from .issues import Issue
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, StepInput
-from .pipeline_expectations import judge as judge_expectations
 from .reports import write_json_report
 from .results import RunResult, Status
 from .rundir import write_json_atomic

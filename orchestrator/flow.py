@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field, computed_field
 from .compatibility import check_output
 from .contracts import ScriptContract
 from .errors import InputError
+from .expectation_results import ExpectationResult, expectations_failed
 from .graph import ancestors
 from .issues import Issue, RuleInfo, Severity, has_errors
 from .pipeline import Pipeline, Step, StepOutput
-from .pipeline_expectations import ExpectationResult, expectations_failed
 from .profiles import OutputProfile
 from .results import RunResult, Status, StepResult
 from .schemas import DataSchema

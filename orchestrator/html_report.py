@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .console import human_size
+from .expectation_results import ExpectationResult, MetricResult, OutputResult
 from .expectations import Failure, TestCaseResult, find_metric
 from .flow import EdgeResult
 from .html_assets import CSP, CSS, SCRIPT
@@ -54,7 +55,6 @@ from .html_text import (
 )
 from .issue_console import describe_profile
 from .issues import Issue
-from .pipeline_expectations import ExpectationResult, MetricResult, OutputResult
 from .profiles import DatasetProfile, OutputProfile
 from .report_model import Outcome, Report, Suite, TestItem
 from .results import OutputSummary, RunResult, Status, StepResult

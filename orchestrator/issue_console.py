@@ -12,10 +12,10 @@ from rich.text import Text
 
 from .console import failure_panel
 from .contract_check import ContractReport
+from .expectation_results import MetricResult, OutputResult, QualityResult
 from .expectations import ScriptTestResult, TestCaseResult
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue, Severity
-from .pipeline_expectations import MetricResult, OutputResult, QualityResult
 from .profiles import DatasetProfile, OutputProfile
 from .results import Status, StepResult
 from .schemas import DataSchema

@@ -23,6 +23,7 @@ from pydantic import (
 
 from .contracts import ScriptContract, load_contract
 from .input_files import DICT_KEY, FieldError, describe_error, scalar_text, unknown_field
+from .s3_uris import is_s3_text, s3_uri
 
 if TYPE_CHECKING:
     from .pipeline_expectations import Expectation
@@ -57,19 +58,6 @@ class LocalSource(_Frozen):
 
     path: Path
     origin: str | None = None
-
-
-def is_s3_text(value: object) -> bool:
-    """Whether ``value`` is written as an S3 URI (well formed or not): it starts with 's3:'."""
-    return isinstance(value, str | Path) and str(value)[:3].lower() == "s3:"
-
-
-def s3_uri(value: str) -> str:
-    """``value`` if it is a well-formed S3 URI; else a ``ValueError`` saying why not."""
-    from .s3 import S3Uri  # boto3 stays unloaded: s3 imports it only to download
-
-    S3Uri.parse(value)
-    return value
 
 
 class S3Source(_Frozen):
@@ -295,7 +283,7 @@ class Pipeline:
                 metrics=metrics,
                 metrics_file=metrics_file,
                 outputs=outputs,
-                data_quality=data_quality,
+                data_quality=as_text(data_quality),
             )
         except FieldError as exc:
             raise InvalidExpectation(exc.field, exc.message) from None
@@ -308,6 +296,17 @@ class Pipeline:
         result.source_file = self.source_file
         result.expectations = list(self.expectations)
         return result
+
+
+def as_text(value: Any) -> Any:
+    """``value`` with every step output (``prep.output("test")``) written as its text."""
+    if isinstance(value, StepOutput):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: as_text(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_text(item) for item in value]
+    return value
 
 
 class InvalidStep(ValueError):

@@ -27,10 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import __version__
 from .container_files import tail_lines
+from .expectation_results import ExpectationResult, QualityResult
 from .expectations import ScriptTestResult, TestCaseResult, case_metrics
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue
-from .pipeline_expectations import ExpectationResult, QualityResult
 from .profiles import Distribution
 from .results import RunResult, Status, StepResult
 from .s3_test import InputCheck, S3TestResult

@@ -79,13 +79,12 @@ from orchestrator.errors import (
     SageMakerUnavailable,
     StepWithoutData,
 )
+from orchestrator.s3_uris import S3Uri
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_IP_LIKE = re.compile(r"\d+\.\d+\.\d+\.\d+")
 _CHUNK = 1024 * 1024
 _PARTIAL_MAX_AGE = 24 * 3600.0
 _THROTTLING = frozenset(
@@ -144,36 +143,6 @@ class _Cancelled(Exception):
 
 
 # -- public records ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class S3Uri:
-    """``s3://bucket/key``; ``key`` is '' for the whole bucket, a prefix or one object's key."""
-
-    bucket: str
-    key: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> S3Uri:
-        """Parse ``text``; ``S3UriError`` (a ``ValueError``) says in one line why it is bad."""
-        if not isinstance(text, str):
-            raise S3UriError(f"not an S3 URI: {text!r} (expected text like s3://bucket/prefix)")
-        if text != text.strip():
-            raise S3UriError(f"not a valid S3 URI {text!r}: it has spaces around it")
-        if text[:5].lower() != "s3://":
-            raise S3UriError(f"not a valid S3 URI {text!r}: it must start with s3://")
-        bucket, _, key = text[5:].partition("/")
-        if not bucket:
-            raise S3UriError(f"not a valid S3 URI {text!r}: the bucket name is missing")
-        if not _BUCKET.fullmatch(bucket) or ".." in bucket or _IP_LIKE.fullmatch(bucket):
-            raise S3UriError(
-                f"not a valid S3 URI {text!r}: bucket name {bucket!r} must be 3-63 lowercase "
-                "letters, digits, dots or hyphens, starting and ending with a letter or digit"
-            )
-        return cls(bucket=bucket, key=key)
-
-    def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
 
 
 def _default_cache_dir() -> Path:

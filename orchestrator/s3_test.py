@@ -27,8 +27,9 @@ from .expectations import Isolation, TestCaseResult, case_metrics
 from .flow import Wire, declared_schemas, schema_issues, sourced, wires
 from .issues import Issue, Severity
 from .observer import RunObserver
-from .pipeline import LocalSource, Pipeline, S3Source, Step, StepOutput, is_s3_text
+from .pipeline import LocalSource, Pipeline, S3Source, Step, StepOutput
 from .profiles import OutputProfile
+from .s3_uris import is_s3_text
 from .schemas import DataSchema
 from .settings import RunSettings
 from .workflow import ImageBuilder, S3Fetcher, fetched

@@ -55,7 +55,8 @@ from .test_all_plan import Plan, Scenario, ScriptTest, prepare
 from .workflow import ImageBuilder, fetch_inputs, s3_fetcher, s3_inputs
 
 if TYPE_CHECKING:
-    from .s3 import Download, S3Uri
+    from .s3 import Download
+    from .s3_uris import S3Uri
 
 __all__ = [
     "TestAllResult",

@@ -19,10 +19,10 @@ from .config import (
 from .dataflow import with_test_data
 from .engine import Engine
 from .errors import InputError
+from .expectation_results import check_expectations, with_expectations
 from .global_quality import check_quality_checks, runs_a_check
 from .input_files import FieldError
 from .pipeline import Pipeline, Step
-from .pipeline_expectations import check_expectations, with_expectations
 from .reports import check_configured_reports
 from .script_test import (
     REGISTRY_FOLDER,
@@ -35,7 +35,7 @@ from .testcases import TestCase, cases_from_data
 from .workflow import ImageBuilder, ensure_images, load_and_validate
 
 if TYPE_CHECKING:
-    from .s3 import S3Uri
+    from .s3_uris import S3Uri
 
 __all__ = ["Plan", "Scenario", "ScriptTest", "prepare"]
 
@@ -175,7 +175,7 @@ def _capped_step(step: Step, seconds: float | None) -> Step:
 
 def _upload_target(scenario: ScenarioConfig, config: IntegrationTestConfig) -> S3Uri | None:
     """Where a scenario's outputs go: ``s3_bucket`` (else the default bucket) and prefix."""
-    from .s3 import S3Uri
+    from .s3_uris import S3Uri
 
     bucket = scenario.s3_bucket
     if bucket is None and scenario.s3_prefix:

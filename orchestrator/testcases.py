@@ -72,9 +72,9 @@ from .input_files import (
     reject_unknown,
     scalar_text,
 )
-from .pipeline import is_s3_text, s3_uri
 from .quality import check_shorthand, checks_from_data
 from .quality_checks import CheckSpec
+from .s3_uris import is_s3_text, s3_uri
 from .schemas import DataSchema, load_schema, schema_from_data
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

@@ -10,9 +10,9 @@ import stat
 from pathlib import Path
 
 from .errors import PipelineError
+from .expectation_results import check_expectations
 from .graph import find_cycle
 from .pipeline import LocalSource, Pipeline, Step, StepKind, StepOutput
-from .pipeline_expectations import check_expectations
 from .resources import INSTANCE_TYPES
 from .sagemaker_contract import (
     MODEL_DIR,

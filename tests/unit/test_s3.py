@@ -17,7 +17,8 @@ from botocore.exceptions import EndpointConnectionError
 
 from orchestrator import s3
 from orchestrator.errors import CitError
-from orchestrator.s3 import Download, S3Settings, S3Uri, download
+from orchestrator.s3 import Download, S3Settings, download
+from orchestrator.s3_uris import S3Uri
 from tests.s3_server import ACCESS_KEY_ID, SECRET_ACCESS_KEY, S3Server, free_port
 
 Hook = tuple[str, Callable[..., Any]]
