@@ -15,6 +15,8 @@ from .spec import ContainerSpec
 
 LogSink = Callable[[str], None]
 ENGINE_LOST = "the connection to the container engine was lost while the step ran"
+PROCESS_IMAGE_ID = "process:host-python"
+"""The image id of every step the process engine ran: a host process needs no image."""
 
 
 @dataclass(frozen=True)

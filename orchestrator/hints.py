@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .engine import PROCESS_IMAGE_ID
 from .pipeline import MODEL_OUTPUT, LocalSource, Step, StepKind, StepOutput
-from .process_engine import PROCESS_IMAGE_ID
 from .results import Status, StepResult
 from .settings import RUNNER_IMAGE
 

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
-from .engine import ContainerInfo, ContainerOutcome, Engine, LogSink
+from .engine import PROCESS_IMAGE_ID, ContainerInfo, ContainerOutcome, Engine, LogSink
 from .errors import InputError
 from .sagemaker_contract import (
     MODEL_DIR,
@@ -66,8 +66,6 @@ from .sagemaker_contract import (
 )
 from .spec import ContainerSpec, Mount
 
-PROCESS_IMAGE_ID = "process:host-python"
-"""What ``image_id`` answers for every image: a process needs none."""
 MAIN_PARAMETERS = ("input_paths", "output_paths", "environ_vars", "job_args")
 MAIN_SIGNATURE = f"main({', '.join(MAIN_PARAMETERS)})"
 JOB_CONFIG = f"{PROCESSING_CONFIG}/processingjobconfig.json"
