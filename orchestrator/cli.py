@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
@@ -166,16 +165,6 @@ def _settings(cit_dir: Path, image: str | None, max_workers: int | None) -> RunS
     )
 
 
-def _logged_as_configured(settings: RunSettings, config: IntegrationTestConfig) -> RunSettings:
-    """``settings`` with the configuration's log limit and PID limit."""
-    execution = config.execution
-    return replace(
-        settings,
-        log_limit_bytes=execution.log_limit_bytes,
-        pids_limit=execution.pids_limit or settings.pids_limit,
-    )
-
-
 def _fetch_s3(
     pipeline: Pipeline, s3: S3IntegrationConfig, steps: Collection[str] | None = None
 ) -> Pipeline:
@@ -306,7 +295,7 @@ def run(
     cancel, observer = _observed(quiet)
     with user_errors():
         configured = _configuration(config)
-        settings = _logged_as_configured(settings, configured)
+        settings = configured.execution.limits_of(settings)
         s3 = configured.s3_integration
         upload_to = _upload_target(upload_outputs, keep_uploads)
         keep_uploads = keep_uploads or not s3.cleanup_after_test
@@ -420,7 +409,7 @@ def test_flow_command(
     cancel, observer = _observed(quiet)
     with user_errors():
         configured = _configuration(config)
-        settings = _logged_as_configured(settings, configured)
+        settings = configured.execution.limits_of(settings)
         s3 = configured.s3_integration
         steps = _path_option(path, all_paths)
         if output_report is not None:
@@ -551,7 +540,7 @@ def test_script_command(
         if output_report is not None:
             check_report_target(output_report)
         configured = _configuration(config)
-        settings = _logged_as_configured(settings, configured)
+        settings = configured.execution.limits_of(settings)
         s3 = configured.s3_integration
         step, source = resolve_step(script, dag=dag, contract=contract)
         cases = _cases_to_run(step, test_cases, input_data, expected_output_schema, quality_checks)
@@ -743,7 +732,7 @@ def test_s3_command(
         if output_report is not None:
             check_report_target(output_report)
         configured = _configuration(config)
-        settings = _logged_as_configured(settings, configured)
+        settings = configured.execution.limits_of(settings)
         s3 = configured.s3_integration
         s3_settings = s3.s3_settings(download_timeout_seconds=download_timeout)
         pipeline, tested, source = _step_under_test(script, dag, contract)

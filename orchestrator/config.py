@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -65,7 +66,7 @@ from .quality_checks import Bounds
 from .reports import ReportFormat
 from .s3 import S3Settings
 from .s3_uris import S3Uri
-from .settings import DEFAULT_LOG_LIMIT_BYTES
+from .settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
 
 CONFIG_SECTIONS = (
     "test_scenarios",
@@ -307,6 +308,15 @@ class ExecutionConfig(_Section):
     @property
     def log_limit_bytes(self) -> int:
         return int(self.log_limit_mb * 2**20)
+
+    def limits_of(self, settings: RunSettings) -> RunSettings:
+        """``settings`` with this section's log and PID limits, which every command that takes
+        ``--config`` applies."""
+        return replace(
+            settings,
+            log_limit_bytes=self.log_limit_bytes,
+            pids_limit=self.pids_limit or settings.pids_limit,
+        )
 
 
 class IntegrationTestConfig(BaseModel):

@@ -324,9 +324,8 @@ def case_metrics(result: TestCaseResult, step: str) -> dict[str, Any]:
 def read_metrics(outputs_dir: Path, pattern: str) -> dict[str, Any]:
     """The flattened metrics of the file matching ``pattern`` under ``outputs_dir``; empty
     when there is none or it is not a JSON object."""
-    name = metrics_file_for(pattern, output_files(outputs_dir))
-    data = _read_metrics(outputs_dir, name) if name is not None else {}
-    return flatten_metrics(data) if isinstance(data, dict) else {}
+    _, flat = metrics_from(outputs_dir, pattern, output_files(outputs_dir))
+    return flat if isinstance(flat, dict) else {}
 
 
 def _metric_file_failure(expected: list[MetricExpectation], message: str) -> Failure:

@@ -103,11 +103,9 @@ def run_settings(settings: RunSettings, execution: ExecutionConfig) -> RunSettin
     image, ``max_workers`` (1 without ``parallel_execution``), the log limit, ``pids_limit``."""
     workers = (execution.max_workers or settings.max_workers) if execution.parallel_execution else 1
     return replace(
-        settings,
+        execution.limits_of(settings),
         image=execution.container_image or settings.image,
         max_workers=workers,
-        log_limit_bytes=execution.log_limit_bytes,
-        pids_limit=execution.pids_limit or settings.pids_limit,
     )
 
 
