@@ -6,7 +6,7 @@ import os
 import socket
 
 from .engine import Engine
-from .plan import MANAGED_LABEL, OWNER_LABEL
+from .spec import MANAGED_LABEL, OWNER_LABEL
 
 
 def is_orphan(owner: str) -> bool:

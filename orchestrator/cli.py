@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from . import __version__
+from ._version import __version__
 from .cleanup import sweep_orphans
 from .console import CaseObserver, ConsoleObserver, TerminalConsole, human_size
 from .dataflow import test_flow, write_report

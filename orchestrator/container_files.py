@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .issues import Issue, Severity
-from .spec import Mount
 
 LINK_OUTSIDE = "link_outside_output"
 LINK_INSIDE = "link_in_output"
@@ -229,14 +228,14 @@ def _open(name: str, flags: int, dir_fd: int | None, path: Path) -> int:
 # --- securing what a container left ------------------------------------------------------------
 
 
-def secure_written_folders(mounts: Iterable[Mount], step: str) -> list[Issue]:
-    """Make every folder the container could write safe to handle on the host, and report what
-    had to be done: links (an error when one points outside its folder), removed special files,
-    cleared set-ID bits. Runs once, after the container ended and before anything reads."""
+def secure_written_folders(folders: Iterable[tuple[Path, str]], step: str) -> list[Issue]:
+    """Make every folder the container could write (host path, path inside) safe to handle on
+    the host, and report what had to be done: links (an error when one points outside its
+    folder), removed special files, cleared set-ID bits. Runs once, after the container ended and
+    before anything reads."""
     findings: list[Issue] = []
-    for mount in mounts:
-        if not mount.read_only:
-            findings.extend(secure_folder(Path(mount.source), mount.target, step))
+    for host, container in folders:
+        findings.extend(secure_folder(host, container, step))
     return findings
 
 

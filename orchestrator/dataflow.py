@@ -28,12 +28,12 @@ from .flow import (
     wires,
     wires_along,
 )
+from .input_files import write_json_atomic
 from .issues import Issue
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, StepInput
 from .reports import write_json_report
 from .results import RunResult, Status
-from .rundir import write_json_atomic
 from .settings import RunSettings
 from .snapshots import save_snapshot
 from .validate import validate_pipeline

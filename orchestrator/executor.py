@@ -9,15 +9,16 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .engine import Engine
 from .errors import RunDirectoryError
 from .graph import descendants
 from .hints import archive_inputs, step_hints
+from .input_files import write_json_atomic
 from .observer import NullObserver, RunObserver
 from .plan import PlannedStep, RunPlan
 from .results import RunResult, Status, StepResult
-from .rundir import MANIFEST, write_json_atomic
+from .rundir import MANIFEST
 from .step_runner import prepare, run_step, step_record
 
 WAIT_SECONDS = 0.2

@@ -15,8 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from .engine import ContainerInfo, ContainerOutcome, Engine, LogSink
-from .plan import STEP_LABEL
-from .spec import ContainerSpec, Mount
+from .spec import STEP_LABEL, ContainerSpec, Mount
 
 
 @dataclass

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
-from . import __version__
+from ._version import __version__
 from .errors import ImageBuildError
 
 RUNNER_IMAGE_VERSION = __version__

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import io
 import json
+import os
 import sys
 import tokenize
 import traceback
@@ -277,3 +278,24 @@ def undecodable(exc: UnicodeDecodeError, path: Path, advice: str) -> InputError:
     return InputError(
         f"is not valid {encoding} text (byte 0x{byte:02x}); {advice}", file=path, line=line
     )
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON so a reader sees the old file or the new one, never half of one."""
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text so a reader sees the old file or the new one, never half of one."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_text_files(files: dict[Path, str]) -> None:
+    for path, content in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")

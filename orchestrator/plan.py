@@ -15,12 +15,7 @@ from .pipeline import LocalSource, Pipeline, S3Source, Step
 from .resources import limits
 from .sagemaker_contract import JobContext, JobSpec, StepPaths, translate
 from .settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
-
-MANAGED_LABEL = "cit.managed"
-RUN_LABEL = "cit.run-id"
-STEP_LABEL = "cit.step"
-PIPELINE_LABEL = "cit.pipeline"
-OWNER_LABEL = "cit.owner"
+from .spec import MANAGED_LABEL, OWNER_LABEL, PIPELINE_LABEL, RUN_LABEL, STEP_LABEL
 
 
 @dataclass(frozen=True)

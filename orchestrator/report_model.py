@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import __version__
+from ._version import __version__
 from .container_files import tail_lines
 from .expectation_results import ExpectationResult, QualityResult
 from .expectations import ScriptTestResult, TestCaseResult, case_metrics

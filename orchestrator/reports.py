@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import InputError
-from .rundir import write_json_atomic, write_text_atomic
+from .input_files import write_json_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from .config import ReportingConfig

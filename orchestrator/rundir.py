@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import RunDirectoryError
 
@@ -33,27 +31,6 @@ def create_run_dir(runs_dir: Path, run_id: str) -> Path:
     except OSError as exc:
         raise RunDirectoryError(f"cannot create {path}: {exc.strerror}") from None
     return path
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so a reader sees the old file or the new one, never half of one."""
-    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write text so a reader sees the old file or the new one, never half of one."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def write_text_files(files: dict[Path, str]) -> None:
-    for path, content in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
 
 
 def read_manifest(run_dir: Path) -> RunResult:

@@ -13,9 +13,9 @@ from pydantic import ValidationError
 
 from .compatibility import NUMERIC_FAMILIES, Rule, fits_any, issue
 from .errors import InputError
+from .input_files import write_json_atomic
 from .issues import Issue, Severity
 from .profiles import ColumnProfile, DatasetProfile, OutputProfile
-from .rundir import write_json_atomic
 from .schemas import TypeFamily, family_of
 
 SNAPSHOT_SUFFIX = ".snapshots"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 SECRET_MASK = "***"
@@ -16,6 +18,11 @@ class Mount:
     source: str
     target: str
     read_only: bool
+
+
+def writable_folders(mounts: Iterable[Mount]) -> list[tuple[Path, str]]:
+    """(host path, path inside) of every mount the container can write."""
+    return [(Path(m.source), m.target) for m in mounts if not m.read_only]
 
 
 @dataclass(frozen=True)
@@ -48,3 +55,18 @@ class ContainerSpec:
     def to_dict(self) -> dict[str, Any]:
         """The spec as the manifest records it: secrets masked."""
         return {**asdict(self), "secret_env": dict.fromkeys(self.secret_env, SECRET_MASK)}
+
+
+MANAGED_LABEL = "cit.managed"
+
+
+RUN_LABEL = "cit.run-id"
+
+
+STEP_LABEL = "cit.step"
+
+
+PIPELINE_LABEL = "cit.pipeline"
+
+
+OWNER_LABEL = "cit.owner"

@@ -19,14 +19,15 @@ from .container_files import (
 )
 from .engine import ENGINE_LOST, ContainerOutcome, Engine
 from .host_secrets import masker
+from .input_files import write_text_files
 from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder
 from .pipeline import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
 from .plan import PlannedStep
 from .profiles import DatasetProfile, OutputProfile
 from .results import OutputSummary, Status, StepResult
-from .rundir import write_text_files
 from .sagemaker_contract import StepPaths
+from .spec import writable_folders
 
 LOG_TAIL_LINES = 40
 MESSAGE_FILES = ("failure", "message")
@@ -150,7 +151,8 @@ def finish(result: StepResult, outcome: ContainerOutcome, planned: PlannedStep) 
     if outcome.error == ENGINE_LOST:
         # The container may still be running and writing: nothing it wrote is read.
         return result
-    result.findings = secure_written_folders(planned.job.container.mounts, planned.name)
+    written = writable_folders(planned.job.container.mounts)
+    result.findings = secure_written_folders(written, planned.name)
     result.message = read_message(planned.paths)
     if result.status is Status.SUCCEEDED and planned.step.kind is StepKind.TRAINING:
         package_training_outputs(planned.paths)

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from orchestrator.cli import app
 from orchestrator.docker_engine import DockerEngine
-from orchestrator.plan import MANAGED_LABEL, OWNER_LABEL, RUN_LABEL
+from orchestrator.spec import MANAGED_LABEL, OWNER_LABEL, RUN_LABEL
 
 from ..unit.test_executor import dead_owner
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from orchestrator.cli import app
 from orchestrator.docker_engine import DockerEngine
-from orchestrator.plan import RUN_LABEL
+from orchestrator.spec import RUN_LABEL
 
 from .conftest import start_cit_run, the_run, write_script
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from orchestrator.docker_engine import DockerEngine
-from orchestrator.plan import RUN_LABEL
+from orchestrator.spec import RUN_LABEL
 
 from .conftest import cit_test_script
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.docker_engine import DockerEngine
-from orchestrator.plan import MANAGED_LABEL, STEP_LABEL
+from orchestrator.spec import MANAGED_LABEL, STEP_LABEL
 
 from .conftest import start_cit_run, the_run, write_script
 

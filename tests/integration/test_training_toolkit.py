@@ -22,7 +22,7 @@ import pytest
 from orchestrator import RunSettings, run_pipeline
 from orchestrator.docker_engine import DockerEngine
 from orchestrator.image_build import ImageBuildError
-from orchestrator.plan import RUN_LABEL
+from orchestrator.spec import RUN_LABEL
 
 from .conftest import write_script
 

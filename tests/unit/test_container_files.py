@@ -28,7 +28,7 @@ from orchestrator.container_files import (
     walk,
 )
 from orchestrator.issues import Severity
-from orchestrator.spec import Mount
+from orchestrator.spec import Mount, writable_folders
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def test_only_writable_mounts_are_secured(written: Path, tmp_path: Path) -> None
         Mount(str(written), "/opt/ml/processing/input/data", read_only=True),
         Mount(str(tmp_path / "host"), "/opt/ml/processing/output/x", read_only=False),
     ]
-    assert secure_written_folders(mounts, "s") == []
+    assert secure_written_folders(writable_folders(mounts), "s") == []
     assert os.path.lexists(written / "pipe.csv")
 
 

@@ -19,7 +19,7 @@ from orchestrator.cli import app
 from orchestrator.engine import ContainerOutcome
 from orchestrator.errors import InputError
 from orchestrator.pipeline import LocalSource, Step, StepInput, StepKind, StepOutputSpec
-from orchestrator.plan import STEP_LABEL, PlannedStep
+from orchestrator.plan import PlannedStep
 from orchestrator.process_engine import (
     PROCESS_IMAGE_ID,
     ProcessEngine,
@@ -34,7 +34,7 @@ from orchestrator.process_engine import (
     stage_inputs,
 )
 from orchestrator.sagemaker_contract import JobContext, StepPaths, translate
-from orchestrator.spec import ContainerSpec, Mount
+from orchestrator.spec import STEP_LABEL, ContainerSpec, Mount
 from orchestrator.step_runner import prepare
 
 from .conftest import write
