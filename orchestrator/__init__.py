@@ -64,7 +64,7 @@ _EXPORTS = {
     "FakeSageMaker": "fake_sagemaker",
     "StepOutputs": "executions",
     "load_config": "config",
-    "ScriptUnitTester": "script_test",
+    "ScriptUnitTester": "script_unit_tester",
     "IntegrationTestSuite": "unittest_suite",
     "TestDataRegistry": "registry",
     "ScriptTestResult": "expectations",
@@ -120,7 +120,7 @@ if TYPE_CHECKING:
     from .s3_integration import S3IntegrationManager
     from .s3_test import S3TestResult
     from .schemas import ColumnSpec, DataSchema, load_schema
-    from .script_test import ScriptUnitTester
+    from .script_unit_tester import ScriptUnitTester
     from .settings import RUNNER_IMAGE, RunSettings
     from .spec import ContainerSpec, Mount
     from .synthetic import generate_table

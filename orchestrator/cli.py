@@ -20,11 +20,10 @@ import typer
 from ._version import __version__
 from .cleanup import sweep_orphans
 from .console import CaseObserver, ConsoleObserver, TerminalConsole, human_size
-from .dataflow import test_flow, write_report
+from .dataflow import test_flow
 from .docker_engine import DockerEngine, connect
 from .engine import Engine
 from .errors import CitError
-from .flow import steps_for_path, wires_along
 from .host_secrets import with_host_secrets
 from .image_build import RequestedMode, build_runner_image
 from .issue_console import (
@@ -33,12 +32,14 @@ from .issue_console import (
     print_flow,
     print_script_result,
 )
-from .reports import ReportFormat, check_report_target, write_json_report, write_run_reports
+from .report_config import ReportFormat
+from .reports import check_report_target, write_json_report, write_run_reports
 from .results import Status
 from .schemas import DataSchema
 from .settings import RUNNER_IMAGE, RunSettings
 from .terminal_text import markup_safe, plain
 from .verdict import EXIT_INTERRUPTED
+from .wiring import steps_for_path, wires_along
 from .workflow import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
 
 if TYPE_CHECKING:
@@ -437,7 +438,7 @@ def test_flow_command(
             if result.expectations:
                 print_expectations(console, result.expectations)
         if output_report is not None:
-            write_report(result, output_report)
+            write_json_report("test-flow", result.model_dump(mode="json"), output_report)
     report = _write_flow_report("test-flow", result, started, configured, report_format)
     raise typer.Exit(report.exit_code)
 
@@ -971,7 +972,8 @@ def report_command(
 ) -> None:
     """Render the report of an earlier run again: HTML, JUnit XML or JSON."""
     from .history import report_of
-    from .reports import FILE_NAMES, write_report_file
+    from .report_config import FILE_NAMES
+    from .reports import write_report_file
 
     fmt: ReportFormat = report_format.value
     with user_errors():

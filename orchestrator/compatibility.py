@@ -521,3 +521,44 @@ def _unknown(consumer: DataSchema) -> list[ColumnProfile]:
         ColumnProfile(name=c.name, type=c.type, nullable=c.nullable, null_count=0)
         for c in consumer.columns
     ]
+
+
+NO_EXPECTATIONS = DataSchema()
+"""What every edge is held to without a schema: some data, readable if tabular."""
+
+
+def schema_issues(
+    captured: OutputProfile,
+    expected: DataSchema | None,
+    promised: DataSchema | None,
+    *,
+    consumer: str,
+    producer: str | None,
+) -> list[Issue]:
+    """What is wrong with data that flowed to ``consumer``: against the schema the consumer
+    expects (or only the rules that need none), and against what its producer promised."""
+    found = [
+        i.located(step=consumer, file=_source(expected))
+        for i in check_output(captured, expected or NO_EXPECTATIONS)
+    ]
+    if promised is not None:
+        found.extend(_broken_promises(producer, captured, promised, found))
+    return found
+
+
+def _broken_promises(
+    producer: str | None, captured: OutputProfile, promised: DataSchema, seen: list[Issue]
+) -> list[Issue]:
+    """The producer's own contract, checked on what it wrote; repeats are left out."""
+    known = {(i.rule, i.column) for i in seen}
+    return [
+        i.model_copy(update={"description": f"against its own contract: {i.description}"}).located(
+            step=producer, file=_source(promised)
+        )
+        for i in check_output(captured, promised)
+        if (i.rule, i.column) not in known
+    ]
+
+
+def _source(schema: DataSchema | None) -> str | None:
+    return schema.source if schema is not None else None

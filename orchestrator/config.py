@@ -63,7 +63,7 @@ from .input_files import FieldError, first_error, load_data_file, reject_unknown
 from .issues import Severity
 from .pipeline_expectations import Expectation, parse_expectations
 from .quality_checks import Bounds
-from .reports import ReportFormat
+from .report_config import ReportingConfig
 from .s3 import S3Settings
 from .s3_uris import S3Uri
 from .settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
@@ -117,23 +117,6 @@ class S3IntegrationConfig(_Section):
             fields["cache_dir"] = self.temp_directory
         fields.update({k: v for k, v in overrides.items() if v is not None})
         return S3Settings(**fields)
-
-
-class ReportingConfig(_Section):
-    """The ``reporting`` section: which reports every command writes and what they show;
-    ``output_directory`` is where ``cit test-all`` also copies its reports."""
-
-    formats: list[ReportFormat] = Field(default_factory=lambda: list[ReportFormat](["json"]))
-    include_plots: bool = True
-    include_data_samples: bool = True
-    max_sample_size: int = Field(default=20, ge=0, le=100_000)
-    output_directory: Path | None = None
-    """Also copy every report here (relative to the configuration file)."""
-
-    @property
-    def sample_size(self) -> int:
-        """Rows of each output shown in a report: none without ``include_data_samples``."""
-        return self.max_sample_size if self.include_data_samples else 0
 
 
 class ScenarioConfig(_Section):

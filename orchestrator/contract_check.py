@@ -12,10 +12,9 @@ from pydantic import BaseModel, Field, computed_field
 
 from .compatibility import check_declared
 from .contracts import ScriptContract
-from .flow import Wire, declared_schemas, wires
 from .issues import Issue, RuleInfo, Severity, has_errors
 from .pipeline import Pipeline, Step, StepKind
-from .sagemaker_contract import (
+from .sagemaker_paths import (
     MODEL_DIR,
     OUTPUT_DIR,
     PROCESSING_CODE,
@@ -26,6 +25,7 @@ from .sagemaker_contract import (
 )
 from .source_scan import EnvRead, ScriptScanError, ScriptUsage, scan_script
 from .verdict import finding_outcomes, verdict_of
+from .wiring import Wire, declared_schemas, wires
 
 
 class ContractRule(StrEnum):

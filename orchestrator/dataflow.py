@@ -20,23 +20,16 @@ from .dag import PipelineDAG
 from .engine import Engine
 from .errors import InputError
 from .expectation_results import judge as judge_expectations
-from .flow import (
-    DataFlowTestResult,
-    inspect_flow,
-    load_snapshots,
-    steps_for_path,
-    wires,
-    wires_along,
-)
+from .flow import DataFlowTestResult, inspect_flow, load_snapshots
 from .input_files import write_json_atomic
 from .issues import Issue
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, StepInput
-from .reports import write_json_report
 from .results import RunResult, Status
 from .settings import RunSettings
 from .snapshots import save_snapshot
 from .validate import validate_pipeline
+from .wiring import steps_for_path, wires, wires_along
 from .workflow import ImageBuilder, load_and_validate, run_loaded
 
 FLOW_REPORT = "flow.json"
@@ -84,11 +77,6 @@ def save_snapshots(file: Path, run: RunResult) -> list[str]:
         for output in step.outputs
         if output.profile is not None
     ]
-
-
-def write_report(result: DataFlowTestResult, target: Path) -> Path:
-    """Write the result as a JSON report at ``target``."""
-    return write_json_report("test-flow", result.model_dump(mode="json"), target)
 
 
 def with_test_data(pipeline: Pipeline, test_data: Mapping[str, str | Path]) -> Pipeline:

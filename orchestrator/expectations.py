@@ -36,17 +36,11 @@ from .capture import capture_output
 from .compatibility import check_output
 from .container_files import is_real_dir, read_bounded, regular_files, walk
 from .issues import Issue
+from .metrics import DEFAULT_METRICS_FILE, MetricExpectation, number_text
 from .profiles import Distribution, OutputProfile
 from .results import Status
 from .schemas import DataSchema
-from .testcases import (
-    ALL_OUTPUTS,
-    DEFAULT_METRICS_FILE,
-    MetricExpectation,
-    TestCase,
-    log_pattern,
-    number_text,
-)
+from .testcases import ALL_OUTPUTS, TestCase, log_pattern
 
 FailureKind = Literal["metric", "output", "schema", "behavior", "warning", "data_quality"]
 Isolation = Literal["container", "process"]

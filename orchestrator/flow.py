@@ -4,27 +4,20 @@ flowed along each one and whether the consumer could use it. Pure: reads results
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field, computed_field
 
-from .compatibility import check_output
-from .contracts import ScriptContract
-from .errors import InputError
+from .compatibility import check_output, schema_issues
 from .expectation_results import ExpectationResult, expectations_failed
-from .graph import ancestors
 from .issues import Issue, RuleInfo, Severity, has_errors
-from .pipeline import Pipeline, Step, StepOutput
+from .pipeline import Pipeline
 from .profiles import OutputProfile
 from .results import RunResult, Status, StepResult
 from .schemas import DataSchema
 from .snapshots import drift, load_snapshot, snapshot_file
-
-NO_EXPECTATIONS = DataSchema()
-"""What every edge is held to without a schema: some data, readable if tabular."""
+from .wiring import Wire, declared_schemas, sourced
 
 PRODUCER_FAILED = "producer_failed"
 CONSUMER_FAILED = "consumer_failed"
@@ -45,65 +38,6 @@ its ends. An edge fails only when its data broke a rule; a step that did not suc
 step's own failure."""
 Snapshots = dict[tuple[str, str], tuple[Path, OutputProfile]]
 """Stored snapshots by (step, output): the golden file and what it holds."""
-
-
-@dataclass(frozen=True)
-class Wire:
-    """One output of a producer mounted as one input of a consumer."""
-
-    producer: str
-    output: str
-    consumer: str
-    input: str
-
-    def __str__(self) -> str:
-        return f"{self.producer}.{self.output} -> {self.consumer}.{self.input}"
-
-
-def wires(steps: Mapping[str, Step]) -> list[Wire]:
-    """Every wire of the pipeline, in step order."""
-    return [
-        Wire(item.source.step, item.source.output, step.name, channel)
-        for step in steps.values()
-        for channel, item in step.inputs.items()
-        if isinstance(item.source, StepOutput)
-    ]
-
-
-def wires_along(pipeline: Pipeline, path: Sequence[str], file: Path | None = None) -> list[Wire]:
-    """The wires between consecutive steps of ``path``; an ``InputError`` when it is no path."""
-    unknown = [name for name in path if name not in pipeline.steps]
-    if unknown:
-        raise InputError(
-            f"no step named '{unknown[0]}'; steps: {', '.join(pipeline.steps)}",
-            file=file,
-            field="--path",
-        )
-    if len(path) < 2:
-        raise InputError("a path names at least two steps, e.g. 'A,B'", field="--path")
-    found: list[Wire] = []
-    all_wires = wires(pipeline.steps)
-    for producer, consumer in itertools.pairwise(path):
-        between = [w for w in all_wires if w.producer == producer and w.consumer == consumer]
-        if not between:
-            raise InputError(_not_connected(pipeline, producer, consumer), field="--path")
-        found.extend(between)
-    return found
-
-
-def _not_connected(pipeline: Pipeline, producer: str, consumer: str) -> str:
-    feeds = sorted({w.producer for w in wires(pipeline.steps) if w.consumer == consumer})
-    source = ", ".join(feeds) if feeds else "no other step"
-    return (
-        f"'{producer}' does not feed '{consumer}' (no output wired to an input); "
-        f"'{consumer}' reads from {source}"
-    )
-
-
-def steps_for_path(pipeline: Pipeline, path: Sequence[str]) -> Pipeline:
-    """The steps of ``path`` and everything they need upstream, in the pipeline's order."""
-    keep = set(path) | ancestors(pipeline.steps, path)
-    return pipeline.with_steps({n: step for n, step in pipeline.steps.items() if n in keep})
 
 
 class EdgeResult(BaseModel):
@@ -301,22 +235,6 @@ def edge_result(wire: Wire, pipeline: Pipeline, run: RunResult, drifted: list[Is
     )
 
 
-def declared_schemas(wire: Wire, pipeline: Pipeline) -> tuple[DataSchema | None, DataSchema | None]:
-    """(consumer's input schema, producer's output schema) from their contracts."""
-    consumer = pipeline.steps[wire.consumer].contract
-    producer = pipeline.steps[wire.producer].contract
-    expected = sourced(consumer.input_schemas.get(wire.input), consumer) if consumer else None
-    promised = sourced(producer.output_schemas.get(wire.output), producer) if producer else None
-    return expected, promised
-
-
-def sourced(schema: DataSchema | None, contract: ScriptContract) -> DataSchema | None:
-    """A schema written inside a contract comes from the contract's file."""
-    if schema is None or schema.source is not None:
-        return schema
-    return schema.model_copy(update={"source": contract.source})
-
-
 def data_issues(
     wire: Wire,
     captured: OutputProfile | None,
@@ -329,43 +247,6 @@ def data_issues(
     return schema_issues(
         captured, expected, promised, consumer=wire.consumer, producer=wire.producer
     )
-
-
-def schema_issues(
-    captured: OutputProfile,
-    expected: DataSchema | None,
-    promised: DataSchema | None,
-    *,
-    consumer: str,
-    producer: str | None,
-) -> list[Issue]:
-    """What is wrong with data that flowed to ``consumer``: against the schema the consumer
-    expects (or only the rules that need none), and against what its producer promised."""
-    found = [
-        i.located(step=consumer, file=_source(expected))
-        for i in check_output(captured, expected or NO_EXPECTATIONS)
-    ]
-    if promised is not None:
-        found.extend(_broken_promises(producer, captured, promised, found))
-    return found
-
-
-def _broken_promises(
-    producer: str | None, captured: OutputProfile, promised: DataSchema, seen: list[Issue]
-) -> list[Issue]:
-    """The producer's own contract, checked on what it wrote; repeats are left out."""
-    known = {(i.rule, i.column) for i in seen}
-    return [
-        i.model_copy(update={"description": f"against its own contract: {i.description}"}).located(
-            step=producer, file=_source(promised)
-        )
-        for i in check_output(captured, promised)
-        if (i.rule, i.column) not in known
-    ]
-
-
-def _source(schema: DataSchema | None) -> str | None:
-    return schema.source if schema is not None else None
 
 
 def _producer_failed(wire: Wire, producer: StepResult) -> Issue:

@@ -53,9 +53,8 @@ from .html_text import (
     number,
     open_tag,
 )
-from .issue_console import describe_profile
 from .issues import Issue
-from .profiles import DatasetProfile, OutputProfile
+from .profiles import DatasetProfile, OutputProfile, describe_profile
 from .report_model import Outcome, Report, Suite, TestItem
 from .results import OutputSummary, RunResult, Status, StepResult
 from .s3_test import InputCheck

@@ -16,7 +16,7 @@ from .expectation_results import MetricResult, OutputResult, QualityResult
 from .expectations import ScriptTestResult, TestCaseResult
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue, Severity
-from .profiles import DatasetProfile, OutputProfile
+from .profiles import describe_profile
 from .results import Status, StepResult
 from .schemas import DataSchema
 from .terminal_text import plain
@@ -26,35 +26,6 @@ if TYPE_CHECKING:
     from .s3_test import InputCheck, S3TestResult
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
-COLUMNS_SHOWN = 6
-
-
-def describe_profile(profile: OutputProfile | None, *, columns: bool = False) -> str:
-    """A few words per dataset: 'train/: csv, 700 rows, 9 cols', with the columns if asked."""
-    if profile is None:
-        return "nothing captured"
-    if profile.empty:
-        return "empty"
-    lines = [_describe_dataset(d, columns) for d in profile.datasets]
-    kinds = sorted({a.kind for a in profile.artifacts})
-    if kinds:
-        lines.append(", ".join(kinds))
-    return "\n".join(lines)
-
-
-def _describe_dataset(dataset: DatasetProfile, columns: bool) -> str:
-    where = f"{dataset.path}/: " if dataset.path else ""
-    fmt = f"{dataset.format}.{dataset.compression}" if dataset.compression else dataset.format
-    if dataset.error:
-        return f"{where}{fmt}, unreadable"
-    rows = "?" if dataset.rows is None else f"{'' if dataset.rows_exact else '~'}{dataset.rows}"
-    text = f"{where}{fmt}, {rows} rows, {len(dataset.columns)} cols"
-    if not columns:
-        return text
-    shown = dataset.columns[:COLUMNS_SHOWN]
-    names = ", ".join(f"{c.name}:{c.type}" for c in shown)
-    hidden = len(dataset.columns) - len(shown)
-    return f"{text} ({names}{', +' + str(hidden) + ' more' if hidden else ''})"
 
 
 def flow_table(edges: Sequence[EdgeResult], title: str = "data flow") -> Table:

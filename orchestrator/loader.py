@@ -9,7 +9,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from .contracts import ScriptContract, contract_error
-from .dag import PipelineDAG
 from .errors import InputError
 from .input_files import (
     YAML_SUFFIXES,
@@ -19,7 +18,7 @@ from .input_files import (
     reject_unknown,
     run_python,
 )
-from .pipeline import InvalidStep, Pipeline, Step, build_step
+from .pipeline import InvalidStep, Pipeline, PipelineSource, Step, build_step
 from .pipeline_expectations import InvalidExpectation, parse_expectations
 
 PYTHON_SUFFIXES = (".py",)
@@ -77,20 +76,27 @@ def _find_pipeline(namespace: dict[str, Any], path: Path) -> Pipeline:
     candidates = (
         [named]
         if named is not None
-        else [v for v in namespace.values() if isinstance(v, Pipeline | PipelineDAG)]
+        else [v for v in namespace.values() if _is_pipeline(v)]
     )
-    if len(candidates) != 1 or not isinstance(candidates[0], Pipeline | PipelineDAG):
+    if len(candidates) != 1 or not _is_pipeline(candidates[0]):
         raise InputError(
             "defines no pipeline; assign a Pipeline or PipelineDAG to a variable named 'pipeline'",
             file=path,
         )
     found = candidates[0]
-    if isinstance(found, PipelineDAG):
-        return _dag_to_pipeline(found, path)
-    return found
+    if isinstance(found, Pipeline):
+        return found
+    return _dag_to_pipeline(found, path)
 
 
-def _dag_to_pipeline(dag: PipelineDAG, path: Path) -> Pipeline:
+def _is_pipeline(value: object) -> bool:
+    """A ``Pipeline``, or an object that becomes one (a ``PipelineDAG``; not its class)."""
+    if isinstance(value, Pipeline):
+        return True
+    return isinstance(value, PipelineSource) and not isinstance(value, type)
+
+
+def _dag_to_pipeline(dag: PipelineSource, path: Path) -> Pipeline:
     try:
         return dag.to_pipeline()
     except InvalidStep as exc:

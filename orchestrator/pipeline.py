@@ -7,9 +7,10 @@ that reference another step's output, and from ``depends_on``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import (
     BaseModel,
@@ -565,3 +566,20 @@ def _path_source(value: str | Path, base_dir: Path, field: str) -> dict[str, Any
         return {"uri": s3_uri(value)}
     except ValueError as exc:
         raise FieldError(field, str(exc)) from None
+
+
+def with_expectations(pipeline: Pipeline, more: Sequence[Expectation]) -> Pipeline:
+    """``pipeline`` also holding ``more`` expectations (a scenario's)."""
+    if not more:
+        return pipeline
+    result = pipeline.with_steps(pipeline.steps)
+    result.expectations = [*pipeline.expectations, *more]
+    return result
+
+
+@runtime_checkable
+class PipelineSource(Protocol):
+    """What a pipeline file may define instead of a ``Pipeline``: an object that becomes one
+    (a ``PipelineDAG``)."""
+
+    def to_pipeline(self) -> Pipeline: ...

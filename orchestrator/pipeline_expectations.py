@@ -36,14 +36,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from .input_files import FieldError, reject_unknown
-from .quality import check_from_data, check_shorthand
-from .quality_checks import CheckSpec
-from .testcases import (
+from .metrics import (
     DEFAULT_METRICS_FILE,
     MetricExpectation,
     parse_expected_metrics,
     relative_pattern,
 )
+from .quality import check_from_data, check_shorthand
+from .quality_checks import CheckSpec
 
 if TYPE_CHECKING:
     pass

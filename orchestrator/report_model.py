@@ -428,7 +428,7 @@ def _json_ready(row: dict[str, Any]) -> dict[str, Any]:
 def step_metrics(step: StepResult) -> dict[str, Any]:
     """The metrics a step wrote (a metrics.json in its outputs), flattened."""
     from .expectations import read_metrics
-    from .testcases import DEFAULT_METRICS_FILE
+    from .metrics import DEFAULT_METRICS_FILE
 
     if not step.outputs:
         return {}

@@ -9,28 +9,20 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
 from .input_files import write_json_atomic, write_text_atomic
+from .report_config import FILE_NAMES, ReportFormat
 
 if TYPE_CHECKING:
-    from .config import ReportingConfig
+    from .report_config import ReportingConfig
     from .report_model import Report
 
 REPORT_MARK = "cit_report"
 """Top-level key of every report cit writes: the command that wrote it."""
 FIELD = "--output-report"
 OUTPUT_FIELD = "reporting.output_directory"
-
-ReportFormat = Literal["json", "junit", "html"]
-FORMATS: tuple[ReportFormat, ...] = ("json", "junit", "html")
-FILE_NAMES: dict[ReportFormat, str] = {
-    "json": "report.json",
-    "junit": "report.xml",
-    "html": "report.html",
-}
-"""What each format is called in a run directory."""
 
 
 def render(report: Report, fmt: ReportFormat, *, plots: bool = True) -> str:

@@ -20,11 +20,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from .capture import capture_output
+from .compatibility import schema_issues
 from .engine import Engine
 from .errors import InputError, StepFailed, StepNotFinished, StepNotFound, StepWithoutData
 from .executions import ExecutionArn, ExecutionDiscovery, StepOutputs
 from .expectations import Isolation, TestCaseResult, case_metrics
-from .flow import Wire, declared_schemas, schema_issues, sourced, wires
 from .issues import Issue, Severity
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, S3Source, Step, StepOutput
@@ -32,6 +32,7 @@ from .profiles import OutputProfile
 from .s3_uris import is_s3_text
 from .schemas import DataSchema
 from .settings import RunSettings
+from .wiring import Wire, declared_schemas, sourced, wires
 from .workflow import ImageBuilder, S3Fetcher, fetched
 
 STEP_ERRORS = (StepNotFound, StepNotFinished, StepFailed, StepWithoutData)

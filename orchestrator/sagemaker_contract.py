@@ -14,21 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from .pipeline import LocalSource, Step, StepKind
+from .sagemaker_paths import (
+    MODEL_DIR,
+    OUTPUT_DATA_DIR,
+    OUTPUT_DIR,
+    OUTPUT_INTERMEDIATE_DIR,
+    PROCESSING_CODE,
+    PROCESSING_CONFIG,
+    TRAINING_CODE,
+    TRAINING_CONFIG,
+    TRAINING_DATA,
+    TRAINING_INPUT,
+    input_destination,
+    output_destination,
+)
 from .spec import SECRET_MASK, ContainerSpec, Mount
 
-ML = "/opt/ml"
-PROCESSING_INPUT = f"{ML}/processing/input"
-PROCESSING_OUTPUT = f"{ML}/processing/output"
-PROCESSING_CODE = f"{PROCESSING_INPUT}/code"
-PROCESSING_CONFIG = f"{ML}/config"
-TRAINING_INPUT = f"{ML}/input"
-TRAINING_CONFIG = f"{TRAINING_INPUT}/config"
-TRAINING_DATA = f"{TRAINING_INPUT}/data"
-TRAINING_CODE = f"{ML}/code"
-MODEL_DIR = f"{ML}/model"
-OUTPUT_DIR = f"{ML}/output"
-OUTPUT_DATA_DIR = f"{OUTPUT_DIR}/data"
-OUTPUT_INTERMEDIATE_DIR = f"{OUTPUT_DIR}/intermediate"
 CURRENT_HOST = "algo-1"
 INSTANCE_GROUP = "homogeneousCluster"
 NETWORK_INTERFACE = "eth0"
@@ -109,18 +110,6 @@ def job_name(step: Step, ctx: JobContext) -> str:
     """A SageMaker-valid job name: at most 63 characters of letters, digits and hyphens."""
     raw = f"{ctx.job_name_prefix}-{step.name}".replace("_", "-")
     return raw[:63].rstrip("-")
-
-
-def input_destination(step: Step, channel: str) -> str:
-    explicit = step.inputs[channel].destination
-    if explicit:
-        return explicit
-    base = PROCESSING_INPUT if step.kind is StepKind.PROCESSING else TRAINING_DATA
-    return f"{base}/{channel}"
-
-
-def output_destination(step: Step, name: str) -> str:
-    return step.outputs[name].destination or f"{PROCESSING_OUTPUT}/{name}"
 
 
 def translate(step: Step, inputs: Mapping[str, Path], paths: StepPaths, ctx: JobContext) -> JobSpec:

@@ -39,13 +39,12 @@ from .results import RunResult, Status, StepResult
 from .settings import RunSettings
 from .source_scan import scan_script
 from .tables import ALLOWED, holds_table
-from .testcases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data, load_test_cases
+from .testcases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data
 from .validate import validate_pipeline
 from .workflow import ImageBuilder, S3Fetcher, fetched, load_and_validate, run_loaded, s3_fetcher
 
 if TYPE_CHECKING:
-    from .s3 import S3Settings
-    from .s3_test import S3TestResult
+    pass
 
 PROCESSING_OUTPUT = "/opt/ml/processing/output/"
 PROCESSING_INPUT = "/opt/ml/processing/input/"
@@ -633,117 +632,6 @@ def entry_point_of(contract_file: Path, contract: ScriptContract) -> Path:
     here = contract_file.parent / contract.entry_point
     beside = contract_file.parent.parent / "scripts" / contract.entry_point
     return beside if not here.is_file() and beside.is_file() else here
-
-
-class ScriptUnitTester:
-    """Tests one script against test cases, each case in its own container (or, with
-    ``isolation="process"``, in a host process calling its ``main``).
-
-    ``ScriptUnitTester("contracts/evaluate.yaml").test_script_functionality("cases.yaml")``;
-    the script is the contract's ``entry_point`` next to the contract, unless ``script`` names
-    it. Test cases are a file, or ``TestCase``s / mappings as in a file (paths relative to the
-    working directory).
-    """
-
-    __test__ = False
-
-    def __init__(
-        self,
-        contract: str | Path,
-        *,
-        script: str | Path | None = None,
-        engine: Engine | None = None,
-        settings: RunSettings | None = None,
-        observer: RunObserver | None = None,
-        isolation: Isolation = "container",
-    ) -> None:
-        contract_file = Path(contract)
-        loaded = load_contract(contract_file)
-        path = Path(script) if script is not None else entry_point_of(contract_file, loaded)
-        if not path.is_file():
-            raise InputError(
-                f"no script at {path}; give script= (the contract's entry_point is "
-                f"{loaded.entry_point})",
-                file=contract_file,
-                field="entry_point",
-            )
-        self.step = script_step(path, contract_file)
-        self.source_file = path
-        self.engine = engine
-        self.settings = settings
-        self.observer = observer
-        self.isolation: Isolation = isolation
-
-    def test_data_quality(
-        self,
-        input_data: str | Path | Mapping[str, str | Path],
-        expected_output_schema: str | Path | None = None,
-        quality_checks: str | Sequence[str] | None = None,
-    ) -> TestCaseResult:
-        """Run the script once on ``input_data`` and check what it wrote: against the schema,
-        and with the data-quality checks ('all', or their names)."""
-        schema = Path(expected_output_schema) if expected_output_schema is not None else None
-        case = quick_case(
-            self.step, input_data, expected_output_schema=schema, quality_checks=quality_checks
-        )
-        result = run_script_tests(
-            self.step,
-            [case],
-            self.engine,
-            source_file=self.source_file,
-            settings=self.settings,
-            observer=self.observer,
-            isolation=self.isolation,
-        )
-        return result.test_results[0]
-
-    def test_with_s3_data(
-        self,
-        s3_locations: Mapping[str, str | Path],
-        *,
-        validate_schema: bool = True,
-        quality_checks: str | Sequence[str] | None = None,
-        s3_settings: S3Settings | None = None,
-    ) -> S3TestResult:
-        """Run the script once on data in S3 (input -> s3:// URI, or a local path such as a
-        folder from ``S3IntegrationManager.download_pipeline_outputs``): each input's schema
-        checked against the contract's ``input_schemas``, then the run judged. The result has
-        ``passed``, ``performance_metrics``, ``data_quality_score`` and ``schema_issues``."""
-        from .s3_test import run_s3_test
-
-        return run_s3_test(
-            self.step,
-            {channel: str(where) for channel, where in s3_locations.items()},
-            source_file=self.source_file,
-            fetch=s3_fetcher(s3_settings),
-            validate_schema=validate_schema,
-            quality_checks=quality_checks,
-            engine=self.engine,
-            settings=self.settings,
-            observer=self.observer,
-            isolation=self.isolation,
-        )
-
-    def test_script_functionality(
-        self, test_cases: str | Path | Sequence[TestCase | dict[str, object]]
-    ) -> ScriptTestResult:
-        """Run every case; the result has ``passed``, ``total`` and ``test_results``."""
-        if isinstance(test_cases, str | Path):
-            cases = load_test_cases(Path(test_cases)).test_cases
-        else:
-            try:
-                cases = cases_from_data(list(test_cases), Path.cwd()).test_cases
-            except FieldError as exc:
-                raise InputError(exc.message, field=exc.field or None) from None
-        return run_script_tests(
-            self.step,
-            cases,
-            self.engine,
-            source_file=self.source_file,
-            settings=self.settings,
-            observer=self.observer,
-            isolation=self.isolation,
-        )
 
 
 def default_engine(isolation: Isolation) -> Engine:

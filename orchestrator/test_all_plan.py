@@ -19,10 +19,9 @@ from .config import (
 from .dataflow import with_test_data
 from .engine import Engine
 from .errors import InputError
-from .expectation_results import check_expectations, with_expectations
 from .global_quality import check_quality_checks, runs_a_check
 from .input_files import FieldError
-from .pipeline import Pipeline, Step
+from .pipeline import Pipeline, Step, with_expectations
 from .reports import check_configured_reports
 from .script_test import (
     REGISTRY_FOLDER,
@@ -32,6 +31,7 @@ from .script_test import (
 )
 from .settings import RUNNER_IMAGE, RunSettings
 from .testcases import TestCase, cases_from_data
+from .validate import check_expectations
 from .workflow import ImageBuilder, ensure_images, load_and_validate
 
 if TYPE_CHECKING:

@@ -292,8 +292,8 @@ def load_pipeline_file(pipeline: str | Path | Pipeline | PipelineDAG) -> tuple[P
 def pipeline_tests(pipeline: Pipeline) -> list[tuple[TestKind, str]]:
     """What a pipeline's run is judged on, as named in its report: each step, each edge, then
     each expectation on its outputs."""
-    from .flow import wires
     from .pipeline_expectations import named
+    from .wiring import wires
 
     steps: list[tuple[TestKind, str]] = [("step", name) for name in pipeline.steps]
     edges: list[tuple[TestKind, str]] = [("edge", str(wire)) for wire in wires(pipeline.steps)]

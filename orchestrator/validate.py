@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import difflib
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import PipelineError
-from .expectation_results import check_expectations
 from .graph import find_cycle
 from .pipeline import LocalSource, Pipeline, Step, StepKind, StepOutput
+from .pipeline_expectations import TRAINING_FILES, Expectation, ExpectedMetric, ExpectedQuality
 from .resources import INSTANCE_TYPES
-from .sagemaker_contract import (
+from .sagemaker_paths import (
     MODEL_DIR,
     OUTPUT_DIR,
     PROCESSING_CODE,
@@ -227,3 +228,69 @@ def _check_instance(step: Step, file: Path) -> None:
         file=file,
         field=f"steps.{step.name}.instance.type",
     )
+
+
+def check_expectations(
+    expectations: Sequence[Expectation], pipeline: Pipeline, file: Path | str | None
+) -> None:
+    """Every expectation names a step of ``pipeline``, an output it has, datasets that exist,
+    and nothing a training step cannot show; else a ``PipelineError`` naming ``file`` and the
+    field."""
+    for expectation in expectations:
+        problem = _problem(expectation, pipeline)
+        if problem is not None:
+            field, message = problem
+            raise PipelineError(message, file=file, field=field)
+
+
+def _problem(expectation: Expectation, pipeline: Pipeline) -> tuple[str, str] | None:
+    step = pipeline.steps.get(expectation.step)
+    if step is None:
+        return expectation.at, _no_step(expectation.step, pipeline)
+    training = step.kind == "training"
+    if isinstance(expectation, ExpectedMetric) and training:
+        return f"{expectation.at}.metrics", TRAINING_FILES
+    if not isinstance(expectation, ExpectedQuality):
+        return None
+    where = f"{expectation.at}.data_quality.{expectation.output}"
+    if training:
+        return f"{expectation.at}.data_quality", TRAINING_FILES
+    if expectation.output not in step.output_names:
+        outputs = ", ".join(step.output_names) or "none"
+        return where, f"'{step.name}' has no output '{expectation.output}'; its outputs: {outputs}"
+    for key, reference in expectation.check.datasets():
+        message = _dataset_problem(reference, pipeline, expectation.base_dir)
+        if message is not None:
+            return f"{expectation.field}.{key}", message
+    return None
+
+
+def _no_step(name: str, pipeline: Pipeline) -> str:
+    close = difflib.get_close_matches(name, list(pipeline.steps), n=1)
+    guess = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"no step named '{name}'{guess}; steps: {', '.join(pipeline.steps)}"
+
+
+def _dataset_problem(reference: str, pipeline: Pipeline, base_dir: Path) -> str | None:
+    target = output_reference(reference, pipeline)
+    if target is not None:
+        step = pipeline.steps[target[0]]
+        if step.kind == "training":
+            return f"'{reference}' is a training step's archive, not a table; {TRAINING_FILES}"
+        if target[1] not in step.output_names:
+            outputs = ", ".join(step.output_names) or "none"
+            return f"'{step.name}' has no output '{target[1]}'; its outputs: {outputs}"
+        return None
+    path = (base_dir / reference).expanduser()
+    if path.exists():
+        return None
+    return (
+        f"'{reference}' is neither step.output of a step ({', '.join(pipeline.steps)}) nor a "
+        f"file or folder: no such file or folder {path}"
+    )
+
+
+def output_reference(reference: str, pipeline: Pipeline) -> tuple[str, str] | None:
+    """(step, output) of a dataset written ``step.output`` whose step is in ``pipeline``."""
+    step, dot, output = reference.partition(".")
+    return (step, output) if dot and step in pipeline.steps else None

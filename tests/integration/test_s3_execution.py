@@ -22,7 +22,7 @@ from orchestrator.cli import app
 from orchestrator.docker_engine import DockerEngine
 from orchestrator.s3 import S3Settings
 from orchestrator.s3_integration import S3IntegrationManager
-from orchestrator.script_test import ScriptUnitTester
+from orchestrator.script_unit_tester import ScriptUnitTester
 from orchestrator.settings import RunSettings
 
 from ..s3_server import (

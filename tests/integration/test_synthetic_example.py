@@ -8,11 +8,11 @@ from orchestrator.compatibility import check_output
 from orchestrator.contracts import load_contract
 from orchestrator.dataflow import with_test_data
 from orchestrator.docker_engine import DockerEngine
-from orchestrator.flow import steps_for_path
 from orchestrator.issues import Severity
 from orchestrator.schemas import load_schema
 from orchestrator.settings import RunSettings
 from orchestrator.synthetic import generate_dataset, schema_for_input
+from orchestrator.wiring import steps_for_path
 from orchestrator.workflow import load_and_validate, run_loaded
 
 from .conftest import EXAMPLE

@@ -23,12 +23,12 @@ from orchestrator.flow import DataFlowTestResult
 from orchestrator.html_report import render_html
 from orchestrator.issue_console import print_expectations
 from orchestrator.junit import render_junit
+from orchestrator.metrics import MetricExpectation
 from orchestrator.pipeline_expectations import ExpectedMetric, ExpectedOutput, ExpectedQuality
 from orchestrator.report_model import Outcome, Report, build_report, load_report, pipeline_suite
 from orchestrator.rundir import read_manifest
 from orchestrator.settings import RUNNER_IMAGE
 from orchestrator.test_all import run_all
-from orchestrator.testcases import MetricExpectation
 from orchestrator.unittest_suite import CitRunner, pipeline_tests, pipeline_verdict
 from orchestrator.workflow import load_and_validate
 

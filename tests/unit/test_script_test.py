@@ -211,7 +211,7 @@ def test_data_quality_checks_run_on_the_predictions(project: Path) -> None:
 
 
 def test_script_unit_tester_from_a_contract(project: Path) -> None:
-    from orchestrator.script_test import ScriptUnitTester
+    from orchestrator.script_unit_tester import ScriptUnitTester
 
     (project / "contract.yaml").write_text(
         "entry_point: evaluate.py\n"
@@ -393,7 +393,7 @@ def test_the_isolation_given_is_the_one_recorded(process_project: Path) -> None:
 
 
 def test_script_unit_tester_in_process_isolation(process_project: Path) -> None:
-    from orchestrator.script_test import ScriptUnitTester
+    from orchestrator.script_unit_tester import ScriptUnitTester
 
     (process_project / "contract.yaml").write_text(
         "entry_point: evaluate.py\n"
@@ -460,7 +460,7 @@ def test_quick_case_needs_channels_for_several_inputs(project: Path) -> None:
 
 
 def test_data_quality_of_one_run_from_python(project: Path) -> None:
-    from orchestrator.script_test import ScriptUnitTester
+    from orchestrator.script_unit_tester import ScriptUnitTester
 
     (project / "contract.yaml").write_text(
         "entry_point: evaluate.py\n"

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from orchestrator import FakeBehaviour, FakeEngine
-from orchestrator.config import ReportingConfig, load_config
+from orchestrator.config import load_config
 from orchestrator.errors import InputError
+from orchestrator.report_config import ReportingConfig
 from orchestrator.report_model import Outcome, Suite
 from orchestrator.reports import write_configured_reports
 from orchestrator.settings import RUNNER_IMAGE, RunSettings

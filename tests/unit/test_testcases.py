@@ -12,16 +12,13 @@ import yaml
 
 from orchestrator.errors import InputError
 from orchestrator.input_files import FieldError
-from orchestrator.testcases import (
+from orchestrator.metrics import (
     DEFAULT_METRICS_FILE,
     MetricExpectation,
-    TestCase,
-    cases_from_data,
-    load_test_cases,
-    log_pattern,
     number_text,
     parse_metric_expectation,
 )
+from orchestrator.testcases import TestCase, cases_from_data, load_test_cases, log_pattern
 
 from .conftest import write
 

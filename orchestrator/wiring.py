@@ -1,0 +1,90 @@
+"""How a pipeline's steps are wired: which output of which step is mounted as which input of
+another, paths of steps, and the schemas declared at each end of a wire."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .contracts import ScriptContract
+from .errors import InputError
+from .graph import ancestors
+from .pipeline import Pipeline, Step, StepOutput
+from .schemas import DataSchema
+
+
+@dataclass(frozen=True)
+class Wire:
+    """One output of a producer mounted as one input of a consumer."""
+
+    producer: str
+    output: str
+    consumer: str
+    input: str
+
+    def __str__(self) -> str:
+        return f"{self.producer}.{self.output} -> {self.consumer}.{self.input}"
+
+
+def wires(steps: Mapping[str, Step]) -> list[Wire]:
+    """Every wire of the pipeline, in step order."""
+    return [
+        Wire(item.source.step, item.source.output, step.name, channel)
+        for step in steps.values()
+        for channel, item in step.inputs.items()
+        if isinstance(item.source, StepOutput)
+    ]
+
+
+def wires_along(pipeline: Pipeline, path: Sequence[str], file: Path | None = None) -> list[Wire]:
+    """The wires between consecutive steps of ``path``; an ``InputError`` when it is no path."""
+    unknown = [name for name in path if name not in pipeline.steps]
+    if unknown:
+        raise InputError(
+            f"no step named '{unknown[0]}'; steps: {', '.join(pipeline.steps)}",
+            file=file,
+            field="--path",
+        )
+    if len(path) < 2:
+        raise InputError("a path names at least two steps, e.g. 'A,B'", field="--path")
+    found: list[Wire] = []
+    all_wires = wires(pipeline.steps)
+    for producer, consumer in itertools.pairwise(path):
+        between = [w for w in all_wires if w.producer == producer and w.consumer == consumer]
+        if not between:
+            raise InputError(_not_connected(pipeline, producer, consumer), field="--path")
+        found.extend(between)
+    return found
+
+
+def _not_connected(pipeline: Pipeline, producer: str, consumer: str) -> str:
+    feeds = sorted({w.producer for w in wires(pipeline.steps) if w.consumer == consumer})
+    source = ", ".join(feeds) if feeds else "no other step"
+    return (
+        f"'{producer}' does not feed '{consumer}' (no output wired to an input); "
+        f"'{consumer}' reads from {source}"
+    )
+
+
+def steps_for_path(pipeline: Pipeline, path: Sequence[str]) -> Pipeline:
+    """The steps of ``path`` and everything they need upstream, in the pipeline's order."""
+    keep = set(path) | ancestors(pipeline.steps, path)
+    return pipeline.with_steps({n: step for n, step in pipeline.steps.items() if n in keep})
+
+
+def declared_schemas(wire: Wire, pipeline: Pipeline) -> tuple[DataSchema | None, DataSchema | None]:
+    """(consumer's input schema, producer's output schema) from their contracts."""
+    consumer = pipeline.steps[wire.consumer].contract
+    producer = pipeline.steps[wire.producer].contract
+    expected = sourced(consumer.input_schemas.get(wire.input), consumer) if consumer else None
+    promised = sourced(producer.output_schemas.get(wire.output), producer) if producer else None
+    return expected, promised
+
+
+def sourced(schema: DataSchema | None, contract: ScriptContract) -> DataSchema | None:
+    """A schema written inside a contract comes from the contract's file."""
+    if schema is None or schema.source is not None:
+        return schema
+    return schema.model_copy(update={"source": contract.source})
