@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .container_files import is_real_dir, is_regular_file, open_regular, walk
-from .input_files import first_line, write_json_atomic
+from .files import first_line, write_json_atomic
 from .profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile, Scalar
 from .tables import JSON_ARRAY_LIMIT, decompressed, table_of
 

@@ -59,7 +59,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import S3UriError
-from .input_files import FieldError, first_error, load_data_file, reject_unknown
+from .files import FieldError, first_error, load_data_file, reject_unknown
 from .issues import Severity
 from .pipeline_expectations import Expectation, parse_expectations
 from .quality_checks import Bounds

@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from .errors import InputError
-from .input_files import (
+from .files import (
     FieldError,
     describe_error,
     load_data_file,

@@ -20,8 +20,8 @@ from .dag import PipelineDAG
 from .engine import Engine
 from .errors import InputError
 from .expectation_results import judge as judge_expectations
+from .files import write_json_atomic
 from .flow import DataFlowTestResult, inspect_flow, load_snapshots
-from .input_files import write_json_atomic
 from .issues import Issue
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, StepInput

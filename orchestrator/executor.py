@@ -12,9 +12,9 @@ from typing import Any
 from ._version import __version__
 from .engine import Engine
 from .errors import RunDirectoryError
+from .files import write_json_atomic
 from .graph import descendants
 from .hints import archive_inputs, step_hints
-from .input_files import write_json_atomic
 from .observer import NullObserver, RunObserver
 from .plan import PlannedStep, RunPlan
 from .results import RunResult, Status, StepResult

@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .dataflow import FLOW_REPORT
 from .errors import CitError, InputError
+from .files import describe_error, first_line
 from .flow import DataFlowTestResult
-from .input_files import describe_error, first_line
 from .report_model import (
     REPORT_FILE,
     SCHEMA_VERSION,

@@ -10,14 +10,7 @@ from pydantic import ValidationError
 
 from .contracts import ScriptContract, contract_error
 from .errors import InputError
-from .input_files import (
-    YAML_SUFFIXES,
-    FieldError,
-    one_line,
-    read_data,
-    reject_unknown,
-    run_python,
-)
+from .files import YAML_SUFFIXES, FieldError, one_line, read_data, reject_unknown, run_python
 from .pipeline import InvalidStep, Pipeline, PipelineSource, Step, build_step
 from .pipeline_expectations import InvalidExpectation, parse_expectations
 

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from .contracts import ScriptContract, load_contract
-from .input_files import DICT_KEY, FieldError, describe_error, scalar_text, unknown_field
+from .files import DICT_KEY, FieldError, describe_error, scalar_text, unknown_field
 from .s3_uris import is_s3_text, s3_uri
 
 if TYPE_CHECKING:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .input_files import FieldError, reject_unknown
+from .files import FieldError, reject_unknown
 from .metrics import (
     DEFAULT_METRICS_FILE,
     MetricExpectation,

@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from .input_files import FieldError, first_line
+from .files import FieldError, first_line
 from .issues import Severity
 from .profiles import Distribution, Scalar
 

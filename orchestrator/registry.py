@@ -67,7 +67,7 @@ from .capture import capture_output
 from .compatibility import check_output
 from .container_files import is_regular_file, regular_files, walk
 from .errors import InputError
-from .input_files import FieldError, read_data, reject_unknown, write_json_atomic
+from .files import FieldError, read_data, reject_unknown, write_json_atomic
 from .issues import Issue, has_errors
 from .pipeline import StepOutput
 from .sagemaker_contract import StepPaths

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
-from .input_files import write_json_atomic, write_text_atomic
+from .files import write_json_atomic, write_text_atomic
 from .report_config import FILE_NAMES, ReportFormat
 
 if TYPE_CHECKING:

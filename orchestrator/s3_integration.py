@@ -23,7 +23,7 @@ from .compatibility import check_output
 from .config import S3IntegrationConfig, load_config
 from .errors import CitError, InputError, S3NothingFound
 from .executions import ExecutionDiscovery, SageMakerDiscovery, StepOutputs
-from .input_files import FieldError
+from .files import FieldError
 from .issues import Issue
 from .profiles import OutputProfile
 from .results import RunResult

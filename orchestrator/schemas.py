@@ -38,7 +38,7 @@ from pydantic import (
 )
 
 from .errors import InputError
-from .input_files import DATA_SUFFIXES, FieldError, describe_error, read_data, reject_unknown
+from .files import DATA_SUFFIXES, FieldError, describe_error, read_data, reject_unknown
 from .profiles import Scalar
 
 

@@ -29,8 +29,8 @@ from .expectations import (
     TestCaseResult,
     judge,
 )
+from .files import FieldError
 from .host_secrets import with_host_secrets
-from .input_files import FieldError
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
 from .profiles import Distribution, OutputProfile

@@ -9,7 +9,7 @@ from .contracts import load_contract
 from .engine import Engine
 from .errors import InputError
 from .expectations import Isolation, ScriptTestResult, TestCaseResult
-from .input_files import FieldError
+from .files import FieldError
 from .observer import RunObserver
 from .s3 import S3Settings
 from .s3_test import S3TestResult

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from .compatibility import NUMERIC_FAMILIES, Rule, fits_any, issue
 from .errors import InputError
-from .input_files import write_json_atomic
+from .files import write_json_atomic
 from .issues import Issue, Severity
 from .profiles import ColumnProfile, DatasetProfile, OutputProfile
 from .schemas import TypeFamily, family_of

@@ -18,8 +18,8 @@ from .container_files import (
     secure_written_folders,
 )
 from .engine import ENGINE_LOST, ContainerOutcome, Engine
+from .files import write_text_files
 from .host_secrets import masker
-from .input_files import write_text_files
 from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder
 from .pipeline import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind

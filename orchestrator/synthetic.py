@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .contracts import ScriptContract
 from .errors import CitError, InputError
-from .input_files import FieldError
+from .files import FieldError
 from .schemas import ColumnSpec, DataSchema, TypeFamily, declared_bits
 
 if TYPE_CHECKING:

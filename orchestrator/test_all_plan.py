@@ -19,8 +19,8 @@ from .config import (
 from .dataflow import with_test_data
 from .engine import Engine
 from .errors import InputError
+from .files import FieldError
 from .global_quality import check_quality_checks, runs_a_check
-from .input_files import FieldError
 from .pipeline import Pipeline, Step, with_expectations
 from .reports import check_configured_reports
 from .script_test import (

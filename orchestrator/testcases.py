@@ -63,7 +63,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from .errors import InputError
-from .input_files import (
+from .files import (
     DICT_KEY,
     FieldError,
     StrictRecord,

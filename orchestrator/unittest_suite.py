@@ -617,7 +617,7 @@ def run_script_with(
     """The cases (a file, or cases as in a file) of ``script``: a step of ``dag``, or a
     script file (with ``contract`` if given). Relative paths, those of cases given as data
     too, are read from ``base_dir`` (default: the working directory)."""
-    from .input_files import FieldError
+    from .files import FieldError
     from .script_test import resolve_step
     from .testcases import cases_from_data, load_test_cases
 

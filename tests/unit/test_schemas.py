@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import CitError, InputError
-from orchestrator.input_files import FieldError
+from orchestrator.files import FieldError
 from orchestrator.schemas import (
     SCHEMA_TYPES,
     TYPE_NAMES,

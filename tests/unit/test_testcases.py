@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from orchestrator.errors import InputError
-from orchestrator.input_files import FieldError
+from orchestrator.files import FieldError
 from orchestrator.metrics import (
     DEFAULT_METRICS_FILE,
     MetricExpectation,
