@@ -5,7 +5,7 @@ about ``--size-gib`` each, with realistic order-like columns: integers, floats w
 low-cardinality strings, a date and a timestamp. Then, for N rounds, alternating which goes
 first, it times on each file:
 
-  (a) ``orchestrator.capture.capture_output`` on the folder holding the file;
+  (a) ``orchestrator.data.capture.capture_output`` on the folder holding the file;
   (b) a full read: ``pyarrow.csv.read_csv`` / ``pyarrow.parquet.read_table``.
 
 Before the rounds, each file is read fully once and captured once (untimed), so a warm run
@@ -46,8 +46,8 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.csv as pcsv  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
-from orchestrator.capture import SAMPLE_BYTES, capture_output  # noqa: E402
-from orchestrator.profiles import DatasetProfile  # noqa: E402
+from orchestrator.data.capture import SAMPLE_BYTES, capture_output  # noqa: E402
+from orchestrator.data.profiles import DatasetProfile  # noqa: E402
 
 FORMATS = ("csv", "parquet")
 FILE_NAMES = {"csv": "part-0.csv", "parquet": "part-0.parquet"}

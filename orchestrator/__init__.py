@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 _EXPORTS = {
-    "capture_output": "capture",
+    "capture_output": "data.capture",
     "ContractReport": "contract_check",
     "validate_contracts": "contract_check",
-    "ScriptContract": "contracts",
-    "load_contract": "contracts",
+    "ScriptContract": "data.contracts",
+    "load_contract": "data.contracts",
     "PipelineDAG": "dag",
     "PipelineDataFlowTester": "dataflow",
     "ContainerOutcome": "engine",
@@ -40,16 +40,16 @@ _EXPORTS = {
     "Step": "pipeline",
     "StepKind": "pipeline",
     "StepOutput": "pipeline",
-    "ColumnProfile": "profiles",
-    "DatasetProfile": "profiles",
-    "OutputProfile": "profiles",
+    "ColumnProfile": "data.profiles",
+    "DatasetProfile": "data.profiles",
+    "OutputProfile": "data.profiles",
     "OutputSummary": "results",
     "RunResult": "results",
     "Status": "results",
     "StepResult": "results",
-    "ColumnSpec": "schemas",
-    "DataSchema": "schemas",
-    "load_schema": "schemas",
+    "ColumnSpec": "data.schemas",
+    "DataSchema": "data.schemas",
+    "load_schema": "data.schemas",
     "RUNNER_IMAGE": "settings",
     "RunSettings": "settings",
     "ContainerSpec": "spec",
@@ -70,7 +70,7 @@ _EXPORTS = {
     "ScriptTestResult": "expectations",
     "TestCaseResult": "expectations",
     "load_test_cases": "testcases",
-    "generate_table": "synthetic",
+    "generate_table": "data.synthetic",
 }
 """Public name -> the module of this package that defines it."""
 
@@ -89,11 +89,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .capture import capture_output
     from .config import load_config
     from .contract_check import ContractReport, validate_contracts
-    from .contracts import ScriptContract, load_contract
     from .dag import PipelineDAG
+    from .data.capture import capture_output
+    from .data.contracts import ScriptContract, load_contract
+    from .data.profiles import ColumnProfile, DatasetProfile, OutputProfile
+    from .data.schemas import ColumnSpec, DataSchema, load_schema
+    from .data.synthetic import generate_table
     from .dataflow import PipelineDataFlowTester
     from .engine import ContainerOutcome, Engine
     from .errors import (
@@ -113,17 +116,14 @@ if TYPE_CHECKING:
     from .loader import load_pipeline
     from .pipeline import Instance, Pipeline, Step, StepKind, StepOutput
     from .process_engine import ProcessEngine
-    from .profiles import ColumnProfile, DatasetProfile, OutputProfile
     from .registry import TestDataRegistry
     from .results import OutputSummary, RunResult, Status, StepResult
     from .s3 import S3Settings
     from .s3_integration import S3IntegrationManager
     from .s3_test import S3TestResult
-    from .schemas import ColumnSpec, DataSchema, load_schema
     from .script_unit_tester import ScriptUnitTester
     from .settings import RUNNER_IMAGE, RunSettings
     from .spec import ContainerSpec, Mount
-    from .synthetic import generate_table
     from .testcases import load_test_cases
     from .unittest_suite import IntegrationTestSuite
     from .workflow import run_pipeline

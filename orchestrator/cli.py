@@ -20,6 +20,7 @@ import typer
 from ._version import __version__
 from .cleanup import sweep_orphans
 from .console import CaseObserver, ConsoleObserver, TerminalConsole, human_size
+from .data.schemas import DataSchema
 from .dataflow import test_flow
 from .docker_engine import DockerEngine, connect
 from .engine import Engine
@@ -35,7 +36,6 @@ from .issue_console import (
 from .report_config import ReportFormat
 from .reports import check_report_target, write_json_report, write_run_reports
 from .results import Status
-from .schemas import DataSchema
 from .settings import RUNNER_IMAGE, RunSettings
 from .terminal_text import markup_safe, plain
 from .verdict import EXIT_INTERRUPTED
@@ -866,7 +866,7 @@ def generate_data_command(
     ] = None,
 ) -> None:
     """Write deterministic synthetic data that satisfies a schema (or a contract's input)."""
-    from . import synthetic
+    from .data import synthetic
 
     with user_errors():
         declared = _generation_schema(schema, contract, input_name)
@@ -883,9 +883,9 @@ def _generation_schema(
     schema: Path | None, contract: Path | None, input_name: str | None
 ) -> DataSchema:
     """The schema of --schema, or of --contract's input --input."""
-    from .contracts import load_contract
-    from .schemas import load_schema
-    from .synthetic import schema_for_input
+    from .data.contracts import load_contract
+    from .data.schemas import load_schema
+    from .data.synthetic import schema_for_input
 
     if schema is not None and contract is None and input_name is None:
         return load_schema(schema)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, computed_field
 
-from .compatibility import check_declared
-from .contracts import ScriptContract
+from .data.compatibility import check_declared
+from .data.contracts import ScriptContract
 from .issues import Issue, RuleInfo, Severity, has_errors
 from .pipeline import Pipeline, Step, StepKind
 from .sagemaker_paths import (

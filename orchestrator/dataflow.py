@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .contract_check import check_declared_edges
 from .dag import PipelineDAG
+from .data.snapshots import save_snapshot
 from .engine import Engine
 from .errors import InputError
 from .expectation_results import judge as judge_expectations
@@ -27,7 +28,6 @@ from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, StepInput
 from .results import RunResult, Status
 from .settings import RunSettings
-from .snapshots import save_snapshot
 from .validate import validate_pipeline
 from .wiring import steps_for_path, wires, wires_along
 from .workflow import ImageBuilder, load_and_validate, run_loaded

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .data.metrics import MetricExpectation, number_text
+from .data.quality import CheckResult, read_dataset, run_check
+from .data.quality_checks import CheckContext, CheckSpec, CheckUnavailable
 from .errors import InputError
 from .expectations import (
     LISTED_FILES,
@@ -21,7 +24,6 @@ from .expectations import (
     metrics_from,
     output_files,
 )
-from .metrics import MetricExpectation, number_text
 from .pipeline_expectations import (
     Expectation,
     ExpectedMetric,
@@ -29,8 +31,6 @@ from .pipeline_expectations import (
     ExpectedQuality,
     named,
 )
-from .quality import CheckResult, read_dataset, run_check
-from .quality_checks import CheckContext, CheckSpec, CheckUnavailable
 from .results import RunResult, Status
 from .sagemaker_contract import StepPaths
 from .validate import output_reference

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, computed_field
 
-from .compatibility import check_output, schema_issues
+from .data.compatibility import check_output, schema_issues
+from .data.profiles import OutputProfile
+from .data.schemas import DataSchema
+from .data.snapshots import drift, load_snapshot, snapshot_file
 from .expectation_results import ExpectationResult, expectations_failed
 from .issues import Issue, RuleInfo, Severity, has_errors
 from .pipeline import Pipeline
-from .profiles import OutputProfile
 from .results import RunResult, Status, StepResult
-from .schemas import DataSchema
-from .snapshots import drift, load_snapshot, snapshot_file
 from .wiring import Wire, declared_schemas, sourced
 
 PRODUCER_FAILED = "producer_failed"

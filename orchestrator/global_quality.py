@@ -18,10 +18,8 @@ from .config import (
     QualityCheckConfig,
     StatisticalValidation,
 )
-from .errors import InputError
-from .pipeline import Pipeline
-from .quality import CheckResult, read_dataset, run_check
-from .quality_checks import (
+from .data.quality import CheckResult, read_dataset, run_check
+from .data.quality_checks import (
     CheckContext,
     CheckSpec,
     CheckUnavailable,
@@ -29,6 +27,8 @@ from .quality_checks import (
     MaxMissingRatio,
     Statistics,
 )
+from .errors import InputError
+from .pipeline import Pipeline
 from .report_model import Outcome, TestItem
 from .results import RunResult
 

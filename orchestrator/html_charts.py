@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .data.profiles import Distribution
 from .expectations import Failure, find_metric
 from .html_text import attributes, cut, esc, is_number, number
-from .profiles import Distribution
 
 MAX_BARS = 40
 """Numeric metrics drawn per chart; the table lists them all."""

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from .console import human_size
+from .data.profiles import DatasetProfile, OutputProfile, describe_profile
+from .data.schemas import DataSchema
 from .expectation_results import ExpectationResult, MetricResult, OutputResult
 from .expectations import Failure, TestCaseResult, find_metric
 from .flow import EdgeResult
@@ -54,11 +56,9 @@ from .html_text import (
     open_tag,
 )
 from .issues import Issue
-from .profiles import DatasetProfile, OutputProfile, describe_profile
 from .report_model import Outcome, Report, Suite, TestItem
 from .results import OutputSummary, RunResult, Status, StepResult
 from .s3_test import InputCheck
-from .schemas import DataSchema
 
 CELL_CHARS = 120
 """Longer values are cut in a table cell; the whole value is in its tooltip."""

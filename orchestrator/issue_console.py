@@ -12,13 +12,13 @@ from rich.text import Text
 
 from .console import failure_panel
 from .contract_check import ContractReport
+from .data.profiles import describe_profile
+from .data.schemas import DataSchema
 from .expectation_results import MetricResult, OutputResult, QualityResult
 from .expectations import ScriptTestResult, TestCaseResult
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue, Severity
-from .profiles import describe_profile
 from .results import Status, StepResult
-from .schemas import DataSchema
 from .terminal_text import plain
 
 if TYPE_CHECKING:

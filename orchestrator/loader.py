@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .contracts import ScriptContract, contract_error
+from .data.contracts import ScriptContract, contract_error
 from .errors import InputError
 from .files import YAML_SUFFIXES, FieldError, one_line, read_data, reject_unknown, run_python
 from .pipeline import InvalidStep, Pipeline, PipelineSource, Step, build_step

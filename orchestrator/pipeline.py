@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from .contracts import ScriptContract, load_contract
+from .data.contracts import ScriptContract, load_contract
 from .files import DICT_KEY, FieldError, describe_error, scalar_text, unknown_field
 from .s3_uris import is_s3_text, s3_uri
 

@@ -35,15 +35,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .files import FieldError, reject_unknown
-from .metrics import (
+from .data.metrics import (
     DEFAULT_METRICS_FILE,
     MetricExpectation,
     parse_expected_metrics,
     relative_pattern,
 )
-from .quality import check_from_data, check_shorthand
-from .quality_checks import CheckSpec
+from .data.quality import check_from_data, check_shorthand
+from .data.quality_checks import CheckSpec
+from .files import FieldError, reject_unknown
 
 if TYPE_CHECKING:
     pass

@@ -63,15 +63,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .capture import capture_output
-from .compatibility import check_output
 from .container_files import is_regular_file, regular_files, walk
+from .data.capture import capture_output
+from .data.compatibility import check_output
+from .data.schemas import DataSchema
 from .errors import InputError
 from .files import FieldError, read_data, reject_unknown, write_json_atomic
 from .issues import Issue, has_errors
 from .pipeline import StepOutput
 from .sagemaker_contract import StepPaths
-from .schemas import DataSchema
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline

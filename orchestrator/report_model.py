@@ -27,11 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._version import __version__
 from .container_files import tail_lines
+from .data.profiles import Distribution
 from .expectation_results import ExpectationResult, QualityResult
 from .expectations import ScriptTestResult, TestCaseResult, case_metrics
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue
-from .profiles import Distribution
 from .results import RunResult, Status, StepResult
 from .s3_test import InputCheck, S3TestResult
 from .verdict import Outcome as Outcome
@@ -404,8 +404,8 @@ def output_samples(step: StepResult, limit: int) -> dict[str, list[dict[str, Any
 
 def table_sample(folder: Path, limit: int) -> list[dict[str, Any]]:
     """The first rows of the table(s) under ``folder`` as JSON-ready dicts; none if unreadable."""
+    from .data.quality import read_head
     from .errors import CitError
-    from .quality import read_head
 
     try:
         table = read_head(folder, limit)
@@ -427,8 +427,8 @@ def _json_ready(row: dict[str, Any]) -> dict[str, Any]:
 
 def step_metrics(step: StepResult) -> dict[str, Any]:
     """The metrics a step wrote (a metrics.json in its outputs), flattened."""
+    from .data.metrics import DEFAULT_METRICS_FILE
     from .expectations import read_metrics
-    from .metrics import DEFAULT_METRICS_FILE
 
     if not step.outputs:
         return {}

@@ -18,14 +18,15 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from .capture import capture_output
-from .compatibility import check_output
 from .config import S3IntegrationConfig, load_config
+from .data.capture import capture_output
+from .data.compatibility import check_output
+from .data.profiles import OutputProfile
+from .data.schemas import DataSchema, load_schema, schema_from_data
 from .errors import CitError, InputError, S3NothingFound
 from .executions import ExecutionDiscovery, SageMakerDiscovery, StepOutputs
 from .files import FieldError
 from .issues import Issue
-from .profiles import OutputProfile
 from .results import RunResult
 from .s3 import (
     Download,
@@ -35,7 +36,6 @@ from .s3 import (
     link_or_copy,
     test_environment,
 )
-from .schemas import DataSchema, load_schema, schema_from_data
 
 
 class S3IntegrationManager:

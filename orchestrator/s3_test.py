@@ -19,8 +19,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from .capture import capture_output
-from .compatibility import schema_issues
+from .data.capture import capture_output
+from .data.compatibility import schema_issues
+from .data.profiles import OutputProfile
+from .data.schemas import DataSchema
 from .engine import Engine
 from .errors import InputError, StepFailed, StepNotFinished, StepNotFound, StepWithoutData
 from .executions import ExecutionArn, ExecutionDiscovery, StepOutputs
@@ -28,9 +30,7 @@ from .expectations import Isolation, TestCaseResult, case_metrics
 from .issues import Issue, Severity
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, S3Source, Step, StepOutput
-from .profiles import OutputProfile
 from .s3_uris import is_s3_text
-from .schemas import DataSchema
 from .settings import RunSettings
 from .wiring import Wire, declared_schemas, sourced, wires
 from .workflow import ImageBuilder, S3Fetcher, fetched

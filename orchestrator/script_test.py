@@ -18,7 +18,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .contracts import ScriptContract, load_contract
+from .data.contracts import ScriptContract, load_contract
+from .data.profiles import Distribution, OutputProfile
+from .data.quality import read_dataset, run_checks
+from .data.tables import ALLOWED, holds_table
 from .engine import Engine
 from .errors import InputError
 from .expectations import (
@@ -33,12 +36,9 @@ from .files import FieldError
 from .host_secrets import with_host_secrets
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
-from .profiles import Distribution, OutputProfile
-from .quality import read_dataset, run_checks
 from .results import RunResult, Status, StepResult
 from .settings import RunSettings
 from .source_scan import scan_script
-from .tables import ALLOWED, holds_table
 from .testcases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data
 from .validate import validate_pipeline
 from .workflow import ImageBuilder, S3Fetcher, fetched, load_and_validate, run_loaded, s3_fetcher
@@ -123,8 +123,8 @@ def scanned_channels(path: Path, prefix: str, skip: Sequence[str] = ()) -> list[
 
 def generate_synthetic(source: InputSource, folder: Path) -> Path:
     """A case's ``synthetic:`` input, generated from its schema into ``folder``."""
-    from .schemas import load_schema
-    from .synthetic import generate_dataset
+    from .data.schemas import load_schema
+    from .data.synthetic import generate_dataset
 
     spec = source.synthetic
     if spec is None:
@@ -248,8 +248,8 @@ def check_outputs_named(step: Step, case: TestCase) -> None:
 def check_inputs_exist(case: TestCase, registry_root: Path) -> None:
     """Registered data is there and synthetic data can be made. (S3 URIs were parsed when the
     case was read; their data is fetched when the case runs.)"""
+    from .data.schemas import load_schema
     from .registry import TestDataRegistry
-    from .schemas import load_schema
 
     for channel, source in case.input_data.items():
         field = f"test_cases.{case.name}.input_data.{channel}"
@@ -259,7 +259,7 @@ def check_inputs_exist(case: TestCase, registry_root: Path) -> None:
                 registry = TestDataRegistry(registry_root)
                 registry.path(registry.get(*key))
             if source.synthetic is not None:
-                from .synthetic import check_spec
+                from .data.synthetic import check_spec
 
                 spec = source.synthetic
                 check_spec(load_schema(spec.schema_file), spec.rows, spec.format)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .contracts import load_contract
+from .data.contracts import load_contract
 from .engine import Engine
 from .errors import InputError
 from .expectations import Isolation, ScriptTestResult, TestCaseResult

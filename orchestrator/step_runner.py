@@ -9,7 +9,6 @@ import time
 from collections import deque
 from pathlib import Path
 
-from .capture import capture_output, write_profile
 from .console import human_size
 from .container_files import (
     is_real_dir,
@@ -17,6 +16,8 @@ from .container_files import (
     regular_files,
     secure_written_folders,
 )
+from .data.capture import capture_output, write_profile
+from .data.profiles import DatasetProfile, OutputProfile
 from .engine import ENGINE_LOST, ContainerOutcome, Engine
 from .files import write_text_files
 from .host_secrets import masker
@@ -24,7 +25,6 @@ from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder
 from .pipeline import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
 from .plan import PlannedStep
-from .profiles import DatasetProfile, OutputProfile
 from .results import OutputSummary, Status, StepResult
 from .sagemaker_contract import StepPaths
 from .spec import writable_folders

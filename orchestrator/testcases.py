@@ -62,6 +62,15 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from .data.metrics import (
+    DEFAULT_METRICS_FILE,
+    MetricExpectation,
+    parse_expected_metrics,
+    relative_pattern,
+)
+from .data.quality import check_shorthand, checks_from_data
+from .data.quality_checks import CheckSpec
+from .data.schemas import DataSchema, load_schema, schema_from_data
 from .errors import InputError
 from .files import (
     DICT_KEY,
@@ -72,16 +81,7 @@ from .files import (
     reject_unknown,
     scalar_text,
 )
-from .metrics import (
-    DEFAULT_METRICS_FILE,
-    MetricExpectation,
-    parse_expected_metrics,
-    relative_pattern,
-)
-from .quality import check_shorthand, checks_from_data
-from .quality_checks import CheckSpec
 from .s3_uris import is_s3_text, s3_uri
-from .schemas import DataSchema, load_schema, schema_from_data
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 CHANNEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

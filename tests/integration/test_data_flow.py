@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from orchestrator import dataflow
+from orchestrator.data.profiles import OutputProfile
 from orchestrator.dataflow import PipelineDataFlowTester
 from orchestrator.docker_engine import DockerEngine
 from orchestrator.flow import DataFlowTestResult, EdgeResult
-from orchestrator.profiles import OutputProfile
 from orchestrator.results import Status
 from orchestrator.settings import RunSettings
 from orchestrator.workflow import load_and_validate

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.compatibility import check_output
-from orchestrator.contracts import load_contract
+from orchestrator.data.compatibility import check_output
+from orchestrator.data.contracts import load_contract
+from orchestrator.data.schemas import load_schema
+from orchestrator.data.synthetic import generate_dataset, schema_for_input
 from orchestrator.dataflow import with_test_data
 from orchestrator.docker_engine import DockerEngine
 from orchestrator.issues import Severity
-from orchestrator.schemas import load_schema
 from orchestrator.settings import RunSettings
-from orchestrator.synthetic import generate_dataset, schema_for_input
 from orchestrator.wiring import steps_for_path
 from orchestrator.workflow import load_and_validate, run_loaded
 

@@ -18,14 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import capture
-from orchestrator.capture import (
-    SAMPLE_BYTES,
-    capture_output,
-    read_profile,
-    write_profile,
-)
-from orchestrator.profiles import DatasetProfile, OutputProfile
+from orchestrator.data import capture
+from orchestrator.data.capture import SAMPLE_BYTES, capture_output, read_profile, write_profile
+from orchestrator.data.profiles import DatasetProfile, OutputProfile
 
 pa = pytest.importorskip("pyarrow")
 pcsv = pytest.importorskip("pyarrow.csv")
@@ -462,7 +457,8 @@ def test_artifacts_only_do_not_import_pyarrow(tmp_path: Path) -> None:
     (tmp_path / "model.tar.gz").write_bytes(gzip.compress(b"x"))
     (tmp_path / "report.txt").write_text("ok")
     script = (
-        "import sys; from pathlib import Path; from orchestrator.capture import capture_output; "
+        "import sys; from pathlib import Path; "
+        "from orchestrator.data.capture import capture_output; "
         f"p = capture_output('out', Path({str(tmp_path)!r})); "
         "assert len(p.artifacts) == 3, p; "
         "print('pyarrow' in sys.modules)"

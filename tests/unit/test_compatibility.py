@@ -10,8 +10,8 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 
-from orchestrator.capture import capture_output
-from orchestrator.compatibility import (
+from orchestrator.data.capture import capture_output
+from orchestrator.data.compatibility import (
     RULES,
     UNKNOWN_FORMAT,
     Rule,
@@ -20,9 +20,9 @@ from orchestrator.compatibility import (
     declared_profile,
     issue,
 )
+from orchestrator.data.profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile
+from orchestrator.data.schemas import DataSchema, schema_from_data
 from orchestrator.issues import Issue, Severity, errors_in, has_errors
-from orchestrator.profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile
-from orchestrator.schemas import DataSchema, schema_from_data
 
 E, W = Severity.ERROR, Severity.WARNING
 

@@ -465,7 +465,7 @@ def test_python_pipeline_is_checked_like_yaml(tmp_path: Path) -> None:
 def test_contract_object_in_a_python_pipeline_is_located_in_that_file(tmp_path: Path) -> None:
     python = """
     from orchestrator import Pipeline
-    from orchestrator.contracts import ScriptContract
+    from orchestrator.data.contracts import ScriptContract
 
     contract = ScriptContract(
         entry_point="use.py",

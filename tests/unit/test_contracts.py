@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.contracts import CONTRACT_FIELDS, ScriptContract, load_contract
+from orchestrator.data.contracts import CONTRACT_FIELDS, ScriptContract, load_contract
+from orchestrator.data.schemas import DataSchema, ExtraColumns
 from orchestrator.errors import CitError, InputError
 from orchestrator.loader import load_pipeline
 from orchestrator.pipeline import Pipeline, StepKind, build_step
-from orchestrator.schemas import DataSchema, ExtraColumns
 from orchestrator.workflow import load_and_validate
 
 from .conftest import write
@@ -95,7 +95,7 @@ def test_python_contract(contracts: Path) -> None:
         from pathlib import Path
         import yaml
         from orchestrator import ScriptContract
-        from orchestrator.schemas import load_schema
+        from orchestrator.data.schemas import load_schema
 
         HERE = Path(__file__).parent
         data = yaml.safe_load({CONTRACT_YAML!r})

@@ -614,7 +614,7 @@ def test_every_output_means_those_holding_a_table(tmp_path: Path) -> None:
 
 
 def test_a_schema_per_output_and_a_captured_profile_is_used(tmp_path: Path) -> None:
-    from orchestrator.capture import capture_output
+    from orchestrator.data.capture import capture_output
 
     folder = outputs(tmp_path, {"scores/s.parquet.txt": "x"})
     (tmp_path / "g").mkdir()

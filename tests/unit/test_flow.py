@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings, Status, dataflow
+from orchestrator.data.snapshots import snapshot_file
 from orchestrator.dataflow import FLOW_REPORT, PipelineDataFlowTester, with_test_data
 from orchestrator.errors import InputError
 from orchestrator.flow import DataFlowTestResult, EdgeResult
@@ -19,7 +20,6 @@ from orchestrator.issue_console import print_flow
 from orchestrator.issues import Issue, Severity
 from orchestrator.pipeline import LocalSource, StepOutput
 from orchestrator.settings import RUNNER_IMAGE
-from orchestrator.snapshots import snapshot_file
 from orchestrator.wiring import Wire, steps_for_path, wires, wires_along
 from orchestrator.workflow import load_and_validate
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from orchestrator.data.profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile
+from orchestrator.data.schemas import DataSchema
 from orchestrator.expectations import Failure, TestCaseResult
 from orchestrator.flow import EdgeResult
 from orchestrator.html_charts import (
@@ -26,12 +28,6 @@ from orchestrator.html_charts import (
 from orchestrator.html_dag import dag_levels
 from orchestrator.html_report import render_html
 from orchestrator.issues import Issue, Severity
-from orchestrator.profiles import (
-    ArtifactProfile,
-    ColumnProfile,
-    DatasetProfile,
-    OutputProfile,
-)
 from orchestrator.report_model import (
     Outcome,
     Report,
@@ -43,7 +39,6 @@ from orchestrator.report_model import (
 )
 from orchestrator.results import OutputSummary, RunResult, Status, StepResult
 from orchestrator.s3_test import InputCheck
-from orchestrator.schemas import DataSchema
 
 # -- a small DOM ------------------------------------------------------------------------------
 
@@ -703,8 +698,8 @@ def test_drift_statistics_are_read_from_the_checks_message() -> None:
 
 
 def test_a_drift_failure_draws_both_distributions() -> None:
+    from orchestrator.data.profiles import Distribution
     from orchestrator.expectations import Failure
-    from orchestrator.profiles import Distribution
 
     shares = Distribution(
         column="age<x>", labels=["<= 30", "> 30"], actual=[0.9, 0.1], reference=[0.5, 0.5]

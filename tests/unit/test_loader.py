@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.contracts import load_contract
+from orchestrator.data.contracts import load_contract
+from orchestrator.data.schemas import load_schema
 from orchestrator.errors import InputError, PipelineError
 from orchestrator.loader import load_pipeline
 from orchestrator.pipeline import StepOutput
-from orchestrator.schemas import load_schema
 from orchestrator.workflow import load_and_validate
 
 from .conftest import write

@@ -17,13 +17,13 @@ from typer.testing import CliRunner
 from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings, dataflow
 from orchestrator.cli import app
 from orchestrator.config import load_config
+from orchestrator.data.metrics import MetricExpectation
 from orchestrator.errors import InputError
 from orchestrator.expectation_results import MetricResult, OutputResult, QualityResult, judge
 from orchestrator.flow import DataFlowTestResult
 from orchestrator.html_report import render_html
 from orchestrator.issue_console import print_expectations
 from orchestrator.junit import render_junit
-from orchestrator.metrics import MetricExpectation
 from orchestrator.pipeline_expectations import ExpectedMetric, ExpectedOutput, ExpectedQuality
 from orchestrator.report_model import Outcome, Report, build_report, load_report, pipeline_suite
 from orchestrator.rundir import read_manifest

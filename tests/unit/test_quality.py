@@ -13,9 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orchestrator.errors import InputError
-from orchestrator.issues import Severity
-from orchestrator.quality import (
+from orchestrator.data.quality import (
     CHECKS,
     CheckResult,
     check_from_data,
@@ -24,7 +22,9 @@ from orchestrator.quality import (
     read_head,
     run_checks,
 )
-from orchestrator.quality_checks import PSI_FLOOR, NumericRanges, ks_statistic, psi
+from orchestrator.data.quality_checks import PSI_FLOOR, NumericRanges, ks_statistic, psi
+from orchestrator.errors import InputError
+from orchestrator.issues import Severity
 
 ALL_CHECKS = ", ".join(CHECKS)
 

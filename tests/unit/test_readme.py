@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.compatibility import RULES
 from orchestrator.contract_check import CONTRACT_RULES
+from orchestrator.data.compatibility import RULES
 from orchestrator.flow import EDGE_RULES
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
@@ -26,7 +26,7 @@ def test_every_rule_is_in_a_readme_table_as_the_code_has_it(
 
 
 def test_every_quality_check_is_in_the_readme_table_as_the_code_has_it() -> None:
-    from orchestrator.quality_checks import CHECKS
+    from orchestrator.data.quality_checks import CHECKS
 
     for name, check in CHECKS.items():
         assert f"| `{name}` |" in README and check.summary in README, name

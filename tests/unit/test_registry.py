@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.data.schemas import schema_from_data
 from orchestrator.errors import InputError
 from orchestrator.pipeline import Pipeline
 from orchestrator.registry import TestDataEntry, TestDataRegistry, content_hash
-from orchestrator.schemas import schema_from_data
 from orchestrator.workflow import load_and_validate
 
 

@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.errors import CitError, InputError
-from orchestrator.files import FieldError
-from orchestrator.schemas import (
+from orchestrator.data.schemas import (
     SCHEMA_TYPES,
     TYPE_NAMES,
     ColumnSpec,
@@ -23,6 +21,8 @@ from orchestrator.schemas import (
     load_schema,
     schema_from_data,
 )
+from orchestrator.errors import CitError, InputError
+from orchestrator.files import FieldError
 
 from .conftest import write
 

@@ -16,7 +16,7 @@ from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings, Statu
 from orchestrator.cli import app
 from orchestrator.console import ConsoleObserver
 from orchestrator.contract_check import check_step
-from orchestrator.contracts import ScriptContract
+from orchestrator.data.contracts import ScriptContract
 from orchestrator.errors import InputError
 from orchestrator.host_secrets import masker, read_host_secrets
 from orchestrator.issue_console import print_flow

@@ -9,12 +9,10 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pytest
 
-from orchestrator.capture import capture_output
-from orchestrator.compatibility import RULES, Rule
-from orchestrator.errors import InputError
-from orchestrator.issues import Issue, Severity
-from orchestrator.profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile
-from orchestrator.snapshots import (
+from orchestrator.data.capture import capture_output
+from orchestrator.data.compatibility import RULES, Rule
+from orchestrator.data.profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile
+from orchestrator.data.snapshots import (
     drift,
     load_snapshot,
     save_snapshot,
@@ -22,6 +20,8 @@ from orchestrator.snapshots import (
     snapshot_dir,
     snapshot_file,
 )
+from orchestrator.errors import InputError
+from orchestrator.issues import Issue, Severity
 
 E, W = Severity.ERROR, Severity.WARNING
 

@@ -12,15 +12,12 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.capture import capture_output
 from orchestrator.cli import app
-from orchestrator.compatibility import check_output
-from orchestrator.contracts import ScriptContract, load_contract
-from orchestrator.errors import CitError, InputError
-from orchestrator.issues import Severity
-from orchestrator.schemas import DataSchema, load_schema, schema_from_data
-from orchestrator.script_test import generate_synthetic
-from orchestrator.synthetic import (
+from orchestrator.data.capture import capture_output
+from orchestrator.data.compatibility import check_output
+from orchestrator.data.contracts import ScriptContract, load_contract
+from orchestrator.data.schemas import DataSchema, load_schema, schema_from_data
+from orchestrator.data.synthetic import (
     MARKER,
     check_spec,
     data_format,
@@ -29,6 +26,9 @@ from orchestrator.synthetic import (
     schema_for_input,
     write_table,
 )
+from orchestrator.errors import CitError, InputError
+from orchestrator.issues import Severity
+from orchestrator.script_test import generate_synthetic
 from orchestrator.testcases import InputSource
 
 from .conftest import write
@@ -743,7 +743,7 @@ def test_cli_a_failed_run_keeps_the_earlier_data_and_its_marker(tmp_path: Path) 
 def test_cli_a_write_that_fails_midway_leaves_the_earlier_files_in_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import orchestrator.synthetic as synthetic
+    import orchestrator.data.synthetic as synthetic
 
     layout = write(tmp_path, "split.yaml", "layout: [train, val]\ncolumns: {x: float}\n")
     out = tmp_path / "out"

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 import yaml
 
-from orchestrator.errors import InputError
-from orchestrator.files import FieldError
-from orchestrator.metrics import (
+from orchestrator.data.metrics import (
     DEFAULT_METRICS_FILE,
     MetricExpectation,
     number_text,
     parse_metric_expectation,
 )
+from orchestrator.errors import InputError
+from orchestrator.files import FieldError
 from orchestrator.testcases import TestCase, cases_from_data, load_test_cases, log_pattern
 
 from .conftest import write

@@ -37,8 +37,8 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import InputError
-from .files import DATA_SUFFIXES, FieldError, describe_error, read_data, reject_unknown
+from ..errors import InputError
+from ..files import DATA_SUFFIXES, FieldError, describe_error, read_data, reject_unknown
 from .profiles import Scalar
 
 

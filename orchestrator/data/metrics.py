@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any, Literal
 
-from .files import FieldError, StrictRecord
+from ..files import FieldError, StrictRecord
 
 DEFAULT_METRICS_FILE = "metrics.json"
 

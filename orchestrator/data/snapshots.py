@@ -11,10 +11,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from ..errors import InputError
+from ..files import write_json_atomic
+from ..issues import Issue, Severity
 from .compatibility import NUMERIC_FAMILIES, Rule, fits_any, issue
-from .errors import InputError
-from .files import write_json_atomic
-from .issues import Issue, Severity
 from .profiles import ColumnProfile, DatasetProfile, OutputProfile
 from .schemas import TypeFamily, family_of
 

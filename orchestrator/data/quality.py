@@ -36,10 +36,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .container_files import is_real_dir
-from .errors import InputError
-from .files import FieldError, describe_error, first_line, reject_unknown
-from .issues import Severity
+from ..container_files import is_real_dir
+from ..errors import InputError
+from ..files import FieldError, describe_error, first_line, reject_unknown
+from ..issues import Severity
 from .profiles import Distribution
 from .quality_checks import (
     CHECKS,

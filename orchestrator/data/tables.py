@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from .container_files import Entry, open_regular, regular_files
+from ..container_files import Entry, open_regular, regular_files
 
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
 TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}

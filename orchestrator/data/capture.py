@@ -55,8 +55,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .container_files import is_real_dir, is_regular_file, open_regular, walk
-from .files import first_line, write_json_atomic
+from ..container_files import is_real_dir, is_regular_file, open_regular, walk
+from ..files import first_line, write_json_atomic
 from .profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile, Scalar
 from .tables import JSON_ARRAY_LIMIT, decompressed, table_of
 

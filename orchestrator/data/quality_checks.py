@@ -29,8 +29,8 @@ from pydantic import (
     model_validator,
 )
 
-from .files import FieldError, first_line
-from .issues import Severity
+from ..files import FieldError, first_line
+from ..issues import Severity
 from .profiles import Distribution, Scalar
 
 PREDICTION_COLUMNS = ("probability", "prediction")

@@ -37,9 +37,9 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..errors import CitError, InputError
+from ..files import FieldError
 from .contracts import ScriptContract
-from .errors import CitError, InputError
-from .files import FieldError
 from .schemas import ColumnSpec, DataSchema, TypeFamily, declared_bits
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ import difflib
 from collections.abc import Iterator
 from enum import StrEnum
 
-from .issues import Issue, RuleInfo, Severity
+from ..issues import Issue, RuleInfo, Severity
 from .profiles import ColumnProfile, DatasetProfile, OutputProfile
 from .schemas import (
     ColumnSpec,

@@ -40,8 +40,8 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import InputError
-from .files import (
+from ..errors import InputError
+from ..files import (
     FieldError,
     describe_error,
     load_data_file,
