@@ -5,7 +5,7 @@ Starts moto's S3 server (``python -m moto.server``) as a separate process on 127
 ``--seed``), then, for N rounds (alternating which goes first), times end to end, each as its
 own process:
 
-  (a) cit: ``orchestrator.s3.download("s3://bucket/prefix")`` into a fresh, empty cache folder
+  (a) cit: ``orchestrator.aws.s3.download("s3://bucket/prefix")`` into a fresh, empty cache folder
       (a cold cache);
   (b) ``aws s3 sync s3://bucket/prefix <folder>`` into a fresh, empty folder (awscli from PyPI).
 

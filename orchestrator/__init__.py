@@ -58,11 +58,11 @@ _EXPORTS = {
     "ProcessEngine": "process_engine",
     "S3IntegrationManager": "s3_integration",
     "S3TestResult": "s3_test",
-    "S3Settings": "s3",
-    "ExecutionDiscovery": "executions",
-    "SageMakerDiscovery": "executions",
-    "FakeSageMaker": "fake_sagemaker",
-    "StepOutputs": "executions",
+    "S3Settings": "aws.s3",
+    "ExecutionDiscovery": "aws.discovery",
+    "SageMakerDiscovery": "aws.discovery",
+    "FakeSageMaker": "aws.fake_sagemaker",
+    "StepOutputs": "aws.discovery",
     "load_config": "config",
     "ScriptUnitTester": "script_unit_tester",
     "IntegrationTestSuite": "unittest_suite",
@@ -89,6 +89,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .aws.discovery import ExecutionDiscovery, SageMakerDiscovery, StepOutputs
+    from .aws.fake_sagemaker import FakeSageMaker
+    from .aws.s3 import S3Settings
     from .config import load_config
     from .contract_check import ContractReport, validate_contracts
     from .dag import PipelineDAG
@@ -107,10 +110,8 @@ if TYPE_CHECKING:
         PipelineError,
         RunDirectoryError,
     )
-    from .executions import ExecutionDiscovery, SageMakerDiscovery, StepOutputs
     from .expectations import ScriptTestResult, TestCaseResult
     from .fake_engine import FakeBehaviour, FakeEngine
-    from .fake_sagemaker import FakeSageMaker
     from .flow import DataFlowTestResult, EdgeResult
     from .issues import Issue, Severity
     from .loader import load_pipeline
@@ -118,7 +119,6 @@ if TYPE_CHECKING:
     from .process_engine import ProcessEngine
     from .registry import TestDataRegistry
     from .results import OutputSummary, RunResult, Status, StepResult
-    from .s3 import S3Settings
     from .s3_integration import S3IntegrationManager
     from .s3_test import S3TestResult
     from .script_unit_tester import ScriptUnitTester

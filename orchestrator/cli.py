@@ -43,12 +43,12 @@ from .wiring import steps_for_path, wires_along
 from .workflow import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
 
 if TYPE_CHECKING:
+    from .aws.s3 import Download, S3Settings
+    from .aws.s3_uris import S3Uri
     from .config import IntegrationTestConfig, S3IntegrationConfig
     from .flow import DataFlowTestResult
     from .pipeline import Pipeline, Step
     from .report_model import Report, Suite
-    from .s3 import Download, S3Settings
-    from .s3_uris import S3Uri
     from .testcases import TestCase
 
 app = typer.Typer(
@@ -303,7 +303,7 @@ def run(
         pipeline = load_and_validate(dag)
         settings = with_host_secrets(settings, pipeline.steps.values(), dag)
         if upload_to is not None:  # a missing bucket is found before the run, not after it
-            from .s3 import check_bucket
+            from .aws.s3 import check_bucket
 
             check_bucket(upload_to, s3.s3_settings())
         engine = connect()
@@ -343,8 +343,8 @@ def run(
 
 def _upload_target(text: str | None, keep: bool) -> S3Uri | None:
     """The URI of --upload-outputs, checked before anything runs."""
+    from .aws.s3_uris import S3Uri
     from .errors import S3UriError
-    from .s3_uris import S3Uri
 
     if text is None:
         if keep:
@@ -361,8 +361,8 @@ def _upload_step_outputs(
 ) -> None:
     """Upload every output of every step that succeeded into a test environment under
     ``target``: a line for each, then where they are, then the environment removed or kept."""
+    from .aws.s3 import test_environment
     from .rundir import read_manifest
-    from .s3 import test_environment
     from .s3_integration import upload_run_outputs
 
     run = read_manifest(Path(flow.run_dir))
@@ -811,10 +811,10 @@ def _s3_sources(
     settings: S3Settings,
 ) -> dict[str, str]:
     """Where each input of the tested step comes from: an execution's step, or a prefix."""
+    from .aws.discovery import SageMakerDiscovery
+    from .aws.s3_uris import S3Uri
     from .errors import S3UriError
-    from .executions import SageMakerDiscovery
     from .s3_test import execution_sources, prefix_sources
-    from .s3_uris import S3Uri
 
     if pipeline_execution is not None:
         if bucket is not None:

@@ -22,9 +22,9 @@ from pydantic import (
     model_validator,
 )
 
+from .aws.s3_uris import is_s3_text, s3_uri
 from .data.contracts import ScriptContract, load_contract
 from .files import DICT_KEY, FieldError, describe_error, scalar_text, unknown_field
-from .s3_uris import is_s3_text, s3_uri
 
 if TYPE_CHECKING:
     from .pipeline_expectations import Expectation

@@ -18,24 +18,17 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from .aws.discovery import ExecutionDiscovery, SageMakerDiscovery, StepOutputs
+from .aws.s3 import Download, S3Settings, TestEnvironment, download, link_or_copy, test_environment
 from .config import S3IntegrationConfig, load_config
 from .data.capture import capture_output
 from .data.compatibility import check_output
 from .data.profiles import OutputProfile
 from .data.schemas import DataSchema, load_schema, schema_from_data
 from .errors import CitError, InputError, S3NothingFound
-from .executions import ExecutionDiscovery, SageMakerDiscovery, StepOutputs
 from .files import FieldError
 from .issues import Issue
 from .results import RunResult
-from .s3 import (
-    Download,
-    S3Settings,
-    TestEnvironment,
-    download,
-    link_or_copy,
-    test_environment,
-)
 
 
 class S3IntegrationManager:

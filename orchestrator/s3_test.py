@@ -19,18 +19,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from .aws.discovery import ExecutionArn, ExecutionDiscovery, StepOutputs
+from .aws.s3_uris import is_s3_text
 from .data.capture import capture_output
 from .data.compatibility import schema_issues
 from .data.profiles import OutputProfile
 from .data.schemas import DataSchema
 from .engine import Engine
 from .errors import InputError, StepFailed, StepNotFinished, StepNotFound, StepWithoutData
-from .executions import ExecutionArn, ExecutionDiscovery, StepOutputs
 from .expectations import Isolation, TestCaseResult, case_metrics
 from .issues import Issue, Severity
 from .observer import RunObserver
 from .pipeline import LocalSource, Pipeline, S3Source, Step, StepOutput
-from .s3_uris import is_s3_text
 from .settings import RunSettings
 from .wiring import Wire, declared_schemas, sourced, wires
 from .workflow import ImageBuilder, S3Fetcher, fetched

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .aws.s3 import S3Settings
 from .data.contracts import load_contract
 from .engine import Engine
 from .errors import InputError
 from .expectations import Isolation, ScriptTestResult, TestCaseResult
 from .files import FieldError
 from .observer import RunObserver
-from .s3 import S3Settings
 from .s3_test import S3TestResult
 from .script_test import entry_point_of, quick_case, run_script_tests, script_step
 from .settings import RunSettings

@@ -55,8 +55,8 @@ from .test_all_plan import Plan, Scenario, ScriptTest, prepare
 from .workflow import ImageBuilder, fetch_inputs, s3_fetcher, s3_inputs
 
 if TYPE_CHECKING:
-    from .s3 import Download
-    from .s3_uris import S3Uri
+    from .aws.s3 import Download
+    from .aws.s3_uris import S3Uri
 
 __all__ = [
     "TestAllResult",
@@ -243,7 +243,7 @@ def upload_outputs(
     """Upload the outputs of the steps of ``run`` that succeeded into an isolated test prefix
     under ``target`` (removed at the end unless ``cleanup_after_test`` is false), as a test;
     and whether it failed."""
-    from .s3 import test_environment
+    from .aws.s3 import test_environment
     from .s3_integration import upload_run_outputs
 
     s3 = config.s3_integration

@@ -35,7 +35,7 @@ from .validate import check_expectations
 from .workflow import ImageBuilder, ensure_images, load_and_validate
 
 if TYPE_CHECKING:
-    from .s3_uris import S3Uri
+    from .aws.s3_uris import S3Uri
 
 __all__ = ["Plan", "Scenario", "ScriptTest", "prepare"]
 
@@ -175,7 +175,7 @@ def _capped_step(step: Step, seconds: float | None) -> Step:
 
 def _upload_target(scenario: ScenarioConfig, config: IntegrationTestConfig) -> S3Uri | None:
     """Where a scenario's outputs go: ``s3_bucket`` (else the default bucket) and prefix."""
-    from .s3_uris import S3Uri
+    from .aws.s3_uris import S3Uri
 
     bucket = scenario.s3_bucket
     if bucket is None and scenario.s3_prefix:
@@ -194,8 +194,8 @@ def _upload_target(scenario: ScenarioConfig, config: IntegrationTestConfig) -> S
 
 def _check_buckets(config: IntegrationTestConfig, scenarios: list[Scenario]) -> None:
     """Each upload bucket exists and may be listed, before anything runs."""
+    from .aws.s3 import check_bucket
     from .errors import S3Error
-    from .s3 import check_bucket
 
     settings = config.s3_integration.s3_settings()
     for scenario in scenarios:

@@ -62,6 +62,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from .aws.s3_uris import is_s3_text, s3_uri
 from .data.metrics import (
     DEFAULT_METRICS_FILE,
     MetricExpectation,
@@ -81,7 +82,6 @@ from .files import (
     reject_unknown,
     scalar_text,
 )
-from .s3_uris import is_s3_text, s3_uri
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 CHANNEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -24,7 +24,7 @@ from .settings import RUNNER_IMAGE, RunSettings
 from .validate import validate_pipeline
 
 if TYPE_CHECKING:
-    from .s3 import Download, S3Settings
+    from .aws.s3 import Download, S3Settings
 
 ImageBuilder = Callable[[str], None]
 S3Fetcher = Callable[[str], Path]
@@ -102,7 +102,7 @@ def s3_fetcher(
 ) -> S3Fetcher:
     """``s3.download`` with ``settings`` (read once, by the caller); ``report`` is told of each
     download (files, bytes, fetched and cached)."""
-    from .s3 import download  # boto3 is loaded only by runs that read S3
+    from .aws.s3 import download  # boto3 is loaded only by runs that read S3
 
     def fetch(uri: str) -> Path:
         done = download(uri, settings)

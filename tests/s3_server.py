@@ -207,7 +207,7 @@ def answer_execution_steps(
 
     Returns the list of execution ARNs asked for, one entry per request.
     """
-    from orchestrator import s3
+    from orchestrator.aws import s3
 
     asked: list[str] = []
     original = s3.create_client

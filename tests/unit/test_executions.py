@@ -1,4 +1,4 @@
-"""Execution discovery (orchestrator.executions) on the in-memory FakeSageMaker."""
+"""Execution discovery (orchestrator.aws.discovery) on the in-memory FakeSageMaker."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from orchestrator.aws.discovery import ExecutionArn, SageMakerDiscovery, StepOutputs
+from orchestrator.aws.fake_sagemaker import FakeSageMaker
 from orchestrator.errors import (
     CitError,
     ExecutionError,
@@ -16,8 +18,6 @@ from orchestrator.errors import (
     StepNotFound,
     StepWithoutData,
 )
-from orchestrator.executions import ExecutionArn, SageMakerDiscovery, StepOutputs
-from orchestrator.fake_sagemaker import FakeSageMaker
 
 ARN = "arn:aws:sagemaker:eu-west-1:111122223333:pipeline/churn/execution/abc123def456"
 EARLIER = "arn:aws:sagemaker:eu-west-1:111122223333:pipeline/churn/execution/0ld0ld0ld0ld"
@@ -94,7 +94,7 @@ def test_errors_are_cit_errors_with_exit_code_2() -> None:
 
 
 def test_importing_executions_loads_no_boto3() -> None:
-    code = "import sys, orchestrator.executions; print('boto3' in sys.modules)"
+    code = "import sys, orchestrator.aws.discovery; print('boto3' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
 

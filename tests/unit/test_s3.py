@@ -1,4 +1,4 @@
-"""orchestrator.s3 against a real S3-compatible server (moto, a separate process on loopback)."""
+"""orchestrator.aws.s3 against a real S3-compatible server (moto, a process on loopback)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
 
-from orchestrator import s3
+from orchestrator.aws import s3
+from orchestrator.aws.s3 import Download, S3Settings, download
+from orchestrator.aws.s3_uris import S3Uri
 from orchestrator.errors import CitError
-from orchestrator.s3 import Download, S3Settings, download
-from orchestrator.s3_uris import S3Uri
 from tests.s3_server import ACCESS_KEY_ID, SECRET_ACCESS_KEY, S3Server, free_port
 
 Hook = tuple[str, Callable[..., Any]]

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator import FakeBehaviour, FakeEngine, RunSettings, s3
+from orchestrator import FakeBehaviour, FakeEngine, RunSettings
+from orchestrator.aws import s3
 from orchestrator.cli import app
 from orchestrator.errors import CitError, InputError, PipelineError
 from orchestrator.pipeline import LocalSource, S3Source, StepInput, StepKind, build_step

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.aws.s3 import S3Settings
 from orchestrator.errors import InputError
-from orchestrator.s3 import S3Settings
 from orchestrator.s3_integration import S3IntegrationManager
 from tests.s3_server import S3Server, answer_execution_steps, execution_arn, step_item
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings
+from orchestrator.aws.discovery import SageMakerDiscovery
+from orchestrator.aws.fake_sagemaker import FakeSageMaker
 from orchestrator.errors import InputError, StepNotFound
-from orchestrator.executions import SageMakerDiscovery
-from orchestrator.fake_sagemaker import FakeSageMaker
 from orchestrator.issues import Severity
 from orchestrator.s3_test import (
     S3TestResult,

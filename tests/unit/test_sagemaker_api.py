@@ -1,4 +1,4 @@
-"""orchestrator.s3.SageMakerClient: ListPipelineExecutionSteps under botocore's Stubber (moto's
+"""orchestrator.aws.s3.SageMakerClient: ListPipelineExecutionSteps under botocore's Stubber (moto's
 server lacks it), the job descriptions against the moto server, and discovery end to end."""
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from orchestrator import s3
+from orchestrator.aws import s3
+from orchestrator.aws.discovery import SageMakerDiscovery, StepOutputs
+from orchestrator.aws.s3 import S3Settings, SageMakerClient
 from orchestrator.errors import (
     ExecutionError,
     ExecutionNotFound,
@@ -19,8 +21,6 @@ from orchestrator.errors import (
     StepFailed,
     StepWithoutData,
 )
-from orchestrator.executions import SageMakerDiscovery, StepOutputs
-from orchestrator.s3 import S3Settings, SageMakerClient
 from tests.s3_server import (
     REGION,
     SECRET_ACCESS_KEY,

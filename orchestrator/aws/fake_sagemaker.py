@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ExecutionNotFound, StepWithoutData
-from .executions import ExecutionArn
+from ..errors import ExecutionNotFound, StepWithoutData
+from .discovery import ExecutionArn
 
 _JOB_STATUS = {
     "Starting": "InProgress",

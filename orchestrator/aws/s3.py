@@ -61,8 +61,8 @@ from tenacity import (
     wait_random,
 )
 
-from orchestrator.container_files import is_real_dir, open_regular, walk
-from orchestrator.errors import (
+from ..container_files import is_real_dir, open_regular, walk
+from ..errors import (
     CitError,
     ExecutionError,
     ExecutionNotFound,
@@ -79,7 +79,7 @@ from orchestrator.errors import (
     SageMakerUnavailable,
     StepWithoutData,
 )
-from orchestrator.s3_uris import S3Uri
+from .s3_uris import S3Uri
 
 log = logging.getLogger(__name__)
 

@@ -19,16 +19,10 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from orchestrator.errors import (
-    ExecutionError,
-    StepFailed,
-    StepNotFinished,
-    StepNotFound,
-    StepWithoutData,
-)
+from ..errors import ExecutionError, StepFailed, StepNotFinished, StepNotFound, StepWithoutData
 
 if TYPE_CHECKING:
-    from orchestrator.s3 import S3Settings
+    from .s3 import S3Settings
 
 JobKind = Literal["processing", "training"]
 
@@ -191,7 +185,7 @@ class SageMakerDiscovery:
         if self._api is not None:
             return self._api
         if arn.region not in self._clients:
-            from orchestrator import s3  # boto3 is loaded only when SageMaker is really asked
+            from . import s3  # boto3 is loaded only when SageMaker is really asked
 
             settings = self._settings or s3.S3Settings()
             self._clients[arn.region] = s3.SageMakerClient(settings, region=arn.region)
