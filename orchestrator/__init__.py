@@ -18,7 +18,7 @@ _EXPORTS = {
     "validate_contracts": "contract_check",
     "ScriptContract": "data.contracts",
     "load_contract": "data.contracts",
-    "PipelineDAG": "dag",
+    "PipelineDAG": "pipeline.dag",
     "PipelineDataFlowTester": "dataflow",
     "ContainerOutcome": "engine",
     "Engine": "engine",
@@ -34,12 +34,12 @@ _EXPORTS = {
     "EdgeResult": "flow",
     "Issue": "issues",
     "Severity": "issues",
-    "load_pipeline": "loader",
-    "Instance": "pipeline",
-    "Pipeline": "pipeline",
-    "Step": "pipeline",
-    "StepKind": "pipeline",
-    "StepOutput": "pipeline",
+    "load_pipeline": "pipeline.loader",
+    "Instance": "pipeline.model",
+    "Pipeline": "pipeline.model",
+    "Step": "pipeline.model",
+    "StepKind": "pipeline.model",
+    "StepOutput": "pipeline.model",
     "ColumnProfile": "data.profiles",
     "DatasetProfile": "data.profiles",
     "OutputProfile": "data.profiles",
@@ -94,7 +94,6 @@ if TYPE_CHECKING:
     from .aws.s3 import S3Settings
     from .config import load_config
     from .contract_check import ContractReport, validate_contracts
-    from .dag import PipelineDAG
     from .data.capture import capture_output
     from .data.contracts import ScriptContract, load_contract
     from .data.profiles import ColumnProfile, DatasetProfile, OutputProfile
@@ -114,8 +113,9 @@ if TYPE_CHECKING:
     from .fake_engine import FakeBehaviour, FakeEngine
     from .flow import DataFlowTestResult, EdgeResult
     from .issues import Issue, Severity
-    from .loader import load_pipeline
-    from .pipeline import Instance, Pipeline, Step, StepKind, StepOutput
+    from .pipeline.dag import PipelineDAG
+    from .pipeline.loader import load_pipeline
+    from .pipeline.model import Instance, Pipeline, Step, StepKind, StepOutput
     from .process_engine import ProcessEngine
     from .registry import TestDataRegistry
     from .results import OutputSummary, RunResult, Status, StepResult

@@ -33,13 +33,13 @@ from .issue_console import (
     print_flow,
     print_script_result,
 )
+from .pipeline.wiring import steps_for_path, wires_along
 from .report_config import ReportFormat
 from .reports import check_report_target, write_json_report, write_run_reports
 from .results import Status
 from .settings import RUNNER_IMAGE, RunSettings
 from .terminal_text import markup_safe, plain
 from .verdict import EXIT_INTERRUPTED
-from .wiring import steps_for_path, wires_along
 from .workflow import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from .aws.s3_uris import S3Uri
     from .config import IntegrationTestConfig, S3IntegrationConfig
     from .flow import DataFlowTestResult
-    from .pipeline import Pipeline, Step
+    from .pipeline.model import Pipeline, Step
     from .report_model import Report, Suite
     from .testcases import TestCase
 

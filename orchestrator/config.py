@@ -64,7 +64,7 @@ from .data.quality_checks import Bounds
 from .errors import S3UriError
 from .files import FieldError, first_error, load_data_file, reject_unknown
 from .issues import Severity
-from .pipeline_expectations import Expectation, parse_expectations
+from .pipeline.expectations import Expectation, parse_expectations
 from .report_config import ReportingConfig
 from .settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
 

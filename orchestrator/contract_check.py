@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field, computed_field
 from .data.compatibility import check_declared
 from .data.contracts import ScriptContract
 from .issues import Issue, RuleInfo, Severity, has_errors
-from .pipeline import Pipeline, Step, StepKind
-from .sagemaker_paths import (
+from .pipeline.model import Pipeline, Step, StepKind
+from .pipeline.sagemaker_paths import (
     MODEL_DIR,
     OUTPUT_DIR,
     PROCESSING_CODE,
@@ -23,9 +23,9 @@ from .sagemaker_paths import (
     TRAINING_CONFIG,
     TRAINING_DATA,
 )
-from .source_scan import EnvRead, ScriptScanError, ScriptUsage, scan_script
+from .pipeline.source_scan import EnvRead, ScriptScanError, ScriptUsage, scan_script
+from .pipeline.wiring import Wire, declared_schemas, wires
 from .verdict import finding_outcomes, verdict_of
-from .wiring import Wire, declared_schemas, wires
 
 
 class ContractRule(StrEnum):

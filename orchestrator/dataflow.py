@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .contract_check import check_declared_edges
-from .dag import PipelineDAG
 from .data.snapshots import save_snapshot
 from .engine import Engine
 from .errors import InputError
@@ -25,11 +24,12 @@ from .files import write_json_atomic
 from .flow import DataFlowTestResult, inspect_flow, load_snapshots
 from .issues import Issue
 from .observer import RunObserver
-from .pipeline import LocalSource, Pipeline, StepInput
+from .pipeline.dag import PipelineDAG
+from .pipeline.model import LocalSource, Pipeline, StepInput
+from .pipeline.validate import validate_pipeline
+from .pipeline.wiring import steps_for_path, wires, wires_along
 from .results import RunResult, Status
 from .settings import RunSettings
-from .validate import validate_pipeline
-from .wiring import steps_for_path, wires, wires_along
 from .workflow import ImageBuilder, load_and_validate, run_loaded
 
 FLOW_REPORT = "flow.json"

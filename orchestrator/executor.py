@@ -13,9 +13,9 @@ from ._version import __version__
 from .engine import Engine
 from .errors import RunDirectoryError
 from .files import write_json_atomic
-from .graph import descendants
 from .hints import archive_inputs, step_hints
 from .observer import NullObserver, RunObserver
+from .pipeline.graph import descendants
 from .plan import PlannedStep, RunPlan
 from .results import RunResult, Status, StepResult
 from .rundir import MANIFEST

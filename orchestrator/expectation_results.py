@@ -24,19 +24,19 @@ from .expectations import (
     metrics_from,
     output_files,
 )
-from .pipeline_expectations import (
+from .pipeline.expectations import (
     Expectation,
     ExpectedMetric,
     ExpectedOutput,
     ExpectedQuality,
     named,
 )
+from .pipeline.validate import output_reference
 from .results import RunResult, Status
 from .sagemaker_contract import StepPaths
-from .validate import output_reference
 
 if TYPE_CHECKING:
-    from .pipeline import Pipeline
+    from .pipeline.model import Pipeline
 
 
 # -- checking declarations against the pipeline -----------------------------------------------

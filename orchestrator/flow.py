@@ -15,9 +15,9 @@ from .data.schemas import DataSchema
 from .data.snapshots import drift, load_snapshot, snapshot_file
 from .expectation_results import ExpectationResult, expectations_failed
 from .issues import Issue, RuleInfo, Severity, has_errors
-from .pipeline import Pipeline
+from .pipeline.model import Pipeline
+from .pipeline.wiring import Wire, declared_schemas, sourced
 from .results import RunResult, Status, StepResult
-from .wiring import Wire, declared_schemas, sourced
 
 PRODUCER_FAILED = "producer_failed"
 CONSUMER_FAILED = "consumer_failed"

@@ -28,7 +28,7 @@ from .data.quality_checks import (
     Statistics,
 )
 from .errors import InputError
-from .pipeline import Pipeline
+from .pipeline.model import Pipeline
 from .report_model import Outcome, TestItem
 from .results import RunResult
 

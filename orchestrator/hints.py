@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .engine import PROCESS_IMAGE_ID
-from .pipeline import MODEL_OUTPUT, LocalSource, Step, StepKind, StepOutput
+from .pipeline.model import MODEL_OUTPUT, LocalSource, Step, StepKind, StepOutput
 from .results import Status, StepResult
 from .settings import RUNNER_IMAGE
 

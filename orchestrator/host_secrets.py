@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .errors import InputError
-from .pipeline import Step
+from .pipeline.model import Step
 from .settings import RunSettings
 from .spec import SECRET_MASK
 

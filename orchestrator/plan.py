@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import PipelineError
-from .graph import topological_order
 from .host_secrets import secret_env
-from .pipeline import LocalSource, Pipeline, S3Source, Step
-from .resources import limits
+from .pipeline.graph import topological_order
+from .pipeline.model import LocalSource, Pipeline, S3Source, Step
+from .pipeline.resources import limits
 from .sagemaker_contract import JobContext, JobSpec, StepPaths, translate
 from .settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
 from .spec import MANAGED_LABEL, OWNER_LABEL, PIPELINE_LABEL, RUN_LABEL, STEP_LABEL

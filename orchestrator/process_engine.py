@@ -55,7 +55,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .engine import PROCESS_IMAGE_ID, ContainerInfo, ContainerOutcome, Engine, LogSink
 from .errors import InputError
-from .sagemaker_paths import (
+from .pipeline.sagemaker_paths import (
     MODEL_DIR,
     OUTPUT_DATA_DIR,
     PROCESSING_CODE,

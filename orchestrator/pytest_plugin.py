@@ -35,10 +35,10 @@ import pytest
 if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
-    from .dag import PipelineDAG
     from .engine import Engine
     from .expectations import ScriptTestResult
-    from .pipeline import Pipeline
+    from .pipeline.dag import PipelineDAG
+    from .pipeline.model import Pipeline
     from .report_model import TestItem
     from .settings import RunSettings
     from .testcases import TestCase

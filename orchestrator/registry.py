@@ -70,11 +70,11 @@ from .data.schemas import DataSchema
 from .errors import InputError
 from .files import FieldError, read_data, reject_unknown, write_json_atomic
 from .issues import Issue, has_errors
-from .pipeline import StepOutput
+from .pipeline.model import StepOutput
 from .sagemaker_contract import StepPaths
 
 if TYPE_CHECKING:
-    from .pipeline import Pipeline
+    from .pipeline.model import Pipeline
 
 DEFAULT_REGISTRY = Path(".cit/registry")
 INDEX_FILE = "index.json"

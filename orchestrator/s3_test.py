@@ -30,9 +30,9 @@ from .errors import InputError, StepFailed, StepNotFinished, StepNotFound, StepW
 from .expectations import Isolation, TestCaseResult, case_metrics
 from .issues import Issue, Severity
 from .observer import RunObserver
-from .pipeline import LocalSource, Pipeline, S3Source, Step, StepOutput
+from .pipeline.model import LocalSource, Pipeline, S3Source, Step, StepOutput
+from .pipeline.wiring import Wire, declared_schemas, sourced, wires
 from .settings import RunSettings
-from .wiring import Wire, declared_schemas, sourced, wires
 from .workflow import ImageBuilder, S3Fetcher, fetched
 
 STEP_ERRORS = (StepNotFound, StepNotFinished, StepFailed, StepWithoutData)

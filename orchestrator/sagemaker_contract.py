@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .pipeline import LocalSource, Step, StepKind
-from .sagemaker_paths import (
+from .pipeline.model import LocalSource, Step, StepKind
+from .pipeline.sagemaker_paths import (
     MODEL_DIR,
     OUTPUT_DATA_DIR,
     OUTPUT_DIR,

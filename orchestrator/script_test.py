@@ -35,12 +35,12 @@ from .expectations import (
 from .files import FieldError
 from .host_secrets import with_host_secrets
 from .observer import RunObserver
-from .pipeline import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
+from .pipeline.model import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
+from .pipeline.source_scan import scan_script
+from .pipeline.validate import validate_pipeline
 from .results import RunResult, Status, StepResult
 from .settings import RunSettings
-from .source_scan import scan_script
 from .testcases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data
-from .validate import validate_pipeline
 from .workflow import ImageBuilder, S3Fetcher, fetched, load_and_validate, run_loaded, s3_fetcher
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .image_build import runner_image_tag
-from .resources import host_cpus, host_memory_bytes
+from .pipeline.resources import host_cpus, host_memory_bytes
 
 RUNNER_IMAGE = runner_image_tag()
 DEFAULT_LOG_LIMIT_BYTES = 64 * 2**20

@@ -23,7 +23,7 @@ from .files import write_text_files
 from .host_secrets import masker
 from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder
-from .pipeline import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
+from .pipeline.model import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
 from .plan import PlannedStep
 from .results import OutputSummary, Status, StepResult
 from .sagemaker_contract import StepPaths

@@ -29,7 +29,7 @@ from .expectations import Isolation, ScriptTestResult
 from .global_quality import quality_items
 from .host_secrets import with_host_secrets
 from .observer import RunObserver
-from .pipeline import Pipeline
+from .pipeline.model import Pipeline
 from .report_model import (
     Outcome,
     Report,

@@ -21,7 +21,8 @@ from .engine import Engine
 from .errors import InputError
 from .files import FieldError
 from .global_quality import check_quality_checks, runs_a_check
-from .pipeline import Pipeline, Step, with_expectations
+from .pipeline.model import Pipeline, Step, with_expectations
+from .pipeline.validate import check_expectations
 from .reports import check_configured_reports
 from .script_test import (
     REGISTRY_FOLDER,
@@ -31,7 +32,6 @@ from .script_test import (
 )
 from .settings import RUNNER_IMAGE, RunSettings
 from .testcases import TestCase, cases_from_data
-from .validate import check_expectations
 from .workflow import ImageBuilder, ensure_images, load_and_validate
 
 if TYPE_CHECKING:

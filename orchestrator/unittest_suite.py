@@ -46,11 +46,11 @@ from .settings import RunSettings
 from .terminal_text import visible
 
 if TYPE_CHECKING:
-    from .dag import PipelineDAG
     from .engine import Engine
     from .expectations import ScriptTestResult
     from .flow import DataFlowTestResult
-    from .pipeline import Pipeline, Step
+    from .pipeline.dag import PipelineDAG
+    from .pipeline.model import Pipeline, Step
     from .results import RunResult, Status, StepResult
     from .testcases import TestCase, TestCaseFile
 
@@ -292,8 +292,8 @@ def load_pipeline_file(pipeline: str | Path | Pipeline | PipelineDAG) -> tuple[P
 def pipeline_tests(pipeline: Pipeline) -> list[tuple[TestKind, str]]:
     """What a pipeline's run is judged on, as named in its report: each step, each edge, then
     each expectation on its outputs."""
-    from .pipeline_expectations import named
-    from .wiring import wires
+    from .pipeline.expectations import named
+    from .pipeline.wiring import wires
 
     steps: list[tuple[TestKind, str]] = [("step", name) for name in pipeline.steps]
     edges: list[tuple[TestKind, str]] = [("edge", str(wire)) for wire in wires(pipeline.steps)]

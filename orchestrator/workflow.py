@@ -14,14 +14,14 @@ from .engine import Engine
 from .errors import CitError, ImageError
 from .executor import execute
 from .host_secrets import with_host_secrets
-from .loader import load_pipeline
 from .observer import RunObserver
-from .pipeline import LocalSource, Pipeline, S3Source, Step
+from .pipeline.loader import load_pipeline
+from .pipeline.model import LocalSource, Pipeline, S3Source, Step
+from .pipeline.validate import validate_pipeline
 from .plan import RunPlan, plan_run
 from .results import RunResult
 from .rundir import create_run_dir, new_run_id
 from .settings import RUNNER_IMAGE, RunSettings
-from .validate import validate_pipeline
 
 if TYPE_CHECKING:
     from .aws.s3 import Download, S3Settings

@@ -11,8 +11,8 @@ from orchestrator.data.synthetic import generate_dataset, schema_for_input
 from orchestrator.dataflow import with_test_data
 from orchestrator.docker_engine import DockerEngine
 from orchestrator.issues import Severity
+from orchestrator.pipeline.wiring import steps_for_path
 from orchestrator.settings import RunSettings
-from orchestrator.wiring import steps_for_path
 from orchestrator.workflow import load_and_validate, run_loaded
 
 from .conftest import EXAMPLE

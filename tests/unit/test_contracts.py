@@ -11,8 +11,8 @@ import pytest
 from orchestrator.data.contracts import CONTRACT_FIELDS, ScriptContract, load_contract
 from orchestrator.data.schemas import DataSchema, ExtraColumns
 from orchestrator.errors import CitError, InputError
-from orchestrator.loader import load_pipeline
-from orchestrator.pipeline import Pipeline, StepKind, build_step
+from orchestrator.pipeline.loader import load_pipeline
+from orchestrator.pipeline.model import Pipeline, StepKind, build_step
 from orchestrator.workflow import load_and_validate
 
 from .conftest import write

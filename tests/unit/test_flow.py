@@ -18,9 +18,9 @@ from orchestrator.errors import InputError
 from orchestrator.flow import DataFlowTestResult, EdgeResult
 from orchestrator.issue_console import print_flow
 from orchestrator.issues import Issue, Severity
-from orchestrator.pipeline import LocalSource, StepOutput
+from orchestrator.pipeline.model import LocalSource, StepOutput
+from orchestrator.pipeline.wiring import Wire, steps_for_path, wires, wires_along
 from orchestrator.settings import RUNNER_IMAGE
-from orchestrator.wiring import Wire, steps_for_path, wires, wires_along
 from orchestrator.workflow import load_and_validate
 
 OUT = "/opt/ml/processing/output/out/data.csv"

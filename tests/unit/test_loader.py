@@ -9,8 +9,8 @@ import pytest
 from orchestrator.data.contracts import load_contract
 from orchestrator.data.schemas import load_schema
 from orchestrator.errors import InputError, PipelineError
-from orchestrator.loader import load_pipeline
-from orchestrator.pipeline import StepOutput
+from orchestrator.pipeline.loader import load_pipeline
+from orchestrator.pipeline.model import StepOutput
 from orchestrator.workflow import load_and_validate
 
 from .conftest import write

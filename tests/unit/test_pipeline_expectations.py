@@ -24,7 +24,7 @@ from orchestrator.flow import DataFlowTestResult
 from orchestrator.html_report import render_html
 from orchestrator.issue_console import print_expectations
 from orchestrator.junit import render_junit
-from orchestrator.pipeline_expectations import ExpectedMetric, ExpectedOutput, ExpectedQuality
+from orchestrator.pipeline.expectations import ExpectedMetric, ExpectedOutput, ExpectedQuality
 from orchestrator.report_model import Outcome, Report, build_report, load_report, pipeline_suite
 from orchestrator.rundir import read_manifest
 from orchestrator.settings import RUNNER_IMAGE

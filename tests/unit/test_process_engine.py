@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from orchestrator.cli import app
 from orchestrator.engine import ContainerOutcome
 from orchestrator.errors import InputError
-from orchestrator.pipeline import LocalSource, Step, StepInput, StepKind, StepOutputSpec
+from orchestrator.pipeline.model import LocalSource, Step, StepInput, StepKind, StepOutputSpec
 from orchestrator.plan import PlannedStep
 from orchestrator.process_engine import (
     PROCESS_IMAGE_ID,

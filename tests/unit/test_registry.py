@@ -15,7 +15,7 @@ import pytest
 
 from orchestrator.data.schemas import schema_from_data
 from orchestrator.errors import InputError
-from orchestrator.pipeline import Pipeline
+from orchestrator.pipeline.model import Pipeline
 from orchestrator.registry import TestDataEntry, TestDataRegistry, content_hash
 from orchestrator.workflow import load_and_validate
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.graph import descendants, find_cycle, topological_order
-from orchestrator.pipeline import Instance, build_step
-from orchestrator.resources import GIB, limits, parse_memory
+from orchestrator.pipeline.graph import descendants, find_cycle, topological_order
+from orchestrator.pipeline.model import Instance, build_step
+from orchestrator.pipeline.resources import GIB, limits, parse_memory
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from orchestrator import FakeBehaviour, FakeEngine, RunSettings
 from orchestrator.aws import s3
 from orchestrator.cli import app
 from orchestrator.errors import CitError, InputError, PipelineError
-from orchestrator.pipeline import LocalSource, S3Source, StepInput, StepKind, build_step
+from orchestrator.pipeline.model import LocalSource, S3Source, StepInput, StepKind, build_step
 from orchestrator.plan import plan_run
 from orchestrator.script_test import resolve_step, run_script_tests
 from orchestrator.settings import RUNNER_IMAGE
@@ -111,7 +111,7 @@ def test_yaml_inputs_as_a_uri_or_a_path_with_destination(project: Path) -> None:
 def test_python_inputs_as_a_uri_or_an_s3_source(project: Path) -> None:
     text = f"""
     from orchestrator import Pipeline
-    from orchestrator.pipeline import S3Source, StepInput
+    from orchestrator.pipeline.model import S3Source, StepInput
     pipeline = Pipeline("demo")
     pipeline.processing("a", script="scripts/prep.py", inputs={{
         "raw": "{RAW}",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.pipeline import Step, build_step
+from orchestrator.pipeline.model import Step, build_step
 from orchestrator.sagemaker_contract import (
     JobContext,
     JobSpec,

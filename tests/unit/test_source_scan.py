@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import CitError
-from orchestrator.source_scan import (
+from orchestrator.pipeline.source_scan import (
     ArgumentUse,
     EnvRead,
     PathUse,

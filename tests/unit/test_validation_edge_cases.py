@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from orchestrator import PipelineDAG
 from orchestrator.cli import app
 from orchestrator.errors import InputError, PipelineError
-from orchestrator.graph import find_cycle
-from orchestrator.pipeline import Pipeline, StepOutput, build_step
+from orchestrator.pipeline.graph import find_cycle
+from orchestrator.pipeline.model import Pipeline, StepOutput, build_step
 from orchestrator.workflow import load_and_validate
 
 from .conftest import write

@@ -8,11 +8,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .data.contracts import ScriptContract, contract_error
-from .errors import InputError
-from .files import YAML_SUFFIXES, FieldError, one_line, read_data, reject_unknown, run_python
-from .pipeline import InvalidStep, Pipeline, PipelineSource, Step, build_step
-from .pipeline_expectations import InvalidExpectation, parse_expectations
+from ..data.contracts import ScriptContract, contract_error
+from ..errors import InputError
+from ..files import YAML_SUFFIXES, FieldError, one_line, read_data, reject_unknown, run_python
+from .expectations import InvalidExpectation, parse_expectations
+from .model import InvalidStep, Pipeline, PipelineSource, Step, build_step
 
 PYTHON_SUFFIXES = (".py",)
 YAML_TOP_LEVEL = ("name", "steps", "expectations")

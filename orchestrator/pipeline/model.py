@@ -22,12 +22,12 @@ from pydantic import (
     model_validator,
 )
 
-from .aws.s3_uris import is_s3_text, s3_uri
-from .data.contracts import ScriptContract, load_contract
-from .files import DICT_KEY, FieldError, describe_error, scalar_text, unknown_field
+from ..aws.s3_uris import is_s3_text, s3_uri
+from ..data.contracts import ScriptContract, load_contract
+from ..files import DICT_KEY, FieldError, describe_error, scalar_text, unknown_field
 
 if TYPE_CHECKING:
-    from .pipeline_expectations import Expectation
+    from .expectations import Expectation
 
 STEP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$"
 CHANNEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -270,7 +270,7 @@ class Pipeline:
         metrics.json), ``outputs`` (files or globs) and ``data_quality`` ({output: [checks]},
         a dataset to compare with written ``step.output("x")`` or "3x step.x"). A mistake
         raises ``InvalidExpectation``; steps and outputs are checked with the pipeline."""
-        from .pipeline_expectations import InvalidExpectation, step_expectations
+        from .expectations import InvalidExpectation, step_expectations
 
         name = step.name if isinstance(step, StepHandle) else step
         if not isinstance(name, str):

@@ -35,15 +35,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .data.metrics import (
+from ..data.metrics import (
     DEFAULT_METRICS_FILE,
     MetricExpectation,
     parse_expected_metrics,
     relative_pattern,
 )
-from .data.quality import check_from_data, check_shorthand
-from .data.quality_checks import CheckSpec
-from .files import FieldError, reject_unknown
+from ..data.quality import check_from_data, check_shorthand
+from ..data.quality_checks import CheckSpec
+from ..files import FieldError, reject_unknown
 
 if TYPE_CHECKING:
     pass

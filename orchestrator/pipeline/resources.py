@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from .pipeline import Instance
+from .model import Instance
 
 GIB = 1024**3
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .pipeline import TRAINING_OUTPUTS, InvalidStep, Pipeline, StepKind, StepOutput, _caller_dir
+from .model import TRAINING_OUTPUTS, InvalidStep, Pipeline, StepKind, StepOutput, _caller_dir
 
 
 @dataclass(frozen=True)

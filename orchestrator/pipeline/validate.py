@@ -10,10 +10,10 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import PipelineError
+from ..errors import PipelineError
+from .expectations import TRAINING_FILES, Expectation, ExpectedMetric, ExpectedQuality
 from .graph import find_cycle
-from .pipeline import LocalSource, Pipeline, Step, StepKind, StepOutput
-from .pipeline_expectations import TRAINING_FILES, Expectation, ExpectedMetric, ExpectedQuality
+from .model import LocalSource, Pipeline, Step, StepKind, StepOutput
 from .resources import INSTANCE_TYPES
 from .sagemaker_paths import (
     MODEL_DIR,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from .pipeline import Step
+from .model import Step
 
 
 def edges(steps: Mapping[str, Step]) -> list[tuple[str, str]]:

@@ -3,7 +3,7 @@ reads and writes, and where a step's inputs and outputs are mounted."""
 
 from __future__ import annotations
 
-from .pipeline import Step, StepKind
+from .model import Step, StepKind
 
 ML = "/opt/ml"
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeGuard, TypeVar
 
-from .errors import CitError
+from ..errors import CitError
 
 ML_ROOT = "/opt/ml"
 _JOIN_FUNCTIONS = frozenset({"os.path.join", "posixpath.join"})

@@ -8,11 +8,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data.contracts import ScriptContract
-from .data.schemas import DataSchema
-from .errors import InputError
+from ..data.contracts import ScriptContract
+from ..data.schemas import DataSchema
+from ..errors import InputError
 from .graph import ancestors
-from .pipeline import Pipeline, Step, StepOutput
+from .model import Pipeline, Step, StepOutput
 
 
 @dataclass(frozen=True)
