@@ -20,16 +20,16 @@ _EXPORTS = {
     "load_contract": "data.contracts",
     "PipelineDAG": "pipeline.dag",
     "PipelineDataFlowTester": "dataflow",
-    "ContainerOutcome": "engine",
-    "Engine": "engine",
+    "ContainerOutcome": "engines.base",
+    "Engine": "engines.base",
     "CitError": "errors",
     "EngineUnavailable": "errors",
     "ImageError": "errors",
     "InputError": "errors",
     "PipelineError": "errors",
     "RunDirectoryError": "errors",
-    "FakeBehaviour": "fake_engine",
-    "FakeEngine": "fake_engine",
+    "FakeBehaviour": "engines.fake_engine",
+    "FakeEngine": "engines.fake_engine",
     "DataFlowTestResult": "flow",
     "EdgeResult": "flow",
     "Issue": "issues",
@@ -52,10 +52,10 @@ _EXPORTS = {
     "load_schema": "data.schemas",
     "RUNNER_IMAGE": "settings",
     "RunSettings": "settings",
-    "ContainerSpec": "spec",
-    "Mount": "spec",
+    "ContainerSpec": "engines.spec",
+    "Mount": "engines.spec",
     "run_pipeline": "workflow",
-    "ProcessEngine": "process_engine",
+    "ProcessEngine": "engines.process_engine",
     "S3IntegrationManager": "s3_integration",
     "S3TestResult": "s3_test",
     "S3Settings": "aws.s3",
@@ -100,7 +100,10 @@ if TYPE_CHECKING:
     from .data.schemas import ColumnSpec, DataSchema, load_schema
     from .data.synthetic import generate_table
     from .dataflow import PipelineDataFlowTester
-    from .engine import ContainerOutcome, Engine
+    from .engines.base import ContainerOutcome, Engine
+    from .engines.fake_engine import FakeBehaviour, FakeEngine
+    from .engines.process_engine import ProcessEngine
+    from .engines.spec import ContainerSpec, Mount
     from .errors import (
         CitError,
         EngineUnavailable,
@@ -110,20 +113,17 @@ if TYPE_CHECKING:
         RunDirectoryError,
     )
     from .expectations import ScriptTestResult, TestCaseResult
-    from .fake_engine import FakeBehaviour, FakeEngine
     from .flow import DataFlowTestResult, EdgeResult
     from .issues import Issue, Severity
     from .pipeline.dag import PipelineDAG
     from .pipeline.loader import load_pipeline
     from .pipeline.model import Instance, Pipeline, Step, StepKind, StepOutput
-    from .process_engine import ProcessEngine
     from .registry import TestDataRegistry
     from .results import OutputSummary, RunResult, Status, StepResult
     from .s3_integration import S3IntegrationManager
     from .s3_test import S3TestResult
     from .script_unit_tester import ScriptUnitTester
     from .settings import RUNNER_IMAGE, RunSettings
-    from .spec import ContainerSpec, Mount
     from .testcases import load_test_cases
     from .unittest_suite import IntegrationTestSuite
     from .workflow import run_pipeline

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ._version import __version__
-from .cleanup import sweep_orphans
 from .console import CaseObserver, ConsoleObserver, TerminalConsole, human_size
 from .data.schemas import DataSchema
 from .dataflow import test_flow
-from .docker_engine import DockerEngine, connect
-from .engine import Engine
+from .engines.base import Engine
+from .engines.cleanup import sweep_orphans
+from .engines.docker_engine import DockerEngine, connect
+from .engines.image_build import RequestedMode, build_runner_image
 from .errors import CitError
 from .host_secrets import with_host_secrets
-from .image_build import RequestedMode, build_runner_image
 from .issue_console import (
     print_contract_report,
     print_expectations,
@@ -596,7 +596,7 @@ def _write_command_report(
 def _engine_for(isolation: Isolation) -> tuple[Engine, Callable[[str], None] | None]:
     """The engine of ``--isolation``, and how it builds the runner image (process: no need)."""
     if isolation is Isolation.process:  # no Docker engine needed
-        from .process_engine import ProcessEngine
+        from .engines.process_engine import ProcessEngine
 
         return ProcessEngine(), None
     docker = connect()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .contract_check import check_declared_edges
 from .data.snapshots import save_snapshot
-from .engine import Engine
+from .engines.base import Engine
 from .errors import InputError
 from .expectation_results import judge as judge_expectations
 from .files import write_json_atomic

@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from ._version import __version__
-from .engine import Engine
+from .engines.base import Engine
 from .errors import RunDirectoryError
 from .files import write_json_atomic
 from .hints import archive_inputs, step_hints

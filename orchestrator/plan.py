@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .engines.spec import MANAGED_LABEL, OWNER_LABEL, PIPELINE_LABEL, RUN_LABEL, STEP_LABEL
 from .errors import PipelineError
 from .host_secrets import secret_env
 from .pipeline.graph import topological_order
@@ -15,7 +16,6 @@ from .pipeline.model import LocalSource, Pipeline, S3Source, Step
 from .pipeline.resources import limits
 from .sagemaker_contract import JobContext, JobSpec, StepPaths, translate
 from .settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
-from .spec import MANAGED_LABEL, OWNER_LABEL, PIPELINE_LABEL, RUN_LABEL, STEP_LABEL
 
 
 @dataclass(frozen=True)

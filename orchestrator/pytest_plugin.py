@@ -35,7 +35,7 @@ import pytest
 if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
-    from .engine import Engine
+    from .engines.base import Engine
     from .expectations import ScriptTestResult
     from .pipeline.dag import PipelineDAG
     from .pipeline.model import Pipeline

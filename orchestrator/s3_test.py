@@ -25,7 +25,7 @@ from .data.capture import capture_output
 from .data.compatibility import schema_issues
 from .data.profiles import OutputProfile
 from .data.schemas import DataSchema
-from .engine import Engine
+from .engines.base import Engine
 from .errors import InputError, StepFailed, StepNotFinished, StepNotFound, StepWithoutData
 from .expectations import Isolation, TestCaseResult, case_metrics
 from .issues import Issue, Severity

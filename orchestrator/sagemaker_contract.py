@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .engines.spec import SECRET_MASK, ContainerSpec, Mount
 from .pipeline.model import LocalSource, Step, StepKind
 from .pipeline.sagemaker_paths import (
     MODEL_DIR,
@@ -28,7 +29,6 @@ from .pipeline.sagemaker_paths import (
     input_destination,
     output_destination,
 )
-from .spec import SECRET_MASK, ContainerSpec, Mount
 
 CURRENT_HOST = "algo-1"
 INSTANCE_GROUP = "homogeneousCluster"

@@ -22,7 +22,7 @@ from .data.contracts import ScriptContract, load_contract
 from .data.profiles import Distribution, OutputProfile
 from .data.quality import read_dataset, run_checks
 from .data.tables import ALLOWED, holds_table
-from .engine import Engine
+from .engines.base import Engine
 from .errors import InputError
 from .expectations import (
     CaseOutcome,
@@ -519,7 +519,7 @@ def case_run_id(command_run_id: str, case: TestCase) -> str:
 def check_process_isolation(step: Step, cases: Sequence[TestCase]) -> None:
     """Refuse, in one line, a step whose script has no ``main`` to call, or a case whose job
     arguments cannot become ``job_args``."""
-    from .process_engine import MAIN_SIGNATURE, ProcessJobError, job_arguments, require_main
+    from .engines.process_engine import MAIN_SIGNATURE, ProcessJobError, job_arguments, require_main
 
     if step.script is None:
         raise InputError(
@@ -637,9 +637,9 @@ def entry_point_of(contract_file: Path, contract: ScriptContract) -> Path:
 def default_engine(isolation: Isolation) -> Engine:
     """A ``ProcessEngine`` for process isolation; else the Docker engine (connected now)."""
     if isolation == "process":
-        from .process_engine import ProcessEngine
+        from .engines.process_engine import ProcessEngine
 
         return ProcessEngine()
-    from .docker_engine import connect
+    from .engines.docker_engine import connect
 
     return connect()

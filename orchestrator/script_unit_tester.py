@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .aws.s3 import S3Settings
 from .data.contracts import load_contract
-from .engine import Engine
+from .engines.base import Engine
 from .errors import InputError
 from .expectations import Isolation, ScriptTestResult, TestCaseResult
 from .files import FieldError

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .image_build import runner_image_tag
+from .engines.image_build import runner_image_tag
 from .pipeline.resources import host_cpus, host_memory_bytes
 
 RUNNER_IMAGE = runner_image_tag()

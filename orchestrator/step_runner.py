@@ -18,7 +18,8 @@ from .container_files import (
 )
 from .data.capture import capture_output, write_profile
 from .data.profiles import DatasetProfile, OutputProfile
-from .engine import ENGINE_LOST, ContainerOutcome, Engine
+from .engines.base import ENGINE_LOST, ContainerOutcome, Engine
+from .engines.spec import writable_folders
 from .files import write_text_files
 from .host_secrets import masker
 from .observer import RunObserver
@@ -27,7 +28,6 @@ from .pipeline.model import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
 from .plan import PlannedStep
 from .results import OutputSummary, Status, StepResult
 from .sagemaker_contract import StepPaths
-from .spec import writable_folders
 
 LOG_TAIL_LINES = 40
 MESSAGE_FILES = ("failure", "message")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from .config import ExecutionConfig, IntegrationTestConfig
 from .dataflow import test_flow
-from .engine import Engine
+from .engines.base import Engine
 from .errors import CitError
 from .expectations import Isolation, ScriptTestResult
 from .global_quality import quality_items

@@ -17,7 +17,7 @@ from .config import (
     ScriptTestConfig,
 )
 from .dataflow import with_test_data
-from .engine import Engine
+from .engines.base import Engine
 from .errors import InputError
 from .files import FieldError
 from .global_quality import check_quality_checks, runs_a_check

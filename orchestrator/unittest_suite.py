@@ -46,7 +46,7 @@ from .settings import RunSettings
 from .terminal_text import visible
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .engines.base import Engine
     from .expectations import ScriptTestResult
     from .flow import DataFlowTestResult
     from .pipeline.dag import PipelineDAG
@@ -182,7 +182,7 @@ class CitRunner:
         given = self._find_engine()
         if given is not None:
             return given
-        from .docker_engine import connect
+        from .engines.docker_engine import connect
 
         docker = connect()
         self._build = self._image_builder(docker)
@@ -192,7 +192,7 @@ class CitRunner:
         """Build the runner image as ``cit run`` does, its progress shown line by line."""
 
         def build(tag: str) -> None:
-            from .image_build import build_runner_image
+            from .engines.image_build import build_runner_image
 
             self._say(f"building runner image {tag} (once; later runs reuse it)")
             build_runner_image(docker.image_tools(), tag=tag, on_line=lambda x: self._say(f"  {x}"))

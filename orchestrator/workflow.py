@@ -9,8 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cleanup import sweep_orphans
-from .engine import Engine
+from .engines.base import Engine
+from .engines.cleanup import sweep_orphans
 from .errors import CitError, ImageError
 from .executor import execute
 from .host_secrets import with_host_secrets

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from orchestrator.docker_engine import DockerEngine, connect
+from orchestrator.engines.docker_engine import DockerEngine, connect
+from orchestrator.engines.image_build import build_runner_image
+from orchestrator.engines.spec import RUN_LABEL
 from orchestrator.errors import EngineUnavailable
-from orchestrator.image_build import build_runner_image
 from orchestrator.settings import RUNNER_IMAGE, RunSettings
-from orchestrator.spec import RUN_LABEL
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "tabular"

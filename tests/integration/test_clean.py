@@ -5,8 +5,8 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from orchestrator.cli import app
-from orchestrator.docker_engine import DockerEngine
-from orchestrator.spec import MANAGED_LABEL, OWNER_LABEL, RUN_LABEL
+from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.engines.spec import MANAGED_LABEL, OWNER_LABEL, RUN_LABEL
 
 from ..unit.test_executor import dead_owner
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from orchestrator.docker_engine import DockerEngine
+from orchestrator.engines.docker_engine import DockerEngine
 
 from .conftest import EXAMPLE, write_script
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from orchestrator import RunSettings, Status, run_pipeline
-from orchestrator.docker_engine import DockerEngine
+from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.settings import DEFAULT_PIDS_LIMIT
 
 from .conftest import the_run, write_script

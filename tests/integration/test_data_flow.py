@@ -19,7 +19,7 @@ import pytest
 from orchestrator import dataflow
 from orchestrator.data.profiles import OutputProfile
 from orchestrator.dataflow import PipelineDataFlowTester
-from orchestrator.docker_engine import DockerEngine
+from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.flow import DataFlowTestResult, EdgeResult
 from orchestrator.results import Status
 from orchestrator.settings import RunSettings

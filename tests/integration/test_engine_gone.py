@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli import app
-from orchestrator.docker_engine import DockerEngine
-from orchestrator.spec import RUN_LABEL
+from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.engines.spec import RUN_LABEL
 
 from .conftest import start_cit_run, the_run, write_script
 

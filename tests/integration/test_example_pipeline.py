@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator import RunSettings, Status, run_pipeline
-from orchestrator.docker_engine import DockerEngine
+from orchestrator.engines.docker_engine import DockerEngine
 
 from .conftest import EXAMPLE
 

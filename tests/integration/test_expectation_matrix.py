@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.docker_engine import DockerEngine
-from orchestrator.spec import RUN_LABEL
+from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.engines.spec import RUN_LABEL
 
 from .conftest import cit_test_script
 

@@ -10,7 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from orchestrator.docker_engine import DockerEngine
+from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.settings import RUNNER_IMAGE
 
 TRAIN = """

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.docker_engine import DockerEngine
+from orchestrator.engines.docker_engine import DockerEngine
 
 from .conftest import EXAMPLE, the_run
 

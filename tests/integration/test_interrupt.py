@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.docker_engine import DockerEngine
-from orchestrator.spec import MANAGED_LABEL, STEP_LABEL
+from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.engines.spec import MANAGED_LABEL, STEP_LABEL
 
 from .conftest import start_cit_run, the_run, write_script
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.docker_engine import DockerEngine
-from orchestrator.engine import Engine
+from orchestrator.engines.base import Engine
+from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.engines.process_engine import ProcessEngine
 from orchestrator.expectations import Isolation, ScriptTestResult
-from orchestrator.process_engine import ProcessEngine
 from orchestrator.script_test import resolve_step, run_script_tests
 from orchestrator.settings import RunSettings
 from orchestrator.testcases import load_test_cases

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from orchestrator.docker_engine import DockerEngine
+from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.report_model import shipped_schema
 
 from .conftest import EXAMPLE, write_script

@@ -10,9 +10,9 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from orchestrator.docker_engine import DockerEngine
+from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.engines.spec import RUN_LABEL
 from orchestrator.pytest_plugin import CitRun, CitTestScript
-from orchestrator.spec import RUN_LABEL
 
 from .conftest import EXAMPLE
 

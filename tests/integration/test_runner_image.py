@@ -9,8 +9,8 @@ import pytest
 
 docker = pytest.importorskip("docker")
 
-from orchestrator.docker_engine import DockerImageTools  # noqa: E402
-from orchestrator.image_build import build_runner_image, runner_image_tag  # noqa: E402
+from orchestrator.engines.docker_engine import DockerImageTools  # noqa: E402
+from orchestrator.engines.image_build import build_runner_image, runner_image_tag  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

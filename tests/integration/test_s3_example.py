@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from orchestrator.docker_engine import DockerEngine
+from orchestrator.engines.docker_engine import DockerEngine
 
 from ..s3_server import SECRET_ACCESS_KEY, S3Server
 from .conftest import EXAMPLE

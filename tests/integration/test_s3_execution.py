@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from orchestrator.aws.s3 import S3Settings
 from orchestrator.cli import app
-from orchestrator.docker_engine import DockerEngine
+from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.s3_integration import S3IntegrationManager
 from orchestrator.script_unit_tester import ScriptUnitTester
 from orchestrator.settings import RunSettings

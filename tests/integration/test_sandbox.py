@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.docker_engine import DockerEngine
+from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.registry import TestDataRegistry
 
 from ..s3_server import S3Server

@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from orchestrator.docker_engine import DockerEngine
-from orchestrator.spec import SECRET_MASK
+from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.engines.spec import SECRET_MASK
 
 from .conftest import the_run, write_script
 

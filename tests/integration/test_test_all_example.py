@@ -14,7 +14,7 @@ import jsonschema
 import yaml
 
 from orchestrator.config import load_config
-from orchestrator.docker_engine import DockerEngine
+from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.report_model import Outcome, shipped_schema
 from orchestrator.reports import write_configured_reports
 from orchestrator.rundir import create_run_dir, new_run_id

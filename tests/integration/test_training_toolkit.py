@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from orchestrator import RunSettings, run_pipeline
-from orchestrator.docker_engine import DockerEngine
-from orchestrator.image_build import ImageBuildError
-from orchestrator.spec import RUN_LABEL
+from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.engines.image_build import ImageBuildError
+from orchestrator.engines.spec import RUN_LABEL
 
 from .conftest import write_script
 

@@ -27,8 +27,8 @@ from orchestrator.container_files import (
     tail_lines,
     walk,
 )
+from orchestrator.engines.spec import Mount, writable_folders
 from orchestrator.issues import Severity
-from orchestrator.spec import Mount, writable_folders
 
 
 @pytest.fixture

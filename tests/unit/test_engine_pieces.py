@@ -9,13 +9,13 @@ from pathlib import Path
 
 import docker
 
-from orchestrator.cleanup import is_orphan
-from orchestrator.docker_engine import create_arguments
-from orchestrator.fake_engine import FakeEngine
+from orchestrator.engines.cleanup import is_orphan
+from orchestrator.engines.docker_engine import create_arguments
+from orchestrator.engines.fake_engine import FakeEngine
+from orchestrator.engines.spec import ContainerSpec, Mount
 from orchestrator.packaging import tar_gz_folder
 from orchestrator.sagemaker_contract import StepPaths
 from orchestrator.settings import RunSettings
-from orchestrator.spec import ContainerSpec, Mount
 from orchestrator.step_runner import read_message
 from orchestrator.workflow import bounded_by_engine
 

@@ -236,7 +236,7 @@ def dead_owner() -> str:
 
 
 def test_orphans_of_this_machine_are_swept_other_machines_are_left(project: Path) -> None:
-    from orchestrator.engine import ContainerInfo
+    from orchestrator.engines.base import ContainerInfo
 
     fake = engine()
     fake.leftovers["old"] = ContainerInfo(

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator import FakeBehaviour, FakeEngine, cli
-from orchestrator.engine import PROCESS_IMAGE_ID
+from orchestrator.engines.base import PROCESS_IMAGE_ID
 from orchestrator.hints import ArchiveInput, archive_inputs, missing_module, step_hints
 from orchestrator.pipeline.model import Pipeline
 from orchestrator.results import Status, StepResult

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator import __version__
-from orchestrator import image_build as ib
-from orchestrator.image_build import ImageBuildError
+from orchestrator.engines import image_build as ib
+from orchestrator.engines.image_build import ImageBuildError
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.docker_engine import MAX_LINE_BYTES, _lines
+from orchestrator.engines.docker_engine import MAX_LINE_BYTES, _lines
 
 
 def test_lines_across_chunks_and_line_breaks() -> None:

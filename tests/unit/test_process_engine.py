@@ -16,11 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli import app
-from orchestrator.engine import ContainerOutcome
-from orchestrator.errors import InputError
-from orchestrator.pipeline.model import LocalSource, Step, StepInput, StepKind, StepOutputSpec
-from orchestrator.plan import PlannedStep
-from orchestrator.process_engine import (
+from orchestrator.engines.base import ContainerOutcome
+from orchestrator.engines.process_engine import (
     PROCESS_IMAGE_ID,
     ProcessEngine,
     ProcessJobError,
@@ -33,8 +30,11 @@ from orchestrator.process_engine import (
     require_main,
     stage_inputs,
 )
+from orchestrator.engines.spec import STEP_LABEL, ContainerSpec, Mount
+from orchestrator.errors import InputError
+from orchestrator.pipeline.model import LocalSource, Step, StepInput, StepKind, StepOutputSpec
+from orchestrator.plan import PlannedStep
 from orchestrator.sagemaker_contract import JobContext, StepPaths, translate
-from orchestrator.spec import STEP_LABEL, ContainerSpec, Mount
 from orchestrator.step_runner import prepare
 
 from .conftest import write
@@ -382,7 +382,7 @@ def main(input_paths, output_paths, environ_vars, job_args):
 def test_a_secret_reaches_main_through_the_environment_and_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestrator import process_engine
+    from orchestrator.engines import process_engine
 
     (tmp_path / "score.py").write_text(textwrap.dedent(SECRET_SCRIPT))
     spec = process_spec(tmp_path, {})

@@ -532,7 +532,7 @@ def test_a_missing_runner_image_is_built_with_its_progress_said(
     monkeypatch: pytest.MonkeyPatch, project: Path
 ) -> None:
     """Without an engine of the user's, the Docker engine is used and builds what it lacks."""
-    from orchestrator import docker_engine, image_build
+    from orchestrator.engines import docker_engine, image_build
     from orchestrator.unittest_suite import CitRunner, load_pipeline_file
 
     class Docker(FakeEngine):

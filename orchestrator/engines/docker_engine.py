@@ -18,8 +18,8 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
-from .engine import ENGINE_LOST, ContainerInfo, ContainerOutcome, Engine, LogSink
-from .errors import EngineUnavailable, ImageBuildError, ImageError
+from ..errors import EngineUnavailable, ImageBuildError, ImageError
+from .base import ENGINE_LOST, ContainerInfo, ContainerOutcome, Engine, LogSink
 from .image_build import OnLine, split_ref
 from .spec import ContainerSpec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from .engine import Engine
+from .base import Engine
 from .spec import MANAGED_LABEL, OWNER_LABEL
 
 

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
-from ._version import __version__
-from .errors import ImageBuildError
+from .._version import __version__
+from ..errors import ImageBuildError
 
 RUNNER_IMAGE_VERSION = __version__
 RUNNER_IMAGE_REPOSITORY = "cit-runner"
@@ -130,7 +130,7 @@ def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
 
 def locate_build_files() -> tuple[Path, Path]:
     """Return ``(Dockerfile.runner, runner_image/)``: packaged in the wheel, else the repo root."""
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parents[1]  # the orchestrator package
     for root in (package_dir / "_build_files", package_dir.parent):
         dockerfile = root / DOCKERFILE_NAME
         runner_dir = root / RUNNER_DIR_NAME

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from .engine import ContainerInfo, ContainerOutcome, Engine, LogSink
+from .base import ContainerInfo, ContainerOutcome, Engine, LogSink
 from .spec import STEP_LABEL, ContainerSpec, Mount
 
 

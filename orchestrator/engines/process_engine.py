@@ -53,9 +53,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
-from .engine import PROCESS_IMAGE_ID, ContainerInfo, ContainerOutcome, Engine, LogSink
-from .errors import InputError
-from .pipeline.sagemaker_paths import (
+from ..errors import InputError
+from ..pipeline.sagemaker_paths import (
     MODEL_DIR,
     OUTPUT_DATA_DIR,
     PROCESSING_CODE,
@@ -64,6 +63,7 @@ from .pipeline.sagemaker_paths import (
     PROCESSING_OUTPUT,
     TRAINING_DATA,
 )
+from .base import PROCESS_IMAGE_ID, ContainerInfo, ContainerOutcome, Engine, LogSink
 from .spec import ContainerSpec, Mount
 
 MAIN_PARAMETERS = ("input_paths", "output_paths", "environ_vars", "job_args")
