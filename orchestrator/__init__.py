@@ -43,18 +43,18 @@ _EXPORTS = {
     "ColumnProfile": "data.profiles",
     "DatasetProfile": "data.profiles",
     "OutputProfile": "data.profiles",
-    "OutputSummary": "results",
-    "RunResult": "results",
-    "Status": "results",
-    "StepResult": "results",
+    "OutputSummary": "run.results",
+    "RunResult": "run.results",
+    "Status": "run.results",
+    "StepResult": "run.results",
     "ColumnSpec": "data.schemas",
     "DataSchema": "data.schemas",
     "load_schema": "data.schemas",
-    "RUNNER_IMAGE": "settings",
-    "RunSettings": "settings",
+    "RUNNER_IMAGE": "run.settings",
+    "RunSettings": "run.settings",
     "ContainerSpec": "engines.spec",
     "Mount": "engines.spec",
-    "run_pipeline": "workflow",
+    "run_pipeline": "run.pipeline_run",
     "ProcessEngine": "engines.process_engine",
     "S3IntegrationManager": "s3_integration",
     "S3TestResult": "s3_test",
@@ -119,14 +119,14 @@ if TYPE_CHECKING:
     from .pipeline.loader import load_pipeline
     from .pipeline.model import Instance, Pipeline, Step, StepKind, StepOutput
     from .registry import TestDataRegistry
-    from .results import OutputSummary, RunResult, Status, StepResult
+    from .run.pipeline_run import run_pipeline
+    from .run.results import OutputSummary, RunResult, Status, StepResult
+    from .run.settings import RUNNER_IMAGE, RunSettings
     from .s3_integration import S3IntegrationManager
     from .s3_test import S3TestResult
     from .script_unit_tester import ScriptUnitTester
-    from .settings import RUNNER_IMAGE, RunSettings
     from .testcases import load_test_cases
     from .unittest_suite import IntegrationTestSuite
-    from .workflow import run_pipeline
 
 __all__ = [
     "RUNNER_IMAGE",

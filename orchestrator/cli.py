@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ._version import __version__
-from .console import CaseObserver, ConsoleObserver, TerminalConsole, human_size
 from .data.schemas import DataSchema
 from .dataflow import test_flow
 from .engines.base import Engine
@@ -26,7 +25,6 @@ from .engines.cleanup import sweep_orphans
 from .engines.docker_engine import DockerEngine, connect
 from .engines.image_build import RequestedMode, build_runner_image
 from .errors import CitError
-from .host_secrets import with_host_secrets
 from .issue_console import (
     print_contract_report,
     print_expectations,
@@ -36,11 +34,13 @@ from .issue_console import (
 from .pipeline.wiring import steps_for_path, wires_along
 from .report_config import ReportFormat
 from .reports import check_report_target, write_json_report, write_run_reports
-from .results import Status
-from .settings import RUNNER_IMAGE, RunSettings
+from .run.pipeline_run import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
+from .run.progress import CaseObserver, ConsoleObserver, TerminalConsole, human_size
+from .run.results import Status
+from .run.secrets import with_host_secrets
+from .run.settings import RUNNER_IMAGE, RunSettings
 from .terminal_text import markup_safe, plain
 from .verdict import EXIT_INTERRUPTED
-from .workflow import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
 
 if TYPE_CHECKING:
     from .aws.s3 import Download, S3Settings
@@ -236,7 +236,7 @@ def _write_flow_report(
 ) -> Report:
     """The report of a pipeline run, written; its exit code is the command's."""
     from .report_model import build_report, pipeline_suite
-    from .rundir import read_manifest
+    from .run.rundir import read_manifest
 
     with user_errors():
         run = read_manifest(Path(flow.run_dir))
@@ -362,7 +362,7 @@ def _upload_step_outputs(
     """Upload every output of every step that succeeded into a test environment under
     ``target``: a line for each, then where they are, then the environment removed or kept."""
     from .aws.s3 import test_environment
-    from .rundir import read_manifest
+    from .run.rundir import read_manifest
     from .s3_integration import upload_run_outputs
 
     run = read_manifest(Path(flow.run_dir))
@@ -531,7 +531,7 @@ def test_script_command(
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
     from .report_model import script_suite
-    from .rundir import new_run_id
+    from .run.rundir import new_run_id
     from .script_test import REGISTRY_FOLDER, resolve_step, run_script_tests
 
     started, run_id = time.time(), new_run_id()
@@ -583,7 +583,7 @@ def _write_command_report(
     """The report of a command that runs cases, in its run directory ``run_id`` (its cases'
     runs are ``<run_id>-<case>``), written; its exit code is the command's."""
     from .report_model import build_report
-    from .rundir import create_run_dir
+    from .run.rundir import create_run_dir
 
     with user_errors():
         run_dir = create_run_dir(settings.runs_dir, run_id)
@@ -723,7 +723,7 @@ def test_s3_command(
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
     from .issue_console import print_input_checks, print_s3_result
     from .report_model import s3_suite
-    from .rundir import new_run_id
+    from .run.rundir import new_run_id
     from .s3_test import run_s3_test
 
     started, run_id = time.time(), new_run_id()
@@ -912,7 +912,7 @@ def test_all_command(
     """Run every scenario, script test and data-quality check of a configuration file."""
     from .config import load_config
     from .reports import write_configured_reports
-    from .rundir import create_run_dir, new_run_id
+    from .run.rundir import create_run_dir, new_run_id
     from .test_all import needs_containers, run_all, suite_line
 
     started = time.time()

@@ -66,7 +66,7 @@ from .files import FieldError, first_error, load_data_file, reject_unknown
 from .issues import Severity
 from .pipeline.expectations import Expectation, parse_expectations
 from .report_config import ReportingConfig
-from .settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
+from .run.settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
 
 CONFIG_SECTIONS = (
     "test_scenarios",

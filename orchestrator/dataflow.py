@@ -23,14 +23,14 @@ from .expectation_results import judge as judge_expectations
 from .files import write_json_atomic
 from .flow import DataFlowTestResult, inspect_flow, load_snapshots
 from .issues import Issue
-from .observer import RunObserver
 from .pipeline.dag import PipelineDAG
 from .pipeline.model import LocalSource, Pipeline, StepInput
 from .pipeline.validate import validate_pipeline
 from .pipeline.wiring import steps_for_path, wires, wires_along
-from .results import RunResult, Status
-from .settings import RunSettings
-from .workflow import ImageBuilder, load_and_validate, run_loaded
+from .run.observer import RunObserver
+from .run.pipeline_run import ImageBuilder, load_and_validate, run_loaded
+from .run.results import RunResult, Status
+from .run.settings import RunSettings
 
 FLOW_REPORT = "flow.json"
 

@@ -32,8 +32,8 @@ from .pipeline.expectations import (
     named,
 )
 from .pipeline.validate import output_reference
-from .results import RunResult, Status
-from .sagemaker_contract import StepPaths
+from .run.results import RunResult, Status
+from .run.sagemaker_job import StepPaths
 
 if TYPE_CHECKING:
     from .pipeline.model import Pipeline

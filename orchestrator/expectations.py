@@ -39,7 +39,7 @@ from .data.metrics import DEFAULT_METRICS_FILE, MetricExpectation, number_text
 from .data.profiles import Distribution, OutputProfile
 from .data.schemas import DataSchema
 from .issues import Issue
-from .results import Status
+from .run.results import Status
 from .testcases import ALL_OUTPUTS, TestCase, log_pattern
 
 FailureKind = Literal["metric", "output", "schema", "behavior", "warning", "data_quality"]

@@ -17,7 +17,7 @@ from .expectation_results import ExpectationResult, expectations_failed
 from .issues import Issue, RuleInfo, Severity, has_errors
 from .pipeline.model import Pipeline
 from .pipeline.wiring import Wire, declared_schemas, sourced
-from .results import RunResult, Status, StepResult
+from .run.results import RunResult, Status, StepResult
 
 PRODUCER_FAILED = "producer_failed"
 CONSUMER_FAILED = "consumer_failed"

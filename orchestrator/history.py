@@ -24,8 +24,8 @@ from .report_model import (
     load_report,
     pipeline_suite,
 )
-from .results import RunResult, Status
-from .rundir import MANIFEST, read_manifest
+from .run.results import RunResult, Status
+from .run.rundir import MANIFEST, read_manifest
 
 
 class RunRecord(BaseModel):

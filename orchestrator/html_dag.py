@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from .flow import EdgeResult
 from .html_text import STATUS_TONE, cut, duration, esc, open_tag
-from .results import StepResult
+from .run.results import StepResult
 
 BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 168, 48, 56, 20, 16
 NAME_CHARS = 22

@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .console import human_size
 from .data.profiles import DatasetProfile, OutputProfile, describe_profile
 from .data.schemas import DataSchema
 from .expectation_results import ExpectationResult, MetricResult, OutputResult
@@ -57,7 +56,8 @@ from .html_text import (
 )
 from .issues import Issue
 from .report_model import Outcome, Report, Suite, TestItem
-from .results import OutputSummary, RunResult, Status, StepResult
+from .run.progress import human_size
+from .run.results import OutputSummary, RunResult, Status, StepResult
 from .s3_test import InputCheck
 
 CELL_CHARS = 120

@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 from .report_model import Outcome
-from .results import Status
+from .run.results import Status
 
 STATUS_TONE = {
     Status.SUCCEEDED: "ok",

@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .console import failure_panel
 from .contract_check import ContractReport
 from .data.profiles import describe_profile
 from .data.schemas import DataSchema
@@ -18,7 +17,8 @@ from .expectation_results import MetricResult, OutputResult, QualityResult
 from .expectations import ScriptTestResult, TestCaseResult
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue, Severity
-from .results import Status, StepResult
+from .run.progress import failure_panel
+from .run.results import Status, StepResult
 from .terminal_text import plain
 
 if TYPE_CHECKING:
@@ -217,7 +217,7 @@ def print_script_result(console: Console, result: ScriptTestResult) -> None:
 def broken_steps(case: TestCaseResult) -> list[StepResult]:
     """The steps of a case's run that did not succeed, as its manifest records them."""
     from .errors import CitError
-    from .rundir import read_manifest
+    from .run.rundir import read_manifest
 
     if case.run_dir is None:
         return []

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .pipeline.dag import PipelineDAG
     from .pipeline.model import Pipeline
     from .report_model import TestItem
-    from .settings import RunSettings
+    from .run.settings import RunSettings
     from .testcases import TestCase
     from .unittest_suite import CaseTarget, CitRunner, Once, RunOutcome
 
@@ -213,8 +213,8 @@ class CitPipelineFile(pytest.File):
 
     def collect(self) -> Iterator[CitItem]:
         from .errors import CitError
+        from .run.pipeline_run import load_and_validate
         from .unittest_suite import Once, pipeline_tests
-        from .workflow import load_and_validate
 
         try:
             self.pipeline = load_and_validate(self.path)
@@ -306,7 +306,7 @@ class CitTestScript(Protocol):
 @pytest.fixture
 def cit_settings(tmp_path: Path) -> RunSettings:
     """How ``cit_run`` and ``cit_test_script`` run: run directories under ``tmp_path``."""
-    from .settings import RunSettings
+    from .run.settings import RunSettings
 
     return RunSettings(cit_dir=tmp_path / ".cit")
 

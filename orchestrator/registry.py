@@ -71,7 +71,7 @@ from .errors import InputError
 from .files import FieldError, read_data, reject_unknown, write_json_atomic
 from .issues import Issue, has_errors
 from .pipeline.model import StepOutput
-from .sagemaker_contract import StepPaths
+from .run.sagemaker_job import StepPaths
 
 if TYPE_CHECKING:
     from .pipeline.model import Pipeline

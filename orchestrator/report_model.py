@@ -32,7 +32,7 @@ from .expectation_results import ExpectationResult, QualityResult
 from .expectations import ScriptTestResult, TestCaseResult, case_metrics
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue
-from .results import RunResult, Status, StepResult
+from .run.results import RunResult, Status, StepResult
 from .s3_test import InputCheck, S3TestResult
 from .verdict import Outcome as Outcome
 from .verdict import overall as overall

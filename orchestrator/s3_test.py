@@ -29,11 +29,11 @@ from .engines.base import Engine
 from .errors import InputError, StepFailed, StepNotFinished, StepNotFound, StepWithoutData
 from .expectations import Isolation, TestCaseResult, case_metrics
 from .issues import Issue, Severity
-from .observer import RunObserver
 from .pipeline.model import LocalSource, Pipeline, S3Source, Step, StepOutput
 from .pipeline.wiring import Wire, declared_schemas, sourced, wires
-from .settings import RunSettings
-from .workflow import ImageBuilder, S3Fetcher, fetched
+from .run.observer import RunObserver
+from .run.pipeline_run import ImageBuilder, S3Fetcher, fetched
+from .run.settings import RunSettings
 
 STEP_ERRORS = (StepNotFound, StepNotFinished, StepFailed, StepWithoutData)
 """What can be wrong with one step of an execution (not with the execution or SageMaker)."""

@@ -33,15 +33,22 @@ from .expectations import (
     judge,
 )
 from .files import FieldError
-from .host_secrets import with_host_secrets
-from .observer import RunObserver
 from .pipeline.model import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
 from .pipeline.source_scan import scan_script
 from .pipeline.validate import validate_pipeline
-from .results import RunResult, Status, StepResult
-from .settings import RunSettings
+from .run.observer import RunObserver
+from .run.pipeline_run import (
+    ImageBuilder,
+    S3Fetcher,
+    fetched,
+    load_and_validate,
+    run_loaded,
+    s3_fetcher,
+)
+from .run.results import RunResult, Status, StepResult
+from .run.secrets import with_host_secrets
+from .run.settings import RunSettings
 from .testcases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data
-from .workflow import ImageBuilder, S3Fetcher, fetched, load_and_validate, run_loaded, s3_fetcher
 
 if TYPE_CHECKING:
     pass

@@ -11,12 +11,12 @@ from .engines.base import Engine
 from .errors import InputError
 from .expectations import Isolation, ScriptTestResult, TestCaseResult
 from .files import FieldError
-from .observer import RunObserver
+from .run.observer import RunObserver
+from .run.pipeline_run import s3_fetcher
+from .run.settings import RunSettings
 from .s3_test import S3TestResult
 from .script_test import entry_point_of, quick_case, run_script_tests, script_step
-from .settings import RunSettings
 from .testcases import TestCase, cases_from_data, load_test_cases
-from .workflow import s3_fetcher
 
 
 class ScriptUnitTester:

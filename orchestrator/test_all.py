@@ -27,8 +27,6 @@ from .engines.base import Engine
 from .errors import CitError
 from .expectations import Isolation, ScriptTestResult
 from .global_quality import quality_items
-from .host_secrets import with_host_secrets
-from .observer import RunObserver
 from .pipeline.model import Pipeline
 from .report_model import (
     Outcome,
@@ -41,8 +39,12 @@ from .report_model import (
     pipeline_suite,
     script_suite,
 )
-from .results import RunResult, Status
-from .rundir import read_manifest
+from .run.observer import RunObserver
+from .run.pipeline_run import ImageBuilder, fetch_inputs, s3_fetcher, s3_inputs
+from .run.results import RunResult, Status
+from .run.rundir import read_manifest
+from .run.secrets import with_host_secrets
+from .run.settings import RunSettings
 from .script_test import (
     REGISTRY_FOLDER,
     default_engine,
@@ -50,9 +52,7 @@ from .script_test import (
     run_script_tests,
     with_case_secrets,
 )
-from .settings import RunSettings
 from .test_all_plan import Plan, Scenario, ScriptTest, prepare
-from .workflow import ImageBuilder, fetch_inputs, s3_fetcher, s3_inputs
 
 if TYPE_CHECKING:
     from .aws.s3 import Download

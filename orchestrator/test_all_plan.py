@@ -24,15 +24,15 @@ from .global_quality import check_quality_checks, runs_a_check
 from .pipeline.model import Pipeline, Step, with_expectations
 from .pipeline.validate import check_expectations
 from .reports import check_configured_reports
+from .run.pipeline_run import ImageBuilder, ensure_images, load_and_validate
+from .run.settings import RUNNER_IMAGE, RunSettings
 from .script_test import (
     REGISTRY_FOLDER,
     check_cases,
     check_process_isolation,
     script_step,
 )
-from .settings import RUNNER_IMAGE, RunSettings
 from .testcases import TestCase, cases_from_data
-from .workflow import ImageBuilder, ensure_images, load_and_validate
 
 if TYPE_CHECKING:
     from .aws.s3_uris import S3Uri

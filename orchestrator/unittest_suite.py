@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from .errors import InputError
 from .report_model import Outcome, Report, Suite, TestItem, TestKind, build_report
-from .settings import RunSettings
+from .run.settings import RunSettings
 from .terminal_text import visible
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from .flow import DataFlowTestResult
     from .pipeline.dag import PipelineDAG
     from .pipeline.model import Pipeline, Step
-    from .results import RunResult, Status, StepResult
+    from .run.results import RunResult, Status, StepResult
     from .testcases import TestCase, TestCaseFile
 
 __unittest = True
@@ -214,7 +214,7 @@ class CitRunner:
         """Run the pipeline (the steps ``path`` needs, all without one) and check its edges."""
         from .dataflow import test_flow
         from .report_model import pipeline_suite
-        from .rundir import read_manifest
+        from .run.rundir import read_manifest
 
         engine, started, cancel = self.engine(), time.time(), threading.Event()
         flow = test_flow(
@@ -306,9 +306,9 @@ def pipeline_tests(pipeline: Pipeline) -> list[tuple[TestKind, str]]:
 def load_case_target(path: Path) -> CaseTarget:
     """A test-case file that says which script it tests, and that step; ``InputError`` when
     the file names none, or names a step its pipeline does not have."""
+    from .run.pipeline_run import load_and_validate
     from .script_test import pipeline_step, script_step
     from .testcases import load_test_cases
-    from .workflow import load_and_validate
 
     cases = load_test_cases(path)
     if cases.script is None:

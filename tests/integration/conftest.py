@@ -18,7 +18,7 @@ from orchestrator.engines.docker_engine import DockerEngine, connect
 from orchestrator.engines.image_build import build_runner_image
 from orchestrator.engines.spec import RUN_LABEL
 from orchestrator.errors import EngineUnavailable
-from orchestrator.settings import RUNNER_IMAGE, RunSettings
+from orchestrator.run.settings import RUNNER_IMAGE, RunSettings
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "tabular"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from orchestrator import RunSettings, Status, run_pipeline
 from orchestrator.engines.docker_engine import DockerEngine
-from orchestrator.settings import DEFAULT_PIDS_LIMIT
+from orchestrator.run.settings import DEFAULT_PIDS_LIMIT
 
 from .conftest import the_run, write_script
 

@@ -21,9 +21,9 @@ from orchestrator.data.profiles import OutputProfile
 from orchestrator.dataflow import PipelineDataFlowTester
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.flow import DataFlowTestResult, EdgeResult
-from orchestrator.results import Status
-from orchestrator.settings import RunSettings
-from orchestrator.workflow import load_and_validate
+from orchestrator.run.pipeline_run import load_and_validate
+from orchestrator.run.results import Status
+from orchestrator.run.settings import RunSettings
 
 from .conftest import the_run
 

@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 from orchestrator.engines.docker_engine import DockerEngine
-from orchestrator.settings import RUNNER_IMAGE
+from orchestrator.run.settings import RUNNER_IMAGE
 
 TRAIN = """
 import json, os

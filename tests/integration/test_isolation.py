@@ -12,8 +12,8 @@ from orchestrator.engines.base import Engine
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.engines.process_engine import ProcessEngine
 from orchestrator.expectations import Isolation, ScriptTestResult
+from orchestrator.run.settings import RunSettings
 from orchestrator.script_test import resolve_step, run_script_tests
-from orchestrator.settings import RunSettings
 from orchestrator.testcases import load_test_cases
 
 CASES = Path(__file__).resolve().parent / "isolation_cases"

@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 from orchestrator.aws.s3 import S3Settings
 from orchestrator.cli import app
 from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.run.settings import RunSettings
 from orchestrator.s3_integration import S3IntegrationManager
 from orchestrator.script_unit_tester import ScriptUnitTester
-from orchestrator.settings import RunSettings
 
 from ..s3_server import (
     SECRET_ACCESS_KEY,

@@ -12,8 +12,8 @@ from orchestrator.dataflow import with_test_data
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.issues import Severity
 from orchestrator.pipeline.wiring import steps_for_path
-from orchestrator.settings import RunSettings
-from orchestrator.workflow import load_and_validate, run_loaded
+from orchestrator.run.pipeline_run import load_and_validate, run_loaded
+from orchestrator.run.settings import RunSettings
 
 from .conftest import EXAMPLE
 

@@ -17,8 +17,8 @@ from orchestrator.config import load_config
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.report_model import Outcome, shipped_schema
 from orchestrator.reports import write_configured_reports
-from orchestrator.rundir import create_run_dir, new_run_id
-from orchestrator.settings import RunSettings
+from orchestrator.run.rundir import create_run_dir, new_run_id
+from orchestrator.run.settings import RunSettings
 from orchestrator.test_all import run_all
 from tests.s3_server import S3Server
 

@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from orchestrator.console import CaseObserver
-from orchestrator.results import RunResult, Status, StepResult
+from orchestrator.run.progress import CaseObserver
+from orchestrator.run.results import RunResult, Status, StepResult
 
 
 def run_of(status: Status, reason: str | None = None) -> RunResult:

@@ -112,7 +112,7 @@ def test_python_syntax_error_exits_2_with_line(project: Path) -> None:
 
 @pytest.mark.parametrize("command", ["run", "test-flow"])
 def test_help_names_the_default_image(command: str) -> None:
-    from orchestrator.settings import RUNNER_IMAGE
+    from orchestrator.run.settings import RUNNER_IMAGE
 
     result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and RUNNER_IMAGE in result.output

@@ -11,7 +11,7 @@ import pytest
 from orchestrator.contract_check import CONTRACT_RULES, ContractReport, ContractRule
 from orchestrator.contract_check import validate_contracts as check_pipeline
 from orchestrator.issues import Issue, Severity
-from orchestrator.workflow import load_and_validate
+from orchestrator.run.pipeline_run import load_and_validate
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular"
 

@@ -13,7 +13,7 @@ from orchestrator.data.schemas import DataSchema, ExtraColumns
 from orchestrator.errors import CitError, InputError
 from orchestrator.pipeline.loader import load_pipeline
 from orchestrator.pipeline.model import Pipeline, StepKind, build_step
-from orchestrator.workflow import load_and_validate
+from orchestrator.run.pipeline_run import load_and_validate
 
 from .conftest import write
 

@@ -13,11 +13,11 @@ from orchestrator.engines.cleanup import is_orphan
 from orchestrator.engines.docker_engine import create_arguments
 from orchestrator.engines.fake_engine import FakeEngine
 from orchestrator.engines.spec import ContainerSpec, Mount
-from orchestrator.packaging import tar_gz_folder
-from orchestrator.sagemaker_contract import StepPaths
-from orchestrator.settings import RunSettings
-from orchestrator.step_runner import read_message
-from orchestrator.workflow import bounded_by_engine
+from orchestrator.run.packaging import tar_gz_folder
+from orchestrator.run.pipeline_run import bounded_by_engine
+from orchestrator.run.sagemaker_job import StepPaths
+from orchestrator.run.settings import RunSettings
+from orchestrator.run.step_runner import read_message
 
 OFFLINE_API = docker.APIClient(base_url="unix:///nonexistent.sock", version="1.41")
 

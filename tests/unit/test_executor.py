@@ -11,9 +11,9 @@ import pytest
 
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings, Status, run_pipeline
 from orchestrator.errors import ImageError, RunDirectoryError
-from orchestrator.results import StepResult
-from orchestrator.rundir import create_run_dir
-from orchestrator.settings import RUNNER_IMAGE
+from orchestrator.run.results import StepResult
+from orchestrator.run.rundir import create_run_dir
+from orchestrator.run.settings import RUNNER_IMAGE
 
 from .conftest import write
 
@@ -270,7 +270,7 @@ def test_containers_are_created_ahead_and_discarded_when_skipped(project: Path) 
 def test_cancel_before_a_created_ahead_step_starts_discards_its_container(
     project: Path,
 ) -> None:
-    from orchestrator.observer import NullObserver
+    from orchestrator.run.observer import NullObserver
 
     text = """
     name: ahead
@@ -301,7 +301,7 @@ def test_manifest_that_cannot_be_written_is_reported_after_clean_up(project: Pat
     import shutil
 
     from orchestrator.errors import RunDirectoryError
-    from orchestrator.observer import NullObserver
+    from orchestrator.run.observer import NullObserver
 
     class RemoveRunDir(NullObserver):
         def step_finished(self, step: StepResult) -> None:

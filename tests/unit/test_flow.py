@@ -20,8 +20,8 @@ from orchestrator.issue_console import print_flow
 from orchestrator.issues import Issue, Severity
 from orchestrator.pipeline.model import LocalSource, StepOutput
 from orchestrator.pipeline.wiring import Wire, steps_for_path, wires, wires_along
-from orchestrator.settings import RUNNER_IMAGE
-from orchestrator.workflow import load_and_validate
+from orchestrator.run.pipeline_run import load_and_validate
+from orchestrator.run.settings import RUNNER_IMAGE
 
 OUT = "/opt/ml/processing/output/out/data.csv"
 SCORES = "/opt/ml/processing/output/scores/scores.csv"
@@ -566,7 +566,7 @@ def test_a_damaged_snapshot_stops_the_run_before_anything_runs(flow_file: Path) 
 def test_a_capture_that_crashes_leaves_the_step_its_result(
     flow_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestrator import step_runner
+    from orchestrator.run import step_runner
 
     def broken(name: str, folder: Path) -> None:
         raise RuntimeError("boom")

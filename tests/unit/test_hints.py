@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from orchestrator import FakeBehaviour, FakeEngine, cli
 from orchestrator.engines.base import PROCESS_IMAGE_ID
-from orchestrator.hints import ArchiveInput, archive_inputs, missing_module, step_hints
 from orchestrator.pipeline.model import Pipeline
-from orchestrator.results import Status, StepResult
-from orchestrator.settings import RUNNER_IMAGE
+from orchestrator.run.hints import ArchiveInput, archive_inputs, missing_module, step_hints
+from orchestrator.run.results import Status, StepResult
+from orchestrator.run.settings import RUNNER_IMAGE
 
 TRACEBACK = [
     "Traceback (most recent call last):",

@@ -37,7 +37,7 @@ from orchestrator.report_model import (
     edge_test,
     step_test,
 )
-from orchestrator.results import OutputSummary, RunResult, Status, StepResult
+from orchestrator.run.results import OutputSummary, RunResult, Status, StepResult
 from orchestrator.s3_test import InputCheck
 
 # -- a small DOM ------------------------------------------------------------------------------

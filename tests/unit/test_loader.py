@@ -11,7 +11,7 @@ from orchestrator.data.schemas import load_schema
 from orchestrator.errors import InputError, PipelineError
 from orchestrator.pipeline.loader import load_pipeline
 from orchestrator.pipeline.model import StepOutput
-from orchestrator.workflow import load_and_validate
+from orchestrator.run.pipeline_run import load_and_validate
 
 from .conftest import write
 

@@ -26,11 +26,11 @@ from orchestrator.issue_console import print_expectations
 from orchestrator.junit import render_junit
 from orchestrator.pipeline.expectations import ExpectedMetric, ExpectedOutput, ExpectedQuality
 from orchestrator.report_model import Outcome, Report, build_report, load_report, pipeline_suite
-from orchestrator.rundir import read_manifest
-from orchestrator.settings import RUNNER_IMAGE
+from orchestrator.run.pipeline_run import load_and_validate
+from orchestrator.run.rundir import read_manifest
+from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.test_all import run_all
 from orchestrator.unittest_suite import CitRunner, pipeline_tests, pipeline_verdict
-from orchestrator.workflow import load_and_validate
 
 TRAIN = "/opt/ml/processing/output/train/train.csv"
 TEST = "/opt/ml/processing/output/test/test.csv"

@@ -33,9 +33,9 @@ from orchestrator.engines.process_engine import (
 from orchestrator.engines.spec import STEP_LABEL, ContainerSpec, Mount
 from orchestrator.errors import InputError
 from orchestrator.pipeline.model import LocalSource, Step, StepInput, StepKind, StepOutputSpec
-from orchestrator.plan import PlannedStep
-from orchestrator.sagemaker_contract import JobContext, StepPaths, translate
-from orchestrator.step_runner import prepare
+from orchestrator.run.plan import PlannedStep
+from orchestrator.run.sagemaker_job import JobContext, StepPaths, translate
+from orchestrator.run.step_runner import prepare
 
 from .conftest import write
 

@@ -13,7 +13,7 @@ import pytest
 
 from orchestrator import FakeBehaviour, FakeEngine
 from orchestrator.errors import InputError
-from orchestrator.settings import RUNNER_IMAGE
+from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.testcases import load_test_cases
 from orchestrator.unittest_suite import CitTestFailure, IntegrationTestSuite
 
@@ -72,7 +72,7 @@ FILES = {
 CONFTEST = """
     from orchestrator import FakeBehaviour, FakeEngine
     from orchestrator.errors import EngineUnavailable
-    from orchestrator.settings import RUNNER_IMAGE
+    from orchestrator.run.settings import RUNNER_IMAGE
 
     CLEAN = {clean!r}
     SCORES = {scores!r}

@@ -17,7 +17,7 @@ from orchestrator.data.schemas import schema_from_data
 from orchestrator.errors import InputError
 from orchestrator.pipeline.model import Pipeline
 from orchestrator.registry import TestDataEntry, TestDataRegistry, content_hash
-from orchestrator.workflow import load_and_validate
+from orchestrator.run.pipeline_run import load_and_validate
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from orchestrator.report_model import (
     report_schema,
     shipped_schema,
 )
-from orchestrator.settings import RUNNER_IMAGE
+from orchestrator.run.settings import RUNNER_IMAGE
 
 OUT = "/opt/ml/processing/output/out/data.csv"
 PIPELINE = """
@@ -273,7 +273,7 @@ def test_test_script_shows_a_broken_case_runs_log_tail_as_cit_run_does(
 def test_an_edge_into_an_interrupted_step_is_interrupted() -> None:
     from orchestrator.flow import EdgeResult
     from orchestrator.report_model import edge_test
-    from orchestrator.results import Status
+    from orchestrator.run.results import Status
 
     edge = EdgeResult(
         edge="a.out -> b.in",

@@ -17,11 +17,11 @@ from orchestrator.cli import app
 from orchestrator.engines.spec import ContainerSpec, Mount
 from orchestrator.errors import CitError, InputError, PipelineError
 from orchestrator.pipeline.model import LocalSource, S3Source, StepInput, StepKind, build_step
-from orchestrator.plan import plan_run
+from orchestrator.run.pipeline_run import fetch_inputs, load_and_validate, run_pipeline, s3_inputs
+from orchestrator.run.plan import plan_run
+from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.script_test import resolve_step, run_script_tests
-from orchestrator.settings import RUNNER_IMAGE
 from orchestrator.testcases import InputSource, cases_from_data, load_test_cases
-from orchestrator.workflow import fetch_inputs, load_and_validate, run_pipeline, s3_inputs
 
 from .conftest import write
 

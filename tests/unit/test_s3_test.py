@@ -15,6 +15,8 @@ from orchestrator.aws.discovery import SageMakerDiscovery
 from orchestrator.aws.fake_sagemaker import FakeSageMaker
 from orchestrator.errors import InputError, StepNotFound
 from orchestrator.issues import Severity
+from orchestrator.run.pipeline_run import load_and_validate
+from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.s3_test import (
     S3TestResult,
     execution_sources,
@@ -23,8 +25,6 @@ from orchestrator.s3_test import (
     run_s3_test,
 )
 from orchestrator.script_test import script_step
-from orchestrator.settings import RUNNER_IMAGE
-from orchestrator.workflow import load_and_validate
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/tabular/execution/abc123"

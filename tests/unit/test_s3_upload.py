@@ -17,7 +17,7 @@ from orchestrator import FakeBehaviour, FakeEngine, cli
 from orchestrator.aws import s3
 from orchestrator.aws.s3 import S3Settings, delete_prefix, upload_folder
 from orchestrator.cli import app
-from orchestrator.settings import RUNNER_IMAGE
+from orchestrator.run.settings import RUNNER_IMAGE
 from tests.s3_server import SECRET_ACCESS_KEY, S3Server
 
 from .conftest import write

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.pipeline.model import Step, build_step
-from orchestrator.sagemaker_contract import (
+from orchestrator.run.sagemaker_job import (
     JobContext,
     JobSpec,
     StepPaths,
@@ -291,7 +291,7 @@ def test_non_root_user_runs_as_itself_with_a_writable_home(
 ) -> None:
     import os
 
-    from orchestrator.settings import RunSettings
+    from orchestrator.run.settings import RunSettings
 
     monkeypatch.setattr(os, "getuid", lambda: 1000)
     monkeypatch.setattr(os, "getgid", lambda: 1001)
@@ -310,7 +310,7 @@ def test_non_root_user_runs_as_itself_with_a_writable_home(
 def test_root_keeps_the_image_user(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from orchestrator.settings import RunSettings
+    from orchestrator.run.settings import RunSettings
 
     monkeypatch.setattr(os, "getuid", lambda: 0)
     assert RunSettings().user is None

@@ -11,8 +11,8 @@ import pytest
 
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings
 from orchestrator.errors import InputError
+from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.script_test import resolve_step, run_script_tests, scanned_outputs
-from orchestrator.settings import RUNNER_IMAGE
 from orchestrator.testcases import load_test_cases
 
 SCRIPT = """
@@ -640,7 +640,7 @@ def test_synthetic_data_that_cannot_be_made_stops_before_any_case_runs(project: 
 def test_ctrl_c_marks_the_running_case_and_the_rest_interrupted(project: Path) -> None:
     import threading
 
-    from orchestrator.observer import NullObserver
+    from orchestrator.run.observer import NullObserver
 
     cancel = threading.Event()
 

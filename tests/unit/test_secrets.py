@@ -14,18 +14,18 @@ from typer.testing import CliRunner
 
 from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings, Status, dataflow
 from orchestrator.cli import app
-from orchestrator.console import ConsoleObserver
 from orchestrator.contract_check import check_step
 from orchestrator.data.contracts import ScriptContract
 from orchestrator.engines.spec import SECRET_MASK, ContainerSpec
 from orchestrator.errors import InputError
-from orchestrator.host_secrets import masker, read_host_secrets
 from orchestrator.issue_console import print_flow
 from orchestrator.report_model import build_report, pipeline_suite
 from orchestrator.reports import write_run_reports
-from orchestrator.rundir import read_manifest
-from orchestrator.settings import RUNNER_IMAGE
-from orchestrator.workflow import load_and_validate
+from orchestrator.run.pipeline_run import load_and_validate
+from orchestrator.run.progress import ConsoleObserver
+from orchestrator.run.rundir import read_manifest
+from orchestrator.run.secrets import masker, read_host_secrets
+from orchestrator.run.settings import RUNNER_IMAGE
 
 from .conftest import write
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings, dataflow
-from orchestrator.console import ConsoleObserver, finding_line
 from orchestrator.issue_console import print_flow
 from orchestrator.issues import Issue, Severity
-from orchestrator.settings import RUNNER_IMAGE
+from orchestrator.run.pipeline_run import load_and_validate
+from orchestrator.run.progress import ConsoleObserver, finding_line
+from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.terminal_text import markup_safe, plain, visible
-from orchestrator.workflow import load_and_validate
 
 PIPELINE = """
     name: "markup[/]"

@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from orchestrator import FakeBehaviour, FakeEngine, cli
 from orchestrator.cli import app
-from orchestrator.settings import RUNNER_IMAGE
+from orchestrator.run.settings import RUNNER_IMAGE
 
 runner = CliRunner()
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular" / "pipeline.py"

@@ -18,7 +18,7 @@ from orchestrator.cli import app
 from orchestrator.errors import InputError, PipelineError
 from orchestrator.pipeline.graph import find_cycle
 from orchestrator.pipeline.model import Pipeline, StepOutput, build_step
-from orchestrator.workflow import load_and_validate
+from orchestrator.run.pipeline_run import load_and_validate
 
 from .conftest import write
 

@@ -13,9 +13,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .issues import Issue
+from ..issues import Issue
+from ..terminal_text import markup_safe, plain
 from .results import OutputSummary, RunResult, Status, StepResult
-from .terminal_text import markup_safe, plain
 
 STATUS_STYLE = {
     Status.PENDING: "dim",

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from ._version import __version__
-from .engines.base import Engine
-from .errors import RunDirectoryError
-from .files import write_json_atomic
+from .._version import __version__
+from ..engines.base import Engine
+from ..errors import RunDirectoryError
+from ..files import write_json_atomic
+from ..pipeline.graph import descendants
 from .hints import archive_inputs, step_hints
 from .observer import NullObserver, RunObserver
-from .pipeline.graph import descendants
 from .plan import PlannedStep, RunPlan
 from .results import RunResult, Status, StepResult
 from .rundir import MANIFEST

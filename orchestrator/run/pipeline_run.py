@@ -9,22 +9,22 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .engines.base import Engine
-from .engines.cleanup import sweep_orphans
-from .errors import CitError, ImageError
+from ..engines.base import Engine
+from ..engines.cleanup import sweep_orphans
+from ..errors import CitError, ImageError
+from ..pipeline.loader import load_pipeline
+from ..pipeline.model import LocalSource, Pipeline, S3Source, Step
+from ..pipeline.validate import validate_pipeline
 from .executor import execute
-from .host_secrets import with_host_secrets
 from .observer import RunObserver
-from .pipeline.loader import load_pipeline
-from .pipeline.model import LocalSource, Pipeline, S3Source, Step
-from .pipeline.validate import validate_pipeline
 from .plan import RunPlan, plan_run
 from .results import RunResult
 from .rundir import create_run_dir, new_run_id
+from .secrets import with_host_secrets
 from .settings import RUNNER_IMAGE, RunSettings
 
 if TYPE_CHECKING:
-    from .aws.s3 import Download, S3Settings
+    from ..aws.s3 import Download, S3Settings
 
 ImageBuilder = Callable[[str], None]
 S3Fetcher = Callable[[str], Path]
@@ -102,7 +102,7 @@ def s3_fetcher(
 ) -> S3Fetcher:
     """``s3.download`` with ``settings`` (read once, by the caller); ``report`` is told of each
     download (files, bytes, fetched and cached)."""
-    from .aws.s3 import download  # boto3 is loaded only by runs that read S3
+    from ..aws.s3 import download  # boto3 is loaded only by runs that read S3
 
     def fetch(uri: str) -> Path:
         done = download(uri, settings)

@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .engines.spec import MANAGED_LABEL, OWNER_LABEL, PIPELINE_LABEL, RUN_LABEL, STEP_LABEL
-from .errors import PipelineError
-from .host_secrets import secret_env
-from .pipeline.graph import topological_order
-from .pipeline.model import LocalSource, Pipeline, S3Source, Step
-from .pipeline.resources import limits
-from .sagemaker_contract import JobContext, JobSpec, StepPaths, translate
+from ..engines.spec import MANAGED_LABEL, OWNER_LABEL, PIPELINE_LABEL, RUN_LABEL, STEP_LABEL
+from ..errors import PipelineError
+from ..pipeline.graph import topological_order
+from ..pipeline.model import LocalSource, Pipeline, S3Source, Step
+from ..pipeline.resources import limits
+from .sagemaker_job import JobContext, JobSpec, StepPaths, translate
+from .secrets import secret_env
 from .settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
 
 

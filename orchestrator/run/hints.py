@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .engines.base import PROCESS_IMAGE_ID
-from .pipeline.model import MODEL_OUTPUT, LocalSource, Step, StepKind, StepOutput
+from ..engines.base import PROCESS_IMAGE_ID
+from ..pipeline.model import MODEL_OUTPUT, LocalSource, Step, StepKind, StepOutput
 from .results import Status, StepResult
 from .settings import RUNNER_IMAGE
 

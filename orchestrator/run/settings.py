@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .engines.image_build import runner_image_tag
-from .pipeline.resources import host_cpus, host_memory_bytes
+from ..engines.image_build import runner_image_tag
+from ..pipeline.resources import host_cpus, host_memory_bytes
 
 RUNNER_IMAGE = runner_image_tag()
 DEFAULT_LOG_LIMIT_BYTES = 64 * 2**20

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from .engines.spec import SECRET_MASK
-from .errors import InputError
-from .pipeline.model import Step
+from ..engines.spec import SECRET_MASK
+from ..errors import InputError
+from ..pipeline.model import Step
 from .settings import RunSettings
 
 

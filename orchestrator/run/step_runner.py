@@ -9,25 +9,20 @@ import time
 from collections import deque
 from pathlib import Path
 
-from .console import human_size
-from .container_files import (
-    is_real_dir,
-    read_text_bounded,
-    regular_files,
-    secure_written_folders,
-)
-from .data.capture import capture_output, write_profile
-from .data.profiles import DatasetProfile, OutputProfile
-from .engines.base import ENGINE_LOST, ContainerOutcome, Engine
-from .engines.spec import writable_folders
-from .files import write_text_files
-from .host_secrets import masker
+from ..container_files import is_real_dir, read_text_bounded, regular_files, secure_written_folders
+from ..data.capture import capture_output, write_profile
+from ..data.profiles import DatasetProfile, OutputProfile
+from ..engines.base import ENGINE_LOST, ContainerOutcome, Engine
+from ..engines.spec import writable_folders
+from ..files import write_text_files
+from ..pipeline.model import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
 from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder
-from .pipeline.model import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
 from .plan import PlannedStep
+from .progress import human_size
 from .results import OutputSummary, Status, StepResult
-from .sagemaker_contract import StepPaths
+from .sagemaker_job import StepPaths
+from .secrets import masker
 
 LOG_TAIL_LINES = 40
 MESSAGE_FILES = ("failure", "message")

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .data.profiles import OutputProfile
-from .issues import Issue, has_errors
+from ..data.profiles import OutputProfile
+from ..issues import Issue, has_errors
 
 
 class Status(StrEnum):

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engines.spec import SECRET_MASK, ContainerSpec, Mount
-from .pipeline.model import LocalSource, Step, StepKind
-from .pipeline.sagemaker_paths import (
+from ..engines.spec import SECRET_MASK, ContainerSpec, Mount
+from ..pipeline.model import LocalSource, Step, StepKind
+from ..pipeline.sagemaker_paths import (
     MODEL_DIR,
     OUTPUT_DATA_DIR,
     OUTPUT_DIR,

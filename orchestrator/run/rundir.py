@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import RunDirectoryError
+from ..errors import RunDirectoryError
 
 if TYPE_CHECKING:
     from .results import RunResult
