@@ -57,19 +57,19 @@ _EXPORTS = {
     "run_pipeline": "run.pipeline_run",
     "ProcessEngine": "engines.process_engine",
     "S3IntegrationManager": "s3_integration",
-    "S3TestResult": "s3_test",
+    "S3TestResult": "scripttest.on_s3",
     "S3Settings": "aws.s3",
     "ExecutionDiscovery": "aws.discovery",
     "SageMakerDiscovery": "aws.discovery",
     "FakeSageMaker": "aws.fake_sagemaker",
     "StepOutputs": "aws.discovery",
     "load_config": "config",
-    "ScriptUnitTester": "script_unit_tester",
+    "ScriptUnitTester": "scripttest.tester",
     "IntegrationTestSuite": "unittest_suite",
-    "TestDataRegistry": "registry",
-    "ScriptTestResult": "expectations",
-    "TestCaseResult": "expectations",
-    "load_test_cases": "testcases",
+    "TestDataRegistry": "scripttest.registry",
+    "ScriptTestResult": "scripttest.case_checks",
+    "TestCaseResult": "scripttest.case_checks",
+    "load_test_cases": "scripttest.cases",
     "generate_table": "data.synthetic",
 }
 """Public name -> the module of this package that defines it."""
@@ -112,20 +112,20 @@ if TYPE_CHECKING:
         PipelineError,
         RunDirectoryError,
     )
-    from .expectations import ScriptTestResult, TestCaseResult
     from .flow import DataFlowTestResult, EdgeResult
     from .issues import Issue, Severity
     from .pipeline.dag import PipelineDAG
     from .pipeline.loader import load_pipeline
     from .pipeline.model import Instance, Pipeline, Step, StepKind, StepOutput
-    from .registry import TestDataRegistry
     from .run.pipeline_run import run_pipeline
     from .run.results import OutputSummary, RunResult, Status, StepResult
     from .run.settings import RUNNER_IMAGE, RunSettings
     from .s3_integration import S3IntegrationManager
-    from .s3_test import S3TestResult
-    from .script_unit_tester import ScriptUnitTester
-    from .testcases import load_test_cases
+    from .scripttest.case_checks import ScriptTestResult, TestCaseResult
+    from .scripttest.cases import load_test_cases
+    from .scripttest.on_s3 import S3TestResult
+    from .scripttest.registry import TestDataRegistry
+    from .scripttest.tester import ScriptUnitTester
     from .unittest_suite import IntegrationTestSuite
 
 __all__ = [

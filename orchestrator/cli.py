@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from .flow import DataFlowTestResult
     from .pipeline.model import Pipeline, Step
     from .report_model import Report, Suite
-    from .testcases import TestCase
+    from .scripttest.cases import TestCase
 
 app = typer.Typer(
     name="cit",
@@ -532,7 +532,7 @@ def test_script_command(
     """Run each test case of a script in its own container (or process), check what it expects."""
     from .report_model import script_suite
     from .run.rundir import new_run_id
-    from .script_test import REGISTRY_FOLDER, resolve_step, run_script_tests
+    from .scripttest.runner import REGISTRY_FOLDER, resolve_step, run_script_tests
 
     started, run_id = time.time(), new_run_id()
     settings = _settings(output_dir or cit_dir, image, 1)
@@ -611,8 +611,8 @@ def _cases_to_run(
     checks: str | None,
 ) -> list[TestCase]:
     """The cases of --test-cases, or the one quick check of --input-data."""
-    from .script_test import quick_case
-    from .testcases import load_test_cases
+    from .scripttest.cases import load_test_cases
+    from .scripttest.runner import quick_case
 
     if (test_cases is None) == (not input_data):
         raise CitError("give --test-cases FILE, or --input-data PATH (not both)")
@@ -724,7 +724,7 @@ def test_s3_command(
     from .issue_console import print_input_checks, print_s3_result
     from .report_model import s3_suite
     from .run.rundir import new_run_id
-    from .s3_test import run_s3_test
+    from .scripttest.on_s3 import run_s3_test
 
     started, run_id = time.time(), new_run_id()
     settings = _settings(cit_dir, image, 1)
@@ -788,7 +788,7 @@ def _step_under_test(
     script: str, dag: Path | None, contract: Path | None
 ) -> tuple[Pipeline | None, Step, Path]:
     """The pipeline (with --dag), the step --script names, and the file it comes from."""
-    from .script_test import pipeline_step, resolve_step
+    from .scripttest.runner import pipeline_step, resolve_step
 
     if dag is None:
         tested, source = resolve_step(script, contract=contract)
@@ -814,7 +814,7 @@ def _s3_sources(
     from .aws.discovery import SageMakerDiscovery
     from .aws.s3_uris import S3Uri
     from .errors import S3UriError
-    from .s3_test import execution_sources, prefix_sources
+    from .scripttest.on_s3 import execution_sources, prefix_sources
 
     if pipeline_execution is not None:
         if bucket is not None:

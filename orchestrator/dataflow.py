@@ -132,7 +132,7 @@ class PipelineDataFlowTester:
         return check_declared_edges(self.pipeline, between)
 
     def _test(self, path: list[str] | None) -> DataFlowTestResult:
-        from .script_test import default_engine
+        from .scripttest.runner import default_engine
 
         return test_flow(
             self.pipeline,

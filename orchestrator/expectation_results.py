@@ -16,14 +16,6 @@ from .data.metrics import MetricExpectation, number_text
 from .data.quality import CheckResult, read_dataset, run_check
 from .data.quality_checks import CheckContext, CheckSpec, CheckUnavailable
 from .errors import InputError
-from .expectations import (
-    LISTED_FILES,
-    check_metric,
-    check_output_written,
-    matches,
-    metrics_from,
-    output_files,
-)
 from .pipeline.expectations import (
     Expectation,
     ExpectedMetric,
@@ -34,6 +26,14 @@ from .pipeline.expectations import (
 from .pipeline.validate import output_reference
 from .run.results import RunResult, Status
 from .run.sagemaker_job import StepPaths
+from .scripttest.case_checks import (
+    LISTED_FILES,
+    check_metric,
+    check_output_written,
+    matches,
+    metrics_from,
+    output_files,
+)
 
 if TYPE_CHECKING:
     from .pipeline.model import Pipeline

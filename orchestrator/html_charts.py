@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .data.profiles import Distribution
-from .expectations import Failure, find_metric
 from .html_text import attributes, cut, esc, is_number, number
+from .scripttest.case_checks import Failure, find_metric
 
 MAX_BARS = 40
 """Numeric metrics drawn per chart; the table lists them all."""

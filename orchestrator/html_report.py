@@ -31,7 +31,6 @@ from typing import Any
 from .data.profiles import DatasetProfile, OutputProfile, describe_profile
 from .data.schemas import DataSchema
 from .expectation_results import ExpectationResult, MetricResult, OutputResult
-from .expectations import Failure, TestCaseResult, find_metric
 from .flow import EdgeResult
 from .html_assets import CSP, CSS, SCRIPT
 from .html_charts import (
@@ -58,7 +57,8 @@ from .issues import Issue
 from .report_model import Outcome, Report, Suite, TestItem
 from .run.progress import human_size
 from .run.results import OutputSummary, RunResult, Status, StepResult
-from .s3_test import InputCheck
+from .scripttest.case_checks import Failure, TestCaseResult, find_metric
+from .scripttest.on_s3 import InputCheck
 
 CELL_CHARS = 120
 """Longer values are cut in a table cell; the whole value is in its tooltip."""

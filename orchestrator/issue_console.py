@@ -14,16 +14,16 @@ from .contract_check import ContractReport
 from .data.profiles import describe_profile
 from .data.schemas import DataSchema
 from .expectation_results import MetricResult, OutputResult, QualityResult
-from .expectations import ScriptTestResult, TestCaseResult
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue, Severity
 from .run.progress import failure_panel
 from .run.results import Status, StepResult
+from .scripttest.case_checks import ScriptTestResult, TestCaseResult
 from .terminal_text import plain
 
 if TYPE_CHECKING:
     from .history import RunRecord
-    from .s3_test import InputCheck, S3TestResult
+    from .scripttest.on_s3 import InputCheck, S3TestResult
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
 
@@ -273,7 +273,7 @@ def print_s3_result(console: Console, result: S3TestResult) -> None:
 
 
 def _s3_verdict(result: S3TestResult) -> Text:
-    from .script_test import INTERRUPTED
+    from .scripttest.runner import INTERRUPTED
 
     if result.test.error_message == INTERRUPTED:
         return Text("interrupted", "bold red")

@@ -36,12 +36,12 @@ if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
     from .engines.base import Engine
-    from .expectations import ScriptTestResult
     from .pipeline.dag import PipelineDAG
     from .pipeline.model import Pipeline
     from .report_model import TestItem
     from .run.settings import RunSettings
-    from .testcases import TestCase
+    from .scripttest.case_checks import ScriptTestResult
+    from .scripttest.cases import TestCase
     from .unittest_suite import CaseTarget, CitRunner, Once, RunOutcome
 
 CASES_INI = "cit_test_cases"

@@ -29,11 +29,11 @@ from ._version import __version__
 from .container_files import tail_lines
 from .data.profiles import Distribution
 from .expectation_results import ExpectationResult, QualityResult
-from .expectations import ScriptTestResult, TestCaseResult, case_metrics
 from .flow import DataFlowTestResult, EdgeResult
 from .issues import Issue
 from .run.results import RunResult, Status, StepResult
-from .s3_test import InputCheck, S3TestResult
+from .scripttest.case_checks import ScriptTestResult, TestCaseResult, case_metrics
+from .scripttest.on_s3 import InputCheck, S3TestResult
 from .verdict import Outcome as Outcome
 from .verdict import overall as overall
 from .verdict import verdict_of
@@ -328,7 +328,7 @@ def script_suite(
 
 
 def case_test(case: TestCaseResult, script: str) -> TestItem:
-    from .script_test import INTERRUPTED
+    from .scripttest.runner import INTERRUPTED
 
     if case.error_message == INTERRUPTED:
         outcome = Outcome.INTERRUPTED
@@ -428,7 +428,7 @@ def _json_ready(row: dict[str, Any]) -> dict[str, Any]:
 def step_metrics(step: StepResult) -> dict[str, Any]:
     """The metrics a step wrote (a metrics.json in its outputs), flattened."""
     from .data.metrics import DEFAULT_METRICS_FILE
-    from .expectations import read_metrics
+    from .scripttest.case_checks import read_metrics
 
     if not step.outputs:
         return {}

@@ -25,7 +25,6 @@ from .config import ExecutionConfig, IntegrationTestConfig
 from .dataflow import test_flow
 from .engines.base import Engine
 from .errors import CitError
-from .expectations import Isolation, ScriptTestResult
 from .global_quality import quality_items
 from .pipeline.model import Pipeline
 from .report_model import (
@@ -45,7 +44,8 @@ from .run.results import RunResult, Status
 from .run.rundir import read_manifest
 from .run.secrets import with_host_secrets
 from .run.settings import RunSettings
-from .script_test import (
+from .scripttest.case_checks import Isolation, ScriptTestResult
+from .scripttest.runner import (
     REGISTRY_FOLDER,
     default_engine,
     interrupted,

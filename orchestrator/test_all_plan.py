@@ -26,13 +26,8 @@ from .pipeline.validate import check_expectations
 from .reports import check_configured_reports
 from .run.pipeline_run import ImageBuilder, ensure_images, load_and_validate
 from .run.settings import RUNNER_IMAGE, RunSettings
-from .script_test import (
-    REGISTRY_FOLDER,
-    check_cases,
-    check_process_isolation,
-    script_step,
-)
-from .testcases import TestCase, cases_from_data
+from .scripttest.cases import TestCase, cases_from_data
+from .scripttest.runner import REGISTRY_FOLDER, check_cases, check_process_isolation, script_step
 
 if TYPE_CHECKING:
     from .aws.s3_uris import S3Uri

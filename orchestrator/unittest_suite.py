@@ -47,12 +47,12 @@ from .terminal_text import visible
 
 if TYPE_CHECKING:
     from .engines.base import Engine
-    from .expectations import ScriptTestResult
     from .flow import DataFlowTestResult
     from .pipeline.dag import PipelineDAG
     from .pipeline.model import Pipeline, Step
     from .run.results import RunResult, Status, StepResult
-    from .testcases import TestCase, TestCaseFile
+    from .scripttest.case_checks import ScriptTestResult
+    from .scripttest.cases import TestCase, TestCaseFile
 
 __unittest = True
 """Leaves this module's frames out of unittest's failure tracebacks: a failure is its lines."""
@@ -251,7 +251,7 @@ class CitRunner:
         *,
         settings: RunSettings | None = None,
     ) -> ScriptTestResult:
-        from .script_test import run_script_tests
+        from .scripttest.runner import run_script_tests
 
         engine, cancel = self.engine(), threading.Event()
         result = run_script_tests(
@@ -307,8 +307,8 @@ def load_case_target(path: Path) -> CaseTarget:
     """A test-case file that says which script it tests, and that step; ``InputError`` when
     the file names none, or names a step its pipeline does not have."""
     from .run.pipeline_run import load_and_validate
-    from .script_test import pipeline_step, script_step
-    from .testcases import load_test_cases
+    from .scripttest.cases import load_test_cases
+    from .scripttest.runner import pipeline_step, script_step
 
     cases = load_test_cases(path)
     if cases.script is None:
@@ -618,8 +618,8 @@ def run_script_with(
     script file (with ``contract`` if given). Relative paths, those of cases given as data
     too, are read from ``base_dir`` (default: the working directory)."""
     from .files import FieldError
-    from .script_test import resolve_step
-    from .testcases import cases_from_data, load_test_cases
+    from .scripttest.cases import cases_from_data, load_test_cases
+    from .scripttest.runner import resolve_step
 
     base = base_dir or Path.cwd()
     step, source = resolve_step(

@@ -51,8 +51,8 @@ def test_example_pipeline_runs_green(
 def test_example_test_cases_of_preprocess(
     engine: DockerEngine, runner_image: str, no_leftovers: None, tmp_path: Path
 ) -> None:
-    from orchestrator.script_test import resolve_step, run_script_tests
-    from orchestrator.testcases import load_test_cases
+    from orchestrator.scripttest.cases import load_test_cases
+    from orchestrator.scripttest.runner import resolve_step, run_script_tests
 
     step, source = resolve_step("preprocess", dag=EXAMPLE / "pipeline.py")
     cases = load_test_cases(EXAMPLE / "test_cases" / "preprocess.yaml").test_cases

@@ -11,10 +11,10 @@ import pytest
 from orchestrator.engines.base import Engine
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.engines.process_engine import ProcessEngine
-from orchestrator.expectations import Isolation, ScriptTestResult
 from orchestrator.run.settings import RunSettings
-from orchestrator.script_test import resolve_step, run_script_tests
-from orchestrator.testcases import load_test_cases
+from orchestrator.scripttest.case_checks import Isolation, ScriptTestResult
+from orchestrator.scripttest.cases import load_test_cases
+from orchestrator.scripttest.runner import resolve_step, run_script_tests
 
 CASES = Path(__file__).resolve().parent / "isolation_cases"
 

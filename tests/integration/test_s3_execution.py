@@ -23,7 +23,7 @@ from orchestrator.cli import app
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.run.settings import RunSettings
 from orchestrator.s3_integration import S3IntegrationManager
-from orchestrator.script_unit_tester import ScriptUnitTester
+from orchestrator.scripttest.tester import ScriptUnitTester
 
 from ..s3_server import (
     SECRET_ACCESS_KEY,

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from orchestrator.engines.docker_engine import DockerEngine
-from orchestrator.registry import TestDataRegistry
+from orchestrator.scripttest.registry import TestDataRegistry
 
 from ..s3_server import S3Server
 from .conftest import cit_test_script

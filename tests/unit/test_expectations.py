@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.expectations import (
+from orchestrator.scripttest.case_checks import (
     CaseOutcome,
     Failure,
     ScriptTestResult,
@@ -22,7 +22,7 @@ from orchestrator.expectations import (
     metrics_file_for,
     output_files,
 )
-from orchestrator.testcases import TestCase
+from orchestrator.scripttest.cases import TestCase
 
 
 def make_case(**fields: Any) -> TestCase:
@@ -628,7 +628,7 @@ def test_a_schema_per_output_and_a_captured_profile_is_used(tmp_path: Path) -> N
 
 def test_a_schema_file_is_read_when_the_cases_are(tmp_path: Path) -> None:
     from orchestrator.errors import InputError
-    from orchestrator.testcases import load_test_cases
+    from orchestrator.scripttest.cases import load_test_cases
 
     (tmp_path / "s.yaml").write_text("format: csv\ncolumns: {id: integer}\n")
     (tmp_path / "cases.yaml").write_text(

@@ -15,7 +15,6 @@ import pytest
 
 from orchestrator.data.profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile
 from orchestrator.data.schemas import DataSchema
-from orchestrator.expectations import Failure, TestCaseResult
 from orchestrator.flow import EdgeResult
 from orchestrator.html_charts import (
     Bound,
@@ -38,7 +37,8 @@ from orchestrator.report_model import (
     step_test,
 )
 from orchestrator.run.results import OutputSummary, RunResult, Status, StepResult
-from orchestrator.s3_test import InputCheck
+from orchestrator.scripttest.case_checks import Failure, TestCaseResult
+from orchestrator.scripttest.on_s3 import InputCheck
 
 # -- a small DOM ------------------------------------------------------------------------------
 
@@ -699,7 +699,7 @@ def test_drift_statistics_are_read_from_the_checks_message() -> None:
 
 def test_a_drift_failure_draws_both_distributions() -> None:
     from orchestrator.data.profiles import Distribution
-    from orchestrator.expectations import Failure
+    from orchestrator.scripttest.case_checks import Failure
 
     shares = Distribution(
         column="age<x>", labels=["<= 30", "> 30"], actual=[0.9, 0.1], reference=[0.5, 0.5]

@@ -14,7 +14,7 @@ import pytest
 from orchestrator import FakeBehaviour, FakeEngine
 from orchestrator.errors import InputError
 from orchestrator.run.settings import RUNNER_IMAGE
-from orchestrator.testcases import load_test_cases
+from orchestrator.scripttest.cases import load_test_cases
 from orchestrator.unittest_suite import CitTestFailure, IntegrationTestSuite
 
 pytest_plugins = ["pytester"]

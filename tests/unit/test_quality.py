@@ -396,7 +396,7 @@ def test_row_count_relative_to_another_dataset(tmp_path: Path) -> None:
 
 
 def test_a_test_cases_row_count_dataset_must_exist(tmp_path: Path) -> None:
-    from orchestrator.testcases import load_test_cases
+    from orchestrator.scripttest.cases import load_test_cases
 
     cases = write_csv(
         tmp_path / "cases.yaml",

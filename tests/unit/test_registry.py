@@ -16,8 +16,8 @@ import pytest
 from orchestrator.data.schemas import schema_from_data
 from orchestrator.errors import InputError
 from orchestrator.pipeline.model import Pipeline
-from orchestrator.registry import TestDataEntry, TestDataRegistry, content_hash
 from orchestrator.run.pipeline_run import load_and_validate
+from orchestrator.scripttest.registry import TestDataEntry, TestDataRegistry, content_hash
 
 
 @pytest.fixture
@@ -304,7 +304,7 @@ def test_a_failing_index_write_leaves_no_staging_garbage(
     def cannot_write(*_: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("orchestrator.registry.write_json_atomic", cannot_write)
+    monkeypatch.setattr("orchestrator.scripttest.registry.write_json_atomic", cannot_write)
     with pytest.raises(InputError, match=r"index\.json: cannot be written: No space left"):
         registry.register("prep", "basic", make_folder(tmp_path / "a", {"d.csv": "1"}))
     assert_nothing_stored(registry)

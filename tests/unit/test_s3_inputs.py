@@ -20,8 +20,8 @@ from orchestrator.pipeline.model import LocalSource, S3Source, StepInput, StepKi
 from orchestrator.run.pipeline_run import fetch_inputs, load_and_validate, run_pipeline, s3_inputs
 from orchestrator.run.plan import plan_run
 from orchestrator.run.settings import RUNNER_IMAGE
-from orchestrator.script_test import resolve_step, run_script_tests
-from orchestrator.testcases import InputSource, cases_from_data, load_test_cases
+from orchestrator.scripttest.cases import InputSource, cases_from_data, load_test_cases
+from orchestrator.scripttest.runner import resolve_step, run_script_tests
 
 from .conftest import write
 

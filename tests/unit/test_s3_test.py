@@ -17,14 +17,14 @@ from orchestrator.errors import InputError, StepNotFound
 from orchestrator.issues import Severity
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.settings import RUNNER_IMAGE
-from orchestrator.s3_test import (
+from orchestrator.scripttest.on_s3 import (
     S3TestResult,
     execution_sources,
     fetch_sources,
     prefix_sources,
     run_s3_test,
 )
-from orchestrator.script_test import script_step
+from orchestrator.scripttest.runner import script_step
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/tabular/execution/abc123"

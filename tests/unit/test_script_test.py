@@ -12,8 +12,8 @@ import pytest
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings
 from orchestrator.errors import InputError
 from orchestrator.run.settings import RUNNER_IMAGE
-from orchestrator.script_test import resolve_step, run_script_tests, scanned_outputs
-from orchestrator.testcases import load_test_cases
+from orchestrator.scripttest.cases import load_test_cases
+from orchestrator.scripttest.runner import resolve_step, run_script_tests, scanned_outputs
 
 SCRIPT = """
 import json, os
@@ -211,7 +211,7 @@ def test_data_quality_checks_run_on_the_predictions(project: Path) -> None:
 
 
 def test_script_unit_tester_from_a_contract(project: Path) -> None:
-    from orchestrator.script_unit_tester import ScriptUnitTester
+    from orchestrator.scripttest.tester import ScriptUnitTester
 
     (project / "contract.yaml").write_text(
         "entry_point: evaluate.py\n"
@@ -393,7 +393,7 @@ def test_the_isolation_given_is_the_one_recorded(process_project: Path) -> None:
 
 
 def test_script_unit_tester_in_process_isolation(process_project: Path) -> None:
-    from orchestrator.script_unit_tester import ScriptUnitTester
+    from orchestrator.scripttest.tester import ScriptUnitTester
 
     (process_project / "contract.yaml").write_text(
         "entry_point: evaluate.py\n"
@@ -421,7 +421,7 @@ def test_script_unit_tester_in_process_isolation(process_project: Path) -> None:
 
 
 def test_quick_case_maps_the_only_input_and_picks_checks(project: Path) -> None:
-    from orchestrator.script_test import quick_case
+    from orchestrator.scripttest.runner import quick_case
 
     (project / "p.yaml").write_text(
         "name: p\nsteps:\n  evaluate: {kind: processing, script: evaluate.py,"
@@ -446,7 +446,7 @@ def test_quick_case_maps_the_only_input_and_picks_checks(project: Path) -> None:
 
 
 def test_quick_case_needs_channels_for_several_inputs(project: Path) -> None:
-    from orchestrator.script_test import quick_case
+    from orchestrator.scripttest.runner import quick_case
 
     (project / "p.yaml").write_text(
         "name: p\nsteps:\n  evaluate: {kind: processing, script: evaluate.py,"
@@ -460,7 +460,7 @@ def test_quick_case_needs_channels_for_several_inputs(project: Path) -> None:
 
 
 def test_data_quality_of_one_run_from_python(project: Path) -> None:
-    from orchestrator.script_unit_tester import ScriptUnitTester
+    from orchestrator.scripttest.tester import ScriptUnitTester
 
     (project / "contract.yaml").write_text(
         "entry_point: evaluate.py\n"
@@ -482,7 +482,7 @@ def test_data_quality_of_one_run_from_python(project: Path) -> None:
 
 
 def test_a_case_reads_registered_test_data(project: Path) -> None:
-    from orchestrator.registry import TestDataRegistry
+    from orchestrator.scripttest.registry import TestDataRegistry
 
     registry = TestDataRegistry(project / ".cit" / "registry")
     entry = registry.register("evaluate", "standard", project / "data")

@@ -221,8 +221,8 @@ def test_the_spec_records_secrets_masked() -> None:
 def test_a_case_that_sets_the_variable_needs_no_host_value(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestrator.script_test import run_script_tests
-    from orchestrator.testcases import cases_from_data
+    from orchestrator.scripttest.cases import cases_from_data
+    from orchestrator.scripttest.runner import run_script_tests
 
     monkeypatch.delenv("API_TOKEN", raising=False)
     pipeline = load_and_validate(yaml_step(project, "secrets: [API_TOKEN], outputs: [out]"))

@@ -28,8 +28,8 @@ from orchestrator.data.synthetic import (
 )
 from orchestrator.errors import CitError, InputError
 from orchestrator.issues import Severity
-from orchestrator.script_test import generate_synthetic
-from orchestrator.testcases import InputSource
+from orchestrator.scripttest.cases import InputSource
+from orchestrator.scripttest.runner import generate_synthetic
 
 from .conftest import write
 

@@ -16,8 +16,8 @@ from orchestrator.data.quality import read_dataset, read_head
 from orchestrator.data.tables import TableKind, holds_table, table_files, table_kind, table_of
 from orchestrator.errors import InputError
 from orchestrator.run.settings import RUNNER_IMAGE
-from orchestrator.script_test import resolve_step, run_script_tests
-from orchestrator.testcases import load_test_cases
+from orchestrator.scripttest.cases import load_test_cases
+from orchestrator.scripttest.runner import resolve_step, run_script_tests
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from orchestrator.data.metrics import (
 )
 from orchestrator.errors import InputError
 from orchestrator.files import FieldError
-from orchestrator.testcases import TestCase, cases_from_data, load_test_cases, log_pattern
+from orchestrator.scripttest.cases import TestCase, cases_from_data, load_test_cases, log_pattern
 
 from .conftest import write
 

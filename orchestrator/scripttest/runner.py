@@ -18,26 +18,18 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .data.contracts import ScriptContract, load_contract
-from .data.profiles import Distribution, OutputProfile
-from .data.quality import read_dataset, run_checks
-from .data.tables import ALLOWED, holds_table
-from .engines.base import Engine
-from .errors import InputError
-from .expectations import (
-    CaseOutcome,
-    Failure,
-    Isolation,
-    ScriptTestResult,
-    TestCaseResult,
-    judge,
-)
-from .files import FieldError
-from .pipeline.model import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
-from .pipeline.source_scan import scan_script
-from .pipeline.validate import validate_pipeline
-from .run.observer import RunObserver
-from .run.pipeline_run import (
+from ..data.contracts import ScriptContract, load_contract
+from ..data.profiles import Distribution, OutputProfile
+from ..data.quality import read_dataset, run_checks
+from ..data.tables import ALLOWED, holds_table
+from ..engines.base import Engine
+from ..errors import InputError
+from ..files import FieldError
+from ..pipeline.model import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
+from ..pipeline.source_scan import scan_script
+from ..pipeline.validate import validate_pipeline
+from ..run.observer import RunObserver
+from ..run.pipeline_run import (
     ImageBuilder,
     S3Fetcher,
     fetched,
@@ -45,10 +37,11 @@ from .run.pipeline_run import (
     run_loaded,
     s3_fetcher,
 )
-from .run.results import RunResult, Status, StepResult
-from .run.secrets import with_host_secrets
-from .run.settings import RunSettings
-from .testcases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data
+from ..run.results import RunResult, Status, StepResult
+from ..run.secrets import with_host_secrets
+from ..run.settings import RunSettings
+from .case_checks import CaseOutcome, Failure, Isolation, ScriptTestResult, TestCaseResult, judge
+from .cases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data
 
 if TYPE_CHECKING:
     pass
@@ -130,8 +123,8 @@ def scanned_channels(path: Path, prefix: str, skip: Sequence[str] = ()) -> list[
 
 def generate_synthetic(source: InputSource, folder: Path) -> Path:
     """A case's ``synthetic:`` input, generated from its schema into ``folder``."""
-    from .data.schemas import load_schema
-    from .data.synthetic import generate_dataset
+    from ..data.schemas import load_schema
+    from ..data.synthetic import generate_dataset
 
     spec = source.synthetic
     if spec is None:
@@ -255,7 +248,7 @@ def check_outputs_named(step: Step, case: TestCase) -> None:
 def check_inputs_exist(case: TestCase, registry_root: Path) -> None:
     """Registered data is there and synthetic data can be made. (S3 URIs were parsed when the
     case was read; their data is fetched when the case runs.)"""
-    from .data.schemas import load_schema
+    from ..data.schemas import load_schema
     from .registry import TestDataRegistry
 
     for channel, source in case.input_data.items():
@@ -266,7 +259,7 @@ def check_inputs_exist(case: TestCase, registry_root: Path) -> None:
                 registry = TestDataRegistry(registry_root)
                 registry.path(registry.get(*key))
             if source.synthetic is not None:
-                from .data.synthetic import check_spec
+                from ..data.synthetic import check_spec
 
                 spec = source.synthetic
                 check_spec(load_schema(spec.schema_file), spec.rows, spec.format)
@@ -526,7 +519,12 @@ def case_run_id(command_run_id: str, case: TestCase) -> str:
 def check_process_isolation(step: Step, cases: Sequence[TestCase]) -> None:
     """Refuse, in one line, a step whose script has no ``main`` to call, or a case whose job
     arguments cannot become ``job_args``."""
-    from .engines.process_engine import MAIN_SIGNATURE, ProcessJobError, job_arguments, require_main
+    from ..engines.process_engine import (
+        MAIN_SIGNATURE,
+        ProcessJobError,
+        job_arguments,
+        require_main,
+    )
 
     if step.script is None:
         raise InputError(
@@ -644,9 +642,9 @@ def entry_point_of(contract_file: Path, contract: ScriptContract) -> Path:
 def default_engine(isolation: Isolation) -> Engine:
     """A ``ProcessEngine`` for process isolation; else the Docker engine (connected now)."""
     if isolation == "process":
-        from .engines.process_engine import ProcessEngine
+        from ..engines.process_engine import ProcessEngine
 
         return ProcessEngine()
-    from .engines.docker_engine import connect
+    from ..engines.docker_engine import connect
 
     return connect()

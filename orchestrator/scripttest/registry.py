@@ -63,18 +63,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .container_files import is_regular_file, regular_files, walk
-from .data.capture import capture_output
-from .data.compatibility import check_output
-from .data.schemas import DataSchema
-from .errors import InputError
-from .files import FieldError, read_data, reject_unknown, write_json_atomic
-from .issues import Issue, has_errors
-from .pipeline.model import StepOutput
-from .run.sagemaker_job import StepPaths
+from ..container_files import is_regular_file, regular_files, walk
+from ..data.capture import capture_output
+from ..data.compatibility import check_output
+from ..data.schemas import DataSchema
+from ..errors import InputError
+from ..files import FieldError, read_data, reject_unknown, write_json_atomic
+from ..issues import Issue, has_errors
+from ..pipeline.model import StepOutput
+from ..run.sagemaker_job import StepPaths
 
 if TYPE_CHECKING:
-    from .pipeline.model import Pipeline
+    from ..pipeline.model import Pipeline
 
 DEFAULT_REGISTRY = Path(".cit/registry")
 INDEX_FILE = "index.json"

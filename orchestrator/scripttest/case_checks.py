@@ -32,15 +32,15 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from .container_files import is_real_dir, read_bounded, regular_files, walk
-from .data.capture import capture_output
-from .data.compatibility import check_output
-from .data.metrics import DEFAULT_METRICS_FILE, MetricExpectation, number_text
-from .data.profiles import Distribution, OutputProfile
-from .data.schemas import DataSchema
-from .issues import Issue
-from .run.results import Status
-from .testcases import ALL_OUTPUTS, TestCase, log_pattern
+from ..container_files import is_real_dir, read_bounded, regular_files, walk
+from ..data.capture import capture_output
+from ..data.compatibility import check_output
+from ..data.metrics import DEFAULT_METRICS_FILE, MetricExpectation, number_text
+from ..data.profiles import Distribution, OutputProfile
+from ..data.schemas import DataSchema
+from ..issues import Issue
+from ..run.results import Status
+from .cases import ALL_OUTPUTS, TestCase, log_pattern
 
 FailureKind = Literal["metric", "output", "schema", "behavior", "warning", "data_quality"]
 Isolation = Literal["container", "process"]

@@ -62,18 +62,18 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from .aws.s3_uris import is_s3_text, s3_uri
-from .data.metrics import (
+from ..aws.s3_uris import is_s3_text, s3_uri
+from ..data.metrics import (
     DEFAULT_METRICS_FILE,
     MetricExpectation,
     parse_expected_metrics,
     relative_pattern,
 )
-from .data.quality import check_shorthand, checks_from_data
-from .data.quality_checks import CheckSpec
-from .data.schemas import DataSchema, load_schema, schema_from_data
-from .errors import InputError
-from .files import (
+from ..data.quality import check_shorthand, checks_from_data
+from ..data.quality_checks import CheckSpec
+from ..data.schemas import DataSchema, load_schema, schema_from_data
+from ..errors import InputError
+from ..files import (
     DICT_KEY,
     FieldError,
     StrictRecord,

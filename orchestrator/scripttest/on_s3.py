@@ -19,21 +19,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from .aws.discovery import ExecutionArn, ExecutionDiscovery, StepOutputs
-from .aws.s3_uris import is_s3_text
-from .data.capture import capture_output
-from .data.compatibility import schema_issues
-from .data.profiles import OutputProfile
-from .data.schemas import DataSchema
-from .engines.base import Engine
-from .errors import InputError, StepFailed, StepNotFinished, StepNotFound, StepWithoutData
-from .expectations import Isolation, TestCaseResult, case_metrics
-from .issues import Issue, Severity
-from .pipeline.model import LocalSource, Pipeline, S3Source, Step, StepOutput
-from .pipeline.wiring import Wire, declared_schemas, sourced, wires
-from .run.observer import RunObserver
-from .run.pipeline_run import ImageBuilder, S3Fetcher, fetched
-from .run.settings import RunSettings
+from ..aws.discovery import ExecutionArn, ExecutionDiscovery, StepOutputs
+from ..aws.s3_uris import is_s3_text
+from ..data.capture import capture_output
+from ..data.compatibility import schema_issues
+from ..data.profiles import OutputProfile
+from ..data.schemas import DataSchema
+from ..engines.base import Engine
+from ..errors import InputError, StepFailed, StepNotFinished, StepNotFound, StepWithoutData
+from ..issues import Issue, Severity
+from ..pipeline.model import LocalSource, Pipeline, S3Source, Step, StepOutput
+from ..pipeline.wiring import Wire, declared_schemas, sourced, wires
+from ..run.observer import RunObserver
+from ..run.pipeline_run import ImageBuilder, S3Fetcher, fetched
+from ..run.settings import RunSettings
+from .case_checks import Isolation, TestCaseResult, case_metrics
 
 STEP_ERRORS = (StepNotFound, StepNotFinished, StepFailed, StepWithoutData)
 """What can be wrong with one step of an execution (not with the execution or SageMaker)."""
@@ -304,7 +304,7 @@ def run_s3_test(
     """Fetch ``sources``, check them if asked (``on_checked`` sees the checks before the run),
     then run ``step`` once on them, judged like a quick test case (its run named after
     ``run_id``, the command's, when given)."""
-    from .script_test import check_channels, check_outputs_named, quick_case, run_script_tests
+    from .runner import check_channels, check_outputs_named, quick_case, run_script_tests
 
     # Everything the user wrote is checked before any data is downloaded.
     case = quick_case(
@@ -344,7 +344,7 @@ def run_s3_test(
 
 
 def _metrics_of(result: TestCaseResult, step: str) -> dict[str, Any]:
-    from .script_test import INTERRUPTED
+    from .runner import INTERRUPTED
 
     return {} if result.error_message == INTERRUPTED else case_metrics(result, step)
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .aws.s3 import S3Settings
-from .data.contracts import load_contract
-from .engines.base import Engine
-from .errors import InputError
-from .expectations import Isolation, ScriptTestResult, TestCaseResult
-from .files import FieldError
-from .run.observer import RunObserver
-from .run.pipeline_run import s3_fetcher
-from .run.settings import RunSettings
-from .s3_test import S3TestResult
-from .script_test import entry_point_of, quick_case, run_script_tests, script_step
-from .testcases import TestCase, cases_from_data, load_test_cases
+from ..aws.s3 import S3Settings
+from ..data.contracts import load_contract
+from ..engines.base import Engine
+from ..errors import InputError
+from ..files import FieldError
+from ..run.observer import RunObserver
+from ..run.pipeline_run import s3_fetcher
+from ..run.settings import RunSettings
+from .case_checks import Isolation, ScriptTestResult, TestCaseResult
+from .cases import TestCase, cases_from_data, load_test_cases
+from .on_s3 import S3TestResult
+from .runner import entry_point_of, quick_case, run_script_tests, script_step
 
 
 class ScriptUnitTester:
@@ -93,7 +93,7 @@ class ScriptUnitTester:
         folder from ``S3IntegrationManager.download_pipeline_outputs``): each input's schema
         checked against the contract's ``input_schemas``, then the run judged. The result has
         ``passed``, ``performance_metrics``, ``data_quality_score`` and ``schema_issues``."""
-        from .s3_test import run_s3_test
+        from .on_s3 import run_s3_test
 
         return run_s3_test(
             self.step,
