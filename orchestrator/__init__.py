@@ -14,12 +14,12 @@ from ._version import __version__
 
 _EXPORTS = {
     "capture_output": "data.capture",
-    "ContractReport": "contract_check",
-    "validate_contracts": "contract_check",
+    "ContractReport": "dataflow.contract_check",
+    "validate_contracts": "dataflow.contract_check",
     "ScriptContract": "data.contracts",
     "load_contract": "data.contracts",
     "PipelineDAG": "pipeline.dag",
-    "PipelineDataFlowTester": "dataflow",
+    "PipelineDataFlowTester": "dataflow.tester",
     "ContainerOutcome": "engines.base",
     "Engine": "engines.base",
     "CitError": "errors",
@@ -30,8 +30,8 @@ _EXPORTS = {
     "RunDirectoryError": "errors",
     "FakeBehaviour": "engines.fake_engine",
     "FakeEngine": "engines.fake_engine",
-    "DataFlowTestResult": "flow",
-    "EdgeResult": "flow",
+    "DataFlowTestResult": "dataflow.edges",
+    "EdgeResult": "dataflow.edges",
     "Issue": "issues",
     "Severity": "issues",
     "load_pipeline": "pipeline.loader",
@@ -93,13 +93,14 @@ if TYPE_CHECKING:
     from .aws.fake_sagemaker import FakeSageMaker
     from .aws.s3 import S3Settings
     from .config import load_config
-    from .contract_check import ContractReport, validate_contracts
     from .data.capture import capture_output
     from .data.contracts import ScriptContract, load_contract
     from .data.profiles import ColumnProfile, DatasetProfile, OutputProfile
     from .data.schemas import ColumnSpec, DataSchema, load_schema
     from .data.synthetic import generate_table
-    from .dataflow import PipelineDataFlowTester
+    from .dataflow.contract_check import ContractReport, validate_contracts
+    from .dataflow.edges import DataFlowTestResult, EdgeResult
+    from .dataflow.tester import PipelineDataFlowTester
     from .engines.base import ContainerOutcome, Engine
     from .engines.fake_engine import FakeBehaviour, FakeEngine
     from .engines.process_engine import ProcessEngine
@@ -112,7 +113,6 @@ if TYPE_CHECKING:
         PipelineError,
         RunDirectoryError,
     )
-    from .flow import DataFlowTestResult, EdgeResult
     from .issues import Issue, Severity
     from .pipeline.dag import PipelineDAG
     from .pipeline.loader import load_pipeline

@@ -19,7 +19,7 @@ import typer
 
 from ._version import __version__
 from .data.schemas import DataSchema
-from .dataflow import test_flow
+from .dataflow.tester import test_flow
 from .engines.base import Engine
 from .engines.cleanup import sweep_orphans
 from .engines.docker_engine import DockerEngine, connect
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .aws.s3 import Download, S3Settings
     from .aws.s3_uris import S3Uri
     from .config import IntegrationTestConfig, S3IntegrationConfig
-    from .flow import DataFlowTestResult
+    from .dataflow.edges import DataFlowTestResult
     from .pipeline.model import Pipeline, Step
     from .report_model import Report, Suite
     from .scripttest.cases import TestCase
@@ -462,7 +462,7 @@ def validate_contracts_command(
     ] = None,
 ) -> None:
     """Check each step against its script contract and its script's source, without running."""
-    from .contract_check import validate_contracts  # only this command parses scripts
+    from .dataflow.contract_check import validate_contracts  # only this command parses scripts
 
     with user_errors():
         if output_report is not None:

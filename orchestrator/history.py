@@ -12,10 +12,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .dataflow import FLOW_REPORT
+from .dataflow.edges import DataFlowTestResult
+from .dataflow.tester import FLOW_REPORT
 from .errors import CitError, InputError
 from .files import describe_error, first_line
-from .flow import DataFlowTestResult
 from .report_model import (
     REPORT_FILE,
     SCHEMA_VERSION,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .flow import EdgeResult
+from .dataflow.edges import EdgeResult
 from .html_text import STATUS_TONE, cut, duration, esc, open_tag
 from .run.results import StepResult
 

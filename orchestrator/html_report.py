@@ -30,8 +30,8 @@ from typing import Any
 
 from .data.profiles import DatasetProfile, OutputProfile, describe_profile
 from .data.schemas import DataSchema
-from .expectation_results import ExpectationResult, MetricResult, OutputResult
-from .flow import EdgeResult
+from .dataflow.edges import EdgeResult
+from .dataflow.expectation_results import ExpectationResult, MetricResult, OutputResult
 from .html_assets import CSP, CSS, SCRIPT
 from .html_charts import (
     Bound,

@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .contract_check import ContractReport
 from .data.profiles import describe_profile
 from .data.schemas import DataSchema
-from .expectation_results import MetricResult, OutputResult, QualityResult
-from .flow import DataFlowTestResult, EdgeResult
+from .dataflow.contract_check import ContractReport
+from .dataflow.edges import DataFlowTestResult, EdgeResult
+from .dataflow.expectation_results import MetricResult, OutputResult, QualityResult
 from .issues import Issue, Severity
 from .run.progress import failure_panel
 from .run.results import Status, StepResult

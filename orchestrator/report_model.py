@@ -28,8 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ._version import __version__
 from .container_files import tail_lines
 from .data.profiles import Distribution
-from .expectation_results import ExpectationResult, QualityResult
-from .flow import DataFlowTestResult, EdgeResult
+from .dataflow.edges import DataFlowTestResult, EdgeResult
+from .dataflow.expectation_results import ExpectationResult, QualityResult
 from .issues import Issue
 from .run.results import RunResult, Status, StepResult
 from .scripttest.case_checks import ScriptTestResult, TestCaseResult, case_metrics

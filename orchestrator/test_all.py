@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import ExecutionConfig, IntegrationTestConfig
-from .dataflow import test_flow
+from .dataflow.tester import test_flow
 from .engines.base import Engine
 from .errors import CitError
 from .global_quality import quality_items

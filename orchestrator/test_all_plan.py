@@ -16,7 +16,7 @@ from .config import (
     ScenarioConfig,
     ScriptTestConfig,
 )
-from .dataflow import with_test_data
+from .dataflow.tester import with_test_data
 from .engines.base import Engine
 from .errors import InputError
 from .files import FieldError

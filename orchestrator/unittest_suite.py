@@ -46,8 +46,8 @@ from .run.settings import RunSettings
 from .terminal_text import visible
 
 if TYPE_CHECKING:
+    from .dataflow.edges import DataFlowTestResult
     from .engines.base import Engine
-    from .flow import DataFlowTestResult
     from .pipeline.dag import PipelineDAG
     from .pipeline.model import Pipeline, Step
     from .run.results import RunResult, Status, StepResult
@@ -212,7 +212,7 @@ class CitRunner:
         update_snapshots: bool = False,
     ) -> RunOutcome:
         """Run the pipeline (the steps ``path`` needs, all without one) and check its edges."""
-        from .dataflow import test_flow
+        from .dataflow.tester import test_flow
         from .report_model import pipeline_suite
         from .run.rundir import read_manifest
 
@@ -283,7 +283,7 @@ def _to_stderr(line: str) -> None:
 def load_pipeline_file(pipeline: str | Path | Pipeline | PipelineDAG) -> tuple[Pipeline, Path]:
     """A pipeline and its file: read from a file, or an object (validated; its file is where a
     file of its name would be, for snapshots)."""
-    from .dataflow import PipelineDataFlowTester
+    from .dataflow.tester import PipelineDataFlowTester
 
     tester = PipelineDataFlowTester(pipeline)
     return tester.pipeline, tester.file
@@ -585,7 +585,7 @@ def run_pipeline_with(
     """``pipeline`` run by ``runner`` with ``settings`` changed by the options given; relative
     paths (the pipeline's file, ``test_data``) are read from ``base_dir`` (default: the working
     directory)."""
-    from .dataflow import with_test_data
+    from .dataflow.tester import with_test_data
 
     base = base_dir or Path.cwd()
     loaded, file = load_pipeline_file(_at(base, pipeline))

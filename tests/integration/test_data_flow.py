@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from orchestrator import dataflow
 from orchestrator.data.profiles import OutputProfile
-from orchestrator.dataflow import PipelineDataFlowTester
+from orchestrator.dataflow import tester as dataflow
+from orchestrator.dataflow.edges import DataFlowTestResult, EdgeResult
+from orchestrator.dataflow.tester import PipelineDataFlowTester
 from orchestrator.engines.docker_engine import DockerEngine
-from orchestrator.flow import DataFlowTestResult, EdgeResult
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.results import Status
 from orchestrator.run.settings import RunSettings

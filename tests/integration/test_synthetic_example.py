@@ -8,7 +8,7 @@ from orchestrator.data.compatibility import check_output
 from orchestrator.data.contracts import load_contract
 from orchestrator.data.schemas import load_schema
 from orchestrator.data.synthetic import generate_dataset, schema_for_input
-from orchestrator.dataflow import with_test_data
+from orchestrator.dataflow.tester import with_test_data
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.issues import Severity
 from orchestrator.pipeline.wiring import steps_for_path

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.contract_check import CONTRACT_RULES, ContractReport, ContractRule
-from orchestrator.contract_check import validate_contracts as check_pipeline
+from orchestrator.dataflow.contract_check import CONTRACT_RULES, ContractReport, ContractRule
+from orchestrator.dataflow.contract_check import validate_contracts as check_pipeline
 from orchestrator.issues import Issue, Severity
 from orchestrator.run.pipeline_run import load_and_validate
 

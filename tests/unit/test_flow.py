@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings, Status, dataflow
+from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings, Status
 from orchestrator.data.snapshots import snapshot_file
-from orchestrator.dataflow import FLOW_REPORT, PipelineDataFlowTester, with_test_data
+from orchestrator.dataflow import tester as dataflow
+from orchestrator.dataflow.edges import DataFlowTestResult, EdgeResult
+from orchestrator.dataflow.tester import FLOW_REPORT, PipelineDataFlowTester, with_test_data
 from orchestrator.errors import InputError
-from orchestrator.flow import DataFlowTestResult, EdgeResult
 from orchestrator.issue_console import print_flow
 from orchestrator.issues import Issue, Severity
 from orchestrator.pipeline.model import LocalSource, StepOutput

@@ -15,7 +15,7 @@ import pytest
 
 from orchestrator.data.profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile
 from orchestrator.data.schemas import DataSchema
-from orchestrator.flow import EdgeResult
+from orchestrator.dataflow.edges import EdgeResult
 from orchestrator.html_charts import (
     Bound,
     distribution_plot,

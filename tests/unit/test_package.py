@@ -32,7 +32,7 @@ def test_unknown_name_is_an_attribute_error() -> None:
 def test_a_pipeline_file_import_loads_neither_docker_nor_pyarrow() -> None:
     code = (
         "import sys; from orchestrator import Pipeline; "
-        "print(sorted(m for m in ('docker', 'pyarrow', 'orchestrator.contract_check') "
+        "print(sorted(m for m in ('docker', 'pyarrow', 'orchestrator.dataflow.contract_check') "
         "if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -14,13 +14,19 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings, dataflow
+from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings
 from orchestrator.cli import app
 from orchestrator.config import load_config
 from orchestrator.data.metrics import MetricExpectation
+from orchestrator.dataflow import tester as dataflow
+from orchestrator.dataflow.edges import DataFlowTestResult
+from orchestrator.dataflow.expectation_results import (
+    MetricResult,
+    OutputResult,
+    QualityResult,
+    judge,
+)
 from orchestrator.errors import InputError
-from orchestrator.expectation_results import MetricResult, OutputResult, QualityResult, judge
-from orchestrator.flow import DataFlowTestResult
 from orchestrator.html_report import render_html
 from orchestrator.issue_console import print_expectations
 from orchestrator.junit import render_junit

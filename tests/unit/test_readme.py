@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.contract_check import CONTRACT_RULES
 from orchestrator.data.compatibility import RULES
-from orchestrator.flow import EDGE_RULES
+from orchestrator.dataflow.contract_check import CONTRACT_RULES
+from orchestrator.dataflow.edges import EDGE_RULES
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 

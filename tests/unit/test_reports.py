@@ -271,7 +271,7 @@ def test_test_script_shows_a_broken_case_runs_log_tail_as_cit_run_does(
 
 
 def test_an_edge_into_an_interrupted_step_is_interrupted() -> None:
-    from orchestrator.flow import EdgeResult
+    from orchestrator.dataflow.edges import EdgeResult
     from orchestrator.report_model import edge_test
     from orchestrator.run.results import Status
 

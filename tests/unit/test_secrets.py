@@ -12,10 +12,11 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings, Status, dataflow
+from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings, Status
 from orchestrator.cli import app
-from orchestrator.contract_check import check_step
 from orchestrator.data.contracts import ScriptContract
+from orchestrator.dataflow import tester as dataflow
+from orchestrator.dataflow.contract_check import check_step
 from orchestrator.engines.spec import SECRET_MASK, ContainerSpec
 from orchestrator.errors import InputError
 from orchestrator.issue_console import print_flow

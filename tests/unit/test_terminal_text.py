@@ -9,7 +9,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from orchestrator import FakeBehaviour, FakeEngine, RunSettings, dataflow
+from orchestrator import FakeBehaviour, FakeEngine, RunSettings
+from orchestrator.dataflow import tester as dataflow
 from orchestrator.issue_console import print_flow
 from orchestrator.issues import Issue, Severity
 from orchestrator.run.pipeline_run import load_and_validate

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, computed_field
 
-from .data.compatibility import check_declared
-from .data.contracts import ScriptContract
-from .issues import Issue, RuleInfo, Severity, has_errors
-from .pipeline.model import Pipeline, Step, StepKind
-from .pipeline.sagemaker_paths import (
+from ..data.compatibility import check_declared
+from ..data.contracts import ScriptContract
+from ..issues import Issue, RuleInfo, Severity, has_errors
+from ..pipeline.model import Pipeline, Step, StepKind
+from ..pipeline.sagemaker_paths import (
     MODEL_DIR,
     OUTPUT_DIR,
     PROCESSING_CODE,
@@ -23,9 +23,9 @@ from .pipeline.sagemaker_paths import (
     TRAINING_CONFIG,
     TRAINING_DATA,
 )
-from .pipeline.source_scan import EnvRead, ScriptScanError, ScriptUsage, scan_script
-from .pipeline.wiring import Wire, declared_schemas, wires
-from .verdict import finding_outcomes, verdict_of
+from ..pipeline.source_scan import EnvRead, ScriptScanError, ScriptUsage, scan_script
+from ..pipeline.wiring import Wire, declared_schemas, wires
+from ..verdict import finding_outcomes, verdict_of
 
 
 class ContractRule(StrEnum):

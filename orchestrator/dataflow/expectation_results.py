@@ -12,21 +12,21 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .data.metrics import MetricExpectation, number_text
-from .data.quality import CheckResult, read_dataset, run_check
-from .data.quality_checks import CheckContext, CheckSpec, CheckUnavailable
-from .errors import InputError
-from .pipeline.expectations import (
+from ..data.metrics import MetricExpectation, number_text
+from ..data.quality import CheckResult, read_dataset, run_check
+from ..data.quality_checks import CheckContext, CheckSpec, CheckUnavailable
+from ..errors import InputError
+from ..pipeline.expectations import (
     Expectation,
     ExpectedMetric,
     ExpectedOutput,
     ExpectedQuality,
     named,
 )
-from .pipeline.validate import output_reference
-from .run.results import RunResult, Status
-from .run.sagemaker_job import StepPaths
-from .scripttest.case_checks import (
+from ..pipeline.validate import output_reference
+from ..run.results import RunResult, Status
+from ..run.sagemaker_job import StepPaths
+from ..scripttest.case_checks import (
     LISTED_FILES,
     check_metric,
     check_output_written,
@@ -36,7 +36,7 @@ from .scripttest.case_checks import (
 )
 
 if TYPE_CHECKING:
-    from .pipeline.model import Pipeline
+    from ..pipeline.model import Pipeline
 
 
 # -- checking declarations against the pipeline -----------------------------------------------

@@ -15,22 +15,22 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ..data.snapshots import save_snapshot
+from ..engines.base import Engine
+from ..errors import InputError
+from ..files import write_json_atomic
+from ..issues import Issue
+from ..pipeline.dag import PipelineDAG
+from ..pipeline.model import LocalSource, Pipeline, StepInput
+from ..pipeline.validate import validate_pipeline
+from ..pipeline.wiring import steps_for_path, wires, wires_along
+from ..run.observer import RunObserver
+from ..run.pipeline_run import ImageBuilder, load_and_validate, run_loaded
+from ..run.results import RunResult, Status
+from ..run.settings import RunSettings
 from .contract_check import check_declared_edges
-from .data.snapshots import save_snapshot
-from .engines.base import Engine
-from .errors import InputError
+from .edges import DataFlowTestResult, inspect_flow, load_snapshots
 from .expectation_results import judge as judge_expectations
-from .files import write_json_atomic
-from .flow import DataFlowTestResult, inspect_flow, load_snapshots
-from .issues import Issue
-from .pipeline.dag import PipelineDAG
-from .pipeline.model import LocalSource, Pipeline, StepInput
-from .pipeline.validate import validate_pipeline
-from .pipeline.wiring import steps_for_path, wires, wires_along
-from .run.observer import RunObserver
-from .run.pipeline_run import ImageBuilder, load_and_validate, run_loaded
-from .run.results import RunResult, Status
-from .run.settings import RunSettings
 
 FLOW_REPORT = "flow.json"
 
@@ -132,7 +132,7 @@ class PipelineDataFlowTester:
         return check_declared_edges(self.pipeline, between)
 
     def _test(self, path: list[str] | None) -> DataFlowTestResult:
-        from .scripttest.runner import default_engine
+        from ..scripttest.runner import default_engine
 
         return test_flow(
             self.pipeline,

@@ -9,15 +9,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, computed_field
 
-from .data.compatibility import check_output, schema_issues
-from .data.profiles import OutputProfile
-from .data.schemas import DataSchema
-from .data.snapshots import drift, load_snapshot, snapshot_file
+from ..data.compatibility import check_output, schema_issues
+from ..data.profiles import OutputProfile
+from ..data.schemas import DataSchema
+from ..data.snapshots import drift, load_snapshot, snapshot_file
+from ..issues import Issue, RuleInfo, Severity, has_errors
+from ..pipeline.model import Pipeline
+from ..pipeline.wiring import Wire, declared_schemas, sourced
+from ..run.results import RunResult, Status, StepResult
 from .expectation_results import ExpectationResult, expectations_failed
-from .issues import Issue, RuleInfo, Severity, has_errors
-from .pipeline.model import Pipeline
-from .pipeline.wiring import Wire, declared_schemas, sourced
-from .run.results import RunResult, Status, StepResult
 
 PRODUCER_FAILED = "producer_failed"
 CONSUMER_FAILED = "consumer_failed"
