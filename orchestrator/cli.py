@@ -25,15 +25,15 @@ from .engines.cleanup import sweep_orphans
 from .engines.docker_engine import DockerEngine, connect
 from .engines.image_build import RequestedMode, build_runner_image
 from .errors import CitError
-from .issue_console import (
+from .pipeline.wiring import steps_for_path, wires_along
+from .report.config import ReportFormat
+from .report.console import (
     print_contract_report,
     print_expectations,
     print_flow,
     print_script_result,
 )
-from .pipeline.wiring import steps_for_path, wires_along
-from .report_config import ReportFormat
-from .reports import check_report_target, write_json_report, write_run_reports
+from .report.write import check_report_target, write_json_report, write_run_reports
 from .run.pipeline_run import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
 from .run.progress import CaseObserver, ConsoleObserver, TerminalConsole, human_size
 from .run.results import Status
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from .config import IntegrationTestConfig, S3IntegrationConfig
     from .dataflow.edges import DataFlowTestResult
     from .pipeline.model import Pipeline, Step
-    from .report_model import Report, Suite
+    from .report.model import Report, Suite
     from .scripttest.cases import TestCase
 
 app = typer.Typer(
@@ -235,7 +235,7 @@ def _write_flow_report(
     steps_only: bool = False,
 ) -> Report:
     """The report of a pipeline run, written; its exit code is the command's."""
-    from .report_model import build_report, pipeline_suite
+    from .report.model import build_report, pipeline_suite
     from .run.rundir import read_manifest
 
     with user_errors():
@@ -530,7 +530,7 @@ def test_script_command(
     report_format: FormatOption = None,
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
-    from .report_model import script_suite
+    from .report.model import script_suite
     from .run.rundir import new_run_id
     from .scripttest.runner import REGISTRY_FOLDER, resolve_step, run_script_tests
 
@@ -582,7 +582,7 @@ def _write_command_report(
 ) -> Report:
     """The report of a command that runs cases, in its run directory ``run_id`` (its cases'
     runs are ``<run_id>-<case>``), written; its exit code is the command's."""
-    from .report_model import build_report
+    from .report.model import build_report
     from .run.rundir import create_run_dir
 
     with user_errors():
@@ -721,8 +721,8 @@ def test_s3_command(
     quiet: QuietOption = False,
 ) -> None:
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
-    from .issue_console import print_input_checks, print_s3_result
-    from .report_model import s3_suite
+    from .report.console import print_input_checks, print_s3_result
+    from .report.model import s3_suite
     from .run.rundir import new_run_id
     from .scripttest.on_s3 import run_s3_test
 
@@ -911,7 +911,7 @@ def test_all_command(
 ) -> None:
     """Run every scenario, script test and data-quality check of a configuration file."""
     from .config import load_config
-    from .reports import write_configured_reports
+    from .report.write import write_configured_reports
     from .run.rundir import create_run_dir, new_run_id
     from .test_all import needs_containers, run_all, suite_line
 
@@ -971,9 +971,9 @@ def report_command(
     ] = None,
 ) -> None:
     """Render the report of an earlier run again: HTML, JUnit XML or JSON."""
-    from .history import report_of
-    from .report_config import FILE_NAMES
-    from .reports import write_report_file
+    from .report.config import FILE_NAMES
+    from .report.history import report_of
+    from .report.write import write_report_file
 
     fmt: ReportFormat = report_format.value
     with user_errors():
@@ -995,8 +995,8 @@ def history(
     cit_dir: CitDirOption = Path(".cit"),
 ) -> None:
     """Earlier runs with their status and durations, newest first."""
-    from .history import list_runs
-    from .issue_console import history_table
+    from .report.console import history_table
+    from .report.history import list_runs
 
     with user_errors():
         if dag is not None and name is not None:

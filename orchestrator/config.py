@@ -65,7 +65,7 @@ from .errors import S3UriError
 from .files import FieldError, first_error, load_data_file, reject_unknown
 from .issues import Severity
 from .pipeline.expectations import Expectation, parse_expectations
-from .report_config import ReportingConfig
+from .report.config import ReportingConfig
 from .run.settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
 
 CONFIG_SECTIONS = (

@@ -29,7 +29,7 @@ from .data.quality_checks import (
 )
 from .errors import InputError
 from .pipeline.model import Pipeline
-from .report_model import Outcome, TestItem
+from .report.model import Outcome, TestItem
 from .run.results import RunResult
 
 __all__ = ["check_quality_checks", "quality_items", "runs_a_check"]

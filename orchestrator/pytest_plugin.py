@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .engines.base import Engine
     from .pipeline.dag import PipelineDAG
     from .pipeline.model import Pipeline
-    from .report_model import TestItem
+    from .report.model import TestItem
     from .run.settings import RunSettings
     from .scripttest.case_checks import ScriptTestResult
     from .scripttest.cases import TestCase
@@ -242,7 +242,7 @@ class CitItem(pytest.Item):
         self.add_marker(MARKER)
 
     def runtest(self) -> None:
-        from .report_model import Outcome
+        from .report.model import Outcome
         from .terminal_text import visible
         from .unittest_suite import check_verdict
 

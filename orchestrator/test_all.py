@@ -27,7 +27,7 @@ from .engines.base import Engine
 from .errors import CitError
 from .global_quality import quality_items
 from .pipeline.model import Pipeline
-from .report_model import (
+from .report.model import (
     Outcome,
     Report,
     Suite,

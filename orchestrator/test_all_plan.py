@@ -23,7 +23,7 @@ from .files import FieldError
 from .global_quality import check_quality_checks, runs_a_check
 from .pipeline.model import Pipeline, Step, with_expectations
 from .pipeline.validate import check_expectations
-from .reports import check_configured_reports
+from .report.write import check_configured_reports
 from .run.pipeline_run import ImageBuilder, ensure_images, load_and_validate
 from .run.settings import RUNNER_IMAGE, RunSettings
 from .scripttest.cases import TestCase, cases_from_data

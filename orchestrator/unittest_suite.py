@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from .errors import InputError
-from .report_model import Outcome, Report, Suite, TestItem, TestKind, build_report
+from .report.model import Outcome, Report, Suite, TestItem, TestKind, build_report
 from .run.settings import RunSettings
 from .terminal_text import visible
 
@@ -213,7 +213,7 @@ class CitRunner:
     ) -> RunOutcome:
         """Run the pipeline (the steps ``path`` needs, all without one) and check its edges."""
         from .dataflow.tester import test_flow
-        from .report_model import pipeline_suite
+        from .report.model import pipeline_suite
         from .run.rundir import read_manifest
 
         engine, started, cancel = self.engine(), time.time(), threading.Event()
@@ -374,7 +374,7 @@ def pipeline_verdict(outcome: RunOutcome, name: str) -> TestItem:
 
 def case_verdict(result: ScriptTestResult, name: str) -> TestItem:
     """The verdict on the case ``name`` of a script's results."""
-    from .report_model import case_test
+    from .report.model import case_test
 
     for case in result.test_results:
         if case.name == name:

@@ -17,7 +17,7 @@ import jsonschema
 import yaml
 
 from orchestrator.engines.docker_engine import DockerEngine
-from orchestrator.report_model import shipped_schema
+from orchestrator.report.model import shipped_schema
 
 from .conftest import EXAMPLE, write_script
 

@@ -17,10 +17,10 @@ from orchestrator.dataflow import tester as dataflow
 from orchestrator.dataflow.edges import DataFlowTestResult, EdgeResult
 from orchestrator.dataflow.tester import FLOW_REPORT, PipelineDataFlowTester, with_test_data
 from orchestrator.errors import InputError
-from orchestrator.issue_console import print_flow
 from orchestrator.issues import Issue, Severity
 from orchestrator.pipeline.model import LocalSource, StepOutput
 from orchestrator.pipeline.wiring import Wire, steps_for_path, wires, wires_along
+from orchestrator.report.console import print_flow
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.settings import RUNNER_IMAGE
 

@@ -16,7 +16,8 @@ import pytest
 from orchestrator.data.profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile
 from orchestrator.data.schemas import DataSchema
 from orchestrator.dataflow.edges import EdgeResult
-from orchestrator.html_charts import (
+from orchestrator.issues import Issue, Severity
+from orchestrator.report.html.charts import (
     Bound,
     distribution_plot,
     drift_plot,
@@ -24,10 +25,9 @@ from orchestrator.html_charts import (
     metric_bounds,
     parse_bounds,
 )
-from orchestrator.html_dag import dag_levels
-from orchestrator.html_report import render_html
-from orchestrator.issues import Issue, Severity
-from orchestrator.report_model import (
+from orchestrator.report.html.dag import dag_levels
+from orchestrator.report.html.page import render_html
+from orchestrator.report.model import (
     Outcome,
     Report,
     Suite,

@@ -27,11 +27,11 @@ from orchestrator.dataflow.expectation_results import (
     judge,
 )
 from orchestrator.errors import InputError
-from orchestrator.html_report import render_html
-from orchestrator.issue_console import print_expectations
-from orchestrator.junit import render_junit
 from orchestrator.pipeline.expectations import ExpectedMetric, ExpectedOutput, ExpectedQuality
-from orchestrator.report_model import Outcome, Report, build_report, load_report, pipeline_suite
+from orchestrator.report.console import print_expectations
+from orchestrator.report.html.page import render_html
+from orchestrator.report.junit import render_junit
+from orchestrator.report.model import Outcome, Report, build_report, load_report, pipeline_suite
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.rundir import read_manifest
 from orchestrator.run.settings import RUNNER_IMAGE

@@ -16,12 +16,7 @@ from typer.testing import CliRunner
 
 from orchestrator import FakeBehaviour, FakeEngine, cli
 from orchestrator.cli import app
-from orchestrator.report_model import (
-    Outcome,
-    load_report,
-    report_schema,
-    shipped_schema,
-)
+from orchestrator.report.model import Outcome, load_report, report_schema, shipped_schema
 from orchestrator.run.settings import RUNNER_IMAGE
 
 OUT = "/opt/ml/processing/output/out/data.csv"
@@ -87,8 +82,8 @@ def the_run_dir(project: Path) -> Path:
 
 def test_the_shipped_schema_is_the_reports_own() -> None:
     assert shipped_schema() == report_schema(), (
-        "orchestrator/report.schema.json is stale: regenerate it with "
-        "python -c 'import json; from orchestrator.report_model import report_schema, "
+        "orchestrator/report/report.schema.json is stale: regenerate it with "
+        "python -c 'import json; from orchestrator.report.model import report_schema, "
         "SCHEMA_FILE; SCHEMA_FILE.write_text(json.dumps(report_schema(), indent=2, "
         "sort_keys=True) + chr(10))'"
     )
@@ -177,8 +172,8 @@ def test_junit_of_a_step_the_engine_could_not_run(
 
 
 def test_junit_marks_an_interrupted_step_as_an_error(tmp_path: Path) -> None:
-    from orchestrator.junit import render_junit
-    from orchestrator.report_model import Suite, TestItem, build_report
+    from orchestrator.report.junit import render_junit
+    from orchestrator.report.model import Suite, TestItem, build_report
 
     item = TestItem(
         name="s", classname="s", kind="step", outcome=Outcome.INTERRUPTED, message="interrupted"
@@ -194,8 +189,8 @@ def test_junit_marks_an_interrupted_step_as_an_error(tmp_path: Path) -> None:
 
 
 def test_junit_keeps_control_characters_out_of_the_xml() -> None:
-    from orchestrator.junit import render_junit
-    from orchestrator.report_model import Suite, TestItem, build_report
+    from orchestrator.report.junit import render_junit
+    from orchestrator.report.model import Suite, TestItem, build_report
 
     item = TestItem(
         name="s",
@@ -248,7 +243,7 @@ def test_test_script_writes_its_report_in_a_run_directory_of_its_own(
     xml = JUnitXml.fromfile(str(command_dir / "report.xml"))
     (xsuite,) = list(xml)
     assert (xsuite.tests, xsuite.failures) == (2, 1)
-    from orchestrator.history import list_runs
+    from orchestrator.report.history import list_runs
 
     (listed,) = list_runs(project / ".cit" / "runs")  # the cases' runs are part of it
     assert (listed.command, listed.names, listed.outcome) == ("test-script", ["use"], "failed")
@@ -272,7 +267,7 @@ def test_test_script_shows_a_broken_case_runs_log_tail_as_cit_run_does(
 
 def test_an_edge_into_an_interrupted_step_is_interrupted() -> None:
     from orchestrator.dataflow.edges import EdgeResult
-    from orchestrator.report_model import edge_test
+    from orchestrator.report.model import edge_test
     from orchestrator.run.results import Status
 
     edge = EdgeResult(
@@ -290,8 +285,8 @@ def test_an_edge_into_an_interrupted_step_is_interrupted() -> None:
 
 
 def test_history_finds_a_command_by_any_of_its_suites(tmp_path: Path) -> None:
-    from orchestrator.history import list_runs
-    from orchestrator.report_model import Suite, build_report
+    from orchestrator.report.history import list_runs
+    from orchestrator.report.model import Suite, build_report
 
     suites = [Suite(name=name, kind="script", outcome=Outcome.PASSED) for name in ("prep", "score")]
     run_dir = tmp_path / "runs" / "20260101-000000-aaaaaa"
@@ -303,8 +298,8 @@ def test_history_finds_a_command_by_any_of_its_suites(tmp_path: Path) -> None:
 
 
 def test_junit_message_is_the_first_line_and_the_body_has_all(tmp_path: Path) -> None:
-    from orchestrator.junit import render_junit
-    from orchestrator.report_model import Suite, TestItem, build_report
+    from orchestrator.report.junit import render_junit
+    from orchestrator.report.model import Suite, TestItem, build_report
 
     item = TestItem(
         name="s",
@@ -424,7 +419,7 @@ def test_cit_history_lists_runs_newest_first_with_durations(
     cit(project, monkeypatch, "run", "--dag", str(project / "pipeline.yaml"))
     cit(project, monkeypatch, "run", "--dag", str(project / "pipeline.yaml"), use_exit=3)
     (project / ".cit" / "runs" / "not-a-run").mkdir()
-    from orchestrator.history import list_runs
+    from orchestrator.report.history import list_runs
 
     runs = list_runs(project / ".cit" / "runs")
     assert [r.outcome for r in runs] == ["failed", "passed"]  # the reports' verdicts

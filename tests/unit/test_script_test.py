@@ -676,7 +676,7 @@ def test_ctrl_c_marks_the_running_case_and_the_rest_interrupted(project: Path) -
 
 
 def test_the_report_shows_the_metrics_of_a_cases_own_metrics_file(project: Path) -> None:
-    from orchestrator.report_model import script_suite
+    from orchestrator.report.model import script_suite
 
     step, source = resolve_step(str(project / "evaluate.py"))
     behaviour = FakeBehaviour(

@@ -19,9 +19,9 @@ from orchestrator.dataflow import tester as dataflow
 from orchestrator.dataflow.contract_check import check_step
 from orchestrator.engines.spec import SECRET_MASK, ContainerSpec
 from orchestrator.errors import InputError
-from orchestrator.issue_console import print_flow
-from orchestrator.report_model import build_report, pipeline_suite
-from orchestrator.reports import write_run_reports
+from orchestrator.report.console import print_flow
+from orchestrator.report.model import build_report, pipeline_suite
+from orchestrator.report.write import write_run_reports
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.progress import ConsoleObserver
 from orchestrator.run.rundir import read_manifest

@@ -11,8 +11,8 @@ from rich.console import Console
 
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings
 from orchestrator.dataflow import tester as dataflow
-from orchestrator.issue_console import print_flow
 from orchestrator.issues import Issue, Severity
+from orchestrator.report.console import print_flow
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.progress import ConsoleObserver, finding_line
 from orchestrator.run.settings import RUNNER_IMAGE

@@ -12,20 +12,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .dataflow.edges import DataFlowTestResult
-from .dataflow.tester import FLOW_REPORT
-from .errors import CitError, InputError
-from .files import describe_error, first_line
-from .report_model import (
-    REPORT_FILE,
-    SCHEMA_VERSION,
-    Report,
-    build_report,
-    load_report,
-    pipeline_suite,
-)
-from .run.results import RunResult, Status
-from .run.rundir import MANIFEST, read_manifest
+from ..dataflow.edges import DataFlowTestResult
+from ..dataflow.tester import FLOW_REPORT
+from ..errors import CitError, InputError
+from ..files import describe_error, first_line
+from ..run.results import RunResult, Status
+from ..run.rundir import MANIFEST, read_manifest
+from .model import REPORT_FILE, SCHEMA_VERSION, Report, build_report, load_report, pipeline_suite
 
 
 class RunRecord(BaseModel):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .dataflow.edges import EdgeResult
-from .html_text import STATUS_TONE, cut, duration, esc, open_tag
-from .run.results import StepResult
+from ...dataflow.edges import EdgeResult
+from ...run.results import StepResult
+from .text import STATUS_TONE, cut, duration, esc, open_tag
 
 BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 168, 48, 56, 20, 16
 NAME_CHARS = 22

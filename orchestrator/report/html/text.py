@@ -8,8 +8,8 @@ import re
 from html import escape
 from typing import Any
 
-from .report_model import Outcome
-from .run.results import Status
+from ...run.results import Status
+from ..model import Outcome
 
 STATUS_TONE = {
     Status.SUCCEEDED: "ok",

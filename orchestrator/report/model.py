@@ -25,18 +25,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._version import __version__
-from .container_files import tail_lines
-from .data.profiles import Distribution
-from .dataflow.edges import DataFlowTestResult, EdgeResult
-from .dataflow.expectation_results import ExpectationResult, QualityResult
-from .issues import Issue
-from .run.results import RunResult, Status, StepResult
-from .scripttest.case_checks import ScriptTestResult, TestCaseResult, case_metrics
-from .scripttest.on_s3 import InputCheck, S3TestResult
-from .verdict import Outcome as Outcome
-from .verdict import overall as overall
-from .verdict import verdict_of
+from .._version import __version__
+from ..container_files import tail_lines
+from ..data.profiles import Distribution
+from ..dataflow.edges import DataFlowTestResult, EdgeResult
+from ..dataflow.expectation_results import ExpectationResult, QualityResult
+from ..issues import Issue
+from ..run.results import RunResult, Status, StepResult
+from ..scripttest.case_checks import ScriptTestResult, TestCaseResult, case_metrics
+from ..scripttest.on_s3 import InputCheck, S3TestResult
+from ..verdict import Outcome as Outcome
+from ..verdict import overall as overall
+from ..verdict import verdict_of
 
 SCHEMA_VERSION = 1
 REPORT_FILE = "report.json"
@@ -328,7 +328,7 @@ def script_suite(
 
 
 def case_test(case: TestCaseResult, script: str) -> TestItem:
-    from .scripttest.runner import INTERRUPTED
+    from ..scripttest.runner import INTERRUPTED
 
     if case.error_message == INTERRUPTED:
         outcome = Outcome.INTERRUPTED
@@ -404,8 +404,8 @@ def output_samples(step: StepResult, limit: int) -> dict[str, list[dict[str, Any
 
 def table_sample(folder: Path, limit: int) -> list[dict[str, Any]]:
     """The first rows of the table(s) under ``folder`` as JSON-ready dicts; none if unreadable."""
-    from .data.quality import read_head
-    from .errors import CitError
+    from ..data.quality import read_head
+    from ..errors import CitError
 
     try:
         table = read_head(folder, limit)
@@ -427,8 +427,8 @@ def _json_ready(row: dict[str, Any]) -> dict[str, Any]:
 
 def step_metrics(step: StepResult) -> dict[str, Any]:
     """The metrics a step wrote (a metrics.json in its outputs), flattened."""
-    from .data.metrics import DEFAULT_METRICS_FILE
-    from .scripttest.case_checks import read_metrics
+    from ..data.metrics import DEFAULT_METRICS_FILE
+    from ..scripttest.case_checks import read_metrics
 
     if not step.outputs:
         return {}

@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .data.profiles import Distribution
-from .html_text import attributes, cut, esc, is_number, number
-from .scripttest.case_checks import Failure, find_metric
+from ...data.profiles import Distribution
+from ...scripttest.case_checks import Failure, find_metric
+from .text import attributes, cut, esc, is_number, number
 
 MAX_BARS = 40
 """Numeric metrics drawn per chart; the table lists them all."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from .report_model import Outcome, Report, Suite, TestItem
+from .model import Outcome, Report, Suite, TestItem
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 """Terminal colour and cursor sequences: noise in a CI report."""

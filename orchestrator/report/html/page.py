@@ -28,12 +28,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .data.profiles import DatasetProfile, OutputProfile, describe_profile
-from .data.schemas import DataSchema
-from .dataflow.edges import EdgeResult
-from .dataflow.expectation_results import ExpectationResult, MetricResult, OutputResult
-from .html_assets import CSP, CSS, SCRIPT
-from .html_charts import (
+from ...data.profiles import DatasetProfile, OutputProfile, describe_profile
+from ...data.schemas import DataSchema
+from ...dataflow.edges import EdgeResult
+from ...dataflow.expectation_results import ExpectationResult, MetricResult, OutputResult
+from ...issues import Issue
+from ...run.progress import human_size
+from ...run.results import OutputSummary, RunResult, Status, StepResult
+from ...scripttest.case_checks import Failure, TestCaseResult, find_metric
+from ...scripttest.on_s3 import InputCheck
+from ..model import Outcome, Report, Suite, TestItem
+from .assets import CSP, CSS, SCRIPT
+from .charts import (
     Bound,
     distribution_plot,
     drift_plot,
@@ -42,23 +48,8 @@ from .html_charts import (
     metrics_plot,
     without_plots,
 )
-from .html_dag import dag_svg
-from .html_text import (
-    OUTCOME_TONE,
-    STATUS_TONE,
-    attributes,
-    duration,
-    esc,
-    is_number,
-    number,
-    open_tag,
-)
-from .issues import Issue
-from .report_model import Outcome, Report, Suite, TestItem
-from .run.progress import human_size
-from .run.results import OutputSummary, RunResult, Status, StepResult
-from .scripttest.case_checks import Failure, TestCaseResult, find_metric
-from .scripttest.on_s3 import InputCheck
+from .dag import dag_svg
+from .text import OUTCOME_TONE, STATUS_TONE, attributes, duration, esc, is_number, number, open_tag
 
 CELL_CHARS = 120
 """Longer values are cut in a table cell; the whole value is in its tooltip."""

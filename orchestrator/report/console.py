@@ -10,20 +10,20 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .data.profiles import describe_profile
-from .data.schemas import DataSchema
-from .dataflow.contract_check import ContractReport
-from .dataflow.edges import DataFlowTestResult, EdgeResult
-from .dataflow.expectation_results import MetricResult, OutputResult, QualityResult
-from .issues import Issue, Severity
-from .run.progress import failure_panel
-from .run.results import Status, StepResult
-from .scripttest.case_checks import ScriptTestResult, TestCaseResult
-from .terminal_text import plain
+from ..data.profiles import describe_profile
+from ..data.schemas import DataSchema
+from ..dataflow.contract_check import ContractReport
+from ..dataflow.edges import DataFlowTestResult, EdgeResult
+from ..dataflow.expectation_results import MetricResult, OutputResult, QualityResult
+from ..issues import Issue, Severity
+from ..run.progress import failure_panel
+from ..run.results import Status, StepResult
+from ..scripttest.case_checks import ScriptTestResult, TestCaseResult
+from ..terminal_text import plain
 
 if TYPE_CHECKING:
+    from ..scripttest.on_s3 import InputCheck, S3TestResult
     from .history import RunRecord
-    from .scripttest.on_s3 import InputCheck, S3TestResult
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
 
@@ -216,8 +216,8 @@ def print_script_result(console: Console, result: ScriptTestResult) -> None:
 
 def broken_steps(case: TestCaseResult) -> list[StepResult]:
     """The steps of a case's run that did not succeed, as its manifest records them."""
-    from .errors import CitError
-    from .run.rundir import read_manifest
+    from ..errors import CitError
+    from ..run.rundir import read_manifest
 
     if case.run_dir is None:
         return []
@@ -273,7 +273,7 @@ def print_s3_result(console: Console, result: S3TestResult) -> None:
 
 
 def _s3_verdict(result: S3TestResult) -> Text:
-    from .scripttest.runner import INTERRUPTED
+    from ..scripttest.runner import INTERRUPTED
 
     if result.test.error_message == INTERRUPTED:
         return Text("interrupted", "bold red")

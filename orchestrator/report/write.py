@@ -11,13 +11,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputError
-from .files import write_json_atomic, write_text_atomic
-from .report_config import FILE_NAMES, ReportFormat
+from ..errors import InputError
+from ..files import write_json_atomic, write_text_atomic
+from .config import FILE_NAMES, ReportFormat
 
 if TYPE_CHECKING:
-    from .report_config import ReportingConfig
-    from .report_model import Report
+    from .config import ReportingConfig
+    from .model import Report
 
 REPORT_MARK = "cit_report"
 """Top-level key of every report cit writes: the command that wrote it."""
@@ -32,7 +32,7 @@ def render(report: Report, fmt: ReportFormat, *, plots: bool = True) -> str:
 
         return render_junit(report)
     if fmt == "html":
-        from .html_report import render_html
+        from .html.page import render_html
 
         return render_html(report, plots=plots)
     return report.model_dump_json(indent=2) + "\n"
