@@ -56,14 +56,14 @@ _EXPORTS = {
     "Mount": "engines.spec",
     "run_pipeline": "run.pipeline_run",
     "ProcessEngine": "engines.process_engine",
-    "S3IntegrationManager": "s3_integration",
+    "S3IntegrationManager": "suite.s3_manager",
     "S3TestResult": "scripttest.on_s3",
     "S3Settings": "aws.s3",
     "ExecutionDiscovery": "aws.discovery",
     "SageMakerDiscovery": "aws.discovery",
     "FakeSageMaker": "aws.fake_sagemaker",
     "StepOutputs": "aws.discovery",
-    "load_config": "config",
+    "load_config": "suite.config",
     "ScriptUnitTester": "scripttest.tester",
     "IntegrationTestSuite": "unittest_suite",
     "TestDataRegistry": "scripttest.registry",
@@ -92,7 +92,6 @@ if TYPE_CHECKING:
     from .aws.discovery import ExecutionDiscovery, SageMakerDiscovery, StepOutputs
     from .aws.fake_sagemaker import FakeSageMaker
     from .aws.s3 import S3Settings
-    from .config import load_config
     from .data.capture import capture_output
     from .data.contracts import ScriptContract, load_contract
     from .data.profiles import ColumnProfile, DatasetProfile, OutputProfile
@@ -120,12 +119,13 @@ if TYPE_CHECKING:
     from .run.pipeline_run import run_pipeline
     from .run.results import OutputSummary, RunResult, Status, StepResult
     from .run.settings import RUNNER_IMAGE, RunSettings
-    from .s3_integration import S3IntegrationManager
     from .scripttest.case_checks import ScriptTestResult, TestCaseResult
     from .scripttest.cases import load_test_cases
     from .scripttest.on_s3 import S3TestResult
     from .scripttest.registry import TestDataRegistry
     from .scripttest.tester import ScriptUnitTester
+    from .suite.config import load_config
+    from .suite.s3_manager import S3IntegrationManager
     from .unittest_suite import IntegrationTestSuite
 
 __all__ = [

@@ -45,11 +45,11 @@ from .verdict import EXIT_INTERRUPTED
 if TYPE_CHECKING:
     from .aws.s3 import Download, S3Settings
     from .aws.s3_uris import S3Uri
-    from .config import IntegrationTestConfig, S3IntegrationConfig
     from .dataflow.edges import DataFlowTestResult
     from .pipeline.model import Pipeline, Step
     from .report.model import Report, Suite
     from .scripttest.cases import TestCase
+    from .suite.config import IntegrationTestConfig, S3IntegrationConfig
 
 app = typer.Typer(
     name="cit",
@@ -197,7 +197,7 @@ def _observed(
 
 def _configuration(path: Path | None) -> IntegrationTestConfig:
     """The --config file (every default without one); read only by commands that take it."""
-    from .config import config_or_defaults
+    from .suite.config import config_or_defaults
 
     return config_or_defaults(path)
 
@@ -363,7 +363,7 @@ def _upload_step_outputs(
     ``target``: a line for each, then where they are, then the environment removed or kept."""
     from .aws.s3 import test_environment
     from .run.rundir import read_manifest
-    from .s3_integration import upload_run_outputs
+    from .suite.s3_manager import upload_run_outputs
 
     run = read_manifest(Path(flow.run_dir))
     with test_environment(
@@ -910,10 +910,10 @@ def test_all_command(
     report_format: FormatOption = None,
 ) -> None:
     """Run every scenario, script test and data-quality check of a configuration file."""
-    from .config import load_config
     from .report.write import write_configured_reports
     from .run.rundir import create_run_dir, new_run_id
-    from .test_all import needs_containers, run_all, suite_line
+    from .suite.config import load_config
+    from .suite.run import needs_containers, run_all, suite_line
 
     started = time.time()
     settings = _settings(cit_dir, None, None)

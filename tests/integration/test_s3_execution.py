@@ -22,8 +22,8 @@ from orchestrator.aws.s3 import S3Settings
 from orchestrator.cli import app
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.run.settings import RunSettings
-from orchestrator.s3_integration import S3IntegrationManager
 from orchestrator.scripttest.tester import ScriptUnitTester
+from orchestrator.suite.s3_manager import S3IntegrationManager
 
 from ..s3_server import (
     SECRET_ACCESS_KEY,

@@ -13,13 +13,13 @@ from typing import Any
 import jsonschema
 import yaml
 
-from orchestrator.config import load_config
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.report.model import Outcome, shipped_schema
 from orchestrator.report.write import write_configured_reports
 from orchestrator.run.rundir import create_run_dir, new_run_id
 from orchestrator.run.settings import RunSettings
-from orchestrator.test_all import run_all
+from orchestrator.suite.config import load_config
+from orchestrator.suite.run import run_all
 from tests.s3_server import S3Server
 
 from .conftest import EXAMPLE

@@ -1,4 +1,4 @@
-"""The configuration file (orchestrator.config): the s3_integration section, and the typed
+"""The configuration file (orchestrator.suite.config): the s3_integration section, and the typed
 sections cit test-all reads (test_scenarios, script_tests, data_quality_checks, execution)."""
 
 from __future__ import annotations
@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.config import (
+from orchestrator.errors import InputError
+from orchestrator.issues import Severity
+from orchestrator.suite.config import (
     DataDriftDetection,
     ExecutionConfig,
     MissingValueDetection,
@@ -17,8 +19,6 @@ from orchestrator.config import (
     load_config,
     s3_config,
 )
-from orchestrator.errors import InputError
-from orchestrator.issues import Severity
 
 SEED_CONFIG = """
 test_scenarios:

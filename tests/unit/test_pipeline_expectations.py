@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 
 from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings
 from orchestrator.cli import app
-from orchestrator.config import load_config
 from orchestrator.data.metrics import MetricExpectation
 from orchestrator.dataflow import tester as dataflow
 from orchestrator.dataflow.edges import DataFlowTestResult
@@ -35,7 +34,8 @@ from orchestrator.report.model import Outcome, Report, build_report, load_report
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.rundir import read_manifest
 from orchestrator.run.settings import RUNNER_IMAGE
-from orchestrator.test_all import run_all
+from orchestrator.suite.config import load_config
+from orchestrator.suite.run import run_all
 from orchestrator.unittest_suite import CitRunner, pipeline_tests, pipeline_verdict
 
 TRAIN = "/opt/ml/processing/output/train/train.csv"

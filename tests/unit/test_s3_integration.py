@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator.aws.s3 import S3Settings
 from orchestrator.errors import InputError
-from orchestrator.s3_integration import S3IntegrationManager
+from orchestrator.suite.s3_manager import S3IntegrationManager
 from tests.s3_server import S3Server, answer_execution_steps, execution_arn, step_item
 
 ROWS = "id,label\n1,0\n2,1\n3,0\n"

@@ -1,4 +1,4 @@
-"""Testing a script on S3 data (orchestrator.s3_integration): where each input comes from, the
+"""Testing a script on S3 data (orchestrator.suite.s3_manager): where each input comes from, the
 input checks, and one run judged on the fake engine; S3 and SageMaker are faked in memory."""
 
 from __future__ import annotations

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from orchestrator import FakeBehaviour, FakeEngine
-from orchestrator.config import load_config
 from orchestrator.errors import InputError
 from orchestrator.report.config import ReportingConfig
 from orchestrator.report.model import Outcome, Suite
 from orchestrator.report.write import write_configured_reports
 from orchestrator.run.settings import RUNNER_IMAGE, RunSettings
-from orchestrator.test_all import TestAllResult, needs_containers, run_all, suite_line
+from orchestrator.suite.config import load_config
+from orchestrator.suite.run import TestAllResult, needs_containers, run_all, suite_line
 from tests.s3_server import S3Server
 
 OUT = "/opt/ml/processing/output/out/data.csv"

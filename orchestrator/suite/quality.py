@@ -11,15 +11,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import (
-    DataDriftDetection,
-    IntegrationTestConfig,
-    MissingValueDetection,
-    QualityCheckConfig,
-    StatisticalValidation,
-)
-from .data.quality import CheckResult, read_dataset, run_check
-from .data.quality_checks import (
+from ..data.quality import CheckResult, read_dataset, run_check
+from ..data.quality_checks import (
     CheckContext,
     CheckSpec,
     CheckUnavailable,
@@ -27,10 +20,17 @@ from .data.quality_checks import (
     MaxMissingRatio,
     Statistics,
 )
-from .errors import InputError
-from .pipeline.model import Pipeline
-from .report.model import Outcome, TestItem
-from .run.results import RunResult
+from ..errors import InputError
+from ..pipeline.model import Pipeline
+from ..report.model import Outcome, TestItem
+from ..run.results import RunResult
+from .config import (
+    DataDriftDetection,
+    IntegrationTestConfig,
+    MissingValueDetection,
+    QualityCheckConfig,
+    StatisticalValidation,
+)
 
 __all__ = ["check_quality_checks", "quality_items", "runs_a_check"]
 

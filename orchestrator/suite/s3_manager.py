@@ -18,17 +18,17 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from .aws.discovery import ExecutionDiscovery, SageMakerDiscovery, StepOutputs
-from .aws.s3 import Download, S3Settings, TestEnvironment, download, link_or_copy, test_environment
+from ..aws.discovery import ExecutionDiscovery, SageMakerDiscovery, StepOutputs
+from ..aws.s3 import Download, S3Settings, TestEnvironment, download, link_or_copy, test_environment
+from ..data.capture import capture_output
+from ..data.compatibility import check_output
+from ..data.profiles import OutputProfile
+from ..data.schemas import DataSchema, load_schema, schema_from_data
+from ..errors import CitError, InputError, S3NothingFound
+from ..files import FieldError
+from ..issues import Issue
+from ..run.results import RunResult
 from .config import S3IntegrationConfig, load_config
-from .data.capture import capture_output
-from .data.compatibility import check_output
-from .data.profiles import OutputProfile
-from .data.schemas import DataSchema, load_schema, schema_from_data
-from .errors import CitError, InputError, S3NothingFound
-from .files import FieldError
-from .issues import Issue
-from .run.results import RunResult
 
 
 class S3IntegrationManager:
@@ -113,7 +113,7 @@ class S3IntegrationManager:
 def upload_run_outputs(env: TestEnvironment, run: RunResult) -> Iterator[str]:
     """Upload the outputs of every step of ``run`` that succeeded into ``env``, as SageMaker
     would; a line per output, saying where it went, as each is done."""
-    from .run.progress import human_size
+    from ..run.progress import human_size
 
     for step in (s for s in run.steps if s.status.ok):
         for output in step.outputs:

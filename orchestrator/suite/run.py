@@ -21,13 +21,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import ExecutionConfig, IntegrationTestConfig
-from .dataflow.tester import test_flow
-from .engines.base import Engine
-from .errors import CitError
-from .global_quality import quality_items
-from .pipeline.model import Pipeline
-from .report.model import (
+from ..dataflow.tester import test_flow
+from ..engines.base import Engine
+from ..errors import CitError
+from ..pipeline.model import Pipeline
+from ..report.model import (
     Outcome,
     Report,
     Suite,
@@ -38,25 +36,27 @@ from .report.model import (
     pipeline_suite,
     script_suite,
 )
-from .run.observer import RunObserver
-from .run.pipeline_run import ImageBuilder, fetch_inputs, s3_fetcher, s3_inputs
-from .run.results import RunResult, Status
-from .run.rundir import read_manifest
-from .run.secrets import with_host_secrets
-from .run.settings import RunSettings
-from .scripttest.case_checks import Isolation, ScriptTestResult
-from .scripttest.runner import (
+from ..run.observer import RunObserver
+from ..run.pipeline_run import ImageBuilder, fetch_inputs, s3_fetcher, s3_inputs
+from ..run.results import RunResult, Status
+from ..run.rundir import read_manifest
+from ..run.secrets import with_host_secrets
+from ..run.settings import RunSettings
+from ..scripttest.case_checks import Isolation, ScriptTestResult
+from ..scripttest.runner import (
     REGISTRY_FOLDER,
     default_engine,
     interrupted,
     run_script_tests,
     with_case_secrets,
 )
-from .test_all_plan import Plan, Scenario, ScriptTest, prepare
+from .config import ExecutionConfig, IntegrationTestConfig
+from .plan import Plan, Scenario, ScriptTest, prepare
+from .quality import quality_items
 
 if TYPE_CHECKING:
-    from .aws.s3 import Download
-    from .aws.s3_uris import S3Uri
+    from ..aws.s3 import Download
+    from ..aws.s3_uris import S3Uri
 
 __all__ = [
     "TestAllResult",
@@ -243,8 +243,8 @@ def upload_outputs(
     """Upload the outputs of the steps of ``run`` that succeeded into an isolated test prefix
     under ``target`` (removed at the end unless ``cleanup_after_test`` is false), as a test;
     and whether it failed."""
-    from .aws.s3 import test_environment
-    from .s3_integration import upload_run_outputs
+    from ..aws.s3 import test_environment
+    from .s3_manager import upload_run_outputs
 
     s3 = config.s3_integration
     lines: list[str] = []

@@ -10,27 +10,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import (
-    IntegrationTestConfig,
-    QualityCheckConfig,
-    ScenarioConfig,
-    ScriptTestConfig,
-)
-from .dataflow.tester import with_test_data
-from .engines.base import Engine
-from .errors import InputError
-from .files import FieldError
-from .global_quality import check_quality_checks, runs_a_check
-from .pipeline.model import Pipeline, Step, with_expectations
-from .pipeline.validate import check_expectations
-from .report.write import check_configured_reports
-from .run.pipeline_run import ImageBuilder, ensure_images, load_and_validate
-from .run.settings import RUNNER_IMAGE, RunSettings
-from .scripttest.cases import TestCase, cases_from_data
-from .scripttest.runner import REGISTRY_FOLDER, check_cases, check_process_isolation, script_step
+from ..dataflow.tester import with_test_data
+from ..engines.base import Engine
+from ..errors import InputError
+from ..files import FieldError
+from ..pipeline.model import Pipeline, Step, with_expectations
+from ..pipeline.validate import check_expectations
+from ..report.write import check_configured_reports
+from ..run.pipeline_run import ImageBuilder, ensure_images, load_and_validate
+from ..run.settings import RUNNER_IMAGE, RunSettings
+from ..scripttest.cases import TestCase, cases_from_data
+from ..scripttest.runner import REGISTRY_FOLDER, check_cases, check_process_isolation, script_step
+from .config import IntegrationTestConfig, QualityCheckConfig, ScenarioConfig, ScriptTestConfig
+from .quality import check_quality_checks, runs_a_check
 
 if TYPE_CHECKING:
-    from .aws.s3_uris import S3Uri
+    from ..aws.s3_uris import S3Uri
 
 __all__ = ["Plan", "Scenario", "ScriptTest", "prepare"]
 
@@ -170,7 +165,7 @@ def _capped_step(step: Step, seconds: float | None) -> Step:
 
 def _upload_target(scenario: ScenarioConfig, config: IntegrationTestConfig) -> S3Uri | None:
     """Where a scenario's outputs go: ``s3_bucket`` (else the default bucket) and prefix."""
-    from .aws.s3_uris import S3Uri
+    from ..aws.s3_uris import S3Uri
 
     bucket = scenario.s3_bucket
     if bucket is None and scenario.s3_prefix:
@@ -189,8 +184,8 @@ def _upload_target(scenario: ScenarioConfig, config: IntegrationTestConfig) -> S
 
 def _check_buckets(config: IntegrationTestConfig, scenarios: list[Scenario]) -> None:
     """Each upload bucket exists and may be listed, before anything runs."""
-    from .aws.s3 import check_bucket
-    from .errors import S3Error
+    from ..aws.s3 import check_bucket
+    from ..errors import S3Error
 
     settings = config.s3_integration.s3_settings()
     for scenario in scenarios:

@@ -58,15 +58,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .aws.s3 import S3Settings
-from .aws.s3_uris import S3Uri
-from .data.quality_checks import Bounds
-from .errors import S3UriError
-from .files import FieldError, first_error, load_data_file, reject_unknown
-from .issues import Severity
-from .pipeline.expectations import Expectation, parse_expectations
-from .report.config import ReportingConfig
-from .run.settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
+from ..aws.s3 import S3Settings
+from ..aws.s3_uris import S3Uri
+from ..data.quality_checks import Bounds
+from ..errors import S3UriError
+from ..files import FieldError, first_error, load_data_file, reject_unknown
+from ..issues import Severity
+from ..pipeline.expectations import Expectation, parse_expectations
+from ..report.config import ReportingConfig
+from ..run.settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
 
 CONFIG_SECTIONS = (
     "test_scenarios",
