@@ -65,7 +65,7 @@ _EXPORTS = {
     "StepOutputs": "aws.discovery",
     "load_config": "suite.config",
     "ScriptUnitTester": "scripttest.tester",
-    "IntegrationTestSuite": "unittest_suite",
+    "IntegrationTestSuite": "testing.unittest_suite",
     "TestDataRegistry": "scripttest.registry",
     "ScriptTestResult": "scripttest.case_checks",
     "TestCaseResult": "scripttest.case_checks",
@@ -126,7 +126,7 @@ if TYPE_CHECKING:
     from .scripttest.tester import ScriptUnitTester
     from .suite.config import load_config
     from .suite.s3_manager import S3IntegrationManager
-    from .unittest_suite import IntegrationTestSuite
+    from .testing.unittest_suite import IntegrationTestSuite
 
 __all__ = [
     "RUNNER_IMAGE",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.engines.spec import RUN_LABEL
-from orchestrator.pytest_plugin import CitRun, CitTestScript
+from orchestrator.testing.pytest_plugin import CitRun, CitTestScript
 
 from .conftest import EXAMPLE
 

@@ -36,7 +36,7 @@ from orchestrator.run.rundir import read_manifest
 from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.suite.config import load_config
 from orchestrator.suite.run import run_all
-from orchestrator.unittest_suite import CitRunner, pipeline_tests, pipeline_verdict
+from orchestrator.testing.unittest_suite import CitRunner, pipeline_tests, pipeline_verdict
 
 TRAIN = "/opt/ml/processing/output/train/train.csv"
 TEST = "/opt/ml/processing/output/test/test.csv"

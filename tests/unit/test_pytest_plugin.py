@@ -15,7 +15,7 @@ from orchestrator import FakeBehaviour, FakeEngine
 from orchestrator.errors import InputError
 from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.scripttest.cases import load_test_cases
-from orchestrator.unittest_suite import CitTestFailure, IntegrationTestSuite
+from orchestrator.testing.unittest_suite import CitTestFailure, IntegrationTestSuite
 
 pytest_plugins = ["pytester"]
 
@@ -202,7 +202,7 @@ def test_a_broken_case_file_is_one_collection_error_line(pytester: pytest.Pytest
 
 def test_the_projects_own_yaml_files_are_not_collected() -> None:
     """No file under tests/ is a case file naming its script where the defaults would look."""
-    from orchestrator.pytest_plugin import DEFAULT_CASE_PATTERNS, _names_its_script
+    from orchestrator.testing.pytest_plugin import DEFAULT_CASE_PATTERNS, _names_its_script
 
     found = [
         path
@@ -533,7 +533,7 @@ def test_a_missing_runner_image_is_built_with_its_progress_said(
 ) -> None:
     """Without an engine of the user's, the Docker engine is used and builds what it lacks."""
     from orchestrator.engines import docker_engine, image_build
-    from orchestrator.unittest_suite import CitRunner, load_pipeline_file
+    from orchestrator.testing.unittest_suite import CitRunner, load_pipeline_file
 
     class Docker(FakeEngine):
         def image_tools(self) -> str:

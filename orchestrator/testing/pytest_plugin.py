@@ -35,13 +35,13 @@ import pytest
 if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
 
-    from .engines.base import Engine
-    from .pipeline.dag import PipelineDAG
-    from .pipeline.model import Pipeline
-    from .report.model import TestItem
-    from .run.settings import RunSettings
-    from .scripttest.case_checks import ScriptTestResult
-    from .scripttest.cases import TestCase
+    from ..engines.base import Engine
+    from ..pipeline.dag import PipelineDAG
+    from ..pipeline.model import Pipeline
+    from ..report.model import TestItem
+    from ..run.settings import RunSettings
+    from ..scripttest.case_checks import ScriptTestResult
+    from ..scripttest.cases import TestCase
     from .unittest_suite import CaseTarget, CitRunner, Once, RunOutcome
 
 CASES_INI = "cit_test_cases"
@@ -183,7 +183,7 @@ class CitCaseFile(pytest.File):
     _results: Once[ScriptTestResult]
 
     def collect(self) -> Iterator[CitItem]:
-        from .errors import CitError
+        from ..errors import CitError
         from .unittest_suite import Once, load_case_target
 
         try:
@@ -212,8 +212,8 @@ class CitPipelineFile(pytest.File):
     _outcome: Once[RunOutcome]
 
     def collect(self) -> Iterator[CitItem]:
-        from .errors import CitError
-        from .run.pipeline_run import load_and_validate
+        from ..errors import CitError
+        from ..run.pipeline_run import load_and_validate
         from .unittest_suite import Once, pipeline_tests
 
         try:
@@ -242,8 +242,8 @@ class CitItem(pytest.Item):
         self.add_marker(MARKER)
 
     def runtest(self) -> None:
-        from .report.model import Outcome
-        from .terminal_text import visible
+        from ..report.model import Outcome
+        from ..terminal_text import visible
         from .unittest_suite import check_verdict
 
         assert isinstance(self.parent, CitCaseFile | CitPipelineFile)
@@ -257,7 +257,7 @@ class CitItem(pytest.Item):
         self, excinfo: ExceptionInfo[BaseException], style: Any = None
     ) -> str | TerminalRepr:
         """A failed verdict or a cit error as its lines, without a traceback of cit."""
-        from .errors import CitError
+        from ..errors import CitError
         from .unittest_suite import CitTestFailure
 
         if isinstance(excinfo.value, CitTestFailure | CitError):
@@ -306,7 +306,7 @@ class CitTestScript(Protocol):
 @pytest.fixture
 def cit_settings(tmp_path: Path) -> RunSettings:
     """How ``cit_run`` and ``cit_test_script`` run: run directories under ``tmp_path``."""
-    from .run.settings import RunSettings
+    from ..run.settings import RunSettings
 
     return RunSettings(cit_dir=tmp_path / ".cit")
 
