@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.engines.spec import MANAGED_LABEL, OWNER_LABEL, RUN_LABEL
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.engines.spec import RUN_LABEL
 

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator.aws.s3 import S3Settings
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.run.settings import RunSettings
 from orchestrator.scripttest.tester import ScriptUnitTester

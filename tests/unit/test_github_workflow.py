@@ -11,7 +11,7 @@ import pytest
 import typer
 import yaml
 
-from orchestrator.cli import ReportChoice, app
+from orchestrator.cli.app import ReportChoice, app
 
 WORKFLOW = Path(__file__).resolve().parents[2] / "examples" / "github-actions" / "cit.yml"
 

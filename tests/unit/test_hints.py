@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator import FakeBehaviour, FakeEngine, cli
+from orchestrator import FakeBehaviour, FakeEngine
+from orchestrator.cli import app as cli
 from orchestrator.engines.base import PROCESS_IMAGE_ID
 from orchestrator.pipeline.model import Pipeline
 from orchestrator.run.hints import ArchiveInput, archive_inputs, missing_module, step_hints

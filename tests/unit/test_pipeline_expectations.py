@@ -15,7 +15,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.data.metrics import MetricExpectation
 from orchestrator.dataflow import tester as dataflow
 from orchestrator.dataflow.edges import DataFlowTestResult

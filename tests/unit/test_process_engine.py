@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.engines.base import ContainerOutcome
 from orchestrator.engines.process_engine import (
     PROCESS_IMAGE_ID,

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings
 from orchestrator.aws import s3
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.engines.spec import ContainerSpec, Mount
 from orchestrator.errors import CitError, InputError, PipelineError
 from orchestrator.pipeline.model import LocalSource, S3Source, StepInput, StepKind, build_step
@@ -367,7 +367,7 @@ def fake_s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[FakeEngine
     (the settings of each download go to ``SETTINGS_USED``)."""
     fake = engine()
     fetch = FakeFetcher(tmp_path / "cache", fail="s3://bucket/denied")
-    monkeypatch.setattr("orchestrator.cli.connect", lambda: fake)
+    monkeypatch.setattr("orchestrator.cli.app.connect", lambda: fake)
     SETTINGS_USED.clear()
 
     def download(uri: str, settings: s3.S3Settings | None = None) -> s3.Download:

@@ -345,7 +345,7 @@ PIPELINE = str(EXAMPLE / "pipeline.py")
 def test_test_s3_refuses_bad_options_in_one_line(args: list[str], expected: str) -> None:
     from typer.testing import CliRunner
 
-    from orchestrator.cli import app
+    from orchestrator.cli.app import app
 
     done = CliRunner().invoke(
         app, ["test-s3", "--script", "evaluate", "--dag", PIPELINE, *args], env={"COLUMNS": "300"}
@@ -358,7 +358,7 @@ def test_test_s3_refuses_bad_options_in_one_line(args: list[str], expected: str)
 def test_test_s3_refuses_an_unknown_step_of_the_pipeline() -> None:
     from typer.testing import CliRunner
 
-    from orchestrator.cli import app
+    from orchestrator.cli.app import app
 
     args = ["test-s3", "--script", "nope", "--dag", PIPELINE, "--s3-bucket", "bkt"]
     done = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
@@ -371,7 +371,7 @@ def test_cit_test_s3_fails_on_an_input_schema_error_and_its_report_agrees(
 ) -> None:
     from typer.testing import CliRunner
 
-    from orchestrator import cli
+    from orchestrator.cli import app as cli
 
     monkeypatch.setattr(cli, "connect", fake_engine)
     monkeypatch.setattr(cli, "stop_on_signals", lambda cancel, observer: None)

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from orchestrator import FakeBehaviour, FakeEngine, cli
+from orchestrator import FakeBehaviour, FakeEngine
 from orchestrator.aws import s3
 from orchestrator.aws.s3 import S3Settings, delete_prefix, upload_folder
-from orchestrator.cli import app
+from orchestrator.cli import app as cli
+from orchestrator.cli.app import app
 from orchestrator.run.settings import RUNNER_IMAGE
 from tests.s3_server import SECRET_ACCESS_KEY, S3Server
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from orchestrator import FakeBehaviour, FakeEngine, Pipeline, RunSettings, Status
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.data.contracts import ScriptContract
 from orchestrator.dataflow import tester as dataflow
 from orchestrator.dataflow.contract_check import check_step

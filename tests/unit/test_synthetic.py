@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.data.capture import capture_output
 from orchestrator.data.compatibility import check_output
 from orchestrator.data.contracts import ScriptContract, load_contract

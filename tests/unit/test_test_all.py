@@ -612,7 +612,7 @@ def test_cit_test_all_fails_on_a_missed_expectation_and_its_report_agrees(
 ) -> None:
     from typer.testing import CliRunner
 
-    from orchestrator import cli
+    from orchestrator.cli import app as cli
 
     monkeypatch.setattr(cli, "connect", engine)
     monkeypatch.setattr(cli, "stop_on_signals", lambda cancel, observer: None)

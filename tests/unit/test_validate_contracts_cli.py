@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from orchestrator import FakeBehaviour, FakeEngine, cli
-from orchestrator.cli import app
+from orchestrator import FakeBehaviour, FakeEngine
+from orchestrator.cli import app as cli
+from orchestrator.cli.app import app
 from orchestrator.run.settings import RUNNER_IMAGE
 
 runner = CliRunner()

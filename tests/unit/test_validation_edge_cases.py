@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator import PipelineDAG
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.errors import InputError, PipelineError
 from orchestrator.pipeline.graph import find_cycle
 from orchestrator.pipeline.model import Pipeline, StepOutput, build_step

@@ -17,39 +17,39 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ._version import __version__
-from .data.schemas import DataSchema
-from .dataflow.tester import test_flow
-from .engines.base import Engine
-from .engines.cleanup import sweep_orphans
-from .engines.docker_engine import DockerEngine, connect
-from .engines.image_build import RequestedMode, build_runner_image
-from .errors import CitError
-from .pipeline.wiring import steps_for_path, wires_along
-from .report.config import ReportFormat
-from .report.console import (
+from .._version import __version__
+from ..data.schemas import DataSchema
+from ..dataflow.tester import test_flow
+from ..engines.base import Engine
+from ..engines.cleanup import sweep_orphans
+from ..engines.docker_engine import DockerEngine, connect
+from ..engines.image_build import RequestedMode, build_runner_image
+from ..errors import CitError
+from ..pipeline.wiring import steps_for_path, wires_along
+from ..report.config import ReportFormat
+from ..report.console import (
     print_contract_report,
     print_expectations,
     print_flow,
     print_script_result,
 )
-from .report.write import check_report_target, write_json_report, write_run_reports
-from .run.pipeline_run import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
-from .run.progress import CaseObserver, ConsoleObserver, TerminalConsole, human_size
-from .run.results import Status
-from .run.secrets import with_host_secrets
-from .run.settings import RUNNER_IMAGE, RunSettings
-from .terminal_text import markup_safe, plain
-from .verdict import EXIT_INTERRUPTED
+from ..report.write import check_report_target, write_json_report, write_run_reports
+from ..run.pipeline_run import fetch_inputs, load_and_validate, s3_fetcher, s3_inputs
+from ..run.progress import CaseObserver, ConsoleObserver, TerminalConsole, human_size
+from ..run.results import Status
+from ..run.secrets import with_host_secrets
+from ..run.settings import RUNNER_IMAGE, RunSettings
+from ..terminal_text import markup_safe, plain
+from ..verdict import EXIT_INTERRUPTED
 
 if TYPE_CHECKING:
-    from .aws.s3 import Download, S3Settings
-    from .aws.s3_uris import S3Uri
-    from .dataflow.edges import DataFlowTestResult
-    from .pipeline.model import Pipeline, Step
-    from .report.model import Report, Suite
-    from .scripttest.cases import TestCase
-    from .suite.config import IntegrationTestConfig, S3IntegrationConfig
+    from ..aws.s3 import Download, S3Settings
+    from ..aws.s3_uris import S3Uri
+    from ..dataflow.edges import DataFlowTestResult
+    from ..pipeline.model import Pipeline, Step
+    from ..report.model import Report, Suite
+    from ..scripttest.cases import TestCase
+    from ..suite.config import IntegrationTestConfig, S3IntegrationConfig
 
 app = typer.Typer(
     name="cit",
@@ -197,7 +197,7 @@ def _observed(
 
 def _configuration(path: Path | None) -> IntegrationTestConfig:
     """The --config file (every default without one); read only by commands that take it."""
-    from .suite.config import config_or_defaults
+    from ..suite.config import config_or_defaults
 
     return config_or_defaults(path)
 
@@ -235,8 +235,8 @@ def _write_flow_report(
     steps_only: bool = False,
 ) -> Report:
     """The report of a pipeline run, written; its exit code is the command's."""
-    from .report.model import build_report, pipeline_suite
-    from .run.rundir import read_manifest
+    from ..report.model import build_report, pipeline_suite
+    from ..run.rundir import read_manifest
 
     with user_errors():
         run = read_manifest(Path(flow.run_dir))
@@ -303,7 +303,7 @@ def run(
         pipeline = load_and_validate(dag)
         settings = with_host_secrets(settings, pipeline.steps.values(), dag)
         if upload_to is not None:  # a missing bucket is found before the run, not after it
-            from .aws.s3 import check_bucket
+            from ..aws.s3 import check_bucket
 
             check_bucket(upload_to, s3.s3_settings())
         engine = connect()
@@ -343,8 +343,8 @@ def run(
 
 def _upload_target(text: str | None, keep: bool) -> S3Uri | None:
     """The URI of --upload-outputs, checked before anything runs."""
-    from .aws.s3_uris import S3Uri
-    from .errors import S3UriError
+    from ..aws.s3_uris import S3Uri
+    from ..errors import S3UriError
 
     if text is None:
         if keep:
@@ -361,9 +361,9 @@ def _upload_step_outputs(
 ) -> None:
     """Upload every output of every step that succeeded into a test environment under
     ``target``: a line for each, then where they are, then the environment removed or kept."""
-    from .aws.s3 import test_environment
-    from .run.rundir import read_manifest
-    from .suite.s3_manager import upload_run_outputs
+    from ..aws.s3 import test_environment
+    from ..run.rundir import read_manifest
+    from ..suite.s3_manager import upload_run_outputs
 
     run = read_manifest(Path(flow.run_dir))
     with test_environment(
@@ -462,7 +462,7 @@ def validate_contracts_command(
     ] = None,
 ) -> None:
     """Check each step against its script contract and its script's source, without running."""
-    from .dataflow.contract_check import validate_contracts  # only this command parses scripts
+    from ..dataflow.contract_check import validate_contracts  # only this command parses scripts
 
     with user_errors():
         if output_report is not None:
@@ -530,9 +530,9 @@ def test_script_command(
     report_format: FormatOption = None,
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
-    from .report.model import script_suite
-    from .run.rundir import new_run_id
-    from .scripttest.runner import REGISTRY_FOLDER, resolve_step, run_script_tests
+    from ..report.model import script_suite
+    from ..run.rundir import new_run_id
+    from ..scripttest.runner import REGISTRY_FOLDER, resolve_step, run_script_tests
 
     started, run_id = time.time(), new_run_id()
     settings = _settings(output_dir or cit_dir, image, 1)
@@ -582,8 +582,8 @@ def _write_command_report(
 ) -> Report:
     """The report of a command that runs cases, in its run directory ``run_id`` (its cases'
     runs are ``<run_id>-<case>``), written; its exit code is the command's."""
-    from .report.model import build_report
-    from .run.rundir import create_run_dir
+    from ..report.model import build_report
+    from ..run.rundir import create_run_dir
 
     with user_errors():
         run_dir = create_run_dir(settings.runs_dir, run_id)
@@ -596,7 +596,7 @@ def _write_command_report(
 def _engine_for(isolation: Isolation) -> tuple[Engine, Callable[[str], None] | None]:
     """The engine of ``--isolation``, and how it builds the runner image (process: no need)."""
     if isolation is Isolation.process:  # no Docker engine needed
-        from .engines.process_engine import ProcessEngine
+        from ..engines.process_engine import ProcessEngine
 
         return ProcessEngine(), None
     docker = connect()
@@ -611,8 +611,8 @@ def _cases_to_run(
     checks: str | None,
 ) -> list[TestCase]:
     """The cases of --test-cases, or the one quick check of --input-data."""
-    from .scripttest.cases import load_test_cases
-    from .scripttest.runner import quick_case
+    from ..scripttest.cases import load_test_cases
+    from ..scripttest.runner import quick_case
 
     if (test_cases is None) == (not input_data):
         raise CitError("give --test-cases FILE, or --input-data PATH (not both)")
@@ -721,10 +721,10 @@ def test_s3_command(
     quiet: QuietOption = False,
 ) -> None:
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
-    from .report.console import print_input_checks, print_s3_result
-    from .report.model import s3_suite
-    from .run.rundir import new_run_id
-    from .scripttest.on_s3 import run_s3_test
+    from ..report.console import print_input_checks, print_s3_result
+    from ..report.model import s3_suite
+    from ..run.rundir import new_run_id
+    from ..scripttest.on_s3 import run_s3_test
 
     started, run_id = time.time(), new_run_id()
     settings = _settings(cit_dir, image, 1)
@@ -788,7 +788,7 @@ def _step_under_test(
     script: str, dag: Path | None, contract: Path | None
 ) -> tuple[Pipeline | None, Step, Path]:
     """The pipeline (with --dag), the step --script names, and the file it comes from."""
-    from .scripttest.runner import pipeline_step, resolve_step
+    from ..scripttest.runner import pipeline_step, resolve_step
 
     if dag is None:
         tested, source = resolve_step(script, contract=contract)
@@ -811,10 +811,10 @@ def _s3_sources(
     settings: S3Settings,
 ) -> dict[str, str]:
     """Where each input of the tested step comes from: an execution's step, or a prefix."""
-    from .aws.discovery import SageMakerDiscovery
-    from .aws.s3_uris import S3Uri
-    from .errors import S3UriError
-    from .scripttest.on_s3 import execution_sources, prefix_sources
+    from ..aws.discovery import SageMakerDiscovery
+    from ..aws.s3_uris import S3Uri
+    from ..errors import S3UriError
+    from ..scripttest.on_s3 import execution_sources, prefix_sources
 
     if pipeline_execution is not None:
         if bucket is not None:
@@ -866,7 +866,7 @@ def generate_data_command(
     ] = None,
 ) -> None:
     """Write deterministic synthetic data that satisfies a schema (or a contract's input)."""
-    from .data import synthetic
+    from ..data import synthetic
 
     with user_errors():
         declared = _generation_schema(schema, contract, input_name)
@@ -883,9 +883,9 @@ def _generation_schema(
     schema: Path | None, contract: Path | None, input_name: str | None
 ) -> DataSchema:
     """The schema of --schema, or of --contract's input --input."""
-    from .data.contracts import load_contract
-    from .data.schemas import load_schema
-    from .data.synthetic import schema_for_input
+    from ..data.contracts import load_contract
+    from ..data.schemas import load_schema
+    from ..data.synthetic import schema_for_input
 
     if schema is not None and contract is None and input_name is None:
         return load_schema(schema)
@@ -910,10 +910,10 @@ def test_all_command(
     report_format: FormatOption = None,
 ) -> None:
     """Run every scenario, script test and data-quality check of a configuration file."""
-    from .report.write import write_configured_reports
-    from .run.rundir import create_run_dir, new_run_id
-    from .suite.config import load_config
-    from .suite.run import needs_containers, run_all, suite_line
+    from ..report.write import write_configured_reports
+    from ..run.rundir import create_run_dir, new_run_id
+    from ..suite.config import load_config
+    from ..suite.run import needs_containers, run_all, suite_line
 
     started = time.time()
     settings = _settings(cit_dir, None, None)
@@ -971,9 +971,9 @@ def report_command(
     ] = None,
 ) -> None:
     """Render the report of an earlier run again: HTML, JUnit XML or JSON."""
-    from .report.config import FILE_NAMES
-    from .report.history import report_of
-    from .report.write import write_report_file
+    from ..report.config import FILE_NAMES
+    from ..report.history import report_of
+    from ..report.write import write_report_file
 
     fmt: ReportFormat = report_format.value
     with user_errors():
@@ -995,8 +995,8 @@ def history(
     cit_dir: CitDirOption = Path(".cit"),
 ) -> None:
     """Earlier runs with their status and durations, newest first."""
-    from .report.console import history_table
-    from .report.history import list_runs
+    from ..report.console import history_table
+    from ..report.history import list_runs
 
     with user_errors():
         if dag is not None and name is not None:
