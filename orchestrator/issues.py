@@ -15,7 +15,7 @@ class Severity(StrEnum):
 
 
 class RuleInfo(NamedTuple):
-    """A rule's default severity and what it means, as the README's rule tables list it."""
+    """A rule's default severity and what it means, as docs/data-flow.md's tables list it."""
 
     severity: Severity
     meaning: str
