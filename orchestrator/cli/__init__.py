@@ -1,5 +1,5 @@
 """The command line: `cit` and its commands, a thin layer over the library."""
 
-from .app import app, main
+from .app import main
 
-__all__ = ["app", "main"]
+__all__ = ["main"]

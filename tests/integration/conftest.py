@@ -24,10 +24,31 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "tabular"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/integration/" in str(item.path):
-            item.add_marker(pytest.mark.integration)
+REQUIRE_ENGINE = "CIT_REQUIRE_ENGINE"
+"""Set (to 1) where an engine must be there, as in CI: a missing engine is then an error."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    ours = [item for item in items if "tests/integration/" in str(item.path)]
+    for item in ours:
+        item.add_marker(pytest.mark.integration)
+    missing = _missing_engine() if ours else None
+    if missing is None:
+        return
+    if os.environ.get(REQUIRE_ENGINE, "") not in ("", "0"):
+        raise pytest.UsageError(f"{REQUIRE_ENGINE} is set but {missing}")
+    skip = pytest.mark.skip(reason=f"integration tests need a Docker engine: {missing}")
+    for item in ours:
+        item.add_marker(skip)
+
+
+def _missing_engine() -> str | None:
+    """Why no engine can be used, or None when one answers."""
+    try:
+        connect(timeout_seconds=10).client.close()
+    except EngineUnavailable as exc:
+        return str(exc)
+    return None
 
 
 @pytest.fixture(scope="session")
