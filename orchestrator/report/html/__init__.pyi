@@ -1,0 +1,3 @@
+"""The public names of orchestrator.report.html, loaded on first use."""
+
+from .page import render_html as render_html

@@ -1,0 +1,9 @@
+"""The public names of orchestrator.run, loaded on first use."""
+
+from .pipeline_run import run_pipeline as run_pipeline
+from .results import OutputSummary as OutputSummary
+from .results import RunResult as RunResult
+from .results import Status as Status
+from .results import StepResult as StepResult
+from .settings import RUNNER_IMAGE as RUNNER_IMAGE
+from .settings import RunSettings as RunSettings
