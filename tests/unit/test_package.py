@@ -116,3 +116,12 @@ def test_a_pipeline_file_import_loads_neither_docker_nor_pyarrow() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_distribution_is_cit_sagemaker_with_the_cit_command() -> None:
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] == "cit-sagemaker"  # 'cit' on PyPI is another package
+    assert project["scripts"] == {"cit": "orchestrator.cli:main"}
+    assert "pip install -e" in (REPO / "README.md").read_text(encoding="utf-8")
