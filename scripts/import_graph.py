@@ -6,7 +6,9 @@ floor above everything it imports; modules that import each other in a loop form
 an import inside a circle runs back up. ``--packages`` measures the graph of subpackages instead.
 
     python scripts/import_graph.py            # figures, circles and the back-up imports
-    python scripts/import_graph.py --check    # exit 1 on a circle or a budget exceeded
+    python scripts/import_graph.py --packages # the same for subpackages
+    python scripts/import_graph.py --check    # exit 1 on a circle, an import of a higher
+                                              # layer, or more than MAX_FLOORS subpackage floors
 """
 
 from __future__ import annotations
@@ -21,7 +23,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "orchestrator"
 MAX_FLOORS = 14
-MAX_BACK_UP = 4
+LAYERS = [
+    ["errors", "_version", "issues", "terminal_text"],
+    ["files", "container_files", "verdict", "_compat"],
+    ["data", "aws"],
+    ["pipeline"],
+    ["engines"],
+    ["run"],
+    ["scripttest"],
+    ["dataflow"],
+    ["report"],
+    ["suite", "testing"],
+    ["__init__"],
+    ["cli", "__main__"],
+]
+"""The order of the package's parts, bottom up: a part imports only from its own layer's
+other parts' modules or from layers below (the root ``__init__`` hands on names from all)."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +193,26 @@ def floors(graph: dict[str, set[str]], rings: list[list[str]]) -> int:
     return max((floor(node) for node in condensed), default=0)
 
 
+def layer_of(module: str) -> int:
+    parts = module.split(".")
+    name = parts[1] if len(parts) > 1 else "__init__"
+    for index, names in enumerate(LAYERS):
+        if name in names:
+            return index
+    raise KeyError(f"{module} is on no layer of LAYERS")
+
+
+def imports_up() -> list[tuple[str, str]]:
+    """Imports from a module to a module of a higher layer."""
+    graph = import_graph(packages=False)
+    return sorted(
+        (source, target)
+        for source, targets in graph.items()
+        for target in targets
+        if layer_of(target) > layer_of(source)
+    )
+
+
 def measure(packages: bool = False) -> Figures:
     graph = import_graph(packages)
     rings = circles(graph)
@@ -208,7 +245,12 @@ def main() -> int:
     )
     for ring in figures.circles:
         print("circle:", " -> ".join(ring))
-    failed = bool(figures.circles) or figures.floors > MAX_FLOORS
+    upward = imports_up()
+    for source, target in upward:
+        print("imports a higher layer:", source, "->", target)
+    failed = bool(figures.circles) or bool(upward)
+    if args.packages:
+        failed = failed or figures.floors > MAX_FLOORS
     return 1 if args.check and failed else 0
 
 
