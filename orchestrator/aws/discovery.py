@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import ExecutionError, StepFailed, StepNotFinished, StepNotFound, StepWithoutData
+from . import s3
 
 if TYPE_CHECKING:
     from .s3 import S3Settings
@@ -185,7 +186,6 @@ class SageMakerDiscovery:
         if self._api is not None:
             return self._api
         if arn.region not in self._clients:
-            from . import s3  # boto3 is loaded only when SageMaker is really asked
 
             settings = self._settings or s3.S3Settings()
             self._clients[arn.region] = s3.SageMakerClient(settings, region=arn.region)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .loader import load_pipeline
 from .model import TRAINING_OUTPUTS, InvalidStep, Pipeline, StepKind, StepOutput, _caller_dir
 
 
@@ -77,7 +78,6 @@ class PipelineDAG:
     @classmethod
     def from_file(cls, path: str | Path) -> Pipeline:
         """Load a pipeline file (Python or YAML), as ``cit run --dag`` does."""
-        from .loader import load_pipeline
 
         return load_pipeline(Path(path))
 

@@ -25,6 +25,7 @@ from pydantic import (
 from ..aws.s3_uris import is_s3_text, s3_uri
 from ..data.contracts import ScriptContract, load_contract
 from ..files import DICT_KEY, FieldError, describe_error, scalar_text, unknown_field
+from .expectations import InvalidExpectation, step_expectations
 
 if TYPE_CHECKING:
     from .expectations import Expectation
@@ -270,7 +271,6 @@ class Pipeline:
         metrics.json), ``outputs`` (files or globs) and ``data_quality`` ({output: [checks]},
         a dataset to compare with written ``step.output("x")`` or "3x step.x"). A mistake
         raises ``InvalidExpectation``; steps and outputs are checked with the pipeline."""
-        from .expectations import InvalidExpectation, step_expectations
 
         name = step.name if isinstance(step, StepHandle) else step
         if not isinstance(name, str):

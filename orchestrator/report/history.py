@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
@@ -108,7 +109,6 @@ def _report_record(folder: Path, report: Report) -> RunRecord:
 
 
 def _timestamp(iso: str) -> float:
-    from datetime import datetime
 
     return datetime.fromisoformat(iso).timestamp()
 

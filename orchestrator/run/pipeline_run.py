@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..aws import s3
 from ..engines.base import Engine
 from ..engines.cleanup import sweep_orphans
 from ..errors import CitError, ImageError
@@ -102,10 +103,9 @@ def s3_fetcher(
 ) -> S3Fetcher:
     """``s3.download`` with ``settings`` (read once, by the caller); ``report`` is told of each
     download (files, bytes, fetched and cached)."""
-    from ..aws.s3 import download  # boto3 is loaded only by runs that read S3
 
     def fetch(uri: str) -> Path:
-        done = download(uri, settings)
+        done = s3.download(uri, settings)
         if report is not None:
             report(done)
         return done.path

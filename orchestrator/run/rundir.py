@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import RunDirectoryError
+from .results import RunResult
 
 if TYPE_CHECKING:
     from .results import RunResult
@@ -36,7 +37,6 @@ def create_run_dir(runs_dir: Path, run_id: str) -> Path:
 def read_manifest(run_dir: Path) -> RunResult:
     """The run recorded in ``run_dir/manifest.json``; ``RunDirectoryError`` when it cannot be
     read."""
-    from .results import RunResult
 
     path = run_dir / MANIFEST
     try:

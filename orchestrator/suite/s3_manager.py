@@ -27,6 +27,7 @@ from ..data.schemas import DataSchema, load_schema, schema_from_data
 from ..errors import CitError, InputError, S3NothingFound
 from ..files import FieldError
 from ..issues import Issue
+from ..run.progress import human_size
 from ..run.results import RunResult
 from .config import S3IntegrationConfig, load_config
 
@@ -113,7 +114,6 @@ class S3IntegrationManager:
 def upload_run_outputs(env: TestEnvironment, run: RunResult) -> Iterator[str]:
     """Upload the outputs of every step of ``run`` that succeeded into ``env``, as SageMaker
     would; a line per output, saying where it went, as each is done."""
-    from ..run.progress import human_size
 
     for step in (s for s in run.steps if s.status.ok):
         for output in step.outputs:

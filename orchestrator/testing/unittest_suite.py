@@ -40,9 +40,27 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
+from ..dataflow.tester import PipelineDataFlowTester, test_flow, with_test_data
+from ..engines import docker_engine, image_build
 from ..errors import InputError
-from ..report.model import Outcome, Report, Suite, TestItem, TestKind, build_report
+from ..files import FieldError
+from ..pipeline.expectations import named
+from ..pipeline.wiring import wires
+from ..report.model import (
+    Outcome,
+    Report,
+    Suite,
+    TestItem,
+    TestKind,
+    build_report,
+    case_test,
+    pipeline_suite,
+)
+from ..run.pipeline_run import load_and_validate
+from ..run.rundir import read_manifest
 from ..run.settings import RunSettings
+from ..scripttest.cases import cases_from_data, load_test_cases
+from ..scripttest.runner import pipeline_step, resolve_step, run_script_tests, script_step
 from ..terminal_text import visible
 
 if TYPE_CHECKING:
@@ -182,9 +200,8 @@ class CitRunner:
         given = self._find_engine()
         if given is not None:
             return given
-        from ..engines.docker_engine import connect
 
-        docker = connect()
+        docker = docker_engine.connect()
         self._build = self._image_builder(docker)
         return docker
 
@@ -192,10 +209,10 @@ class CitRunner:
         """Build the runner image as ``cit run`` does, its progress shown line by line."""
 
         def build(tag: str) -> None:
-            from ..engines.image_build import build_runner_image
 
             self._say(f"building runner image {tag} (once; later runs reuse it)")
-            build_runner_image(docker.image_tools(), tag=tag, on_line=lambda x: self._say(f"  {x}"))
+            tools = docker.image_tools()
+            image_build.build_runner_image(tools, tag=tag, on_line=lambda x: self._say(f"  {x}"))
 
         return build
 
@@ -212,9 +229,6 @@ class CitRunner:
         update_snapshots: bool = False,
     ) -> RunOutcome:
         """Run the pipeline (the steps ``path`` needs, all without one) and check its edges."""
-        from ..dataflow.tester import test_flow
-        from ..report.model import pipeline_suite
-        from ..run.rundir import read_manifest
 
         engine, started, cancel = self.engine(), time.time(), threading.Event()
         flow = test_flow(
@@ -251,7 +265,6 @@ class CitRunner:
         *,
         settings: RunSettings | None = None,
     ) -> ScriptTestResult:
-        from ..scripttest.runner import run_script_tests
 
         engine, cancel = self.engine(), threading.Event()
         result = run_script_tests(
@@ -283,7 +296,6 @@ def _to_stderr(line: str) -> None:
 def load_pipeline_file(pipeline: str | Path | Pipeline | PipelineDAG) -> tuple[Pipeline, Path]:
     """A pipeline and its file: read from a file, or an object (validated; its file is where a
     file of its name would be, for snapshots)."""
-    from ..dataflow.tester import PipelineDataFlowTester
 
     tester = PipelineDataFlowTester(pipeline)
     return tester.pipeline, tester.file
@@ -292,8 +304,6 @@ def load_pipeline_file(pipeline: str | Path | Pipeline | PipelineDAG) -> tuple[P
 def pipeline_tests(pipeline: Pipeline) -> list[tuple[TestKind, str]]:
     """What a pipeline's run is judged on, as named in its report: each step, each edge, then
     each expectation on its outputs."""
-    from ..pipeline.expectations import named
-    from ..pipeline.wiring import wires
 
     steps: list[tuple[TestKind, str]] = [("step", name) for name in pipeline.steps]
     edges: list[tuple[TestKind, str]] = [("edge", str(wire)) for wire in wires(pipeline.steps)]
@@ -306,9 +316,6 @@ def pipeline_tests(pipeline: Pipeline) -> list[tuple[TestKind, str]]:
 def load_case_target(path: Path) -> CaseTarget:
     """A test-case file that says which script it tests, and that step; ``InputError`` when
     the file names none, or names a step its pipeline does not have."""
-    from ..run.pipeline_run import load_and_validate
-    from ..scripttest.cases import load_test_cases
-    from ..scripttest.runner import pipeline_step, script_step
 
     cases = load_test_cases(path)
     if cases.script is None:
@@ -374,7 +381,6 @@ def pipeline_verdict(outcome: RunOutcome, name: str) -> TestItem:
 
 def case_verdict(result: ScriptTestResult, name: str) -> TestItem:
     """The verdict on the case ``name`` of a script's results."""
-    from ..report.model import case_test
 
     for case in result.test_results:
         if case.name == name:
@@ -585,7 +591,6 @@ def run_pipeline_with(
     """``pipeline`` run by ``runner`` with ``settings`` changed by the options given; relative
     paths (the pipeline's file, ``test_data``) are read from ``base_dir`` (default: the working
     directory)."""
-    from ..dataflow.tester import with_test_data
 
     base = base_dir or Path.cwd()
     loaded, file = load_pipeline_file(_at(base, pipeline))
@@ -617,9 +622,6 @@ def run_script_with(
     """The cases (a file, or cases as in a file) of ``script``: a step of ``dag``, or a
     script file (with ``contract`` if given). Relative paths, those of cases given as data
     too, are read from ``base_dir`` (default: the working directory)."""
-    from ..files import FieldError
-    from ..scripttest.cases import cases_from_data, load_test_cases
-    from ..scripttest.runner import resolve_step
 
     base = base_dir or Path.cwd()
     step, source = resolve_step(
