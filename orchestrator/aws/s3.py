@@ -197,9 +197,9 @@ def create_client(settings: S3Settings, service: str = "s3", region: str | None 
     "create_client", ...)``) to register botocore event hooks on ``client.meta.events``, e.g. to
     count GetObject calls or inject faults.
     """
-    import boto3
-    import botocore.session
-    from botocore.config import Config
+    import boto3  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
+    import botocore.session  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
+    from botocore.config import Config  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
 
     core = botocore.session.Session(profile=settings.profile)
     core.register_component("data_loader", _data_loader())
@@ -231,7 +231,9 @@ def _data_loader() -> Any:
     global _loader
     with _loader_lock:
         if _loader is None:
-            from botocore.loaders import create_loader
+            from botocore.loaders import (
+                create_loader,  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
+            )
 
             _loader = create_loader()
         return _loader
@@ -310,7 +312,10 @@ def _new_client(
     region: str | None = None,
 ) -> Any:
     """``create_client``; settings it cannot use become ``error`` naming ``subject``."""
-    from botocore.exceptions import BotoCoreError, ProfileNotFound
+    from botocore.exceptions import (  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
+        BotoCoreError,
+        ProfileNotFound,
+    )
 
     try:
         return create_client(settings, service, region)
@@ -573,7 +578,7 @@ def _retried(
 
 
 def _is_transient(exc: BaseException) -> bool:
-    from botocore.exceptions import (
+    from botocore.exceptions import (  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
         ClientError,
         ConnectTimeoutError,
         EndpointConnectionError,
@@ -605,7 +610,9 @@ def _status_and_code(exc: Any) -> tuple[int, str]:
 
 def _translate(ctx: _Context, what: str, exc: Exception, attempts: int) -> S3Error | None:
     """The ``S3Error`` for ``exc``, or None for an exception that is not about S3."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import (
+        ClientError,  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
+    )
 
     if isinstance(exc, ClientError):
         return _translate_client_error(ctx, what, exc, _tries(attempts))
@@ -630,7 +637,7 @@ def _fault(
 
     ``endpoint`` is e.g. "S3 endpoint http://..."; ``subject`` follows "no usable AWS credentials".
     """
-    from botocore.exceptions import (
+    from botocore.exceptions import (  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
         BotoCoreError,
         ConnectTimeoutError,
         EndpointConnectionError,
@@ -678,7 +685,7 @@ def _translate_client_error(ctx: _Context, what: str, exc: Any, tries: str) -> S
 
 def _credentials_source(settings: S3Settings) -> str:
     """Where the credentials in use come from (a profile, the environment); never their values."""
-    import boto3
+    import boto3  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
 
     profile = settings.profile or os.environ.get("AWS_PROFILE")
     try:
@@ -1083,7 +1090,9 @@ class SageMakerClient:
         self, what: str, exc: Exception, attempts: int, missing: Callable[[str], ExecutionError]
     ) -> ExecutionError | None:
         """The ``ExecutionError`` for ``exc``, or None for one that is not about SageMaker."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import (
+            ClientError,  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
+        )
 
         if isinstance(exc, ClientError):
             return self._translate_client_error(what, exc, attempts, missing)

@@ -43,7 +43,7 @@ from .contracts import ScriptContract
 from .schemas import ColumnSpec, DataSchema, TypeFamily, declared_bits
 
 if TYPE_CHECKING:
-    import numpy as np
+    import numpy as np  # deferred: numpy costs ~60 ms, paid only when data is generated
 
 ArrowTable = Any
 ArrowArray = Any
@@ -164,7 +164,7 @@ def _table(schema: DataSchema, rows: int, seed: int, part: int) -> ArrowTable:
 
 
 def _stream(seed: int, part: int, column: str) -> np.random.Generator:
-    import numpy as np
+    import numpy as np  # deferred: numpy costs ~60 ms, paid only when data is generated
 
     key = zlib.crc32(column.encode("utf-8"))
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, part, key])))
@@ -178,7 +178,7 @@ def _column(spec: ColumnSpec, rows: int, rng: np.random.Generator) -> ArrowArray
 
 def _with_nulls(values: ArrowArray, rows: int, nulls: int, rng: np.random.Generator) -> ArrowArray:
     """``values`` spread over ``rows`` rows, with nulls at ``nulls`` random rows."""
-    import numpy as np
+    import numpy as np  # deferred: numpy costs ~60 ms, paid only when data is generated
 
     pa = _pyarrow()
 
@@ -230,7 +230,7 @@ def _quotas(
 ) -> ArrowArray:
     """``n`` picks of ``choices``, each exactly its share of the weights (largest remainders
     round), shuffled."""
-    import numpy as np
+    import numpy as np  # deferred: numpy costs ~60 ms, paid only when data is generated
 
     pa = _pyarrow()
 
@@ -296,7 +296,7 @@ def _bounds(spec: ColumnSpec) -> tuple[float, float]:
 
 
 def _integers(spec: ColumnSpec, n: int, rng: np.random.Generator) -> ArrowArray:
-    import numpy as np
+    import numpy as np  # deferred: numpy costs ~60 ms, paid only when data is generated
 
     pa = _pyarrow()
 
@@ -313,7 +313,7 @@ def _integers(spec: ColumnSpec, n: int, rng: np.random.Generator) -> ArrowArray:
 
 
 def _floats(spec: ColumnSpec, n: int, rng: np.random.Generator) -> ArrowArray:
-    import numpy as np
+    import numpy as np  # deferred: numpy costs ~60 ms, paid only when data is generated
 
     pa = _pyarrow()
 
@@ -337,7 +337,7 @@ def _floats(spec: ColumnSpec, n: int, rng: np.random.Generator) -> ArrowArray:
 
 def _float32_bounds(spec: ColumnSpec, low: float, high: float) -> tuple[float, float]:
     """``low``..``high`` narrowed to the finite float32 values."""
-    import numpy as np
+    import numpy as np  # deferred: numpy costs ~60 ms, paid only when data is generated
 
     largest = float(np.finfo(np.float32).max)
     low, high = max(low, -largest), min(high, largest)
@@ -349,7 +349,7 @@ def _float32_bounds(spec: ColumnSpec, low: float, high: float) -> tuple[float, f
 def _uniform(low: float, high: float, n: int, rng: np.random.Generator) -> np.ndarray[Any, Any]:
     """``n`` uniform draws in ``low``..``high``, rounded to ``FLOAT_DECIMALS`` decimals where
     that cannot overflow; a range wider than the largest float is drawn without its width."""
-    import numpy as np
+    import numpy as np  # deferred: numpy costs ~60 ms, paid only when data is generated
 
     if math.isfinite(high - low):
         values = rng.uniform(low, high, size=n)
@@ -362,7 +362,7 @@ def _uniform(low: float, high: float, n: int, rng: np.random.Generator) -> np.nd
 
 
 def _tokens(n: int, rng: np.random.Generator) -> ArrowArray:
-    import numpy as np
+    import numpy as np  # deferred: numpy costs ~60 ms, paid only when data is generated
 
     pa = _pyarrow()
 

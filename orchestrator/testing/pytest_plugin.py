@@ -19,6 +19,10 @@ Fixtures: ``cit_run(pipeline, **options) -> RunOutcome``, ``cit_test_script(scri
 test_cases, dag=None, contract=None) -> ScriptTestResult`` and ``cit_settings`` (the
 ``RunSettings`` they use: runs under ``tmp_path``). Relative paths given to them are read from
 the rootdir. Every collected item is marked ``cit``.
+
+The rest of cit is imported inside the hooks and fixtures that use it: pytest loads this plugin in
+every session, also in one that runs no cit test, and the rest of the package takes ~0.4 s to
+import.
 """
 
 from __future__ import annotations
@@ -27,10 +31,14 @@ import glob
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import pytest
+
+from ..errors import CitError
+from ..terminal_text import visible
 
 if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
@@ -151,7 +159,7 @@ def _listed_files(patterns: Sequence[str], root: Path) -> set[Path]:
 def _names_its_script(path: Path) -> bool:
     """Whether the file's top level has ``test_cases`` and ``script``; a file that cannot be
     parsed counts when both keys start a line (so that its error is shown)."""
-    import yaml
+    import yaml  # deferred: only a YAML file that may be a test-case file is read
 
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -183,7 +191,6 @@ class CitCaseFile(pytest.File):
     _results: Once[ScriptTestResult]
 
     def collect(self) -> Iterator[CitItem]:
-        from ..errors import CitError
         from .unittest_suite import Once, load_case_target
 
         try:
@@ -212,7 +219,6 @@ class CitPipelineFile(pytest.File):
     _outcome: Once[RunOutcome]
 
     def collect(self) -> Iterator[CitItem]:
-        from ..errors import CitError
         from ..run.pipeline_run import load_and_validate
         from .unittest_suite import Once, pipeline_tests
 
@@ -243,7 +249,6 @@ class CitItem(pytest.Item):
 
     def runtest(self) -> None:
         from ..report.model import Outcome
-        from ..terminal_text import visible
         from .unittest_suite import check_verdict
 
         assert isinstance(self.parent, CitCaseFile | CitPipelineFile)
@@ -257,7 +262,6 @@ class CitItem(pytest.Item):
         self, excinfo: ExceptionInfo[BaseException], style: Any = None
     ) -> str | TerminalRepr:
         """A failed verdict or a cit error as its lines, without a traceback of cit."""
-        from ..errors import CitError
         from .unittest_suite import CitTestFailure
 
         if isinstance(excinfo.value, CitTestFailure | CitError):
@@ -335,7 +339,6 @@ def cit_test_script(request: pytest.FixtureRequest, cit_settings: RunSettings) -
     """Run a script's test cases: ``cit_test_script("preprocess", "test_cases/p.yaml",
     dag="pipeline.py").ok``. ``script`` is a step of ``dag`` or a script file; ``test_cases``
     a file or cases as in one; paths relative to the rootdir."""
-    from dataclasses import replace
 
     from .unittest_suite import run_script_with
 

@@ -209,7 +209,6 @@ class CitRunner:
         """Build the runner image as ``cit run`` does, its progress shown line by line."""
 
         def build(tag: str) -> None:
-
             self._say(f"building runner image {tag} (once; later runs reuse it)")
             tools = docker.image_tools()
             image_build.build_runner_image(tools, tag=tag, on_line=lambda x: self._say(f"  {x}"))
