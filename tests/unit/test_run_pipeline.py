@@ -77,12 +77,18 @@ def python_run(project: Path, **behaviour: Any) -> PipelineRun:
     return run_pipeline(project / "pipeline.yaml", engine(**behaviour), settings=settings)
 
 
-def cit_run(project: Path, monkeypatch: pytest.MonkeyPatch, *args: str, **behaviour: Any) -> Any:
+def cit_run(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *args: str,
+    name: str = "run",
+    **behaviour: Any,
+) -> Any:
     monkeypatch.setattr(command, "connect", lambda: engine(**behaviour))
     monkeypatch.setattr(command, "stop_on_signals", lambda cancel, observer: None)
     dag = str(project / "pipeline.yaml")
     options = ["--cit-dir", str(project / "cli"), "-q", *args]
-    return CliRunner().invoke(app, ["run", "--dag", dag, *options], env={"COLUMNS": "200"})
+    return CliRunner().invoke(app, [name, "--dag", dag, *options], env={"COLUMNS": "200"})
 
 
 def written_report(folder: Path) -> dict[str, Any]:
@@ -144,15 +150,17 @@ def test_the_python_run_writes_the_formats_asked_for(project: Path) -> None:
     assert all(path.is_file() for path in result.reports)
 
 
-def test_cit_run_reads_nothing_back_from_the_run_directory(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("name", ["run", "test-flow"])
+def test_the_command_reads_nothing_back_from_the_run_directory(
+    project: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     def unread(run_dir: Path) -> RunResult:
         raise AssertionError(f"read back {run_dir}")
 
     monkeypatch.setattr("orchestrator.run.rundir.read_manifest", unread)
-    done = cit_run(project, monkeypatch, "--format", "junit")
+    done = cit_run(project, monkeypatch, "--format", "junit", name=name)
     assert done.exit_code == EXIT_PASSED, done.output
+    assert written_report(project / "cli")["cit_report"] == name
     assert "report: " in done.output and "(and report.xml)" in done.output
 
 
