@@ -17,9 +17,10 @@ from .run import RunResult as RunResult
 from .run import RunSettings as RunSettings
 from .run import Status as Status
 from .run import StepResult as StepResult
-from .run import run_pipeline as run_pipeline
 from .scripttest import ScriptTestResult as ScriptTestResult
 from .scripttest import ScriptUnitTester as ScriptUnitTester
 from .scripttest import TestDataRegistry as TestDataRegistry
+from .suite import PipelineRun as PipelineRun
 from .suite import S3IntegrationManager as S3IntegrationManager
+from .suite import run_pipeline as run_pipeline
 from .testing import IntegrationTestSuite as IntegrationTestSuite

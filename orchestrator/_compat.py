@@ -102,6 +102,16 @@ MOVED_NAMES = {
 """0.1 names of the package root that are no longer public there -> where to import them."""
 
 
+RENAMED = {
+    ("orchestrator.workflow", "run_pipeline"): (
+        "orchestrator.run.pipeline_run",
+        "execute_pipeline",
+    ),
+}
+"""0.1 (module, name) -> (module, name) it has now; ``orchestrator.run_pipeline`` is the whole
+``cit run`` now, the 0.1 function that only executed is ``execute_pipeline``."""
+
+
 class MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Finds a 0.1 module path and hands on the module that lives there now."""
 
@@ -122,6 +132,9 @@ class MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         alias.__dict__.update(
             {k: v for k, v in vars(target).items() if not k.startswith("__") or k == "__all__"}
         )
+        for (module, name), (now_in, now) in RENAMED.items():
+            if module == spec.name:
+                setattr(alias, name, getattr(importlib.import_module(now_in), now))
         return alias
 
     def exec_module(self, module: ModuleType) -> None:

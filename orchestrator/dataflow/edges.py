@@ -84,6 +84,8 @@ class DataFlowTestResult(BaseModel):
     snapshots_updated: list[str] = Field(default_factory=list)
     expectations: list[ExpectationResult] = Field(default_factory=list)
     """The verdict on each expectation the pipeline declares on its outputs."""
+    run: RunResult | None = Field(default=None, exclude=True, repr=False)
+    """The run whose edges these are, as it finished (not written: ``manifest.json`` holds it)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -172,6 +174,7 @@ def inspect_flow(
         path=list(path) if path else None,
         edges=edges,
         output_issues=uncarried,
+        run=run,
     )
 
 

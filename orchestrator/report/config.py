@@ -3,21 +3,27 @@ directory, and the configuration file's ``reporting`` section."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ReportFormat = Literal["json", "junit", "html"]
+
+class ReportFormat(StrEnum):
+    """A report's format; each compares equal to its name ("json", "junit", "html")."""
+
+    JSON = "json"
+    JUNIT = "junit"
+    HTML = "html"
 
 
-FORMATS: tuple[ReportFormat, ...] = ("json", "junit", "html")
+FORMATS: tuple[ReportFormat, ...] = tuple(ReportFormat)
 
 
 FILE_NAMES: dict[ReportFormat, str] = {
-    "json": "report.json",
-    "junit": "report.xml",
-    "html": "report.html",
+    ReportFormat.JSON: "report.json",
+    ReportFormat.JUNIT: "report.xml",
+    ReportFormat.HTML: "report.html",
 }
 """What each format is called in a run directory."""
 
@@ -28,7 +34,7 @@ class ReportingConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    formats: list[ReportFormat] = Field(default_factory=lambda: list[ReportFormat](["json"]))
+    formats: list[ReportFormat] = Field(default_factory=lambda: [ReportFormat.JSON])
     include_plots: bool = True
     include_data_samples: bool = True
     max_sample_size: int = Field(default=20, ge=0, le=100_000)

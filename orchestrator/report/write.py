@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError
+from ..errors import CitError, InputError
 from ..files import write_json_atomic, write_text_atomic
 from .config import FILE_NAMES, ReportFormat
 
@@ -39,9 +39,9 @@ def render(report: Report, fmt: ReportFormat, *, plots: bool = True) -> str:
 
 
 SUFFIXES: dict[ReportFormat, tuple[str, ...]] = {
-    "json": (".json",),
-    "junit": (".xml",),
-    "html": (".html", ".htm"),
+    ReportFormat.JSON: (".json",),
+    ReportFormat.JUNIT: (".xml",),
+    ReportFormat.HTML: (".html", ".htm"),
 }
 
 
@@ -73,7 +73,7 @@ def write_run_reports(
     Each file is written whole or not at all, so an interrupted command leaves no half report.
     """
     written = []
-    chosen: list[ReportFormat] = ["json", *(f for f in formats if f != "json")]
+    chosen = [ReportFormat.JSON, *(f for f in formats if f != ReportFormat.JSON)]
     for fmt in chosen:
         path = run_dir / FILE_NAMES[fmt]
         write_text_atomic(path, render(report, fmt, plots=plots))
@@ -101,7 +101,7 @@ def check_configured_reports(reporting: ReportingConfig, source: str | None = No
     folder = reporting.output_directory
     if folder is None:
         return
-    formats: list[ReportFormat] = ["json", *reporting.formats]
+    formats = [ReportFormat.JSON, *reporting.formats]
     for fmt in dict.fromkeys(formats):
         try:
             check_report_target(folder / FILE_NAMES[fmt], OUTPUT_FIELD)
@@ -110,16 +110,21 @@ def check_configured_reports(reporting: ReportingConfig, source: str | None = No
             raise InputError(message, file=source, field=OUTPUT_FIELD) from None
 
 
-def write_configured_reports(
+def write_reports(
     report: Report, run_dir: Path, reporting: ReportingConfig, source: str | None = None
 ) -> list[Path]:
-    """Write ``report`` into ``run_dir`` in ``reporting.formats`` (report.json always), then
-    copy each file into ``reporting.output_directory`` when one is set; the paths written.
+    """The one way a command writes its report: ``report.json`` and each of
+    ``reporting.formats`` into ``run_dir``, then a copy of each into
+    ``reporting.output_directory`` when one is set (``cit test-all``); the paths written.
 
-    A copy is written whole or not at all, and never over a file that cit did not write
-    (an ``InputError`` naming the configuration file ``source`` and the field)."""
+    A run directory's file that cannot be written is a ``CitError``; a copy is written whole or
+    not at all, and never over a file that cit did not write (an ``InputError`` naming the
+    configuration file ``source`` and the field)."""
     formats = tuple(reporting.formats)
-    written = write_run_reports(report, run_dir, formats, plots=reporting.include_plots)
+    try:
+        written = write_run_reports(report, run_dir, formats, plots=reporting.include_plots)
+    except OSError as exc:
+        raise CitError(f"cannot write the report in {run_dir}: {exc.strerror or exc}") from None
     check_configured_reports(reporting, source)  # the run directory's copy is kept either way
     folder = reporting.output_directory
     if folder is None:

@@ -1,6 +1,6 @@
 """The public names of orchestrator.run, loaded on first use."""
 
-from .pipeline_run import run_pipeline as run_pipeline
+from .pipeline_run import execute_pipeline as execute_pipeline
 from .results import OutputSummary as OutputSummary
 from .results import RunResult as RunResult
 from .results import Status as Status

@@ -138,7 +138,7 @@ def bounded_by_engine(settings: RunSettings, engine: Engine) -> RunSettings:
     )
 
 
-def run_pipeline(
+def execute_pipeline(
     path: str | Path,
     engine: Engine,
     *,
@@ -148,8 +148,10 @@ def run_pipeline(
     cancel: threading.Event | None = None,
     fetch_s3: S3Fetcher | None = None,
 ) -> RunResult:
-    """Run the pipeline in ``path`` and return its result: the Python API of ``cit run``.
-    S3 inputs are fetched with ``fetch_s3`` (default: ``s3_fetcher()``) before anything runs."""
+    """Execute the steps of the pipeline in ``path`` and return how each went: no edge checks,
+    snapshots, expectations or reports (``suite.pipeline.run_pipeline`` adds them: what
+    ``cit run`` does). S3 inputs are fetched with ``fetch_s3`` (default: ``s3_fetcher()``)
+    before anything runs."""
     file = Path(path)
     return run_loaded(
         load_and_validate(file),

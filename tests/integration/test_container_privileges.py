@@ -9,8 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from orchestrator import RunSettings, Status, run_pipeline
+from orchestrator import RunSettings, Status
 from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.run.pipeline_run import execute_pipeline
 from orchestrator.run.settings import DEFAULT_PIDS_LIMIT
 
 from .conftest import the_run, write_script
@@ -90,7 +91,7 @@ def test_a_step_cannot_make_devices_change_user_or_gain_privileges(
         "name: privileges\nsteps:\n"
         "  probe: {kind: processing, script: probe.py, outputs: [probe]}\n",
     )
-    step = run_pipeline(pipeline, engine, settings=settings).step("probe")
+    step = execute_pipeline(pipeline, engine, settings=settings).step("probe")
     assert step.status is Status.SUCCEEDED, (step.reason, step.log_tail)
     found = json.loads(Path(step.outputs[0].path, "probe.json").read_text())
     as_root = os.getuid() == 0

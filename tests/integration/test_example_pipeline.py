@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import RunSettings, Status, run_pipeline
+from orchestrator import RunSettings, Status
 from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.run.pipeline_run import execute_pipeline
 
 from .conftest import EXAMPLE
 
@@ -22,7 +23,7 @@ def test_example_pipeline_runs_green(
     no_leftovers: None,
     pipeline_file: str,
 ) -> None:
-    result = run_pipeline(EXAMPLE / pipeline_file, engine, settings=settings)
+    result = execute_pipeline(EXAMPLE / pipeline_file, engine, settings=settings)
     assert result.ok, [(s.name, s.status, s.reason, s.log_tail[-5:]) for s in result.steps]
     assert [s.name for s in result.steps] == ["preprocess", "train", "evaluate"]
     run_dir = Path(result.run_dir)

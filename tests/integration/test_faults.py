@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator import RunSettings, Status, run_pipeline
+from orchestrator import RunSettings, Status
 from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.run.pipeline_run import execute_pipeline
 
 from .conftest import write_script
 
@@ -35,7 +36,7 @@ def test_nonzero_exit_is_failed_with_message_and_log(
         sys.exit(3)
     """,
     )
-    step = run_pipeline(path, engine, settings=settings).step("s")
+    step = execute_pipeline(path, engine, settings=settings).step("s")
     assert step.status is Status.FAILED and step.exit_code == 3
     assert step.message == "the label column is missing"
     assert "about to fail" in step.log_tail
@@ -53,7 +54,7 @@ def test_sleep_past_timeout_is_timeout(
         "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n",
         ", timeout_seconds: 2",
     )
-    result = run_pipeline(path, engine, settings=settings)
+    result = execute_pipeline(path, engine, settings=settings)
     step = result.step("s")
     assert step.status is Status.TIMEOUT, (step.status, step.reason)
     assert step.duration_seconds is not None and step.duration_seconds < 30
@@ -77,7 +78,7 @@ def test_allocation_past_memory_limit_is_oom(
     """,
         ", instance: {memory: 256m}",
     )
-    step = run_pipeline(path, engine, settings=settings).step("s")
+    step = execute_pipeline(path, engine, settings=settings).step("s")
     assert step.status is Status.OOM, (step.status, step.reason, step.log_tail)
     assert "memory" in (step.reason or "")
 
@@ -116,7 +117,7 @@ def test_writing_into_an_input_mount_fails_and_upstream_is_unchanged(
             inputs: {data: {step: produce, output: data}}
     """,
     )
-    result = run_pipeline(path, engine, settings=settings)
+    result = execute_pipeline(path, engine, settings=settings)
     vandal = result.step("vandal")
     assert vandal.status is Status.FAILED
     assert any("Read-only file system" in line for line in vandal.log_tail)
@@ -156,7 +157,7 @@ def test_diamond_runs_independent_steps_concurrently(
               inputs: {b: {step: B, output: out}, c: {step: C, output: out}}}
     """,
     )
-    result = run_pipeline(path, engine, settings=settings)
+    result = execute_pipeline(path, engine, settings=settings)
     assert result.ok
     a, b, c, d = (result.step(n) for n in "ABCD")
     assert b.started_at and c.started_at and b.finished_at and c.finished_at
@@ -189,7 +190,7 @@ def test_failed_step_skips_descendants_independent_branch_goes_on(
                   inputs: {a: {step: root, output: out}}}
     """,
     )
-    result = run_pipeline(path, engine, settings=settings)
+    result = execute_pipeline(path, engine, settings=settings)
     statuses = {s.name: s.status for s in result.steps}
     assert statuses == {
         "root": Status.SUCCEEDED,
@@ -219,7 +220,7 @@ def test_container_gets_no_network_and_no_host_environment(
             print(json.dumps({"net": names, "secret": os.environ.get("CIT_SECRET_FOR_TEST")}))
         """,
         )
-        step = run_pipeline(path, engine, settings=settings).step("s")
+        step = execute_pipeline(path, engine, settings=settings).step("s")
     finally:
         del os.environ["CIT_SECRET_FOR_TEST"]
     assert step.status is Status.SUCCEEDED
@@ -255,7 +256,7 @@ def test_timeout_sends_sigterm_first_so_a_script_can_checkpoint(
           s: {kind: processing, script: step.py, outputs: [ckpt], timeout_seconds: 2}
     """,
     )
-    result = run_pipeline(path, engine, settings=settings)
+    result = execute_pipeline(path, engine, settings=settings)
     assert result.step("s").status is Status.TIMEOUT
     assert (Path(result.run_dir) / "steps/s/outputs/ckpt/state").read_text() == "saved"
 
@@ -280,7 +281,7 @@ def test_every_log_line_is_saved_even_floods_and_progress_bars(
         print("LAST", flush=True)
     """,
     )
-    step = run_pipeline(path, engine, settings=settings).step("s")
+    step = execute_pipeline(path, engine, settings=settings).step("s")
     assert step.status is Status.SUCCEEDED
     lines = Path(step.log_file or "").read_text().splitlines()
     assert lines[0] == "line 0" and lines[199_999] == "line 199999"

@@ -15,7 +15,7 @@ import yaml
 
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.report.model import Outcome, shipped_schema
-from orchestrator.report.write import write_configured_reports
+from orchestrator.report.write import write_reports
 from orchestrator.run.rundir import create_run_dir, new_run_id
 from orchestrator.run.settings import RunSettings
 from orchestrator.suite.config import load_config
@@ -63,7 +63,7 @@ def test_the_example_configuration_passes(
 
     report = result.report(started)
     run_dir = create_run_dir(settings.runs_dir, new_run_id())
-    written = write_configured_reports(report, run_dir, config.reporting, config.source)
+    written = write_reports(report, run_dir, config.reporting, config.source)
     reports = folder / ".cit" / "reports"
     assert {p.name for p in written} == {"report.json", "report.xml", "report.html"}
     assert {p.parent for p in written} == {run_dir, reports}

@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from orchestrator import RunSettings, run_pipeline
+from orchestrator import RunSettings
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.engines.image_build import ImageBuildError
 from orchestrator.engines.spec import RUN_LABEL
+from orchestrator.run.pipeline_run import execute_pipeline
 
 from .conftest import write_script
 
@@ -256,7 +257,7 @@ def test_toolkit_environment_matches_cit(
     engine_cpus = int(engine.client.info()["NCPU"])
     pipeline = _pipeline(tmp_path, toolkit_image, min(engine_cpus, settings.cpus_available))
 
-    result = run_pipeline(pipeline, engine, settings=settings)
+    result = execute_pipeline(pipeline, engine, settings=settings)
 
     assert not engine.list_containers({RUN_LABEL: result.run_id}), "this run left containers"
     train = result.step("train")

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import FakeBehaviour, FakeEngine, RunSettings, Status, run_pipeline
+from orchestrator import FakeBehaviour, FakeEngine, RunSettings, Status
 from orchestrator.errors import ImageError, RunDirectoryError
+from orchestrator.run.pipeline_run import execute_pipeline
 from orchestrator.run.results import StepResult
 from orchestrator.run.rundir import create_run_dir
 from orchestrator.run.settings import RUNNER_IMAGE
@@ -55,7 +56,7 @@ def engine(**behaviours: FakeBehaviour) -> FakeEngine:
 
 def test_diamond_runs_in_dag_order(project: Path) -> None:
     fake = engine()
-    result = run_pipeline(write(project, "d.yaml", DIAMOND), fake, settings=settings(project))
+    result = execute_pipeline(write(project, "d.yaml", DIAMOND), fake, settings=settings(project))
     assert result.ok and result.exit_code == 0
     order = [spec.labels["cit.step"] for spec in fake.specs]
     assert order.index("a") < order.index("b") < order.index("d")
@@ -64,7 +65,7 @@ def test_diamond_runs_in_dag_order(project: Path) -> None:
 
 def test_failure_skips_descendants_but_not_independent_steps(project: Path) -> None:
     fake = engine(b=FakeBehaviour(exit_code=3, logs=["Traceback", "ValueError: bad"]))
-    result = run_pipeline(write(project, "d.yaml", DIAMOND), fake, settings=settings(project))
+    result = execute_pipeline(write(project, "d.yaml", DIAMOND), fake, settings=settings(project))
     assert result.status is Status.FAILED and result.exit_code == 1
     statuses = {s.name: s.status for s in result.steps}
     assert statuses == {
@@ -92,7 +93,7 @@ def test_fault_statuses(project: Path, behaviour: FakeBehaviour, status: Status)
     text = (
         "name: x\nsteps:\n  s: {kind: processing, script: scripts/prep.py, timeout_seconds: 0.2}\n"
     )
-    result = run_pipeline(
+    result = execute_pipeline(
         write(project, "x.yaml", text), engine(s=behaviour), settings=settings(project)
     )
     assert result.step("s").status is status
@@ -110,7 +111,7 @@ def test_writing_into_an_input_fails_and_leaves_upstream_output(project: Path) -
         a=FakeBehaviour(writes={"/opt/ml/processing/output/out/data.csv": "original"}),
         b=FakeBehaviour(writes={"/opt/ml/processing/input/x/data.csv": "changed"}),
     )
-    result = run_pipeline(write(project, "ro.yaml", text), fake, settings=settings(project))
+    result = execute_pipeline(write(project, "ro.yaml", text), fake, settings=settings(project))
     assert result.step("b").status is Status.FAILED
     produced = Path(result.run_dir) / "steps/a/outputs/out/data.csv"
     assert produced.read_text() == "original"
@@ -124,7 +125,7 @@ def test_training_output_is_packaged_as_model_tarball(project: Path) -> None:
             writes={"/opt/ml/model/model.json": "{}", "/opt/ml/output/data/summary.json": "[]"}
         )
     )
-    result = run_pipeline(write(project, "t.yaml", TRAIN), fake, settings=settings(project))
+    result = execute_pipeline(write(project, "t.yaml", TRAIN), fake, settings=settings(project))
     assert result.ok
     tarball = Path(result.run_dir) / "steps/train/outputs/model/model.tar.gz"
     with tarfile.open(tarball) as archive:
@@ -138,13 +139,13 @@ def test_training_output_is_packaged_as_model_tarball(project: Path) -> None:
 
 def test_failure_message_file_is_reported(project: Path) -> None:
     fake = engine(train=FakeBehaviour(exit_code=1, writes={"/opt/ml/output/failure": "no data"}))
-    result = run_pipeline(write(project, "t.yaml", TRAIN), fake, settings=settings(project))
+    result = execute_pipeline(write(project, "t.yaml", TRAIN), fake, settings=settings(project))
     assert result.step("train").message == "no data"
     assert result.step("evaluate").status is Status.SKIPPED
 
 
 def test_manifest_records_steps_specs_and_status(project: Path) -> None:
-    result = run_pipeline(write(project, "t.yaml", TRAIN), engine(), settings=settings(project))
+    result = execute_pipeline(write(project, "t.yaml", TRAIN), engine(), settings=settings(project))
     manifest = json.loads((Path(result.run_dir) / "manifest.json").read_text())
     assert manifest["schema_version"] == 1
     assert manifest["status"] == "succeeded"
@@ -159,8 +160,8 @@ def test_manifest_records_steps_specs_and_status(project: Path) -> None:
 
 def test_each_run_gets_a_new_directory(project: Path) -> None:
     path = write(project, "t.yaml", TRAIN)
-    first = run_pipeline(path, engine(), settings=settings(project))
-    second = run_pipeline(path, engine(), settings=settings(project))
+    first = execute_pipeline(path, engine(), settings=settings(project))
+    second = execute_pipeline(path, engine(), settings=settings(project))
     assert first.run_dir != second.run_dir
     assert (Path(first.run_dir) / "manifest.json").exists()
     with pytest.raises(RunDirectoryError):
@@ -170,14 +171,14 @@ def test_each_run_gets_a_new_directory(project: Path) -> None:
 def test_missing_custom_image_is_an_input_error(project: Path) -> None:
     text = "name: x\nsteps:\n  s: {kind: processing, script: scripts/prep.py, image: mine:1}\n"
     with pytest.raises(ImageError, match="mine:1"):
-        run_pipeline(write(project, "x.yaml", text), engine(), settings=settings(project))
+        execute_pipeline(write(project, "x.yaml", text), engine(), settings=settings(project))
     assert not (project / ".cit").exists()
 
 
 def test_missing_runner_image_is_built(project: Path) -> None:
     built: list[str] = []
     fake = FakeEngine()
-    run_pipeline(
+    execute_pipeline(
         write(project, "t.yaml", TRAIN),
         fake,
         settings=settings(project),
@@ -204,7 +205,7 @@ def test_cancel_marks_run_interrupted_and_keeps_finished_outputs(project: Path) 
     )
     timer = threading.Timer(0.5, cancel.set)
     timer.start()
-    result = run_pipeline(
+    result = execute_pipeline(
         write(project, "l.yaml", text), fake, settings=settings(project), cancel=cancel
     )
     statuses = {s.name: s.status for s in result.steps}
@@ -245,7 +246,7 @@ def test_orphans_of_this_machine_are_swept_other_machines_are_left(project: Path
     fake.leftovers["theirs"] = ContainerInfo(
         "theirs", {"cit.managed": "true", "cit.owner": "other-ci-host:1"}, "running"
     )
-    run_pipeline(write(project, "t.yaml", TRAIN), fake, settings=settings(project))
+    execute_pipeline(write(project, "t.yaml", TRAIN), fake, settings=settings(project))
     assert "old" in fake.removed
     assert "theirs" not in fake.removed
 
@@ -260,7 +261,7 @@ def test_containers_are_created_ahead_and_discarded_when_skipped(project: Path) 
       c: {kind: processing, script: scripts/prep.py, inputs: {x: {step: b, output: out}}}
     """
     fake = engine(a=FakeBehaviour(seconds=0.5), b=FakeBehaviour(exit_code=1, seconds=0.5))
-    result = run_pipeline(write(project, "a.yaml", text), fake, settings=settings(project))
+    result = execute_pipeline(write(project, "a.yaml", text), fake, settings=settings(project))
     names = {s.name: s.container_name for s in result.steps}
     assert names["b"] in fake.created and names["c"] in fake.created
     assert result.step("c").status is Status.SKIPPED
@@ -285,7 +286,7 @@ def test_cancel_before_a_created_ahead_step_starts_discards_its_container(
             threading.Timer(0.3, cancel.set).start()
 
     fake = engine(a=FakeBehaviour(seconds=1.0))
-    result = run_pipeline(
+    result = execute_pipeline(
         write(project, "c.yaml", text),
         fake,
         settings=settings(project),
@@ -310,7 +311,7 @@ def test_manifest_that_cannot_be_written_is_reported_after_clean_up(project: Pat
                 shutil.rmtree(run)
 
     with pytest.raises(RunDirectoryError, match="manifest"):
-        run_pipeline(
+        execute_pipeline(
             write(project, "t.yaml", TRAIN),
             engine(),
             settings=settings(project),
@@ -324,7 +325,7 @@ def test_a_steps_log_is_cut_at_the_log_limit_and_says_so(project: Path) -> None:
     one = "name: one\nsteps:\n  a: {kind: processing, script: scripts/prep.py}\n"
     path = write(project, "one.yaml", one)
     limited = replace(settings(project), log_limit_bytes=1000)
-    step = run_pipeline(path, fake, settings=limited).step("a")
+    step = execute_pipeline(path, fake, settings=limited).step("a")
     log = Path(str(step.log_file)).read_text()
     saved = log.splitlines()
     assert saved[:-2] == lines[:19]  # 19 lines of 51 bytes fit in 1000

@@ -11,7 +11,8 @@ import pytest
 import typer
 import yaml
 
-from orchestrator.cli.app import ReportChoice, app
+from orchestrator.cli.app import app
+from orchestrator.report.config import ReportFormat
 
 WORKFLOW = Path(__file__).resolve().parents[2] / "examples" / "github-actions" / "cit.yml"
 
@@ -42,8 +43,8 @@ def test_every_cit_command_in_the_workflow_parses() -> None:
     commands = cit_commands()
     assert [c[0] for c in commands] == ["image", "run", "test-script"]
     values = [parsed(args) for args in commands]
-    assert values[1]["report_format"] == [ReportChoice.junit, ReportChoice.html]
-    assert values[2]["report_format"] == [ReportChoice.junit]
+    assert values[1]["report_format"] == [ReportFormat.JUNIT, ReportFormat.HTML]
+    assert values[2]["report_format"] == [ReportFormat.JUNIT]
 
 
 def test_a_value_a_command_does_not_accept_fails_the_parse() -> None:

@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator import FakeBehaviour, FakeEngine
-from orchestrator.cli import app as cli
+from orchestrator.cli import command as cli
+from orchestrator.cli.app import app
 from orchestrator.engines.base import PROCESS_IMAGE_ID
 from orchestrator.pipeline.model import Pipeline
 from orchestrator.run.hints import ArchiveInput, archive_inputs, missing_module, step_hints
@@ -147,7 +148,7 @@ def test_a_hint_is_on_the_panel_in_report_json_junit_and_html(
     monkeypatch.setattr(cli, "stop_on_signals", lambda cancel, observer: None)
     args = ["run", "--dag", str(tmp_path / "pipeline.yaml"), "--cit-dir", str(tmp_path / ".cit")]
     done = CliRunner().invoke(
-        cli.app, [*args, "-q", "--format", "junit", "--format", "html"], env={"COLUMNS": "300"}
+        app, [*args, "-q", "--format", "junit", "--format", "html"], env={"COLUMNS": "300"}
     )
     assert done.exit_code == 1, done.output
     said = "input 'model' is training step 'train''s model.tar.gz"

@@ -125,3 +125,12 @@ def test_the_distribution_is_cit_sagemaker_with_the_cit_command() -> None:
     assert project["name"] == "cit-sagemaker"  # 'cit' on PyPI is another package
     assert project["scripts"] == {"cit": "orchestrator.cli:main"}
     assert "pip install -e" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_0_1_run_pipeline_from_the_workflow_module_still_only_executes() -> None:
+    from orchestrator.run.pipeline_run import execute_pipeline
+
+    sys.modules.pop("orchestrator.workflow", None)
+    with pytest.warns(DeprecationWarning):
+        workflow = importlib.import_module("orchestrator.workflow")
+    assert workflow.run_pipeline is execute_pipeline

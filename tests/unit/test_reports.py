@@ -15,7 +15,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from typer.testing import CliRunner
 
 from orchestrator import FakeBehaviour, FakeEngine
-from orchestrator.cli import app as cli
+from orchestrator.cli import command as cli
 from orchestrator.cli.app import app
 from orchestrator.report.model import Outcome, load_report, report_schema, shipped_schema
 from orchestrator.run.settings import RUNNER_IMAGE

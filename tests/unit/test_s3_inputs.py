@@ -17,7 +17,12 @@ from orchestrator.cli.app import app
 from orchestrator.engines.spec import ContainerSpec, Mount
 from orchestrator.errors import CitError, InputError, PipelineError
 from orchestrator.pipeline.model import LocalSource, S3Source, StepInput, StepKind, build_step
-from orchestrator.run.pipeline_run import fetch_inputs, load_and_validate, run_pipeline, s3_inputs
+from orchestrator.run.pipeline_run import (
+    execute_pipeline,
+    fetch_inputs,
+    load_and_validate,
+    s3_inputs,
+)
 from orchestrator.run.plan import plan_run
 from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.scripttest.cases import InputSource, cases_from_data, load_test_cases
@@ -185,7 +190,7 @@ def test_validation_needs_no_fetch_and_keeps_the_mount_rules(project: Path) -> N
 def test_inputs_are_fetched_once_and_mounted_read_only(project: Path, tmp_path: Path) -> None:
     fetch = FakeFetcher(tmp_path / "cache")
     fake = engine()
-    result = run_pipeline(
+    result = execute_pipeline(
         write(project, "p.yaml", PIPELINE), fake, settings=settings(project), fetch_s3=fetch
     )
     assert result.ok, result
@@ -202,7 +207,7 @@ def test_inputs_are_fetched_once_and_mounted_read_only(project: Path, tmp_path: 
 
 def test_the_manifest_records_each_inputs_uri(project: Path, tmp_path: Path) -> None:
     fetch = FakeFetcher(tmp_path / "cache")
-    result = run_pipeline(
+    result = execute_pipeline(
         write(project, "p.yaml", PIPELINE), engine(), settings=settings(project), fetch_s3=fetch
     )
     expected = {"prep.raw": RAW, "prep.lookup": "s3://bucket/lookup.csv", "train.extra": RAW}
@@ -218,7 +223,7 @@ def test_a_failed_fetch_stops_before_any_container_or_run_directory(
     fetch = FakeFetcher(tmp_path / "cache", fail="s3://bucket/lookup.csv")
     fake = engine()
     with pytest.raises(s3.S3AccessDenied, match=r"^access denied to s3://bucket/lookup.csv$"):
-        run_pipeline(
+        execute_pipeline(
             write(project, "p.yaml", PIPELINE), fake, settings=settings(project), fetch_s3=fetch
         )
     assert fake.specs == [] and fake.created == []
@@ -255,7 +260,7 @@ def test_no_fetch_for_a_pipeline_without_s3_inputs(project: Path) -> None:
     def refuse(uri: str) -> Path:
         raise AssertionError(uri)
 
-    result = run_pipeline(
+    result = execute_pipeline(
         write(project, "p.yaml", text), engine(), settings=settings(project), fetch_s3=refuse
     )
     assert result.ok and result.sources == {}
@@ -367,7 +372,7 @@ def fake_s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[FakeEngine
     (the settings of each download go to ``SETTINGS_USED``)."""
     fake = engine()
     fetch = FakeFetcher(tmp_path / "cache", fail="s3://bucket/denied")
-    monkeypatch.setattr("orchestrator.cli.app.connect", lambda: fake)
+    monkeypatch.setattr("orchestrator.cli.command.connect", lambda: fake)
     SETTINGS_USED.clear()
 
     def download(uri: str, settings: s3.S3Settings | None = None) -> s3.Download:

@@ -371,7 +371,8 @@ def test_cit_test_s3_fails_on_an_input_schema_error_and_its_report_agrees(
 ) -> None:
     from typer.testing import CliRunner
 
-    from orchestrator.cli import app as cli
+    from orchestrator.cli import command as cli
+    from orchestrator.cli.app import app
 
     monkeypatch.setattr(cli, "connect", fake_engine)
     monkeypatch.setattr(cli, "stop_on_signals", lambda cancel, observer: None)
@@ -383,7 +384,7 @@ def test_cit_test_s3_fails_on_an_input_schema_error_and_its_report_agrees(
         "--validate-schema", "--quality-checks", "none", "--quiet",
         "--cit-dir", str(tmp_path / ".cit"), "--format", "junit",
     ]  # fmt: skip
-    done = CliRunner().invoke(cli.app, args, env={"COLUMNS": "300"})
+    done = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
     assert done.exit_code == 1, done.output
     [command_dir] = [
         p for p in (tmp_path / ".cit" / "runs").iterdir() if not (p / "manifest.json").exists()

@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 from orchestrator import FakeBehaviour, FakeEngine
 from orchestrator.aws import s3
 from orchestrator.aws.s3 import S3Settings, delete_prefix, upload_folder
-from orchestrator.cli import app as cli
+from orchestrator.cli import command as cli
 from orchestrator.cli.app import app
 from orchestrator.run.settings import RUNNER_IMAGE
 from tests.s3_server import SECRET_ACCESS_KEY, S3Server

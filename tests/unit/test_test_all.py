@@ -15,7 +15,7 @@ from orchestrator import FakeBehaviour, FakeEngine
 from orchestrator.errors import InputError
 from orchestrator.report.config import ReportingConfig
 from orchestrator.report.model import Outcome, Suite
-from orchestrator.report.write import write_configured_reports
+from orchestrator.report.write import write_reports
 from orchestrator.run.settings import RUNNER_IMAGE, RunSettings
 from orchestrator.suite.config import load_config
 from orchestrator.suite.run import TestAllResult, needs_containers, run_all, suite_line
@@ -591,7 +591,7 @@ def test_reports_are_also_copied_into_the_output_directory(project: Path) -> Non
     run_dir.mkdir()
     folder = project / "out" / "reports"
     reporting = ReportingConfig(formats=["junit"], output_directory=folder)
-    written = write_configured_reports(report, run_dir, reporting)
+    written = write_reports(report, run_dir, reporting)
     assert written == [
         run_dir / "report.json",
         run_dir / "report.xml",
@@ -600,10 +600,10 @@ def test_reports_are_also_copied_into_the_output_directory(project: Path) -> Non
     ]
     assert json.loads((folder / "report.json").read_text())["cit_report"] == "test-all"
     assert (folder / "report.xml").read_bytes() == (run_dir / "report.xml").read_bytes()
-    write_configured_reports(report, run_dir, reporting)  # its own reports may be replaced
+    write_reports(report, run_dir, reporting)  # its own reports may be replaced
     (folder / "report.xml").write_text("<mine/>")
     with pytest.raises(InputError, match=r"reporting\.output_directory: .* is not a cit report"):
-        write_configured_reports(report, run_dir, reporting)
+        write_reports(report, run_dir, reporting)
     assert (folder / "report.xml").read_text() == "<mine/>"
 
 
@@ -612,7 +612,8 @@ def test_cit_test_all_fails_on_a_missed_expectation_and_its_report_agrees(
 ) -> None:
     from typer.testing import CliRunner
 
-    from orchestrator.cli import app as cli
+    from orchestrator.cli import command as cli
+    from orchestrator.cli.app import app
 
     monkeypatch.setattr(cli, "connect", engine)
     monkeypatch.setattr(cli, "stop_on_signals", lambda cancel, observer: None)
@@ -627,7 +628,7 @@ script_tests:
 """,
     )
     args = ["test-all", "--config", str(config), "--cit-dir", str(project / ".cit"), "-q"]
-    done = CliRunner().invoke(cli.app, [*args, "--format", "junit"], env={"COLUMNS": "300"})
+    done = CliRunner().invoke(app, [*args, "--format", "junit"], env={"COLUMNS": "300"})
     assert done.exit_code == 1, done.output
     [command_dir] = [
         p for p in (project / ".cit" / "runs").iterdir() if not (p / "manifest.json").exists()

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from orchestrator import FakeBehaviour, FakeEngine
-from orchestrator.cli import app as cli
+from orchestrator.cli import command as cli
 from orchestrator.cli.app import app
 from orchestrator.run.settings import RUNNER_IMAGE
 

@@ -1,0 +1,212 @@
+"""The pipeline commands: ``cit run``, ``cit test-flow`` and ``cit validate-contracts``; the
+first two are a thin layer over ``suite.pipeline.run_pipeline``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from ..errors import CitError
+from ..report.console import print_contract_report, print_expectations, print_flow
+from ..report.write import check_report_target
+from ..run.pipeline_run import load_and_validate, s3_fetcher
+from ..run.results import Status
+from . import options
+from .command import (
+    Command,
+    Docker,
+    console,
+    formats_of,
+    print_error,
+    say,
+    say_written,
+    show_download,
+    user_errors,
+    write_output_report,
+)
+
+if TYPE_CHECKING:
+    from ..aws.s3_uris import S3Uri
+    from ..dataflow.edges import DataFlowTestResult
+    from ..suite.pipeline import PipelineRun
+
+
+def run(
+    dag: options.Dag,
+    max_workers: Annotated[
+        int | None, typer.Option(min=1, help="Steps run at once (default: number of cores).")
+    ] = None,
+    image: options.Image = None,
+    cit_dir: options.CitDir = options.CIT_DIR,
+    quiet: options.Quiet = False,
+    update_snapshots: options.UpdateSnapshots = False,
+    upload_outputs: Annotated[
+        str | None,
+        typer.Option(
+            metavar="s3://BUCKET[/PREFIX]",
+            help="After the run, upload each succeeded step's outputs under a new prefix "
+            "cit-tests/<pipeline>/<timestamp>-<random>/ there, as SageMaker would; removed "
+            "at the end unless --keep-uploads.",
+        ),
+    ] = None,
+    keep_uploads: Annotated[
+        bool, typer.Option("--keep-uploads", help="Keep what --upload-outputs uploaded.")
+    ] = False,
+    steps_only: Annotated[
+        bool,
+        typer.Option(
+            "--steps-only",
+            help="Judge only the steps: data-flow findings are still shown and reported, "
+            "but do not fail the run.",
+        ),
+    ] = False,
+    config: options.Config = None,
+    report_format: options.Formats = None,
+) -> None:
+    """Run every step of a pipeline in its own container, in DAG order, and check the data
+    that flows along each edge."""
+    from ..suite.pipeline import run_pipeline
+
+    command = Command(cit_dir, image, max_workers)
+    observer = command.watch(quiet)
+
+    def show(flow: DataFlowTestResult) -> None:
+        if flow.run_status is Status.INTERRUPTED:
+            return
+        if flow.edges or flow.output_issues:
+            print_flow(console, flow, judged=not steps_only)
+        if flow.expectations:
+            print_expectations(console, flow.expectations, judged=not steps_only)
+
+    with user_errors():
+        configured = command.configure(config)
+        docker = Docker()
+        result = run_pipeline(
+            dag,
+            connect=docker.connect,
+            config=configured,
+            settings=command.settings,
+            update_snapshots=update_snapshots,
+            steps_only=steps_only,
+            formats=formats_of(report_format, configured),
+            upload_to=upload_target(upload_outputs, keep_uploads),
+            keep_uploads=keep_uploads,
+            observer=observer,
+            build_default=docker.build,
+            cancel=command.cancel,
+            fetch_s3=s3_fetcher(configured.s3_integration.s3_settings(), report=show_download),
+            on_checked=show,
+            on_line=say,
+        )
+    if result.upload_error is not None:
+        print_error(result.upload_error)
+    finished(result)
+
+
+def finished(result: PipelineRun) -> NoReturn:
+    """The reports the run wrote, named; its verdict is the exit code."""
+    say_written(result.reports)
+    raise typer.Exit(result.exit_code)
+
+
+def upload_target(text: str | None, keep: bool) -> S3Uri | None:
+    """The URI of --upload-outputs, checked before anything runs."""
+    from ..aws.s3_uris import S3Uri
+    from ..errors import S3UriError
+
+    if text is None:
+        if keep:
+            raise CitError("--keep-uploads goes with --upload-outputs s3://BUCKET[/PREFIX]")
+        return None
+    try:
+        return S3Uri.parse(text)
+    except S3UriError as exc:
+        raise CitError(f"--upload-outputs: {exc}") from None
+
+
+def test_flow_command(
+    dag: options.Dag,
+    path: Annotated[
+        str | None, typer.Option(help="Steps along one path, e.g. 'Preprocess,Train,Evaluate'.")
+    ] = None,
+    all_paths: Annotated[
+        bool, typer.Option("--all-paths", help="Every edge of the pipeline (the default).")
+    ] = False,
+    parallel: Annotated[
+        bool, typer.Option("--parallel", help="Run independent steps at once.")
+    ] = False,
+    output_report: options.OutputReport = None,
+    update_snapshots: options.UpdateSnapshots = False,
+    image: options.Image = None,
+    cit_dir: options.CitDir = options.CIT_DIR,
+    quiet: options.Quiet = False,
+    config: options.Config = None,
+    report_format: options.Formats = None,
+) -> None:
+    """Run a path (or all paths) and check that each step can use what the one before wrote."""
+    from ..suite.pipeline import run_pipeline
+
+    command = Command(cit_dir, image, None if parallel else 1)
+    observer = command.watch(quiet)
+
+    def show(flow: DataFlowTestResult) -> None:
+        if flow.run_status is not Status.INTERRUPTED:
+            print_flow(console, flow)
+            if flow.expectations:
+                print_expectations(console, flow.expectations)
+        write_output_report("test-flow", flow.model_dump(mode="json"), output_report)
+
+    with user_errors():
+        configured = command.configure(config)
+        steps = path_option(path, all_paths)
+        if output_report is not None:
+            check_report_target(output_report)
+        docker = Docker()
+        result = run_pipeline(
+            dag,
+            connect=docker.connect,
+            config=configured,
+            settings=command.settings,
+            path=steps,
+            update_snapshots=update_snapshots,
+            formats=formats_of(report_format, configured),
+            observer=observer,
+            build_default=docker.build,
+            cancel=command.cancel,
+            fetch_s3=s3_fetcher(configured.s3_integration.s3_settings(), report=show_download),
+            on_checked=show,
+            command="test-flow",
+        )
+    finished(result)
+
+
+def path_option(path: str | None, all_paths: bool) -> list[str] | None:
+    if path is not None and all_paths:
+        raise CitError("--path and --all-paths: give one of them")
+    if path is None:
+        return None
+    steps = [name.strip() for name in path.split(",") if name.strip()]
+    if len(steps) < 2:
+        raise CitError(f"--path: '{path}' names fewer than two steps; e.g. --path 'A,B'")
+    return steps
+
+
+def validate_contracts_command(
+    dag: options.Dag,
+    output_report: Annotated[
+        Path | None, typer.Option(help="Also write the findings as JSON to this file.")
+    ] = None,
+) -> None:
+    """Check each step against its script contract and its script's source, without running."""
+    from ..dataflow.contract_check import validate_contracts  # only this command parses scripts
+
+    with user_errors():
+        if output_report is not None:
+            check_report_target(output_report)
+        pipeline = load_and_validate(dag)
+        report = validate_contracts(pipeline, dag)
+        write_output_report("validate-contracts", report.model_dump(mode="json"), output_report)
+    print_contract_report(console, report)
+    raise typer.Exit(report.exit_code)
