@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from ..engines.docker_engine import DockerEngine, connect
 from ..engines.image_build import RequestedMode, build_runner_image
 from ..errors import CitError
 from ..report.write import write_json_report, write_reports
@@ -25,6 +24,7 @@ from ..terminal_text import markup_safe, plain
 
 if TYPE_CHECKING:
     from ..aws.s3 import Download
+    from ..engines.docker_engine import DockerEngine
     from ..report.config import ReportFormat, ReportingConfig
     from ..report.model import Report
     from ..suite.config import IntegrationTestConfig
@@ -98,6 +98,14 @@ def image_builder(
         )
 
     return build
+
+
+def connect() -> DockerEngine:
+    """The Docker engine of the environment (``EngineUnavailable`` when none answers)."""
+    # deferred: the docker SDK takes ~60 ms to import, and cit --help needs none of it
+    from ..engines.docker_engine import connect as connect_to_docker
+
+    return connect_to_docker()
 
 
 def docker() -> DockerEngine:

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
+from ..engines.base import Isolation
 from ..report.config import ReportFormat
 from ..run.settings import RUNNER_IMAGE
-from ..scripttest.case_checks import Isolation
 
 CIT_DIR = Path(".cit")
 """The default of --cit-dir."""

@@ -10,7 +10,6 @@ import typer
 
 from ..errors import CitError
 from ..report.config import ReportFormat
-from ..run.pipeline_run import load_and_validate
 from . import options
 from .command import console, say, user_errors
 
@@ -56,6 +55,9 @@ def history(
     """Earlier runs with their status and durations, newest first."""
     from ..report.console import history_table
     from ..report.history import list_runs
+    from ..run.pipeline_run import (
+        load_and_validate,  # deferred: cit --help and the other commands start without it
+    )
 
     with user_errors():
         if dag is not None and name is not None:

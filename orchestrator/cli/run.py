@@ -9,9 +9,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from ..errors import CitError
-from ..report.console import print_contract_report, print_expectations, print_flow
 from ..report.write import check_report_target
-from ..run.pipeline_run import load_and_validate, s3_fetcher
 from ..run.results import Status
 from . import options
 from .command import (
@@ -67,6 +65,13 @@ def run(
 ) -> None:
     """Run every step of a pipeline in its own container, in DAG order, and check the data
     that flows along each edge."""
+    from ..report.console import (  # deferred: cit --help and the other commands start without it
+        print_expectations,
+        print_flow,
+    )
+    from ..run.pipeline_run import (
+        s3_fetcher,  # deferred: cit --help and the other commands start without it
+    )
     from ..suite.pipeline import run_pipeline
 
     command = Command(cit_dir, image, max_workers)
@@ -146,6 +151,13 @@ def test_flow_command(
     report_format: options.Formats = None,
 ) -> None:
     """Run a path (or all paths) and check that each step can use what the one before wrote."""
+    from ..report.console import (  # deferred: cit --help and the other commands start without it
+        print_expectations,
+        print_flow,
+    )
+    from ..run.pipeline_run import (
+        s3_fetcher,  # deferred: cit --help and the other commands start without it
+    )
     from ..suite.pipeline import run_pipeline
 
     command = Command(cit_dir, image, None if parallel else 1)
@@ -201,6 +213,12 @@ def validate_contracts_command(
 ) -> None:
     """Check each step against its script contract and its script's source, without running."""
     from ..dataflow.contract_check import validate_contracts  # only this command parses scripts
+    from ..report.console import (
+        print_contract_report,  # deferred: cit --help and the other commands start without it
+    )
+    from ..run.pipeline_run import (
+        load_and_validate,  # deferred: cit --help and the other commands start without it
+    )
 
     with user_errors():
         if output_report is not None:

@@ -9,13 +9,10 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from ..engines.base import Engine
+from ..engines.base import Engine, Isolation
 from ..errors import CitError
-from ..report.console import print_script_result
 from ..report.write import check_report_target
-from ..run.pipeline_run import load_and_validate, s3_fetcher
 from ..run.progress import CaseObserver
-from ..scripttest.case_checks import Isolation
 from . import options
 from .command import (
     Command,
@@ -83,7 +80,13 @@ def test_script_command(
     report_format: options.Formats = None,
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
+    from ..report.console import (
+        print_script_result,  # deferred: cit --help and the other commands start without it
+    )
     from ..report.model import script_suite
+    from ..run.pipeline_run import (
+        s3_fetcher,  # deferred: cit --help and the other commands start without it
+    )
     from ..run.rundir import new_run_id
     from ..scripttest.runner import REGISTRY_FOLDER, resolve_step, run_script_tests
 
@@ -257,6 +260,9 @@ def test_s3_command(
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
     from ..report.console import print_input_checks, print_s3_result
     from ..report.model import s3_suite
+    from ..run.pipeline_run import (
+        s3_fetcher,  # deferred: cit --help and the other commands start without it
+    )
     from ..run.rundir import new_run_id
     from ..scripttest.on_s3 import run_s3_test
 
@@ -317,6 +323,9 @@ def _step_under_test(
     script: str, dag: Path | None, contract: Path | None
 ) -> tuple[Pipeline | None, Step, Path]:
     """The pipeline (with --dag), the step --script names, and the file it comes from."""
+    from ..run.pipeline_run import (
+        load_and_validate,  # deferred: cit --help and the other commands start without it
+    )
     from ..scripttest.runner import pipeline_step, resolve_step
 
     if dag is None:

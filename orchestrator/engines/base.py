@@ -9,12 +9,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from .spec import ContainerSpec
 
 LogSink = Callable[[str], None]
 ENGINE_LOST = "the connection to the container engine was lost while the step ran"
+Isolation = Literal["container", "process"]
+"""Where a script test's cases run: each in a container (the Docker engine) or in a host
+process (the process engine)."""
 PROCESS_IMAGE_ID = "process:host-python"
 """The image id of every step the process engine ran: a host process needs no image."""
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
-from .model import Instance
+if TYPE_CHECKING:
+    from .model import Instance
 
 GIB = 1024**3
 

@@ -38,12 +38,12 @@ from ..data.compatibility import check_output
 from ..data.metrics import DEFAULT_METRICS_FILE, MetricExpectation, number_text
 from ..data.profiles import Distribution, OutputProfile
 from ..data.schemas import DataSchema
+from ..engines.base import Isolation as Isolation  # where it lived in 0.1
 from ..issues import Issue
 from ..run.results import Status
 from .cases import ALL_OUTPUTS, TestCase, log_pattern
 
 FailureKind = Literal["metric", "output", "schema", "behavior", "warning", "data_quality"]
-Isolation = Literal["container", "process"]
 LISTED_FILES = 10
 """Output files named in a message before the rest are counted."""
 LISTED_METRICS = 20
