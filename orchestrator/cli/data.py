@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..data.synthetic import DataFormat
+from ..data.tables import DataFormat
 from ..errors import CitError
 from .command import say, user_errors
 

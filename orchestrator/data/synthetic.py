@@ -35,12 +35,14 @@ import zlib
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CitError, InputError
 from ..files import FieldError
 from .contracts import ScriptContract
 from .schemas import ColumnSpec, DataSchema, TypeFamily, declared_bits
+from .tables import FORMATS as FORMATS
+from .tables import DataFormat as DataFormat
 
 if TYPE_CHECKING:
     import numpy as np  # deferred: numpy costs ~60 ms, paid only when data is generated
@@ -49,8 +51,6 @@ ArrowTable = Any
 ArrowArray = Any
 """pyarrow ships no type information: its objects are ``Any`` to the type checker."""
 
-DataFormat = Literal["csv", "parquet"]
-FORMATS: tuple[DataFormat, ...] = ("csv", "parquet")
 DEFAULT_SPAN = 100
 FLOAT_DECIMALS = 4
 ROUNDED_BELOW = 1e300

@@ -15,9 +15,13 @@ import gzip
 import importlib
 import os
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, Literal, NamedTuple
 
 from ..container_files import Entry, open_regular, regular_files
+
+DataFormat = Literal["csv", "parquet"]
+"""The table formats cit writes (generated test data)."""
+FORMATS: tuple[DataFormat, ...] = ("csv", "parquet")
 
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
 TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -91,3 +95,4 @@ def decompressed(raw: IO[bytes], codec: str | None) -> Any:
     if codec == "zstd":
         return importlib.import_module("pyarrow").CompressedInputStream(raw, "zstd")
     return contextlib.nullcontext(raw)
+
