@@ -610,7 +610,7 @@ def _status_and_code(exc: Any) -> tuple[int, str]:
 
 def _translate(ctx: _Context, what: str, exc: Exception, attempts: int) -> S3Error | None:
     """The ``S3Error`` for ``exc``, or None for an exception that is not about S3."""
-    from botocore.exceptions import (
+    from botocore.exceptions import (  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
         ClientError,  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
     )
 
@@ -1090,7 +1090,7 @@ class SageMakerClient:
         self, what: str, exc: Exception, attempts: int, missing: Callable[[str], ExecutionError]
     ) -> ExecutionError | None:
         """The ``ExecutionError`` for ``exc``, or None for one that is not about SageMaker."""
-        from botocore.exceptions import (
+        from botocore.exceptions import (  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
             ClientError,  # deferred: boto3 costs ~0.3 s, paid only when S3 is used
         )
 

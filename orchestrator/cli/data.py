@@ -1,4 +1,8 @@
-"""``cit generate-data``: deterministic synthetic data for a schema or a contract's input."""
+"""``cit generate-data``: deterministic synthetic data for a schema or a contract's input.
+
+Each command imports the library it needs when it runs: ``cit --help`` and the other commands
+start without it.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """The commands that read earlier runs: ``cit report`` (render a report again) and ``cit
-history``."""
+history``.
+
+Each command imports the library it needs when it runs: ``cit --help`` and the other commands
+start without it.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """The pipeline commands: ``cit run``, ``cit test-flow`` and ``cit validate-contracts``; the
-first two are a thin layer over ``suite.pipeline.run_pipeline``."""
+first two are a thin layer over ``suite.pipeline.run_pipeline``.
+
+Each command imports the library it needs when it runs: ``cit --help`` and the other commands
+start without it.
+"""
 
 from __future__ import annotations
 

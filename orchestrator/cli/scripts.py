@@ -1,5 +1,9 @@
 """The script commands: ``cit test-script`` (a script's test cases, or one quick check) and
-``cit test-s3`` (a script on real data in S3)."""
+``cit test-s3`` (a script on real data in S3).
+
+Each command imports the library it needs when it runs: ``cit --help`` and the other commands
+start without it.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""``cit test-all``: every scenario, script test and data-quality check of a configuration."""
+"""``cit test-all``: every scenario, script test and data-quality check of a configuration.
+
+Each command imports the library it needs when it runs: ``cit --help`` and the other commands
+start without it.
+"""
 
 from __future__ import annotations
 
