@@ -273,9 +273,7 @@ def print_s3_result(console: Console, result: S3TestResult) -> None:
 
 
 def _s3_verdict(result: S3TestResult) -> Text:
-    from ..scripttest.runner import INTERRUPTED
-
-    if result.test.error_message == INTERRUPTED:
+    if result.test.interrupted:
         return Text("interrupted", "bold red")
     return Text("passed", "green") if result.passed else Text("failed", "bold red")
 

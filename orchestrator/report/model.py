@@ -328,9 +328,7 @@ def script_suite(
 
 
 def case_test(case: TestCaseResult, script: str) -> TestItem:
-    from ..scripttest.runner import INTERRUPTED
-
-    if case.error_message == INTERRUPTED:
+    if case.interrupted:
         outcome = Outcome.INTERRUPTED
     else:
         outcome = Outcome.PASSED if case.passed else Outcome.FAILED

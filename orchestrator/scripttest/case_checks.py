@@ -441,7 +441,8 @@ def _in_log(written: str, lines: list[str]) -> bool:
 
 class TestCaseResult(BaseModel):
     """The verdict on one case. ``error_message`` defaults to the first failure's message;
-    a case that could not run at all has an ``error_message`` and no failures."""
+    a case that could not run at all has an ``error_message`` and no failures. A case that
+    Ctrl-C stopped (or kept from starting) has the run status ``interrupted``."""
 
     __test__: ClassVar[bool] = False
     model_config = ConfigDict(frozen=True)
@@ -462,6 +463,9 @@ class TestCaseResult(BaseModel):
     """The output file that holds the case's metrics (``TestCase.metrics_pattern``)."""
     hints: list[str] = Field(default_factory=list)
     """What points at the cause when the script did not succeed (its step's ``hints``)."""
+    run_status: Status | None = None
+    """How the case's run ended (its step's status); ``interrupted`` for a case stopped or
+    never started because of Ctrl-C; None for a result that names no run."""
 
     @model_validator(mode="before")
     @classmethod
@@ -475,7 +479,12 @@ class TestCaseResult(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def passed(self) -> bool:
-        return not self.failures and self.error_message is None
+        return not self.interrupted and not self.failures and self.error_message is None
+
+    @property
+    def interrupted(self) -> bool:
+        """Ctrl-C stopped the case, or kept it from starting."""
+        return self.run_status is Status.INTERRUPTED
 
 
 def judge(
@@ -493,6 +502,7 @@ def judge(
         run_dir=run_dir,
         expected_metrics=[e.describe() for e in case.expected_metrics.values()],
         metrics_file=case.metrics_pattern,
+        run_status=Status(outcome.status) if outcome.status else None,
     )
 
 

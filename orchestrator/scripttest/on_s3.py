@@ -344,9 +344,7 @@ def run_s3_test(
 
 
 def _metrics_of(result: TestCaseResult, step: str) -> dict[str, Any]:
-    from .runner import INTERRUPTED
-
-    return {} if result.error_message == INTERRUPTED else case_metrics(result, step)
+    return {} if result.interrupted else case_metrics(result, step)
 
 
 def _quality_score(result: TestCaseResult) -> float | None:

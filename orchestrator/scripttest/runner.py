@@ -52,7 +52,6 @@ CODE_CHANNEL = "code"
 """/opt/ml/processing/input/code holds the script itself, not data."""
 REGISTRY_FOLDER = "registry"
 """Registered test data lives in ``<cit dir>/registry`` (``TestDataRegistry``'s default)."""
-INTERRUPTED = "interrupted"
 PREDICTIONS = "predictions"
 """The output whose rows ``min_predictions`` counts, when there is one."""
 
@@ -407,7 +406,8 @@ def interrupted(
     """The result of a case stopped by Ctrl-C (or never started because of it)."""
     return TestCaseResult(
         name=case.name,
-        error_message=INTERRUPTED,
+        run_status=Status.INTERRUPTED,
+        error_message="interrupted",
         isolation=isolation,
         run_dir=run_dir,
         metrics_file=case.metrics_pattern,

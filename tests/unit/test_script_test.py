@@ -11,6 +11,7 @@ import pytest
 
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings
 from orchestrator.errors import InputError
+from orchestrator.run.results import Status
 from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.scripttest.cases import load_test_cases
 from orchestrator.scripttest.runner import resolve_step, run_script_tests, scanned_outputs
@@ -672,7 +673,23 @@ def test_ctrl_c_marks_the_running_case_and_the_rest_interrupted(project: Path) -
         ("a", "interrupted", False),
         ("b", "interrupted", False),
     ]
+    assert [r.run_status for r in result.test_results] == [Status.INTERRUPTED] * 2
+    assert all(r.interrupted for r in result.test_results)
     assert result.test_results[0].run_dir is not None  # it had started
+
+
+def test_a_case_that_failed_with_the_message_interrupted_is_failed_not_interrupted() -> None:
+    from orchestrator.report.model import Outcome, case_test
+    from orchestrator.scripttest.case_checks import Failure, TestCaseResult
+
+    said = Failure(kind="behavior", expectation="completes", message="interrupted")
+    failed = TestCaseResult(name="c", failures=[said], run_status=Status.FAILED)
+    assert not failed.interrupted and not failed.passed
+    assert case_test(failed, "s").outcome is Outcome.FAILED
+    stopped = TestCaseResult(name="c", error_message="interrupted", run_status=Status.INTERRUPTED)
+    assert case_test(stopped, "s").outcome is Outcome.INTERRUPTED
+    again = TestCaseResult.model_validate_json(stopped.model_dump_json())
+    assert again.interrupted and not again.passed
 
 
 def test_the_report_shows_the_metrics_of_a_cases_own_metrics_file(project: Path) -> None:
