@@ -91,6 +91,11 @@ class Distribution(BaseModel):
     labels: list[str]
     actual: list[float]
     reference: list[float]
+    statistics: dict[str, float] = Field(default_factory=dict)
+    """What the check measured over them: ``psi``, for numbers also ``ks``."""
+    limits: dict[str, float] = Field(default_factory=dict)
+    """The most each statistic may be (``psi_max``, ``ks_max``); a statistic without a limit
+    was not checked."""
 
 
 COLUMNS_SHOWN = 6

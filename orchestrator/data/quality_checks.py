@@ -588,16 +588,23 @@ class DistributionDrift(CheckSpec):
         else:
             labels, ours, theirs = categorical_shares(actual, expected)
             measured = {"psi": psi(ours, theirs)}
-        shares = Distribution(column=self.column, labels=labels, actual=ours, reference=theirs)
+        limits = {"psi": self.psi_max, "ks": self.ks_max}
+        shares = Distribution(
+            column=self.column,
+            labels=labels,
+            actual=ours,
+            reference=theirs,
+            statistics={k: float(v) for k, v in measured.items() if v is not None},
+            limits={k: v for k, v in limits.items() if v is not None and k in measured},
+        )
         return self._verdict(measured, len(actual), len(expected), shares)
 
     def _verdict(
         self, measured: Measured, rows: int, ref_rows: int, shares: Distribution
     ) -> TableFindings:
-        limits = {"psi": self.psi_max, "ks": self.ks_max}
         parts, passed = [], True
         for key, value in measured.items():
-            limit = limits[key]
+            limit = shares.limits.get(key)
             assert value is not None
             if limit is None:
                 parts.append(f"{key} {fmt(value)}")

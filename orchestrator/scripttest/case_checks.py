@@ -64,6 +64,8 @@ class Failure(BaseModel):
     """Some of the rows that failed, for a data-quality check."""
     distribution: Distribution | None = None
     """What a drift check compared, bin by bin (the HTML report draws it)."""
+    bound: MetricExpectation | None = None
+    """The bound a metric failure missed (the HTML report draws it on the metric's bar)."""
 
 
 class CaseOutcome(BaseModel):
@@ -409,7 +411,13 @@ def _not_found(metric: str, found: list[str], flat: dict[str, Any], file: str) -
 
 
 def _metric_failure(expected: MetricExpectation, actual: str | None, message: str) -> Failure:
-    return Failure(kind="metric", expectation=expected.describe(), actual=actual, message=message)
+    return Failure(
+        kind="metric",
+        expectation=expected.describe(),
+        actual=actual,
+        message=message,
+        bound=expected,
+    )
 
 
 # Warnings ----------------------------------------------------------------------------------
@@ -458,7 +466,9 @@ class TestCaseResult(BaseModel):
     quality_checks_run: int = 0
     """Data-quality checks that ran: none when the script did not complete."""
     expected_metrics: list[str] = Field(default_factory=list)
-    """The case's metric thresholds, met or not ("auc >= 0.8"), for the report's charts."""
+    """The case's metric thresholds, met or not, as written ("auc >= 0.8")."""
+    metric_expectations: list[MetricExpectation] = Field(default_factory=list)
+    """The same thresholds as bounds, for the report's charts."""
     metrics_file: str = DEFAULT_METRICS_FILE
     """The output file that holds the case's metrics (``TestCase.metrics_pattern``)."""
     hints: list[str] = Field(default_factory=list)
@@ -501,6 +511,7 @@ def judge(
         isolation=isolation,
         run_dir=run_dir,
         expected_metrics=[e.describe() for e in case.expected_metrics.values()],
+        metric_expectations=list(case.expected_metrics.values()),
         metrics_file=case.metrics_pattern,
         run_status=Status(outcome.status) if outcome.status else None,
     )

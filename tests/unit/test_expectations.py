@@ -136,6 +136,22 @@ def test_a_metric_not_in_the_file_names_what_it_has(tmp_path: Path) -> None:
     assert (failure.kind, failure.expectation, failure.actual) == ("metric", "f1 >= 0.7", None)
 
 
+def test_a_missed_metric_and_the_verdict_carry_their_bounds_structured(tmp_path: Path) -> None:
+    from orchestrator.data.metrics import MetricExpectation
+
+    folder = outputs(tmp_path, {"metrics.json": {"auc": 0.5, "f1": 0.8}})
+    case = make_case(expected_metrics={"auc": "between 0.7 and 0.9", "f1": "> 0.5"})
+    result = judge(case, outcome(folder))
+    (failure,) = result.failures
+    auc = MetricExpectation(metric="auc", op="between", value=0.7, upper=0.9)
+    f1 = MetricExpectation(metric="f1", op=">", value=0.5)
+    assert failure.bound == auc
+    assert result.metric_expectations == [auc, f1]
+    assert result.expected_metrics == ["auc between 0.7 and 0.9", "f1 > 0.5"]
+    again = TestCaseResult.model_validate_json(result.model_dump_json())
+    assert again.failures[0].bound == auc and again.metric_expectations == [auc, f1]
+
+
 def test_an_ambiguous_short_name_asks_for_the_dotted_one(tmp_path: Path) -> None:
     folder = outputs(tmp_path, {"m/metrics.json": {"train": {"auc": 1}, "test": {"auc": 0.5}}})
     (failure,) = evaluate(make_case(expected_metrics={"auc": ">= 0.6"}), outcome(folder))

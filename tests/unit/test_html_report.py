@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from orchestrator.data.profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile
+from orchestrator.data.metrics import MetricExpectation, parse_metric_expectation
+from orchestrator.data.profiles import (
+    ArtifactProfile,
+    ColumnProfile,
+    DatasetProfile,
+    Distribution,
+    OutputProfile,
+)
 from orchestrator.data.schemas import DataSchema
 from orchestrator.dataflow.edges import EdgeResult
 from orchestrator.issues import Issue, Severity
@@ -22,8 +29,8 @@ from orchestrator.report.html.charts import (
     distribution_plot,
     drift_plot,
     drift_stats,
+    expected_bounds,
     metric_bounds,
-    parse_bounds,
 )
 from orchestrator.report.html.dag import dag_levels
 from orchestrator.report.html.page import render_html
@@ -238,9 +245,18 @@ def pipeline_report(tmp_path: Path) -> Report:
     return build_report("run", [suite])
 
 
+def bound(metric: str, written: str) -> MetricExpectation:
+    return parse_metric_expectation(metric, written)
+
+
 def script_report() -> Report:
+    auc, f1 = bound("auc_roc", ">= 0.8"), bound("f1", ">= 0.5")
     metric = Failure(
-        kind="metric", expectation="auc_roc >= 0.8", actual="0.62", message="auc_roc is 0.62"
+        kind="metric",
+        expectation="auc_roc >= 0.8",
+        actual="0.62",
+        message="auc_roc is 0.62",
+        bound=auc,
     )
     quality = Failure(
         kind="data_quality",
@@ -253,6 +269,14 @@ def script_report() -> Report:
         expectation="distribution_drift",
         message="distribution_drift on predictions: probability drifted from ref.csv: "
         "psi 0.3521 > psi_max 0.2; ks 0.05 <= ks_max 0.1 (500 values vs 400 reference values)",
+        distribution=Distribution(
+            column="probability",
+            labels=["0.5", "> 0.5"],
+            actual=[0.7, 0.3],
+            reference=[0.5, 0.5],
+            statistics={"psi": 0.3521, "ks": 0.05},
+            limits={"psi": 0.2, "ks": 0.1},
+        ),
     )
     warning = Failure(kind="warning", expectation="warnings_expected: slow", message="no 'slow'")
     failed = TestCaseResult(
@@ -262,6 +286,7 @@ def script_report() -> Report:
         duration_seconds=2.25,
         quality_checks_run=2,
         expected_metrics=["auc_roc >= 0.8", "f1 >= 0.5"],
+        metric_expectations=[auc, f1],
     )
     passed = TestCaseResult(name="good_model", duration_seconds=1.0)
     item = case_test(failed, "evaluate").model_copy(update={"log_tail": ["scoring", NASTY]})
@@ -610,7 +635,11 @@ def test_a_missed_metric_threshold_is_marked_on_its_bar(script_page: Node) -> No
 
 def test_a_missed_range_is_a_band_between_two_markers() -> None:
     failure = Failure(
-        kind="metric", expectation="f1 between 0.6 and 0.9", actual="0.55", message="f1 is 0.55"
+        kind="metric",
+        expectation="f1 between 0.6 and 0.9",
+        actual="0.55",
+        message="f1 is 0.55",
+        bound=bound("f1", "between 0.6 and 0.9"),
     )
     case = TestCaseResult(name="c", failures=[failure])
     suite = Suite(
@@ -661,48 +690,104 @@ def test_an_empty_report_is_still_a_page() -> None:
     assert not doc.all("section")
 
 
-# -- reading thresholds -----------------------------------------------------------------------
+# -- thresholds -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("expectation", "expected"),
+    ("metric", "written", "expected"),
     [
-        ("auc >= 0.8", [("auc", Bound(">=", 0.8))]),
-        ("loss < 1e-3", [("loss", Bound("<", 0.001))]),
-        ("m.f1 between 0.5 and 0.9", [("m.f1", Bound("between", 0.5, 0.9))]),
-        ("a > 1, b == 3", [("a", Bound(">", 1.0)), ("b", Bound("==", 3.0))]),
-        ("auc >= inf", []),
-        ("expected_outputs: metrics.json", []),
+        ("auc", ">= 0.8", Bound(">=", 0.8)),
+        ("loss", "< 1e-3", Bound("<", 0.001)),
+        ("m.f1", "between 0.5 and 0.9", Bound("between", 0.5, 0.9)),
+        ("b", "== 3", Bound("==", 3.0)),
     ],
 )
-def test_thresholds_are_read_from_a_metric_expectation(
-    expectation: str, expected: list[tuple[str, Bound]]
+def test_a_threshold_is_the_bound_of_a_metric_expectation(
+    metric: str, written: str, expected: Bound
 ) -> None:
-    assert parse_bounds(expectation) == expected
+    assert expected_bounds([bound(metric, written)], {metric: 1.0}) == {metric: [expected]}
 
 
 def test_a_threshold_finds_its_metric_by_dotted_suffix_only_when_unambiguous() -> None:
     failures = [
-        Failure(kind="metric", expectation="auc >= 0.8", message="m"),
-        Failure(kind="metric", expectation="f1 > 0.5", message="m"),
+        Failure(kind="metric", expectation="auc >= 0.8", message="m", bound=bound("auc", ">= 0.8")),
+        Failure(kind="metric", expectation="f1 > 0.5", message="m", bound=bound("f1", "> 0.5")),
         Failure(kind="output", expectation="rows >= 3", message="m"),
     ]
     metrics = {"a.auc": 0.7, "a.f1": 0.4, "b.f1": 0.4, "rows": 2}
     assert metric_bounds(failures, metrics) == {"a.auc": [Bound(">=", 0.8)]}
 
 
-def test_drift_statistics_are_read_from_the_checks_message() -> None:
-    message = "x drifted from r.csv: psi 0.35 > psi_max 0.2; ks 0.0812 <= ks_max 0.1 (5 vs 5)"
-    assert drift_stats(message) == [("psi", 0.35, 0.2), ("ks", 0.0812, 0.1)]
-    assert drift_stats("x drifted from r.csv: psi 0.35") == []
+def test_a_metric_whose_name_reads_like_a_list_of_bounds_still_gets_its_threshold() -> None:
+    name = "loss, val >= 2"
+    case = TestCaseResult(
+        name="c",
+        expected_metrics=[f"{name} <= 0.5"],
+        metric_expectations=[bound(name, "<= 0.5")],
+    )
+    suite = Suite(
+        name="s", kind="script", outcome=Outcome.PASSED, cases=[case], metrics={"c": {name: 0.4}}
+    )
+    doc = parse(render_html(build_report("test-script", [suite])))
+    rows = {r[0]: r[2] for r in doc.one("table", cls="metrics").rows()}
+    assert rows == {name: "<= 0.5"}
+
+
+def test_a_missed_metric_is_drawn_from_its_failures_bound_not_its_text() -> None:
+    failure = Failure(
+        kind="metric",
+        expectation="auc must reach 0.8",  # no text is read back
+        actual="0.5",
+        message="auc is 0.5",
+        bound=bound("auc", ">= 0.8"),
+    )
+    metrics = {"auc": 0.5}
+    assert metric_bounds([failure], metrics) == {"auc": [Bound(">=", 0.8)]}
+
+
+def test_drift_statistics_are_those_the_check_held_to_a_limit() -> None:
+    shares = Distribution(
+        column="x",
+        labels=["a"],
+        actual=[1.0],
+        reference=[1.0],
+        statistics={"psi": 0.35, "ks": 0.0812},
+        limits={"psi": 0.2, "ks": 0.1},
+    )
+    assert drift_stats(shares) == [("psi", 0.35, 0.2), ("ks", 0.0812, 0.1)]
+    unchecked = shares.model_copy(update={"limits": {"psi": 0.2}})
+    assert drift_stats(unchecked) == [("psi", 0.35, 0.2)]
+
+
+def test_a_drift_chart_does_not_read_the_message() -> None:
+    shares = Distribution(
+        column="ks 0.9 > ks_max 0.1",
+        labels=["a", "b"],
+        actual=[0.9, 0.1],
+        reference=[0.5, 0.5],
+        statistics={"psi": 0.8},
+        limits={"psi": 0.2},
+    )
+    failure = Failure(
+        kind="data_quality",
+        expectation="distribution_drift",
+        message="distribution_drift on out: ks 0.9 > ks_max 0.1 drifted from r.csv: psi 0.8",
+        distribution=shares,
+    )
+    plot = parse(drift_plot(failure))
+    assert [g.attrs["data-metric"] for g in plot.all("g", cls="bar-row")] == ["psi"]
 
 
 def test_a_drift_failure_draws_both_distributions() -> None:
-    from orchestrator.data.profiles import Distribution
     from orchestrator.scripttest.case_checks import Failure
 
     shares = Distribution(
-        column="age<x>", labels=["<= 30", "> 30"], actual=[0.9, 0.1], reference=[0.5, 0.5]
+        column="age<x>",
+        labels=["<= 30", "> 30"],
+        actual=[0.9, 0.1],
+        reference=[0.5, 0.5],
+        statistics={"psi": 0.8},
+        limits={"psi": 0.2},
     )
     svg = distribution_plot(shares)
     assert svg.count('class="dist-actual"') == 2 and svg.count('class="dist-reference"') == 2

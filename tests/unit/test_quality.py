@@ -500,6 +500,17 @@ def test_drift_thresholds_can_be_raised_or_switched_off(tmp_path: Path) -> None:
     loose = check({**spec, "psi_max": 5, "ks_max": None}, table, base_dir=tmp_path)
     assert loose.passed
     assert "; ks 0.1 (" in loose.message
+    assert loose.distribution is not None and loose.distribution.limits == {"psi": 5.0}
+    assert loose.distribution.statistics == pytest.approx(loose.measured)
+
+
+def test_drift_keeps_its_statistics_and_limits_for_the_report(tmp_path: Path) -> None:
+    write_csv(tmp_path / "ref.csv", "age\n" + "".join(f"{v}\n" for v in range(100)))
+    spec = {"check": "distribution_drift", "column": "age", "reference": "ref.csv", "bins": 4}
+    shifted = check(spec, pa.table({"age": list(range(50, 150))}), base_dir=tmp_path)
+    shares = shifted.distribution
+    assert shares is not None and shares.limits == {"psi": 0.2, "ks": 0.1}
+    assert shares.statistics == pytest.approx(shifted.measured)
 
 
 def test_categorical_drift_is_psi_over_categories(tmp_path: Path) -> None:

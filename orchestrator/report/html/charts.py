@@ -1,6 +1,9 @@
 """The charts of the HTML report, as inline SVG: numeric metrics as bars against the thresholds
 they missed, drift statistics against their limits, and a checked distribution beside its
-reference. Every chart is a ``<figure class="plot">``, so a page can leave them out."""
+reference. Every chart is a ``<figure class="plot">``, so a page can leave them out.
+
+Thresholds and drift statistics come structured from the results (``MetricExpectation``s,
+a drift check's ``Distribution``); nothing here reads them back out of text."""
 
 from __future__ import annotations
 
@@ -9,21 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ...data.metrics import MetricExpectation
 from ...data.profiles import Distribution
 from ...scripttest.case_checks import Failure, find_metric
 from .text import attributes, cut, esc, is_number, number
 
 MAX_BARS = 40
 """Numeric metrics drawn per chart; the table lists them all."""
-
-_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-_BOUND = re.compile(rf"^(?P<metric>.+?)\s+(?P<op>>=|<=|==|>|<)\s+(?P<value>{_NUMBER})$")
-_BETWEEN = re.compile(
-    rf"^(?P<metric>.+?)\s+between\s+(?P<low>{_NUMBER})\s+and\s+(?P<high>{_NUMBER})$"
-)
-_DRIFT = re.compile(
-    rf"\b(?P<stat>psi|ks) (?P<value>{_NUMBER}) (?:>|<=) (?P=stat)_max (?P<limit>{_NUMBER})"
-)
 
 _PLOT = re.compile(r'<figure class="plot">.*?</figure>\n?', re.DOTALL)
 
@@ -40,6 +35,11 @@ class Bound:
     op: str
     value: float
     upper: float | None = None
+
+    @classmethod
+    def of(cls, expectation: MetricExpectation) -> Bound:
+        """The bound of a metric expectation."""
+        return cls(expectation.op, expectation.value, expectation.upper)
 
     @property
     def points(self) -> list[float]:
@@ -58,43 +58,24 @@ class Bound:
         return str(self)
 
 
-def parse_bounds(expectation: str) -> list[tuple[str, Bound]]:
-    """(metric, bound) pairs of a metric failure's expectation, e.g. "auc >= 0.8" or
-    "auc >= 0.8, f1 between 0.5 and 0.9"; what does not parse is left out."""
-    found = []
-    for part in expectation.split(", "):
-        text = part.strip()
-        if between := _BETWEEN.match(text):
-            bound = Bound("between", float(between["low"]), float(between["high"]))
-            found.append((between["metric"], bound))
-        elif single := _BOUND.match(text):
-            found.append((single["metric"], Bound(single["op"], float(single["value"]))))
-    return found
-
-
 def metric_bounds(
     failures: Sequence[Failure], metrics: Mapping[str, Any]
 ) -> dict[str, list[Bound]]:
-    """The thresholds that ``failures`` say were missed, by the metric name in ``metrics`` they
-    are about (a name that is not a full path matches the one name ending with it)."""
-    found: dict[str, list[Bound]] = {}
-    for failure in failures:
-        if failure.kind != "metric":
-            continue
-        for metric, bound in parse_bounds(failure.expectation):
-            key = _metric_key(metric, metrics)
-            if key is not None:
-                found.setdefault(key, []).append(bound)
-    return found
+    """The thresholds that ``failures`` missed, by the metric name in ``metrics`` they are
+    about (a name that is not a full path matches the one name ending with it)."""
+    missed = [f.bound for f in failures if f.kind == "metric" and f.bound is not None]
+    return expected_bounds(missed, metrics)
 
 
-def expected_bounds(expected: Sequence[str], metrics: Mapping[str, Any]) -> dict[str, list[Bound]]:
-    """Every threshold a case sets ("auc >= 0.8"), met or not, by the metric in ``metrics``."""
+def expected_bounds(
+    expected: Sequence[MetricExpectation], metrics: Mapping[str, Any]
+) -> dict[str, list[Bound]]:
+    """Every threshold of ``expected``, met or not, by the metric in ``metrics``."""
     found: dict[str, list[Bound]] = {}
-    for metric, bound in (pair for text in expected for pair in parse_bounds(text)):
-        key = _metric_key(metric, metrics)
+    for expectation in expected:
+        key = _metric_key(expectation.metric, metrics)
         if key is not None:
-            found.setdefault(key, []).append(bound)
+            found.setdefault(key, []).append(Bound.of(expectation))
     return found
 
 
@@ -211,15 +192,17 @@ def _ticks(y: int) -> str:
     )
 
 
-def drift_stats(message: str) -> list[tuple[str, float, float]]:
-    """(statistic, value, limit) of a distribution_drift message: "psi 0.31 > psi_max 0.2"."""
-    return [(m["stat"], float(m["value"]), float(m["limit"])) for m in _DRIFT.finditer(message)]
+def drift_stats(distribution: Distribution) -> list[tuple[str, float, float]]:
+    """(statistic, value, limit) of each statistic a drift check held to a limit."""
+    limits = distribution.limits
+    return [(k, v, limits[k]) for k, v in distribution.statistics.items() if k in limits]
 
 
 def drift_plot(failure: Failure) -> str:
     """The drift statistics of a failed distribution check against their limits, and the two
     distributions it compared."""
-    stats = drift_stats(failure.message) if failure.kind == "data_quality" else []
+    drift = failure.distribution if failure.kind == "data_quality" else None
+    stats = drift_stats(drift) if drift is not None else []
     shares = distribution_plot(failure.distribution) if failure.distribution else ""
     if not stats:
         return f'<div class="drift">{shares}</div>\n' if shares else ""

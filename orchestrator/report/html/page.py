@@ -396,8 +396,7 @@ def _expectation_bounds(
         found = find_metric(metrics, result.expected.metric)
         if len(found) != 1 or metrics[found[0]] != result.actual:
             continue
-        expected = result.expected
-        bounds.setdefault(found[0], []).append(Bound(expected.op, expected.value, expected.upper))
+        bounds.setdefault(found[0], []).append(Bound.of(result.expected))
         if result.outcome == "failed":
             missed.add(found[0])
     return bounds, missed
@@ -619,7 +618,7 @@ def _case(
         ]
     )
     missed = metric_bounds(case.failures, metrics)
-    bounds = {**expected_bounds(case.expected_metrics, metrics), **missed}
+    bounds = {**expected_bounds(case.metric_expectations, metrics), **missed}
     parts = [facts]
     if case.failures:
         parts.append("<h5>Failures</h5>\n" + _failures(case.failures, "failures"))
