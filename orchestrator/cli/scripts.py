@@ -88,6 +88,7 @@ def test_script_command(
         print_script_result,  # deferred: cit --help and the other commands start without it
     )
     from ..report.model import script_suite
+    from ..run.context import RunContext
     from ..run.pipeline_run import (
         s3_fetcher,  # deferred: cit --help and the other commands start without it
     )
@@ -105,11 +106,8 @@ def test_script_command(
         step, source = resolve_step(script, dag=dag, contract=contract)
         cases = _cases_to_run(step, test_cases, input_data, expected_output_schema, quality_checks)
         engine, build_default = _engine_for(isolation)
-        result = run_script_tests(
-            step,
-            cases,
-            engine,
-            source_file=source,
+        context = RunContext(
+            engine=engine,
             settings=command.settings,
             observer=observer,
             build_default=build_default,
@@ -119,6 +117,7 @@ def test_script_command(
             fetch_s3=s3_fetcher(s3.s3_settings(), report=show_download),
             run_id=run_id,
         )
+        result = run_script_tests(step, cases, context, source_file=source)
         print_script_result(console, result)
         write_output_report("test-script", result.model_dump(mode="json"), output_report)
     suite = script_suite(result, file=str(source))
@@ -264,6 +263,7 @@ def test_s3_command(
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
     from ..report.console import print_input_checks, print_s3_result
     from ..report.model import s3_suite
+    from ..run.context import RunContext
     from ..run.pipeline_run import (
         s3_fetcher,  # deferred: cit --help and the other commands start without it
     )
@@ -291,23 +291,26 @@ def test_s3_command(
             settings=s3_settings,
         )
         engine, build_default = _engine_for(isolation)
-        result = run_s3_test(
-            tested,
-            sources,
-            source_file=source,
-            fetch=s3_fetcher(s3_settings, report=show_download),
-            pipeline=pipeline,
-            validate_schema=validate_schema,
-            expected_output_schema=expected_output_schema,
-            quality_checks=quality_checks,
+        context = RunContext(
             engine=engine,
             settings=command.settings,
             observer=observer,
             build_default=build_default,
             cancel=command.cancel,
             isolation=isolation,
-            on_checked=lambda checks: print_input_checks(console, checks, tested.name),
+            fetch_s3=s3_fetcher(s3_settings, report=show_download),
             run_id=run_id,
+        )
+        result = run_s3_test(
+            tested,
+            sources,
+            context,
+            source_file=source,
+            pipeline=pipeline,
+            validate_schema=validate_schema,
+            expected_output_schema=expected_output_schema,
+            quality_checks=quality_checks,
+            on_checked=lambda checks: print_input_checks(console, checks, tested.name),
         )
         print_s3_result(console, result)
         write_output_report("test-s3", result.model_dump(mode="json"), output_report)

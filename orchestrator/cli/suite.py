@@ -25,6 +25,7 @@ def test_all_command(
     report_format: options.Formats = None,
 ) -> None:
     """Run every scenario, script test and data-quality check of a configuration file."""
+    from ..run.context import RunContext
     from ..run.rundir import create_run_dir, new_run_id
     from ..suite.config import load_config
     from ..suite.run import needs_containers, run_all, suite_line
@@ -40,14 +41,17 @@ def test_all_command(
     cases = CaseObserver(console, stream_logs=not quiet)
     with user_errors():
         engine = docker() if needs_containers(configured) else None
-        result = run_all(
-            configured,
-            engine,
+        context = RunContext(
+            engine=engine,
             settings=command.settings,
             observer=observer,
-            case_observer=cases,
             build_default=image_builder(engine) if engine is not None else None,
             cancel=command.cancel,
+        )
+        result = run_all(
+            configured,
+            context,
+            case_observer=cases,
             on_suite=lambda suite: say(suite_line(suite)),
             on_download=show_download,
         )

@@ -11,7 +11,6 @@ The Python API of ``cit test-flow``::
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -24,8 +23,9 @@ from ..pipeline.dag import PipelineDAG
 from ..pipeline.model import LocalSource, Pipeline, StepInput
 from ..pipeline.validate import validate_pipeline
 from ..pipeline.wiring import steps_for_path, wires, wires_along
+from ..run.context import RunContext
 from ..run.observer import RunObserver
-from ..run.pipeline_run import ImageBuilder, load_and_validate, run_loaded
+from ..run.pipeline_run import load_and_validate
 from ..run.results import RunResult, Status
 from ..run.settings import RunSettings
 from .contract_check import check_declared_edges
@@ -38,28 +38,16 @@ FLOW_REPORT = "flow.json"
 def test_flow(
     pipeline: Pipeline,
     file: Path,
-    engine: Engine,
+    context: RunContext,
     *,
     path: Sequence[str] | None = None,
-    settings: RunSettings | None = None,
-    observer: RunObserver | None = None,
-    build_default: ImageBuilder | None = None,
-    cancel: threading.Event | None = None,
     update_snapshots: bool = False,
 ) -> DataFlowTestResult:
-    """Run the steps ``path`` needs (all steps without one) and check the edges it crosses.
-    The result is also written to ``flow.json`` in the run directory."""
+    """Run the steps ``path`` needs (all steps without one) in the context's engine and check
+    the edges it crosses. The result is also written to ``flow.json`` in the run directory."""
     tested = wires_along(pipeline, path, file) if path else wires(pipeline.steps)
     snapshots = {} if update_snapshots else load_snapshots(pipeline, file)
-    run = run_loaded(
-        steps_for_path(pipeline, path) if path else pipeline,
-        file,
-        engine,
-        settings=settings,
-        observer=observer,
-        build_default=build_default,
-        cancel=cancel,
-    )
+    run = context.run(steps_for_path(pipeline, path) if path else pipeline, file)
     result = inspect_flow(pipeline, run, tested, path=path, snapshots=snapshots)
     result.expectations = judge_expectations(pipeline, run)
     if update_snapshots and run.status is not Status.INTERRUPTED:
@@ -134,14 +122,13 @@ class PipelineDataFlowTester:
     def _test(self, path: list[str] | None) -> DataFlowTestResult:
         from ..scripttest.runner import default_engine
 
-        return test_flow(
-            self.pipeline,
-            self.file,
-            self.engine or default_engine("container"),
-            path=path,
-            settings=self.settings,
+        context = RunContext(
+            engine=self.engine or default_engine("container"),
+            settings=self.settings or RunSettings(),
             observer=self.observer,
-            update_snapshots=self.update_snapshots,
+        )
+        return test_flow(
+            self.pipeline, self.file, context, path=path, update_snapshots=self.update_snapshots
         )
 
 

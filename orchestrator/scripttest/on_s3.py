@@ -12,8 +12,8 @@ SageMaker pipeline execution or any prefix.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +25,13 @@ from ..data.capture import capture_output
 from ..data.compatibility import schema_issues
 from ..data.profiles import OutputProfile
 from ..data.schemas import DataSchema
-from ..engines.base import Engine
 from ..errors import InputError, StepFailed, StepNotFinished, StepNotFound, StepWithoutData
 from ..issues import Issue, Severity
 from ..pipeline.model import LocalSource, Pipeline, S3Source, Step, StepOutput
 from ..pipeline.wiring import Wire, declared_schemas, sourced, wires
-from ..run.observer import RunObserver
-from ..run.pipeline_run import ImageBuilder, S3Fetcher, fetched
-from ..run.settings import RunSettings
-from .case_checks import Isolation, TestCaseResult, case_metrics
+from ..run.context import RunContext
+from ..run.pipeline_run import S3Fetcher, fetched, s3_fetcher
+from .case_checks import TestCaseResult, case_metrics
 
 STEP_ERRORS = (StepNotFound, StepNotFinished, StepFailed, StepWithoutData)
 """What can be wrong with one step of an execution (not with the execution or SageMaker)."""
@@ -285,25 +283,19 @@ class S3TestResult(BaseModel):
 def run_s3_test(
     step: Step,
     sources: Mapping[str, str],
+    context: RunContext,
     *,
     source_file: Path,
-    fetch: S3Fetcher,
     pipeline: Pipeline | None = None,
     validate_schema: bool = False,
     expected_output_schema: Path | None = None,
     quality_checks: str | Sequence[str] | None = None,
-    engine: Engine | None = None,
-    settings: RunSettings | None = None,
-    observer: RunObserver | None = None,
-    build_default: ImageBuilder | None = None,
-    cancel: threading.Event | None = None,
-    isolation: Isolation = "container",
     on_checked: Callable[[list[InputCheck]], None] | None = None,
-    run_id: str | None = None,
 ) -> S3TestResult:
-    """Fetch ``sources``, check them if asked (``on_checked`` sees the checks before the run),
-    then run ``step`` once on them, judged like a quick test case (its run named after
-    ``run_id``, the command's, when given)."""
+    """Fetch ``sources`` (with the context's ``fetch_s3``, default ``s3_fetcher()``), check
+    them if asked (``on_checked`` sees the checks before the run), then run ``step`` once on
+    them, judged like a quick test case (its run named after the context's ``run_id``, the
+    command's, when given)."""
     from .runner import check_channels, check_outputs_named, quick_case, run_script_tests
 
     # Everything the user wrote is checked before any data is downloaded.
@@ -316,22 +308,13 @@ def run_s3_test(
     )
     check_channels(step, case)
     check_outputs_named(step, case)
-    local = fetch_sources(sources, fetch)
+    local = fetch_sources(sources, context.fetch_s3 or s3_fetcher())
     checks = check_inputs(step, sources, local, pipeline) if validate_schema else []
     if on_checked is not None:
         on_checked(checks)
+    fetch_s3 = {sources[channel]: path for channel, path in local.items()}.__getitem__
     result = run_script_tests(
-        step,
-        [case],
-        engine,
-        source_file=source_file,
-        settings=settings,
-        observer=observer,
-        build_default=build_default,
-        cancel=cancel,
-        isolation=isolation,
-        fetch_s3={sources[channel]: path for channel, path in local.items()}.__getitem__,
-        run_id=run_id,
+        step, [case], replace(context, fetch_s3=fetch_s3), source_file=source_file
     ).test_results[0]
     return S3TestResult(
         script=step.name,

@@ -13,10 +13,10 @@ pipeline run in its own run directory, so a case's outputs, log and manifest sta
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..data.contracts import ScriptContract, load_contract
 from ..data.profiles import Distribution, OutputProfile
@@ -28,30 +28,19 @@ from ..files import FieldError
 from ..pipeline.model import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
 from ..pipeline.source_scan import scan_script
 from ..pipeline.validate import validate_pipeline
-from ..run.observer import RunObserver
-from ..run.pipeline_run import (
-    ImageBuilder,
-    S3Fetcher,
-    fetched,
-    load_and_validate,
-    run_loaded,
-    s3_fetcher,
-)
+from ..run.context import REGISTRY_FOLDER as REGISTRY_FOLDER
+from ..run.context import RunContext
+from ..run.pipeline_run import S3Fetcher, fetched, load_and_validate, s3_fetcher
 from ..run.results import RunResult, Status, StepResult
 from ..run.secrets import with_host_secrets
 from ..run.settings import RunSettings
 from .case_checks import CaseOutcome, Failure, Isolation, ScriptTestResult, TestCaseResult, judge
 from .cases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data
 
-if TYPE_CHECKING:
-    pass
-
 PROCESSING_OUTPUT = "/opt/ml/processing/output/"
 PROCESSING_INPUT = "/opt/ml/processing/input/"
 CODE_CHANNEL = "code"
 """/opt/ml/processing/input/code holds the script itself, not data."""
-REGISTRY_FOLDER = "registry"
-"""Registered test data lives in ``<cit dir>/registry`` (``TestDataRegistry``'s default)."""
 PREDICTIONS = "predictions"
 """The output whose rows ``min_predictions`` counts, when there is one."""
 
@@ -348,39 +337,25 @@ def _quality_failure(
 def run_case(
     step: Step,
     case: TestCase,
-    engine: Engine,
+    context: RunContext,
     *,
     source_file: Path,
-    settings: RunSettings,
     make_synthetic: SyntheticMaker | None = generate_synthetic,
     check_quality: QualityJudge | None = check_data_quality,
-    observer: RunObserver | None = None,
-    build_default: ImageBuilder | None = None,
-    cancel: threading.Event | None = None,
-    isolation: Isolation = "container",
-    registry_root: Path | None = None,
-    fetch_s3: S3Fetcher | None = None,
-    run_id: str | None = None,
 ) -> TestCaseResult:
-    """Run one case in its own container (or process) and run directory (named ``run_id``, a
-    new id without it), and judge it; its S3 inputs are fetched first (``fetch_s3``,
-    default: ``s3_fetcher()``)."""
-    work = settings.cit_dir / "cases" / step.name / case.name
-    registry_root = registry_root or settings.cit_dir / REGISTRY_FOLDER
-    tested, input_paths = case_step(step, case, work, make_synthetic, registry_root, fetch_s3)
+    """Run one case in the context's engine and its own run directory (``<run_id>-<case>``
+    with the context's run id, a new id without it), and judge it; its S3 inputs are fetched
+    first (the context's ``fetch_s3``, default: ``s3_fetcher()``)."""
+    work = context.settings.cit_dir / "cases" / step.name / case.name
+    tested, input_paths = case_step(
+        step, case, work, make_synthetic, context.registry, context.fetch_s3
+    )
     pipeline = Pipeline(f"{step.name}-{case.name}", base_dir=source_file.resolve().parent)
     pipeline.add(tested)
     validate_pipeline(pipeline, source_file)
-    run = run_loaded(
-        pipeline,
-        source_file,
-        engine,
-        settings=settings,
-        observer=observer,
-        build_default=build_default,
-        cancel=cancel,
-        run_id=run_id,
-    )
+    run_id = case_run_id(context.run_id, case) if context.run_id else None
+    run = context.run(pipeline, source_file, run_id=run_id)
+    isolation = context.isolation
     if run.status is Status.INTERRUPTED:
         return interrupted(case, isolation, Path(run.run_dir))
     outcome = case_outcome(run, tested.name)
@@ -458,53 +433,37 @@ def _rows(profile: OutputProfile) -> int | None:
 def run_script_tests(
     step: Step,
     cases: Sequence[TestCase],
-    engine: Engine | None = None,
+    context: RunContext,
     *,
     source_file: Path,
-    settings: RunSettings | None = None,
     make_synthetic: SyntheticMaker | None = generate_synthetic,
     check_quality: QualityJudge | None = check_data_quality,
-    observer: RunObserver | None = None,
-    build_default: ImageBuilder | None = None,
-    cancel: threading.Event | None = None,
-    isolation: Isolation = "container",
-    registry_root: Path | None = None,
-    fetch_s3: S3Fetcher | None = None,
-    run_id: str | None = None,
 ) -> ScriptTestResult:
     """Every case, one after the other, each in its own container; stops early on cancel.
 
-    ``isolation`` is recorded in every result and, without ``engine``, picks it: the Docker
-    engine for "container", a ``ProcessEngine`` for "process". A script that process isolation
-    cannot call is refused before any case runs. With ``run_id`` (the command's), each case's
-    run is ``<run_id>-<case name>``."""
-    settings = with_case_secrets(settings or RunSettings(), step, cases, source_file)
-    registry_root = registry_root or settings.cit_dir / REGISTRY_FOLDER
-    check_cases(step, cases, registry_root)
-    if isolation == "process":
+    The context's ``isolation`` is recorded in every result and, without an engine, picks it:
+    the Docker engine for "container", a ``ProcessEngine`` for "process". A script that
+    process isolation cannot call is refused before any case runs. With the context's
+    ``run_id`` (the command's), each case's run is ``<run_id>-<case name>``."""
+    settings = with_case_secrets(context.settings, step, cases, source_file)
+    context = replace(context, settings=settings)
+    check_cases(step, cases, context.registry)
+    if context.isolation == "process":
         check_process_isolation(step, cases)
-    engine = engine or default_engine(isolation)
+    context = replace(context, engine=context.engine or default_engine(context.isolation))
     results: list[TestCaseResult] = []
     for case in cases:
-        if cancel is not None and cancel.is_set():
-            results.append(interrupted(case, isolation))
+        if context.cancelled:
+            results.append(interrupted(case, context.isolation))
             continue
         results.append(
             run_case(
                 step,
                 case,
-                engine,
+                context,
                 source_file=source_file,
-                settings=settings,
                 make_synthetic=make_synthetic,
                 check_quality=check_quality,
-                observer=observer,
-                build_default=build_default,
-                cancel=cancel,
-                isolation=isolation,
-                registry_root=registry_root,
-                fetch_s3=fetch_s3,
-                run_id=case_run_id(run_id, case) if run_id else None,
             )
         )
     return ScriptTestResult(script=step.name, test_results=results)

@@ -10,8 +10,9 @@ from ..data.contracts import load_contract
 from ..engines.base import Engine
 from ..errors import InputError
 from ..files import FieldError
+from ..run.context import RunContext
 from ..run.observer import RunObserver
-from ..run.pipeline_run import s3_fetcher
+from ..run.pipeline_run import S3Fetcher, s3_fetcher
 from ..run.settings import RunSettings
 from .case_checks import Isolation, ScriptTestResult, TestCaseResult
 from .cases import TestCase, cases_from_data, load_test_cases
@@ -70,15 +71,7 @@ class ScriptUnitTester:
         case = quick_case(
             self.step, input_data, expected_output_schema=schema, quality_checks=quality_checks
         )
-        result = run_script_tests(
-            self.step,
-            [case],
-            self.engine,
-            source_file=self.source_file,
-            settings=self.settings,
-            observer=self.observer,
-            isolation=self.isolation,
-        )
+        result = run_script_tests(self.step, [case], self._context(), source_file=self.source_file)
         return result.test_results[0]
 
     def test_with_s3_data(
@@ -98,14 +91,10 @@ class ScriptUnitTester:
         return run_s3_test(
             self.step,
             {channel: str(where) for channel, where in s3_locations.items()},
+            self._context(fetch_s3=s3_fetcher(s3_settings)),
             source_file=self.source_file,
-            fetch=s3_fetcher(s3_settings),
             validate_schema=validate_schema,
             quality_checks=quality_checks,
-            engine=self.engine,
-            settings=self.settings,
-            observer=self.observer,
-            isolation=self.isolation,
         )
 
     def test_script_functionality(
@@ -119,12 +108,14 @@ class ScriptUnitTester:
                 cases = cases_from_data(list(test_cases), Path.cwd()).test_cases
             except FieldError as exc:
                 raise InputError(exc.message, field=exc.field or None) from None
-        return run_script_tests(
-            self.step,
-            cases,
-            self.engine,
-            source_file=self.source_file,
-            settings=self.settings,
+        return run_script_tests(self.step, cases, self._context(), source_file=self.source_file)
+
+    def _context(self, fetch_s3: S3Fetcher | None = None) -> RunContext:
+        """What the runs of one call share."""
+        return RunContext(
+            engine=self.engine,
+            settings=self.settings or RunSettings(),
             observer=self.observer,
             isolation=self.isolation,
+            fetch_s3=fetch_s3,
         )

@@ -30,6 +30,7 @@ from ..pipeline.wiring import steps_for_path, wires_along
 from ..report.config import ReportFormat
 from ..report.model import Report, build_report, pipeline_suite
 from ..report.write import write_reports
+from ..run.context import RunContext
 from ..run.observer import RunObserver
 from ..run.pipeline_run import (
     ImageBuilder,
@@ -170,17 +171,14 @@ def run_pipeline(
     steps = tested.steps if path else None
     if s3_inputs(pipeline, steps):
         pipeline = fetch_inputs(pipeline, fetch_s3 or s3_fetcher(s3.s3_settings()), steps)
-    flow = test_flow(
-        pipeline,
-        file,
-        connected,
-        path=path,
+    context = RunContext(
+        engine=connected,
         settings=settings,
         observer=observer,
         build_default=build_default,
         cancel=cancel,
-        update_snapshots=update_snapshots,
     )
+    flow = test_flow(pipeline, file, context, path=path, update_snapshots=update_snapshots)
     assert flow.run is not None
     interrupted = flow.run_status is Status.INTERRUPTED
     if on_checked is not None:

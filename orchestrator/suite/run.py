@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..dataflow.tester import test_flow
-from ..engines.base import Engine
 from ..errors import CitError
 from ..pipeline.model import Pipeline
 from ..report.model import (
@@ -36,20 +35,15 @@ from ..report.model import (
     pipeline_suite,
     script_suite,
 )
+from ..run.context import RunContext
 from ..run.observer import RunObserver
-from ..run.pipeline_run import ImageBuilder, fetch_inputs, s3_fetcher, s3_inputs
+from ..run.pipeline_run import fetch_inputs, s3_fetcher, s3_inputs
 from ..run.results import RunResult, Status
 from ..run.rundir import read_manifest
 from ..run.secrets import with_host_secrets
 from ..run.settings import RunSettings
 from ..scripttest.case_checks import Isolation, ScriptTestResult
-from ..scripttest.runner import (
-    REGISTRY_FOLDER,
-    default_engine,
-    interrupted,
-    run_script_tests,
-    with_case_secrets,
-)
+from ..scripttest.runner import default_engine, interrupted, run_script_tests, with_case_secrets
 from .config import ExecutionConfig, IntegrationTestConfig
 from .plan import Plan, Scenario, ScriptTest, prepare
 from .quality import quality_items
@@ -121,34 +115,22 @@ class _Runner:
 
     config: IntegrationTestConfig
     plan: Plan
-    engine: Engine | None
-    settings: RunSettings
-    observer: RunObserver | None
+    context: RunContext
+    """What the scenarios' runs share; the script tests' cases have their own observer."""
     case_observer: RunObserver | None
-    build_default: ImageBuilder | None
-    cancel: threading.Event
-    on_download: Callable[[Download], None] | None
     errors: list[str] = field(default_factory=list)
     """CitErrors met while running (an S3 fetch or upload): exit code 2."""
 
     def scenario(self, scenario: Scenario) -> Suite:
-        if self.cancel.is_set():
+        if self.context.cancelled:
             return _not_run(scenario)
-        assert self.engine is not None
+        assert self.context.engine is not None
         try:
             pipeline = self._fetched(scenario.pipeline)
         except CitError as exc:
             return self._error_suite(scenario, "input", "fetch S3 inputs", exc)
         try:
-            flow = test_flow(
-                pipeline,
-                scenario.file,
-                self.engine,
-                settings=self.settings,
-                observer=self.observer,
-                build_default=self.build_default,
-                cancel=self.cancel,
-            )
+            flow = test_flow(pipeline, scenario.file, self.context)
             run = read_manifest(Path(flow.run_dir))
         except CitError as exc:
             return self._error_suite(scenario, "step", "run", exc)
@@ -172,26 +154,20 @@ class _Runner:
 
     def script_test(self, test: ScriptTest) -> Suite:
         isolation: Isolation = self.config.execution.isolation_mode
-        if self.cancel.is_set():
+        if self.context.cancelled:
             result = ScriptTestResult(
                 script=test.step.name, test_results=[interrupted(c, isolation) for c in test.cases]
             )
         else:
-            engine = self.engine if isolation == "container" else default_engine("process")
+            engine = self.context.engine if isolation == "container" else default_engine("process")
+            cases = replace(
+                self.context,
+                engine=engine,
+                observer=self.case_observer or self.context.observer,
+                isolation=isolation,
+            )
             try:
-                result = run_script_tests(
-                    test.step,
-                    test.cases,
-                    engine,
-                    source_file=test.source,
-                    settings=self.settings,
-                    observer=self.case_observer or self.observer,
-                    build_default=self.build_default,
-                    cancel=self.cancel,
-                    isolation=isolation,
-                    registry_root=self.settings.cit_dir / REGISTRY_FOLDER,
-                    fetch_s3=self._fetcher(),
-                )
+                result = run_script_tests(test.step, test.cases, cases, source_file=test.source)
             except CitError as exc:
                 return self._cases_error(test, exc)
         suite = script_suite(result, file=str(test.source))
@@ -209,13 +185,11 @@ class _Runner:
             tests=[item],
         )
 
-    def _fetcher(self) -> Callable[[str], Path]:
-        return s3_fetcher(self.config.s3_integration.s3_settings(), report=self.on_download)
-
     def _fetched(self, pipeline: Pipeline) -> Pipeline:
         if not s3_inputs(pipeline):
             return pipeline
-        return fetch_inputs(pipeline, self._fetcher())
+        assert self.context.fetch_s3 is not None
+        return fetch_inputs(pipeline, self.context.fetch_s3)
 
     def _error_suite(self, scenario: Scenario, kind: TestKind, name: str, exc: CitError) -> Suite:
         """A scenario that could not run: its one test says why."""
@@ -309,33 +283,40 @@ def _not_run(scenario: Scenario) -> Suite:
 
 def run_all(
     config: IntegrationTestConfig,
-    engine: Engine | None,
+    context: RunContext,
     *,
-    settings: RunSettings,
-    observer: RunObserver | None = None,
     case_observer: RunObserver | None = None,
-    build_default: ImageBuilder | None = None,
-    cancel: threading.Event | None = None,
     on_suite: Callable[[Suite], None] | None = None,
     on_download: Callable[[Download], None] | None = None,
 ) -> TestAllResult:
     """Check the whole configuration, then run its scenarios and script tests, one suite each.
 
-    ``engine`` runs the containers; without one, the Docker engine is connected when the
-    configuration needs containers (``needs_containers``). ``settings`` get the ``execution``
-    section applied (``run_settings``). ``observer`` follows the scenarios' runs and
-    ``case_observer`` (default: ``observer``) the script tests' cases; ``on_suite`` is told of
-    each suite as it ends and ``on_download`` of each S3 download. Mistakes in the
-    configuration are ``InputError``s raised before anything runs."""
-    cancel = cancel or threading.Event()
-    settings = run_settings(settings, config.execution)
+    The context's engine runs the containers; without one, the Docker engine is connected
+    when the configuration needs containers (``needs_containers``). Its settings get the
+    ``execution`` section applied (``run_settings``). Its observer follows the scenarios' runs
+    and ``case_observer`` (default: the context's) the script tests' cases; ``on_suite`` is
+    told of each suite as it ends and ``on_download`` of each S3 download (made with the
+    ``s3_integration`` settings, unless the context has a fetcher of its own). Mistakes in
+    the configuration are ``InputError``s raised before anything runs."""
+    cancel = context.cancel or threading.Event()
+    settings = run_settings(context.settings, config.execution)
+    engine = context.engine
     if engine is None and needs_containers(config):
         engine = default_engine("container")
-    plan = prepare(config, engine, settings, build_default)
-    settings = with_secrets(settings, plan)
-    runner = _Runner(
-        config, plan, engine, settings, observer, case_observer, build_default, cancel, on_download
+    plan = prepare(config, engine, settings, context.build_default)
+
+    def fetch(uri: str) -> Path:
+        """An S3 download with the configuration's settings, read when one is needed."""
+        return s3_fetcher(config.s3_integration.s3_settings(), report=on_download)(uri)
+
+    context = replace(
+        context,
+        engine=engine,
+        settings=with_secrets(settings, plan),
+        cancel=cancel,
+        fetch_s3=context.fetch_s3 or fetch,
     )
+    runner = _Runner(config, plan, context, case_observer)
     suites: list[Suite] = []
 
     def done(suite: Suite) -> None:

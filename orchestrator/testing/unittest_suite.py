@@ -56,6 +56,7 @@ from ..report.model import (
     case_test,
     pipeline_suite,
 )
+from ..run.context import RunContext
 from ..run.pipeline_run import load_and_validate
 from ..run.rundir import read_manifest
 from ..run.settings import RunSettings
@@ -230,16 +231,13 @@ class CitRunner:
         """Run the pipeline (the steps ``path`` needs, all without one) and check its edges."""
 
         engine, started, cancel = self.engine(), time.time(), threading.Event()
-        flow = test_flow(
-            pipeline,
-            file,
-            engine,
-            path=path,
+        context = RunContext(
+            engine=engine,
             settings=settings or self.settings(),
             build_default=self._build,
             cancel=cancel,
-            update_snapshots=update_snapshots,
         )
+        flow = test_flow(pipeline, file, context, path=path, update_snapshots=update_snapshots)
         _stop_if(cancel)
         run = read_manifest(Path(flow.run_dir))
         report = build_report("test-flow", [pipeline_suite(flow, run)], started=started)
@@ -266,15 +264,13 @@ class CitRunner:
     ) -> ScriptTestResult:
 
         engine, cancel = self.engine(), threading.Event()
-        result = run_script_tests(
-            step,
-            cases,
-            engine,
-            source_file=source,
+        context = RunContext(
+            engine=engine,
             settings=settings or self.settings(max_workers=1),
             build_default=self._build,
             cancel=cancel,
         )
+        result = run_script_tests(step, cases, context, source_file=source)
         _stop_if(cancel)
         return result
 

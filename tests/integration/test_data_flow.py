@@ -21,6 +21,7 @@ from orchestrator.dataflow import tester as dataflow
 from orchestrator.dataflow.edges import DataFlowTestResult, EdgeResult
 from orchestrator.dataflow.tester import PipelineDataFlowTester
 from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.run.context import RunContext
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.results import Status
 from orchestrator.run.settings import RunSettings
@@ -166,7 +167,9 @@ def test_missing_train_subfolder_is_a_layout_mismatch(
     tmp_path: Path,
 ) -> None:
     path = copy_flow("missing_train_folder", tmp_path)
-    result = dataflow.test_flow(load_and_validate(path), path, engine, settings=settings)
+    result = dataflow.test_flow(
+        load_and_validate(path), path, RunContext(engine=engine, settings=settings)
+    )
 
     edge = result_edge(result, "split.splits -> fit.splits")
     assert edge.captured is not None and edge.captured.layout == []

@@ -10,6 +10,7 @@ import pytest
 
 from orchestrator import RunSettings, Status
 from orchestrator.engines.docker_engine import DockerEngine
+from orchestrator.run.context import RunContext
 from orchestrator.run.pipeline_run import execute_pipeline
 
 from .conftest import EXAMPLE
@@ -58,7 +59,9 @@ def test_example_test_cases_of_preprocess(
     step, source = resolve_step("preprocess", dag=EXAMPLE / "pipeline.py")
     cases = load_test_cases(EXAMPLE / "test_cases" / "preprocess.yaml").test_cases
     settings = RunSettings(cit_dir=tmp_path / ".cit", max_workers=1)
-    result = run_script_tests(step, cases, engine, source_file=source, settings=settings)
+    result = run_script_tests(
+        step, cases, RunContext(engine=engine, settings=settings), source_file=source
+    )
     verdicts = {r.name: (r.passed, r.error_message) for r in result.test_results}
     assert verdicts == {
         "committed-raw-data": (True, None),

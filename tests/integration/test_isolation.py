@@ -11,6 +11,7 @@ import pytest
 from orchestrator.engines.base import Engine
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.engines.process_engine import ProcessEngine
+from orchestrator.run.context import RunContext
 from orchestrator.run.settings import RunSettings
 from orchestrator.scripttest.case_checks import Isolation, ScriptTestResult
 from orchestrator.scripttest.cases import load_test_cases
@@ -56,10 +57,8 @@ def run_cases(
     return run_script_tests(
         step,
         cases,
-        engine,
+        RunContext(engine=engine, settings=settings, isolation=isolation),
         source_file=source,
-        settings=settings,
-        isolation=isolation,
     )
 
 

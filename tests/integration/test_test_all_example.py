@@ -16,6 +16,7 @@ import yaml
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.report.model import Outcome, shipped_schema
 from orchestrator.report.write import write_reports
+from orchestrator.run.context import RunContext
 from orchestrator.run.rundir import create_run_dir, new_run_id
 from orchestrator.run.settings import RunSettings
 from orchestrator.suite.config import load_config
@@ -44,7 +45,7 @@ def test_the_example_configuration_passes(
     folder = example(tmp_path)
     config = load_config(folder / CONFIG)
     started = time.time()
-    result = run_all(config, engine, settings=settings)
+    result = run_all(config, RunContext(engine=engine, settings=settings))
     outcomes = {s.name: [(t.name, t.outcome.value) for t in s.tests] for s in result.suites}
     assert result.exit_code == 0, outcomes
     pipeline, script = result.suites
@@ -98,7 +99,9 @@ def test_a_failing_script_case_fails_its_suite_and_the_rest_still_runs(
     case["expected_outputs"].append("train/missing.csv")
     (folder / "variant.yaml").write_text(yaml.safe_dump(data))
 
-    result = run_all(load_config(folder / "variant.yaml"), engine, settings=settings)
+    result = run_all(
+        load_config(folder / "variant.yaml"), RunContext(engine=engine, settings=settings)
+    )
     assert result.exit_code == 1
     pipeline, script = result.suites
     assert pipeline.outcome is Outcome.PASSED, [(t.name, t.message) for t in pipeline.tests]

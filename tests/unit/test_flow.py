@@ -21,6 +21,7 @@ from orchestrator.issues import Issue, Severity
 from orchestrator.pipeline.model import LocalSource, StepOutput
 from orchestrator.pipeline.wiring import Wire, steps_for_path, wires, wires_along
 from orchestrator.report.console import print_flow
+from orchestrator.run.context import RunContext
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.settings import RUNNER_IMAGE
 
@@ -103,9 +104,8 @@ def run(
     return dataflow.test_flow(
         pipeline,
         file,
-        fake,
+        RunContext(engine=fake, settings=settings(file.parent)),
         path=path,
-        settings=settings(file.parent),
         update_snapshots=update_snapshots,
     )
 

@@ -31,6 +31,7 @@ from orchestrator.report.console import print_expectations
 from orchestrator.report.html.page import render_html
 from orchestrator.report.junit import render_junit
 from orchestrator.report.model import Outcome, Report, build_report, load_report, pipeline_suite
+from orchestrator.run.context import RunContext
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.rundir import read_manifest
 from orchestrator.run.settings import RUNNER_IMAGE
@@ -123,7 +124,9 @@ def settings(folder: Path) -> RunSettings:
 
 def run(file: Path, engine: FakeEngine, path: list[str] | None = None) -> DataFlowTestResult:
     pipeline = load_and_validate(file)
-    return dataflow.test_flow(pipeline, file, engine, path=path, settings=settings(file.parent))
+    return dataflow.test_flow(
+        pipeline, file, RunContext(engine=engine, settings=settings(file.parent)), path=path
+    )
 
 
 def verdicts(flow: DataFlowTestResult) -> dict[str, tuple[str, str]]:
@@ -531,7 +534,10 @@ def test_a_scenario_adds_expectations_judged_in_its_suite(project: Path) -> None
     write(project, "reference/rows.csv", rows(4))
     config = load_config(write(project, "config.yaml", CONFIG))
     result = run_all(
-        config, fake(metrics={"auc_roc": 0.9, "accuracy": 0.7}), settings=settings(project)
+        config,
+        RunContext(
+            engine=fake(metrics={"auc_roc": 0.9, "accuracy": 0.7}), settings=settings(project)
+        ),
     )
     (suite,) = result.suites
     found = {t.name: (t.outcome, t.message) for t in suite.tests if t.kind == "expectation"}
@@ -573,7 +579,7 @@ def test_mistakes_in_a_scenarios_expectations_are_found_before_anything_runs(
     file = write(project, "config.yaml", CONFIG.replace(old, new))
     engine = fake()
     with pytest.raises(InputError) as caught:
-        run_all(load_config(file), engine, settings=settings(project))
+        run_all(load_config(file), RunContext(engine=engine, settings=settings(project)))
     assert str(caught.value).startswith(f"{file}: ") and expected in str(caught.value)
     assert engine.specs == []
 

@@ -17,6 +17,7 @@ from orchestrator.cli.app import app
 from orchestrator.engines.spec import ContainerSpec, Mount
 from orchestrator.errors import CitError, InputError, PipelineError
 from orchestrator.pipeline.model import LocalSource, S3Source, StepInput, StepKind, build_step
+from orchestrator.run.context import RunContext
 from orchestrator.run.pipeline_run import (
     execute_pipeline,
     fetch_inputs,
@@ -324,10 +325,8 @@ def test_case_inputs_from_s3_are_fetched_before_the_case_runs(tmp_path: Path) ->
     result = run_script_tests(
         step,
         load_test_cases(cases).test_cases,
-        fake,
+        RunContext(engine=fake, settings=settings(tmp_path), fetch_s3=fetch),
         source_file=source,
-        settings=settings(tmp_path),
-        fetch_s3=fetch,
     )
     assert result.passed == 2, result
     assert fetch.calls == [RAW, RAW]  # each case fetches (the cache makes the second cheap)
@@ -350,10 +349,12 @@ def test_a_failed_case_fetch_stops_before_any_container(tmp_path: Path) -> None:
         run_script_tests(
             step,
             [case],
-            fake,
+            RunContext(
+                engine=fake,
+                settings=settings(tmp_path),
+                fetch_s3=FakeFetcher(tmp_path / "cache", fail=RAW),
+            ),
             source_file=source,
-            settings=settings(tmp_path),
-            fetch_s3=FakeFetcher(tmp_path / "cache", fail=RAW),
         )
     assert fake.specs == []
 

@@ -15,6 +15,7 @@ from orchestrator.aws.discovery import SageMakerDiscovery
 from orchestrator.aws.fake_sagemaker import FakeSageMaker
 from orchestrator.errors import InputError, StepNotFound
 from orchestrator.issues import Severity
+from orchestrator.run.context import RunContext
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.scripttest.on_s3 import (
@@ -201,14 +202,16 @@ def run_evaluate(
 
     fields: dict[str, Any] = {
         "source_file": EXAMPLE / "scripts" / "evaluate.py",
-        "fetch": fetch,
         "quality_checks": "none",
-        "engine": fake_engine(),
-        "settings": run_settings(tmp_path),
         **options,
     }
+    context = RunContext(
+        engine=fields.pop("engine", None) or fake_engine(),
+        settings=run_settings(tmp_path),
+        fetch_s3=fields.pop("fetch", fetch),
+    )
     sources = fields.pop("sources", SOURCES)
-    return run_s3_test(evaluate_step(), sources, **fields), fetched
+    return run_s3_test(evaluate_step(), sources, context, **fields), fetched
 
 
 def test_a_run_on_s3_data_is_checked_judged_and_reports_its_metrics(

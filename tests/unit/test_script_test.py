@@ -11,6 +11,7 @@ import pytest
 
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings
 from orchestrator.errors import InputError
+from orchestrator.run.context import RunContext
 from orchestrator.run.results import Status
 from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.scripttest.cases import load_test_cases
@@ -87,7 +88,10 @@ def test_each_case_runs_in_its_own_container_with_its_inputs(project: Path) -> N
     fake = engine()
     loaded = load_test_cases(cases(project, CASES))
     result = run_script_tests(
-        step, loaded.test_cases, fake, source_file=source, settings=settings(project)
+        step,
+        loaded.test_cases,
+        RunContext(engine=fake, settings=settings(project)),
+        source_file=source,
     )
     assert [s.labels["cit.step"] for s in fake.specs] == ["evaluate", "evaluate"]
     first = fake.specs[0]
@@ -125,7 +129,10 @@ def test_min_predictions_counts_the_predictions_output(project: Path) -> None:
         per_class
     )
     result = run_script_tests(
-        step, loaded.test_cases, fake, source_file=source, settings=settings(project)
+        step,
+        loaded.test_cases,
+        RunContext(engine=fake, settings=settings(project)),
+        source_file=source,
     )
     (case,) = result.test_results
     assert not case.passed
@@ -152,7 +159,10 @@ def test_a_case_must_give_every_input_of_the_step(project: Path) -> None:
     loaded = load_test_cases(cases(project, CASES))
     with pytest.raises(InputError, match=r"gives no data for input model of 'evaluate'"):
         run_script_tests(
-            step, loaded.test_cases, engine(), source_file=source, settings=settings(project)
+            step,
+            loaded.test_cases,
+            RunContext(engine=engine(), settings=settings(project)),
+            source_file=source,
         )
 
 
@@ -172,13 +182,15 @@ def test_should_complete_false_passes_when_the_script_fails(project: Path) -> No
     failing = run_script_tests(
         step,
         loaded.test_cases,
-        engine(exit_code=1),
+        RunContext(engine=engine(exit_code=1), settings=settings(project)),
         source_file=source,
-        settings=settings(project),
     )
     assert failing.test_results[0].passed
     succeeding = run_script_tests(
-        step, loaded.test_cases, engine(), source_file=source, settings=settings(project)
+        step,
+        loaded.test_cases,
+        RunContext(engine=engine(), settings=settings(project)),
+        source_file=source,
     )
     assert "should_complete" in (succeeding.test_results[0].error_message or "")
 
@@ -200,11 +212,17 @@ def test_data_quality_checks_run_on_the_predictions(project: Path) -> None:
         )
     )
     same = run_script_tests(
-        step, loaded.test_cases, engine(rows=2), source_file=source, settings=settings(project)
+        step,
+        loaded.test_cases,
+        RunContext(engine=engine(rows=2), settings=settings(project)),
+        source_file=source,
     )
     assert same.test_results[0].passed, same.test_results[0].failures
     more = run_script_tests(
-        step, loaded.test_cases, engine(rows=3), source_file=source, settings=settings(project)
+        step,
+        loaded.test_cases,
+        RunContext(engine=engine(rows=3), settings=settings(project)),
+        source_file=source,
     )
     (failure,) = more.test_results[0].failures  # the warning-level row_count is not a failure
     assert failure.kind == "data_quality" and failure.expectation == "consistent_prediction_count"
@@ -316,9 +334,8 @@ def test_process_isolation_runs_main_and_judges_every_case(
     result = run_script_tests(
         step,
         loaded.test_cases,
+        RunContext(settings=settings(process_project), isolation="process"),
         source_file=source,
-        settings=settings(process_project),
-        isolation="process",
     )
     good, strict, bad = result.test_results
     assert [r.isolation for r in result.test_results] == ["process"] * 3
@@ -353,10 +370,8 @@ def test_process_isolation_refuses_a_script_without_main_before_running(
         run_script_tests(
             step,
             loaded.test_cases,
-            fake,
+            RunContext(engine=fake, settings=settings(project), isolation="process"),
             source_file=source,
-            settings=settings(project),
-            isolation="process",
         )
     assert fake.specs == [] and not (project / ".cit").exists()
 
@@ -378,9 +393,8 @@ def test_process_isolation_refuses_arguments_that_are_no_options(process_project
         run_script_tests(
             step,
             loaded.test_cases,
+            RunContext(settings=settings(process_project), isolation="process"),
             source_file=source,
-            settings=settings(process_project),
-            isolation="process",
         )
 
 
@@ -388,7 +402,10 @@ def test_the_isolation_given_is_the_one_recorded(process_project: Path) -> None:
     step, source = resolve_step(str(process_project / "evaluate.py"))
     loaded = load_test_cases(cases(process_project, CASES))
     result = run_script_tests(
-        step, loaded.test_cases, engine(), source_file=source, settings=settings(process_project)
+        step,
+        loaded.test_cases,
+        RunContext(engine=engine(), settings=settings(process_project)),
+        source_file=source,
     )
     assert [r.isolation for r in result.test_results] == ["container", "container"]
 
@@ -500,7 +517,10 @@ def test_a_case_reads_registered_test_data(project: Path) -> None:
     step, source = resolve_step(str(project / "evaluate.py"))
     fake = engine()
     result = run_script_tests(
-        step, loaded.test_cases, fake, source_file=source, settings=settings(project)
+        step,
+        loaded.test_cases,
+        RunContext(engine=fake, settings=settings(project)),
+        source_file=source,
     )
     assert result.test_results[0].passed
     (mount,) = [m for m in fake.specs[0].mounts if m.target == "/opt/ml/processing/input/test"]
@@ -515,9 +535,8 @@ def test_a_case_reads_registered_test_data(project: Path) -> None:
         run_script_tests(
             step,
             [*loaded.test_cases, *missing.test_cases],
-            fake,
+            RunContext(engine=fake, settings=settings(project)),
             source_file=source,
-            settings=settings(project),
         )
     assert fake.specs == []  # found before any case ran
 
@@ -552,7 +571,10 @@ def test_mistakes_stop_before_any_case_runs(project: Path, case: str, message: s
     fake = engine()
     with pytest.raises(InputError, match=message) as caught:
         run_script_tests(
-            step, loaded.test_cases, fake, source_file=source, settings=settings(project)
+            step,
+            loaded.test_cases,
+            RunContext(engine=fake, settings=settings(project)),
+            source_file=source,
         )
     assert "cases.yaml" in str(caught.value)
     assert fake.specs == []
@@ -569,7 +591,10 @@ def test_a_channel_the_step_does_not_have(project: Path) -> None:
     )
     with pytest.raises(InputError, match="has no input extra; its inputs: test"):
         run_script_tests(
-            step, loaded.test_cases, engine(), source_file=source, settings=settings(project)
+            step,
+            loaded.test_cases,
+            RunContext(engine=engine(), settings=settings(project)),
+            source_file=source,
         )
 
 
@@ -608,7 +633,10 @@ def test_checks_name_their_output_and_warnings_are_reported(project: Path) -> No
     )
     step, source = resolve_step(str(project / "evaluate.py"))
     result = run_script_tests(
-        step, loaded.test_cases, engine(rows=3), source_file=source, settings=settings(project)
+        step,
+        loaded.test_cases,
+        RunContext(engine=engine(rows=3), settings=settings(project)),
+        source_file=source,
     )
     (case,) = result.test_results
     assert case.passed and case.failures == []
@@ -633,7 +661,10 @@ def test_synthetic_data_that_cannot_be_made_stops_before_any_case_runs(project: 
     fake = engine()
     with pytest.raises(InputError, match=r"test_cases\.gen\.input_data\.test: .*min 5") as caught:
         run_script_tests(
-            step, loaded.test_cases, fake, source_file=source, settings=settings(project)
+            step,
+            loaded.test_cases,
+            RunContext(engine=fake, settings=settings(project)),
+            source_file=source,
         )
     assert "cases.yaml" in str(caught.value) and fake.specs == []
 
@@ -663,11 +694,10 @@ def test_ctrl_c_marks_the_running_case_and_the_rest_interrupted(project: Path) -
     result = run_script_tests(
         step,
         loaded.test_cases,
-        fake,
+        RunContext(
+            engine=fake, settings=settings(project), observer=CancelOnStart(), cancel=cancel
+        ),
         source_file=source,
-        settings=settings(project),
-        observer=CancelOnStart(),
-        cancel=cancel,
     )
     assert [(r.name, r.error_message, r.passed) for r in result.test_results] == [
         ("a", "interrupted", False),
@@ -717,8 +747,47 @@ def test_the_report_shows_the_metrics_of_a_cases_own_metrics_file(project: Path)
         )
     )
     result = run_script_tests(
-        step, loaded.test_cases, fake, source_file=source, settings=settings(project)
+        step,
+        loaded.test_cases,
+        RunContext(engine=fake, settings=settings(project)),
+        source_file=source,
     )
     (case,) = result.test_results
     assert case.passed and case.metrics_file == "metrics/eval/scores.json"
     assert script_suite(result).metrics == {"own-file": {"auc": 0.9}}
+
+
+def test_one_context_is_shared_by_every_case_of_a_command(project: Path) -> None:
+    from orchestrator.run.observer import NullObserver
+
+    started: list[str] = []
+
+    class Seen(NullObserver):
+        def step_started(self, step: object) -> None:
+            started.append(str(getattr(step, "name", step)))
+
+    built: list[str] = []
+    step, source = resolve_step(str(project / "evaluate.py"))
+    loaded = load_test_cases(cases(project, CASES))
+    fake = FakeEngine({"evaluate": FakeBehaviour()})  # no runner image: it is built
+    context = RunContext(
+        engine=fake,
+        settings=settings(project),
+        observer=Seen(),
+        build_default=built.append,
+        run_id="20260101-000000-abcd",
+    )
+    result = run_script_tests(step, loaded.test_cases, context, source_file=source)
+    assert [r.run_dir.name if r.run_dir else None for r in result.test_results] == [
+        "20260101-000000-abcd-good",
+        "20260101-000000-abcd-strict",
+    ]
+    assert started == ["evaluate", "evaluate"] and built == [RUNNER_IMAGE] * 2
+    assert context.registry == project / ".cit" / "registry"
+
+
+def test_a_context_without_an_engine_cannot_run_a_pipeline(project: Path) -> None:
+    from orchestrator.pipeline.model import Pipeline
+
+    with pytest.raises(ValueError, match="needs an engine"):
+        RunContext(settings=settings(project)).run(Pipeline("p"), project / "p.yaml")

@@ -22,6 +22,7 @@ from orchestrator.errors import InputError
 from orchestrator.report.console import print_flow
 from orchestrator.report.model import build_report, pipeline_suite
 from orchestrator.report.write import write_run_reports
+from orchestrator.run.context import RunContext
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.progress import ConsoleObserver
 from orchestrator.run.rundir import read_manifest
@@ -156,10 +157,8 @@ def run_secretive(project: Path, behaviours: dict[str, FakeBehaviour]) -> tuple[
     with pytest.MonkeyPatch.context() as patch:
         for name, value in ENVIRON.items():
             patch.setenv(name, value)
-        flow = dataflow.test_flow(
-            load_and_validate(path), path, engine, settings=settings,
-            observer=ConsoleObserver(console),
-        )  # fmt: skip
+        context = RunContext(engine=engine, settings=settings, observer=ConsoleObserver(console))
+        flow = dataflow.test_flow(load_and_validate(path), path, context)
     print_flow(console, flow)
     run = read_manifest(Path(flow.run_dir))
     report = build_report("run", [pipeline_suite(flow, run)], started=run.started_at)
@@ -233,10 +232,9 @@ def test_a_case_that_sets_the_variable_needs_no_host_value(
     ).test_cases
     engine = FakeEngine(images={RUNNER_IMAGE: "sha256:r"})
     settings = RunSettings(cit_dir=project / ".cit", max_workers=1)
-    result = run_script_tests(
-        pipeline.steps["prep"], cases, engine, source_file=project / "pipeline.yaml",
-        settings=settings,
-    )  # fmt: skip
+    context = RunContext(engine=engine, settings=settings)
+    source = project / "pipeline.yaml"
+    result = run_script_tests(pipeline.steps["prep"], cases, context, source_file=source)
     assert result.test_results[0].passed, result.test_results[0]
     [spec] = engine.specs
     assert spec.env["API_TOKEN"] == "fake" and spec.secret_env == {}

@@ -15,6 +15,7 @@ from orchestrator.data.capture import capture_output
 from orchestrator.data.quality import read_dataset, read_head
 from orchestrator.data.tables import TableKind, holds_table, table_files, table_kind, table_of
 from orchestrator.errors import InputError
+from orchestrator.run.context import RunContext
 from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.scripttest.cases import load_test_cases
 from orchestrator.scripttest.runner import resolve_step, run_script_tests
@@ -108,7 +109,9 @@ def test_a_check_without_output_reads_the_outputs_that_hold_tables(tmp_path: Pat
     assert set(step.outputs) == {"metrics", "scores"}
     cases = load_test_cases(tmp_path / "cases.yaml").test_cases
     settings = RunSettings(cit_dir=tmp_path / ".cit", max_workers=1, user=None)
-    result = run_script_tests(step, cases, engine, source_file=source, settings=settings)
+    result = run_script_tests(
+        step, cases, RunContext(engine=engine, settings=settings), source_file=source
+    )
     quality, named = result.test_results
     assert quality.passed, quality.failures
     [failure] = named.failures

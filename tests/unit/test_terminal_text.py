@@ -13,6 +13,7 @@ from orchestrator import FakeBehaviour, FakeEngine, RunSettings
 from orchestrator.dataflow import tester as dataflow
 from orchestrator.issues import Issue, Severity
 from orchestrator.report.console import print_flow
+from orchestrator.run.context import RunContext
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.progress import ConsoleObserver, finding_line
 from orchestrator.run.settings import RUNNER_IMAGE
@@ -48,9 +49,7 @@ def run_and_print(tmp_path: Path, use: FakeBehaviour) -> tuple[str, Path]:
     flow = dataflow.test_flow(
         load_and_validate(file),
         file,
-        engine,
-        settings=settings,
-        observer=ConsoleObserver(console),
+        RunContext(engine=engine, settings=settings, observer=ConsoleObserver(console)),
     )
     print_flow(console, flow)
     return out.getvalue(), Path(flow.run_dir)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import textwrap
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from orchestrator.errors import InputError
 from orchestrator.report.config import ReportingConfig
 from orchestrator.report.model import Outcome, Suite
 from orchestrator.report.write import write_reports
+from orchestrator.run.context import RunContext
 from orchestrator.run.settings import RUNNER_IMAGE, RunSettings
 from orchestrator.suite.config import load_config
 from orchestrator.suite.run import TestAllResult, needs_containers, run_all, suite_line
@@ -93,15 +95,17 @@ def write_config(folder: Path, text: str, name: str = "config.yaml") -> Path:
 
 
 def run(
-    folder: Path, text: str, fake: FakeEngine | None = None, **options: object
+    folder: Path,
+    text: str,
+    fake: FakeEngine | None = None,
+    *,
+    cancel: threading.Event | None = None,
+    on_suite: Callable[[Suite], None] | None = None,
 ) -> TestAllResult:
     config = load_config(write_config(folder, text))
-    return run_all(
-        config,
-        fake if fake is not None else engine(),
-        settings=settings(folder),
-        **options,  # type: ignore[arg-type]
-    )
+    engine_ = fake if fake is not None else engine()
+    context = RunContext(engine=engine_, settings=settings(folder), cancel=cancel)
+    return run_all(config, context, on_suite=on_suite)
 
 
 def items_of(suite: Suite) -> dict[str, tuple[str, Outcome]]:
@@ -335,7 +339,7 @@ execution: {isolation_mode: process}
 """
     config = load_config(write_config(project, text))
     assert not needs_containers(config)
-    result = run_all(config, None, settings=settings(project))
+    result = run_all(config, RunContext(engine=None, settings=settings(project)))
     assert result.exit_code == 0, result.suites[0].cases
     (suite,) = result.suites
     assert suite.name == "double.py"
