@@ -513,8 +513,16 @@ def judge(
         expected_metrics=[e.describe() for e in case.expected_metrics.values()],
         metric_expectations=list(case.expected_metrics.values()),
         metrics_file=case.metrics_pattern,
-        run_status=Status(outcome.status) if outcome.status else None,
+        run_status=_status(outcome.status),
     )
+
+
+def _status(written: str) -> Status | None:
+    """The run status a case outcome names; None for none or one cit does not know."""
+    try:
+        return Status(written)
+    except ValueError:
+        return None
 
 
 class ScriptTestResult(BaseModel):

@@ -665,3 +665,13 @@ def test_the_result_keeps_every_metric_threshold_met_or_not(tmp_path: Path) -> N
     result = judge(case, outcome(folder))
     assert result.expected_metrics == ["auc >= 0.8", "f1 between 0.5 and 0.9"]
     assert [f.expectation for f in result.failures] == ["f1 between 0.5 and 0.9"]
+
+
+def test_the_verdict_keeps_how_the_run_ended(tmp_path: Path) -> None:
+    from orchestrator.run.results import Status
+
+    case = make_case(expected_outputs=["x.csv"])
+    assert judge(case, outcome(tmp_path)).run_status is Status.SUCCEEDED
+    assert judge(case, outcome(tmp_path, status="timeout")).run_status is Status.TIMEOUT
+    assert judge(case, outcome(tmp_path, status="")).run_status is None
+    assert judge(case, outcome(tmp_path, status="odd")).run_status is None
