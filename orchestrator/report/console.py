@@ -194,7 +194,7 @@ def print_script_result(console: Console, result: ScriptTestResult) -> None:
     for column in ("case", "result", "duration", "missed expectations"):
         table.add_column(column, overflow="fold")
     for case in result.test_results:
-        verdict = Text("passed", "green") if case.passed else Text("failed", "bold red")
+        verdict = _case_verdict(case)
         reasons = [f"{f.kind}: {f.message}" for f in case.failures]
         if not reasons and case.error_message:
             reasons = [case.error_message]
@@ -304,3 +304,11 @@ def history_table(runs: Sequence[RunRecord]) -> Table:
             plain("\n".join(p for p in (steps, broke) if p)),
         )
     return table
+
+
+def _case_verdict(case: TestCaseResult) -> Text:
+    if case.passed:
+        return Text("passed", "green")
+    if case.interrupted:
+        return Text("interrupted", "yellow")
+    return Text("failed", "bold red")

@@ -791,3 +791,18 @@ def test_a_context_without_an_engine_cannot_run_a_pipeline(project: Path) -> Non
 
     with pytest.raises(ValueError, match="needs an engine"):
         RunContext(settings=settings(project)).run(Pipeline("p"), project / "p.yaml")
+
+
+def test_the_console_calls_an_interrupted_case_interrupted_as_the_report_does() -> None:
+    from rich.console import Console
+
+    from orchestrator.report.console import print_script_result
+    from orchestrator.scripttest.case_checks import ScriptTestResult, TestCaseResult
+
+    stopped = TestCaseResult(name="c", error_message="interrupted", run_status=Status.INTERRUPTED)
+    failed = TestCaseResult(name="d", error_message="boom", run_status=Status.FAILED)
+    console = Console(record=True, width=120)
+    print_script_result(console, ScriptTestResult(script="s", test_results=[stopped, failed]))
+    rows = {line.split()[1]: line for line in console.export_text().splitlines() if "│" in line}
+    assert "interrupted" in rows["c"] and "failed" not in rows["c"]
+    assert "failed" in rows["d"]
