@@ -28,6 +28,7 @@ from ..run.observer import RunObserver
 from ..run.pipeline_run import load_and_validate
 from ..run.results import RunResult, Status
 from ..run.settings import RunSettings
+from ..scripttest.runner import default_engine
 from .contract_check import check_declared_edges
 from .edges import DataFlowTestResult, inspect_flow, load_snapshots
 from .expectation_results import judge as judge_expectations
@@ -120,7 +121,6 @@ class PipelineDataFlowTester:
         return check_declared_edges(self.pipeline, between)
 
     def _test(self, path: list[str] | None) -> DataFlowTestResult:
-        from ..scripttest.runner import default_engine
 
         context = RunContext(
             engine=self.engine or default_engine("container"),

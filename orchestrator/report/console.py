@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +16,9 @@ from ..data.schemas import DataSchema
 from ..dataflow.contract_check import ContractReport
 from ..dataflow.edges import DataFlowTestResult, EdgeResult
 from ..dataflow.expectation_results import MetricResult, OutputResult, QualityResult
+from ..errors import CitError
 from ..issues import Issue, Severity
+from ..run import rundir
 from ..run.progress import failure_panel
 from ..run.results import Status, StepResult
 from ..scripttest.case_checks import ScriptTestResult, TestCaseResult
@@ -216,13 +219,11 @@ def print_script_result(console: Console, result: ScriptTestResult) -> None:
 
 def broken_steps(case: TestCaseResult) -> list[StepResult]:
     """The steps of a case's run that did not succeed, as its manifest records them."""
-    from ..errors import CitError
-    from ..run.rundir import read_manifest
 
     if case.run_dir is None:
         return []
     try:
-        run = read_manifest(case.run_dir)
+        run = rundir.read_manifest(case.run_dir)
     except CitError:
         return []
     return [step for step in run.steps if step.status.broke]
@@ -280,7 +281,6 @@ def _s3_verdict(result: S3TestResult) -> Text:
 
 def history_table(runs: Sequence[RunRecord]) -> Table:
     """Earlier runs: when, what, the verdict, how long, and what broke or took longest."""
-    import time
 
     table = Table(title="runs, newest first", title_justify="left")
     for column in ("run", "started", "command", "pipeline / script", "status", "duration", "steps"):

@@ -27,12 +27,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .._version import __version__
 from ..container_files import tail_lines
+from ..data.metrics import DEFAULT_METRICS_FILE
 from ..data.profiles import Distribution
+from ..data.quality import read_head
 from ..dataflow.edges import DataFlowTestResult, EdgeResult
 from ..dataflow.expectation_results import ExpectationResult, QualityResult
+from ..errors import CitError
 from ..issues import Issue
 from ..run.results import RunResult, Status, StepResult
-from ..scripttest.case_checks import ScriptTestResult, TestCaseResult, case_metrics
+from ..scripttest.case_checks import ScriptTestResult, TestCaseResult, case_metrics, read_metrics
 from ..scripttest.on_s3 import InputCheck, S3TestResult
 from ..verdict import Outcome as Outcome
 from ..verdict import overall as overall
@@ -402,8 +405,6 @@ def output_samples(step: StepResult, limit: int) -> dict[str, list[dict[str, Any
 
 def table_sample(folder: Path, limit: int) -> list[dict[str, Any]]:
     """The first rows of the table(s) under ``folder`` as JSON-ready dicts; none if unreadable."""
-    from ..data.quality import read_head
-    from ..errors import CitError
 
     try:
         table = read_head(folder, limit)
@@ -425,8 +426,6 @@ def _json_ready(row: dict[str, Any]) -> dict[str, Any]:
 
 def step_metrics(step: StepResult) -> dict[str, Any]:
     """The metrics a step wrote (a metrics.json in its outputs), flattened."""
-    from ..data.metrics import DEFAULT_METRICS_FILE
-    from ..scripttest.case_checks import read_metrics
 
     if not step.outputs:
         return {}

@@ -32,6 +32,7 @@ from ..pipeline.wiring import Wire, declared_schemas, sourced, wires
 from ..run.context import RunContext
 from ..run.pipeline_run import S3Fetcher, fetched, s3_fetcher
 from .case_checks import TestCaseResult, case_metrics
+from .runner import check_channels, check_outputs_named, quick_case, run_script_tests
 
 STEP_ERRORS = (StepNotFound, StepNotFinished, StepFailed, StepWithoutData)
 """What can be wrong with one step of an execution (not with the execution or SageMaker)."""
@@ -296,7 +297,6 @@ def run_s3_test(
     them if asked (``on_checked`` sees the checks before the run), then run ``step`` once on
     them, judged like a quick test case (its run named after the context's ``run_id``, the
     command's, when given)."""
-    from .runner import check_channels, check_outputs_named, quick_case, run_script_tests
 
     # Everything the user wrote is checked before any data is downloaded.
     case = quick_case(

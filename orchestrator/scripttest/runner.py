@@ -21,8 +21,17 @@ from typing import Any
 from ..data.contracts import ScriptContract, load_contract
 from ..data.profiles import Distribution, OutputProfile
 from ..data.quality import read_dataset, run_checks
+from ..data.schemas import load_schema
+from ..data.synthetic import check_spec, generate_dataset
 from ..data.tables import ALLOWED, holds_table
 from ..engines.base import Engine
+from ..engines.process_engine import (
+    MAIN_SIGNATURE,
+    ProcessEngine,
+    ProcessJobError,
+    job_arguments,
+    require_main,
+)
 from ..errors import InputError
 from ..files import FieldError
 from ..pipeline.model import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
@@ -36,6 +45,7 @@ from ..run.secrets import with_host_secrets
 from ..run.settings import RunSettings
 from .case_checks import CaseOutcome, Failure, Isolation, ScriptTestResult, TestCaseResult, judge
 from .cases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data
+from .registry import TestDataRegistry
 
 PROCESSING_OUTPUT = "/opt/ml/processing/output/"
 PROCESSING_INPUT = "/opt/ml/processing/input/"
@@ -111,8 +121,6 @@ def scanned_channels(path: Path, prefix: str, skip: Sequence[str] = ()) -> list[
 
 def generate_synthetic(source: InputSource, folder: Path) -> Path:
     """A case's ``synthetic:`` input, generated from its schema into ``folder``."""
-    from ..data.schemas import load_schema
-    from ..data.synthetic import generate_dataset
 
     spec = source.synthetic
     if spec is None:
@@ -185,7 +193,6 @@ def _input_path(
         return fetched(source.uri, fetch_s3 or s3_fetcher())
     key = source.registry_key
     if key is not None:
-        from .registry import TestDataRegistry
 
         registry = TestDataRegistry(registry_root or Path(".cit") / "registry")
         return registry.path(registry.get(*key))
@@ -236,8 +243,6 @@ def check_outputs_named(step: Step, case: TestCase) -> None:
 def check_inputs_exist(case: TestCase, registry_root: Path) -> None:
     """Registered data is there and synthetic data can be made. (S3 URIs were parsed when the
     case was read; their data is fetched when the case runs.)"""
-    from ..data.schemas import load_schema
-    from .registry import TestDataRegistry
 
     for channel, source in case.input_data.items():
         field = f"test_cases.{case.name}.input_data.{channel}"
@@ -247,7 +252,6 @@ def check_inputs_exist(case: TestCase, registry_root: Path) -> None:
                 registry = TestDataRegistry(registry_root)
                 registry.path(registry.get(*key))
             if source.synthetic is not None:
-                from ..data.synthetic import check_spec
 
                 spec = source.synthetic
                 check_spec(load_schema(spec.schema_file), spec.rows, spec.format)
@@ -478,12 +482,6 @@ def case_run_id(command_run_id: str, case: TestCase) -> str:
 def check_process_isolation(step: Step, cases: Sequence[TestCase]) -> None:
     """Refuse, in one line, a step whose script has no ``main`` to call, or a case whose job
     arguments cannot become ``job_args``."""
-    from ..engines.process_engine import (
-        MAIN_SIGNATURE,
-        ProcessJobError,
-        job_arguments,
-        require_main,
-    )
 
     if step.script is None:
         raise InputError(
@@ -601,9 +599,8 @@ def entry_point_of(contract_file: Path, contract: ScriptContract) -> Path:
 def default_engine(isolation: Isolation) -> Engine:
     """A ``ProcessEngine`` for process isolation; else the Docker engine (connected now)."""
     if isolation == "process":
-        from ..engines.process_engine import ProcessEngine
 
         return ProcessEngine()
-    from ..engines.docker_engine import connect
+    from ..engines.docker_engine import connect  # deferred: docker SDK only when no engine given
 
     return connect()

@@ -16,7 +16,7 @@ from ..run.pipeline_run import S3Fetcher, s3_fetcher
 from ..run.settings import RunSettings
 from .case_checks import Isolation, ScriptTestResult, TestCaseResult
 from .cases import TestCase, cases_from_data, load_test_cases
-from .on_s3 import S3TestResult
+from .on_s3 import S3TestResult, run_s3_test
 from .runner import entry_point_of, quick_case, run_script_tests, script_step
 
 
@@ -86,7 +86,6 @@ class ScriptUnitTester:
         folder from ``S3IntegrationManager.download_pipeline_outputs``): each input's schema
         checked against the contract's ``input_schemas``, then the run judged. The result has
         ``passed``, ``performance_metrics``, ``data_quality_score`` and ``schema_issues``."""
-        from .on_s3 import run_s3_test
 
         return run_s3_test(
             self.step,

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..aws.s3 import check_bucket, test_environment
+from ..aws.s3_uris import S3Uri
 from ..dataflow.edges import DataFlowTestResult, EdgeResult
 from ..dataflow.expectation_results import ExpectationResult
 from ..dataflow.tester import test_flow
 from ..engines.base import Engine
-from ..errors import CitError
+from ..errors import CitError, S3UriError
 from ..issues import Issue
 from ..pipeline.wiring import steps_for_path, wires_along
 from ..report.config import ReportFormat
@@ -45,6 +47,7 @@ from ..run.secrets import with_host_secrets
 from ..run.settings import RunSettings
 from ..verdict import Verdict
 from .config import IntegrationTestConfig, config_or_defaults
+from .s3_manager import upload_run_outputs
 
 if TYPE_CHECKING:
     from ..aws.s3 import S3Settings
@@ -164,7 +167,6 @@ def run_pipeline(
     tested = steps_for_path(pipeline, path) if path else pipeline
     settings = with_host_secrets(settings, tested.steps.values(), file)
     if target is not None:  # a missing bucket is found before the run, not after it
-        from ..aws.s3 import check_bucket
 
         check_bucket(target, s3.s3_settings())
     connected = engine if engine is not None else _connected(connect)
@@ -220,8 +222,6 @@ def upload_outputs(
 ) -> None:
     """Upload every output of every step that succeeded into a test environment under
     ``target``: a line for each, then where they are, then the environment removed or kept."""
-    from ..aws.s3 import test_environment
-    from .s3_manager import upload_run_outputs
 
     say = on_line or _silent
     with test_environment(
@@ -249,8 +249,6 @@ def _configuration(config: IntegrationTestConfig | str | Path | None) -> Integra
 def _upload_target(upload_to: S3Uri | str | None) -> S3Uri | None:
     if upload_to is None or not isinstance(upload_to, str):
         return upload_to
-    from ..aws.s3_uris import S3Uri
-    from ..errors import S3UriError
 
     try:
         return S3Uri.parse(upload_to)
@@ -261,6 +259,7 @@ def _upload_target(upload_to: S3Uri | str | None) -> S3Uri | None:
 def _connected(connect: Callable[[], Engine] | None) -> Engine:
     if connect is not None:
         return connect()
+    # deferred: the docker SDK is loaded only when no engine was given
     from ..engines.docker_engine import connect as connect_docker
 
     return connect_docker()

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..aws.s3 import check_bucket
+from ..aws.s3_uris import S3Uri
 from ..dataflow.tester import with_test_data
 from ..engines.base import Engine
-from ..errors import InputError
+from ..errors import InputError, S3Error
 from ..files import FieldError
 from ..pipeline.model import Pipeline, Step, with_expectations
 from ..pipeline.validate import check_expectations
@@ -165,7 +167,6 @@ def _capped_step(step: Step, seconds: float | None) -> Step:
 
 def _upload_target(scenario: ScenarioConfig, config: IntegrationTestConfig) -> S3Uri | None:
     """Where a scenario's outputs go: ``s3_bucket`` (else the default bucket) and prefix."""
-    from ..aws.s3_uris import S3Uri
 
     bucket = scenario.s3_bucket
     if bucket is None and scenario.s3_prefix:
@@ -184,8 +185,6 @@ def _upload_target(scenario: ScenarioConfig, config: IntegrationTestConfig) -> S
 
 def _check_buckets(config: IntegrationTestConfig, scenarios: list[Scenario]) -> None:
     """Each upload bucket exists and may be listed, before anything runs."""
-    from ..aws.s3 import check_bucket
-    from ..errors import S3Error
 
     settings = config.s3_integration.s3_settings()
     for scenario in scenarios:

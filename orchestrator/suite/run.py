@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..aws.s3 import test_environment
 from ..dataflow.tester import test_flow
 from ..errors import CitError
 from ..pipeline.model import Pipeline
@@ -47,6 +48,7 @@ from ..scripttest.runner import default_engine, interrupted, run_script_tests, w
 from .config import ExecutionConfig, IntegrationTestConfig
 from .plan import Plan, Scenario, ScriptTest, prepare
 from .quality import quality_items
+from .s3_manager import upload_run_outputs
 
 if TYPE_CHECKING:
     from ..aws.s3 import Download
@@ -217,8 +219,6 @@ def upload_outputs(
     """Upload the outputs of the steps of ``run`` that succeeded into an isolated test prefix
     under ``target`` (removed at the end unless ``cleanup_after_test`` is false), as a test;
     and whether it failed."""
-    from ..aws.s3 import test_environment
-    from .s3_manager import upload_run_outputs
 
     s3 = config.s3_integration
     lines: list[str] = []
