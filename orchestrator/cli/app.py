@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 
 from .._version import __version__
-from ..engines.cleanup import sweep_orphans
 from ..engines.image_build import RequestedMode
 from ..errors import CitError
 from ..run.settings import RUNNER_IMAGE
@@ -73,6 +72,7 @@ def clean(
     ] = False,
 ) -> None:
     """Remove containers that an interrupted or killed cit left behind (found by label)."""
+    from ..engines.cleanup import sweep_orphans  # deferred: only cit clean needs it
     with user_errors():
         removed = sweep_orphans(docker(), include_live=force)
     for name in removed:
