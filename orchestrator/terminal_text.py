@@ -10,8 +10,11 @@ or, inside a markup string, escaped. Control characters become visible escapes s
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 
+from rich.console import Console
 from rich.markup import escape
 from rich.style import StyleType
 from rich.text import Text
@@ -36,3 +39,25 @@ def plain(text: str, style: StyleType = "") -> Text:
 def markup_safe(text: object) -> str:
     """``text`` to put inside a markup string: its markup escaped, its controls visible."""
     return escape(visible(str(text)))
+
+
+class TerminalConsole(Console):
+    """A console that goes quiet when its reader goes away (`cit run | head`), so the run and
+    its saved logs carry on; Rich's default would end the process."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, (sys.stderr if self.stderr else sys.stdout).fileno())
+
+
+def human_size(count: int) -> str:
+    """A byte count as people read it: 17.9 KiB."""
+    if count < 1024:
+        return f"{count} B"
+    value = count / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

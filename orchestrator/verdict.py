@@ -20,8 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from .issues import Issue
+if TYPE_CHECKING:
+    from .issues import Issue
 
 EXIT_PASSED = 0
 EXIT_FAILED = 1

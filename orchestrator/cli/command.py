@@ -17,16 +17,16 @@ import typer
 
 from ..engines.image_build import RequestedMode, build_runner_image
 from ..errors import CitError
-from ..report.write import write_json_report, write_reports
-from ..run.progress import ConsoleObserver, TerminalConsole, human_size
 from ..run.settings import RunSettings
-from ..terminal_text import markup_safe, plain
+from ..terminal_text import TerminalConsole, human_size, markup_safe, plain
 
 if TYPE_CHECKING:
     from ..aws.s3 import Download
     from ..engines.docker_engine import DockerEngine
-    from ..report.config import ReportFormat, ReportingConfig
+    from ..report.config import ReportingConfig
+    from ..report.formats import ReportFormat
     from ..report.model import Report
+    from ..run.progress import ConsoleObserver
     from ..suite.config import IntegrationTestConfig
 
 console = TerminalConsole()
@@ -161,6 +161,8 @@ def say_written(paths: list[Path]) -> None:
 def write_output_report(kind: str, data: dict[str, Any], target: Path | None) -> None:
     """``--output-report``: the command's own result as JSON, when asked for."""
     if target is not None:
+        from ..report.write import write_json_report  # deferred: see ``Command.write_reports``
+
         write_json_report(kind, data, target)
 
 
@@ -181,9 +183,12 @@ class Command:
         )
         self.cancel = threading.Event()
 
-    def watch(self, quiet: bool, view: type[ConsoleObserver] = ConsoleObserver) -> ConsoleObserver:
-        """The console view of the run; from now on Ctrl-C stops the run (``cancel``)."""
-        observer = view(console, stream_logs=not quiet)
+    def watch(self, quiet: bool, view: type[ConsoleObserver] | None = None) -> ConsoleObserver:
+        """The console view of the run (default: the live table of steps); from now on Ctrl-C
+        stops the run (``cancel``)."""
+        from ..run.progress import ConsoleObserver  # deferred: as below
+
+        observer = (view or ConsoleObserver)(console, stream_logs=not quiet)
         stop_on_signals(self.cancel, observer)
         return observer
 
@@ -201,6 +206,10 @@ class Command:
         source: str | None = None,
     ) -> list[Path]:
         """The command's reports, written the one way every command writes them."""
+        # deferred: the report writer and the run's console view load the data models
+        # (pydantic), which cit --help and a mistyped option never need
+        from ..report.write import write_reports
+
         with user_errors():
             return write_reports(report, run_dir, reporting, source)
 

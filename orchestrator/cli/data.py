@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..data.tables import DataFormat
+from ..data.formats import DataFormat
 from ..errors import CitError
 from .command import say, user_errors
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..engines.base import Isolation
-from ..report.config import ReportFormat
+from ..report.formats import ReportFormat
 from ..run.settings import RUNNER_IMAGE
 
 CIT_DIR = Path(".cit")

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from ..errors import CitError
-from ..report.config import ReportFormat
+from ..report.formats import ReportFormat
 from . import options
 from .command import console, say, user_errors
 
@@ -34,7 +34,7 @@ def report_command(
     ] = None,
 ) -> None:
     """Render the report of an earlier run again: HTML, JUnit XML or JSON."""
-    from ..report.config import FILE_NAMES
+    from ..report.formats import FILE_NAMES
     from ..report.history import report_of
     from ..report.write import write_report_file
 

@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from ..errors import CitError
-from ..report.write import check_report_target
-from ..run.results import Status
 from . import options
 from .command import (
     Command,
@@ -76,6 +74,7 @@ def run(
     from ..run.pipeline_run import (
         s3_fetcher,  # deferred: cit --help and the other commands start without it
     )
+    from ..run.results import Status  # deferred: cit --help and the other commands start without it
     from ..suite.pipeline import run_pipeline
 
     command = Command(cit_dir, image, max_workers)
@@ -159,9 +158,13 @@ def test_flow_command(
         print_expectations,
         print_flow,
     )
+    from ..report.write import (
+        check_report_target,  # deferred: cit --help and the other commands start without it
+    )
     from ..run.pipeline_run import (
         s3_fetcher,  # deferred: cit --help and the other commands start without it
     )
+    from ..run.results import Status  # deferred: cit --help and the other commands start without it
     from ..suite.pipeline import run_pipeline
 
     command = Command(cit_dir, image, None if parallel else 1)
@@ -219,6 +222,9 @@ def validate_contracts_command(
     from ..dataflow.contract_check import validate_contracts  # only this command parses scripts
     from ..report.console import (
         print_contract_report,  # deferred: cit --help and the other commands start without it
+    )
+    from ..report.write import (
+        check_report_target,  # deferred: cit --help and the other commands start without it
     )
     from ..run.pipeline_run import (
         load_and_validate,  # deferred: cit --help and the other commands start without it

@@ -15,8 +15,6 @@ import typer
 
 from ..engines.base import Engine, Isolation
 from ..errors import CitError
-from ..report.write import check_report_target
-from ..run.progress import CaseObserver
 from . import options
 from .command import (
     Command,
@@ -88,9 +86,15 @@ def test_script_command(
         print_script_result,  # deferred: cit --help and the other commands start without it
     )
     from ..report.model import script_suite
+    from ..report.write import (
+        check_report_target,  # deferred: cit --help and the other commands start without it
+    )
     from ..run.context import RunContext
     from ..run.pipeline_run import (
         s3_fetcher,  # deferred: cit --help and the other commands start without it
+    )
+    from ..run.progress import (
+        CaseObserver,  # deferred: cit --help and the other commands start without it
     )
     from ..run.rundir import new_run_id
     from ..scripttest.runner import REGISTRY_FOLDER, resolve_step, run_script_tests
@@ -263,9 +267,15 @@ def test_s3_command(
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
     from ..report.console import print_input_checks, print_s3_result
     from ..report.model import s3_suite
+    from ..report.write import (
+        check_report_target,  # deferred: cit --help and the other commands start without it
+    )
     from ..run.context import RunContext
     from ..run.pipeline_run import (
         s3_fetcher,  # deferred: cit --help and the other commands start without it
+    )
+    from ..run.progress import (
+        CaseObserver,  # deferred: cit --help and the other commands start without it
     )
     from ..run.rundir import new_run_id
     from ..scripttest.on_s3 import run_s3_test

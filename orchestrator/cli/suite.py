@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 
-from ..run.progress import CaseObserver, ConsoleObserver
 from . import options
 from .command import Command, console, docker, image_builder, say, show_download, user_errors
 
@@ -26,6 +25,10 @@ def test_all_command(
 ) -> None:
     """Run every scenario, script test and data-quality check of a configuration file."""
     from ..run.context import RunContext
+    from ..run.progress import (  # deferred: cit --help and the other commands start without it
+        CaseObserver,
+        ConsoleObserver,
+    )
     from ..run.rundir import create_run_dir, new_run_id
     from ..suite.config import load_config
     from ..suite.run import needs_containers, run_all, suite_line

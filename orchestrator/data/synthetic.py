@@ -40,9 +40,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import CitError, InputError
 from ..files import FieldError
 from .contracts import ScriptContract
+from .formats import FORMATS as FORMATS
+from .formats import DataFormat as DataFormat
 from .schemas import ColumnSpec, DataSchema, TypeFamily, declared_bits
-from .tables import FORMATS as FORMATS
-from .tables import DataFormat as DataFormat
 
 if TYPE_CHECKING:
     import numpy as np  # deferred: numpy costs ~60 ms, paid only when data is generated

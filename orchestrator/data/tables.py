@@ -15,13 +15,9 @@ import gzip
 import importlib
 import os
 from pathlib import Path
-from typing import IO, Any, Literal, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from ..container_files import Entry, open_regular, regular_files
-
-DataFormat = Literal["csv", "parquet"]
-"""The table formats cit writes (generated test data)."""
-FORMATS: tuple[DataFormat, ...] = ("csv", "parquet")
 
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}
 TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}

@@ -1,31 +1,13 @@
-"""Which reports are written and what they show: the formats, their file names in a run
-directory, and the configuration file's ``reporting`` section."""
+"""Which reports are written and what they show: the configuration file's ``reporting``
+section (the formats themselves are in ``formats``)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class ReportFormat(StrEnum):
-    """A report's format; each compares equal to its name ("json", "junit", "html")."""
-
-    JSON = "json"
-    JUNIT = "junit"
-    HTML = "html"
-
-
-FORMATS: tuple[ReportFormat, ...] = tuple(ReportFormat)
-
-
-FILE_NAMES: dict[ReportFormat, str] = {
-    ReportFormat.JSON: "report.json",
-    ReportFormat.JUNIT: "report.xml",
-    ReportFormat.HTML: "report.html",
-}
-"""What each format is called in a run directory."""
+from .formats import ReportFormat
 
 
 class ReportingConfig(BaseModel):

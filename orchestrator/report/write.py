@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CitError, InputError
 from ..files import write_json_atomic, write_text_atomic
-from .config import FILE_NAMES, ReportFormat
+from .formats import FILE_NAMES, ReportFormat
 
 if TYPE_CHECKING:
     from .config import ReportingConfig

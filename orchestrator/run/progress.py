@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 
@@ -14,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..issues import Issue
-from ..terminal_text import markup_safe, plain
+from ..terminal_text import human_size, markup_safe, plain
 from .results import OutputSummary, RunResult, Status, StepResult
 
 STATUS_STYLE = {
@@ -30,16 +28,6 @@ STATUS_STYLE = {
 }
 FAILED_TAIL_LINES = 20
 STEP_COLOURS = ("cyan", "magenta", "blue", "green", "yellow", "bright_cyan", "bright_magenta")
-
-
-class TerminalConsole(Console):
-    """A console that goes quiet when its reader goes away (`cit run | head`), so the run and
-    its saved logs carry on; Rich's default would end the process."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, (sys.stderr if self.stderr else sys.stdout).fileno())
 
 
 class ConsoleObserver:
@@ -183,18 +171,6 @@ def _status_text(status: Status) -> Text:
 def _describe_output(output: OutputSummary) -> str:
     files = "1 file" if output.files == 1 else f"{output.files} files"
     return f"{output.name}: {files}, {human_size(output.bytes)}"
-
-
-def human_size(count: int) -> str:
-    """A byte count as people read it: 17.9 KiB."""
-    if count < 1024:
-        return f"{count} B"
-    value = count / 1024
-    for unit in ("KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 class CaseObserver(ConsoleObserver):

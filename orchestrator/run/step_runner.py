@@ -16,10 +16,10 @@ from ..engines.base import ENGINE_LOST, ContainerOutcome, Engine
 from ..engines.spec import writable_folders
 from ..files import write_text_files
 from ..pipeline.model import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
+from ..terminal_text import human_size
 from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder
 from .plan import PlannedStep
-from .progress import human_size
 from .results import OutputSummary, Status, StepResult
 from .sagemaker_job import StepPaths
 from .secrets import masker

@@ -29,7 +29,7 @@ from ..engines.base import Engine
 from ..errors import CitError, S3UriError
 from ..issues import Issue
 from ..pipeline.wiring import steps_for_path, wires_along
-from ..report.config import ReportFormat
+from ..report.formats import ReportFormat
 from ..report.model import Report, build_report, pipeline_suite
 from ..report.write import write_reports
 from ..run.context import RunContext

@@ -27,8 +27,8 @@ from ..data.schemas import DataSchema, load_schema, schema_from_data
 from ..errors import CitError, InputError, S3NothingFound
 from ..files import FieldError
 from ..issues import Issue
-from ..run.progress import human_size
 from ..run.results import RunResult
+from ..terminal_text import human_size
 from .config import S3IntegrationConfig, load_config
 
 

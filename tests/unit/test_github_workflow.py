@@ -12,7 +12,7 @@ import typer
 import yaml
 
 from orchestrator.cli.app import app
-from orchestrator.report.config import ReportFormat
+from orchestrator.report.formats import ReportFormat
 
 WORKFLOW = Path(__file__).resolve().parents[2] / "examples" / "github-actions" / "cit.yml"
 

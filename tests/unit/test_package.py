@@ -134,3 +134,15 @@ def test_0_1_run_pipeline_from_the_workflow_module_still_only_executes() -> None
     with pytest.warns(DeprecationWarning):
         workflow = importlib.import_module("orchestrator.workflow")
     assert workflow.run_pipeline is execute_pipeline
+
+
+def test_cit_help_loads_no_data_model_engine_or_report_code() -> None:
+    heavy = ("pydantic", "docker", "pyarrow", "boto3", "orchestrator.run.pipeline_run")
+    code = (
+        "import sys; from typer.testing import CliRunner; from orchestrator.cli.app import app; "
+        "assert CliRunner().invoke(app, ['--help']).exit_code == 0; "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -33,10 +33,10 @@ from ...data.schemas import DataSchema
 from ...dataflow.edges import EdgeResult
 from ...dataflow.expectation_results import ExpectationResult, MetricResult, OutputResult
 from ...issues import Issue
-from ...run.progress import human_size
 from ...run.results import OutputSummary, RunResult, Status, StepResult
 from ...scripttest.case_checks import Failure, TestCaseResult, find_metric
 from ...scripttest.on_s3 import InputCheck
+from ...terminal_text import human_size
 from ..model import Outcome, Report, Suite, TestItem
 from .assets import CSP, CSS, SCRIPT
 from .charts import (
