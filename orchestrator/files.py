@@ -1,5 +1,6 @@
 """Reading the files a user writes: YAML and JSON that reject a key given twice, Python files
-run for what they define, and one wording for the mistakes found in any of them.
+run for what they define (or parsed without running them), and one wording for the mistakes
+found in any of them.
 
 Mistakes inside a mapping are ``FieldError``s (a dotted field path and a message); callers
 turn them into an ``InputError`` naming the file, so every message is one line:
@@ -8,6 +9,7 @@ turn them into an ``InputError`` naming the file, so every message is one line:
 
 from __future__ import annotations
 
+import ast
 import difflib
 import io
 import json
@@ -223,11 +225,21 @@ def run_python(
 
 def compile_python(path: Path) -> Any:
     """Compile from bytes, so a BOM or a coding line decides the encoding as Python does."""
+    return _compile(path, 0)
+
+
+def parse_python(path: Path) -> ast.Module:
+    """A Python file's syntax tree, read as ``compile_python`` reads it and never run."""
+    tree: ast.Module = _compile(path, ast.PyCF_ONLY_AST)
+    return tree
+
+
+def _compile(path: Path, flags: int) -> Any:
     data = read_bytes(path)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         data.decode(encoding)
-        return compile(data, str(path.resolve()), "exec")
+        return compile(data, str(path.resolve()), "exec", flags=flags)
     except UnicodeDecodeError as exc:
         advice = "save it as UTF-8 or declare its encoding in a '# -*- coding: NAME -*-' line"
         raise undecodable(exc, path, advice) from None

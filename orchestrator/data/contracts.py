@@ -24,6 +24,9 @@ then decide where the step's inputs and outputs are mounted.
 
 from __future__ import annotations
 
+import ast
+import copy
+import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -45,6 +48,8 @@ from ..files import (
     FieldError,
     describe_error,
     load_data_file,
+    one_line,
+    parse_python,
     reject_unknown,
     run_python,
     scalar_text,
@@ -59,6 +64,7 @@ CONTRACT_FIELDS = (
     "required_env_vars",
     "optional_env_vars",
     "expected_arguments",
+    "framework_requirements",
     "input_schemas",
     "output_schemas",
     "description",
@@ -127,6 +133,8 @@ class ScriptContract(BaseModel):
     required_env_vars: list[str] = Field(default_factory=list)
     optional_env_vars: dict[str, str] = Field(default_factory=dict)
     expected_arguments: dict[str, str | None] = Field(default_factory=dict)
+    framework_requirements: dict[str, str] = Field(default_factory=dict)
+    """Packages the script needs, as ``{package: version specifier}`` (``{pandas: ">=1.3"}``)."""
     input_schemas: dict[str, SchemaField] = Field(default_factory=dict)
     output_schemas: dict[str, SchemaField] = Field(default_factory=dict)
     description: str = ""
@@ -134,7 +142,9 @@ class ScriptContract(BaseModel):
     """The file the contract was read from, for messages."""
 
     _paths = field_validator("expected_input_paths", "expected_output_paths")(_container_paths)
-    _text = field_validator("optional_env_vars", "expected_arguments", mode="before")(_as_text)
+    _text = field_validator(
+        "optional_env_vars", "expected_arguments", "framework_requirements", mode="before"
+    )(_as_text)
 
     @field_validator("expected_arguments")
     @classmethod
@@ -180,9 +190,15 @@ def contract_error(exc: ValidationError) -> FieldError:
     return FieldError(*describe_error(first))
 
 
-def load_contract(path: Path) -> ScriptContract:
-    """Read a contract from YAML/JSON or a Python file; every mistake is an ``InputError``."""
+def load_contract(path: Path, entry_point: str | Path | None = None) -> ScriptContract:
+    """Read a contract from YAML/JSON or a Python file; every mistake is an ``InputError``.
+    ``entry_point`` (the script the contract is for, when known) picks among several
+    contracts of a Python file read as data."""
     if path.is_file() and path.suffix.lower() == ".py":
+        tree = parse_python(path)
+        reason = _why_read_as_data(tree, path)
+        if reason is not None:
+            return _contract_read_as_data(tree, path, reason, entry_point)
         return _python_contract(path)
     return load_data_file(
         path,
@@ -214,3 +230,237 @@ def _explain(exc: Exception) -> tuple[str, str | None] | None:
         error = contract_error(exc)
         return error.message, error.field or None
     return None
+
+
+# A Python contract read as data -----------------------------------------------------------
+
+DATA_MODULES = ("cursus",)
+"""Packages whose contract files cit reads as data, whether or not they are installed."""
+CONTRACT_CLASS_SUFFIX = "ScriptContract"
+"""A call to any name ending so (``ScriptContract``, ``TrainingScriptContract``, ...) is one."""
+_SHOWN = 60
+"""How much of a value that is not a literal a message quotes."""
+
+
+def _why_read_as_data(tree: ast.Module, path: Path) -> str | None:
+    """Why a Python contract file is read as data rather than run, or None to run it: a
+    module-level import from cursus, a relative import (the file is part of a package cit
+    does not load), or an import of a module that is not installed."""
+    folder = path.resolve().parent
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom):
+            if statement.level:
+                dots = "." * statement.level + (statement.module or "")
+                return f"it imports from '{dots}' (a relative import)"
+            names = [statement.module or ""]
+        elif isinstance(statement, ast.Import):
+            names = [alias.name for alias in statement.names]
+        else:
+            continue
+        for name in names:
+            top = name.partition(".")[0]
+            if top in DATA_MODULES:
+                return f"it imports {name}"
+            if top != "__future__" and not _importable(top, folder):
+                return f"it imports {name}, which is not installed"
+    return None
+
+
+def _importable(name: str, folder: Path) -> bool:
+    """Whether a top-level module can be found, beside the file or installed; nothing runs."""
+    if (folder / f"{name}.py").is_file() or (folder / name).is_dir():
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+class _Found:
+    """One ``...ScriptContract(...)`` call assigned at module level, and the constants
+    assigned before it."""
+
+    def __init__(self, name: str, call: ast.Call, constants: dict[str, ast.expr]) -> None:
+        self.name = name
+        self.call = call
+        self.constants = constants
+
+    def keyword(self, field: str) -> ast.keyword | None:
+        return next((k for k in self.call.keywords if k.arg == field), None)
+
+
+def _contract_read_as_data(
+    tree: ast.Module, path: Path, reason: str, entry_point: str | Path | None
+) -> ScriptContract:
+    """The contract a Python file assigns at module level, its fields read as literals;
+    the file is never run."""
+    found = _contract_calls(tree)
+    why = f"cit reads this file as data, without running it, because {reason}"
+    if not found:
+        raise InputError(
+            f"no ScriptContract(...) assigned at module level: {why}",
+            file=path,
+        )
+    chosen = _choose(found, path, why, entry_point)
+    data = _fields(chosen, path, why)
+    try:
+        return contract_from_data(data, path.resolve().parent, source=str(path))
+    except FieldError as exc:
+        top = exc.field.partition(".")[0]
+        keyword = chosen.keyword(top)
+        line = keyword.value.lineno if keyword is not None else chosen.call.lineno
+        raise InputError(exc.message, file=path, field=exc.field or None, line=line) from None
+
+
+def _contract_calls(tree: ast.Module) -> list[_Found]:
+    found: list[_Found] = []
+    constants: dict[str, ast.expr] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, value = statement.target, statement.value
+        else:
+            continue
+        if not isinstance(target, ast.Name):
+            continue
+        if isinstance(value, ast.Call) and _called_name(value).endswith(CONTRACT_CLASS_SUFFIX):
+            found.append(_Found(target.id, value, dict(constants)))
+            continue
+        resolved = _resolved(value, constants)
+        if _literal(resolved):
+            constants[target.id] = resolved
+        else:
+            constants.pop(target.id, None)
+    return found
+
+
+def _called_name(call: ast.Call) -> str:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _choose(
+    found: list[_Found], path: Path, why: str, entry_point: str | Path | None
+) -> _Found:
+    """The only contract; or, of several, the one for ``entry_point``, else the one named
+    ``contract``."""
+    if len(found) == 1:
+        return found[0]
+    entry_points = {f.name: _entry_point_of(f) for f in found}
+    if entry_point is not None:
+        wanted = Path(entry_point).name
+        matching = [f for f in found if entry_points[f.name] == wanted]
+        if len(matching) == 1:
+            return matching[0]
+    named = [f for f in found if f.name == "contract"]
+    if len(named) == 1:
+        return named[0]
+    listed = ", ".join(
+        f"{f.name} (line {f.call.lineno}, entry_point {entry_points[f.name] or '?'})"
+        for f in found
+    )
+    scripts = f"none or several for {Path(entry_point).name}; " if entry_point else ""
+    raise InputError(
+        f"defines {len(found)} contracts: {listed}; {scripts}keep one per file or name the "
+        "one to use 'contract'",
+        file=path,
+    )
+
+
+def _entry_point_of(found: _Found) -> str | None:
+    keyword = found.keyword("entry_point")
+    if keyword is None:
+        return None
+    value = _resolved(keyword.value, found.constants)
+    text = ast.literal_eval(value) if _literal(value) else None
+    return Path(text).name if isinstance(text, str) else None
+
+
+def _fields(found: _Found, path: Path, why: str) -> dict[str, Any]:
+    """The call's keyword arguments as values; one that is not a literal is an error naming
+    its field and line."""
+    if found.call.args:
+        raise InputError(
+            "give the contract's fields by name (entry_point=..., ...)",
+            file=path,
+            line=found.call.args[0].lineno,
+        )
+    data: dict[str, Any] = {}
+    for keyword in found.call.keywords:
+        if keyword.arg is None:
+            shown = _shown(keyword.value)
+            raise InputError(
+                f"'**{shown}' cannot be read: {why}; write the fields out",
+                file=path,
+                line=keyword.value.lineno,
+            )
+        value = _resolved(keyword.value, found.constants)
+        if not _literal(value):
+            culprit = _first_non_literal(keyword.value, found.constants)
+            raise InputError(
+                f"{_describe(culprit)} is not a literal value: {why}; write the value out "
+                "(text, numbers, lists, dicts) or name a constant assigned above it",
+                file=path,
+                field=keyword.arg,
+                line=getattr(culprit, "lineno", keyword.value.lineno),
+            )
+        data[keyword.arg] = ast.literal_eval(value)
+    return data
+
+
+def _resolved(node: ast.expr, constants: dict[str, ast.expr]) -> ast.expr:
+    """A copy of ``node`` with the names of module-level constants replaced by their values."""
+    resolved: ast.expr = _ResolveNames(constants).visit(copy.deepcopy(node))
+    return resolved
+
+
+class _ResolveNames(ast.NodeTransformer):
+    """A module-level constant's name replaced by the value it was given."""
+
+    def __init__(self, constants: dict[str, ast.expr]) -> None:
+        self.constants = constants
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        return self.constants.get(node.id, node)
+
+
+def _literal(node: ast.expr) -> bool:
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+_LITERAL_NODES = (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.UnaryOp)
+
+
+def _first_non_literal(node: ast.expr, constants: dict[str, ast.expr]) -> ast.AST:
+    """The outermost part of a value that is not a literal nor a constant's name (the value
+    itself if none is)."""
+    for part in ast.walk(node):
+        if isinstance(part, ast.Dict) and None in part.keys:
+            return part.values[part.keys.index(None)]
+        if isinstance(part, ast.Name) and part.id in constants:
+            continue
+        if isinstance(part, ast.expr) and not isinstance(part, _LITERAL_NODES):
+            return part
+    return node
+
+
+def _describe(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return f"'{node.id}' (not a constant assigned above the contract)"
+    if isinstance(node, ast.Call):
+        return f"the call '{_shown(node)}'"
+    if isinstance(node, ast.JoinedStr):
+        return f"the f-string '{_shown(node)}'"
+    return f"'{_shown(node)}'"
+
+
+def _shown(node: ast.AST) -> str:
+    text = one_line(ast.unparse(node))
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."

@@ -408,7 +408,7 @@ def _normalise(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir
     data = dict(fields)
     data["name"] = name
     data["kind"] = kind
-    contract = _contract(data.get("contract"), base_dir)
+    contract = _contract(data.get("contract"), base_dir, data.get("script"))
     script_from_contract = False
     if contract is not None:
         data["contract"] = contract
@@ -451,12 +451,14 @@ def _secrets(value: Any) -> Any:
     return value
 
 
-def _contract(value: Any, base_dir: Path) -> ScriptContract | None:
-    """The step's contract: given as a ``ScriptContract`` or a file to load."""
+def _contract(value: Any, base_dir: Path, script: Any) -> ScriptContract | None:
+    """The step's contract: given as a ``ScriptContract`` or a file to load (the step's
+    script picks among the contracts of a file that has several)."""
     if value is None or isinstance(value, ScriptContract):
         return value
     if isinstance(value, str | Path):
-        return load_contract(_resolve(value, base_dir, "contract"))
+        entry_point = script if isinstance(script, str | Path) else None
+        return load_contract(_resolve(value, base_dir, "contract"), entry_point)
     raise FieldError("contract", "must be a contract file (.yaml, .json, .py) or a ScriptContract")
 
 

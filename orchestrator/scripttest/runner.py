@@ -92,7 +92,7 @@ def script_step(path: Path, contract: Path | None) -> Step:
     fields: dict[str, object] = {"script": path.resolve()}
     if contract is not None:
         fields["contract"] = contract.resolve()
-        channels = list(load_contract(contract).expected_input_paths)
+        channels = list(load_contract(contract, path.name).expected_input_paths)
     else:
         fields["outputs"] = scanned_outputs(path)
         channels = scanned_channels(path, PROCESSING_INPUT, skip=(CODE_CHANNEL,))

@@ -43,7 +43,7 @@ class ScriptUnitTester:
         isolation: Isolation = "container",
     ) -> None:
         contract_file = Path(contract)
-        loaded = load_contract(contract_file)
+        loaded = load_contract(contract_file, script)
         path = Path(script) if script is not None else entry_point_of(contract_file, loaded)
         if not path.is_file():
             raise InputError(
