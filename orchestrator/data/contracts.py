@@ -18,6 +18,14 @@ become text, as in a step's ``env``. Schema file names resolve against the contr
 folder, in a Python contract file too; a ``ScriptContract`` built elsewhere takes a schema as
 a mapping or from ``load_schema(path)``.
 
+``framework_requirements: {pandas: ">=1.3.0"}`` names the packages the script needs.
+
+A Python contract file is run, unless a module-level import in it is from cursus, relative, or
+of a module neither installed nor beside the file: then it is read as data, never run (a
+cursus contract file as it is, without cursus). Its ``...ScriptContract(...)`` call assigned at
+module level gives the fields, each a literal or a module-level constant's name; of several
+calls, the one whose entry_point is the script (when known), else the one named ``contract``.
+
 A step names its contract (``contract: contracts/preprocess.yaml``); the contract's paths
 then decide where the step's inputs and outputs are mounted.
 """
@@ -301,7 +309,7 @@ def _contract_read_as_data(
             f"no ScriptContract(...) assigned at module level: {why}",
             file=path,
         )
-    chosen = _choose(found, path, why, entry_point)
+    chosen = _choose(found, path, entry_point)
     data = _fields(chosen, path, why)
     try:
         return contract_from_data(data, path.resolve().parent, source=str(path))
@@ -342,9 +350,7 @@ def _called_name(call: ast.Call) -> str:
     return func.attr if isinstance(func, ast.Attribute) else ""
 
 
-def _choose(
-    found: list[_Found], path: Path, why: str, entry_point: str | Path | None
-) -> _Found:
+def _choose(found: list[_Found], path: Path, entry_point: str | Path | None) -> _Found:
     """The only contract; or, of several, the one for ``entry_point``, else the one named
     ``contract``."""
     if len(found) == 1:
@@ -359,8 +365,7 @@ def _choose(
     if len(named) == 1:
         return named[0]
     listed = ", ".join(
-        f"{f.name} (line {f.call.lineno}, entry_point {entry_points[f.name] or '?'})"
-        for f in found
+        f"{f.name} (line {f.call.lineno}, entry_point {entry_points[f.name] or '?'})" for f in found
     )
     scripts = f"none or several for {Path(entry_point).name}; " if entry_point else ""
     raise InputError(

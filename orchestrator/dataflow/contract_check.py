@@ -4,6 +4,7 @@ and each edge's declared schemas against each other. Nothing runs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -12,6 +13,8 @@ from pydantic import BaseModel, Field, computed_field
 
 from ..data.compatibility import check_declared
 from ..data.contracts import ScriptContract
+from ..engines.image_build import PYTHON_VERSION, locate_build_files
+from ..errors import ImageBuildError
 from ..issues import Issue, RuleInfo, Severity, has_errors
 from ..pipeline.model import Pipeline, Step, StepKind
 from ..pipeline.sagemaker_paths import (
@@ -44,6 +47,7 @@ class ContractRule(StrEnum):
     UNUSED_ARGUMENT = "unused_argument"
     MISSING_ARGUMENT = "missing_argument"
     SCRIPT_UNREADABLE = "script_unreadable"
+    FRAMEWORK_REQUIREMENT = "framework_requirement"
 
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -74,6 +78,11 @@ CONTRACT_RULES: dict[ContractRule, RuleInfo] = {
     ContractRule.UNUSED_ARGUMENT: RuleInfo(W, "a contract argument the script does not parse"),
     ContractRule.MISSING_ARGUMENT: RuleInfo(E, "a required argument the step does not pass"),
     ContractRule.SCRIPT_UNREADABLE: RuleInfo(E, "the script cannot be parsed"),
+    ContractRule.FRAMEWORK_REQUIREMENT: RuleInfo(
+        W,
+        "a package of the contract's framework_requirements that cit's runner image lacks or "
+        "has at another version (steps without their own image)",
+    ),
 }
 
 STANDARD_ENV_PREFIXES = ("SM_", "SAGEMAKER_", "AWS_", "PYTHON", "LC_", "CIT_")
@@ -94,6 +103,8 @@ class ContractReport(BaseModel):
     pipeline_file: str
     checked: list[str] = Field(default_factory=list)
     without_contract: list[str] = Field(default_factory=list)
+    framework_requirements: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Each checked step's contract's framework_requirements, where it has any."""
     issues: list[Issue] = Field(default_factory=list)
 
     @computed_field  # type: ignore[prop-decorator]
@@ -110,12 +121,21 @@ class ContractReport(BaseModel):
 def validate_contracts(pipeline: Pipeline, file: Path) -> ContractReport:
     """Check every step that has a contract, and the declared schemas on every edge."""
     report = ContractReport(pipeline=pipeline.name, pipeline_file=str(file))
+    runner_packages: dict[str, str] | None = None
     for step in pipeline.steps.values():
         if step.contract is None:
             report.without_contract.append(step.name)
             continue
         report.checked.append(step.name)
         report.issues.extend(check_step(step, step.contract))
+        if step.contract.framework_requirements:
+            report.framework_requirements[step.name] = step.contract.framework_requirements
+            if step.image is None:
+                runner_packages = (
+                    runner_image_packages() if runner_packages is None else runner_packages
+                )
+                found = framework_issues(step, step.contract, runner_packages)
+                report.issues.extend(i.located(file=step.contract.source) for i in found)
     report.issues.extend(check_declared_edges(pipeline))
     # A contract given as a ScriptContract object has no file of its own: it is in the pipeline's.
     report.issues = [i.located(file=str(file)) for i in report.issues]
@@ -448,3 +468,112 @@ def _passes(step: Step, name: str) -> bool:
         return name in step.hyperparameters or name.replace("-", "_") in step.hyperparameters
     flag = f"--{name}"
     return any(arg == flag or arg.startswith(flag + "=") for arg in step.arguments)
+
+
+# Framework requirements against the runner image -------------------------------------------
+
+_SPECIFIER = re.compile(r"^\s*(~=|===|==|!=|<=|>=|<|>)?\s*v?([0-9][0-9A-Za-z.*+!-]*)\s*$")
+_RELEASE = re.compile(r"^(\d+(?:\.\d+)*)")
+
+
+def runner_image_packages() -> dict[str, str]:
+    """The packages ``runner_image/requirements.txt`` pins (``name==version``), and Python;
+    empty when cit's build files cannot be found."""
+    try:
+        _, runner_dir = locate_build_files()
+        text = (runner_dir / "requirements.txt").read_text(encoding="utf-8")
+    except (ImageBuildError, OSError, UnicodeDecodeError):
+        return {}
+    packages = {"python": PYTHON_VERSION}
+    for line in text.splitlines():
+        name, sep, version = line.partition("#")[0].strip().partition("==")
+        if sep and name and version:
+            packages[package_key(name)] = version.strip()
+    return packages
+
+
+def package_key(name: str) -> str:
+    """A package name as pip compares them (``Scikit_Learn[extra]`` -> ``scikit-learn``)."""
+    return re.sub(r"[-_.]+", "-", name.partition("[")[0].strip()).lower()
+
+
+def framework_issues(step: Step, contract: ScriptContract, packages: dict[str, str]) -> list[Issue]:
+    """A warning for each required package the runner image has at a version the contract's
+    specifier excludes, and one naming the packages it lacks."""
+    if not packages:
+        return []
+    found: list[Issue] = []
+    lacking: list[str] = []
+    build = "or build the runner image with them: cit image build --requirements FILE"
+    for name, specifier in contract.framework_requirements.items():
+        have = packages.get(package_key(name))
+        if have is None:
+            lacking.append(name)
+        elif satisfies(have, specifier) is False:
+            found.append(
+                _issue(
+                    ContractRule.FRAMEWORK_REQUIREMENT,
+                    step,
+                    f"the contract of '{step.name}' requires {name}{specifier}; cit's runner "
+                    f"image has {name} {have}",
+                    f"test with a version the contract allows, {build}",
+                )
+            )
+    if lacking:
+        found.append(
+            _issue(
+                ContractRule.FRAMEWORK_REQUIREMENT,
+                step,
+                f"the contract of '{step.name}' requires {', '.join(lacking)}, which cit's "
+                "runner image does not have",
+                f"the script must install them itself, {build}",
+            )
+        )
+    return found
+
+
+def satisfies(version: str, specifier: str) -> bool | None:
+    """Whether ``version`` meets every clause of a specifier such as ``>=1.3,<2``; a bare
+    version means ``==``. None when a part cannot be compared."""
+    have = _release(version)
+    if have is None:
+        return None
+    verdicts = [_clause(have, clause) for clause in specifier.split(",") if clause.strip()]
+    if not verdicts or None in verdicts:
+        return None
+    return all(verdicts)
+
+
+def _clause(have: tuple[int, ...], clause: str) -> bool | None:
+    match = _SPECIFIER.match(clause)
+    if match is None:
+        return None
+    operator, text = match.group(1) or "==", match.group(2)
+    if text.endswith(".*") and operator in ("==", "!="):
+        prefix = _release(text[:-2])
+        if prefix is None:
+            return None
+        inside = have[: len(prefix)] == prefix
+        return inside if operator == "==" else not inside
+    want = _release(text)
+    if want is None:
+        return None
+    width = max(len(have), len(want))
+    a, b = have + (0,) * (width - len(have)), want + (0,) * (width - len(want))
+    if operator == "~=":
+        return a >= b and have[: len(want) - 1] == want[:-1] if len(want) > 1 else None
+    return {
+        "==": a == b,
+        "===": a == b,
+        "!=": a != b,
+        "<=": a <= b,
+        ">=": a >= b,
+        "<": a < b,
+        ">": a > b,
+    }[operator]
+
+
+def _release(version: str) -> tuple[int, ...] | None:
+    """The release numbers of a version (``2.2.3`` -> (2, 2, 3)); suffixes are ignored."""
+    match = _RELEASE.match(version.strip().lstrip("v"))
+    return tuple(int(part) for part in match.group(1).split(".")) if match else None

@@ -180,6 +180,9 @@ def print_contract_report(console: Console, report: ContractReport) -> None:
     if report.without_contract:
         names = ", ".join(report.without_contract)
         console.print(plain(f"no contract: {names} (not checked)", "dim"))
+    for step, requirements in report.framework_requirements.items():
+        listed = ", ".join(f"{name}{spec}" for name, spec in requirements.items())
+        console.print(plain(f"framework requirements of {step}: {listed}", "dim"))
     errors = sum(1 for i in report.issues if i.is_error)
     warnings = len(report.issues) - errors
     colour = "green" if report.ok else "bold red"

@@ -137,6 +137,71 @@ def test_output_report_refuses_a_folder(pipeline: Path, tmp_path: Path) -> None:
     assert "--output-report" in line and "is a folder" in line and str(tmp_path) in line
 
 
+CURSUS_PREP = """
+from cursus.core.base.contract_base import ScriptContract
+
+PREP_CONTRACT = ScriptContract(
+    entry_point="prep.py",
+    expected_input_paths={},
+    expected_output_paths={"out": "/opt/ml/processing/output/out"},
+    required_env_vars=["LABEL"],
+    framework_requirements={"pandas": ">=1.3.0"},
+)
+"""
+
+
+def cursus_contract(pipeline: Path, text: str = CURSUS_PREP) -> Path:
+    """prep's contract as a cursus Python file (cursus is not installed)."""
+    path = pipeline.parent / "contracts/prep_contract.py"
+    path.write_text(text, encoding="utf-8")
+    edit(pipeline, "contracts/prep.yaml", "contracts/prep_contract.py")
+    return path
+
+
+def test_a_cursus_contract_is_read_as_data(pipeline: Path, tmp_path: Path) -> None:
+    cursus_contract(pipeline)
+    report = tmp_path / "report.json"
+    result = validate(pipeline, "--output-report", str(report))
+    assert result.exit_code == 0, result.output
+    assert "framework requirements of prep: pandas>=1.3.0" in result.output
+    assert "2 step(s) checked: 0 error(s), 0 warning(s)" in result.output
+    assert json.loads(report.read_text())["framework_requirements"] == {
+        "prep": {"pandas": ">=1.3.0"}
+    }
+
+
+def test_framework_requirements_the_runner_image_lacks_are_warnings(
+    pipeline: Path, tmp_path: Path
+) -> None:
+    cursus_contract(pipeline, CURSUS_PREP.replace('">=1.3.0"', '"<2", "flask": ">=2"'))
+    report = tmp_path / "report.json"
+    result = validate(pipeline, "--output-report", str(report))
+    assert result.exit_code == 0, result.output
+    assert "0 error(s), 2 warning(s)" in result.output
+    issues = json.loads(report.read_text())["issues"]
+    assert [(i["rule"], i["severity"], i["step"]) for i in issues] == [
+        ("framework_requirement", "warning", "prep")
+    ] * 2
+    assert "requires pandas<2; cit's runner image has pandas 2." in issues[0]["description"]
+    assert "requires flask, which cit's runner image does not have" in issues[1]["description"]
+
+
+def test_a_step_with_its_own_image_is_not_compared(pipeline: Path) -> None:
+    cursus_contract(pipeline, CURSUS_PREP.replace('">=1.3.0"', '"<2"'))
+    edit(pipeline, "script: scripts/prep.py,", "script: scripts/prep.py, image: my-image:1,")
+    result = validate(pipeline)
+    assert result.exit_code == 0, result.output
+    assert "0 error(s), 0 warning(s)" in result.output
+
+
+def test_a_cursus_contract_value_that_is_not_a_literal_exits_2(pipeline: Path) -> None:
+    path = cursus_contract(pipeline, CURSUS_PREP.replace('["LABEL"]', "LABELS"))
+    result = validate(pipeline)
+    assert result.exit_code == 2, result.output
+    line = one_line(result)
+    assert f"{path}:8: required_env_vars: 'LABELS' (not a constant" in line, line
+
+
 def test_missing_pipeline_file_exits_2(tmp_path: Path) -> None:
     absent = tmp_path / "absent.yaml"
     result = validate(absent)
