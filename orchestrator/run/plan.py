@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..container_files import is_real_dir
+from ..container_files import is_real_dir_inside
 from ..engines.spec import MANAGED_LABEL, OWNER_LABEL, PIPELINE_LABEL, RUN_LABEL, STEP_LABEL
 from ..errors import PipelineError
 from ..pipeline.graph import topological_order
@@ -131,18 +131,9 @@ def missing_sub_paths(planned: PlannedStep) -> str | None:
     problems = [
         missing_sub_path(wire, _holds(output))
         for wire, output in planned.sub_paths
-        if not _is_real_folder_path(output, wire.path or "")
+        if not is_real_dir_inside(output, wire.path or "")
     ]
     return "; ".join(problems) or None
-
-
-def _is_real_folder_path(root: Path, rel: str) -> bool:
-    folder = root
-    for part in ["", *rel.split("/")]:
-        folder = folder / part if part else folder
-        if not is_real_dir(folder):
-            return False
-    return True
 
 
 def _holds(output: Path) -> list[str]:

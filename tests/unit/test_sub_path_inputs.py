@@ -31,6 +31,7 @@ from orchestrator.report.model import shipped_schema
 from orchestrator.run.context import RunContext
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.settings import RUNNER_IMAGE
+from orchestrator.scripttest.registry import TestDataRegistry
 
 from .conftest import write
 
@@ -293,3 +294,43 @@ def test_reports_name_the_edge_with_its_folder(
     assert TRAIN_EDGE.replace(">", "&gt;") in junit
     html = (run_dir / "report.html").read_text()
     assert TEST_EDGE.replace(">", "&gt;") in html
+
+
+# --- test data for such an edge ---------------------------------------------------------------
+
+
+def test_test_data_for_the_edge_is_the_folder_it_takes(project: Path) -> None:
+    (project / "contracts").mkdir()
+    write(
+        project,
+        "contracts/evaluate.yaml",
+        """
+        entry_point: evaluate.py
+        expected_input_paths: {test: /opt/ml/processing/input/test}
+        expected_output_paths: {metrics: /opt/ml/processing/output/metrics}
+        input_schemas: {test: {format: csv, columns: {id: integer, label: integer}}}
+        """,
+    )
+    text = SPLIT.replace(
+        "evaluate: {kind: processing, script: scripts/evaluate.py, outputs: [metrics],",
+        "evaluate: {kind: processing, script: scripts/evaluate.py, "
+        "contract: contracts/evaluate.yaml,",
+    )
+    pipeline = load_and_validate(write(project, "split.yaml", text))
+    run = project / "runs" / "20240102-030405-fedcba"
+    output = run / "steps" / "prep" / "outputs" / "processed_data"
+    for rel, content in split_writes().items():
+        (output / rel).parent.mkdir(parents=True, exist_ok=True)
+        (output / rel).write_text(content)
+    registry = TestDataRegistry(project / "registry")
+    [entry] = registry.for_edge(pipeline, "evaluate", "test", run_dir=run)
+    assert entry.ref == "evaluate/prep.processed_data.test/v1"
+    assert entry.source == str(output / "test")
+    assert entry.description == (
+        f"folder 'test' of output 'processed_data' of step 'prep' in run {run.name}"
+    )
+    assert files_in(registry.path(entry)) == ["data.csv"]
+    with pytest.raises(InputError, match="folder 'gone' of output 'processed_data'"):
+        registry.register_run_output(
+            run, "prep", "processed_data", script="evaluate", case="x", path="gone"
+        )
