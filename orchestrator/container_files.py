@@ -115,6 +115,19 @@ def is_real_dir(path: Path) -> bool:
         return False
 
 
+def is_real_dir_inside(root: Path, rel: str) -> bool:
+    """``root`` and every folder down to ``root/rel`` ('train', 'splits/train') are folders, none
+    a link to one: a path a container wrote resolves to nothing outside it."""
+    folder = root
+    if not is_real_dir(folder):
+        return False
+    for part in rel.split("/"):
+        folder = folder / part
+        if not is_real_dir(folder):
+            return False
+    return True
+
+
 def is_regular_file(path: Path) -> bool:
     """A regular file, not a link to one."""
     try:

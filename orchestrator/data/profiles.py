@@ -6,6 +6,8 @@ them. They serialise to ``steps/<step>/schemas/<output>.json`` in the run direct
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, Field
 
 Scalar = int | float | str | bool | None
@@ -81,6 +83,41 @@ class OutputProfile(BaseModel):
 
     def dataset(self, path: str = "") -> DatasetProfile | None:
         return next((d for d in self.datasets if d.path == path), None)
+
+    def has_folder(self, path: str) -> bool:
+        """Whether ``path`` ('train', 'splits/train') was a real folder of the output when it
+        was captured (a link is no folder of it)."""
+        return path in self.layout
+
+    def inside(self, path: str) -> OutputProfile:
+        """The part of this profile under folder ``path``, as if that folder were captured on
+        its own: paths relative to it, output named ``output/path``."""
+        prefix = path + "/"
+
+        def under(rel: str) -> bool:
+            return rel == path or rel.startswith(prefix)
+
+        def strip(rel: str) -> str:
+            return "" if rel == path else rel.removeprefix(prefix)
+
+        datasets = [
+            d.model_copy(update={"path": strip(d.path), "files": [strip(f) for f in d.files]})
+            for d in self.datasets
+            if under(d.path)
+        ]
+        artifacts = [
+            a.model_copy(update={"path": strip(a.path)}) for a in self.artifacts if under(a.path)
+        ]
+        return OutputProfile(
+            output=f"{self.output}/{path}",
+            folder=str(Path(self.folder) / path),
+            files=sum(len(d.files) for d in datasets) + len(artifacts),
+            bytes=sum(d.bytes for d in datasets) + sum(a.bytes for a in artifacts),
+            layout=[strip(f) for f in self.layout if f.startswith(prefix)],
+            datasets=datasets,
+            artifacts=artifacts,
+            capture_seconds=0.0,
+        )
 
 
 class Distribution(BaseModel):

@@ -15,13 +15,14 @@ from ..data.schemas import DataSchema
 from ..data.snapshots import drift, load_snapshot, snapshot_file
 from ..issues import Issue, RuleInfo, Severity, has_errors
 from ..pipeline.model import Pipeline
-from ..pipeline.wiring import Wire, declared_schemas, sourced
+from ..pipeline.wiring import Wire, declared_schemas, missing_sub_path, sourced
 from ..run.results import RunResult, Status, StepResult
 from .expectation_results import ExpectationResult, expectations_failed
 
 PRODUCER_FAILED = "producer_failed"
 CONSUMER_FAILED = "consumer_failed"
 CONSUMER_NOT_RUN = "consumer_not_run"
+SUB_PATH_MISSING = "sub_path_missing"
 EDGE_RULES: dict[str, RuleInfo] = {
     PRODUCER_FAILED: RuleInfo(
         Severity.WARNING, "the producer did not succeed: nothing flowed, nothing was checked"
@@ -32,6 +33,11 @@ EDGE_RULES: dict[str, RuleInfo] = {
         "data broke a rule)",
     ),
     CONSUMER_NOT_RUN: RuleInfo(Severity.WARNING, "the consumer did not run"),
+    SUB_PATH_MISSING: RuleInfo(
+        Severity.ERROR,
+        "the folder an input takes from inside another step's output was not there after "
+        "that step ran (the consumer did not run)",
+    ),
 }
 """What an edge is marked with beside the compatibility rules: the outcome of the steps at
 its ends. An edge fails only when its data broke a rule; a step that did not succeed is that
@@ -46,11 +52,14 @@ class EdgeResult(BaseModel):
     edge: str
     producer: str
     output: str
+    path: str | None = None
+    """The folder inside ``output`` the consumer takes, when it takes only that folder."""
     consumer: str
     input: str
     producer_status: Status
     consumer_status: Status
     captured: OutputProfile | None = None
+    """What flowed: the output's profile, or the part of it under ``path``."""
     expected: DataSchema | None = None
     """The consumer's declared input schema, from its contract."""
     promised: DataSchema | None = None
@@ -153,9 +162,12 @@ def inspect_flow(
     other output of the run against its producer's declared schema and its snapshot."""
     drift_of = output_drift(run, snapshots or {})
     edges = [
-        edge_result(w, pipeline, run, drift_of.get((w.producer, w.output), [])) for w in tested
+        edge_result(w, pipeline, run, [] if w.path else drift_of.get((w.producer, w.output), []))
+        for w in tested
     ]
-    carried = {(w.producer, w.output) for w in tested}
+    # A wire taking a folder inside an output carries only that folder: the whole output's
+    # snapshot drift and its producer's schema are checked on the output itself.
+    carried = {(w.producer, w.output) for w in tested if w.path is None}
     uncarried = [
         *(
             i.located(edge=".".join(key))
@@ -221,12 +233,19 @@ def edge_result(wire: Wire, pipeline: Pipeline, run: RunResult, drifted: list[Is
     producer, consumer = run.step(wire.producer), run.step(wire.consumer)
     expected, promised = declared_schemas(wire, pipeline)
     captured = profile_of(producer, wire.output) if producer.status.ok else None
-    issues = data_issues(wire, captured, expected, promised, producer) + drifted
-    issues.extend(_consumer_issues(consumer, wire, issues))
+    missing = _missing_sub_path(wire, captured)
+    if missing is not None:
+        captured, issues = None, [missing]
+    else:
+        if captured is not None and wire.path:
+            captured = captured.inside(wire.path)
+        issues = data_issues(wire, captured, expected, promised, producer) + drifted
+        issues.extend(_consumer_issues(consumer, wire, issues))
     return EdgeResult(
         edge=str(wire),
         producer=wire.producer,
         output=wire.output,
+        path=wire.path,
         consumer=wire.consumer,
         input=wire.input,
         producer_status=producer.status,
@@ -236,6 +255,25 @@ def edge_result(wire: Wire, pipeline: Pipeline, run: RunResult, drifted: list[Is
         promised=promised,
         issues=[i.located(edge=str(wire)) for i in issues],
     )
+
+
+def _missing_sub_path(wire: Wire, captured: OutputProfile | None) -> Issue | None:
+    """The folder ``wire`` takes was not in its producer's output (the consumer did not run)."""
+    if wire.path is None or captured is None or captured.has_folder(wire.path):
+        return None
+    return Issue(
+        rule=SUB_PATH_MISSING,
+        severity=EDGE_RULES[SUB_PATH_MISSING].severity,
+        description=missing_sub_path(wire, _top_of(captured)),
+        step=wire.consumer,
+    )
+
+
+def _top_of(profile: OutputProfile) -> list[str]:
+    """What the top of a captured output holds: its folders ('test/') and files."""
+    files = [f for d in profile.datasets for f in d.files] + [a.path for a in profile.artifacts]
+    folders = [f"{f}/" for f in profile.layout if "/" not in f]
+    return sorted(folders + [f for f in files if "/" not in f])
 
 
 def data_issues(
@@ -277,8 +315,8 @@ def _consumer_issues(consumer: StepResult, wire: Wire, data: list[Issue]) -> lis
             Issue(
                 rule=CONSUMER_FAILED,
                 severity=EDGE_RULES[CONSUMER_FAILED].severity,
-                description=f"'{wire.consumer}' did not succeed on '{wire.producer}' output "
-                f"'{wire.output}' ({detail or consumer.status.value}); {suspect}",
+                description=f"'{wire.consumer}' did not succeed on {wire.source} "
+                f"({detail or consumer.status.value}); {suspect}",
                 hint=f"see its log: {consumer.log_file}" if consumer.log_file else None,
                 step=wire.consumer,
             )

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from .loader import load_pipeline
-from .model import TRAINING_OUTPUTS, InvalidStep, Pipeline, StepKind, StepOutput, _caller_dir
+from .model import (
+    TRAINING_OUTPUTS,
+    InvalidStep,
+    Pipeline,
+    StepKind,
+    StepOutput,
+    _caller_dir,
+    sub_path,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class Edge:
     target: str
     output: str | None = None
     input: str | None = None
+    path: str | None = None
 
     def __str__(self) -> str:
         return f"{self.source} -> {self.target}"
@@ -47,15 +56,29 @@ class PipelineDAG:
         return self
 
     def add_edge(
-        self, source: str, target: str, *, output: str | None = None, input: str | None = None
+        self,
+        source: str,
+        target: str,
+        *,
+        output: str | None = None,
+        input: str | None = None,
+        path: str | None = None,
     ) -> PipelineDAG:
-        """``target`` runs after ``source``; ``output``/``input`` name one wire (default: all)."""
+        """``target`` runs after ``source``; ``output``/``input`` name one wire (default: all),
+        ``path`` a folder inside that output which is all the input gets."""
         for node in (source, target):
             if node not in self.nodes:
                 raise ValueError(f"edge {source} -> {target}: no node named '{node}'")
         if input is not None and output is None:
             raise ValueError(f"edge {source} -> {target}: input='{input}' needs output= as well")
-        edge = Edge(source, target, output, input)
+        if path is not None and output is None:
+            raise ValueError(f"edge {source} -> {target}: path='{path}' needs output= as well")
+        if path is not None:
+            try:
+                path = sub_path(path)
+            except ValueError as exc:
+                raise ValueError(f"edge {source} -> {target}: path {exc}") from None
+        edge = Edge(source, target, output, input, path)
         self._wire(target, [*self._edges_into(target), edge])
         self.edges.append(edge)
         return self
@@ -103,7 +126,8 @@ class PipelineDAG:
 
     def _wires_of(self, edge: Edge) -> list[tuple[str, StepOutput]]:
         if edge.output is not None:
-            return [(edge.input or edge.output, StepOutput(step=edge.source, output=edge.output))]
+            ref = StepOutput(step=edge.source, output=edge.output, path=edge.path)
+            return [(edge.input or edge.output, ref)]
         return [(o, StepOutput(step=edge.source, output=o)) for o in self._outputs_of(edge.source)]
 
     def _outputs_of(self, name: str) -> list[str]:

@@ -73,14 +73,45 @@ class S3Source(_Frozen):
         return self.uri
 
 
+SUB_PATH_RULE = (
+    "a sub-path is a folder inside the output, relative and '/'-separated, e.g. 'train' or "
+    "'splits/train', without '.' or '..' parts and not starting with '/'"
+)
+
+
+def sub_path(value: str | None) -> str | None:
+    """A folder inside an output: relative, '/'-separated, no '.' or '..' parts, no trailing
+    '/' (``'train/'`` becomes ``'train'``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(SUB_PATH_RULE)
+    if value.startswith("/") or "\\" in value:
+        raise ValueError(f"'{value}': {SUB_PATH_RULE}")
+    parts = [part for part in value.split("/") if part]
+    if not parts or "." in parts or ".." in parts or "\x00" in value:
+        raise ValueError(f"'{value}': {SUB_PATH_RULE}")
+    return "/".join(parts)
+
+
 class StepOutput(_Frozen):
-    """A reference to an output of another step: the edge ``step`` → this step."""
+    """A reference to an output of another step: the edge ``step`` → this step; ``path``, a
+    folder inside that output, hands the consumer only that folder."""
 
     step: str
     output: str
+    path: str | None = None
+
+    _relative = field_validator("path", mode="before")(sub_path)
 
     def __str__(self) -> str:
-        return f"{self.step}.{self.output}"
+        return edge_source(self.step, self.output, self.path)
+
+
+def edge_source(step: str, output: str, path: str | None = None) -> str:
+    """How an edge names the data it carries: ``prep.processed_data``, or
+    ``prep.processed_data/train`` for a folder inside the output."""
+    return f"{step}.{output}/{path}" if path else f"{step}.{output}"
 
 
 def container_path(value: str | None) -> str | None:
@@ -207,8 +238,14 @@ class StepHandle:
     def name(self) -> str:
         return self.step.name
 
-    def output(self, name: str) -> StepOutput:
-        return StepOutput(step=self.step.name, output=name)
+    def output(self, name: str, path: str | None = None) -> StepOutput:
+        """Output ``name`` of this step; with ``path``, only that folder inside it
+        (``prep.output("processed_data", "train")``)."""
+        try:
+            return StepOutput(step=self.step.name, output=name, path=path)
+        except ValidationError as exc:
+            message = describe_error(exc.errors()[0])[1]
+            raise InvalidStep(self.step.name, f"output('{name}').path", message) from None
 
     @property
     def model(self) -> StepOutput:
@@ -342,7 +379,10 @@ def describe_validation_error(error: ValidationError) -> tuple[str, str]:
     return describe_error(first)
 
 
-INPUT_FORMS = "an input is a path, an s3://bucket/prefix URI, or {step: NAME, output: NAME}"
+INPUT_FORMS = (
+    "an input is a path, an s3://bucket/prefix URI, or {step: NAME, output: NAME} "
+    "(with path: SUB/FOLDER for a folder inside the output)"
+)
 STEP_NAME_RULE = (
     "a step name has letters, digits, '-' and '_', up to 80 characters, "
     "and starts with a letter or digit"
@@ -542,10 +582,19 @@ def _normalise_input(value: Any, base_dir: Path, field: str) -> Any:
 
 def _normalise_input_dict(value: dict[str, Any], base_dir: Path, field: str) -> dict[str, Any]:
     data = dict(value)
-    if "path" in data and ("step" in data or "output" in data):
-        raise FieldError(field, "give either 'path' or 'step' and 'output', not both")
     if "step" in data or "output" in data:
+        if "path" in data and ("step" not in data or "output" not in data):
+            raise FieldError(
+                field,
+                "give either 'path' or 'step' and 'output' (with both of these, 'path' is a "
+                "folder inside that output)",
+            )
         source = {"step": data.pop("step", None), "output": data.pop("output", None)}
+        if "path" in data:
+            try:
+                source["path"] = sub_path(data.pop("path"))
+            except ValueError as exc:
+                raise FieldError(f"{field}.path", str(exc)) from None
         return {"source": source, **data}
     if "path" in data:
         path = data.pop("path")

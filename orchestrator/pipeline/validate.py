@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import PipelineError
 from .expectations import TRAINING_FILES, Expectation, ExpectedMetric, ExpectedQuality
 from .graph import find_cycle
-from .model import LocalSource, Pipeline, Step, StepKind, StepOutput
+from .model import MODEL_OUTPUT, LocalSource, Pipeline, Step, StepKind, StepOutput
 from .resources import INSTANCE_TYPES
 from .sagemaker_paths import (
     MODEL_DIR,
@@ -126,6 +126,16 @@ def _check_references(step: Step, pipeline: Pipeline, file: Path) -> None:
                 f"step '{ref.step}' has no output '{ref.output}'; its outputs: {outputs}",
                 file=file,
                 field=field,
+            )
+        if ref.path is not None and producer.kind is StepKind.TRAINING:
+            raise PipelineError(
+                f"takes folder '{ref.path}' of '{ref.step}' output '{ref.output}' ({ref}), but "
+                f"a training step's '{ref.output}' is one archive "
+                f"({'model.tar.gz' if ref.output == MODEL_OUTPUT else 'output.tar.gz'}), not a "
+                f"folder; take the whole output ({ref.step}.{ref.output}) and unpack it in the "
+                "script",
+                file=file,
+                field=f"{field}.path",
             )
     for name in step.depends_on:
         if name not in pipeline.steps:

@@ -12,30 +12,58 @@ from ..data.contracts import ScriptContract
 from ..data.schemas import DataSchema
 from ..errors import InputError
 from .graph import ancestors
-from .model import Pipeline, Step, StepOutput
+from .model import Pipeline, Step, StepOutput, edge_source
 
 
 @dataclass(frozen=True)
 class Wire:
-    """One output of a producer mounted as one input of a consumer."""
+    """One output of a producer (or, with ``path``, one folder inside it) mounted as one input
+    of a consumer."""
 
     producer: str
     output: str
     consumer: str
     input: str
+    path: str | None = None
+
+    @property
+    def source(self) -> str:
+        """``prep.processed_data`` or ``prep.processed_data/train``."""
+        return edge_source(self.producer, self.output, self.path)
 
     def __str__(self) -> str:
-        return f"{self.producer}.{self.output} -> {self.consumer}.{self.input}"
+        return f"{self.source} -> {self.consumer}.{self.input}"
+
+
+def wire_of(consumer: str, channel: str, ref: StepOutput) -> Wire:
+    """The wire that ``ref`` makes into input ``channel`` of ``consumer``."""
+    return Wire(ref.step, ref.output, consumer, channel, ref.path)
 
 
 def wires(steps: Mapping[str, Step]) -> list[Wire]:
     """Every wire of the pipeline, in step order."""
     return [
-        Wire(item.source.step, item.source.output, step.name, channel)
+        wire_of(step.name, channel, item.source)
         for step in steps.values()
         for channel, item in step.inputs.items()
         if isinstance(item.source, StepOutput)
     ]
+
+
+def missing_sub_path(wire: Wire, holds: list[str]) -> str:
+    """What is said when the folder a wire takes from its producer's output is not there
+    after the producer ran; ``holds`` is what the output holds (folders end in '/')."""
+    shown = ", ".join(holds[:HOLDS_SHOWN]) + (
+        f", +{len(holds) - HOLDS_SHOWN} more" if len(holds) > HOLDS_SHOWN else ""
+    )
+    return (
+        f"input '{wire.input}' takes folder '{wire.path}' of '{wire.producer}' output "
+        f"'{wire.output}' ({wire.source}), and '{wire.producer}' wrote no such folder; the "
+        f"output holds {shown or 'nothing'}"
+    )
+
+
+HOLDS_SHOWN = 10
 
 
 def wires_along(pipeline: Pipeline, path: Sequence[str], file: Path | None = None) -> list[Wire]:
@@ -75,11 +103,16 @@ def steps_for_path(pipeline: Pipeline, path: Sequence[str]) -> Pipeline:
 
 
 def declared_schemas(wire: Wire, pipeline: Pipeline) -> tuple[DataSchema | None, DataSchema | None]:
-    """(consumer's input schema, producer's output schema) from their contracts."""
+    """(consumer's input schema, producer's output schema) from their contracts; a wire that
+    takes a folder inside the output has no producer's schema."""
     consumer = pipeline.steps[wire.consumer].contract
     producer = pipeline.steps[wire.producer].contract
     expected = sourced(consumer.input_schemas.get(wire.input), consumer) if consumer else None
-    promised = sourced(producer.output_schemas.get(wire.output), producer) if producer else None
+    if wire.path is not None or producer is None:
+        # A producer's schema describes its whole output, not a folder inside it: it is
+        # checked on the output itself.
+        return expected, None
+    promised = sourced(producer.output_schemas.get(wire.output), producer)
     return expected, promised
 
 

@@ -16,7 +16,7 @@ from ..files import write_json_atomic
 from ..pipeline.graph import descendants
 from .hints import archive_inputs, step_hints
 from .observer import NullObserver, RunObserver
-from .plan import PlannedStep, RunPlan
+from .plan import PlannedStep, RunPlan, missing_sub_paths
 from .results import RunResult, Status, StepResult
 from .rundir import MANIFEST
 from .step_runner import prepare, run_step, step_record
@@ -110,6 +110,9 @@ class Execution:
         if self.cancel.is_set():
             self._discard_created(planned.name)
             return step_record(planned, Status.SKIPPED, INTERRUPTED_BEFORE_START)
+        missing = missing_sub_paths(planned)
+        if missing:
+            return step_record(planned, Status.SKIPPED, missing)
         try:
             return run_step(planned, self.engine, self.observer, self.cancel)
         except Exception as exc:
@@ -130,7 +133,8 @@ class Execution:
             upstream = planned.step.upstream
             if states[name] is not Status.PENDING or name in self.created_ahead or not upstream:
                 continue
-            if planned.job.copies:
+            if planned.job.copies or planned.sub_paths:
+                # A sub-path's folder is checked when the step starts, its producer done.
                 continue
             if all(states[up] in (Status.RUNNING, Status.SUCCEEDED) for up in upstream):
                 waiting.append(name)

@@ -8,11 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..container_files import is_real_dir_inside
 from ..engines.spec import MANAGED_LABEL, OWNER_LABEL, PIPELINE_LABEL, RUN_LABEL, STEP_LABEL
 from ..errors import PipelineError
 from ..pipeline.graph import topological_order
-from ..pipeline.model import LocalSource, Pipeline, S3Source, Step
+from ..pipeline.model import LocalSource, Pipeline, S3Source, Step, StepOutput
 from ..pipeline.resources import limits
+from ..pipeline.wiring import Wire, missing_sub_path, wire_of
 from .sagemaker_job import JobContext, JobSpec, StepPaths, translate
 from .secrets import secret_env
 from .settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
@@ -28,6 +30,9 @@ class PlannedStep:
     secret_values: tuple[str, ...] = field(default=(), repr=False)
     """Masked in what the step's container prints: every secret of the run (one step can hand
     its secret to the next through data)."""
+    sub_paths: tuple[tuple[Wire, Path], ...] = ()
+    """Inputs that take a folder inside another step's output: the wire and that output's
+    folder, checked once the producer ran (``missing_sub_paths``)."""
 
     @property
     def name(self) -> str:
@@ -73,6 +78,7 @@ def plan_run(
             job,
             log_limit_bytes=settings.log_limit_bytes,
             secret_values=tuple(settings.secrets.values()),
+            sub_paths=sub_path_inputs(step, run_dir),
         )
     return RunPlan(run_id, run_dir, pipeline.name, pipeline_file, steps, fetched_sources(pipeline))
 
@@ -101,8 +107,50 @@ def resolve_inputs(step: Step, run_dir: Path) -> dict[str, Path]:
                 field=f"steps.{step.name}.inputs.{channel}",
             )
         else:
-            resolved[channel] = StepPaths(run_dir / "steps" / source.step).output(source.output)
+            folder = StepPaths(run_dir / "steps" / source.step).output(source.output)
+            resolved[channel] = folder / source.path if source.path else folder
     return resolved
+
+
+def sub_path_inputs(step: Step, run_dir: Path) -> tuple[tuple[Wire, Path], ...]:
+    """Each input taking a folder inside another step's output, with that output's folder."""
+    return tuple(
+        (
+            wire_of(step.name, channel, item.source),
+            StepPaths(run_dir / "steps" / item.source.step).output(item.source.output),
+        )
+        for channel, item in step.inputs.items()
+        if isinstance(item.source, StepOutput) and item.source.path
+    )
+
+
+def missing_sub_paths(planned: PlannedStep) -> str | None:
+    """Why the step cannot start: a folder one of its inputs takes from another step's output
+    is not there. The producer (a container) wrote it, so each part of the path must be a real
+    folder: a link is never followed, lest the mount show the host what it points at."""
+    problems = [
+        missing_sub_path(wire, _holds(output))
+        for wire, output in planned.sub_paths
+        if not is_real_dir_inside(output, wire.path or "")
+    ]
+    return "; ".join(problems) or None
+
+
+def _holds(output: Path) -> list[str]:
+    """The top of an output folder, links left unfollowed: 'test/', 'a.csv', 'x (a link)'."""
+    try:
+        with os.scandir(output) as entries:
+            found = [
+                f"{e.name}/"
+                if e.is_dir(follow_symlinks=False)
+                else f"{e.name} (a link, not followed)"
+                if e.is_symlink()
+                else e.name
+                for e in entries
+            ]
+    except OSError:
+        return []
+    return sorted(found)
 
 
 def run_labels(run_id: str, pipeline_name: str, step_name: str, owner: str) -> Mapping[str, str]:

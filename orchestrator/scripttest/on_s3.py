@@ -28,7 +28,7 @@ from ..data.schemas import DataSchema
 from ..errors import InputError, StepFailed, StepNotFinished, StepNotFound, StepWithoutData
 from ..issues import Issue, Severity
 from ..pipeline.model import LocalSource, Pipeline, S3Source, Step, StepOutput
-from ..pipeline.wiring import Wire, declared_schemas, sourced, wires
+from ..pipeline.wiring import Wire, declared_schemas, sourced, wire_of, wires
 from ..run.context import RunContext
 from ..run.pipeline_run import S3Fetcher, fetched, s3_fetcher
 from .case_checks import TestCaseResult, case_metrics
@@ -98,10 +98,11 @@ def _wired_sources(
         if channel in given:
             continue
         if isinstance(item.source, StepOutput):
-            wire = Wire(item.source.step, item.source.output, step.name, channel)
+            wire = wire_of(step.name, channel, item.source)
             if wire.producer not in outputs:
                 outputs[wire.producer] = _discover(discovery, execution_arn, wire, producer)
-            sources[channel] = _output_uri(outputs[wire.producer], wire.output, channel)
+            uri = _output_uri(outputs[wire.producer], wire.output, channel)
+            sources[channel] = f"{uri.rstrip('/')}/{wire.path}" if wire.path else uri
         elif isinstance(item.source, S3Source):
             sources[channel] = item.source.uri
         else:
@@ -241,7 +242,7 @@ def _declared(
     """(producer, the schema ``step`` expects on ``channel``, the one its producer promised)."""
     item = step.inputs.get(channel)
     if pipeline is not None and item is not None and isinstance(item.source, StepOutput):
-        wire = Wire(item.source.step, item.source.output, step.name, channel)
+        wire = wire_of(step.name, channel, item.source)
         return (wire.producer, *declared_schemas(wire, pipeline))
     contract = step.contract
     expected = sourced(contract.input_schemas.get(channel), contract) if contract else None

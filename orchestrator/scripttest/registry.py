@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..container_files import is_regular_file, regular_files, walk
+from ..container_files import is_real_dir_inside, is_regular_file, regular_files, walk
 from ..data.capture import capture_output
 from ..data.compatibility import check_output
 from ..data.schemas import DataSchema
@@ -228,12 +228,20 @@ class TestDataRegistry:
         script: str,
         case: str,
         description: str = "",
+        path: str | None = None,
     ) -> TestDataEntry:
-        """Register what ``step`` wrote to ``output`` in a cit run as test data of ``script``."""
+        """Register what ``step`` wrote to ``output`` (or to folder ``path`` inside it) in a
+        cit run as test data of ``script``."""
         folder = run_output_folder(Path(run_dir), step, output)
+        named = f"output '{output}' of step '{step}'"
+        if path is not None:
+            named = f"folder '{path}' of {named}"
+            if not is_real_dir_inside(folder, path):
+                raise InputError(f"{named} is not there (or is a link)", file=folder)
+            folder = folder / path
         if not regular_files(folder):
-            raise InputError(f"output '{output}' of step '{step}' is empty", file=folder)
-        text = description or f"output '{output}' of step '{step}' in run {Path(run_dir).name}"
+            raise InputError(f"{named} is empty", file=folder)
+        text = description or f"{named} in run {Path(run_dir).name}"
         return self.register(script, case, folder, description=text, follow_links=False)
 
     def for_edge(
@@ -241,20 +249,23 @@ class TestDataRegistry:
     ) -> Entries:
         """The test data of ``consumer`` (its step name) that fits the schema its contract
         declares for ``input``. With ``run_dir``, the producer's output in that run, if it holds
-        files, is registered first as case ``<producer>.<output>``."""
+        files, is registered first as case ``<producer>.<output>`` (``<producer>.<output>.<path>``
+        for an input that takes a folder inside the output)."""
         producer, schema = edge_schema(pipeline, consumer, input)
         if run_dir is not None:
             run_dir = Path(run_dir)
             if not run_dir.is_dir():
                 raise InputError("no such run directory", file=run_dir)
             folder = StepPaths(run_dir / "steps" / producer.step).output(producer.output)
-            if regular_files(folder):
+            there = producer.path is None or is_real_dir_inside(folder, producer.path)
+            if there and regular_files(folder / (producer.path or "")):
                 self.register_run_output(
                     run_dir,
                     producer.step,
                     producer.output,
                     script=consumer,
-                    case=f"{producer.step}.{producer.output}",
+                    case=str(producer).replace("/", "."),  # a case name has no '/'
+                    path=producer.path,
                 )
         return self.find_compatible(schema, consumer)
 
