@@ -13,21 +13,26 @@ from ..errors import InputError
 from ..files import YAML_SUFFIXES, FieldError, one_line, read_data, reject_unknown, run_python
 from .expectations import InvalidExpectation, parse_expectations
 from .model import InvalidStep, Pipeline, PipelineSource, Step, build_step
+from .sagemaker_definition import definition_pipeline, is_definition
 
 PYTHON_SUFFIXES = (".py",)
+JSON_SUFFIXES = (".json",)
 YAML_TOP_LEVEL = ("name", "steps", "expectations")
 
 
 def load_pipeline(path: Path) -> Pipeline:
-    """Read ``path`` (``.py`` or ``.yaml``) and return the pipeline it defines."""
+    """Read ``path`` (``.py``, ``.yaml``, or ``.json``: a SageMaker pipeline definition) and
+    return the pipeline it defines."""
     _require_file(path)
     suffix = path.suffix.lower()
     if suffix in PYTHON_SUFFIXES:
         pipeline = _load_python(path)
     elif suffix in YAML_SUFFIXES:
         pipeline = _load_yaml(path)
+    elif suffix in JSON_SUFFIXES:
+        pipeline = _load_definition(path)
     else:
-        allowed = ".py, .yaml, .yml"
+        allowed = ".py, .yaml, .yml, .json (a SageMaker pipeline definition)"
         raise InputError(f"unknown pipeline format '{suffix}'; allowed: {allowed}", file=path)
     pipeline.source_file = path
     return pipeline
@@ -96,6 +101,21 @@ def _dag_to_pipeline(dag: PipelineSource, path: Path) -> Pipeline:
         raise InputError(exc.message, file=path, field=exc.field) from None
     except (TypeError, ValueError) as exc:
         raise InputError(one_line(exc), file=path) from None
+
+
+# SageMaker pipeline definition ----------------------------------------------------------
+
+
+def _load_definition(path: Path) -> Pipeline:
+    data = read_data(path)
+    if not is_definition(data):
+        raise InputError(
+            "is not a SageMaker pipeline definition (a JSON object with 'Version' and "
+            "'Steps', as Pipeline.definition() returns); write a pipeline in cit's own "
+            "format as .py or .yaml",
+            file=path,
+        )
+    return definition_pipeline(data, path)
 
 
 # YAML -----------------------------------------------------------------------------------

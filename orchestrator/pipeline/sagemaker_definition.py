@@ -1,0 +1,608 @@
+"""A SageMaker pipeline definition (the JSON ``Pipeline.definition()`` returns) as a cit
+``Pipeline``.
+
+Understood: processing steps that run a script (the ``code`` input of SKLearnProcessor,
+ScriptProcessor and the like), script-mode training steps (framework estimators with an
+``entry_point``), inputs given as S3 URIs, parameters (their default values), another step's
+output or a folder inside it, ``DependsOn``. Everything else is refused with one
+``InputError`` naming the step, the field and what is supported: nothing is run half
+understood.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..aws.s3_uris import is_s3_text
+from ..errors import InputError
+from .model import MODEL_OUTPUT, InvalidStep, Pipeline, Step, StepKind, build_step
+
+DEFINITION_KEYS = ("Version", "Steps")
+CODE_FOLDERS = ("scripts", "code")
+"""Folders beside the definition where the steps' code is looked for (after the folder
+itself)."""
+
+SUPPORTED_STEPS = "Processing (a script run by python3 or the like) and Training (script mode)"
+SUPPORTED_EXPRESSIONS = (
+    "supported: a string, {'Get': 'Parameters.NAME'}, "
+    "{'Get': \"Steps.NAME.ProcessingOutputConfig.Outputs['OUTPUT'].S3Output.S3Uri\"}, "
+    "{'Get': 'Steps.NAME.ModelArtifacts.S3ModelArtifacts'}, and a 'Std:Join' on '/' "
+    "of such a step output and plain strings (a folder inside it)"
+)
+_STEP_OUTPUT = re.compile(
+    r"^Steps\.([^.]+)\.ProcessingOutputConfig\.Outputs\['([^']+)'\]\.S3Output\.S3Uri$"
+)
+_MODEL_ARTIFACTS = re.compile(r"^Steps\.([^.]+)\.ModelArtifacts\.S3ModelArtifacts$")
+_AUTO_INPUT_NAME = re.compile(r"^input-\d+$")
+
+_TOP_LEVEL = ("Version", "Metadata", "Parameters", "PipelineExperimentConfig", "Steps")
+_STEP_KEYS = ("Name", "Type", "Arguments", "DependsOn", "Description", "DisplayName")
+_IGNORED_STEP_KEYS = ("CacheConfig", "RetryPolicies")
+_PROCESSING_ARGS = (
+    "AppSpecification",
+    "ProcessingInputs",
+    "ProcessingOutputConfig",
+    "ProcessingResources",
+    "StoppingCondition",
+    "Environment",
+)
+_IGNORED_PROCESSING_ARGS = ("RoleArn", "ProcessingJobName", "NetworkConfig", "Tags")
+_TRAINING_ARGS = (
+    "AlgorithmSpecification",
+    "HyperParameters",
+    "InputDataConfig",
+    "ResourceConfig",
+    "StoppingCondition",
+    "Environment",
+)
+_IGNORED_TRAINING_ARGS = (
+    "RoleArn",
+    "TrainingJobName",
+    "OutputDataConfig",
+    "DebugHookConfig",
+    "DebugRuleConfigurations",
+    "ProfilerConfig",
+    "ProfilerRuleConfigurations",
+    "VpcConfig",
+    "Tags",
+)
+_FRAMEWORK_PROGRAM = "sagemaker_program"
+_FRAMEWORK_SUBMIT_DIR = "sagemaker_submit_directory"
+
+
+class Refused(ValueError):
+    """A part of the definition cit does not understand (yet): where, and what it is."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def is_definition(data: Any) -> bool:
+    """Whether ``data`` is shaped like a SageMaker pipeline definition."""
+    return isinstance(data, dict) and all(key in data for key in DEFINITION_KEYS)
+
+
+def code_folders(definition_file: Path, code_dir: Path | None = None) -> list[Path]:
+    """Where the steps' code is looked for: ``code_dir``, or the definition's folder and its
+    ``scripts/`` and ``code/`` subfolders that exist."""
+    if code_dir is not None:
+        return [code_dir.resolve()]
+    base = definition_file.resolve().parent
+    return [base, *(base / name for name in CODE_FOLDERS if (base / name).is_dir())]
+
+
+def definition_pipeline(
+    data: dict[str, Any], path: Path, code_dir: Path | None = None
+) -> Pipeline:
+    """The pipeline the definition ``data`` (read from ``path``) describes; anything not
+    understood is an ``InputError`` naming the step and field."""
+    try:
+        return _Importer(data, path, code_folders(path, code_dir)).pipeline()
+    except Refused as exc:
+        raise InputError(exc.message, file=path, field=exc.field) from None
+    except InvalidStep as exc:
+        raise InputError(exc.message, file=path, field=exc.field) from None
+
+
+def pipeline_name(path: Path) -> str:
+    """``tabular.definition.json`` → ``tabular``: a definition does not name its pipeline."""
+    name = path.name.removesuffix(path.suffix)
+    return name.removesuffix(".definition") or name
+
+
+class _Importer:
+    def __init__(self, data: dict[str, Any], path: Path, folders: list[Path]) -> None:
+        self.data = data
+        self.path = path
+        self.base_dir = path.resolve().parent
+        self.folders = folders
+        self.parameters: dict[str, Any] = {}
+
+    def pipeline(self) -> Pipeline:
+        _known_keys(self.data, _TOP_LEVEL, (), "")
+        self.parameters = self._parameters(self.data.get("Parameters", []))
+        steps = self.data["Steps"]
+        if not isinstance(steps, list) or not steps:
+            raise Refused("Steps", "must be a non-empty list of steps")
+        pipeline = Pipeline(pipeline_name(self.path), base_dir=self.base_dir)
+        for index, raw in enumerate(steps):
+            step = self._step(raw, index)
+            try:
+                pipeline.add(step)
+            except ValueError as exc:
+                raise Refused(f"Steps.{step.name}", str(exc)) from None
+        return pipeline
+
+    # Parameters -----------------------------------------------------------------------
+
+    def _parameters(self, raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, list):
+            raise Refused("Parameters", "must be a list of parameters")
+        result: dict[str, Any] = {}
+        for item in raw:
+            if not isinstance(item, dict) or not isinstance(item.get("Name"), str):
+                raise Refused("Parameters", "each parameter must be an object with a 'Name'")
+            name = item["Name"]
+            if "DefaultValue" not in item:
+                raise Refused(
+                    f"Parameters.{name}",
+                    "has no DefaultValue; cit runs a definition with its parameters' "
+                    "default values (setting a parameter with --param is not supported yet)",
+                )
+            result[name] = item["DefaultValue"]
+        return result
+
+    def _parameter(self, name: str, field: str) -> Any:
+        if name not in self.parameters:
+            known = ", ".join(sorted(self.parameters)) or "none"
+            raise Refused(field, f"no parameter '{name}' in Parameters (defined: {known})")
+        return self.parameters[name]
+
+    # Steps ----------------------------------------------------------------------------
+
+    def _step(self, raw: Any, index: int) -> Step:
+        if not isinstance(raw, dict) or not isinstance(raw.get("Name"), str):
+            raise Refused(f"Steps[{index}]", "each step must be an object with a 'Name'")
+        name = raw["Name"]
+        where = f"Steps.{name}"
+        kind = raw.get("Type")
+        if kind not in ("Processing", "Training"):
+            raise Refused(
+                f"{where}.Type",
+                f"a {kind} step is not supported; cit runs {SUPPORTED_STEPS} steps",
+            )
+        _known_keys(raw, _STEP_KEYS, _IGNORED_STEP_KEYS, where)
+        args = raw.get("Arguments")
+        if not isinstance(args, dict):
+            raise Refused(f"{where}.Arguments", "must be an object (the job's request)")
+        if kind == "Processing":
+            fields = self._processing(args, f"{where}.Arguments")
+        else:
+            fields = self._training(args, f"{where}.Arguments")
+        fields["depends_on"] = _depends_on(raw.get("DependsOn", []), where)
+        step_kind = StepKind.PROCESSING if kind == "Processing" else StepKind.TRAINING
+        return build_step(name, step_kind, fields, self.base_dir)
+
+    def _processing(self, args: dict[str, Any], where: str) -> dict[str, Any]:
+        _known_keys(args, _PROCESSING_ARGS, _IGNORED_PROCESSING_ARGS, where)
+        app = _mapping(args.get("AppSpecification"), f"{where}.AppSpecification")
+        _known_keys(
+            app,
+            ("ImageUri", "ContainerEntrypoint", "ContainerArguments"),
+            (),
+            f"{where}.AppSpecification",
+        )
+        inputs = _list(args.get("ProcessingInputs", []), f"{where}.ProcessingInputs")
+        entry = app.get("ContainerEntrypoint")
+        entry_field = f"{where}.AppSpecification.ContainerEntrypoint"
+        if not (isinstance(entry, list) and entry and all(isinstance(e, str) for e in entry)):
+            raise Refused(
+                entry_field,
+                "cit runs processing steps that run a script, e.g. "
+                "['python3', '/opt/ml/processing/input/code/prep.py']; got "
+                f"{_text(entry)}",
+            )
+        code_index, script = self._processing_script(entry, inputs, where)
+        fields: dict[str, Any] = {"script": script}
+        if entry[:-1] != ["python3"]:
+            fields["entrypoint"] = entry[:-1]
+        arguments = app.get("ContainerArguments", [])
+        fields["arguments"] = [
+            self._scalar(value, f"{where}.AppSpecification.ContainerArguments[{i}]")
+            for i, value in enumerate(_list(arguments, f"{where}.AppSpecification"))
+        ]
+        fields["inputs"] = self._processing_inputs(
+            [item for i, item in enumerate(inputs) if i != code_index], where
+        )
+        fields["outputs"] = self._processing_outputs(args.get("ProcessingOutputConfig"), where)
+        fields["env"] = self._env(args.get("Environment", {}), f"{where}.Environment")
+        resources = _mapping(args.get("ProcessingResources"), f"{where}.ProcessingResources")
+        fields["instance"] = self._instance(
+            _mapping(resources.get("ClusterConfig"), f"{where}.ProcessingResources.ClusterConfig"),
+            f"{where}.ProcessingResources.ClusterConfig",
+        )
+        fields.update(self._timeout(args.get("StoppingCondition"), where))
+        return fields
+
+    def _processing_script(
+        self, entry: list[str], inputs: list[Any], where: str
+    ) -> tuple[int, Path]:
+        """The index of the input holding the code, and the local script the entrypoint
+        runs."""
+        program = PurePosixPath(entry[-1])
+        field = f"{where}.AppSpecification.ContainerEntrypoint"
+        if len(entry) < 2 or not program.is_absolute():
+            raise Refused(
+                field,
+                "cit runs processing steps whose entrypoint is a program and the script it "
+                f"runs, e.g. ['python3', '/opt/ml/processing/input/code/prep.py']; got {entry}",
+            )
+        for index, item in enumerate(inputs):
+            s3_input = item.get("S3Input") if isinstance(item, dict) else None
+            if not isinstance(s3_input, dict):
+                continue
+            local = s3_input.get("LocalPath")
+            if not isinstance(local, str) or PurePosixPath(local) != program.parent:
+                continue
+            input_field = f"{where}.ProcessingInputs[{item.get('InputName', index)}]"
+            uri = s3_input.get("S3Uri")
+            if not isinstance(uri, str) or not is_s3_text(uri):
+                raise Refused(
+                    f"{input_field}.S3Input.S3Uri",
+                    f"the code input must be an s3:// URI of the script; got {_text(uri)}",
+                )
+            if uri.rstrip("/").rsplit("/", 1)[-1] != program.name:
+                raise Refused(
+                    f"{input_field}.S3Input.S3Uri",
+                    f"the code input {uri} is not the script {program.name} the entrypoint "
+                    "runs; cit maps a code input of one script file (code='prep.py')",
+                )
+            return index, self._local_code(uri, program.name, f"{input_field}.S3Input.S3Uri")
+        raise Refused(
+            field,
+            f"no ProcessingInput is mounted at {program.parent}, the folder of the script "
+            f"{program} the entrypoint runs",
+        )
+
+    def _local_code(self, uri: str, relative: str, field: str) -> Path:
+        for folder in self.folders:
+            candidate = folder / relative
+            if candidate.is_file():
+                return candidate
+        looked = ", ".join(str(folder) for folder in self.folders)
+        raise Refused(
+            field,
+            f"cannot map {uri} to a local file: no {relative} in {looked}; put the code in "
+            "the definition's folder or its scripts/ or code/ folder",
+        )
+
+    def _processing_inputs(self, inputs: list[Any], where: str) -> dict[str, Any]:
+        auto_names = [
+            PurePosixPath(str(_s3_input(item).get("LocalPath", ""))).name
+            for item in inputs
+            if isinstance(item, dict) and isinstance(item.get("S3Input"), dict)
+        ]
+        result: dict[str, Any] = {}
+        for index, item in enumerate(inputs):
+            if not isinstance(item, dict):
+                raise Refused(f"{where}.ProcessingInputs[{index}]", "must be an object")
+            name = item.get("InputName")
+            field = f"{where}.ProcessingInputs[{name if name else index}]"
+            if not isinstance(name, str):
+                raise Refused(field, "has no InputName")
+            if "S3Input" not in item:
+                other = ", ".join(k for k in item if k not in ("InputName", "AppManaged"))
+                raise Refused(field, f"{other or 'this input'} is not supported; use S3Input")
+            s3_input = _mapping(item["S3Input"], f"{field}.S3Input")
+            _require(s3_input, "S3DataType", ("S3Prefix",), f"{field}.S3Input")
+            _require(s3_input, "S3InputMode", ("File",), f"{field}.S3Input")
+            _require(s3_input, "S3CompressionType", ("None",), f"{field}.S3Input")
+            local = s3_input.get("LocalPath")
+            if not isinstance(local, str):
+                raise Refused(f"{field}.S3Input.LocalPath", "must be a path in the container")
+            channel = name
+            short = PurePosixPath(local).name
+            if _AUTO_INPUT_NAME.match(name) and short and auto_names.count(short) == 1:
+                channel = short
+            if channel in result:
+                raise Refused(field, f"two inputs named '{channel}'")
+            source = self._source(s3_input.get("S3Uri"), f"{field}.S3Input.S3Uri")
+            result[channel] = {**source, "destination": local}
+        return result
+
+    def _processing_outputs(self, config: Any, where: str) -> dict[str, Any]:
+        if config is None:
+            return {}
+        field = f"{where}.ProcessingOutputConfig"
+        config = _mapping(config, field)
+        _known_keys(config, ("Outputs",), (), field)
+        result: dict[str, Any] = {}
+        for index, item in enumerate(_list(config.get("Outputs", []), f"{field}.Outputs")):
+            if not isinstance(item, dict) or not isinstance(item.get("OutputName"), str):
+                raise Refused(f"{field}.Outputs[{index}]", "must be an object with OutputName")
+            name = item["OutputName"]
+            out_field = f"{field}.Outputs[{name}]"
+            if "S3Output" not in item:
+                raise Refused(out_field, "only S3Output outputs are supported")
+            s3_output = _mapping(item["S3Output"], f"{out_field}.S3Output")
+            local = s3_output.get("LocalPath")
+            if not isinstance(local, str):
+                raise Refused(f"{out_field}.S3Output.LocalPath", "must be a path in the container")
+            result[name] = {"destination": local}
+        return result
+
+    def _training(self, args: dict[str, Any], where: str) -> dict[str, Any]:
+        _known_keys(args, _TRAINING_ARGS, _IGNORED_TRAINING_ARGS, where)
+        spec_field = f"{where}.AlgorithmSpecification"
+        spec = _mapping(args.get("AlgorithmSpecification"), spec_field)
+        _known_keys(
+            spec,
+            ("TrainingImage", "TrainingInputMode"),
+            ("MetricDefinitions", "EnableSageMakerMetricsTimeSeries"),
+            spec_field,
+        )
+        _require(spec, "TrainingInputMode", ("File",), spec_field)
+        hyperparameters, program, submit_dir = self._hyperparameters(
+            args.get("HyperParameters", {}), f"{where}.HyperParameters"
+        )
+        if program is None:
+            raise Refused(
+                f"{where}.HyperParameters",
+                f"no {_FRAMEWORK_PROGRAM}: the step runs the image's own algorithm; cit runs "
+                "script-mode training steps (a framework estimator with an entry_point)",
+            )
+        script = self._local_code(
+            submit_dir or program, program, f"{where}.HyperParameters.{_FRAMEWORK_PROGRAM}"
+        )
+        fields: dict[str, Any] = {"script": script, "hyperparameters": hyperparameters}
+        if submit_dir is not None:
+            fields["source_dir"] = _source_dir(script, program)
+        channels = _list(args.get("InputDataConfig", []), f"{where}.InputDataConfig")
+        fields["inputs"] = self._channels(channels, f"{where}.InputDataConfig")
+        fields["env"] = self._env(args.get("Environment", {}), f"{where}.Environment")
+        resources_field = f"{where}.ResourceConfig"
+        resources = _mapping(args.get("ResourceConfig"), resources_field)
+        if "InstanceGroups" in resources:
+            raise Refused(
+                f"{resources_field}.InstanceGroups", "heterogeneous clusters are not supported"
+            )
+        fields["instance"] = self._instance(resources, resources_field)
+        fields.update(self._timeout(args.get("StoppingCondition"), where))
+        return fields
+
+    def _hyperparameters(
+        self, raw: Any, where: str
+    ) -> tuple[dict[str, Any], str | None, str | None]:
+        """The user's hyperparameters (JSON-decoded as the training toolkit decodes them),
+        ``sagemaker_program`` and ``sagemaker_submit_directory``; cit sets the other
+        ``sagemaker_*`` keys itself."""
+        raw = _mapping(raw, where)
+        result: dict[str, Any] = {}
+        for key, value in raw.items():
+            if not isinstance(value, str):
+                raise Refused(
+                    f"{where}.{key}",
+                    f"{_text(value)} is not supported; a hyperparameter is a JSON-encoded "
+                    "string (parameters in hyperparameters are not supported yet)",
+                )
+            try:
+                decoded = json.loads(value)
+            except json.JSONDecodeError:
+                decoded = value
+            if isinstance(decoded, list | dict) or decoded is None:
+                raise Refused(
+                    f"{where}.{key}",
+                    f"{value} is not supported; a hyperparameter is a string, number or boolean",
+                )
+            result[key] = decoded
+        program = result.pop(_FRAMEWORK_PROGRAM, None)
+        submit_dir = result.pop(_FRAMEWORK_SUBMIT_DIR, None)
+        for key in [k for k in result if k.startswith("sagemaker_")]:
+            del result[key]
+        if program is not None and not isinstance(program, str):
+            raise Refused(f"{where}.{_FRAMEWORK_PROGRAM}", "must be the entry script's name")
+        if submit_dir is not None and not isinstance(submit_dir, str):
+            raise Refused(f"{where}.{_FRAMEWORK_SUBMIT_DIR}", "must be an s3:// URI")
+        return result, program, submit_dir
+
+    def _channels(self, channels: list[Any], where: str) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for index, item in enumerate(channels):
+            if not isinstance(item, dict) or not isinstance(item.get("ChannelName"), str):
+                raise Refused(f"{where}[{index}]", "must be an object with ChannelName")
+            name = item["ChannelName"]
+            field = f"{where}[{name}]"
+            _known_keys(
+                item,
+                ("ChannelName", "DataSource", "InputMode", "CompressionType"),
+                ("ContentType", "RecordWrapperType", "ShuffleConfig"),
+                field,
+            )
+            _require(item, "InputMode", ("File",), field)
+            _require(item, "CompressionType", ("None",), field)
+            source = _mapping(item.get("DataSource"), f"{field}.DataSource")
+            if "S3DataSource" not in source:
+                other = ", ".join(source) or "this data source"
+                raise Refused(f"{field}.DataSource", f"{other} is not supported; use S3DataSource")
+            s3_source = _mapping(source["S3DataSource"], f"{field}.DataSource.S3DataSource")
+            _require(s3_source, "S3DataType", ("S3Prefix",), f"{field}.DataSource.S3DataSource")
+            result[name] = self._source(
+                s3_source.get("S3Uri"), f"{field}.DataSource.S3DataSource.S3Uri"
+            )
+        return result
+
+    # Values ---------------------------------------------------------------------------
+
+    def _source(self, value: Any, field: str) -> dict[str, Any]:
+        """An input's source as ``build_step`` takes it."""
+        if isinstance(value, str):
+            if not is_s3_text(value):
+                raise Refused(field, f"must be an s3:// URI; got {value}")
+            return {"path": value}
+        if isinstance(value, dict) and set(value) == {"Get"} and isinstance(value["Get"], str):
+            return self._get_source(value["Get"], field)
+        if isinstance(value, dict) and set(value) == {"Std:Join"}:
+            return self._join_source(value["Std:Join"], field)
+        raise Refused(field, f"{_text(value)} is not supported; {SUPPORTED_EXPRESSIONS}")
+
+    def _get_source(self, expression: str, field: str) -> dict[str, Any]:
+        if expression.startswith("Parameters."):
+            default = self._parameter(expression.removeprefix("Parameters."), field)
+            if not isinstance(default, str) or not default:
+                raise Refused(
+                    field,
+                    f"parameter {expression} has the default {_text(default)}; an input's "
+                    "parameter must default to an s3:// URI or a local path",
+                )
+            return {"path": default}
+        step_output = _step_output(expression)
+        if step_output is None:
+            raise Refused(
+                field, f"{{'Get': '{expression}'}} is not supported; {SUPPORTED_EXPRESSIONS}"
+            )
+        step, output = step_output
+        return {"step": step, "output": output}
+
+    def _join_source(self, join: Any, field: str) -> dict[str, Any]:
+        on = join.get("On") if isinstance(join, dict) else None
+        values = join.get("Values") if isinstance(join, dict) else None
+        if on != "/" or not isinstance(values, list) or not values:
+            raise Refused(
+                field, f"'Std:Join' {_text(join)} is not supported; {SUPPORTED_EXPRESSIONS}"
+            )
+        if all(isinstance(v, str) for v in values):
+            return self._source("/".join(values), field)
+        first, rest = values[0], values[1:]
+        if not all(isinstance(v, str) for v in rest):
+            raise Refused(
+                field,
+                f"'Std:Join' {_text(join)}: after the step output only plain strings are "
+                f"supported; {SUPPORTED_EXPRESSIONS}",
+            )
+        expression = first.get("Get") if isinstance(first, dict) and set(first) == {"Get"} else None
+        step_output = _step_output(expression) if isinstance(expression, str) else None
+        if step_output is None:
+            raise Refused(
+                field,
+                f"'Std:Join' {_text(join)} does not start with another step's output; "
+                f"{SUPPORTED_EXPRESSIONS}",
+            )
+        step, output = step_output
+        return {"step": step, "output": output, "path": "/".join(rest)}
+
+    def _scalar(self, value: Any, field: str) -> Any:
+        """A string, number or boolean, or a parameter's default."""
+        if isinstance(value, str | int | float | bool):
+            return value
+        if isinstance(value, dict) and set(value) == {"Get"} and isinstance(value["Get"], str):
+            expression = value["Get"]
+            if expression.startswith("Parameters."):
+                return self._parameter(expression.removeprefix("Parameters."), field)
+        raise Refused(
+            field,
+            f"{_text(value)} is not supported; supported: a string, a number or "
+            "{'Get': 'Parameters.NAME'}",
+        )
+
+    def _env(self, raw: Any, field: str) -> dict[str, Any]:
+        env = _mapping(raw, field)
+        return {key: self._scalar(value, f"{field}.{key}") for key, value in env.items()}
+
+    def _instance(self, config: dict[str, Any], field: str) -> dict[str, Any]:
+        instance: dict[str, Any] = {}
+        if "InstanceType" in config:
+            instance["type"] = self._scalar(config["InstanceType"], f"{field}.InstanceType")
+        if "InstanceCount" in config:
+            count = self._scalar(config["InstanceCount"], f"{field}.InstanceCount")
+            if count != 1:
+                raise Refused(
+                    f"{field}.InstanceCount",
+                    f"{count}: cit runs each step on one instance; set instance_count=1",
+                )
+            instance["count"] = 1
+        return instance
+
+    def _timeout(self, raw: Any, where: str) -> dict[str, Any]:
+        if raw is None:
+            return {}
+        field = f"{where}.StoppingCondition"
+        condition = _mapping(raw, field)
+        if "MaxRuntimeInSeconds" not in condition:
+            return {}
+        seconds = self._scalar(condition["MaxRuntimeInSeconds"], f"{field}.MaxRuntimeInSeconds")
+        return {"timeout_seconds": seconds}
+
+
+def _step_output(expression: str) -> tuple[str, str] | None:
+    match = _STEP_OUTPUT.match(expression)
+    if match:
+        return match.group(1), match.group(2)
+    match = _MODEL_ARTIFACTS.match(expression)
+    if match:
+        return match.group(1), MODEL_OUTPUT
+    return None
+
+
+def _source_dir(script: Path, program: str) -> Path:
+    """The folder ``program`` (a path relative to the source dir) was found in."""
+    folder = script
+    for _ in PurePosixPath(program).parts:
+        folder = folder.parent
+    return folder
+
+
+def _depends_on(raw: Any, where: str) -> list[str]:
+    if not isinstance(raw, list) or not all(isinstance(name, str) for name in raw):
+        raise Refused(f"{where}.DependsOn", "must be a list of step names")
+    return list(raw)
+
+
+def _s3_input(item: dict[str, Any]) -> dict[str, Any]:
+    value = item.get("S3Input")
+    return value if isinstance(value, dict) else {}
+
+
+def _mapping(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Refused(field, f"must be an object; got {_text(value)}")
+    return value
+
+
+def _list(value: Any, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise Refused(field, f"must be a list; got {_text(value)}")
+    return value
+
+
+def _require(mapping: dict[str, Any], key: str, allowed: Sequence[str], where: str) -> None:
+    if key in mapping and mapping[key] not in allowed:
+        raise Refused(
+            f"{where}.{key}",
+            f"{_text(mapping[key])} is not supported; supported: {', '.join(allowed)}",
+        )
+
+
+def _known_keys(
+    mapping: dict[str, Any], known: Sequence[str], ignored: Sequence[str], where: str
+) -> None:
+    for key in mapping:
+        if key not in known and key not in ignored:
+            field = f"{where}.{key}" if where else key
+            raise Refused(
+                field,
+                f"is not supported; cit understands {', '.join(known)}"
+                + (f" (and ignores {', '.join(ignored)})" if ignored else ""),
+            )
+
+
+def _text(value: Any, limit: int = 160) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
