@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -129,3 +130,17 @@ def cit_test_script(
         command, capture_output=True, text=True, timeout=600, cwd=cwd, check=False
     )
     return done, report
+
+
+SAGEMAKER_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sagemaker"
+
+
+@pytest.fixture
+def tabular_definition(tmp_path: Path) -> Path:
+    """A copy of examples/tabular holding, beside pipeline.py, the SageMaker pipeline
+    definition the SageMaker SDK writes for it (tests/fixtures/sagemaker/generate.py)."""
+    folder = tmp_path / "tabular"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".cit", "__pycache__"))
+    target = folder / "pipeline.definition.json"
+    shutil.copy(SAGEMAKER_FIXTURES / "tabular.definition.json", target)
+    return target
