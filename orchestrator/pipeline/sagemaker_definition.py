@@ -20,6 +20,7 @@ from typing import Any
 from ..aws.s3_uris import is_s3_text
 from ..errors import InputError
 from .model import MODEL_OUTPUT, InvalidStep, Pipeline, Step, StepKind, build_step
+from .sagemaker_paths import PROCESSING_CODE
 
 DEFINITION_KEYS = ("Version", "Steps")
 CODE_FOLDERS = ("scripts", "code")
@@ -242,6 +243,19 @@ class _Importer:
                 field,
                 "cit runs processing steps whose entrypoint is a program and the script it "
                 f"runs, e.g. ['python3', '/opt/ml/processing/input/code/prep.py']; got {entry}",
+            )
+        if program.name == "runproc.sh":
+            raise Refused(
+                field,
+                f"{program} runs a FrameworkProcessor's source_dir (sourcedir.tar.gz), which is "
+                "not supported yet; run the script with SKLearnProcessor or ScriptProcessor "
+                "(code='prep.py')",
+            )
+        if program.parent != PurePosixPath(PROCESSING_CODE):
+            raise Refused(
+                field,
+                f"the script {program} is not in {PROCESSING_CODE}, where cit mounts a "
+                "processing step's code",
             )
         for index, item in enumerate(inputs):
             s3_input = item.get("S3Input") if isinstance(item, dict) else None

@@ -4,6 +4,7 @@ real SageMaker SDK (tests/fixtures/sagemaker/generate.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import shutil
@@ -289,6 +290,21 @@ def test_an_unsupported_step_type_is_refused(
             "whose entrypoint is a program and the script it runs",
         ),
         (
+            lambda d: d["Steps"][0]["Arguments"]["AppSpecification"].update(
+                ContainerEntrypoint=["/bin/bash", "/opt/ml/processing/input/entrypoint/runproc.sh"]
+            ),
+            "Steps.Prep.Arguments.AppSpecification.ContainerEntrypoint",
+            "runs a FrameworkProcessor's source_dir (sourcedir.tar.gz), which is not supported yet",
+        ),
+        (
+            lambda d: d["Steps"][0]["Arguments"]["AppSpecification"].update(
+                ContainerEntrypoint=["python3", "/opt/ml/processing/input/src/prep.py"]
+            ),
+            "Steps.Prep.Arguments.AppSpecification.ContainerEntrypoint",
+            "the script /opt/ml/processing/input/src/prep.py is not in "
+            "/opt/ml/processing/input/code, where cit mounts a processing step's code",
+        ),
+        (
             lambda d: d["Steps"][0]["Arguments"]["AppSpecification"].pop("ContainerEntrypoint"),
             "Steps.Prep.Arguments.AppSpecification.ContainerEntrypoint",
             "cit runs processing steps that run a script",
@@ -392,3 +408,38 @@ def test_cli_runs_a_definition_on_the_fake_engine(
     report = json.dumps(json.loads((run_dir / "report.json").read_text()))
     assert "preprocess.train -> train.train" in report
     assert "train.model -> evaluate.model" in report
+
+
+def _leaves(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [at] if at else []
+    items: Any = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found += _leaves(item, (*at, key))
+    return found
+
+
+def test_no_edit_of_a_definition_gives_anything_but_an_input_error(tmp_path: Path) -> None:
+    """Every field replaced by a value of another shape, or removed: the definition loads and
+    validates, or is refused with an InputError; never a traceback."""
+    from orchestrator.pipeline.validate import validate_pipeline
+
+    shutil.copytree(FIXTURES / "scripts", tmp_path / "scripts")
+    path = tmp_path / "p.json"
+    base = definition()
+    for at in _leaves(base):
+        for value in (None, 1, "", "s3://b/k", [], {}, {"Get": 1}, {"Get": "Parameters.No"}, ...):
+            data = copy.deepcopy(base)
+            parent = data
+            for key in at[:-1]:
+                parent = parent[key]
+            if value is ...:
+                del parent[at[-1]]
+            else:
+                parent[at[-1]] = value
+            path.write_text(json.dumps(data))
+            with contextlib.suppress(InputError):
+                validate_pipeline(load_pipeline(path), path)
