@@ -15,7 +15,13 @@ from ..run.settings import RUNNER_IMAGE
 CIT_DIR = Path(".cit")
 """The default of --cit-dir."""
 
-Dag = Annotated[Path, typer.Option("--dag", help="Pipeline file: Python (.py) or YAML.")]
+Dag = Annotated[
+    Path,
+    typer.Option(
+        "--dag",
+        help="Pipeline file: Python (.py), YAML, or a SageMaker pipeline definition (.json).",
+    ),
+]
 Image = Annotated[
     str | None,
     typer.Option(help=f"Default image of steps that name none ({RUNNER_IMAGE})."),
