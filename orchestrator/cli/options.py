@@ -4,13 +4,16 @@ types (``ReportFormat``, ``Isolation``), so the command line offers what the lib
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..engines.base import Isolation
 from ..report.formats import ReportFormat
 from ..run.settings import RUNNER_IMAGE
+
+if TYPE_CHECKING:
+    from ..pipeline.sagemaker_definition import DefinitionOptions
 
 CIT_DIR = Path(".cit")
 """The default of --cit-dir."""
@@ -20,6 +23,24 @@ Dag = Annotated[
     typer.Option(
         "--dag",
         help="Pipeline file: Python (.py), YAML, or a SageMaker pipeline definition (.json).",
+    ),
+]
+Params = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        metavar="NAME=VALUE",
+        help="With a SageMaker pipeline definition: set its pipeline parameter NAME (an s3:// "
+        "URI or a local path for an input; a number, true/false or text as its Type says). "
+        "Repeat for each.",
+    ),
+]
+CodeDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--code-dir",
+        help="With a SageMaker pipeline definition: the folder holding the scripts its code "
+        "URIs name (default: the definition's folder, then its scripts/ and code/).",
     ),
 ]
 Image = Annotated[
@@ -58,3 +79,13 @@ Contract = Annotated[
     Path | None, typer.Option(help="Contract of a script file (mounts and outputs).")
 ]
 IsolationChoice = Annotated[Isolation, typer.Option(help="container (the default) or process.")]
+
+
+def definition_of(params: list[str] | None, code_dir: Path | None) -> DefinitionOptions:
+    """--param and --code-dir, checked (NAME=VALUE, an existing folder) where the command
+    starts; an ``InputError`` otherwise."""
+    from ..pipeline.sagemaker_definition import (
+        definition_options,  # deferred: cit --help and the other commands start without it
+    )
+
+    return definition_options(params or [], code_dir)

@@ -64,6 +64,8 @@ def run(
     ] = False,
     config: options.Config = None,
     report_format: options.Formats = None,
+    param: options.Params = None,
+    code_dir: options.CodeDir = None,
 ) -> None:
     """Run every step of a pipeline in its own container, in DAG order, and check the data
     that flows along each edge."""
@@ -89,10 +91,13 @@ def run(
             print_expectations(console, flow.expectations, judged=not steps_only)
 
     with user_errors():
+        definition = options.definition_of(param, code_dir)
         configured = command.configure(config)
         docker = Docker()
         result = run_pipeline(
             dag,
+            params=definition.params,
+            code_dir=definition.code_dir,
             connect=docker.connect,
             config=configured,
             settings=command.settings,
@@ -152,6 +157,8 @@ def test_flow_command(
     quiet: options.Quiet = False,
     config: options.Config = None,
     report_format: options.Formats = None,
+    param: options.Params = None,
+    code_dir: options.CodeDir = None,
 ) -> None:
     """Run a path (or all paths) and check that each step can use what the one before wrote."""
     from ..report.console import (  # deferred: cit --help and the other commands start without it
@@ -178,6 +185,7 @@ def test_flow_command(
         write_output_report("test-flow", flow.model_dump(mode="json"), output_report)
 
     with user_errors():
+        definition = options.definition_of(param, code_dir)
         configured = command.configure(config)
         steps = path_option(path, all_paths)
         if output_report is not None:
@@ -185,6 +193,8 @@ def test_flow_command(
         docker = Docker()
         result = run_pipeline(
             dag,
+            params=definition.params,
+            code_dir=definition.code_dir,
             connect=docker.connect,
             config=configured,
             settings=command.settings,
@@ -217,6 +227,8 @@ def validate_contracts_command(
     output_report: Annotated[
         Path | None, typer.Option(help="Also write the findings as JSON to this file.")
     ] = None,
+    param: options.Params = None,
+    code_dir: options.CodeDir = None,
 ) -> None:
     """Check each step against its script contract and its script's source, without running."""
     from ..dataflow.contract_check import validate_contracts  # only this command parses scripts
@@ -231,9 +243,10 @@ def validate_contracts_command(
     )
 
     with user_errors():
+        definition = options.definition_of(param, code_dir)
         if output_report is not None:
             check_report_target(output_report)
-        pipeline = load_and_validate(dag)
+        pipeline = load_and_validate(dag, definition=definition)
         report = validate_contracts(pipeline, dag)
         write_output_report("validate-contracts", report.model_dump(mode="json"), output_report)
     print_contract_report(console, report)

@@ -30,6 +30,7 @@ from .command import (
 if TYPE_CHECKING:
     from ..aws.s3 import S3Settings
     from ..pipeline.model import Pipeline, Step
+    from ..pipeline.sagemaker_definition import DefinitionOptions
     from ..report.config import ReportingConfig
     from ..report.model import Suite
     from ..scripttest.cases import TestCase
@@ -80,6 +81,8 @@ def test_script_command(
     quiet: options.Quiet = False,
     config: options.Config = None,
     report_format: options.Formats = None,
+    param: options.Params = None,
+    code_dir: options.CodeDir = None,
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
     from ..report.console import (
@@ -103,11 +106,12 @@ def test_script_command(
     command = Command(output_dir or cit_dir, image, 1)
     observer = command.watch(quiet, CaseObserver)
     with user_errors():
+        definition = options.definition_of(param, code_dir)
         if output_report is not None:
             check_report_target(output_report)
         configured = command.configure(config)
         s3 = configured.s3_integration
-        step, source = resolve_step(script, dag=dag, contract=contract)
+        step, source = resolve_step(script, dag=dag, contract=contract, definition=definition)
         cases = _cases_to_run(step, test_cases, input_data, expected_output_schema, quality_checks)
         engine, build_default = _engine_for(isolation)
         context = RunContext(
@@ -263,6 +267,8 @@ def test_s3_command(
     image: options.Image = None,
     cit_dir: options.CitDir = options.CIT_DIR,
     quiet: options.Quiet = False,
+    param: options.Params = None,
+    code_dir: options.CodeDir = None,
 ) -> None:
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
     from ..report.console import print_input_checks, print_s3_result
@@ -284,12 +290,13 @@ def test_s3_command(
     command = Command(cit_dir, image, 1)
     observer = command.watch(quiet, CaseObserver)
     with user_errors():
+        definition = options.definition_of(param, code_dir)
         if output_report is not None:
             check_report_target(output_report)
         configured = command.configure(config)
         s3 = configured.s3_integration
         s3_settings = s3.s3_settings(download_timeout_seconds=download_timeout)
-        pipeline, tested, source = _step_under_test(script, dag, contract)
+        pipeline, tested, source = _step_under_test(script, dag, contract, definition)
         sources = _s3_sources(
             tested,
             pipeline,
@@ -337,7 +344,7 @@ def _given_inputs(values: list[str]) -> dict[str, str]:
 
 
 def _step_under_test(
-    script: str, dag: Path | None, contract: Path | None
+    script: str, dag: Path | None, contract: Path | None, definition: DefinitionOptions
 ) -> tuple[Pipeline | None, Step, Path]:
     """The pipeline (with --dag), the step --script names, and the file it comes from."""
     from ..run.pipeline_run import (
@@ -346,11 +353,11 @@ def _step_under_test(
     from ..scripttest.runner import pipeline_step, resolve_step
 
     if dag is None:
-        tested, source = resolve_step(script, contract=contract)
+        tested, source = resolve_step(script, contract=contract, definition=definition)
         return None, tested, source
     if contract is not None:
         raise CitError("--contract is for a script file; a step of --dag has its own")
-    pipeline = load_and_validate(dag)
+    pipeline = load_and_validate(dag, definition=definition)
     return pipeline, pipeline_step(pipeline, script, dag), dag
 
 

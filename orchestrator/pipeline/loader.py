@@ -13,24 +13,35 @@ from ..errors import InputError
 from ..files import YAML_SUFFIXES, FieldError, one_line, read_data, reject_unknown, run_python
 from .expectations import InvalidExpectation, parse_expectations
 from .model import InvalidStep, Pipeline, PipelineSource, Step, build_step
-from .sagemaker_definition import definition_pipeline, is_definition
+from .sagemaker_definition import (
+    DefinitionOptions,
+    definition_pipeline,
+    is_definition,
+)
 
 PYTHON_SUFFIXES = (".py",)
 JSON_SUFFIXES = (".json",)
 YAML_TOP_LEVEL = ("name", "steps", "expectations")
 
 
-def load_pipeline(path: Path) -> Pipeline:
+def load_pipeline(path: Path, *, definition: DefinitionOptions | None = None) -> Pipeline:
     """Read ``path`` (``.py``, ``.yaml``, or ``.json``: a SageMaker pipeline definition) and
-    return the pipeline it defines."""
+    return the pipeline it defines. ``definition`` (parameter values, code folder) is for a
+    SageMaker pipeline definition only; given for another pipeline it is an ``InputError``."""
     _require_file(path)
     suffix = path.suffix.lower()
+    if definition and suffix not in JSON_SUFFIXES:
+        raise InputError(
+            f"{definition.given()}: only for a SageMaker pipeline definition (.json); this "
+            "pipeline is in cit's own format, whose values are set in the file",
+            file=path,
+        )
     if suffix in PYTHON_SUFFIXES:
         pipeline = _load_python(path)
     elif suffix in YAML_SUFFIXES:
         pipeline = _load_yaml(path)
     elif suffix in JSON_SUFFIXES:
-        pipeline = _load_definition(path)
+        pipeline = _load_definition(path, definition)
     else:
         allowed = ".py, .yaml, .yml, .json (a SageMaker pipeline definition)"
         raise InputError(f"unknown pipeline format '{suffix}'; allowed: {allowed}", file=path)
@@ -106,7 +117,7 @@ def _dag_to_pipeline(dag: PipelineSource, path: Path) -> Pipeline:
 # SageMaker pipeline definition ----------------------------------------------------------
 
 
-def _load_definition(path: Path) -> Pipeline:
+def _load_definition(path: Path, options: DefinitionOptions | None) -> Pipeline:
     data = read_data(path)
     if not is_definition(data):
         raise InputError(
@@ -115,7 +126,7 @@ def _load_definition(path: Path) -> Pipeline:
             "format as .py or .yaml",
             file=path,
         )
-    return definition_pipeline(data, path)
+    return definition_pipeline(data, path, options=options)
 
 
 # YAML -----------------------------------------------------------------------------------

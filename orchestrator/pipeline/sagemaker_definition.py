@@ -3,7 +3,8 @@
 
 Understood: processing steps that run a script (the ``code`` input of SKLearnProcessor,
 ScriptProcessor and the like), script-mode training steps (framework estimators with an
-``entry_point``), inputs given as S3 URIs, parameters (their default values), another step's
+``entry_point``), inputs given as S3 URIs, parameters (their default values, or the values
+``DefinitionOptions.params`` gives, typed as the parameter's ``Type``), another step's
 output or a folder inside it, ``DependsOn``. Everything else is refused with one
 ``InputError`` naming the step, the field and what is supported: nothing is run half
 understood.
@@ -12,8 +13,10 @@ understood.
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -71,6 +74,9 @@ _IGNORED_TRAINING_ARGS = (
     "VpcConfig",
     "Tags",
 )
+PARAMETER_TYPES = ("String", "Integer", "Float", "Boolean")
+"""The ``Type`` of a pipeline parameter a value given with ``--param`` is read as."""
+ParamValue = str | int | float | bool
 _FRAMEWORK_PROGRAM = "sagemaker_program"
 _FRAMEWORK_SUBMIT_DIR = "sagemaker_submit_directory"
 
@@ -82,6 +88,66 @@ class Refused(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+@dataclass(frozen=True)
+class DefinitionOptions:
+    """How to load a SageMaker pipeline definition: values of its pipeline parameters
+    (``--param NAME=VALUE``; a text is read as the parameter's ``Type`` says) and the folder
+    its code URIs are looked for in (``--code-dir``; default: the definition's folder, then its
+    ``scripts/`` and ``code/``). Build it with ``definition_options``, which checks both."""
+
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    code_dir: Path | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.params) or self.code_dir is not None
+
+    def given(self) -> str:
+        """The options given, as the command line names them: ``--param and --code-dir``."""
+        names = (["--param"] if self.params else []) + (
+            ["--code-dir"] if self.code_dir is not None else []
+        )
+        return " and ".join(names)
+
+
+def definition_options(
+    params: Mapping[str, ParamValue] | Sequence[str] | None = None,
+    code_dir: str | Path | None = None,
+) -> DefinitionOptions:
+    """``DefinitionOptions`` from ``--param NAME=VALUE`` texts (or a mapping of names to values)
+    and ``--code-dir``; a malformed or repeated ``--param`` and a ``--code-dir`` that is not an
+    existing folder are an ``InputError``."""
+    values: dict[str, ParamValue] = {}
+    if isinstance(params, Mapping):
+        for name, value in params.items():
+            if not isinstance(name, str) or not name:
+                raise InputError(
+                    f"a parameter name must be a non-empty text; got {name!r}", field="--param"
+                )
+            if not isinstance(value, ParamValue):
+                raise InputError(
+                    f"{name}: {value!r} is not a string, number or boolean", field="--param"
+                )
+            values[name] = value
+    else:
+        for text in params or []:
+            name, equals, value = text.partition("=")
+            name = name.strip()
+            if not equals or not name:
+                raise InputError(f"'{text}' is not NAME=VALUE", field="--param")
+            if name in values:
+                raise InputError(f"{name} is given twice", field="--param")
+            values[name] = value
+    folder = None
+    if code_dir is not None:
+        folder = Path(code_dir).expanduser()
+        if not folder.exists():
+            raise InputError(f"{folder}: no such folder", field="--code-dir")
+        if not folder.is_dir():
+            raise InputError(f"{folder}: is not a folder", field="--code-dir")
+        folder = folder.resolve()
+    return DefinitionOptions(params=values, code_dir=folder)
 
 
 def is_definition(data: Any) -> bool:
@@ -99,12 +165,19 @@ def code_folders(definition_file: Path, code_dir: Path | None = None) -> list[Pa
 
 
 def definition_pipeline(
-    data: dict[str, Any], path: Path, code_dir: Path | None = None
+    data: dict[str, Any],
+    path: Path,
+    code_dir: Path | None = None,
+    *,
+    options: DefinitionOptions | None = None,
 ) -> Pipeline:
-    """The pipeline the definition ``data`` (read from ``path``) describes; anything not
-    understood is an ``InputError`` naming the step and field."""
+    """The pipeline the definition ``data`` (read from ``path``) describes, with the parameter
+    values and code folder of ``options``; anything not understood, and a parameter value
+    that is unknown or does not fit its type, is an ``InputError`` naming the step and field."""
+    options = options or DefinitionOptions()
+    folders = code_folders(path, options.code_dir or code_dir)
     try:
-        return _Importer(data, path, code_folders(path, code_dir)).pipeline()
+        return _Importer(data, path, folders, options.params).pipeline()
     except Refused as exc:
         raise InputError(exc.message, file=path, field=exc.field) from None
     except InvalidStep as exc:
@@ -118,11 +191,18 @@ def pipeline_name(path: Path) -> str:
 
 
 class _Importer:
-    def __init__(self, data: dict[str, Any], path: Path, folders: list[Path]) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        path: Path,
+        folders: list[Path],
+        given: Mapping[str, ParamValue],
+    ) -> None:
         self.data = data
         self.path = path
         self.base_dir = path.resolve().parent
         self.folders = folders
+        self.given = given
         self.parameters: dict[str, Any] = {}
 
     def pipeline(self) -> Pipeline:
@@ -150,13 +230,22 @@ class _Importer:
             if not isinstance(item, dict) or not isinstance(item.get("Name"), str):
                 raise Refused("Parameters", "each parameter must be an object with a 'Name'")
             name = item["Name"]
-            if "DefaultValue" not in item:
+            if name in self.given:
+                result[name] = _typed(self.given[name], item.get("Type", "String"), name)
+            elif "DefaultValue" in item:
+                result[name] = item["DefaultValue"]
+            else:
                 raise Refused(
                     f"Parameters.{name}",
-                    "has no DefaultValue; cit runs a definition with its parameters' "
-                    "default values (setting a parameter with --param is not supported yet)",
+                    f"has no DefaultValue; give its value with --param {name}=VALUE",
                 )
-            result[name] = item["DefaultValue"]
+        unknown = [name for name in self.given if name not in result]
+        if unknown:
+            known = ", ".join(sorted(result)) or "none"
+            raise Refused(
+                f"--param {unknown[0]}",
+                f"the definition has no parameter '{unknown[0]}' (defined: {known})",
+            )
         return result
 
     def _parameter(self, name: str, field: str) -> Any:
@@ -293,7 +382,8 @@ class _Importer:
         raise Refused(
             field,
             f"cannot map {uri} to a local file: no {relative} in {looked}; put the code in "
-            "the definition's folder or its scripts/ or code/ folder",
+            "the definition's folder or its scripts/ or code/ folder, or give its folder "
+            "with --code-dir",
         )
 
     def _processing_inputs(self, inputs: list[Any], where: str) -> dict[str, Any]:
@@ -467,14 +557,18 @@ class _Importer:
 
     def _get_source(self, expression: str, field: str) -> dict[str, Any]:
         if expression.startswith("Parameters."):
-            default = self._parameter(expression.removeprefix("Parameters."), field)
-            if not isinstance(default, str) or not default:
+            name = expression.removeprefix("Parameters.")
+            value = self._parameter(name, field)
+            if not isinstance(value, str) or not value:
+                how = "is given as" if name in self.given else "has the default"
                 raise Refused(
                     field,
-                    f"parameter {expression} has the default {_text(default)}; an input's "
-                    "parameter must default to an s3:// URI or a local path",
+                    f"parameter {expression} {how} {_text(value)}; an input's "
+                    "parameter must be an s3:// URI or a local path",
                 )
-            return {"path": default}
+            if name in self.given and not is_s3_text(value):
+                value = str(Path(value).expanduser().resolve())  # as the command line meant it
+            return {"path": value}
         step_output = _step_output(expression)
         if step_output is None:
             raise Refused(
@@ -551,6 +645,49 @@ class _Importer:
             return {}
         seconds = self._scalar(condition["MaxRuntimeInSeconds"], f"{field}.MaxRuntimeInSeconds")
         return {"timeout_seconds": seconds}
+
+
+def _typed(value: ParamValue, kind: Any, name: str) -> ParamValue:
+    """``value`` (a text from the command line, or a value) as a parameter of ``Type`` ``kind``."""
+    where = f"--param {name}"
+    if kind not in PARAMETER_TYPES:
+        raise Refused(
+            where,
+            f"the parameter's Type {_text(kind)} is not supported; "
+            f"supported: {', '.join(PARAMETER_TYPES)}",
+        )
+    wrong = Refused(where, f"{_text(value)} is not a{'n' if kind == 'Integer' else ''} {kind}")
+    if kind == "String":
+        if not isinstance(value, str):
+            raise wrong
+        return value
+    if kind == "Boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise Refused(where, f"{_text(value)} is not a Boolean; give true or false")
+    if isinstance(value, bool):
+        raise wrong
+    if kind == "Integer":
+        if isinstance(value, int):
+            return value
+        if not isinstance(value, str):
+            raise wrong
+        try:
+            return int(value)
+        except ValueError:
+            raise wrong from None
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        try:
+            number = float(value)
+        except ValueError:
+            raise wrong from None
+    if not math.isfinite(number):
+        raise wrong
+    return number
 
 
 def _step_output(expression: str) -> tuple[str, str] | None:

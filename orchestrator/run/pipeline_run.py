@@ -15,6 +15,7 @@ from ..engines.cleanup import sweep_orphans
 from ..errors import CitError, ImageError
 from ..pipeline.loader import load_pipeline
 from ..pipeline.model import LocalSource, Pipeline, S3Source, Step
+from ..pipeline.sagemaker_definition import DefinitionOptions
 from ..pipeline.validate import validate_pipeline
 from .executor import execute
 from .observer import RunObserver
@@ -32,8 +33,10 @@ S3Fetcher = Callable[[str], Path]
 """Fetches an S3 URI and returns the local folder or file that holds its data."""
 
 
-def load_and_validate(path: Path) -> Pipeline:
-    pipeline = load_pipeline(path)
+def load_and_validate(path: Path, *, definition: DefinitionOptions | None = None) -> Pipeline:
+    """The pipeline in ``path`` (a definition's parameters and code folder from
+    ``definition``), checked."""
+    pipeline = load_pipeline(path, definition=definition)
     validate_pipeline(pipeline, path)
     return pipeline
 

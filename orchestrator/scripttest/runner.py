@@ -35,6 +35,7 @@ from ..engines.process_engine import (
 from ..errors import InputError
 from ..files import FieldError
 from ..pipeline.model import LocalSource, Pipeline, Step, StepInput, StepKind, build_step
+from ..pipeline.sagemaker_definition import DefinitionOptions
 from ..pipeline.source_scan import scan_script
 from ..pipeline.validate import validate_pipeline
 from ..run.context import REGISTRY_FOLDER as REGISTRY_FOLDER
@@ -61,12 +62,20 @@ QualityJudge = Callable[[TestCase, Path, dict[str, Path]], tuple[list[Failure], 
 
 
 def resolve_step(
-    script: str, *, dag: Path | None = None, contract: Path | None = None
+    script: str,
+    *,
+    dag: Path | None = None,
+    contract: Path | None = None,
+    definition: DefinitionOptions | None = None,
 ) -> tuple[Step, Path]:
-    """The step under test and the file it comes from: a step of ``dag`` named ``script``, or
-    the script file ``script`` as a processing step (with ``contract`` if given)."""
+    """The step under test and the file it comes from: a step of ``dag`` named ``script`` (a
+    definition's parameters and code folder from ``definition``), or the script file
+    ``script`` as a processing step (with ``contract`` if given)."""
     if dag is not None:
-        return pipeline_step(load_and_validate(dag), script, dag), dag
+        pipeline = load_and_validate(dag, definition=definition)
+        return pipeline_step(pipeline, script, dag), dag
+    if definition:
+        raise InputError(f"{definition.given()}: only with --dag (a SageMaker pipeline definition)")
     path = Path(script)
     if not path.is_file():
         raise InputError(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from ..dataflow.tester import test_flow
 from ..engines.base import Engine
 from ..errors import CitError, S3UriError
 from ..issues import Issue
+from ..pipeline.sagemaker_definition import ParamValue, definition_options
 from ..pipeline.wiring import steps_for_path, wires_along
 from ..report.formats import ReportFormat
 from ..report.model import Report, build_report, pipeline_suite
@@ -137,6 +138,8 @@ def run_pipeline(
     on_checked: Callable[[DataFlowTestResult], None] | None = None,
     on_line: Callable[[str], None] | None = None,
     command: str = "run",
+    params: Mapping[str, ParamValue] | Sequence[str] | None = None,
+    code_dir: str | Path | None = None,
 ) -> PipelineRun:
     """Run the pipeline in ``dag`` as ``cit run`` does and return what it found.
 
@@ -149,19 +152,23 @@ def run_pipeline(
     configuration's). ``upload_to`` (``s3://bucket[/prefix]``) receives every succeeded step's
     outputs after the run, removed again unless ``keep_uploads``. ``on_checked`` sees the
     checked flow before anything is uploaded or written; ``on_line`` each line of progress of
-    the upload; ``command`` names the report's command.
+    the upload; ``command`` names the report's command. For a SageMaker pipeline definition
+    (``.json``), ``params`` sets its pipeline parameters (``{"InputData": "data/"}`` or
+    ``["InputData=data/"]``; a text is read as the parameter's ``Type`` says) and ``code_dir``
+    is where the scripts its code URIs name are looked for (``cit run --param --code-dir``).
 
     A ``CitError`` before the run (the pipeline, the configuration, a bucket, the engine) or
     while writing the reports is raised; a failed upload is in the result.
     """
     started = time.time()
+    definition = definition_options(params, code_dir)
     configured = _configuration(config)
     s3 = configured.s3_integration
     target = _upload_target(upload_to)
     keep = keep_uploads or not s3.cleanup_after_test
     settings = configured.execution.limits_of(settings or RunSettings())
     file = Path(dag)
-    pipeline = load_and_validate(file)
+    pipeline = load_and_validate(file, definition=definition)
     if path:
         wires_along(pipeline, path, file)
     tested = steps_for_path(pipeline, path) if path else pipeline

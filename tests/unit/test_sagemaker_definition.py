@@ -324,8 +324,7 @@ def test_an_unsupported_step_type_is_refused(
         (
             lambda d: d["Parameters"][0].pop("DefaultValue"),
             "Parameters.InputData",
-            "has no DefaultValue; cit runs a definition with its parameters' default values "
-            "(setting a parameter with --param is not supported yet)",
+            "has no DefaultValue; give its value with --param InputData=VALUE",
         ),
         (
             lambda d: d["Steps"][1]["Arguments"]["HyperParameters"].update(layers="[1, 2]"),
