@@ -75,7 +75,10 @@ def import_sagemaker(
         if output == STDOUT:
             typer.echo(text, nl=False)
             return
-        write_text_atomic(output, text)
+        try:
+            write_text_atomic(output, text)
+        except OSError as exc:
+            raise CitError(f"--output: {output}: cannot be written: {exc.strerror}") from None
     steps = len(pipeline.steps)
     say(f"wrote {output}: pipeline '{pipeline.name}', {steps} step{'s' * (steps != 1)}")
     console.print(f"run it with: cit run --dag {output}", highlight=False, soft_wrap=True)
@@ -83,7 +86,7 @@ def import_sagemaker(
 
 def header(definition: Path, target: Path) -> str:
     """The comment at the top of the file written: where it came from, what it is."""
-    source = os.path.relpath(os.path.abspath(definition), os.path.abspath(target.parent))
+    source = os.path.relpath(definition.resolve(), Path(os.path.abspath(target)).parent.resolve())
     return (
         f"# A cit pipeline (docs/pipeline-format.md), converted from the SageMaker pipeline\n"
         f"# definition {Path(source).as_posix()} by `cit import sagemaker`.\n"

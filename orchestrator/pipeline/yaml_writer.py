@@ -60,7 +60,7 @@ class UnwritableField(ValueError):
 def pipeline_yaml(pipeline: Pipeline, target: Path) -> str:
     """The YAML text of ``pipeline`` as it would be saved at ``target`` (a file path; for
     standard output, a file in the current folder)."""
-    folder = Path(os.path.abspath(target)).parent
+    folder = Path(os.path.abspath(target)).parent.resolve()  # as the loader resolves it
     document: dict[str, Any] = {"name": pipeline.name, "steps": {}}
     for name, step in pipeline.steps.items():
         document["steps"][name] = step_fields(step, folder)

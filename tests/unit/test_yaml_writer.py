@@ -313,3 +313,28 @@ def test_expectations_yaml_cannot_hold_are_refused_by_name(tmp_path: Path) -> No
     pipeline.expect(prep, metrics={"f1": 0.5}, metrics_file="m/a.json", outputs=["m/*"])
     loaded = round_trip(pipeline, tmp_path / "p.yaml")
     assert dumped(loaded) == dumped(pipeline)
+
+
+def test_paths_are_relative_to_the_folder_a_link_leads_to(tmp_path: Path) -> None:
+    folder = tmp_path / "tabular"
+    shutil.copytree(TABULAR, folder, ignore=shutil.ignore_patterns(".cit", "__pycache__"))
+    (tmp_path / "real").mkdir()
+    (folder / "linked").symlink_to(tmp_path / "real")
+    pipeline = load_pipeline(folder / "pipeline.yaml")
+    loaded = round_trip(pipeline, folder / "linked" / "p.yaml")
+    assert dumped(loaded) == dumped(pipeline)
+
+
+def test_cli_says_when_the_output_cannot_be_written(
+    tabular: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator import files
+
+    def refuse(path: Path, text: str) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(files, "write_text_atomic", refuse)
+    target = tabular.parent / "out.yaml"
+    result = runner.invoke(app, ["import", "sagemaker", str(tabular), "-o", str(target)])
+    assert result.exit_code == 2, result.output
+    assert "cannot be written: Permission denied" in " ".join(result.output.split())
