@@ -128,8 +128,10 @@ _DEFAULTS: dict[str, Any] = {
 
 
 def _path(path: Path, folder: Path) -> str:
-    """``path`` relative to ``folder``, '/'-separated."""
-    return Path(os.path.relpath(path, folder)).as_posix()
+    """``path`` relative to ``folder``, '/'-separated; absolute when the relative path would
+    start with '~', which the loader reads as a home folder."""
+    relative = Path(os.path.relpath(path, folder)).as_posix()
+    return os.path.abspath(path) if relative.startswith("~") else relative
 
 
 def _script(step: Step, folder: Path) -> str | None:
@@ -139,7 +141,7 @@ def _script(step: Step, folder: Path) -> str | None:
     if step.source_dir is None:
         return _path(step.script, folder)
     if step.script.is_relative_to(step.source_dir):
-        return step.script.relative_to(step.source_dir).as_posix()
+        return _path(step.script, step.source_dir)
     return os.path.abspath(step.script)
 
 

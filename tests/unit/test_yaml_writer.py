@@ -338,3 +338,38 @@ def test_cli_says_when_the_output_cannot_be_written(
     result = runner.invoke(app, ["import", "sagemaker", str(tabular), "-o", str(target)])
     assert result.exit_code == 2, result.output
     assert "cannot be written: Permission denied" in " ".join(result.output.split())
+
+
+def test_checks_with_their_parameters_round_trip(tmp_path: Path) -> None:
+    (tmp_path / "prep.py").write_text("")
+    pipeline = Pipeline("p", base_dir=tmp_path)
+    prep = pipeline.processing("prep", script="prep.py", outputs=["out", "ref"])
+    checks: list[Any] = [
+        {"max_missing_ratio": {"columns": ["a", "b"], "max_ratio": 0.1, "severity": "warning"}},
+        {"numeric_ranges": {"ranges": {"x": {"min": 0, "max": 1}}, "mostly": 0.95}},
+        {"categorical_consistency": {"column": "c", "allowed": ["u", "v", 3]}},
+        {"categorical_consistency": {"column": "c", "reference": "prep.ref"}},
+        {"unique_key": {"columns": ["id"]}},
+        {"row_count": {"min": None, "at_most": "2x data/ref.csv"}},
+        {"distribution_drift": {"column": "x", "reference": "data/ref.csv", "psi_max": None}},
+        {"statistics": {"column": "x", "mean": [0, None]}},
+        "no_missing_values",
+    ]
+    pipeline.expect(prep, data_quality={"out": checks})
+    loaded = round_trip(pipeline, tmp_path / "p.yaml")
+    assert dumped(loaded) == dumped(pipeline)
+    assert [e.model_dump() for e in loaded.expectations] == [
+        e.model_dump() for e in pipeline.expectations
+    ]
+
+
+def test_a_path_starting_with_a_tilde_is_no_home_folder(tmp_path: Path) -> None:
+    (tmp_path / "~code").mkdir()
+    (tmp_path / "~code" / "~prep.py").write_text("")
+    pipeline = Pipeline("p", base_dir=tmp_path)
+    code = tmp_path / "~code"
+    pipeline.processing("prep", script=code / "~prep.py", inputs={"raw": tmp_path / "~raw"})
+    pipeline.training("train", source_dir=code, script=code / "~prep.py")
+    text = pipeline_yaml(pipeline, tmp_path / "p.yaml")
+    assert f"script: {code / '~prep.py'}" in text and f"raw: {tmp_path / '~raw'}" in text
+    assert dumped(round_trip(pipeline, tmp_path / "p.yaml")) == dumped(pipeline)
