@@ -19,6 +19,7 @@ from ..run.settings import RUNNER_IMAGE
 from ..terminal_text import markup_safe
 from ..verdict import EXIT_INTERRUPTED
 from .command import STOP_SIGNALS, console, docker, errors, image_builder, say, user_errors
+from .convert import import_app
 from .data import generate_data_command
 from .render import history, report_command
 from .run import run, test_flow_command, validate_contracts_command
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 image_app = typer.Typer(help="The runner image.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
+app.add_typer(import_app, name="import")
 
 app.command()(run)
 app.command("test-flow")(test_flow_command)

@@ -1,0 +1,114 @@
+"""``cit import sagemaker``: a SageMaker pipeline definition converted into cit's own YAML, for
+a user who keeps and edits it.
+
+The command imports the library it needs when it runs: ``cit --help`` and the other commands
+start without it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import CitError, InputError
+from .command import console, say, user_errors
+
+import_app = typer.Typer(
+    help="Convert a pipeline written for another tool into cit's own YAML.",
+    no_args_is_help=True,
+)
+
+STDOUT = Path("-")
+YAML_NAMES = (".yaml", ".yml")
+
+
+@import_app.command("sagemaker")
+def import_sagemaker(
+    definition: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DEFINITION",
+            help="A SageMaker pipeline definition (.json, as Pipeline.definition() returns).",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="The YAML file to write (.yaml or .yml), or - for standard output.",
+            show_default=False,
+        ),
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the output file if it exists.")
+    ] = False,
+) -> None:
+    """Convert a SageMaker pipeline definition into cit's YAML, to keep and edit.
+
+    Paths in the YAML are relative to the output file's folder."""
+    from ..files import write_text_atomic
+    from ..pipeline.loader import JSON_SUFFIXES, load_pipeline
+    from ..pipeline.yaml_writer import UnwritableField, pipeline_yaml
+
+    with user_errors():
+        if output != STDOUT:
+            check_target(output, force)
+        if definition.suffix.lower() not in JSON_SUFFIXES:
+            raise InputError(
+                "is not a SageMaker pipeline definition (a .json file, as "
+                "Pipeline.definition() returns)",
+                file=definition,
+            )
+        pipeline = load_pipeline(definition)
+        target = Path("pipeline.yaml") if output == STDOUT else output
+        try:
+            text = pipeline_yaml(pipeline, target)
+        except UnwritableField as exc:
+            raise InputError(exc.message, file=definition, field=exc.field) from None
+        text = header(definition, target) + text
+        if output == STDOUT:
+            typer.echo(text, nl=False)
+            return
+        try:
+            write_text_atomic(output, text)
+        except OSError as exc:
+            raise CitError(f"--output: {output}: cannot be written: {exc.strerror}") from None
+    steps = len(pipeline.steps)
+    say(f"wrote {output}: pipeline '{pipeline.name}', {steps} step{'s' * (steps != 1)}")
+    console.print(f"run it with: cit run --dag {output}", highlight=False, soft_wrap=True)
+
+
+def header(definition: Path, target: Path) -> str:
+    """The comment at the top of the file written: where it came from, what it is."""
+    source = os.path.relpath(definition.resolve(), Path(os.path.abspath(target)).parent.resolve())
+    return (
+        f"# A cit pipeline (docs/pipeline-format.md), converted from the SageMaker pipeline\n"
+        f"# definition {Path(source).as_posix()} by `cit import sagemaker`.\n"
+    )
+
+
+def check_target(output: Path, force: bool) -> None:
+    """The output is a new .yaml file in a folder that exists, or (with --force) a file."""
+    if output.suffix.lower() not in YAML_NAMES:
+        raise CitError(f"--output: {output}: give a .yaml or .yml file, the kind cit run reads")
+    try:
+        mode = output.stat().st_mode
+    except FileNotFoundError:
+        if not output.parent.is_dir():
+            raise CitError(f"--output: {output}: no such folder {output.parent}") from None
+        return
+    except OSError as exc:
+        raise CitError(f"--output: {output}: cannot be checked: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise CitError(f"--output: {output}: exists and is not a file; choose another name")
+    if not force:
+        raise CitError(
+            f"--output: {output}: exists; choose another name, it is left as is "
+            "(--force overwrites it)"
+        )
