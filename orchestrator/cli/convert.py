@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from ..errors import CitError, InputError
+from . import options
 from .command import console, say, user_errors
 
 import_app = typer.Typer(
@@ -48,6 +49,8 @@ def import_sagemaker(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite the output file if it exists.")
     ] = False,
+    param: options.Params = None,
+    code_dir: options.CodeDir = None,
 ) -> None:
     """Convert a SageMaker pipeline definition into cit's YAML, to keep and edit.
 
@@ -57,6 +60,7 @@ def import_sagemaker(
     from ..pipeline.yaml_writer import UnwritableField, pipeline_yaml
 
     with user_errors():
+        loading = options.definition_of(param, code_dir)
         if output != STDOUT:
             check_target(output, force)
         if definition.suffix.lower() not in JSON_SUFFIXES:
@@ -65,7 +69,7 @@ def import_sagemaker(
                 "Pipeline.definition() returns)",
                 file=definition,
             )
-        pipeline = load_pipeline(definition)
+        pipeline = load_pipeline(definition, definition=loading)
         target = Path("pipeline.yaml") if output == STDOUT else output
         try:
             text = pipeline_yaml(pipeline, target)

@@ -373,3 +373,25 @@ def test_a_path_starting_with_a_tilde_is_no_home_folder(tmp_path: Path) -> None:
     text = pipeline_yaml(pipeline, tmp_path / "p.yaml")
     assert f"script: {code / '~prep.py'}" in text and f"raw: {tmp_path / '~raw'}" in text
     assert dumped(round_trip(pipeline, tmp_path / "p.yaml")) == dumped(pipeline)
+
+
+def test_cli_takes_the_code_folder_and_parameters_as_cit_run_does(
+    tabular: Path, tmp_path: Path
+) -> None:
+    code = tmp_path / "elsewhere"
+    code.mkdir()
+    for script in (tabular.parent / "scripts").glob("*.py"):
+        (code / script.name).write_text(script.read_text())
+    target = tmp_path / "converted.yaml"
+    command = ["import", "sagemaker", str(tabular), "-o", str(target), "--code-dir", str(code)]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert load_pipeline(target).steps["preprocess"].script == code / "preprocess.py"
+
+    missing = [*command[:-1], str(tmp_path / "none"), "--force"]
+    result = runner.invoke(app, missing)
+    assert result.exit_code == 2
+    assert "--code-dir" in result.output and "no such folder" in result.output
+    result = runner.invoke(app, [*command, "--force", "--param", "Nope=1"])
+    assert result.exit_code == 2
+    assert "no parameter 'Nope'" in " ".join(result.output.split())
