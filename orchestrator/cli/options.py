@@ -84,8 +84,7 @@ IsolationChoice = Annotated[Isolation, typer.Option(help="container (the default
 def definition_of(params: list[str] | None, code_dir: Path | None) -> DefinitionOptions:
     """--param and --code-dir, checked (NAME=VALUE, an existing folder) where the command
     starts; an ``InputError`` otherwise."""
-    from ..pipeline.sagemaker_definition import (
-        definition_options,  # deferred: cit --help and the other commands start without it
-    )
+    # late: the definition reader is loaded by a command that runs, never by cit --help
+    from ..pipeline.sagemaker_definition import definition_options
 
     return definition_options(params or [], code_dir)

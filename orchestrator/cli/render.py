@@ -59,9 +59,7 @@ def history(
     """Earlier runs with their status and durations, newest first."""
     from ..report.console import history_table
     from ..report.history import list_runs
-    from ..run.pipeline_run import (
-        load_and_validate,  # deferred: cit --help and the other commands start without it
-    )
+    from ..run.pipeline_run import load_and_validate
 
     with user_errors():
         if dag is not None and name is not None:

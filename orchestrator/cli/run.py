@@ -69,14 +69,12 @@ def run(
 ) -> None:
     """Run every step of a pipeline in its own container, in DAG order, and check the data
     that flows along each edge."""
-    from ..report.console import (  # deferred: cit --help and the other commands start without it
+    from ..report.console import (
         print_expectations,
         print_flow,
     )
-    from ..run.pipeline_run import (
-        s3_fetcher,  # deferred: cit --help and the other commands start without it
-    )
-    from ..run.results import Status  # deferred: cit --help and the other commands start without it
+    from ..run.pipeline_run import s3_fetcher
+    from ..run.results import Status
     from ..suite.pipeline import run_pipeline
 
     command = Command(cit_dir, image, max_workers)
@@ -161,17 +159,13 @@ def test_flow_command(
     code_dir: options.CodeDir = None,
 ) -> None:
     """Run a path (or all paths) and check that each step can use what the one before wrote."""
-    from ..report.console import (  # deferred: cit --help and the other commands start without it
+    from ..report.console import (
         print_expectations,
         print_flow,
     )
-    from ..report.write import (
-        check_report_target,  # deferred: cit --help and the other commands start without it
-    )
-    from ..run.pipeline_run import (
-        s3_fetcher,  # deferred: cit --help and the other commands start without it
-    )
-    from ..run.results import Status  # deferred: cit --help and the other commands start without it
+    from ..report.write import check_report_target
+    from ..run.pipeline_run import s3_fetcher
+    from ..run.results import Status
     from ..suite.pipeline import run_pipeline
 
     command = Command(cit_dir, image, None if parallel else 1)
@@ -232,15 +226,9 @@ def validate_contracts_command(
 ) -> None:
     """Check each step against its script contract and its script's source, without running."""
     from ..dataflow.contract_check import validate_contracts  # only this command parses scripts
-    from ..report.console import (
-        print_contract_report,  # deferred: cit --help and the other commands start without it
-    )
-    from ..report.write import (
-        check_report_target,  # deferred: cit --help and the other commands start without it
-    )
-    from ..run.pipeline_run import (
-        load_and_validate,  # deferred: cit --help and the other commands start without it
-    )
+    from ..report.console import print_contract_report
+    from ..report.write import check_report_target
+    from ..run.pipeline_run import load_and_validate
 
     with user_errors():
         definition = options.definition_of(param, code_dir)

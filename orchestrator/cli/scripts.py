@@ -85,20 +85,12 @@ def test_script_command(
     code_dir: options.CodeDir = None,
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
-    from ..report.console import (
-        print_script_result,  # deferred: cit --help and the other commands start without it
-    )
+    from ..report.console import print_script_result
     from ..report.model import script_suite
-    from ..report.write import (
-        check_report_target,  # deferred: cit --help and the other commands start without it
-    )
+    from ..report.write import check_report_target
     from ..run.context import RunContext
-    from ..run.pipeline_run import (
-        s3_fetcher,  # deferred: cit --help and the other commands start without it
-    )
-    from ..run.progress import (
-        CaseObserver,  # deferred: cit --help and the other commands start without it
-    )
+    from ..run.pipeline_run import s3_fetcher
+    from ..run.progress import CaseObserver
     from ..run.rundir import new_run_id
     from ..scripttest.runner import REGISTRY_FOLDER, resolve_step, run_script_tests
 
@@ -273,16 +265,10 @@ def test_s3_command(
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
     from ..report.console import print_input_checks, print_s3_result
     from ..report.model import s3_suite
-    from ..report.write import (
-        check_report_target,  # deferred: cit --help and the other commands start without it
-    )
+    from ..report.write import check_report_target
     from ..run.context import RunContext
-    from ..run.pipeline_run import (
-        s3_fetcher,  # deferred: cit --help and the other commands start without it
-    )
-    from ..run.progress import (
-        CaseObserver,  # deferred: cit --help and the other commands start without it
-    )
+    from ..run.pipeline_run import s3_fetcher
+    from ..run.progress import CaseObserver
     from ..run.rundir import new_run_id
     from ..scripttest.on_s3 import run_s3_test
 
@@ -347,9 +333,7 @@ def _step_under_test(
     script: str, dag: Path | None, contract: Path | None, definition: DefinitionOptions
 ) -> tuple[Pipeline | None, Step, Path]:
     """The pipeline (with --dag), the step --script names, and the file it comes from."""
-    from ..run.pipeline_run import (
-        load_and_validate,  # deferred: cit --help and the other commands start without it
-    )
+    from ..run.pipeline_run import load_and_validate
     from ..scripttest.runner import pipeline_step, resolve_step
 
     if dag is None:

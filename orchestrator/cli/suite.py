@@ -25,10 +25,7 @@ def test_all_command(
 ) -> None:
     """Run every scenario, script test and data-quality check of a configuration file."""
     from ..run.context import RunContext
-    from ..run.progress import (  # deferred: cit --help and the other commands start without it
-        CaseObserver,
-        ConsoleObserver,
-    )
+    from ..run.progress import CaseObserver, ConsoleObserver
     from ..run.rundir import create_run_dir, new_run_id
     from ..suite.config import load_config
     from ..suite.run import needs_containers, run_all, suite_line
