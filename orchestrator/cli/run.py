@@ -8,7 +8,7 @@ start without it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -30,6 +30,10 @@ from .command import (
 if TYPE_CHECKING:
     from ..aws.s3_uris import S3Uri
     from ..dataflow.edges import DataFlowTestResult
+    from ..pipeline.sagemaker_definition import DefinitionOptions
+    from ..report.formats import ReportFormat
+    from ..run.observer import RunObserver
+    from ..suite.config import IntegrationTestConfig
     from ..suite.pipeline import PipelineRun
 
 
@@ -69,13 +73,8 @@ def run(
 ) -> None:
     """Run every step of a pipeline in its own container, in DAG order, and check the data
     that flows along each edge."""
-    from ..report.console import (
-        print_expectations,
-        print_flow,
-    )
-    from ..run.pipeline_run import s3_fetcher
+    from ..report.console import print_expectations, print_flow
     from ..run.results import Status
-    from ..suite.pipeline import run_pipeline
 
     command = Command(cit_dir, image, max_workers)
     observer = command.watch(quiet)
@@ -91,23 +90,17 @@ def run(
     with user_errors():
         definition = options.definition_of(param, code_dir)
         configured = command.configure(config)
-        docker = Docker()
-        result = run_pipeline(
+        result = whole_run(
             dag,
-            params=definition.params,
-            code_dir=definition.code_dir,
-            connect=docker.connect,
-            config=configured,
-            settings=command.settings,
+            command,
+            configured,
+            definition,
+            observer,
+            report_format,
             update_snapshots=update_snapshots,
             steps_only=steps_only,
-            formats=formats_of(report_format, configured),
             upload_to=upload_target(upload_outputs, keep_uploads),
             keep_uploads=keep_uploads,
-            observer=observer,
-            build_default=docker.build,
-            cancel=command.cancel,
-            fetch_s3=s3_fetcher(configured.s3_integration.s3_settings(), report=show_download),
             on_checked=show,
             on_line=say,
         )
@@ -159,14 +152,9 @@ def test_flow_command(
     code_dir: options.CodeDir = None,
 ) -> None:
     """Run a path (or all paths) and check that each step can use what the one before wrote."""
-    from ..report.console import (
-        print_expectations,
-        print_flow,
-    )
+    from ..report.console import print_expectations, print_flow
     from ..report.write import check_report_target
-    from ..run.pipeline_run import s3_fetcher
     from ..run.results import Status
-    from ..suite.pipeline import run_pipeline
 
     command = Command(cit_dir, image, None if parallel else 1)
     observer = command.watch(quiet)
@@ -184,25 +172,51 @@ def test_flow_command(
         steps = path_option(path, all_paths)
         if output_report is not None:
             check_report_target(output_report)
-        docker = Docker()
-        result = run_pipeline(
+        result = whole_run(
             dag,
-            params=definition.params,
-            code_dir=definition.code_dir,
-            connect=docker.connect,
-            config=configured,
-            settings=command.settings,
+            command,
+            configured,
+            definition,
+            observer,
+            report_format,
             path=steps,
             update_snapshots=update_snapshots,
-            formats=formats_of(report_format, configured),
-            observer=observer,
-            build_default=docker.build,
-            cancel=command.cancel,
-            fetch_s3=s3_fetcher(configured.s3_integration.s3_settings(), report=show_download),
             on_checked=show,
             command="test-flow",
         )
     finished(result)
+
+
+def whole_run(
+    dag: Path,
+    invocation: Command,
+    configured: IntegrationTestConfig,
+    definition: DefinitionOptions,
+    observer: RunObserver,
+    report_format: list[ReportFormat] | None,
+    **choices: Any,
+) -> PipelineRun:
+    """``run_pipeline`` as every pipeline command calls it: the command's settings, Ctrl-C and
+    console view, its configuration's S3 settings and report formats, the Docker engine reached
+    once the pipeline is valid; ``choices`` are what the command itself decides."""
+    from ..run.pipeline_run import s3_fetcher
+    from ..suite.pipeline import run_pipeline
+
+    docker = Docker()
+    return run_pipeline(
+        dag,
+        params=definition.params,
+        code_dir=definition.code_dir,
+        connect=docker.connect,
+        config=configured,
+        settings=invocation.settings,
+        formats=formats_of(report_format, configured),
+        observer=observer,
+        build_default=docker.build,
+        cancel=invocation.cancel,
+        fetch_s3=s3_fetcher(configured.s3_integration.s3_settings(), report=show_download),
+        **choices,
+    )
 
 
 def path_option(path: str | None, all_paths: bool) -> list[str] | None:
