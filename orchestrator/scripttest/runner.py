@@ -24,7 +24,7 @@ from ..data.quality import read_dataset, run_checks
 from ..data.schemas import load_schema
 from ..data.synthetic import check_spec, generate_dataset
 from ..data.tables import ALLOWED, holds_table
-from ..engines.base import Engine
+from ..engines.base import Engine, Isolation
 from ..engines.process_engine import (
     MAIN_SIGNATURE,
     ProcessEngine,
@@ -44,7 +44,7 @@ from ..run.pipeline_run import S3Fetcher, fetched, load_and_validate, s3_fetcher
 from ..run.results import RunResult, Status, StepResult
 from ..run.secrets import with_host_secrets
 from ..run.settings import RunSettings
-from .case_checks import CaseOutcome, Failure, Isolation, ScriptTestResult, TestCaseResult, judge
+from .case_checks import CaseOutcome, Failure, ScriptTestResult, TestCaseResult, judge
 from .cases import ALL_OUTPUTS, InputSource, TestCase, cases_from_data
 from .registry import TestDataRegistry
 

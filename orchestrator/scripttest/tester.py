@@ -7,14 +7,14 @@ from pathlib import Path
 
 from ..aws.s3 import S3Settings
 from ..data.contracts import load_contract
-from ..engines.base import Engine
+from ..engines.base import Engine, Isolation
 from ..errors import InputError
 from ..files import FieldError
 from ..run.context import RunContext
 from ..run.observer import RunObserver
 from ..run.pipeline_run import S3Fetcher, s3_fetcher
 from ..run.settings import RunSettings
-from .case_checks import Isolation, ScriptTestResult, TestCaseResult
+from .case_checks import ScriptTestResult, TestCaseResult
 from .cases import TestCase, cases_from_data, load_test_cases
 from .on_s3 import S3TestResult, run_s3_test
 from .runner import entry_point_of, quick_case, run_script_tests, script_step

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from ..aws.s3 import test_environment
 from ..dataflow.tester import test_flow
+from ..engines.base import Isolation
 from ..errors import CitError
 from ..pipeline.model import Pipeline
 from ..report.model import (
@@ -43,7 +44,7 @@ from ..run.results import RunResult, Status
 from ..run.rundir import read_manifest
 from ..run.secrets import with_host_secrets
 from ..run.settings import RunSettings
-from ..scripttest.case_checks import Isolation, ScriptTestResult
+from ..scripttest.case_checks import ScriptTestResult
 from ..scripttest.runner import default_engine, interrupted, run_script_tests, with_case_secrets
 from .config import ExecutionConfig, IntegrationTestConfig
 from .plan import Plan, Scenario, ScriptTest, prepare

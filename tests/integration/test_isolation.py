@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.engines.base import Engine
+from orchestrator.engines.base import Engine, Isolation
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.engines.process_engine import ProcessEngine
 from orchestrator.run.context import RunContext
 from orchestrator.run.settings import RunSettings
-from orchestrator.scripttest.case_checks import Isolation, ScriptTestResult
+from orchestrator.scripttest.case_checks import ScriptTestResult
 from orchestrator.scripttest.cases import load_test_cases
 from orchestrator.scripttest.runner import resolve_step, run_script_tests
 
