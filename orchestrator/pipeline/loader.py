@@ -18,6 +18,13 @@ from .sagemaker_definition import (
     definition_pipeline,
     is_definition,
 )
+from .sagemaker_sdk import (
+    imports_sagemaker,
+    is_sdk_pipeline,
+    offline_aws,
+    sdk_definition,
+    sdk_pipeline_name,
+)
 
 PYTHON_SUFFIXES = (".py",)
 JSON_SUFFIXES = (".json",)
@@ -25,18 +32,22 @@ YAML_TOP_LEVEL = ("name", "steps", "expectations")
 
 
 def load_pipeline(path: Path, *, definition: DefinitionOptions | None = None) -> Pipeline:
-    """Read ``path`` (``.py``, ``.yaml``, or ``.json``: a SageMaker pipeline definition) and
-    return the pipeline it defines. ``definition`` (parameter values, code folder) is for a
-    SageMaker pipeline definition only; given for another pipeline it is an ``InputError``."""
+    """Read ``path`` (``.py``: cit's ``Pipeline`` or a SageMaker SDK pipeline; ``.yaml``; or
+    ``.json``: a SageMaker pipeline definition) and return the pipeline it defines.
+    ``definition`` (parameter values, code folder) is for a SageMaker pipeline only; given for
+    another pipeline it is an ``InputError``."""
     _require_file(path)
     suffix = path.suffix.lower()
-    if definition and suffix not in JSON_SUFFIXES:
+    if suffix in PYTHON_SUFFIXES and imports_sagemaker(path):
+        pipeline = _load_sdk(path, definition)
+    elif definition and suffix not in JSON_SUFFIXES:
         raise InputError(
-            f"{definition.given()}: only for a SageMaker pipeline definition (.json); this "
-            "pipeline is in cit's own format, whose values are set in the file",
+            f"{definition.given()}: only for a SageMaker pipeline (a definition .json or an "
+            "SDK .py file); this pipeline is in cit's own format, whose values are set in the "
+            "file",
             file=path,
         )
-    if suffix in PYTHON_SUFFIXES:
+    elif suffix in PYTHON_SUFFIXES:
         pipeline = _load_python(path)
     elif suffix in YAML_SUFFIXES:
         pipeline = _load_yaml(path)
@@ -114,7 +125,46 @@ def _dag_to_pipeline(dag: PipelineSource, path: Path) -> Pipeline:
         raise InputError(one_line(exc), file=path) from None
 
 
-# SageMaker pipeline definition ----------------------------------------------------------
+# SageMaker pipeline definition or SDK object --------------------------------------------
+
+
+def _load_sdk(path: Path, options: DefinitionOptions | None) -> Pipeline:
+    """A ``.py`` file that imports the SageMaker SDK: its SageMaker ``Pipeline`` read offline,
+    or else the cit pipeline it defines (a file may use SDK helpers for a cit pipeline)."""
+    with offline_aws(path) as uploads:
+        namespace = run_python(path, "__cit_pipeline__", "defining the pipeline", _explain)
+        found = _find_sdk_pipeline(namespace, path)
+        data = sdk_definition(found, path) if found is not None else None
+    if data is None:
+        if options:
+            raise InputError(
+                f"{options.given()}: only for a SageMaker pipeline; this file defines a cit "
+                "pipeline, whose values are set in the file",
+                file=path,
+            )
+        return _find_pipeline(namespace, path)
+    return definition_pipeline(
+        data, path, options=options, name=sdk_pipeline_name(found), uploads=uploads
+    )
+
+
+def _find_sdk_pipeline(namespace: dict[str, Any], path: Path) -> Any:
+    """The SageMaker ``Pipeline`` named ``pipeline``, or the only one the file defines; None
+    when the file defines a cit pipeline instead."""
+    named = namespace.get("pipeline")
+    if is_sdk_pipeline(named):
+        return named
+    if _is_pipeline(named):
+        return None
+    found = list({id(v): v for v in namespace.values() if is_sdk_pipeline(v)}.values())
+    if len(found) > 1:
+        names = ", ".join(sorted(str(getattr(v, "name", "?")) for v in found))
+        raise InputError(
+            f"defines several SageMaker pipelines ({names}); assign the one to run to a "
+            "variable named 'pipeline'",
+            file=path,
+        )
+    return found[0] if found else None
 
 
 def _load_definition(path: Path, options: DefinitionOptions | None) -> Pipeline:

@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -24,6 +25,7 @@ from ..aws.s3_uris import is_s3_text
 from ..errors import InputError
 from .model import MODEL_OUTPUT, InvalidStep, Pipeline, Step, StepKind, build_step
 from .sagemaker_paths import PROCESSING_CODE
+from .sagemaker_sdk import Uploads
 
 DEFINITION_KEYS = ("Version", "Steps")
 CODE_FOLDERS = ("scripts", "code")
@@ -170,14 +172,23 @@ def definition_pipeline(
     code_dir: Path | None = None,
     *,
     options: DefinitionOptions | None = None,
+    name: str | None = None,
+    uploads: Uploads | None = None,
 ) -> Pipeline:
     """The pipeline the definition ``data`` (read from ``path``) describes, with the parameter
     values and code folder of ``options``; anything not understood, and a parameter value
-    that is unknown or does not fit its type, is an ``InputError`` naming the step and field."""
+    that is unknown or does not fit its type, is an ``InputError`` naming the step and field.
+
+    ``name`` is the pipeline's name (default: from the file's); ``uploads`` maps the URIs the
+    SageMaker SDK uploaded to while building the definition back to the local files."""
     options = options or DefinitionOptions()
+    uploads = uploads or Uploads()
     folders = code_folders(path, options.code_dir or code_dir)
+    if options.code_dir is None and code_dir is None:
+        folders += [f for f in uploads.folders_holding_code() if f not in folders]
+    importer = _Importer(data, path, folders, options.params, uploads)
     try:
-        return _Importer(data, path, folders, options.params).pipeline()
+        return importer.pipeline(name or pipeline_name(path))
     except Refused as exc:
         raise InputError(exc.message, file=path, field=exc.field) from None
     except InvalidStep as exc:
@@ -197,21 +208,25 @@ class _Importer:
         path: Path,
         folders: list[Path],
         given: Mapping[str, ParamValue],
+        uploads: Uploads,
     ) -> None:
         self.data = data
+        self.uploads = uploads
         self.path = path
         self.base_dir = path.resolve().parent
         self.folders = folders
         self.given = given
         self.parameters: dict[str, Any] = {}
+        self.name = pipeline_name(path)
 
-    def pipeline(self) -> Pipeline:
+    def pipeline(self, name: str) -> Pipeline:
+        self.name = name
         _known_keys(self.data, _TOP_LEVEL, (), "")
         self.parameters = self._parameters(self.data.get("Parameters", []))
         steps = self.data["Steps"]
         if not isinstance(steps, list) or not steps:
             raise Refused("Steps", "must be a non-empty list of steps")
-        pipeline = Pipeline(pipeline_name(self.path), base_dir=self.base_dir)
+        pipeline = Pipeline(name, base_dir=self.base_dir)
         for index, raw in enumerate(steps):
             step = self._step(raw, index)
             try:
@@ -304,7 +319,7 @@ class _Importer:
             fields["entrypoint"] = entry[:-1]
         arguments = app.get("ContainerArguments", [])
         fields["arguments"] = [
-            self._scalar(value, f"{where}.AppSpecification.ContainerArguments[{i}]")
+            self._rendered(value, f"{where}.AppSpecification.ContainerArguments[{i}]")
             for i, value in enumerate(_list(arguments, f"{where}.AppSpecification"))
         ]
         fields["inputs"] = self._processing_inputs(
@@ -374,6 +389,11 @@ class _Importer:
         )
 
     def _local_code(self, uri: str, relative: str, field: str) -> Path:
+        uploaded = self.uploads.local_path(uri)
+        if uploaded is not None:
+            candidate = uploaded / relative if uploaded.is_dir() else uploaded
+            if candidate.is_file() and candidate.name == PurePosixPath(relative).name:
+                return candidate
         for folder in self.folders:
             candidate = folder / relative
             if candidate.is_file():
@@ -490,11 +510,7 @@ class _Importer:
         result: dict[str, Any] = {}
         for key, value in raw.items():
             if not isinstance(value, str):
-                raise Refused(
-                    f"{where}.{key}",
-                    f"{_text(value)} is not supported; a hyperparameter is a JSON-encoded "
-                    "string (parameters in hyperparameters are not supported yet)",
-                )
+                value = self._rendered(value, f"{where}.{key}")
             try:
                 decoded = json.loads(value)
             except json.JSONDecodeError:
@@ -548,7 +564,8 @@ class _Importer:
         if isinstance(value, str):
             if not is_s3_text(value):
                 raise Refused(field, f"must be an s3:// URI; got {value}")
-            return {"path": value}
+            uploaded = self.uploads.local_path(value)
+            return {"path": str(uploaded) if uploaded is not None else value}
         if isinstance(value, dict) and set(value) == {"Get"} and isinstance(value["Get"], str):
             return self._get_source(value["Get"], field)
         if isinstance(value, dict) and set(value) == {"Std:Join"}:
@@ -604,23 +621,50 @@ class _Importer:
         step, output = step_output
         return {"step": step, "output": output, "path": "/".join(rest)}
 
-    def _scalar(self, value: Any, field: str) -> Any:
-        """A string, number or boolean, or a parameter's default."""
+    def _scalar(self, value: Any, field: str) -> ParamValue:
+        """A string, number or boolean: written as such, a parameter's value, an
+        ``Execution.*`` property, or a ``Std:Join`` of these (a text)."""
         if isinstance(value, str | int | float | bool):
             return value
         if isinstance(value, dict) and set(value) == {"Get"} and isinstance(value["Get"], str):
             expression = value["Get"]
             if expression.startswith("Parameters."):
-                return self._parameter(expression.removeprefix("Parameters."), field)
+                return self._parameter(expression.removeprefix("Parameters."), field)  # type: ignore[no-any-return]
+            if expression.startswith("Execution."):
+                return self._execution(expression.removeprefix("Execution."), field)
+        if isinstance(value, dict) and set(value) == {"Std:Join"}:
+            join = value["Std:Join"]
+            on = join.get("On") if isinstance(join, dict) else None
+            values = join.get("Values") if isinstance(join, dict) else None
+            if isinstance(on, str) and isinstance(values, list):
+                return on.join(
+                    sagemaker_text(self._scalar(item, f"{field}.Std:Join.Values[{i}]"))
+                    for i, item in enumerate(values)
+                )
         raise Refused(
             field,
-            f"{_text(value)} is not supported; supported: a string, a number or "
-            "{'Get': 'Parameters.NAME'}",
+            f"{_text(value)} is not supported; supported: a string, a number, "
+            "{'Get': 'Parameters.NAME'}, {'Get': 'Execution.PROPERTY'} and a 'Std:Join' of these",
         )
+
+    def _rendered(self, value: Any, field: str) -> str:
+        """A value as SageMaker writes it into an argument or variable."""
+        return sagemaker_text(self._scalar(value, field))
+
+    def _execution(self, name: str, field: str) -> str:
+        """The ``Execution.*`` properties of a local run (there is no SageMaker execution)."""
+        values = execution_properties(self.name)
+        if name not in values:
+            raise Refused(
+                field,
+                f"Execution.{name} is not supported; supported: "
+                + ", ".join(f"Execution.{known}" for known in values),
+            )
+        return values[name]
 
     def _env(self, raw: Any, field: str) -> dict[str, Any]:
         env = _mapping(raw, field)
-        return {key: self._scalar(value, f"{field}.{key}") for key, value in env.items()}
+        return {key: self._rendered(value, f"{field}.{key}") for key, value in env.items()}
 
     def _instance(self, config: dict[str, Any], field: str) -> dict[str, Any]:
         instance: dict[str, Any] = {}
@@ -645,6 +689,30 @@ class _Importer:
             return {}
         seconds = self._scalar(condition["MaxRuntimeInSeconds"], f"{field}.MaxRuntimeInSeconds")
         return {"timeout_seconds": seconds}
+
+
+LOCAL_EXECUTION_ID = "cit-local"
+
+
+def execution_properties(pipeline: str) -> dict[str, str]:
+    """What ``Execution.*`` gives in a local run: its id is ``cit-local``, its times the load's."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    arn = f"arn:aws:sagemaker:local:000000000000:pipeline/{pipeline}"
+    return {
+        "PipelineExecutionId": LOCAL_EXECUTION_ID,
+        "PipelineExecutionArn": f"{arn}/execution/{LOCAL_EXECUTION_ID}",
+        "PipelineName": pipeline,
+        "PipelineArn": arn,
+        "StartDateTime": now,
+        "CurrentDateTime": now,
+    }
+
+
+def sagemaker_text(value: ParamValue) -> str:
+    """A value as SageMaker renders it into text: ``true``/``false``, ``4``, ``0.2``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _typed(value: ParamValue, kind: Any, name: str) -> ParamValue:

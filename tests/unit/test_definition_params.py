@@ -74,7 +74,7 @@ def test_params_override_defaults_and_reach_the_step(tmp_path: Path) -> None:
     ).steps["Prep"]
     assert prep.inputs["data"].source == S3Source(uri="s3://other-bucket/in")
     assert prep.arguments == ["--split", "0.35", "--seed", "7"]
-    assert prep.env == {"SHUFFLE": "True"}  # as build_step writes a boolean default
+    assert prep.env == {"SHUFFLE": "true"}  # as SageMaker renders a Boolean parameter
     assert prep.instance.type == "ml.c5.xlarge"
 
 
@@ -159,8 +159,8 @@ def test_param_for_a_pipeline_that_is_not_a_definition() -> None:
     with pytest.raises(InputError) as caught:
         load_pipeline(TABULAR / "pipeline.py", definition=definition_options(["RawData=x"]))
     assert str(caught.value) == (
-        f"{TABULAR / 'pipeline.py'}: --param: only for a SageMaker pipeline definition (.json); "
-        "this pipeline is in cit's own format, whose values are set in the file"
+        f"{TABULAR / 'pipeline.py'}: --param: only for a SageMaker pipeline (a definition .json "
+        "or an SDK .py file); this pipeline is in cit's own format, whose values are set in the file"
     )
 
 
@@ -314,7 +314,7 @@ def test_cli_param_for_a_yaml_or_python_pipeline(tmp_path: Path) -> None:
         app, ["validate-contracts", "--dag", str(TABULAR / "pipeline.py"), "--param", "A=1"]
     )
     assert result.exit_code == 2, result.output
-    assert "only for a SageMaker pipeline definition (.json)" in " ".join(result.output.split())
+    assert "only for a SageMaker pipeline (a definition .json or an SDK .py file)" in " ".join(result.output.split())
 
 
 def test_cli_param_without_dag_for_test_script() -> None:
