@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import importlib.util
 import inspect
 import json
 import logging
@@ -127,6 +128,10 @@ def sdk_pipeline_name(pipeline: Any) -> str | None:
 
 
 def _mock_aws(path: Path) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    if importlib.util.find_spec("sagemaker") is None:
+        raise InputError(
+            f"imports the SageMaker Python SDK, which is not installed: {SDK_EXTRA}", file=path
+        )
     try:
         from moto import mock_aws
     except ImportError:
@@ -185,11 +190,27 @@ def _recording(uploads: Uploads) -> Iterator[None]:
 
     S3Transfer.upload_file = recorded_upload
     restore_packing = _record_source_dirs(uploads)
+    restore_telemetry = _without_telemetry()
     try:
         yield
     finally:
         S3Transfer.upload_file = upload_file
         restore_packing()
+        restore_telemetry()
+
+
+def _without_telemetry() -> Callable[[], None]:
+    """The SDK reports its use with a plain HTTP request, which moto does not see; it is not
+    sent."""
+    try:
+        from sagemaker.telemetry import telemetry_logging
+    except ImportError:
+        return lambda: None
+    send = getattr(telemetry_logging, "_requests_helper", None)
+    if send is None:
+        return lambda: None
+    setattr(telemetry_logging, "_requests_helper", lambda *args, **kwargs: None)  # noqa: B010
+    return lambda: setattr(telemetry_logging, "_requests_helper", send)
 
 
 def _record_source_dirs(uploads: Uploads) -> Callable[[], None]:
