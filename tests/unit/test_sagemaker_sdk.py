@@ -208,7 +208,7 @@ def test_without_the_sdk_the_install_is_named(monkeypatch: pytest.MonkeyPatch) -
 def test_cit_validate_contracts_reads_the_sdk_pipeline() -> None:
     result = runner.invoke(app, ["validate-contracts", "--dag", str(SDK_PIPELINE)])
     assert result.exit_code == 0, result.output
-    assert "No contract: preprocess, train, evaluate" in result.output
+    assert "no contract: preprocess, train, evaluate" in result.output
 
 
 def test_the_fixtures_are_what_the_sdk_writes_now() -> None:
