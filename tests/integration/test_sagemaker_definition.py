@@ -1,5 +1,6 @@
-"""The SageMaker SDK's definition of the shipped example runs end to end in real containers,
-with the edges and row counts of the example's own pipeline.py."""
+"""The shipped example as the SageMaker SDK describes it (its definition JSON, and the SDK
+file itself) runs end to end in real containers, with the edges and row counts of the
+example's own pipeline.py."""
 
 from __future__ import annotations
 
@@ -38,9 +39,10 @@ def test_the_example_definition_runs_as_pipeline_py_does(
     folder = tabular_definition.parent
     from_definition = cit_run(tabular_definition, folder.parent / ".cit")
     from_python = cit_run(folder / "pipeline.py", folder.parent / ".cit-python")
+    from_sdk = cit_run(folder / "sagemaker_pipeline.py", folder.parent / ".cit-sdk")
 
     edges = edges_and_rows(from_definition)
-    assert edges == edges_and_rows(from_python)
+    assert edges == edges_and_rows(from_python) == edges_and_rows(from_sdk)
     assert sorted(edges) == [
         "preprocess.test -> evaluate.test",
         "preprocess.train -> train.train",
@@ -51,3 +53,6 @@ def test_the_example_definition_runs_as_pipeline_py_does(
     [suite] = from_definition["suites"]
     assert [s["name"] for s in suite["run"]["steps"]] == ["preprocess", "train", "evaluate"]
     assert {s["status"] for s in suite["run"]["steps"]} == {"succeeded"}
+    [sdk_suite] = from_sdk["suites"]
+    assert sdk_suite["name"] == "tabular-xgboost"
+    assert [s["status"] for s in sdk_suite["run"]["steps"]] == ["succeeded"] * 3

@@ -294,7 +294,7 @@ def test_cli_unknown_param_exits_2_naming_it(
         ],
     )  # fmt: skip
     assert result.exit_code == 2, result.output
-    assert "--param Raw: the definition has no parameter 'Raw' (defined: RawData)" in (
+    assert "--param Raw: the definition has no parameter 'Raw' (defined: MaxDepth, RawData)" in (
         " ".join(result.output.split())
     )
 
