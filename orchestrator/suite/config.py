@@ -22,6 +22,8 @@ environment and profiles, so a file works against AWS, MinIO and LocalStack alik
         s3_bucket: my-bucket               # upload the outputs to an isolated test prefix
         s3_prefix: tabular-tests/
         timeout_minutes: 30                # caps every step's timeout_seconds
+        parameters: {TrainSplit: 0.8}      # a SageMaker pipeline's parameters (--param)
+        code_dir: src/                     # where its code is looked for (--code-dir)
         expectations:                      # on this run's outputs, as a pipeline's expectations
           evaluate: {metrics: {auc_roc: ">= 0.8"}}
     script_tests:
@@ -131,6 +133,19 @@ class ScenarioConfig(_Section):
     """Upload the outputs under ``s3://<s3_bucket>/<s3_prefix>/cit-tests/<pipeline>/<run>/``."""
     timeout_minutes: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     """Caps the timeout of every step of the scenario."""
+    parameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Values of a SageMaker pipeline's parameters, as ``--param NAME=VALUE`` gives them."""
+    code_dir: Path | None = None
+    """Where a SageMaker pipeline's code is looked for, as ``--code-dir`` says."""
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _scalar_values(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if not isinstance(item, str | int | float | bool):
+                    raise ValueError(f"{name}: must be a string, number or boolean")
+        return value
     expectations: list[Expectation] = Field(default_factory=list)
     """What the outputs of the scenario's run must show, besides what its pipeline expects
     (``pipeline_expectations``); files its checks name are relative to this file."""
@@ -450,7 +465,8 @@ def _resolved(config: IntegrationTestConfig, base: Path) -> IntegrationTestConfi
             "s3_integration": s3,
             "reporting": reporting,
             "test_scenarios": [
-                _paths(s, base, "dag_file", "test_data_path") for s in config.test_scenarios
+                _paths(s, base, "dag_file", "test_data_path", "code_dir")
+                for s in config.test_scenarios
             ],
             "script_tests": {
                 name: _paths(test, base, "dag", "contract")

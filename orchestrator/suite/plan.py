@@ -17,6 +17,7 @@ from ..engines.base import Engine
 from ..errors import InputError, S3Error
 from ..files import FieldError
 from ..pipeline.model import Pipeline, Step, with_expectations
+from ..pipeline.sagemaker_definition import DefinitionOptions, definition_options
 from ..pipeline.validate import check_expectations
 from ..report.write import check_configured_reports
 from ..run.pipeline_run import ImageBuilder, ensure_images, load_and_validate
@@ -92,21 +93,42 @@ def prepare(
     return Plan(scenarios, script_tests, checks, references)
 
 
-def _pipeline(file: Path, loaded: dict[Path, Pipeline], source: str | None, at: str) -> Pipeline:
-    """The pipeline in ``file`` (read once); ``at`` is the field that names it."""
+def _pipeline(
+    file: Path,
+    loaded: dict[Path, Pipeline],
+    source: str | None,
+    at: str,
+    definition: DefinitionOptions | None = None,
+) -> Pipeline:
+    """The pipeline in ``file`` (read once unless ``definition`` sets a SageMaker pipeline's
+    parameters or code folder); ``at`` is the field that names it."""
     file = file.resolve()
     if not file.is_file():
         raise InputError(f"no such pipeline file: {file}", file=source, field=at)
+    if definition:
+        return load_and_validate(file, definition=definition)
     if file not in loaded:
         loaded[file] = load_and_validate(file)
     return loaded[file]
+
+
+def _definition_options(
+    scenario: ScenarioConfig, source: str | None, at: str
+) -> DefinitionOptions:
+    try:
+        return definition_options(scenario.parameters, scenario.code_dir)
+    except InputError as exc:
+        field = f"{at}.code_dir" if exc.field == "--code-dir" else f"{at}.parameters"
+        message = exc.message.removeprefix(f"{exc.field}: ")
+        raise InputError(message, file=source, field=field) from None
 
 
 def _scenario(
     scenario: ScenarioConfig, config: IntegrationTestConfig, loaded: dict[Path, Pipeline]
 ) -> Scenario:
     at = f"test_scenarios.{scenario.name}"
-    pipeline = _pipeline(scenario.dag_file, loaded, config.source, f"{at}.dag_file")
+    options = _definition_options(scenario, config.source, at)
+    pipeline = _pipeline(scenario.dag_file, loaded, config.source, f"{at}.dag_file", options)
     if scenario.test_data_path is not None:
         data = _test_data(scenario.test_data_path, pipeline, config.source, f"{at}.test_data_path")
         pipeline = with_test_data(pipeline, data)

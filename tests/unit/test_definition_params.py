@@ -160,7 +160,8 @@ def test_param_for_a_pipeline_that_is_not_a_definition() -> None:
         load_pipeline(TABULAR / "pipeline.py", definition=definition_options(["RawData=x"]))
     assert str(caught.value) == (
         f"{TABULAR / 'pipeline.py'}: --param: only for a SageMaker pipeline (a definition .json "
-        "or an SDK .py file); this pipeline is in cit's own format, whose values are set in the file"
+        "or an SDK .py file); this pipeline is in cit's own format, whose values are set in "
+        "the file"
     )
 
 
@@ -240,9 +241,7 @@ def test_run_pipeline_takes_params_and_code_dir(tabular: Path) -> None:
         run_pipeline(tabular, fake, code_dir=tabular.parent / "nowhere")
 
 
-def test_cli_run_with_param_and_code_dir(
-    tabular: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_run_with_param_and_code_dir(tabular: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = fake_engine()
     monkeypatch.setattr(cli, "connect", lambda: fake)
     monkeypatch.setattr(cli, "stop_on_signals", lambda cancel, observer: None)
@@ -314,7 +313,9 @@ def test_cli_param_for_a_yaml_or_python_pipeline(tmp_path: Path) -> None:
         app, ["validate-contracts", "--dag", str(TABULAR / "pipeline.py"), "--param", "A=1"]
     )
     assert result.exit_code == 2, result.output
-    assert "only for a SageMaker pipeline (a definition .json or an SDK .py file)" in " ".join(result.output.split())
+    assert "only for a SageMaker pipeline (a definition .json or an SDK .py file)" in " ".join(
+        result.output.split()
+    )
 
 
 def test_cli_param_without_dag_for_test_script() -> None:

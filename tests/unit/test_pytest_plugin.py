@@ -4,6 +4,7 @@ active in ``pytester``'s runs through its ``pytest11`` entry point."""
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 import unittest
 from collections.abc import Callable
@@ -168,6 +169,26 @@ def test_listed_pipelines_give_an_item_per_step_and_edge(pytester: pytest.Pytest
     ]
     assert collected(pytester, "test_cases") == []  # only under the paths pytest was given
     assert collected(pytester, "-m", "not cit") == []
+
+
+def test_a_sagemaker_definition_is_collected_as_a_pipeline(pytester: pytest.Pytester) -> None:
+    project = make_project(
+        pytester, cit_pipelines="*.definition.json", cit_test_cases="none/*.yaml"
+    )
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "sagemaker"
+    shutil.copy(fixtures / "tabular.definition.json", project / "tabular.definition.json")
+    for name in ("preprocess.py", "train.py", "evaluate.py"):
+        (project / name).write_text("print('step')\n")
+    (project / "data" / "raw").mkdir(parents=True)
+    assert collected(pytester) == [
+        "tabular.definition.json::preprocess",
+        "tabular.definition.json::train",
+        "tabular.definition.json::evaluate",
+        "tabular.definition.json::preprocess.train -> train.train",
+        "tabular.definition.json::preprocess.val -> train.validation",
+        "tabular.definition.json::train.model -> evaluate.model",
+        "tabular.definition.json::preprocess.test -> evaluate.test",
+    ]
 
 
 def test_pipeline_globs_are_relative_to_the_rootdir(pytester: pytest.Pytester) -> None:
