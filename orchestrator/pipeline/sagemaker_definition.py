@@ -46,6 +46,7 @@ _MODEL_ARTIFACTS = re.compile(r"^Steps\.([^.]+)\.ModelArtifacts\.S3ModelArtifact
 _AUTO_INPUT_NAME = re.compile(r"^input-\d+$")
 
 _TOP_LEVEL = ("Version", "Metadata", "Parameters", "PipelineExperimentConfig", "Steps")
+_IGNORED_TOP_LEVEL = ("MlflowConfig",)  # written by the SDK v3 (null unless MLflow is set up)
 _STEP_KEYS = ("Name", "Type", "Arguments", "DependsOn", "Description", "DisplayName")
 _IGNORED_STEP_KEYS = ("CacheConfig", "RetryPolicies")
 _PROCESSING_ARGS = (
@@ -221,7 +222,7 @@ class _Importer:
 
     def pipeline(self, name: str) -> Pipeline:
         self.name = name
-        _known_keys(self.data, _TOP_LEVEL, (), "")
+        _known_keys(self.data, _TOP_LEVEL, _IGNORED_TOP_LEVEL, "")
         self.parameters = self._parameters(self.data.get("Parameters", []))
         steps = self.data["Steps"]
         if not isinstance(steps, list) or not steps:

@@ -161,6 +161,42 @@ def test_a_parameter_default_may_be_a_local_path_and_feeds_arguments_and_env(
     assert step.env == {"SPLIT": "0.3"}
 
 
+def test_joins_execution_properties_and_booleans_render_as_sagemaker_renders_them(
+    tmp_path: Path,
+) -> None:
+    data = definition()
+    data["Parameters"] += [
+        {"Name": "Shuffle", "Type": "Boolean", "DefaultValue": True},
+        {"Name": "Depth", "Type": "Integer", "DefaultValue": 6},
+    ]
+    data["MlflowConfig"] = None  # as the SDK v3 writes it
+    steps = steps_of(data)
+    prep = steps["Prep"]["Arguments"]
+    join = {"Std:Join": {"On": "-", "Values": ["run", {"Get": "Execution.PipelineExecutionId"}]}}
+    prep["AppSpecification"]["ContainerArguments"] = ["--shuffle", {"Get": "Parameters.Shuffle"}]
+    prep["Environment"] = {"RUN": join, "PIPELINE": {"Get": "Execution.PipelineName"}}
+    hyperparameters = steps["Train"]["Arguments"]["HyperParameters"]
+    hyperparameters["max_depth"] = {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.Depth"}]}}
+    shutil.copytree(FIXTURES / "scripts", tmp_path / "scripts")
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data))
+    pipeline = load_pipeline(path)
+    assert pipeline.steps["Prep"].arguments == ["--shuffle", "true"]
+    assert pipeline.steps["Prep"].env == {"RUN": "run-cit-local", "PIPELINE": "p"}
+    assert pipeline.steps["Train"].hyperparameters["max_depth"] == 6
+
+
+def test_an_unknown_execution_property_is_refused(tmp_path: Path) -> None:
+    data = definition()
+    steps_of(data)["Prep"]["Arguments"]["Environment"] = {"X": {"Get": "Execution.Nope"}}
+    assert refusal(data, tmp_path) == (
+        f"{tmp_path / 'p.json'}: Steps.Prep.Arguments.Environment.X: Execution.Nope is not "
+        "supported; supported: Execution.PipelineExecutionId, Execution.PipelineExecutionArn, "
+        "Execution.PipelineName, Execution.PipelineArn, Execution.StartDateTime, "
+        "Execution.CurrentDateTime"
+    )
+
+
 def test_an_entrypoint_other_than_python3_is_kept(tmp_path: Path) -> None:
     data = definition()
     app_spec = steps_of(data)["Prep"]["Arguments"]["AppSpecification"]
