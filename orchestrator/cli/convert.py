@@ -33,7 +33,8 @@ def import_sagemaker(
         Path,
         typer.Argument(
             metavar="DEFINITION",
-            help="A SageMaker pipeline definition (.json, as Pipeline.definition() returns).",
+            help="A SageMaker pipeline definition (.json, as Pipeline.definition() returns), "
+            "or a .py file that builds a pipeline with the SageMaker SDK.",
             show_default=False,
         ),
     ],
@@ -52,21 +53,26 @@ def import_sagemaker(
     param: options.Params = None,
     code_dir: options.CodeDir = None,
 ) -> None:
-    """Convert a SageMaker pipeline definition into cit's YAML, to keep and edit.
+    """Convert a SageMaker pipeline (definition or SDK file) into cit's YAML, to keep and edit.
 
     Paths in the YAML are relative to the output file's folder."""
     from ..files import write_text_atomic
-    from ..pipeline.loader import JSON_SUFFIXES, load_pipeline
+    from ..pipeline.loader import JSON_SUFFIXES, PYTHON_SUFFIXES, load_pipeline
+    from ..pipeline.sagemaker_sdk import imports_sagemaker
     from ..pipeline.yaml_writer import UnwritableField, pipeline_yaml
 
     with user_errors():
         loading = options.definition_of(param, code_dir)
         if output != STDOUT:
             check_target(output, force)
-        if definition.suffix.lower() not in JSON_SUFFIXES:
+        suffix = definition.suffix.lower()
+        sdk_file = suffix in PYTHON_SUFFIXES and (
+            not definition.is_file() or imports_sagemaker(definition)
+        )
+        if not (suffix in JSON_SUFFIXES or sdk_file):
             raise InputError(
-                "is not a SageMaker pipeline definition (a .json file, as "
-                "Pipeline.definition() returns)",
+                "is not a SageMaker pipeline: give its definition (a .json file, as "
+                "Pipeline.definition() returns) or a .py file that builds it with the SDK",
                 file=definition,
             )
         pipeline = load_pipeline(definition, definition=loading)
@@ -93,7 +99,7 @@ def header(definition: Path, target: Path) -> str:
     source = os.path.relpath(definition.resolve(), Path(os.path.abspath(target)).parent.resolve())
     return (
         f"# A cit pipeline (docs/pipeline-format.md), converted from the SageMaker pipeline\n"
-        f"# definition {Path(source).as_posix()} by `cit import sagemaker`.\n"
+        f"# {Path(source).as_posix()} by `cit import sagemaker`.\n"
     )
 
 

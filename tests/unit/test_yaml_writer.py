@@ -246,7 +246,23 @@ def test_cli_refuses_a_pipeline_that_is_no_definition(tabular: Path) -> None:
     yaml_file = str(tabular.parent / "pipeline.yaml")
     result = runner.invoke(app, ["import", "sagemaker", yaml_file, "-o", str(target)])
     assert result.exit_code == 2, result.output
-    assert "is not a SageMaker pipeline definition" in " ".join(result.output.split())
+    assert "is not a SageMaker pipeline: give its definition" in " ".join(result.output.split())
+    native = str(tabular.parent / "pipeline.py")
+    result = runner.invoke(app, ["import", "sagemaker", native, "-o", str(target)])
+    assert result.exit_code == 2, result.output
+    assert "is not a SageMaker pipeline: give its definition" in " ".join(result.output.split())
+    assert not target.exists()
+
+
+def test_cli_converts_a_pipeline_built_with_the_sdk(tabular: Path) -> None:
+    pytest.importorskip("sagemaker", reason="the SageMaker SDK is a test dependency (.[dev])")
+    target = tabular.parent / "converted.yaml"
+    sdk_file = tabular.parent / "sagemaker_pipeline.py"
+    result = runner.invoke(app, ["import", "sagemaker", str(sdk_file), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "pipeline 'tabular-xgboost', 3 steps" in " ".join(result.output.split())
+    assert "# sagemaker_pipeline.py by `cit import sagemaker`" in target.read_text()
+    assert dumped(load_pipeline(target)) == dumped(load_pipeline(sdk_file))
 
 
 def _edges(cit_dir: Path, dag: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
