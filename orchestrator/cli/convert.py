@@ -51,6 +51,9 @@ def import_sagemaker(
     ] = False,
     param: options.Params = None,
     code_dir: options.CodeDir = None,
+    image_map: options.ImageMap = None,
+    skip_step: options.SkipStep = None,
+    skip_unsupported: options.SkipUnsupported = False,
 ) -> None:
     """Convert a SageMaker pipeline definition into cit's YAML, to keep and edit.
 
@@ -60,7 +63,9 @@ def import_sagemaker(
     from ..pipeline.yaml_writer import UnwritableField, pipeline_yaml
 
     with user_errors():
-        loading = options.definition_of(param, code_dir)
+        loading = options.definition_of(
+            param, code_dir, image_map, skip_step, skip_unsupported
+        )
         if output != STDOUT:
             check_target(output, force)
         if definition.suffix.lower() not in JSON_SUFFIXES:

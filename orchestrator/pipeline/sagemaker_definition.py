@@ -22,7 +22,9 @@ from typing import Any
 
 from ..aws.s3_uris import is_s3_text
 from ..errors import InputError
-from .model import MODEL_OUTPUT, InvalidStep, Pipeline, Step, StepKind, build_step
+from ..runner_packages import runner_image_packages
+from .model import MODEL_OUTPUT, InvalidStep, Pipeline, SkippedStep, Step, StepKind, build_step
+from .sagemaker_images import IMAGE_MAP_OPTION, image_map_of, step_image
 from .sagemaker_paths import PROCESSING_CODE
 
 DEFINITION_KEYS = ("Version", "Steps")
@@ -30,6 +32,9 @@ CODE_FOLDERS = ("scripts", "code")
 """Folders beside the definition where the steps' code is looked for (after the folder
 itself)."""
 
+RUN_STEP_TYPES = ("Processing", "Training")
+"""The step ``Type``s cit runs; a definition with others is refused unless they are skipped
+(``--skip-unsupported``, ``--skip-step``)."""
 SUPPORTED_STEPS = "Processing (a script run by python3 or the like) and Training (script mode)"
 SUPPORTED_EXPRESSIONS = (
     "supported: a string, {'Get': 'Parameters.NAME'}, "
@@ -42,6 +47,7 @@ _STEP_OUTPUT = re.compile(
 )
 _MODEL_ARTIFACTS = re.compile(r"^Steps\.([^.]+)\.ModelArtifacts\.S3ModelArtifacts$")
 _AUTO_INPUT_NAME = re.compile(r"^input-\d+$")
+_STEP_REFERENCE = re.compile(r"^Steps\.([A-Za-z0-9_-]+)")
 
 _TOP_LEVEL = ("Version", "Metadata", "Parameters", "PipelineExperimentConfig", "Steps")
 _STEP_KEYS = ("Name", "Type", "Arguments", "DependsOn", "Description", "DisplayName")
@@ -93,31 +99,48 @@ class Refused(ValueError):
 @dataclass(frozen=True)
 class DefinitionOptions:
     """How to load a SageMaker pipeline definition: values of its pipeline parameters
-    (``--param NAME=VALUE``; a text is read as the parameter's ``Type`` says) and the folder
+    (``--param NAME=VALUE``; a text is read as the parameter's ``Type`` says), the folder
     its code URIs are looked for in (``--code-dir``; default: the definition's folder, then its
-    ``scripts/`` and ``code/``). Build it with ``definition_options``, which checks both."""
+    ``scripts/`` and ``code/``), the local images of its image URIs (``--image-map``, see
+    ``sagemaker_images``) and the steps left out (``--skip-step``, ``--skip-unsupported``).
+    Build it with ``definition_options``, which checks them."""
 
     params: Mapping[str, ParamValue] = field(default_factory=dict)
     code_dir: Path | None = None
+    image_map: Mapping[str, str] = field(default_factory=dict)
+    skip_steps: Sequence[str] = ()
+    skip_unsupported: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.params) or self.code_dir is not None
+        return bool(self.given())
 
     def given(self) -> str:
         """The options given, as the command line names them: ``--param and --code-dir``."""
-        names = (["--param"] if self.params else []) + (
-            ["--code-dir"] if self.code_dir is not None else []
-        )
+        names = [
+            option
+            for option, given in (
+                ("--param", bool(self.params)),
+                ("--code-dir", self.code_dir is not None),
+                (IMAGE_MAP_OPTION, bool(self.image_map)),
+                ("--skip-step", bool(self.skip_steps)),
+                ("--skip-unsupported", self.skip_unsupported),
+            )
+            if given
+        ]
         return " and ".join(names)
 
 
 def definition_options(
     params: Mapping[str, ParamValue] | Sequence[str] | None = None,
     code_dir: str | Path | None = None,
+    image_map: Mapping[str, str] | Sequence[str] | None = None,
+    skip_steps: Sequence[str] | None = None,
+    skip_unsupported: bool = False,
 ) -> DefinitionOptions:
-    """``DefinitionOptions`` from ``--param NAME=VALUE`` texts (or a mapping of names to values)
-    and ``--code-dir``; a malformed or repeated ``--param`` and a ``--code-dir`` that is not an
-    existing folder are an ``InputError``."""
+    """``DefinitionOptions`` from ``--param NAME=VALUE`` texts (or a mapping of names to values),
+    ``--code-dir``, ``--image-map URI_OR_PREFIX=LOCAL_IMAGE`` texts (or a mapping),
+    ``--skip-step`` names and ``--skip-unsupported``; a malformed or repeated ``--param`` or
+    ``--image-map`` and a ``--code-dir`` that is not an existing folder are an ``InputError``."""
     values: dict[str, ParamValue] = {}
     if isinstance(params, Mapping):
         for name, value in params.items():
@@ -147,7 +170,16 @@ def definition_options(
         if not folder.is_dir():
             raise InputError(f"{folder}: is not a folder", field="--code-dir")
         folder = folder.resolve()
-    return DefinitionOptions(params=values, code_dir=folder)
+    skips = [name.strip() for name in skip_steps or []]
+    if any(not name for name in skips):
+        raise InputError("a step name must be a non-empty text", field="--skip-step")
+    return DefinitionOptions(
+        params=values,
+        code_dir=folder,
+        image_map=image_map_of(image_map),
+        skip_steps=tuple(dict.fromkeys(skips)),
+        skip_unsupported=skip_unsupported,
+    )
 
 
 def is_definition(data: Any) -> bool:
@@ -177,7 +209,7 @@ def definition_pipeline(
     options = options or DefinitionOptions()
     folders = code_folders(path, options.code_dir or code_dir)
     try:
-        return _Importer(data, path, folders, options.params).pipeline()
+        return _Importer(data, path, folders, options).pipeline()
     except Refused as exc:
         raise InputError(exc.message, file=path, field=exc.field) from None
     except InvalidStep as exc:
@@ -196,13 +228,15 @@ class _Importer:
         data: dict[str, Any],
         path: Path,
         folders: list[Path],
-        given: Mapping[str, ParamValue],
+        options: DefinitionOptions,
     ) -> None:
         self.data = data
         self.path = path
         self.base_dir = path.resolve().parent
         self.folders = folders
-        self.given = given
+        self.given = options.params
+        self.options = options
+        self.runner = runner_image_packages()
         self.parameters: dict[str, Any] = {}
 
     def pipeline(self) -> Pipeline:
@@ -211,14 +245,62 @@ class _Importer:
         steps = self.data["Steps"]
         if not isinstance(steps, list) or not steps:
             raise Refused("Steps", "must be a non-empty list of steps")
+        skipped = self._skipped(steps)
         pipeline = Pipeline(pipeline_name(self.path), base_dir=self.base_dir)
+        pipeline.skipped = list(skipped.values())
         for index, raw in enumerate(steps):
+            if raw["Name"] in skipped:
+                continue
             step = self._step(raw, index)
             try:
                 pipeline.add(step)
             except ValueError as exc:
                 raise Refused(f"Steps.{step.name}", str(exc)) from None
+        if not pipeline.steps:
+            raise Refused("Steps", "every step is skipped; nothing is left to run")
         return pipeline
+
+    def _skipped(self, steps: list[Any]) -> dict[str, SkippedStep]:
+        """The steps left out: those ``--skip-step`` names, those of a type cit does not run
+        (with ``--skip-unsupported``; without it they are refused, all named at once), and
+        every step that takes an output of, or depends on, a step left out."""
+        kinds: dict[str, str] = {}
+        needs: dict[str, dict[str, str]] = {}
+        for index, raw in enumerate(steps):
+            if not isinstance(raw, dict) or not isinstance(raw.get("Name"), str):
+                raise Refused(f"Steps[{index}]", "each step must be an object with a 'Name'")
+            kinds[raw["Name"]] = str(raw.get("Type"))
+            needs[raw["Name"]] = _needs(raw)
+        for name in self.options.skip_steps:
+            if name not in kinds:
+                raise Refused(
+                    f"--skip-step {name}",
+                    f"the definition has no step '{name}' (steps: {', '.join(kinds)})",
+                )
+        unsupported = {
+            name: kind
+            for name, kind in kinds.items()
+            if kind not in RUN_STEP_TYPES and name not in self.options.skip_steps
+        }
+        if unsupported and not self.options.skip_unsupported:
+            raise _unsupported(unsupported)
+        reasons = {name: "skipped with --skip-step" for name in self.options.skip_steps}
+        reasons |= {
+            name: f"{kind} steps are not run by cit (--skip-unsupported)"
+            for name, kind in unsupported.items()
+        }
+        changed = True
+        while changed:
+            changed = False
+            for name in kinds:
+                gone = [other for other in needs[name] if other in reasons]
+                if name not in reasons and gone:
+                    how = needs[name][gone[0]]
+                    reasons[name] = f"{how} step '{gone[0]}', which is skipped"
+                    changed = True
+        return {
+            name: SkippedStep(name, kinds[name], reasons[name]) for name in kinds if name in reasons
+        }
 
     # Parameters -----------------------------------------------------------------------
 
@@ -300,6 +382,7 @@ class _Importer:
             )
         code_index, script = self._processing_script(entry, inputs, where)
         fields: dict[str, Any] = {"script": script}
+        fields |= self._image(app.get("ImageUri"), f"{where}.AppSpecification.ImageUri")
         if entry[:-1] != ["python3"]:
             fields["entrypoint"] = entry[:-1]
         arguments = app.get("ContainerArguments", [])
@@ -465,6 +548,7 @@ class _Importer:
             submit_dir or program, program, f"{where}.HyperParameters.{_FRAMEWORK_PROGRAM}"
         )
         fields: dict[str, Any] = {"script": script, "hyperparameters": hyperparameters}
+        fields |= self._image(spec.get("TrainingImage"), f"{spec_field}.TrainingImage")
         if submit_dir is not None:
             fields["source_dir"] = _source_dir(script, program)
         channels = _list(args.get("InputDataConfig", []), f"{where}.InputDataConfig")
@@ -542,6 +626,17 @@ class _Importer:
         return result
 
     # Values ---------------------------------------------------------------------------
+
+    def _image(self, value: Any, field: str) -> dict[str, Any]:
+        """``sagemaker_image``, the URI the definition names, and ``image``, the one the step
+        runs on (none: cit's runner image), as ``sagemaker_images.step_image`` chooses."""
+        if value is None:
+            return {}
+        uri = self._scalar(value, field)
+        if not isinstance(uri, str) or not uri.strip() or any(c.isspace() for c in uri):
+            raise Refused(field, f"must be an image URI; got {_text(uri)}")
+        image = step_image(uri, self.options.image_map, self.runner)
+        return {"sagemaker_image": uri} | ({"image": image} if image else {})
 
     def _source(self, value: Any, field: str) -> dict[str, Any]:
         """An input's source as ``build_step`` takes it."""
@@ -688,6 +783,45 @@ def _typed(value: ParamValue, kind: Any, name: str) -> ParamValue:
     if not math.isfinite(number):
         raise wrong
     return number
+
+
+def _unsupported(steps: Mapping[str, str]) -> Refused:
+    """The one refusal of a definition with steps cit does not run, naming them all."""
+    how = "run the other steps with --skip-unsupported (or leave steps out with --skip-step NAME)"
+    if len(steps) == 1:
+        [(name, kind)] = steps.items()
+        return Refused(
+            f"Steps.{name}.Type",
+            f"a {kind} step is not supported; cit runs {SUPPORTED_STEPS} steps; {how}",
+        )
+    listed = ", ".join(f"{name} ({kind})" for name, kind in steps.items())
+    return Refused(
+        "Steps",
+        f"{len(steps)} steps are of a type cit does not run: {listed}; cit runs "
+        f"{SUPPORTED_STEPS} steps; {how}",
+    )
+
+
+def _needs(raw: dict[str, Any]) -> dict[str, str]:
+    """The steps ``raw`` takes an output of (a ``{'Get': 'Steps.NAME…'}`` anywhere in it) or
+    depends on, each with how: ``takes an output of`` or ``depends on``."""
+    found: dict[str, str] = {}
+    pending: list[Any] = [raw.get("Arguments")]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            get = value.get("Get")
+            match = _STEP_REFERENCE.match(get) if isinstance(get, str) else None
+            if match:
+                found.setdefault(match.group(1), "takes an output of")
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    depends = raw.get("DependsOn")
+    for name in depends if isinstance(depends, list) else []:
+        if isinstance(name, str):
+            found.setdefault(name, "depends on")
+    return found
 
 
 def _step_output(expression: str) -> tuple[str, str] | None:
