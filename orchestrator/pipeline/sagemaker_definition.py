@@ -12,8 +12,10 @@ understood.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +85,12 @@ _IGNORED_TRAINING_ARGS = (
 PARAMETER_TYPES = ("String", "Integer", "Float", "Boolean")
 """The ``Type`` of a pipeline parameter a value given with ``--param`` is read as."""
 ParamValue = str | int | float | bool
+RUNPROC = "runproc.sh"
+SOURCEDIR_TAR = "sourcedir.tar.gz"
+_RUNPROC_HASH = re.compile(r"/([0-9a-f]{64})/runproc\.sh$")
+_RUNPROC_COMMANDS = ("python", "python3")
+_MAX_CODE_FILES = 5000
+_SKIPPED_FOLDERS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".cit"})
 _FRAMEWORK_PROGRAM = "sagemaker_program"
 _FRAMEWORK_SUBMIT_DIR = "sagemaker_submit_directory"
 
@@ -277,27 +285,20 @@ class _Importer:
                     f"--skip-step {name}",
                     f"the definition has no step '{name}' (steps: {', '.join(kinds)})",
                 )
+        reasons = {name: "skipped with --skip-step" for name in self.options.skip_steps}
+        _with_dependents(reasons, needs)
         unsupported = {
             name: kind
             for name, kind in kinds.items()
-            if kind not in RUN_STEP_TYPES and name not in self.options.skip_steps
+            if kind not in RUN_STEP_TYPES and name not in reasons
         }
         if unsupported and not self.options.skip_unsupported:
             raise _unsupported(unsupported)
-        reasons = {name: "skipped with --skip-step" for name in self.options.skip_steps}
         reasons |= {
             name: f"{kind} steps are not run by cit (--skip-unsupported)"
             for name, kind in unsupported.items()
         }
-        changed = True
-        while changed:
-            changed = False
-            for name in kinds:
-                gone = [other for other in needs[name] if other in reasons]
-                if name not in reasons and gone:
-                    how = needs[name][gone[0]]
-                    reasons[name] = f"{how} step '{gone[0]}', which is skipped"
-                    changed = True
+        _with_dependents(reasons, needs)
         return {
             name: SkippedStep(name, kinds[name], reasons[name]) for name in kinds if name in reasons
         }
@@ -380,18 +381,21 @@ class _Importer:
                 "['python3', '/opt/ml/processing/input/code/prep.py']; got "
                 f"{_text(entry)}",
             )
-        code_index, script = self._processing_script(entry, inputs, where)
-        fields: dict[str, Any] = {"script": script}
+        if PurePosixPath(entry[-1]).name == RUNPROC:
+            code_inputs, fields = self._framework_code(entry, inputs, where)
+        else:
+            code_index, script = self._processing_script(entry, inputs, where)
+            code_inputs, fields = {code_index}, {"script": script}
+            if entry[:-1] != ["python3"]:
+                fields["entrypoint"] = entry[:-1]
         fields |= self._image(app.get("ImageUri"), f"{where}.AppSpecification.ImageUri")
-        if entry[:-1] != ["python3"]:
-            fields["entrypoint"] = entry[:-1]
         arguments = app.get("ContainerArguments", [])
         fields["arguments"] = [
             self._scalar(value, f"{where}.AppSpecification.ContainerArguments[{i}]")
             for i, value in enumerate(_list(arguments, f"{where}.AppSpecification"))
         ]
         fields["inputs"] = self._processing_inputs(
-            [item for i, item in enumerate(inputs) if i != code_index], where
+            [item for i, item in enumerate(inputs) if i not in code_inputs], where
         )
         fields["outputs"] = self._processing_outputs(args.get("ProcessingOutputConfig"), where)
         fields["env"] = self._env(args.get("Environment", {}), f"{where}.Environment")
@@ -415,13 +419,6 @@ class _Importer:
                 field,
                 "cit runs processing steps whose entrypoint is a program and the script it "
                 f"runs, e.g. ['python3', '/opt/ml/processing/input/code/prep.py']; got {entry}",
-            )
-        if program.name == "runproc.sh":
-            raise Refused(
-                field,
-                f"{program} runs a FrameworkProcessor's source_dir (sourcedir.tar.gz), which is "
-                "not supported yet; run the script with SKLearnProcessor or ScriptProcessor "
-                "(code='prep.py')",
             )
         if program.parent != PurePosixPath(PROCESSING_CODE):
             raise Refused(
@@ -455,6 +452,57 @@ class _Importer:
             f"no ProcessingInput is mounted at {program.parent}, the folder of the script "
             f"{program} the entrypoint runs",
         )
+
+    def _framework_code(
+        self, entry: list[str], inputs: list[Any], where: str
+    ) -> tuple[set[int], dict[str, Any]]:
+        """A FrameworkProcessor's code: the indexes of its ``entrypoint`` (runproc.sh) and
+        ``code`` (sourcedir.tar.gz) inputs, and the step's script, ``source_dir`` and a
+        command that does what runproc.sh does (see ``runproc``)."""
+        field = f"{where}.AppSpecification.ContainerEntrypoint"
+        runproc_dir = str(PurePosixPath(entry[-1]).parent)
+        found: dict[str, tuple[int, str]] = {}
+        for index, item in enumerate(inputs):
+            s3_input = _s3_input(item) if isinstance(item, dict) else {}
+            local, uri = s3_input.get("LocalPath"), s3_input.get("S3Uri")
+            if isinstance(local, str) and isinstance(uri, str):
+                local = str(PurePosixPath(local))
+                if local in (runproc_dir, PROCESSING_CODE):
+                    found[local] = (index, uri)
+        if runproc_dir not in found or PROCESSING_CODE not in found:
+            raise Refused(
+                field,
+                f"{entry[-1]} is a FrameworkProcessor's, but the step has no input of "
+                f"{'runproc.sh' if runproc_dir not in found else 'sourcedir.tar.gz'} mounted "
+                f"at {runproc_dir if runproc_dir not in found else PROCESSING_CODE}",
+            )
+        runproc_index, runproc_uri = found[runproc_dir]
+        code_index, code_uri = found[PROCESSING_CODE]
+        if not code_uri.endswith(f"/{SOURCEDIR_TAR}"):
+            raise Refused(
+                f"{where}.ProcessingInputs[code].S3Input.S3Uri",
+                f"the code of a FrameworkProcessor is a {SOURCEDIR_TAR}; got {code_uri}",
+            )
+        match = find_entry_point(runproc_uri, self.folders)
+        if match is None:
+            looked = ", ".join(str(folder) for folder in self.folders)
+            raise Refused(
+                f"{where}.ProcessingInputs[entrypoint].S3Input.S3Uri",
+                f"cannot tell which script {runproc_uri} runs: the definition does not name "
+                "the FrameworkProcessor's entry point (only runproc.sh in S3 does), and none "
+                f"of the Python files in {looked} is the one whose runproc.sh has the hash in "
+                "that URI; give the source_dir with --code-dir (the folder of "
+                "FrameworkProcessor.run(source_dir=...))",
+            )
+        source_dir, relative, command = match
+        fields: dict[str, Any] = {
+            "script": source_dir / relative,
+            "source_dir": source_dir,
+            "entrypoint": runproc(command),
+        }
+        if (source_dir / "requirements.txt").is_file():
+            fields["network"] = True  # runproc.sh pip-installs it, as the job may
+        return {runproc_index, code_index}, fields
 
     def _local_code(self, uri: str, relative: str, field: str) -> Path:
         for folder in self.folders:
@@ -802,6 +850,18 @@ def _unsupported(steps: Mapping[str, str]) -> Refused:
     )
 
 
+def _with_dependents(reasons: dict[str, str], needs: Mapping[str, Mapping[str, str]]) -> None:
+    """Add to ``reasons`` (step -> why it is left out) every step that needs one left out."""
+    changed = True
+    while changed:
+        changed = False
+        for name, needed in needs.items():
+            gone = [other for other in needed if other in reasons]
+            if name not in reasons and gone:
+                reasons[name] = f"{needed[gone[0]]} step '{gone[0]}', which is skipped"
+                changed = True
+
+
 def _needs(raw: dict[str, Any]) -> dict[str, str]:
     """The steps ``raw`` takes an output of (a ``{'Get': 'Steps.NAME…'}`` anywhere in it) or
     depends on, each with how: ``takes an output of`` or ``depends on``."""
@@ -822,6 +882,70 @@ def _needs(raw: dict[str, Any]) -> dict[str, str]:
         if isinstance(name, str):
             found.setdefault(name, "depends on")
     return found
+
+
+def runproc_text(entry_point: str, command: str = "python") -> str:
+    """The runproc.sh the SageMaker SDK (2.x) writes for a FrameworkProcessor that runs
+    ``command entry_point``; its SHA-256 is the folder of its S3 URI under a pipeline session."""
+    return (
+        "#!/bin/bash\n\ncd /opt/ml/processing/input/code/\ntar -xzf sourcedir.tar.gz\n\n"
+        "# Exit on any error. SageMaker uses error code to mark failed job.\nset -e\n\n"
+        "if [[ -f 'requirements.txt' ]]; then\n    # Optionally log into CodeArtifact\n"
+        "    if ! hash aws 2>/dev/null; then\n"
+        '        echo "AWS CLI is not installed. Skipping CodeArtifact login."\n    else\n'
+        "        echo 'CodeArtifact repository not specified. Skipping login.'\n    fi\n\n"
+        "    # Some py3 containers has typing, which may breaks pip install\n"
+        "    pip uninstall --yes typing\n\n    python -m pip install -r requirements.txt\n"
+        f'fi\n\n{command} {entry_point} "$@"\n'
+    )
+
+
+def find_entry_point(runproc_uri: str, folders: Sequence[Path]) -> tuple[Path, str, str] | None:
+    """The source dir, entry point (relative to it) and command of the runproc.sh at
+    ``runproc_uri``: the Python file in ``folders`` (or below) whose runproc.sh has the hash
+    the URI holds; None when the URI holds none or no file matches."""
+    match = _RUNPROC_HASH.search(runproc_uri)
+    if match is None:
+        return None
+    wanted = match.group(1)
+    for folder in folders:
+        for script in _python_files(folder):
+            directory = script.parent
+            while True:
+                relative = script.relative_to(directory).as_posix()
+                for command in _RUNPROC_COMMANDS:
+                    text = runproc_text(relative, command)
+                    if hashlib.sha256(text.encode()).hexdigest() == wanted:
+                        return directory, relative, command
+                if directory == folder:
+                    break
+                directory = directory.parent
+    return None
+
+
+def _python_files(folder: Path) -> list[Path]:
+    """The ``.py`` files in ``folder`` and below (not in hidden or tool folders), at most
+    ``_MAX_CODE_FILES``; links are not followed."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_FOLDERS and not d.startswith("."))
+        found += [Path(root, name) for name in sorted(files) if name.endswith(".py")]
+        if len(found) >= _MAX_CODE_FILES:
+            break
+    return found[:_MAX_CODE_FILES]
+
+
+def runproc(command: str) -> list[str]:
+    """The entrypoint that runs a FrameworkProcessor's script as its runproc.sh does: in the
+    code folder, after ``pip install -r requirements.txt`` when the source dir has one, as
+    ``command <entry point> ARGUMENTS`` (cit appends the script's path and the arguments; the
+    source dir is mounted unpacked, so there is no tar to extract)."""
+    script = (
+        f"cd {PROCESSING_CODE}/ && set -e && "
+        "if [[ -f requirements.txt ]]; then python -m pip install -r requirements.txt; fi && "
+        f'exec {command} "${{0#{PROCESSING_CODE}/}}" "$@"'
+    )
+    return ["/bin/bash", "-c", script]
 
 
 def _step_output(expression: str) -> tuple[str, str] | None:

@@ -297,7 +297,8 @@ def test_an_unsupported_step_type_is_refused(
                 ContainerEntrypoint=["/bin/bash", "/opt/ml/processing/input/entrypoint/runproc.sh"]
             ),
             "Steps.Prep.Arguments.AppSpecification.ContainerEntrypoint",
-            "runs a FrameworkProcessor's source_dir (sourcedir.tar.gz), which is not supported yet",
+            "is a FrameworkProcessor's, but the step has no input of runproc.sh mounted at "
+            "/opt/ml/processing/input/entrypoint",
         ),
         (
             lambda d: d["Steps"][0]["Arguments"]["AppSpecification"].update(
