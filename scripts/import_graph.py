@@ -25,7 +25,7 @@ PACKAGE = "orchestrator"
 MAX_FLOORS = 14
 LAYERS = [
     ["errors", "_version", "issues", "terminal_text"],
-    ["files", "container_files", "verdict", "_compat"],
+    ["files", "container_files", "verdict", "_compat", "runner_packages"],
     ["data", "aws"],
     ["pipeline"],
     ["engines"],

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import CitError, InputError
 from . import options
 from .command import console, say, user_errors
+
+if TYPE_CHECKING:
+    from ..pipeline.model import SkippedStep
 
 import_app = typer.Typer(
     help="Convert a pipeline written for another tool into cit's own YAML.",
@@ -52,6 +56,9 @@ def import_sagemaker(
     ] = False,
     param: options.Params = None,
     code_dir: options.CodeDir = None,
+    image_map: options.ImageMap = None,
+    skip_step: options.SkipStep = None,
+    skip_unsupported: options.SkipUnsupported = False,
 ) -> None:
     """Convert a SageMaker pipeline (definition or SDK file) into cit's YAML, to keep and edit.
 
@@ -62,7 +69,9 @@ def import_sagemaker(
     from ..pipeline.yaml_writer import UnwritableField, pipeline_yaml
 
     with user_errors():
-        loading = options.definition_of(param, code_dir)
+        loading = options.definition_of(
+            param, code_dir, image_map, skip_step, skip_unsupported
+        )
         if output != STDOUT:
             check_target(output, force)
         suffix = definition.suffix.lower()
@@ -81,7 +90,7 @@ def import_sagemaker(
             text = pipeline_yaml(pipeline, target)
         except UnwritableField as exc:
             raise InputError(exc.message, file=definition, field=exc.field) from None
-        text = header(definition, target) + text
+        text = header(definition, target, pipeline.skipped) + text
         if output == STDOUT:
             typer.echo(text, nl=False)
             return
@@ -94,12 +103,17 @@ def import_sagemaker(
     console.print(f"run it with: cit run --dag {output}", highlight=False, soft_wrap=True)
 
 
-def header(definition: Path, target: Path) -> str:
-    """The comment at the top of the file written: where it came from, what it is."""
+def header(definition: Path, target: Path, skipped: Sequence[SkippedStep] = ()) -> str:
+    """The comment at the top of the file written: where it came from, what it is, and the
+    steps of the definition it leaves out."""
     source = os.path.relpath(definition.resolve(), Path(os.path.abspath(target)).parent.resolve())
+    left_out = "".join(
+        " ".join(f"# Left out: {step.name} ({step.kind}): {step.reason}".split()) + "\n"
+        for step in skipped
+    )
     return (
         f"# A cit pipeline (docs/pipeline-format.md), converted from the SageMaker pipeline\n"
-        f"# {Path(source).as_posix()} by `cit import sagemaker`.\n"
+        f"# {Path(source).as_posix()} by `cit import sagemaker`.\n" + left_out
     )
 
 

@@ -43,6 +43,33 @@ CodeDir = Annotated[
         "URIs name (default: the definition's folder, then its scripts/ and code/).",
     ),
 ]
+ImageMap = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--image-map",
+        metavar="URI_OR_PREFIX=LOCAL_IMAGE",
+        help="With a SageMaker pipeline definition: run the steps whose ImageUri or "
+        "TrainingImage is URI_OR_PREFIX (or starts with it) on LOCAL_IMAGE. Repeat for each.",
+    ),
+]
+SkipStep = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--skip-step",
+        metavar="NAME",
+        help="With a SageMaker pipeline definition: leave step NAME out, and every step that "
+        "needs it; they are reported as skipped. Repeat for each.",
+    ),
+]
+SkipUnsupported = Annotated[
+    bool,
+    typer.Option(
+        "--skip-unsupported",
+        help="With a SageMaker pipeline definition: leave out the steps of a type cit does not "
+        "run (Transform, RegisterModel, Lambda, ...) and every step that needs them, instead of "
+        "refusing the definition; they are reported as skipped.",
+    ),
+]
 Image = Annotated[
     str | None,
     typer.Option(help=f"Default image of steps that name none ({RUNNER_IMAGE})."),
@@ -81,10 +108,17 @@ Contract = Annotated[
 IsolationChoice = Annotated[Isolation, typer.Option(help="container (the default) or process.")]
 
 
-def definition_of(params: list[str] | None, code_dir: Path | None) -> DefinitionOptions:
-    """--param and --code-dir, checked (NAME=VALUE, an existing folder) where the command
-    starts; an ``InputError`` otherwise."""
+def definition_of(
+    params: list[str] | None,
+    code_dir: Path | None,
+    image_map: list[str] | None = None,
+    skip_steps: list[str] | None = None,
+    skip_unsupported: bool = False,
+) -> DefinitionOptions:
+    """--param, --code-dir, --image-map, --skip-step and --skip-unsupported, checked
+    (NAME=VALUE, an existing folder, URI_OR_PREFIX=LOCAL_IMAGE) where the command starts; an
+    ``InputError`` otherwise."""
     # late: the definition reader is loaded by a command that runs, never by cit --help
     from ..pipeline.sagemaker_definition import definition_options
 
-    return definition_options(params or [], code_dir)
+    return definition_options(params or [], code_dir, image_map, skip_steps, skip_unsupported)

@@ -70,6 +70,9 @@ def run(
     report_format: options.Formats = None,
     param: options.Params = None,
     code_dir: options.CodeDir = None,
+    image_map: options.ImageMap = None,
+    skip_step: options.SkipStep = None,
+    skip_unsupported: options.SkipUnsupported = False,
 ) -> None:
     """Run every step of a pipeline in its own container, in DAG order, and check the data
     that flows along each edge."""
@@ -88,7 +91,9 @@ def run(
             print_expectations(console, flow.expectations, judged=not steps_only)
 
     with user_errors():
-        definition = options.definition_of(param, code_dir)
+        definition = options.definition_of(
+            param, code_dir, image_map, skip_step, skip_unsupported
+        )
         configured = command.configure(config)
         result = whole_run(
             dag,
@@ -150,6 +155,9 @@ def test_flow_command(
     report_format: options.Formats = None,
     param: options.Params = None,
     code_dir: options.CodeDir = None,
+    image_map: options.ImageMap = None,
+    skip_step: options.SkipStep = None,
+    skip_unsupported: options.SkipUnsupported = False,
 ) -> None:
     """Run a path (or all paths) and check that each step can use what the one before wrote."""
     from ..report.console import print_expectations, print_flow
@@ -167,7 +175,9 @@ def test_flow_command(
         write_output_report("test-flow", flow.model_dump(mode="json"), output_report)
 
     with user_errors():
-        definition = options.definition_of(param, code_dir)
+        definition = options.definition_of(
+            param, code_dir, image_map, skip_step, skip_unsupported
+        )
         configured = command.configure(config)
         steps = path_option(path, all_paths)
         if output_report is not None:
@@ -207,6 +217,9 @@ def whole_run(
         dag,
         params=definition.params,
         code_dir=definition.code_dir,
+        image_map=definition.image_map,
+        skip_steps=definition.skip_steps,
+        skip_unsupported=definition.skip_unsupported,
         connect=docker.connect,
         config=configured,
         settings=invocation.settings,
@@ -237,6 +250,9 @@ def validate_contracts_command(
     ] = None,
     param: options.Params = None,
     code_dir: options.CodeDir = None,
+    image_map: options.ImageMap = None,
+    skip_step: options.SkipStep = None,
+    skip_unsupported: options.SkipUnsupported = False,
 ) -> None:
     """Check each step against its script contract and its script's source, without running."""
     from ..dataflow.contract_check import validate_contracts  # only this command parses scripts
@@ -245,7 +261,9 @@ def validate_contracts_command(
     from ..run.pipeline_run import load_and_validate
 
     with user_errors():
-        definition = options.definition_of(param, code_dir)
+        definition = options.definition_of(
+            param, code_dir, image_map, skip_step, skip_unsupported
+        )
         if output_report is not None:
             check_report_target(output_report)
         pipeline = load_and_validate(dag, definition=definition)

@@ -83,6 +83,9 @@ def test_script_command(
     report_format: options.Formats = None,
     param: options.Params = None,
     code_dir: options.CodeDir = None,
+    image_map: options.ImageMap = None,
+    skip_step: options.SkipStep = None,
+    skip_unsupported: options.SkipUnsupported = False,
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
     from ..report.console import print_script_result
@@ -98,7 +101,9 @@ def test_script_command(
     command = Command(output_dir or cit_dir, image, 1)
     observer = command.watch(quiet, CaseObserver)
     with user_errors():
-        definition = options.definition_of(param, code_dir)
+        definition = options.definition_of(
+            param, code_dir, image_map, skip_step, skip_unsupported
+        )
         if output_report is not None:
             check_report_target(output_report)
         configured = command.configure(config)
@@ -261,6 +266,9 @@ def test_s3_command(
     quiet: options.Quiet = False,
     param: options.Params = None,
     code_dir: options.CodeDir = None,
+    image_map: options.ImageMap = None,
+    skip_step: options.SkipStep = None,
+    skip_unsupported: options.SkipUnsupported = False,
 ) -> None:
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
     from ..report.console import print_input_checks, print_s3_result
@@ -276,7 +284,9 @@ def test_s3_command(
     command = Command(cit_dir, image, 1)
     observer = command.watch(quiet, CaseObserver)
     with user_errors():
-        definition = options.definition_of(param, code_dir)
+        definition = options.definition_of(
+            param, code_dir, image_map, skip_step, skip_unsupported
+        )
         if output_report is not None:
             check_report_target(output_report)
         configured = command.configure(config)

@@ -13,8 +13,6 @@ from pydantic import BaseModel, Field, computed_field
 
 from ..data.compatibility import check_declared
 from ..data.contracts import ScriptContract
-from ..engines.image_build import PYTHON_VERSION, locate_build_files
-from ..errors import ImageBuildError
 from ..issues import Issue, RuleInfo, Severity, has_errors
 from ..pipeline.model import Pipeline, Step, StepKind
 from ..pipeline.sagemaker_paths import (
@@ -28,6 +26,7 @@ from ..pipeline.sagemaker_paths import (
 )
 from ..pipeline.source_scan import EnvRead, ScriptScanError, ScriptUsage, scan_script
 from ..pipeline.wiring import Wire, declared_schemas, wires
+from ..runner_packages import package_key, runner_image_packages
 from ..verdict import finding_outcomes, verdict_of
 
 
@@ -474,27 +473,6 @@ def _passes(step: Step, name: str) -> bool:
 
 _SPECIFIER = re.compile(r"^\s*(~=|===|==|!=|<=|>=|<|>)?\s*v?([0-9][0-9A-Za-z.*+!-]*)\s*$")
 _RELEASE = re.compile(r"^(\d+(?:\.\d+)*)")
-
-
-def runner_image_packages() -> dict[str, str]:
-    """The packages ``runner_image/requirements.txt`` pins (``name==version``), and Python;
-    empty when cit's build files cannot be found."""
-    try:
-        _, runner_dir = locate_build_files()
-        text = (runner_dir / "requirements.txt").read_text(encoding="utf-8")
-    except (ImageBuildError, OSError, UnicodeDecodeError):
-        return {}
-    packages = {"python": PYTHON_VERSION}
-    for line in text.splitlines():
-        name, sep, version = line.partition("#")[0].strip().partition("==")
-        if sep and name and version:
-            packages[package_key(name)] = version.strip()
-    return packages
-
-
-def package_key(name: str) -> str:
-    """A package name as pip compares them (``Scikit_Learn[extra]`` -> ``scikit-learn``)."""
-    return re.sub(r"[-_.]+", "-", name.partition("[")[0].strip()).lower()
 
 
 def framework_issues(step: Step, contract: ScriptContract, packages: dict[str, str]) -> list[Issue]:

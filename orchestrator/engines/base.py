@@ -64,6 +64,11 @@ class Engine(Protocol):
         """The id of a local image, or None when it is not present."""
         ...
 
+    def pull(self, ref: str) -> str:
+        """Pull ``ref`` from its registry and return its id; an ``ImageError`` with the
+        engine's reason when it cannot (no registry reachable, no such image, no access)."""
+        ...
+
     def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
         """Containers (running or not) carrying all of ``labels``."""
         ...

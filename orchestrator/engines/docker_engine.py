@@ -162,6 +162,18 @@ class DockerEngine:
         except docker.errors.APIError as exc:
             raise ImageError(f"image '{ref}': {exc.explanation or _short(exc)}") from None
 
+    def pull(self, ref: str) -> str:
+        repository, tag = split_ref(ref)
+        try:
+            with engine_errors():
+                self.client.api.pull(repository, tag=tag)
+        except docker.errors.APIError as exc:
+            raise ImageError(f"image '{ref}': {exc.explanation or _short(exc)}") from None
+        image_id = self.image_id(ref)
+        if image_id is None:
+            raise ImageError(f"image '{ref}': pulled, but the engine does not have it")
+        return image_id
+
     def capacity(self) -> tuple[int, int]:
         """CPUs and memory bytes the engine can give containers."""
         with engine_errors():

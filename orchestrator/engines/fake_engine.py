@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from ..errors import ImageError
 from .base import ContainerInfo, ContainerOutcome, Engine, LogSink
 from .spec import STEP_LABEL, ContainerSpec, Mount
 
@@ -35,9 +36,13 @@ class FakeEngine:
         self,
         behaviours: Mapping[str, FakeBehaviour] | None = None,
         images: Mapping[str, str] | None = None,
+        registry: Mapping[str, str] | None = None,
     ) -> None:
         self.behaviours = dict(behaviours or {})
         self.images = dict(images or {})
+        self.registry = dict(registry or {})
+        """Images ``pull`` finds (reference -> id); any other cannot be pulled."""
+        self.pulled: list[str] = []
         self.specs: list[ContainerSpec] = []
         self.leftovers: dict[str, ContainerInfo] = {}
         self.removed: list[str] = []
@@ -79,6 +84,13 @@ class FakeEngine:
 
     def image_id(self, ref: str) -> str | None:
         return self.images.get(ref)
+
+    def pull(self, ref: str) -> str:
+        self.pulled.append(ref)
+        if ref not in self.registry:
+            raise ImageError(f"image '{ref}': no registry reachable (fake engine)")
+        self.images[ref] = self.registry[ref]
+        return self.registry[ref]
 
     def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
         return [

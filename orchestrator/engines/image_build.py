@@ -16,6 +16,11 @@ from typing import Literal, Protocol
 
 from .._version import __version__
 from ..errors import ImageBuildError
+from ..runner_packages import (
+    DOCKERFILE_NAME,
+    PYTHON_VERSION,
+    locate_build_files,
+)
 
 RUNNER_IMAGE_VERSION = __version__
 RUNNER_IMAGE_REPOSITORY = "cit-runner"
@@ -32,10 +37,7 @@ BASE_PACKAGES: tuple[str, ...] = (
     "procps",
     "libgomp1",
 )
-PYTHON_VERSION = "3.11"
 PULL_TIMEOUT_S = 20.0
-DOCKERFILE_NAME = "Dockerfile.runner"
-RUNNER_DIR_NAME = "runner_image"
 
 RequestedMode = Literal["auto", "registry", "bootstrap"]
 BuildMode = Literal["registry", "bootstrap"]
@@ -126,20 +128,6 @@ def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     xdg = environ.get("XDG_CACHE_HOME", "")
     base = Path(xdg) if xdg else Path.home() / ".cache"
     return base / "cit"
-
-
-def locate_build_files() -> tuple[Path, Path]:
-    """Return ``(Dockerfile.runner, runner_image/)``: packaged in the wheel, else the repo root."""
-    package_dir = Path(__file__).resolve().parents[1]  # the orchestrator package
-    for root in (package_dir / "_build_files", package_dir.parent):
-        dockerfile = root / DOCKERFILE_NAME
-        runner_dir = root / RUNNER_DIR_NAME
-        if dockerfile.is_file() and (runner_dir / "requirements.txt").is_file():
-            return dockerfile, runner_dir
-    raise ImageBuildError(
-        f"cannot find {DOCKERFILE_NAME} and {RUNNER_DIR_NAME}/requirements.txt "
-        f"next to {package_dir}; reinstall cit"
-    )
 
 
 def normalize_arch(arch: str) -> str:

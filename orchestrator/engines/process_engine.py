@@ -540,6 +540,10 @@ class ProcessEngine:
         """Every image is 'present': a process runs on the host's Python."""
         return PROCESS_IMAGE_ID
 
+    def pull(self, ref: str) -> str:
+        """Nothing to pull: a process runs on the host's Python."""
+        return PROCESS_IMAGE_ID
+
     def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
         """The processes running now whose spec carries all of ``labels``."""
         with self._lock:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, runtime_checkable
@@ -167,6 +168,9 @@ class Step(_Frozen):
     arguments: list[str] = Field(default_factory=list)
     hyperparameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
     image: str | None = None
+    sagemaker_image: str | None = Field(default=None, min_length=1)
+    """The image the step's SageMaker definition names (``ImageUri``, ``TrainingImage``), kept
+    to show what ``image`` it was mapped to; it does not choose the image."""
     entrypoint: list[str] | None = None
     instance: Instance = Field(default_factory=Instance)
     timeout_seconds: float = Field(default=3600.0, gt=0, allow_inf_nan=False)
@@ -266,6 +270,17 @@ def _caller_dir(depth: int = 2) -> Path:
     return Path(file).resolve().parent if file else Path.cwd()
 
 
+@dataclass(frozen=True)
+class SkippedStep:
+    """A step of a SageMaker pipeline definition left out of the run: its name, its ``Type``
+    in the definition and why (``--skip-step``, ``--skip-unsupported``, or a skipped step's
+    output it needs)."""
+
+    name: str
+    kind: str
+    reason: str
+
+
 class Pipeline:
     """A pipeline built in Python; relative paths resolve against the defining file's folder."""
 
@@ -277,6 +292,8 @@ class Pipeline:
         """The file the pipeline was loaded from, if any: snapshots are kept next to it."""
         self.expectations: list[Expectation] = []
         """What the outputs of a run must show (``expect``), judged after the run."""
+        self.skipped: list[SkippedStep] = []
+        """Steps of the definition it was loaded from that are left out, reported as skipped."""
 
     def add(self, step: Step) -> StepHandle:
         if step.name in self.steps:
@@ -333,6 +350,7 @@ class Pipeline:
         result.steps = steps
         result.source_file = self.source_file
         result.expectations = list(self.expectations)
+        result.skipped = list(self.skipped)
         return result
 
 

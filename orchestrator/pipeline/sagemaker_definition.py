@@ -12,8 +12,10 @@ understood.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +25,9 @@ from typing import Any
 
 from ..aws.s3_uris import is_s3_text
 from ..errors import InputError
-from .model import MODEL_OUTPUT, InvalidStep, Pipeline, Step, StepKind, build_step
+from ..runner_packages import runner_image_packages
+from .model import MODEL_OUTPUT, InvalidStep, Pipeline, SkippedStep, Step, StepKind, build_step
+from .sagemaker_images import IMAGE_MAP_OPTION, image_map_of, step_image
 from .sagemaker_paths import PROCESSING_CODE
 from .sagemaker_sdk import Uploads
 
@@ -32,6 +36,9 @@ CODE_FOLDERS = ("scripts", "code")
 """Folders beside the definition where the steps' code is looked for (after the folder
 itself)."""
 
+RUN_STEP_TYPES = ("Processing", "Training")
+"""The step ``Type``s cit runs; a definition with others is refused unless they are skipped
+(``--skip-unsupported``, ``--skip-step``)."""
 SUPPORTED_STEPS = "Processing (a script run by python3 or the like) and Training (script mode)"
 SUPPORTED_EXPRESSIONS = (
     "supported: a string, {'Get': 'Parameters.NAME'}, "
@@ -44,6 +51,7 @@ _STEP_OUTPUT = re.compile(
 )
 _MODEL_ARTIFACTS = re.compile(r"^Steps\.([^.]+)\.ModelArtifacts\.S3ModelArtifacts$")
 _AUTO_INPUT_NAME = re.compile(r"^input-\d+$")
+_STEP_REFERENCE = re.compile(r"^Steps\.([A-Za-z0-9_-]+)")
 
 _TOP_LEVEL = ("Version", "Metadata", "Parameters", "PipelineExperimentConfig", "Steps")
 _IGNORED_TOP_LEVEL = ("MlflowConfig",)  # written by the SDK v3 (null unless MLflow is set up)
@@ -80,6 +88,12 @@ _IGNORED_TRAINING_ARGS = (
 PARAMETER_TYPES = ("String", "Integer", "Float", "Boolean")
 """The ``Type`` of a pipeline parameter a value given with ``--param`` is read as."""
 ParamValue = str | int | float | bool
+RUNPROC = "runproc.sh"
+SOURCEDIR_TAR = "sourcedir.tar.gz"
+_RUNPROC_HASH = re.compile(r"/([0-9a-f]{64})/runproc\.sh$")
+_RUNPROC_COMMANDS = ("python", "python3")
+_MAX_CODE_FILES = 5000
+_SKIPPED_FOLDERS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".cit"})
 _FRAMEWORK_PROGRAM = "sagemaker_program"
 _FRAMEWORK_SUBMIT_DIR = "sagemaker_submit_directory"
 
@@ -96,31 +110,48 @@ class Refused(ValueError):
 @dataclass(frozen=True)
 class DefinitionOptions:
     """How to load a SageMaker pipeline definition: values of its pipeline parameters
-    (``--param NAME=VALUE``; a text is read as the parameter's ``Type`` says) and the folder
+    (``--param NAME=VALUE``; a text is read as the parameter's ``Type`` says), the folder
     its code URIs are looked for in (``--code-dir``; default: the definition's folder, then its
-    ``scripts/`` and ``code/``). Build it with ``definition_options``, which checks both."""
+    ``scripts/`` and ``code/``), the local images of its image URIs (``--image-map``, see
+    ``sagemaker_images``) and the steps left out (``--skip-step``, ``--skip-unsupported``).
+    Build it with ``definition_options``, which checks them."""
 
     params: Mapping[str, ParamValue] = field(default_factory=dict)
     code_dir: Path | None = None
+    image_map: Mapping[str, str] = field(default_factory=dict)
+    skip_steps: Sequence[str] = ()
+    skip_unsupported: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.params) or self.code_dir is not None
+        return bool(self.given())
 
     def given(self) -> str:
         """The options given, as the command line names them: ``--param and --code-dir``."""
-        names = (["--param"] if self.params else []) + (
-            ["--code-dir"] if self.code_dir is not None else []
-        )
+        names = [
+            option
+            for option, given in (
+                ("--param", bool(self.params)),
+                ("--code-dir", self.code_dir is not None),
+                (IMAGE_MAP_OPTION, bool(self.image_map)),
+                ("--skip-step", bool(self.skip_steps)),
+                ("--skip-unsupported", self.skip_unsupported),
+            )
+            if given
+        ]
         return " and ".join(names)
 
 
 def definition_options(
     params: Mapping[str, ParamValue] | Sequence[str] | None = None,
     code_dir: str | Path | None = None,
+    image_map: Mapping[str, str] | Sequence[str] | None = None,
+    skip_steps: Sequence[str] | None = None,
+    skip_unsupported: bool = False,
 ) -> DefinitionOptions:
-    """``DefinitionOptions`` from ``--param NAME=VALUE`` texts (or a mapping of names to values)
-    and ``--code-dir``; a malformed or repeated ``--param`` and a ``--code-dir`` that is not an
-    existing folder are an ``InputError``."""
+    """``DefinitionOptions`` from ``--param NAME=VALUE`` texts (or a mapping of names to values),
+    ``--code-dir``, ``--image-map URI_OR_PREFIX=LOCAL_IMAGE`` texts (or a mapping),
+    ``--skip-step`` names and ``--skip-unsupported``; a malformed or repeated ``--param`` or
+    ``--image-map`` and a ``--code-dir`` that is not an existing folder are an ``InputError``."""
     values: dict[str, ParamValue] = {}
     if isinstance(params, Mapping):
         for name, value in params.items():
@@ -150,7 +181,16 @@ def definition_options(
         if not folder.is_dir():
             raise InputError(f"{folder}: is not a folder", field="--code-dir")
         folder = folder.resolve()
-    return DefinitionOptions(params=values, code_dir=folder)
+    skips = [name.strip() for name in skip_steps or []]
+    if any(not name for name in skips):
+        raise InputError("a step name must be a non-empty text", field="--skip-step")
+    return DefinitionOptions(
+        params=values,
+        code_dir=folder,
+        image_map=image_map_of(image_map),
+        skip_steps=tuple(dict.fromkeys(skips)),
+        skip_unsupported=skip_unsupported,
+    )
 
 
 def is_definition(data: Any) -> bool:
@@ -187,7 +227,7 @@ def definition_pipeline(
     folders = code_folders(path, options.code_dir or code_dir)
     if options.code_dir is None and code_dir is None:
         folders += [f for f in uploads.folders_holding_code() if f not in folders]
-    importer = _Importer(data, path, folders, options.params, uploads)
+    importer = _Importer(data, path, folders, options, uploads)
     try:
         return importer.pipeline(name or pipeline_name(path))
     except Refused as exc:
@@ -208,7 +248,7 @@ class _Importer:
         data: dict[str, Any],
         path: Path,
         folders: list[Path],
-        given: Mapping[str, ParamValue],
+        options: DefinitionOptions,
         uploads: Uploads,
     ) -> None:
         self.data = data
@@ -216,7 +256,9 @@ class _Importer:
         self.path = path
         self.base_dir = path.resolve().parent
         self.folders = folders
-        self.given = given
+        self.given = options.params
+        self.options = options
+        self.runner = runner_image_packages()
         self.parameters: dict[str, Any] = {}
         self.name = pipeline_name(path)
 
@@ -227,14 +269,55 @@ class _Importer:
         steps = self.data["Steps"]
         if not isinstance(steps, list) or not steps:
             raise Refused("Steps", "must be a non-empty list of steps")
+        skipped = self._skipped(steps)
         pipeline = Pipeline(name, base_dir=self.base_dir)
+        pipeline.skipped = list(skipped.values())
         for index, raw in enumerate(steps):
+            if raw["Name"] in skipped:
+                continue
             step = self._step(raw, index)
             try:
                 pipeline.add(step)
             except ValueError as exc:
                 raise Refused(f"Steps.{step.name}", str(exc)) from None
+        if not pipeline.steps:
+            raise Refused("Steps", "every step is skipped; nothing is left to run")
         return pipeline
+
+    def _skipped(self, steps: list[Any]) -> dict[str, SkippedStep]:
+        """The steps left out: those ``--skip-step`` names, those of a type cit does not run
+        (with ``--skip-unsupported``; without it they are refused, all named at once), and
+        every step that takes an output of, or depends on, a step left out."""
+        kinds: dict[str, str] = {}
+        needs: dict[str, dict[str, str]] = {}
+        for index, raw in enumerate(steps):
+            if not isinstance(raw, dict) or not isinstance(raw.get("Name"), str):
+                raise Refused(f"Steps[{index}]", "each step must be an object with a 'Name'")
+            kinds[raw["Name"]] = str(raw.get("Type"))
+            needs[raw["Name"]] = _needs(raw)
+        for name in self.options.skip_steps:
+            if name not in kinds:
+                raise Refused(
+                    f"--skip-step {name}",
+                    f"the definition has no step '{name}' (steps: {', '.join(kinds)})",
+                )
+        reasons = {name: "skipped with --skip-step" for name in self.options.skip_steps}
+        _with_dependents(reasons, needs)
+        unsupported = {
+            name: kind
+            for name, kind in kinds.items()
+            if kind not in RUN_STEP_TYPES and name not in reasons
+        }
+        if unsupported and not self.options.skip_unsupported:
+            raise _unsupported(unsupported)
+        reasons |= {
+            name: f"{kind} steps are not run by cit (--skip-unsupported)"
+            for name, kind in unsupported.items()
+        }
+        _with_dependents(reasons, needs)
+        return {
+            name: SkippedStep(name, kinds[name], reasons[name]) for name in kinds if name in reasons
+        }
 
     # Parameters -----------------------------------------------------------------------
 
@@ -314,17 +397,21 @@ class _Importer:
                 "['python3', '/opt/ml/processing/input/code/prep.py']; got "
                 f"{_text(entry)}",
             )
-        code_index, script = self._processing_script(entry, inputs, where)
-        fields: dict[str, Any] = {"script": script}
-        if entry[:-1] != ["python3"]:
-            fields["entrypoint"] = entry[:-1]
+        if PurePosixPath(entry[-1]).name == RUNPROC:
+            code_inputs, fields = self._framework_code(entry, inputs, where)
+        else:
+            code_index, script = self._processing_script(entry, inputs, where)
+            code_inputs, fields = {code_index}, {"script": script}
+            if entry[:-1] != ["python3"]:
+                fields["entrypoint"] = entry[:-1]
+        fields |= self._image(app.get("ImageUri"), f"{where}.AppSpecification.ImageUri")
         arguments = app.get("ContainerArguments", [])
         fields["arguments"] = [
             self._rendered(value, f"{where}.AppSpecification.ContainerArguments[{i}]")
             for i, value in enumerate(_list(arguments, f"{where}.AppSpecification"))
         ]
         fields["inputs"] = self._processing_inputs(
-            [item for i, item in enumerate(inputs) if i != code_index], where
+            [item for i, item in enumerate(inputs) if i not in code_inputs], where
         )
         fields["outputs"] = self._processing_outputs(args.get("ProcessingOutputConfig"), where)
         fields["env"] = self._env(args.get("Environment", {}), f"{where}.Environment")
@@ -348,13 +435,6 @@ class _Importer:
                 field,
                 "cit runs processing steps whose entrypoint is a program and the script it "
                 f"runs, e.g. ['python3', '/opt/ml/processing/input/code/prep.py']; got {entry}",
-            )
-        if program.name == "runproc.sh":
-            raise Refused(
-                field,
-                f"{program} runs a FrameworkProcessor's source_dir (sourcedir.tar.gz), which is "
-                "not supported yet; run the script with SKLearnProcessor or ScriptProcessor "
-                "(code='prep.py')",
             )
         if program.parent != PurePosixPath(PROCESSING_CODE):
             raise Refused(
@@ -388,6 +468,57 @@ class _Importer:
             f"no ProcessingInput is mounted at {program.parent}, the folder of the script "
             f"{program} the entrypoint runs",
         )
+
+    def _framework_code(
+        self, entry: list[str], inputs: list[Any], where: str
+    ) -> tuple[set[int], dict[str, Any]]:
+        """A FrameworkProcessor's code: the indexes of its ``entrypoint`` (runproc.sh) and
+        ``code`` (sourcedir.tar.gz) inputs, and the step's script, ``source_dir`` and a
+        command that does what runproc.sh does (see ``runproc``)."""
+        field = f"{where}.AppSpecification.ContainerEntrypoint"
+        runproc_dir = str(PurePosixPath(entry[-1]).parent)
+        found: dict[str, tuple[int, str]] = {}
+        for index, item in enumerate(inputs):
+            s3_input = _s3_input(item) if isinstance(item, dict) else {}
+            local, uri = s3_input.get("LocalPath"), s3_input.get("S3Uri")
+            if isinstance(local, str) and isinstance(uri, str):
+                local = str(PurePosixPath(local))
+                if local in (runproc_dir, PROCESSING_CODE):
+                    found[local] = (index, uri)
+        if runproc_dir not in found or PROCESSING_CODE not in found:
+            raise Refused(
+                field,
+                f"{entry[-1]} is a FrameworkProcessor's, but the step has no input of "
+                f"{'runproc.sh' if runproc_dir not in found else 'sourcedir.tar.gz'} mounted "
+                f"at {runproc_dir if runproc_dir not in found else PROCESSING_CODE}",
+            )
+        runproc_index, runproc_uri = found[runproc_dir]
+        code_index, code_uri = found[PROCESSING_CODE]
+        if not code_uri.endswith(f"/{SOURCEDIR_TAR}"):
+            raise Refused(
+                f"{where}.ProcessingInputs[code].S3Input.S3Uri",
+                f"the code of a FrameworkProcessor is a {SOURCEDIR_TAR}; got {code_uri}",
+            )
+        match = find_entry_point(runproc_uri, self.folders)
+        if match is None:
+            looked = ", ".join(str(folder) for folder in self.folders)
+            raise Refused(
+                f"{where}.ProcessingInputs[entrypoint].S3Input.S3Uri",
+                f"cannot tell which script {runproc_uri} runs: the definition does not name "
+                "the FrameworkProcessor's entry point (only runproc.sh in S3 does), and none "
+                f"of the Python files in {looked} is the one whose runproc.sh has the hash in "
+                "that URI; give the source_dir with --code-dir (the folder of "
+                "FrameworkProcessor.run(source_dir=...))",
+            )
+        source_dir, relative, command = match
+        fields: dict[str, Any] = {
+            "script": source_dir / relative,
+            "source_dir": source_dir,
+            "entrypoint": runproc(command),
+        }
+        if (source_dir / "requirements.txt").is_file():
+            fields["network"] = True  # runproc.sh pip-installs it, as the job may
+        return {runproc_index, code_index}, fields
 
     def _local_code(self, uri: str, relative: str, field: str) -> Path:
         uploaded = self.uploads.local_path(uri)
@@ -486,6 +617,7 @@ class _Importer:
             submit_dir or program, program, f"{where}.HyperParameters.{_FRAMEWORK_PROGRAM}"
         )
         fields: dict[str, Any] = {"script": script, "hyperparameters": hyperparameters}
+        fields |= self._image(spec.get("TrainingImage"), f"{spec_field}.TrainingImage")
         if submit_dir is not None:
             fields["source_dir"] = _source_dir(script, program)
         channels = _list(args.get("InputDataConfig", []), f"{where}.InputDataConfig")
@@ -559,6 +691,17 @@ class _Importer:
         return result
 
     # Values ---------------------------------------------------------------------------
+
+    def _image(self, value: Any, field: str) -> dict[str, Any]:
+        """``sagemaker_image``, the URI the definition names, and ``image``, the one the step
+        runs on (none: cit's runner image), as ``sagemaker_images.step_image`` chooses."""
+        if value is None:
+            return {}
+        uri = self._scalar(value, field)
+        if not isinstance(uri, str) or not uri.strip() or any(c.isspace() for c in uri):
+            raise Refused(field, f"must be an image URI; got {_text(uri)}")
+        image = step_image(uri, self.options.image_map, self.runner)
+        return {"sagemaker_image": uri} | ({"image": image} if image else {})
 
     def _source(self, value: Any, field: str) -> dict[str, Any]:
         """An input's source as ``build_step`` takes it."""
@@ -757,6 +900,121 @@ def _typed(value: ParamValue, kind: Any, name: str) -> ParamValue:
     if not math.isfinite(number):
         raise wrong
     return number
+
+
+def _unsupported(steps: Mapping[str, str]) -> Refused:
+    """The one refusal of a definition with steps cit does not run, naming them all."""
+    how = "run the other steps with --skip-unsupported (or leave steps out with --skip-step NAME)"
+    if len(steps) == 1:
+        [(name, kind)] = steps.items()
+        return Refused(
+            f"Steps.{name}.Type",
+            f"a {kind} step is not supported; cit runs {SUPPORTED_STEPS} steps; {how}",
+        )
+    listed = ", ".join(f"{name} ({kind})" for name, kind in steps.items())
+    return Refused(
+        "Steps",
+        f"{len(steps)} steps are of a type cit does not run: {listed}; cit runs "
+        f"{SUPPORTED_STEPS} steps; {how}",
+    )
+
+
+def _with_dependents(reasons: dict[str, str], needs: Mapping[str, Mapping[str, str]]) -> None:
+    """Add to ``reasons`` (step -> why it is left out) every step that needs one left out."""
+    changed = True
+    while changed:
+        changed = False
+        for name, needed in needs.items():
+            gone = [other for other in needed if other in reasons]
+            if name not in reasons and gone:
+                reasons[name] = f"{needed[gone[0]]} step '{gone[0]}', which is skipped"
+                changed = True
+
+
+def _needs(raw: dict[str, Any]) -> dict[str, str]:
+    """The steps ``raw`` takes an output of (a ``{'Get': 'Steps.NAME…'}`` anywhere in it) or
+    depends on, each with how: ``takes an output of`` or ``depends on``."""
+    found: dict[str, str] = {}
+    pending: list[Any] = [raw.get("Arguments")]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            get = value.get("Get")
+            match = _STEP_REFERENCE.match(get) if isinstance(get, str) else None
+            if match:
+                found.setdefault(match.group(1), "takes an output of")
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    depends = raw.get("DependsOn")
+    for name in depends if isinstance(depends, list) else []:
+        if isinstance(name, str):
+            found.setdefault(name, "depends on")
+    return found
+
+
+def runproc_text(entry_point: str, command: str = "python") -> str:
+    """The runproc.sh the SageMaker SDK (2.x) writes for a FrameworkProcessor that runs
+    ``command entry_point``; its SHA-256 is the folder of its S3 URI under a pipeline session."""
+    return (
+        "#!/bin/bash\n\ncd /opt/ml/processing/input/code/\ntar -xzf sourcedir.tar.gz\n\n"
+        "# Exit on any error. SageMaker uses error code to mark failed job.\nset -e\n\n"
+        "if [[ -f 'requirements.txt' ]]; then\n    # Optionally log into CodeArtifact\n"
+        "    if ! hash aws 2>/dev/null; then\n"
+        '        echo "AWS CLI is not installed. Skipping CodeArtifact login."\n    else\n'
+        "        echo 'CodeArtifact repository not specified. Skipping login.'\n    fi\n\n"
+        "    # Some py3 containers has typing, which may breaks pip install\n"
+        "    pip uninstall --yes typing\n\n    python -m pip install -r requirements.txt\n"
+        f'fi\n\n{command} {entry_point} "$@"\n'
+    )
+
+
+def find_entry_point(runproc_uri: str, folders: Sequence[Path]) -> tuple[Path, str, str] | None:
+    """The source dir, entry point (relative to it) and command of the runproc.sh at
+    ``runproc_uri``: the Python file in ``folders`` (or below) whose runproc.sh has the hash
+    the URI holds; None when the URI holds none or no file matches."""
+    match = _RUNPROC_HASH.search(runproc_uri)
+    if match is None:
+        return None
+    wanted = match.group(1)
+    for folder in folders:
+        for script in _python_files(folder):
+            directory = script.parent
+            while True:
+                relative = script.relative_to(directory).as_posix()
+                for command in _RUNPROC_COMMANDS:
+                    text = runproc_text(relative, command)
+                    if hashlib.sha256(text.encode()).hexdigest() == wanted:
+                        return directory, relative, command
+                if directory == folder:
+                    break
+                directory = directory.parent
+    return None
+
+
+def _python_files(folder: Path) -> list[Path]:
+    """The ``.py`` files in ``folder`` and below (not in hidden or tool folders), at most
+    ``_MAX_CODE_FILES``; links are not followed."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_FOLDERS and not d.startswith("."))
+        found += [Path(root, name) for name in sorted(files) if name.endswith(".py")]
+        if len(found) >= _MAX_CODE_FILES:
+            break
+    return found[:_MAX_CODE_FILES]
+
+
+def runproc(command: str) -> list[str]:
+    """The entrypoint that runs a FrameworkProcessor's script as its runproc.sh does: in the
+    code folder, after ``pip install -r requirements.txt`` when the source dir has one, as
+    ``command <entry point> ARGUMENTS`` (cit appends the script's path and the arguments; the
+    source dir is mounted unpacked, so there is no tar to extract)."""
+    script = (
+        f"cd {PROCESSING_CODE}/ && set -e && "
+        "if [[ -f requirements.txt ]]; then python -m pip install -r requirements.txt; fi && "
+        f'exec {command} "${{0#{PROCESSING_CODE}/}}" "$@"'
+    )
+    return ["/bin/bash", "-c", script]
 
 
 def _step_output(expression: str) -> tuple[str, str] | None:

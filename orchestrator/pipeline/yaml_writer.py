@@ -30,6 +30,7 @@ from .model import (
 STEP_ORDER = (
     "kind",
     "image",
+    "sagemaker_image",
     "entrypoint",
     "source_dir",
     "script",
@@ -85,6 +86,7 @@ def step_fields(step: Step, folder: Path) -> dict[str, Any]:
     written: dict[str, Any] = {
         "kind": step.kind.value,
         "image": step.image,
+        "sagemaker_image": step.sagemaker_image,
         "entrypoint": list(step.entrypoint) if step.entrypoint is not None else None,
         "source_dir": _path(step.source_dir, folder) if step.source_dir else None,
         "script": _script(step, folder),

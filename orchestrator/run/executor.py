@@ -14,6 +14,7 @@ from ..engines.base import Engine
 from ..errors import RunDirectoryError
 from ..files import write_json_atomic
 from ..pipeline.graph import descendants
+from ..pipeline.model import SkippedStep
 from .hints import archive_inputs, step_hints
 from .observer import NullObserver, RunObserver
 from .plan import PlannedStep, RunPlan, missing_sub_paths
@@ -57,7 +58,10 @@ class Execution:
             run_dir=str(plan.run_dir),
             started_at=time.time(),
             cit_version=__version__,
-            steps=[step_record(p, Status.PENDING) for p in plan.steps.values()],
+            steps=[
+                *(step_record(p, Status.PENDING) for p in plan.steps.values()),
+                *(excluded_record(s) for s in plan.skipped),
+            ],
             sources=dict(plan.sources),
         )
 
@@ -213,10 +217,17 @@ class Execution:
             self.save_error = self.save_error or f"{exc.strerror or exc} ({exc.filename})"
 
 
+def excluded_record(step: SkippedStep) -> StepResult:
+    """The result of a step left out before the run: skipped, with why."""
+    return StepResult(
+        name=step.name, kind=step.kind, status=Status.SKIPPED, reason=step.reason, excluded=True
+    )
+
+
 def overall_status(steps: list[StepResult], interrupted: bool) -> Status:
     if interrupted:
         return Status.INTERRUPTED
-    if all(s.passed for s in steps):
+    if all(s.passed or s.excluded for s in steps):
         return Status.SUCCEEDED
     return Status.FAILED
 

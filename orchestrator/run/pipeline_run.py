@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 from ..aws import s3
 from ..engines.base import Engine
 from ..engines.cleanup import sweep_orphans
+from ..engines.image_build import split_ref
 from ..errors import CitError, ImageError
 from ..pipeline.loader import load_pipeline
 from ..pipeline.model import LocalSource, Pipeline, S3Source, Step
 from ..pipeline.sagemaker_definition import DefinitionOptions
+from ..pipeline.sagemaker_images import IMAGE_MAP_OPTION
 from ..pipeline.validate import validate_pipeline
 from .executor import execute
 from .observer import RunObserver
@@ -45,18 +47,53 @@ def required_images(pipeline: Pipeline, settings: RunSettings) -> list[str]:
     return sorted({step.image or settings.image for step in pipeline.steps.values()})
 
 
-def ensure_images(images: list[str], engine: Engine, build_default: ImageBuilder | None) -> None:
-    """Every image must be local; the default runner image is built when it is missing."""
+def ensure_images(
+    images: list[str],
+    engine: Engine,
+    build_default: ImageBuilder | None,
+    steps: Collection[Step] = (),
+) -> None:
+    """Every image must be local; the default runner image is built when it is missing, and
+    the image a SageMaker definition names for one of ``steps`` is pulled (an ``ImageError``
+    naming the steps, the URI and ``--image-map`` when it cannot be)."""
     for image in images:
         if engine.image_id(image) is not None:
             continue
         if image == RUNNER_IMAGE and build_default is not None:
             build_default(image)
             continue
+        imported = [s for s in steps if s.sagemaker_image is not None and s.image == image]
+        if imported:
+            _pull_definition_image(image, imported, engine)
+            continue
         raise ImageError(
             f"image '{image}' is not on the local engine; build it ('cit image build' for the "
             f"runner image) or load it ('docker load -i <file>')"
         )
+
+
+def _pull_definition_image(image: str, steps: list[Step], engine: Engine) -> None:
+    names = ", ".join(f"'{s.name}'" for s in steps)
+    which = f"step {names} runs" if len(steps) == 1 else f"steps {names} run"
+    mapped = [s.sagemaker_image for s in steps if s.sagemaker_image != image]
+    if mapped:
+        raise ImageError(
+            f"image '{image}', which {IMAGE_MAP_OPTION} gives for {mapped[0]} ({which} on it), "
+            "is not on the local engine; build or load it ('docker load -i <file>'), or "
+            f"change the {IMAGE_MAP_OPTION}"
+        )
+    try:
+        engine.pull(image)
+    except ImageError as exc:
+        reason = str(exc).removeprefix(f"image '{image}': ").splitlines()[0]
+        repository = split_ref(image)[0]
+        raise ImageError(
+            f"{which} on {image}, the image its SageMaker definition names: it is not on the "
+            f"local engine and cannot be pulled ({reason}); map it to a local image with "
+            f"{IMAGE_MAP_OPTION} {image}=IMAGE (or {IMAGE_MAP_OPTION} {repository}=IMAGE for "
+            "every tag), or pull it first (docker pull; an ECR registry needs "
+            "'aws ecr get-login-password')"
+        ) from None
 
 
 def s3_inputs(pipeline: Pipeline, steps: Collection[str] | None = None) -> list[str]:
@@ -187,7 +224,9 @@ def run_loaded(
     if s3_inputs(pipeline):
         pipeline = fetch_inputs(pipeline, fetch_s3 or s3_fetcher())
     settings = bounded_by_engine(settings, engine)
-    ensure_images(required_images(pipeline, settings), engine, build_default)
+    ensure_images(
+        required_images(pipeline, settings), engine, build_default, pipeline.steps.values()
+    )
     sweep_orphans(engine)
     plan = prepare_run(pipeline, file, settings, run_id)
     try:

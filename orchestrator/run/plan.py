@@ -12,7 +12,7 @@ from ..container_files import is_real_dir_inside
 from ..engines.spec import MANAGED_LABEL, OWNER_LABEL, PIPELINE_LABEL, RUN_LABEL, STEP_LABEL
 from ..errors import PipelineError
 from ..pipeline.graph import topological_order
-from ..pipeline.model import LocalSource, Pipeline, S3Source, Step, StepOutput
+from ..pipeline.model import LocalSource, Pipeline, S3Source, SkippedStep, Step, StepOutput
 from ..pipeline.resources import limits
 from ..pipeline.wiring import Wire, missing_sub_path, wire_of
 from .sagemaker_job import JobContext, JobSpec, StepPaths, translate
@@ -49,6 +49,8 @@ class RunPlan:
     sources: dict[str, str] = field(default_factory=dict)
     """``Step.channel`` -> the URI of each input fetched before the run (its mount is the
     local copy)."""
+    skipped: tuple[SkippedStep, ...] = ()
+    """Steps of the definition left out of the run (``Pipeline.skipped``)."""
 
     @property
     def images(self) -> set[str]:
@@ -80,7 +82,15 @@ def plan_run(
             secret_values=tuple(settings.secrets.values()),
             sub_paths=sub_path_inputs(step, run_dir),
         )
-    return RunPlan(run_id, run_dir, pipeline.name, pipeline_file, steps, fetched_sources(pipeline))
+    return RunPlan(
+        run_id,
+        run_dir,
+        pipeline.name,
+        pipeline_file,
+        steps,
+        fetched_sources(pipeline),
+        tuple(pipeline.skipped),
+    )
 
 
 def fetched_sources(pipeline: Pipeline) -> dict[str, str]:

@@ -55,6 +55,8 @@ class ConsoleObserver:
             f"[bold]cit[/] run [bold]{markup_safe(run.run_id)}[/] of {markup_safe(run.pipeline)}"
         )
         self.console.print(plain(f"  run directory: {run.run_dir}"))
+        for line in plan_lines(run):
+            self.console.print(plain(line), soft_wrap=True)
         self.live = Live(
             get_renderable=self._live_view,
             console=self.console,
@@ -195,3 +197,15 @@ class CaseObserver(ConsoleObserver):
                 plain(f"  {step.name} {step.status.value}{seconds}{detail}", "dim"),
                 soft_wrap=True,
             )
+
+
+def plan_lines(run: RunResult) -> list[str]:
+    """What a run decided before its steps start: the image each step of a SageMaker
+    definition runs on instead of the one it names, and the steps left out, with why."""
+    lines = [
+        f"  image of {step.name}: {step.sagemaker_image} \u2192 {step.image}"
+        for step in run.steps
+        if step.sagemaker_image is not None and not step.excluded
+    ]
+    lines += [f"  skipped {step.name}: {step.reason}" for step in run.steps if step.excluded]
+    return lines

@@ -54,6 +54,12 @@ class StepResult(BaseModel):
     finished_at: float | None = None
     duration_seconds: float | None = None
     image: str | None = None
+    sagemaker_image: str | None = None
+    """The image the step's SageMaker definition names, when it came from one (``image`` is
+    the one it ran on)."""
+    excluded: bool = False
+    """Left out of the run before it started (``--skip-step``, ``--skip-unsupported``):
+    reported as skipped, with ``reason``, and never a failure."""
     image_id: str | None = None
     container_name: str | None = None
     log_file: str | None = None

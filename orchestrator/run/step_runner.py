@@ -115,6 +115,7 @@ def step_record(planned: PlannedStep, status: Status, reason: str | None = None)
         reason=reason,
         started_at=time.time() if status is Status.RUNNING else None,
         image=spec.image,
+        sagemaker_image=planned.step.sagemaker_image,
         container_name=spec.name,
         log_file=str(planned.paths.log_file),
         upstream=list(planned.step.upstream),

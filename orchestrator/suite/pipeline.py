@@ -140,6 +140,9 @@ def run_pipeline(
     command: str = "run",
     params: Mapping[str, ParamValue] | Sequence[str] | None = None,
     code_dir: str | Path | None = None,
+    image_map: Mapping[str, str] | Sequence[str] | None = None,
+    skip_steps: Sequence[str] | None = None,
+    skip_unsupported: bool = False,
 ) -> PipelineRun:
     """Run the pipeline in ``dag`` as ``cit run`` does and return what it found.
 
@@ -155,13 +158,17 @@ def run_pipeline(
     the upload; ``command`` names the report's command. For a SageMaker pipeline definition
     (``.json``), ``params`` sets its pipeline parameters (``{"InputData": "data/"}`` or
     ``["InputData=data/"]``; a text is read as the parameter's ``Type`` says) and ``code_dir``
-    is where the scripts its code URIs name are looked for (``cit run --param --code-dir``).
+    is where the scripts its code URIs name are looked for (``cit run --param --code-dir``);
+    ``image_map`` maps its image URIs (or their prefixes) to local images
+    (``{"123….amazonaws.com/my-image": "my-image:dev"}`` or ``["URI=IMAGE"]``, as
+    ``--image-map``), ``skip_steps`` and ``skip_unsupported`` leave steps out as
+    ``--skip-step`` and ``--skip-unsupported`` do.
 
     A ``CitError`` before the run (the pipeline, the configuration, a bucket, the engine) or
     while writing the reports is raised; a failed upload is in the result.
     """
     started = time.time()
-    definition = definition_options(params, code_dir)
+    definition = definition_options(params, code_dir, image_map, skip_steps, skip_unsupported)
     configured = _configuration(config)
     s3 = configured.s3_integration
     target = _upload_target(upload_to)

@@ -239,7 +239,8 @@ def _check_images(
     steps = [step for s in scenarios for step in s.pipeline.steps.values()]
     if config.execution.isolation_mode == "container":
         steps += [test.step for test in script_tests]
-    ensure_images(sorted({s.image or settings.image for s in steps}), engine, build_default)
+    images = sorted({s.image or settings.image for s in steps})
+    ensure_images(images, engine, build_default, steps)
 
 
 # -- script tests ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from orchestrator.pipeline.loader import load_pipeline
 from orchestrator.pipeline.model import LocalSource, S3Source
 from orchestrator.pipeline.sagemaker_definition import DefinitionOptions, definition_options
 from orchestrator.run.settings import RUNNER_IMAGE
+from tests.unit.test_sagemaker_definition import SKLEARN_IMAGE
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "sagemaker"
@@ -214,7 +215,8 @@ def fake_engine() -> FakeEngine:
     rows = "label,id,x\n0,1,0.5\n1,2,0.7\n"
     out = "/opt/ml/processing/output"
     prep = FakeBehaviour(writes={f"{out}/{n}/{n}.csv": rows for n in ("train", "val", "test")})
-    return FakeEngine({"preprocess": prep}, images={RUNNER_IMAGE: "sha256:runner"})
+    images = {RUNNER_IMAGE: "sha256:runner", SKLEARN_IMAGE: "sha256:sklearn"}
+    return FakeEngine({"preprocess": prep}, images=images)
 
 
 def raw_mount(fake: FakeEngine) -> Path:

@@ -24,6 +24,9 @@ from orchestrator.pipeline.sagemaker_definition import definition_pipeline, is_d
 from orchestrator.pipeline.wiring import wires
 from orchestrator.run.settings import RUNNER_IMAGE
 
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+"""The image the fixtures' processing steps name: scikit-learn 1.2, which cit's runner lacks."""
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "sagemaker"
 TABULAR = ROOT / "examples" / "tabular"
@@ -330,7 +333,8 @@ def test_an_unsupported_step_type_is_refused(
                 ContainerEntrypoint=["/bin/bash", "/opt/ml/processing/input/entrypoint/runproc.sh"]
             ),
             "Steps.Prep.Arguments.AppSpecification.ContainerEntrypoint",
-            "runs a FrameworkProcessor's source_dir (sourcedir.tar.gz), which is not supported yet",
+            "is a FrameworkProcessor's, but the step has no input of runproc.sh mounted at "
+            "/opt/ml/processing/input/entrypoint",
         ),
         (
             lambda d: d["Steps"][0]["Arguments"]["AppSpecification"].update(
@@ -435,7 +439,14 @@ def test_cli_runs_a_definition_on_the_fake_engine(
     monkeypatch.setattr(cli, "connect", lambda: fake)
     monkeypatch.setattr(cli, "stop_on_signals", lambda cancel, observer: None)
     cit_dir = tabular.parent / ".cit"
-    result = runner.invoke(app, ["run", "--dag", str(tabular), "--cit-dir", str(cit_dir), "-q"])
+    sklearn = SKLEARN_IMAGE.partition(":")[0]
+    result = runner.invoke(
+        app,
+        [
+            "run", "--dag", str(tabular), "--cit-dir", str(cit_dir), "-q",
+            "--image-map", f"{sklearn}={RUNNER_IMAGE}",
+        ],
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert {spec.image for spec in fake.specs} == {RUNNER_IMAGE}
     assert len(fake.specs) == 3

@@ -21,6 +21,7 @@ from orchestrator.pipeline.loader import load_pipeline
 from orchestrator.pipeline.model import Pipeline, StepOutput
 from orchestrator.pipeline.yaml_writer import UnwritableField, pipeline_yaml
 from orchestrator.run.settings import RUNNER_IMAGE
+from tests.unit.test_sagemaker_definition import SKLEARN_IMAGE
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "sagemaker"
@@ -156,8 +157,11 @@ def test_the_order_of_the_text_is_stable(tabular: Path) -> None:
     written = yaml.safe_load(pipeline_yaml(pipeline, target))
     assert list(written) == ["name", "steps"]
     assert list(written["steps"]["train"]) == [
-        "kind", "source_dir", "script", "inputs", "hyperparameters", "instance", "timeout_seconds"
+        "kind", "sagemaker_image", "source_dir", "script", "inputs", "hyperparameters",
+        "instance", "timeout_seconds",
     ]  # fmt: skip
+    assert "image" not in written["steps"]["train"]  # xgboost 1.7-1: the runner image's own
+    assert written["steps"]["preprocess"]["image"] == SKLEARN_IMAGE
 
 
 def test_a_contract_built_in_python_is_refused_by_name(tmp_path: Path) -> None:
@@ -269,7 +273,8 @@ def _edges(cit_dir: Path, dag: Path, monkeypatch: pytest.MonkeyPatch) -> list[st
     rows = "label,id,x\n0,1,0.5\n1,2,0.7\n"
     out = "/opt/ml/processing/output"
     prep = FakeBehaviour(writes={f"{out}/{n}/{n}.csv": rows for n in ("train", "val", "test")})
-    fake = FakeEngine({"preprocess": prep}, images={RUNNER_IMAGE: "sha256:runner"})
+    images = {RUNNER_IMAGE: "sha256:runner", SKLEARN_IMAGE: "sha256:sklearn"}
+    fake = FakeEngine({"preprocess": prep}, images=images)
     monkeypatch.setattr(cli, "connect", lambda: fake)
     monkeypatch.setattr(cli, "stop_on_signals", lambda cancel, observer: None)
     result = runner.invoke(app, ["run", "--dag", str(dag), "--cit-dir", str(cit_dir), "-q"])

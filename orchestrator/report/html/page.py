@@ -442,6 +442,12 @@ def _step(step: StepResult, suite: Suite, anchor: str) -> str:
             ("hint", "<br>".join(esc(h) for h in step.hints) if step.hints else None),
             ("upstream", esc(", ".join(step.upstream)) if step.upstream else None),
             ("image", esc(step.image) if step.image else None),
+            (
+                "SageMaker image",
+                f"{esc(step.sagemaker_image)} \u2192 {esc(step.image or '')}"
+                if step.sagemaker_image
+                else None,
+            ),
             ("log file", esc(step.log_file) if step.log_file else None),
         ]
     )
