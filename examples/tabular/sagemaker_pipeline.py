@@ -26,7 +26,7 @@ raw_data = ParameterString("RawData", default_value="data/raw")
 max_depth = ParameterInteger("MaxDepth", default_value=4)
 
 sklearn = SKLearnProcessor(
-    framework_version="1.2-1",
+    framework_version="1.4-2",
     role=ROLE,
     instance_type="ml.m5.xlarge",
     instance_count=1,

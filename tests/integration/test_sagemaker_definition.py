@@ -12,7 +12,6 @@ from typing import Any
 
 from orchestrator.engines.docker_engine import DockerEngine
 
-SKLEARN_REPOSITORY = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn"
 """The definition's processing steps name scikit-learn 1.2-1, which the runner image (1.4)
 does not hold: they are mapped to it, as a user without that image would."""
 
@@ -41,8 +40,7 @@ def test_the_example_definition_runs_as_pipeline_py_does(
     engine: DockerEngine, runner_image: str, no_leftovers: None, tabular_definition: Path
 ) -> None:
     folder = tabular_definition.parent
-    mapped = f"{SKLEARN_REPOSITORY}={runner_image}"
-    from_definition = cit_run(tabular_definition, folder.parent / ".cit", "--image-map", mapped)
+    from_definition = cit_run(tabular_definition, folder.parent / ".cit")
     from_python = cit_run(folder / "pipeline.py", folder.parent / ".cit-python")
     from_sdk = cit_run(folder / "sagemaker_pipeline.py", folder.parent / ".cit-sdk")
 

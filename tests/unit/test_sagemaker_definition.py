@@ -24,7 +24,8 @@ from orchestrator.pipeline.sagemaker_definition import definition_pipeline, is_d
 from orchestrator.pipeline.wiring import wires
 from orchestrator.run.settings import RUNNER_IMAGE
 
-SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
+"""The example's scikit-learn image: the runner image's scikit-learn 1.4."""
 """The image the fixtures' processing steps name: scikit-learn 1.2, which cit's runner lacks."""
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -160,8 +160,10 @@ def test_the_order_of_the_text_is_stable(tabular: Path) -> None:
         "kind", "sagemaker_image", "source_dir", "script", "inputs", "hyperparameters",
         "instance", "timeout_seconds",
     ]  # fmt: skip
-    assert "image" not in written["steps"]["train"]  # xgboost 1.7-1: the runner image's own
-    assert written["steps"]["preprocess"]["image"] == SKLEARN_IMAGE
+    # xgboost 1.7-1 and scikit-learn 1.4-2: the runner image's own
+    assert "image" not in written["steps"]["train"]
+    assert "image" not in written["steps"]["preprocess"]
+    assert written["steps"]["preprocess"]["sagemaker_image"] == SKLEARN_IMAGE
 
 
 def test_a_contract_built_in_python_is_refused_by_name(tmp_path: Path) -> None:
