@@ -292,6 +292,8 @@ class CitRun(Protocol):
         image: str | None = None,
         max_workers: int | None = None,
         update_snapshots: bool = False,
+        params: Mapping[str, str | int | float | bool] | None = None,
+        code_dir: str | Path | None = None,
     ) -> RunOutcome: ...
 
 
@@ -320,7 +322,7 @@ def cit_run(request: pytest.FixtureRequest, cit_settings: RunSettings) -> CitRun
     """Run a pipeline (a file, relative to the rootdir, or a ``Pipeline``/``PipelineDAG``) in
     containers and check its edges: ``cit_run("pipeline.py").ok``. Options: ``path`` (steps
     along one path), ``test_data`` (``{"Step.input": path}``), ``image``, ``max_workers``,
-    ``update_snapshots``."""
+    ``update_snapshots``; for a SageMaker pipeline, ``params`` and ``code_dir``."""
     from .unittest_suite import run_pipeline_with
 
     config = request.config

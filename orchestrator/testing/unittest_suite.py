@@ -45,6 +45,7 @@ from ..engines import docker_engine, image_build
 from ..errors import InputError
 from ..files import FieldError
 from ..pipeline.expectations import named
+from ..pipeline.sagemaker_definition import DefinitionOptions, definition_options
 from ..pipeline.wiring import wires
 from ..report.model import (
     Outcome,
@@ -288,10 +289,15 @@ def _to_stderr(line: str) -> None:
 # -- what is tested ---------------------------------------------------------------------------
 
 
-def load_pipeline_file(pipeline: str | Path | Pipeline | PipelineDAG) -> tuple[Pipeline, Path]:
-    """A pipeline and its file: read from a file, or an object (validated; its file is where a
-    file of its name would be, for snapshots)."""
+def load_pipeline_file(
+    pipeline: str | Path | Pipeline | PipelineDAG, definition: DefinitionOptions | None = None
+) -> tuple[Pipeline, Path]:
+    """A pipeline and its file: read from a file (a SageMaker pipeline's parameters and code
+    folder from ``definition``), or an object (validated; its file is where a file of its name
+    would be, for snapshots)."""
 
+    if definition and isinstance(pipeline, str | Path):
+        return load_and_validate(Path(pipeline), definition=definition), Path(pipeline)
     tester = PipelineDataFlowTester(pipeline)
     return tester.pipeline, tester.file
 
@@ -582,13 +588,18 @@ def run_pipeline_with(
     max_workers: int | None = None,
     update_snapshots: bool = False,
     base_dir: Path | None = None,
+    params: Mapping[str, str | int | float | bool] | None = None,
+    code_dir: str | Path | None = None,
 ) -> RunOutcome:
     """``pipeline`` run by ``runner`` with ``settings`` changed by the options given; relative
-    paths (the pipeline's file, ``test_data``) are read from ``base_dir`` (default: the working
-    directory)."""
+    paths (the pipeline's file, ``test_data``, ``code_dir``) are read from ``base_dir``
+    (default: the working directory). ``params`` and ``code_dir`` are a SageMaker pipeline's
+    (as ``--param`` and ``--code-dir``)."""
 
     base = base_dir or Path.cwd()
-    loaded, file = load_pipeline_file(_at(base, pipeline))
+    folder = _at(base, code_dir) if code_dir is not None else None
+    definition = definition_options(params, folder)
+    loaded, file = load_pipeline_file(_at(base, pipeline), definition)
     if test_data:
         loaded = with_test_data(loaded, {key: _at(base, p) for key, p in test_data.items()})
     changes: dict[str, Any] = {}

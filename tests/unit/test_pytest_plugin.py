@@ -411,6 +411,33 @@ def test_the_fixtures_run_pipelines_and_cases_under_tmp_path(pytester: pytest.Py
     pytester.runpytest("test_fixtures.py").assert_outcomes(passed=3)
 
 
+def test_cit_run_sets_a_sagemaker_pipelines_parameters_and_code_folder(
+    pytester: pytest.Pytester,
+) -> None:
+    project = make_project(pytester, cit_test_cases="none/*.yaml")
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "sagemaker"
+    shutil.copy(fixtures / "tabular.definition.json", project / "tabular.definition.json")
+    (project / "code").mkdir()
+    for name in ("preprocess.py", "train.py", "evaluate.py"):
+        (project / "code" / name).write_text("print('step')\n")
+    pytester.makepyfile(
+        test_sagemaker="""
+        import json
+
+
+        def test_run(cit_run):
+            outcome = cit_run(
+                "tabular.definition.json", params={"RawData": "data", "MaxDepth": 7},
+                code_dir="code",
+            )
+            assert list(outcome.steps) == ["preprocess", "train", "evaluate"]
+            config = outcome.run_dir / "steps" / "train" / "config" / "hyperparameters.json"
+            assert json.loads(config.read_text())["max_depth"] == "7"
+        """
+    )
+    pytester.runpytest("test_sagemaker.py").assert_outcomes(passed=1)
+
+
 def test_cit_run_reports_a_failed_step(pytester: pytest.Pytester) -> None:
     make_project(pytester, PREP_FAILS, cit_test_cases="none/*.yaml")
     pytester.makepyfile(
