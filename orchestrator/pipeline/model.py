@@ -412,6 +412,16 @@ class StepHandle:
         """The ``model.tar.gz`` a training step produces."""
         return self.output(MODEL_OUTPUT)
 
+    def json_get(self, property_file: str, json_path: str) -> JsonGet:
+        """A value a condition reads at run time from ``property_file`` of this step
+        (``evaluate.json_get("EvaluationReport", "metrics.accuracy.value")``)."""
+        try:
+            return JsonGet(step=self.step.name, property_file=property_file, json_path=json_path)
+        except ValidationError:
+            raise InvalidStep(
+                self.step.name, f"json_get('{property_file}')", JSON_PATH_RULE
+            ) from None
+
     @property
     def output_data(self) -> StepOutput:
         """The ``output.tar.gz`` of a training step's /opt/ml/output/data."""
@@ -536,17 +546,6 @@ def _waiting_for(step: Step, condition: str) -> Step:
     if condition in step.depends_on:
         return step
     return step.model_copy(update={"depends_on": [*step.depends_on, condition]})
-
-
-def json_get(step: StepHandle | str, property_file: str, json_path: str) -> JsonGet:
-    """A value a condition reads from ``property_file`` of ``step`` at ``json_path``
-    (``json_get(evaluate, "EvaluationReport", "metrics.accuracy.value")``)."""
-    try:
-        return JsonGet(step=_step_name(step), property_file=property_file, json_path=json_path)
-    except ValidationError:
-        raise InvalidStep(
-            _step_name(step), f"property_files.{property_file}", JSON_PATH_RULE
-        ) from None
 
 
 def as_text(value: Any) -> Any:

@@ -174,7 +174,7 @@ def _check_condition(step: Step, pipeline: Pipeline, file: Path) -> None:
                     "a condition step cannot be in its own branch", file=file, field=field
                 )
             holders = [s.name for s in pipeline.steps.values() if s.branch_of(name)]
-            if len(holders) > 1 or (name in step.if_steps and name in step.else_steps):
+            if len(holders) > 1 or (branch == "else_steps" and name in step.if_steps):
                 raise PipelineError(
                     f"step '{name}' is in more than one branch ({', '.join(holders)}); a step "
                     "belongs to one branch of one condition",

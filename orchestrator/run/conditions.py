@@ -137,6 +137,8 @@ def json_value(document: Any, get: JsonGet) -> Scalar:
             if not isinstance(value, dict) or key not in value:
                 keys = ", ".join(sorted(value)) if isinstance(value, dict) else None
                 has = f"its keys: {keys}" if keys else f"it is {_kind(value)}"
+                if value == {}:
+                    has = "it is an empty object"
                 raise ConditionError(f"{get}: {here} has no key '{key}' ({has})")
             value = value[key]
             walked = f"{walked}.{key}" if walked else key
