@@ -509,12 +509,35 @@ def test_a_partial_run_keeps_only_the_branch_steps_it_runs(project: Path) -> Non
 def test_the_html_dag_draws_the_condition_as_a_pill(project: Path) -> None:
     result = run(project, accuracy(0.73))
     svg = dag_svg(result.steps, [], {}, "t")
-    assert 'class="dag-node kind-condition status-succeeded tone-ok"' in svg
+    assert 'tone-ok" data-step="CheckAccuracy" data-kind="condition"' in svg
+    condition = svg.split('data-step="CheckAccuracy"')[1].split("</g>")[0]
+    assert 'rx="24"' in condition  # round-ended: half the box's height
+    assert 'rx="7"' in svg.split('data-step="stop"')[1].split("</g>")[0]
     assert "false → Else" in svg
-    assert 'class="dag-node kind-fail status-failed tone-bad"' in svg
+    assert 'class="dag-node status-failed tone-bad" data-step="stop" data-kind="fail"' in svg
 
 
 def test_a_yaml_kind_is_named_with_its_choices(project: Path) -> None:
     path = write(project, "k.yaml", "name: k\nsteps:\n  s: {script: scripts/prep.py}\n")
     with pytest.raises(InputError, match="allowed: processing, training, condition, fail"):
         load_pipeline(path)
+
+
+def test_test_script_refuses_a_step_that_runs_no_script(project: Path) -> None:
+    from orchestrator.scripttest.runner import resolve_step
+
+    path = write(project, "gated.yaml", PIPELINE)
+    with pytest.raises(InputError) as info:
+        resolve_step("CheckAccuracy", dag=path)
+    assert (
+        "'CheckAccuracy' is a condition step: it runs no script to test; steps that do: "
+        "evaluate, register, publish" in str(info.value)
+    )
+
+
+def test_validate_contracts_leaves_out_steps_that_run_no_script(project: Path) -> None:
+    from orchestrator.dataflow.contract_check import validate_contracts
+
+    path = write(project, "gated.yaml", PIPELINE)
+    report = validate_contracts(load_pipeline(path), path)
+    assert report.without_contract == ["evaluate", "register", "publish"]

@@ -122,8 +122,9 @@ def _box(step: StepResult, cell: tuple[int, int], anchor: str | None) -> str:
     tip = f"{step.name}: {', '.join(sub)}" + (f" ({step.reason})" if step.reason else "")
     group = open_tag(
         "g",
-        class_=f"dag-node kind-{step.kind} status-{step.status.value} tone-{tone}",
+        class_=f"dag-node status-{step.status.value} tone-{tone}",
         data_step=step.name,
+        data_kind=step.kind,
     )
     # A condition runs no container: drawn as a pill, its text set in from the round ends.
     round_end, inset = (BOX_H // 2, 18) if step.kind == "condition" else (7, 10)
