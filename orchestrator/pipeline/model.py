@@ -202,7 +202,6 @@ Operand = JsonGet | bool | int | float | str
 """What a condition compares: a constant, or a value read from a property file."""
 
 COMPARISONS = ("==", ">", ">=", "<", "<=")
-CONDITION_OPS = (*COMPARISONS, "in", "not", "or")
 CONDITION_FORMS = (
     "a condition is {op: '>=', left: A, right: B} (op one of ==, >, >=, <, <=), "
     "{op: in, left: A, values: [B, ...]}, {op: not, conditions: [C]} or "
