@@ -94,9 +94,7 @@ def _explain(exc: Exception) -> tuple[str, str | None] | None:
 def _find_pipeline(namespace: dict[str, Any], path: Path) -> Pipeline:
     named = namespace.get("pipeline", namespace.get("dag"))
     candidates = (
-        [named]
-        if named is not None
-        else [v for v in namespace.values() if _is_pipeline(v)]
+        [named] if named is not None else [v for v in namespace.values() if _is_pipeline(v)]
     )
     if len(candidates) != 1 or not _is_pipeline(candidates[0]):
         raise InputError(
@@ -210,7 +208,11 @@ def _yaml_step(name: str, fields: Any, base_dir: Path, path: Path) -> Step:
     data = dict(fields)
     kind = data.pop("kind", None)
     if kind is None:
-        raise InputError("missing; allowed: processing, training", file=path, field=where + ".kind")
+        raise InputError(
+            "missing; allowed: processing, training, condition, fail",
+            file=path,
+            field=where + ".kind",
+        )
     try:
         return build_step(name, kind, data, base_dir)
     except InvalidStep as exc:

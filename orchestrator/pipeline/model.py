@@ -49,6 +49,14 @@ TRAINING_OUTPUTS = (MODEL_OUTPUT, OUTPUT_DATA_OUTPUT)
 class StepKind(StrEnum):
     PROCESSING = "processing"
     TRAINING = "training"
+    CONDITION = "condition"
+    """Chooses a branch of steps on the host; runs no container."""
+    FAIL = "fail"
+    """Stops the run as failed with its message when reached; runs no container."""
+
+    @property
+    def runs_container(self) -> bool:
+        return self in (StepKind.PROCESSING, StepKind.TRAINING)
 
 
 class _Frozen(BaseModel):
@@ -144,6 +152,104 @@ class StepOutputSpec(_Frozen):
     _absolute = field_validator("destination")(container_path)
 
 
+PROPERTY_FILE_RULE = (
+    "a property file is a file inside the output, relative and '/'-separated, e.g. "
+    "'evaluation.json', without '.' or '..' parts"
+)
+
+
+class PropertyFile(_Frozen):
+    """A JSON file a processing step writes into one of its outputs, which condition steps
+    read values from (SageMaker's ``PropertyFile``)."""
+
+    output: ChannelName
+    path: str
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _inside_output(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            checked = sub_path(value)
+        except ValueError:
+            raise ValueError(f"'{value}': {PROPERTY_FILE_RULE}") from None
+        if value.endswith("/"):
+            raise ValueError(f"'{value}': {PROPERTY_FILE_RULE}")
+        return checked
+
+
+JSON_PATH_RULE = (
+    "a JSON path is keys separated by '.', each optionally followed by [INDEX], "
+    "e.g. 'metrics.accuracy.value' or 'scores[0].auc'"
+)
+_JSON_KEY = r"[^.\[\]]+"
+JSON_PATH_PATTERN = rf"^{_JSON_KEY}(\[\d+\])*(\.{_JSON_KEY}(\[\d+\])*)*$"
+
+
+class JsonGet(_Frozen):
+    """A value read at run time from a property file of a step that ran
+    (SageMaker's ``Std:JsonGet``)."""
+
+    step: str
+    property_file: str
+    json_path: str = Field(pattern=JSON_PATH_PATTERN)
+
+    def __str__(self) -> str:
+        return f"{self.step}.{self.property_file} {self.json_path}"
+
+
+Operand = JsonGet | bool | int | float | str
+"""What a condition compares: a constant, or a value read from a property file."""
+
+COMPARISONS = ("==", ">", ">=", "<", "<=")
+CONDITION_FORMS = (
+    "a condition is {op: '>=', left: A, right: B} (op one of ==, >, >=, <, <=), "
+    "{op: in, left: A, values: [B, ...]}, {op: not, conditions: [C]} or "
+    "{op: or, conditions: [C, ...]}; A and B are constants or "
+    "{step: NAME, property_file: NAME, json_path: PATH}"
+)
+
+
+class Condition(_Frozen):
+    """One test of a condition step: a comparison, ``in``, or ``not``/``or`` of others."""
+
+    op: Literal["==", ">", ">=", "<", "<=", "in", "not", "or"]
+    left: Operand | None = None
+    right: Operand | None = None
+    values: list[Operand] | None = None
+    conditions: list[Condition] | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_op(self) -> Condition:
+        given = {
+            name
+            for name in ("left", "right", "values", "conditions")
+            if name in self.model_fields_set
+        }
+        if self.op in COMPARISONS:
+            needed = {"left", "right"}
+        elif self.op == "in":
+            needed = {"left", "values"}
+        else:
+            needed = {"conditions"}
+        if given != needed or any(getattr(self, name) is None for name in needed):
+            fields = " and ".join(sorted(needed))
+            raise ValueError(f"op '{self.op}' takes {fields}; {CONDITION_FORMS}")
+        if self.op == "not" and len(self.conditions or []) != 1:
+            raise ValueError("op 'not' takes one condition in 'conditions'")
+        if self.op in ("or", "in") and not (self.conditions or self.values):
+            raise ValueError(f"op '{self.op}' needs at least one entry")
+        return self
+
+    def property_reads(self) -> list[JsonGet]:
+        """Every property-file value this condition reads, nested ones included."""
+        found = [v for v in (self.left, self.right, *(self.values or [])) if isinstance(v, JsonGet)]
+        for inner in self.conditions or []:
+            found += inner.property_reads()
+        return found
+
+
 class Instance(_Frozen):
     """The instance a step runs on; cpus and memory become the container's limits."""
 
@@ -153,8 +259,35 @@ class Instance(_Frozen):
     memory: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?\s*([kKmMgG]i?[bB]?)?$")
 
 
+_STEP_FIELDS = frozenset({"name", "kind", "depends_on"})
+_KIND_FIELDS = {
+    StepKind.CONDITION: frozenset({"conditions", "if_steps", "else_steps"}),
+    StepKind.FAIL: frozenset({"error_message"}),
+    StepKind.PROCESSING: frozenset({"property_files"}),
+}
+
+
+def _misplaced_field(kind: StepKind, given: set[str]) -> str | None:
+    """Why a field given does not belong to a step of ``kind``; None when all belong."""
+    if kind.runs_container:
+        for owner, names in _KIND_FIELDS.items():
+            wrong = sorted(given & names) if owner is not kind else []
+            if wrong:
+                return f"'{wrong[0]}' belongs to {owner.value} steps"
+        return None
+    own = _STEP_FIELDS | _KIND_FIELDS[kind]
+    wrong = sorted(given - own)
+    if not wrong:
+        return None
+    return (
+        f"a {kind.value} step runs no container; '{wrong[0]}' does not belong to it "
+        f"(its fields: {', '.join(sorted(own - {'name', 'kind'}))})"
+    )
+
+
 class Step(_Frozen):
-    """One SageMaker job: a processing or training container."""
+    """One SageMaker step: a processing or training container, or a condition or fail step
+    (no container: cit evaluates them)."""
 
     name: str = Field(pattern=STEP_NAME_PATTERN)
     kind: StepKind
@@ -177,6 +310,14 @@ class Step(_Frozen):
     network: bool = False
     depends_on: list[str] = Field(default_factory=list)
     contract: ScriptContract | None = None
+    property_files: dict[ChannelName, PropertyFile] = Field(default_factory=dict)
+    """Processing: JSON files in its outputs that conditions read (``JsonGet``)."""
+    conditions: list[Condition] = Field(default_factory=list)
+    """Condition: all must hold for the ``if_steps`` to run; else the ``else_steps`` run."""
+    if_steps: list[str] = Field(default_factory=list)
+    else_steps: list[str] = Field(default_factory=list)
+    error_message: str | None = None
+    """Fail: the message the run fails with."""
 
     @field_validator("timeout_seconds")
     @classmethod
@@ -193,6 +334,15 @@ class Step(_Frozen):
 
     @model_validator(mode="after")
     def _check_kind_fields(self) -> Step:
+        misplaced = _misplaced_field(self.kind, self.model_fields_set)
+        if misplaced:
+            raise ValueError(misplaced)
+        if self.kind is StepKind.CONDITION:
+            if not self.conditions:
+                raise ValueError("a condition step needs 'conditions'")
+            return self
+        if self.kind is StepKind.FAIL:
+            return self
         if self.script is None and self.image is None:
             raise ValueError("a step needs a 'script', or an 'image' that runs on its own")
         if self.kind is StepKind.PROCESSING and self.hyperparameters:
@@ -214,6 +364,14 @@ class Step(_Frozen):
                 raise ValueError(f"{name} is in both 'env' and 'secrets'; give it in one of them")
         return self
 
+    def branch_of(self, name: str) -> str | None:
+        """'If' or 'Else': the branch of this condition step that holds step ``name``."""
+        if name in self.if_steps:
+            return "If"
+        if name in self.else_steps:
+            return "Else"
+        return None
+
     @property
     def output_names(self) -> tuple[str, ...]:
         if self.kind is StepKind.TRAINING:
@@ -224,6 +382,7 @@ class Step(_Frozen):
     def upstream(self) -> tuple[str, ...]:
         """Names of the steps this one waits for, in a stable order."""
         names = [i.source.step for i in self.inputs.values() if isinstance(i.source, StepOutput)]
+        names += [read.step for c in self.conditions for read in c.property_reads()]
         return tuple(dict.fromkeys([*names, *self.depends_on]))
 
     @property
@@ -255,6 +414,16 @@ class StepHandle:
     def model(self) -> StepOutput:
         """The ``model.tar.gz`` a training step produces."""
         return self.output(MODEL_OUTPUT)
+
+    def json_get(self, property_file: str, json_path: str) -> JsonGet:
+        """A value a condition reads at run time from ``property_file`` of this step
+        (``evaluate.json_get("EvaluationReport", "metrics.accuracy.value")``)."""
+        try:
+            return JsonGet(step=self.step.name, property_file=property_file, json_path=json_path)
+        except ValidationError:
+            raise InvalidStep(
+                self.step.name, f"json_get('{property_file}')", JSON_PATH_RULE
+            ) from None
 
     @property
     def output_data(self) -> StepOutput:
@@ -296,9 +465,17 @@ class Pipeline:
         """Steps of the definition it was loaded from that are left out, reported as skipped."""
 
     def add(self, step: Step) -> StepHandle:
+        """Add ``step``; a step in a branch of a condition step waits for that condition
+        (its ``depends_on`` names it), whichever of the two is added first."""
         if step.name in self.steps:
             raise ValueError(f"a step named '{step.name}' is already in the pipeline")
+        for other in self.steps.values():
+            if other.branch_of(step.name):
+                step = _waiting_for(step, other.name)
         self.steps[step.name] = step
+        for name in [*step.if_steps, *step.else_steps]:
+            if name in self.steps and name != step.name:
+                self.steps[name] = _waiting_for(self.steps[name], step.name)
         return StepHandle(step)
 
     def step(self, name: str, kind: StepKind | str, **fields: Any) -> StepHandle:
@@ -310,6 +487,30 @@ class Pipeline:
 
     def training(self, name: str, **fields: Any) -> StepHandle:
         return self.step(name, StepKind.TRAINING, **fields)
+
+    def condition(
+        self,
+        name: str,
+        conditions: list[Condition | dict[str, Any]],
+        *,
+        if_steps: Sequence[StepHandle | str] = (),
+        else_steps: Sequence[StepHandle | str] = (),
+        **fields: Any,
+    ) -> StepHandle:
+        """A condition step: when all ``conditions`` hold the ``if_steps`` run, else the
+        ``else_steps``; the steps of the branch not taken are skipped."""
+        return self.step(
+            name,
+            StepKind.CONDITION,
+            conditions=conditions,
+            if_steps=[_step_name(s) for s in if_steps],
+            else_steps=[_step_name(s) for s in else_steps],
+            **fields,
+        )
+
+    def fail(self, name: str, error_message: str | None = None, **fields: Any) -> StepHandle:
+        """A fail step: reaching it fails the run with ``error_message``."""
+        return self.step(name, StepKind.FAIL, error_message=error_message, **fields)
 
     def expect(
         self,
@@ -354,6 +555,16 @@ class Pipeline:
         return result
 
 
+def _step_name(step: StepHandle | str) -> str:
+    return step.name if isinstance(step, StepHandle) else step
+
+
+def _waiting_for(step: Step, condition: str) -> Step:
+    if condition in step.depends_on:
+        return step
+    return step.model_copy(update={"depends_on": [*step.depends_on, condition]})
+
+
 def as_text(value: Any) -> Any:
     """``value`` with every step output (``prep.output("test")``) written as its text."""
     if isinstance(value, StepOutput):
@@ -382,6 +593,13 @@ def describe_validation_error(error: ValidationError) -> tuple[str, str]:
     first = error.errors()[0]
     loc = [str(part) for part in first["loc"]]
     kind = first["type"]
+    operand = _operand_field(loc)
+    if operand is not None:
+        if loc[-1] == "json_path" and kind == "string_pattern_mismatch":
+            return _path([*operand, "json_path"]), JSON_PATH_RULE
+        if loc[-1] in ("step", "property_file", "json_path") and kind == "missing":
+            return _path([*operand, loc[-1]]), f"missing; {OPERAND_FORMS}"
+        return _path(operand), OPERAND_FORMS
     if loc and loc[-1] in _UNION_MEMBERS:
         return _path(loc[:-1]), "must be a string, number or boolean"
     if kind == "string_type" and loc[:1] in (["env"], ["arguments"]):
@@ -395,6 +613,20 @@ def describe_validation_error(error: ValidationError) -> tuple[str, str]:
     if kind == "string_pattern_mismatch":
         return _path(loc), _pattern_in_words(loc, describe_error(first)[1])
     return describe_error(first)
+
+
+OPERAND_FORMS = (
+    "a condition compares a string, number or boolean, or a property file's value "
+    "{step: NAME, property_file: NAME, json_path: PATH}"
+)
+
+
+def _operand_field(loc: list[str]) -> list[str] | None:
+    """The path to a condition's operand (``conditions.0.left``) when the error is in one."""
+    for index, part in enumerate(loc):
+        if part == "JsonGet" or part in _UNION_MEMBERS:
+            return loc[:index] if index and loc[:1] == ["conditions"] else None
+    return None
 
 
 INPUT_FORMS = (
@@ -436,6 +668,10 @@ def _allowed_fields(loc: list[str]) -> list[str]:
         return list(StepOutputSpec.model_fields)
     if loc == ["instance"]:
         return sorted(Instance.model_fields)
+    if loc[:1] == ["property_files"] and len(loc) == 2:
+        return sorted(PropertyFile.model_fields)
+    if loc[:1] == ["conditions"]:
+        return list(Condition.model_fields)
     return sorted(set(Step.model_fields) - {"name"})
 
 

@@ -2,10 +2,12 @@
 ``Pipeline``.
 
 Understood: processing steps that run a script (the ``code`` input of SKLearnProcessor,
-ScriptProcessor and the like), script-mode training steps (framework estimators with an
-``entry_point``), inputs given as S3 URIs, parameters (their default values, or the values
-``DefinitionOptions.params`` gives, typed as the parameter's ``Type``), another step's
-output or a folder inside it, ``DependsOn``. Everything else is refused with one
+ScriptProcessor and the like) and their ``PropertyFiles``, script-mode training steps
+(framework estimators with an ``entry_point``), condition steps (their conditions compare
+constants, parameters and ``Std:JsonGet`` values of property files; their branches' steps
+are nested in them), fail steps, inputs given as S3 URIs, parameters (their default values,
+or the values ``DefinitionOptions.params`` gives, typed as the parameter's ``Type``), another
+step's output or a folder inside it, ``DependsOn``. Everything else is refused with one
 ``InputError`` naming the step, the field and what is supported: nothing is run half
 understood.
 """
@@ -36,10 +38,12 @@ CODE_FOLDERS = ("scripts", "code")
 """Folders beside the definition where the steps' code is looked for (after the folder
 itself)."""
 
-RUN_STEP_TYPES = ("Processing", "Training")
+RUN_STEP_TYPES = ("Processing", "Training", "Condition", "Fail")
 """The step ``Type``s cit runs; a definition with others is refused unless they are skipped
 (``--skip-unsupported``, ``--skip-step``)."""
-SUPPORTED_STEPS = "Processing (a script run by python3 or the like) and Training (script mode)"
+SUPPORTED_STEPS = (
+    "Processing (a script run by python3 or the like), Training (script mode), Condition and Fail"
+)
 SUPPORTED_EXPRESSIONS = (
     "supported: a string, {'Get': 'Parameters.NAME'}, "
     "{'Get': \"Steps.NAME.ProcessingOutputConfig.Outputs['OUTPUT'].S3Output.S3Uri\"}, "
@@ -56,6 +60,22 @@ _STEP_REFERENCE = re.compile(r"^Steps\.([A-Za-z0-9_-]+)")
 _TOP_LEVEL = ("Version", "Metadata", "Parameters", "PipelineExperimentConfig", "Steps")
 _IGNORED_TOP_LEVEL = ("MlflowConfig",)  # written by the SDK v3 (null unless MLflow is set up)
 _STEP_KEYS = ("Name", "Type", "Arguments", "DependsOn", "Description", "DisplayName")
+_PROCESSING_STEP_KEYS = (*_STEP_KEYS, "PropertyFiles")
+_CONDITION_ARGS = ("Conditions", "IfSteps", "ElseSteps")
+_COMPARISONS = {
+    "Equals": "==",
+    "GreaterThan": ">",
+    "GreaterThanOrEqualTo": ">=",
+    "LessThan": "<",
+    "LessThanOrEqualTo": "<=",
+}
+CONDITION_TYPES = (*_COMPARISONS, "In", "Not", "Or")
+_PROPERTY_FILE = re.compile(r"^Steps\.([^.]+)\.PropertyFiles\.([^.]+)$")
+SUPPORTED_OPERANDS = (
+    "supported: a string, number or boolean, {'Get': 'Parameters.NAME'} and "
+    "{'Std:JsonGet': {'PropertyFile': {'Get': 'Steps.NAME.PropertyFiles.NAME'}, "
+    "'Path': 'a.b.c'}}"
+)
 _IGNORED_STEP_KEYS = ("CacheConfig", "RetryPolicies")
 _PROCESSING_ARGS = (
     "AppSpecification",
@@ -273,28 +293,47 @@ class _Importer:
         pipeline = Pipeline(name, base_dir=self.base_dir)
         pipeline.skipped = list(skipped.values())
         for index, raw in enumerate(steps):
-            if raw["Name"] in skipped:
+            if raw.get("Name") in skipped:
                 continue
-            step = self._step(raw, index)
-            try:
-                pipeline.add(step)
-            except ValueError as exc:
-                raise Refused(f"Steps.{step.name}", str(exc)) from None
+            for step in self._steps(raw, f"Steps[{index}]", "Steps", skipped):
+                try:
+                    pipeline.add(step)
+                except ValueError as exc:
+                    raise Refused(f"Steps.{step.name}", str(exc)) from None
         if not pipeline.steps:
             raise Refused("Steps", "every step is skipped; nothing is left to run")
         return pipeline
 
+    def _steps(
+        self, raw: Any, at: str, parent: str, skipped: Mapping[str, SkippedStep]
+    ) -> list[Step]:
+        """The step ``raw`` and, for a condition step, the steps of its branches (which the
+        definition nests in it) that are not ``skipped``."""
+        step = self._step(raw, at, parent, skipped)
+        if step.kind is not StepKind.CONDITION:
+            return [step]
+        args = raw["Arguments"]
+        where = f"{parent}.{step.name}.Arguments"
+        found = [step]
+        for key in ("IfSteps", "ElseSteps"):
+            for index, nested in enumerate(args.get(key, [])):
+                if nested.get("Name") in skipped:
+                    continue
+                found += self._steps(nested, f"{where}.{key}[{index}]", f"{where}.{key}", skipped)
+        return found
+
     def _skipped(self, steps: list[Any]) -> dict[str, SkippedStep]:
         """The steps left out: those ``--skip-step`` names, those of a type cit does not run
         (with ``--skip-unsupported``; without it they are refused, all named at once), and
-        every step that takes an output of, or depends on, a step left out."""
+        every step that takes an output of, or depends on, a step left out (a step in a
+        branch of a condition left out is left out too)."""
         kinds: dict[str, str] = {}
         needs: dict[str, dict[str, str]] = {}
-        for index, raw in enumerate(steps):
-            if not isinstance(raw, dict) or not isinstance(raw.get("Name"), str):
-                raise Refused(f"Steps[{index}]", "each step must be an object with a 'Name'")
+        for raw, condition in _all_steps(steps):
             kinds[raw["Name"]] = str(raw.get("Type"))
             needs[raw["Name"]] = _needs(raw)
+            if condition is not None:
+                needs[raw["Name"]].setdefault(condition, "is in a branch of")
         for name in self.options.skip_steps:
             if name not in kinds:
                 raise Refused(
@@ -355,27 +394,40 @@ class _Importer:
 
     # Steps ----------------------------------------------------------------------------
 
-    def _step(self, raw: Any, index: int) -> Step:
+    def _step(
+        self, raw: Any, at: str, parent: str, skipped: Mapping[str, SkippedStep]
+    ) -> Step:
         if not isinstance(raw, dict) or not isinstance(raw.get("Name"), str):
-            raise Refused(f"Steps[{index}]", "each step must be an object with a 'Name'")
+            raise Refused(at, "each step must be an object with a 'Name'")
         name = raw["Name"]
-        where = f"Steps.{name}"
+        where = f"{parent}.{name}"
         kind = raw.get("Type")
-        if kind not in ("Processing", "Training"):
+        if kind not in ("Processing", "Training", "Condition", "Fail"):
             raise Refused(
                 f"{where}.Type",
                 f"a {kind} step is not supported; cit runs {SUPPORTED_STEPS} steps",
             )
-        _known_keys(raw, _STEP_KEYS, _IGNORED_STEP_KEYS, where)
+        _known_keys(
+            raw,
+            _PROCESSING_STEP_KEYS if kind == "Processing" else _STEP_KEYS,
+            _IGNORED_STEP_KEYS,
+            where,
+        )
         args = raw.get("Arguments")
         if not isinstance(args, dict):
             raise Refused(f"{where}.Arguments", "must be an object (the job's request)")
         if kind == "Processing":
             fields = self._processing(args, f"{where}.Arguments")
-        else:
+            if "PropertyFiles" in raw:
+                fields["property_files"] = _property_files(raw["PropertyFiles"], where)
+        elif kind == "Training":
             fields = self._training(args, f"{where}.Arguments")
+        elif kind == "Condition":
+            fields = self._condition(args, f"{where}.Arguments", skipped)
+        else:
+            fields = self._fail(args, f"{where}.Arguments")
         fields["depends_on"] = _depends_on(raw.get("DependsOn", []), where)
-        step_kind = StepKind.PROCESSING if kind == "Processing" else StepKind.TRAINING
+        step_kind = StepKind(kind.lower())
         return build_step(name, step_kind, fields, self.base_dir)
 
     def _processing(self, args: dict[str, Any], where: str) -> dict[str, Any]:
@@ -690,6 +742,110 @@ class _Importer:
             )
         return result
 
+    # Condition and fail steps ---------------------------------------------------------
+
+    def _condition(
+        self, args: dict[str, Any], where: str, skipped: Mapping[str, SkippedStep]
+    ) -> dict[str, Any]:
+        _known_keys(args, _CONDITION_ARGS, (), where)
+        conditions = _list(args.get("Conditions"), f"{where}.Conditions")
+        if not conditions:
+            raise Refused(f"{where}.Conditions", "must list at least one condition")
+        branches: dict[str, list[str]] = {}
+        for key in ("IfSteps", "ElseSteps"):
+            branches[key] = []
+            for index, item in enumerate(_list(args.get(key, []), f"{where}.{key}")):
+                if not isinstance(item, dict) or not isinstance(item.get("Name"), str):
+                    raise Refused(
+                        f"{where}.{key}[{index}]", "each step must be an object with a 'Name'"
+                    )
+                if item["Name"] not in skipped:
+                    branches[key].append(item["Name"])
+        return {
+            "conditions": [
+                self._test(item, f"{where}.Conditions[{i}]") for i, item in enumerate(conditions)
+            ],
+            "if_steps": branches["IfSteps"],
+            "else_steps": branches["ElseSteps"],
+        }
+
+    def _test(self, raw: Any, field: str) -> dict[str, Any]:
+        """One condition as cit's model takes it (``{op, left, right}`` and the like)."""
+        raw = _mapping(raw, field)
+        kind = raw.get("Type")
+        if kind in _COMPARISONS:
+            _known_keys(raw, ("Type", "LeftValue", "RightValue"), (), field)
+            return {
+                "op": _COMPARISONS[kind],
+                "left": self._operand(raw.get("LeftValue"), f"{field}.LeftValue"),
+                "right": self._operand(raw.get("RightValue"), f"{field}.RightValue"),
+            }
+        if kind == "In":
+            _known_keys(raw, ("Type", "QueryValue", "Values"), (), field)
+            values = _list(raw.get("Values"), f"{field}.Values")
+            return {
+                "op": "in",
+                "left": self._operand(raw.get("QueryValue"), f"{field}.QueryValue"),
+                "values": [self._operand(v, f"{field}.Values[{i}]") for i, v in enumerate(values)],
+            }
+        if kind == "Not":
+            _known_keys(raw, ("Type", "Condition"), (), field)
+            return {
+                "op": "not",
+                "conditions": [self._test(raw.get("Condition"), f"{field}.Condition")],
+            }
+        if kind == "Or":
+            _known_keys(raw, ("Type", "Conditions"), (), field)
+            inner = _list(raw.get("Conditions"), f"{field}.Conditions")
+            return {
+                "op": "or",
+                "conditions": [
+                    self._test(c, f"{field}.Conditions[{i}]") for i, c in enumerate(inner)
+                ],
+            }
+        raise Refused(
+            f"{field}.Type",
+            f"{_text(kind)} is not supported; supported: {', '.join(CONDITION_TYPES)}",
+        )
+
+    def _operand(self, value: Any, field: str) -> Any:
+        """A constant (a parameter's value), or a property file's value as ``JsonGet``."""
+        if isinstance(value, str | int | float | bool):
+            return value
+        if isinstance(value, dict) and set(value) == {"Get"} and isinstance(value["Get"], str):
+            expression = value["Get"]
+            if expression.startswith("Parameters."):
+                return self._parameter(expression.removeprefix("Parameters."), field)
+        if isinstance(value, dict) and set(value) == {"Std:JsonGet"}:
+            return _json_get(value["Std:JsonGet"], field)
+        raise Refused(field, f"{_text(value)} is not supported; {SUPPORTED_OPERANDS}")
+
+    def _fail(self, args: dict[str, Any], where: str) -> dict[str, Any]:
+        _known_keys(args, ("ErrorMessage",), (), where)
+        message = args.get("ErrorMessage")
+        if message is None:
+            return {}
+        return {"error_message": self._message(message, f"{where}.ErrorMessage")}
+
+    def _message(self, value: Any, field: str) -> str:
+        """A fail step's message: a string, a parameter, or a 'Std:Join' of those."""
+        if isinstance(value, dict) and set(value) == {"Std:Join"}:
+            join = value["Std:Join"]
+            on = join.get("On") if isinstance(join, dict) else None
+            parts = join.get("Values") if isinstance(join, dict) else None
+            if not isinstance(on, str) or not isinstance(parts, list):
+                raise Refused(field, f"'Std:Join' {_text(join)} needs 'On' and 'Values'")
+            return on.join(self._message(v, f"{field}.Values[{i}]") for i, v in enumerate(parts))
+        try:
+            scalar = self._scalar(value, field)
+        except Refused:
+            raise Refused(
+                field,
+                f"{_text(value)} is not supported; a fail step's message is a string, "
+                "{'Get': 'Parameters.NAME'} or a 'Std:Join' of those",
+            ) from None
+        return sagemaker_text(scalar)
+
     # Values ---------------------------------------------------------------------------
 
     def _image(self, value: Any, field: str) -> dict[str, Any]:
@@ -835,6 +991,39 @@ class _Importer:
         return {"timeout_seconds": seconds}
 
 
+def _property_files(raw: Any, where: str) -> dict[str, Any]:
+    """``PropertyFiles`` of a processing step as cit's ``property_files``."""
+    result: dict[str, Any] = {}
+    for index, item in enumerate(_list(raw, f"{where}.PropertyFiles")):
+        field = f"{where}.PropertyFiles[{index}]"
+        item = _mapping(item, field)
+        _known_keys(item, ("PropertyFileName", "OutputName", "FilePath"), (), field)
+        for key in ("PropertyFileName", "OutputName", "FilePath"):
+            if not isinstance(item.get(key), str) or not item[key]:
+                raise Refused(f"{field}.{key}", "must be a non-empty string")
+        result[item["PropertyFileName"]] = {"output": item["OutputName"], "path": item["FilePath"]}
+    return result
+
+
+def _json_get(raw: Any, field: str) -> dict[str, Any]:
+    """A 'Std:JsonGet' of a step's property file as cit's ``JsonGet``."""
+    where = f"{field}.Std:JsonGet"
+    raw = _mapping(raw, where)
+    _known_keys(raw, ("PropertyFile", "Path"), (), where)
+    prop = raw.get("PropertyFile")
+    expression = prop.get("Get") if isinstance(prop, dict) and set(prop) == {"Get"} else None
+    match = _PROPERTY_FILE.match(expression) if isinstance(expression, str) else None
+    if match is None:
+        raise Refused(
+            f"{where}.PropertyFile",
+            f"{_text(prop)} is not supported; give {{'Get': 'Steps.NAME.PropertyFiles.NAME'}}",
+        )
+    path = raw.get("Path")
+    if not isinstance(path, str) or not path:
+        raise Refused(f"{where}.Path", "must be a JSON path such as 'metrics.accuracy.value'")
+    return {"step": match.group(1), "property_file": match.group(2), "json_path": path}
+
+
 LOCAL_EXECUTION_ID = "cit-local"
 
 
@@ -929,6 +1118,27 @@ def _with_dependents(reasons: dict[str, str], needs: Mapping[str, Mapping[str, s
             if name not in reasons and gone:
                 reasons[name] = f"{needed[gone[0]]} step '{gone[0]}', which is skipped"
                 changed = True
+
+
+def _all_steps(steps: list[Any]) -> list[tuple[dict[str, Any], str | None]]:
+    """Every step of the definition, those nested in a condition's branches too, each with
+    the condition whose branch holds it."""
+    found: list[tuple[dict[str, Any], str | None]] = []
+    pending: list[tuple[Any, str | None, str]] = [
+        (raw, None, f"Steps[{index}]") for index, raw in enumerate(steps)
+    ]
+    while pending:
+        raw, condition, at = pending.pop(0)
+        if not isinstance(raw, dict) or not isinstance(raw.get("Name"), str):
+            raise Refused(at, "each step must be an object with a 'Name'")
+        found.append((raw, condition))
+        args = raw.get("Arguments")
+        if raw.get("Type") == "Condition" and isinstance(args, dict):
+            for key in ("IfSteps", "ElseSteps"):
+                nested = args.get(key)
+                for index, item in enumerate(nested if isinstance(nested, list) else []):
+                    pending.append((item, raw["Name"], f"Steps.{raw['Name']}.{key}[{index}]"))
+    return found
 
 
 def _needs(raw: dict[str, Any]) -> dict[str, str]:

@@ -41,8 +41,12 @@ def validate_pipeline(pipeline: Pipeline, file: Path) -> None:
         raise PipelineError("defines no steps", file=file)
     _check_distinct_names(pipeline, file)
     for step in pipeline.steps.values():
-        _check_code(step, file)
         _check_references(step, pipeline, file)
+        _check_property_files(step, file)
+        _check_condition(step, pipeline, file)
+        if not step.kind.runs_container:
+            continue
+        _check_code(step, file)
         _check_local_inputs(step, file)
         _check_destinations(step, file)
         _check_mount_points(step, file)
@@ -142,6 +146,59 @@ def _check_references(step: Step, pipeline: Pipeline, file: Path) -> None:
             raise PipelineError(
                 f"refers to unknown step '{name}'", file=file, field=f"{where}.depends_on"
             )
+
+
+def _check_property_files(step: Step, file: Path) -> None:
+    for name, prop in step.property_files.items():
+        if prop.output not in step.outputs:
+            outputs = ", ".join(step.outputs) or "none"
+            raise PipelineError(
+                f"is written to output '{prop.output}', which the step does not have; "
+                f"its outputs: {outputs}",
+                file=file,
+                field=f"steps.{step.name}.property_files.{name}.output",
+            )
+
+
+def _check_condition(step: Step, pipeline: Pipeline, file: Path) -> None:
+    """Branches name other steps, each in one branch of one condition; every value read
+    names a property file of a processing step."""
+    where = f"steps.{step.name}"
+    for branch, names in (("if_steps", step.if_steps), ("else_steps", step.else_steps)):
+        for name in names:
+            field = f"{where}.{branch}"
+            if name not in pipeline.steps:
+                raise PipelineError(_no_step(name, pipeline), file=file, field=field)
+            if name == step.name:
+                raise PipelineError(
+                    "a condition step cannot be in its own branch", file=file, field=field
+                )
+            holders = [s.name for s in pipeline.steps.values() if s.branch_of(name)]
+            if len(holders) > 1 or (branch == "else_steps" and name in step.if_steps):
+                raise PipelineError(
+                    f"step '{name}' is in more than one branch ({', '.join(holders)}); a step "
+                    "belongs to one branch of one condition",
+                    file=file,
+                    field=field,
+                )
+    for index, condition in enumerate(step.conditions):
+        for read in condition.property_reads():
+            problem = _property_read_problem(read.step, read.property_file, pipeline)
+            if problem:
+                raise PipelineError(problem, file=file, field=f"{where}.conditions.{index}")
+
+
+def _property_read_problem(name: str, property_file: str, pipeline: Pipeline) -> str | None:
+    producer = pipeline.steps.get(name)
+    if producer is None:
+        return f"reads a property file of {_no_step(name, pipeline)}"
+    if property_file not in producer.property_files:
+        files = ", ".join(producer.property_files) or "none"
+        return (
+            f"reads property file '{property_file}' of step '{name}', which has no such "
+            f"property file; its property files: {files}"
+        )
+    return None
 
 
 def _check_local_inputs(step: Step, file: Path) -> None:

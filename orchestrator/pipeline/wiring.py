@@ -99,7 +99,21 @@ def _not_connected(pipeline: Pipeline, producer: str, consumer: str) -> str:
 def steps_for_path(pipeline: Pipeline, path: Sequence[str]) -> Pipeline:
     """The steps of ``path`` and everything they need upstream, in the pipeline's order."""
     keep = set(path) | ancestors(pipeline.steps, path)
-    return pipeline.with_steps({n: step for n, step in pipeline.steps.items() if n in keep})
+    return pipeline.with_steps(
+        {n: _branches_within(step, keep) for n, step in pipeline.steps.items() if n in keep}
+    )
+
+
+def _branches_within(step: Step, keep: set[str]) -> Step:
+    """A condition step's branches without the steps left out of a partial run."""
+    if not step.if_steps and not step.else_steps:
+        return step
+    return step.model_copy(
+        update={
+            "if_steps": [n for n in step.if_steps if n in keep],
+            "else_steps": [n for n in step.else_steps if n in keep],
+        }
+    )
 
 
 def declared_schemas(wire: Wire, pipeline: Pipeline) -> tuple[DataSchema | None, DataSchema | None]:

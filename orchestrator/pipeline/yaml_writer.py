@@ -17,6 +17,7 @@ import yaml
 
 from .expectations import Expectation, ExpectedMetric, ExpectedOutput, ExpectedQuality
 from .model import (
+    Condition,
     Instance,
     LocalSource,
     Pipeline,
@@ -37,6 +38,7 @@ STEP_ORDER = (
     "contract",
     "inputs",
     "outputs",
+    "property_files",
     "arguments",
     "hyperparameters",
     "env",
@@ -44,6 +46,10 @@ STEP_ORDER = (
     "instance",
     "timeout_seconds",
     "network",
+    "conditions",
+    "if_steps",
+    "else_steps",
+    "error_message",
     "depends_on",
 )
 """The order of a step's fields in the YAML written: every field of ``Step`` but its name."""
@@ -65,6 +71,8 @@ def pipeline_yaml(pipeline: Pipeline, target: Path) -> str:
     document: dict[str, Any] = {"name": pipeline.name, "steps": {}}
     for name, step in pipeline.steps.items():
         document["steps"][name] = step_fields(step, folder)
+        implied = [s.name for s in pipeline.steps.values() if s.branch_of(name)]
+        _leave_out_depends_on(document["steps"][name], implied)
     if pipeline.expectations:
         document["expectations"] = _expectations(pipeline.expectations, pipeline, folder)
     return yaml.dump(
@@ -103,6 +111,13 @@ def step_fields(step: Step, folder: Path) -> dict[str, Any]:
         "instance": _instance(step.instance),
         "timeout_seconds": _number(step.timeout_seconds),
         "network": step.network,
+        "property_files": {
+            name: prop.model_dump(mode="json") for name, prop in step.property_files.items()
+        },
+        "conditions": [_condition(c) for c in step.conditions],
+        "if_steps": list(step.if_steps),
+        "else_steps": list(step.else_steps),
+        "error_message": step.error_message,
         "depends_on": list(step.depends_on),
     }
     kept = {"kind"}
@@ -116,6 +131,10 @@ def step_fields(step: Step, folder: Path) -> dict[str, Any]:
 
 
 _DEFAULTS: dict[str, Any] = {
+    "property_files": {},
+    "conditions": [],
+    "if_steps": [],
+    "else_steps": [],
     "inputs": {},
     "outputs": [],
     "arguments": [],
@@ -205,6 +224,20 @@ def _outputs(step: Step, mounted: dict[str, str]) -> Any:
     return {name: {} if d is None else {"destination": d} for name, d in destinations.items()}
 
 
+def _leave_out_depends_on(fields: dict[str, Any], implied: list[str]) -> None:
+    """A step in a condition's branch waits for it without saying so in ``depends_on``."""
+    kept = [name for name in fields.get("depends_on", []) if name not in implied]
+    if kept:
+        fields["depends_on"] = kept
+    else:
+        fields.pop("depends_on", None)
+
+
+def _condition(condition: Condition) -> dict[str, Any]:
+    """A condition as the YAML writes it: only the fields of its op."""
+    return condition.model_dump(mode="json", exclude_unset=True)
+
+
 def _instance(instance: Instance) -> dict[str, Any]:
     return {
         key: _number(value) for key, value in instance.model_dump(exclude_defaults=True).items()
@@ -263,8 +296,7 @@ def _expectations(
             quality.setdefault(expectation.output, []).append(_check(expectation))
     order = ("metrics", "metrics_file", "outputs", "data_quality")
     return {
-        step: {key: entry[key] for key in order if key in entry}
-        for step, entry in written.items()
+        step: {key: entry[key] for key in order if key in entry} for step, entry in written.items()
     }
 
 

@@ -205,15 +205,20 @@ def step_test(step: StepResult, run_dir: str | None = None) -> TestItem:
         kind="step",
         outcome=outcome,
         duration_seconds=step.duration_seconds or 0.0,
-        message=with_hints(problem, hints)
-        if problem
-        else (step.reason if outcome is Outcome.SKIPPED else None),
+        message=with_hints(problem, hints) if problem else _passing_message(step, outcome),
         failure_type=failure_type,
         details=_details(problem, hints, findings),
         log_tail=list(step.log_tail),
         hints=hints,
         run_dir=run_dir,
     )
+
+
+def _passing_message(step: StepResult, outcome: Outcome) -> str | None:
+    """Why a step was skipped, or what a condition step found and which branch it took."""
+    if outcome is Outcome.SKIPPED:
+        return step.reason
+    return step.message if step.condition is not None else None
 
 
 def _details(problem: str | None, hints: list[str], findings: list[str]) -> list[str]:

@@ -2,7 +2,8 @@
 
 ``pipeline_run`` load, validate, fetch inputs and execute; ``plan`` the run's containers;
 ``sagemaker_job`` a step as a SageMaker job (config files, environment, mounts); ``executor``
-steps in DAG order; ``step_runner`` one step's container; ``rundir`` the run directory;
+steps in DAG order; ``step_runner`` one step's container; ``conditions`` condition and fail
+steps, evaluated on the host; ``rundir`` the run directory;
 ``results`` what a run and its steps ended as; ``progress`` what the console shows meanwhile;
 ``observer``, ``hints``, ``secrets``, ``packaging``, ``settings`` the rest of one run.
 """

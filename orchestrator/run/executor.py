@@ -15,10 +15,11 @@ from ..errors import RunDirectoryError
 from ..files import write_json_atomic
 from ..pipeline.graph import descendants
 from ..pipeline.model import SkippedStep
+from .conditions import not_taken_reason, run_without_container
 from .hints import archive_inputs, step_hints
 from .observer import NullObserver, RunObserver
 from .plan import PlannedStep, RunPlan, missing_sub_paths
-from .results import RunResult, Status, StepResult
+from .results import ConditionOutcome, RunResult, Status, StepResult
 from .rundir import MANIFEST
 from .step_runner import prepare, run_step, step_record
 
@@ -118,6 +119,8 @@ class Execution:
         if missing:
             return step_record(planned, Status.SKIPPED, missing)
         try:
+            if planned.job is None:
+                return run_without_container(planned, self.plan.steps)
             return run_step(planned, self.engine, self.observer, self.cancel)
         except Exception as exc:
             reason = f"cit failed while running this step: {type(exc).__name__}: {exc}"
@@ -137,7 +140,7 @@ class Execution:
             upstream = planned.step.upstream
             if states[name] is not Status.PENDING or name in self.created_ahead or not upstream:
                 continue
-            if planned.job.copies or planned.sub_paths:
+            if planned.job is None or planned.job.copies or planned.sub_paths:
                 # A sub-path's folder is checked when the step starts, its producer done.
                 continue
             if all(states[up] in (Status.RUNNING, Status.SUCCEEDED) for up in upstream):
@@ -150,7 +153,7 @@ class Execution:
     def _discard_created(self, name: str) -> None:
         if name in self.created_ahead:
             with contextlib.suppress(Exception):
-                self.engine.remove_container(self.plan.steps[name].job.container.name)
+                self.engine.remove_container(self.plan.steps[name].container_job.container.name)
 
     def _ready(self) -> list[str]:
         if self.cancel.is_set():
@@ -169,6 +172,8 @@ class Execution:
         self._notify(self.observer.step_finished, step)
         if not step.status.ok:
             self._skip_descendants(name)
+        elif step.condition is not None:
+            self._skip_branch_not_taken(name, step.condition)
         self.save()
 
     def _hints(self, step: StepResult, name: str) -> list[str]:
@@ -189,6 +194,28 @@ class Execution:
                 )
                 self._discard_created(child)
                 self._notify(self.observer.step_finished, current)
+
+    def _skip_branch_not_taken(self, name: str, outcome: ConditionOutcome) -> None:
+        """Skip the steps of the branch condition ``name`` did not take, and the steps that
+        depend on them, as passing: SageMaker does not run them, and that is no failure."""
+        condition = self.plan.steps[name].step
+        not_taken = condition.else_steps if outcome.met else condition.if_steps
+        steps = {n: p.step for n, p in self.plan.steps.items()}
+        for branch_step in not_taken:
+            self._skip_not_taken(branch_step, not_taken_reason(name, outcome))
+        for branch_step in not_taken:
+            below = descendants(steps, branch_step)
+            for child in [n for n in self.plan.steps if n in below]:
+                self._skip_not_taken(child, not_taken_reason(name, outcome, via=branch_step))
+
+    def _skip_not_taken(self, name: str, reason: str) -> None:
+        current = self.result.step(name)
+        if current.status is Status.PENDING:
+            current.status = Status.SKIPPED
+            current.reason = reason
+            current.branch_not_taken = True
+            self._discard_created(name)
+            self._notify(self.observer.step_finished, current)
 
     def _close(self) -> None:
         for step in self.result.steps:

@@ -24,7 +24,8 @@ from .settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
 class PlannedStep:
     step: Step
     paths: StepPaths
-    job: JobSpec
+    job: JobSpec | None
+    """None for a step that runs no container (a condition or fail step)."""
     log_limit_bytes: int = DEFAULT_LOG_LIMIT_BYTES
     """How much of the container's output its log.txt keeps."""
     secret_values: tuple[str, ...] = field(default=(), repr=False)
@@ -37,6 +38,13 @@ class PlannedStep:
     @property
     def name(self) -> str:
         return self.step.name
+
+    @property
+    def container_job(self) -> JobSpec:
+        """The job of a step that runs a container."""
+        if self.job is None:
+            raise ValueError(f"step '{self.name}' runs no container")
+        return self.job
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class RunPlan:
 
     @property
     def images(self) -> set[str]:
-        return {p.job.container.image for p in self.steps.values()}
+        return {p.job.container.image for p in self.steps.values() if p.job is not None}
 
 
 def owner_label() -> str:
@@ -70,10 +78,12 @@ def plan_run(
     for name in topological_order(pipeline.steps):
         step = pipeline.steps[name]
         paths = StepPaths(run_dir / "steps" / name)
-        inputs = resolve_inputs(step, run_dir)
-        labels = run_labels(run_id, pipeline.name, name, owner)
-        ctx = _context(step, labels, settings, run_id, pipeline_file)
-        job = translate(step, inputs, paths, ctx)
+        job = None
+        if step.kind.runs_container:
+            inputs = resolve_inputs(step, run_dir)
+            labels = run_labels(run_id, pipeline.name, name, owner)
+            ctx = _context(step, labels, settings, run_id, pipeline_file)
+            job = translate(step, inputs, paths, ctx)
         steps[name] = PlannedStep(
             step,
             paths,

@@ -133,9 +133,20 @@ def summary_table(run: RunResult) -> Table:
             _status_text(step.status),
             "" if step.exit_code is None else str(step.exit_code),
             "" if step.duration_seconds is None else f"{step.duration_seconds:.1f}s",
-            plain("\n".join(_describe_output(o) for o in step.outputs) or (step.reason or "")),
+            plain(_detail(step)),
         )
     return table
+
+
+def _detail(step: StepResult) -> str:
+    """The last column: a step's outputs; what a condition found or a fail step says; else
+    why it did not succeed."""
+    outputs = "\n".join(_describe_output(o) for o in step.outputs)
+    if outputs:
+        return outputs
+    if step.condition is not None or (step.kind == "fail" and step.message):
+        return step.message or ""
+    return step.reason or ""
 
 
 def failure_panel(step: StepResult, title: str | None = None) -> Panel:

@@ -43,6 +43,18 @@ class OutputSummary(BaseModel):
     profile: OutputProfile | None = None
 
 
+class ConditionOutcome(BaseModel):
+    """What a condition step found: whether its conditions held, what was compared, and the
+    branch that runs."""
+
+    met: bool
+    detail: str
+    """What was evaluated: ``evaluate.EvaluationReport metrics.accuracy.value = 0.73, needs
+    >= 0.8``."""
+    branch: str
+    """'If' or 'Else'."""
+
+
 class StepResult(BaseModel):
     name: str
     kind: str
@@ -71,10 +83,18 @@ class StepResult(BaseModel):
     container: dict[str, Any] = Field(default_factory=dict)
     findings: list[Issue] = Field(default_factory=list)
     """What the step left that cit had to secure: links, special files, set-ID bits."""
+    condition: ConditionOutcome | None = None
+    """A condition step's evaluation."""
+    branch_not_taken: bool = False
+    """Skipped because it is in (or depends on a step in) the branch a condition did not
+    take: as on SageMaker, that is no failure."""
 
     @property
     def passed(self) -> bool:
-        """Succeeded, and left nothing that is an error (such as a link out of its outputs)."""
+        """Succeeded, and left nothing that is an error (such as a link out of its outputs);
+        or skipped in a branch not taken."""
+        if self.status is Status.SKIPPED:
+            return self.branch_not_taken
         return self.status.ok and not has_errors(self.findings)
 
 

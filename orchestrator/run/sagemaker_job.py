@@ -113,7 +113,10 @@ def job_name(step: Step, ctx: JobContext) -> str:
 
 
 def translate(step: Step, inputs: Mapping[str, Path], paths: StepPaths, ctx: JobContext) -> JobSpec:
-    """The job spec for ``step`` whose input channels resolved to host ``inputs``."""
+    """The job spec for ``step`` whose input channels resolved to host ``inputs``; a step
+    that runs no container (condition, fail) has none."""
+    if not step.kind.runs_container:
+        raise ValueError(f"a {step.kind.value} step runs no container")
     if step.kind is StepKind.PROCESSING:
         return processing_job(step, inputs, paths, ctx)
     return training_job(step, inputs, paths, ctx)

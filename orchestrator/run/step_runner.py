@@ -50,7 +50,7 @@ def run_step(
             with contextlib.suppress(Exception):
                 observer.step_log(planned.name, line)
 
-        outcome = engine.run(planned.job.container, on_log=on_log, cancel=cancel)
+        outcome = engine.run(planned.container_job.container, on_log=on_log, cancel=cancel)
     result.log_tail = list(tail)
     done = finish(result, outcome, planned)
     if done.message:
@@ -107,34 +107,34 @@ class StepLog:
 
 def step_record(planned: PlannedStep, status: Status, reason: str | None = None) -> StepResult:
     """The result record of a step that has not finished (yet)."""
-    spec = planned.job.container
+    spec = planned.job.container if planned.job is not None else None
     return StepResult(
         name=planned.name,
         kind=planned.step.kind.value,
         status=status,
         reason=reason,
         started_at=time.time() if status is Status.RUNNING else None,
-        image=spec.image,
+        image=spec.image if spec else None,
         sagemaker_image=planned.step.sagemaker_image,
-        container_name=spec.name,
-        log_file=str(planned.paths.log_file),
+        container_name=spec.name if spec else None,
+        log_file=str(planned.paths.log_file) if spec else None,
         upstream=list(planned.step.upstream),
-        container=spec.to_dict(),
+        container=spec.to_dict() if spec else {},
     )
 
 
 def prepare(planned: PlannedStep) -> None:
     """Create the step's folders, copy its code where it gets a writable copy, write configs."""
     planned.paths.root.mkdir(parents=True, exist_ok=True)
-    for folder in planned.job.directories:
+    for folder in planned.container_job.directories:
         folder.mkdir(parents=True, exist_ok=True)
-    for source, target in planned.job.copies:
+    for source, target in planned.container_job.copies:
         if source.is_dir():
             shutil.copytree(source, target, dirs_exist_ok=True)
         else:
             target.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / source.name)
-    write_text_files(planned.job.files)
+    write_text_files(planned.container_job.files)
 
 
 def finish(result: StepResult, outcome: ContainerOutcome, planned: PlannedStep) -> StepResult:
@@ -147,7 +147,7 @@ def finish(result: StepResult, outcome: ContainerOutcome, planned: PlannedStep) 
     if outcome.error == ENGINE_LOST:
         # The container may still be running and writing: nothing it wrote is read.
         return result
-    written = writable_folders(planned.job.container.mounts)
+    written = writable_folders(planned.container_job.container.mounts)
     result.findings = secure_written_folders(written, planned.name)
     result.message = read_message(planned.paths)
     if result.status is Status.SUCCEEDED and planned.step.kind is StepKind.TRAINING:
@@ -204,7 +204,7 @@ def save_profile(profile: OutputProfile, target: Path) -> str | None:
 
 def classify(outcome: ContainerOutcome, planned: PlannedStep) -> tuple[Status, str | None]:
     """The step's status and a one-line reason for anything but success."""
-    spec = planned.job.container
+    spec = planned.container_job.container
     if outcome.cancelled:
         return Status.INTERRUPTED, "stopped by the user"
     if outcome.timed_out:

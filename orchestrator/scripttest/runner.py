@@ -90,7 +90,16 @@ def pipeline_step(pipeline: Pipeline, name: str, dag: Path) -> Step:
     if name not in pipeline.steps:
         message = f"no step named '{name}'; steps: {', '.join(pipeline.steps)}"
         raise InputError(message, file=dag, field="--script")
-    return pipeline.steps[name]
+    step = pipeline.steps[name]
+    if not step.kind.runs_container:
+        scripts = [s.name for s in pipeline.steps.values() if s.kind.runs_container]
+        raise InputError(
+            f"'{name}' is a {step.kind.value} step: it runs no script to test; steps that do: "
+            f"{', '.join(scripts) or 'none'}",
+            file=dag,
+            field="--script",
+        )
+    return step
 
 
 def script_step(path: Path, contract: Path | None) -> Step:

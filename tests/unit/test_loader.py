@@ -130,7 +130,11 @@ def test_wrong_type(project: Path) -> None:
 
 def test_wrong_kind(project: Path) -> None:
     text = YAML_OK.replace("kind: training", "kind: train")
-    expect_error(write(project, "k.yaml", text), "steps.train.kind", "'processing' or 'training'")
+    expect_error(
+        write(project, "k.yaml", text),
+        "steps.train.kind",
+        "'processing', 'training', 'condition' or 'fail'",
+    )
 
 
 def test_unknown_field_lists_allowed(project: Path) -> None:

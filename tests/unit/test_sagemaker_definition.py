@@ -249,8 +249,6 @@ def test_a_training_program_that_maps_to_no_local_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("step_type", "arguments"),
     [
-        ("Condition", {"Conditions": [], "IfSteps": [], "ElseSteps": []}),
-        ("Fail", {"ErrorMessage": "no"}),
         ("Transform", {}),
         ("Tuning", {}),
         ("Model", {}),
@@ -275,10 +273,10 @@ def test_an_unsupported_step_type_is_refused(
     ("edit", "field", "words"),
     [
         (
-            lambda d: d["Steps"][0].update(
+            lambda d: d["Steps"][1].update(
                 PropertyFiles=[{"PropertyFileName": "e", "OutputName": "o", "FilePath": "e.json"}]
             ),
-            "Steps.Prep.PropertyFiles",
+            "Steps.Train.PropertyFiles",
             "is not supported; cit understands Name, Type, Arguments",
         ),
         (
@@ -416,13 +414,13 @@ def test_cli_refuses_a_json_that_is_not_a_definition_with_exit_2(tmp_path: Path)
 
 def test_cli_refuses_an_unsupported_step_with_exit_2(tmp_path: Path) -> None:
     data = definition()
-    data["Steps"].append({"Name": "Check", "Type": "Condition", "Arguments": {}})
+    data["Steps"].append({"Name": "Check", "Type": "Transform", "Arguments": {}})
     shutil.copytree(FIXTURES / "scripts", tmp_path / "scripts")
     path = tmp_path / "p.json"
     path.write_text(json.dumps(data))
     result = runner.invoke(app, ["run", "--dag", str(path), "--cit-dir", str(tmp_path / ".cit")])
     assert result.exit_code == 2, result.output
-    assert "a Condition step is not supported" in " ".join(result.output.split())
+    assert "a Transform step is not supported" in " ".join(result.output.split())
 
 
 def test_cli_validate_contracts_accepts_a_definition(tabular: Path) -> None:

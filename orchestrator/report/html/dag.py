@@ -113,19 +113,27 @@ def _box(step: StepResult, cell: tuple[int, int], anchor: str | None) -> str:
     x, y = _corner(cell)
     tone = STATUS_TONE[step.status]
     sub = [step.status.value]
+    if step.condition is not None:
+        sub = [f"{'true' if step.condition.met else 'false'} → {step.condition.branch}"]
     if step.exit_code not in (None, 0):
         sub.append(f"exit {step.exit_code}")
     if step.duration_seconds is not None and len(" · ".join(sub)) < SUB_CHARS - 10:
         sub.append(duration(step.duration_seconds))
     tip = f"{step.name}: {', '.join(sub)}" + (f" ({step.reason})" if step.reason else "")
     group = open_tag(
-        "g", class_=f"dag-node status-{step.status.value} tone-{tone}", data_step=step.name
+        "g",
+        class_=f"dag-node status-{step.status.value} tone-{tone}",
+        data_step=step.name,
+        data_kind=step.kind,
     )
+    # A condition runs no container: drawn as a pill, its text set in from the round ends.
+    round_end, inset = (BOX_H // 2, 18) if step.kind == "condition" else (7, 10)
     box = (
         f"{group}<title>{esc(tip)}</title>"
-        f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="7"/>'
-        f'<text class="name" x="{x + 10}" y="{y + 20}">{esc(cut(step.name, NAME_CHARS))}</text>'
-        f'<text class="sub" x="{x + 10}" y="{y + 38}">{esc(" · ".join(sub))}</text></g>'
+        f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="{round_end}"/>'
+        f'<text class="name" x="{x + inset}" y="{y + 20}">'
+        f"{esc(cut(step.name, NAME_CHARS))}</text>"
+        f'<text class="sub" x="{x + inset}" y="{y + 38}">{esc(" · ".join(sub))}</text></g>'
     )
     return f'<a href="#{esc(anchor)}">{box}</a>' if anchor else box
 
