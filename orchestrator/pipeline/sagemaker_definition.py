@@ -842,7 +842,8 @@ class _Importer:
             raise Refused(
                 field,
                 f"{_text(value)} is not supported; a fail step's message is a string, "
-                "{'Get': 'Parameters.NAME'} or a 'Std:Join' of those",
+                "{'Get': 'Parameters.NAME'}, {'Get': 'Execution.PROPERTY'} or a 'Std:Join' of "
+                "those",
             ) from None
         return sagemaker_text(scalar)
 

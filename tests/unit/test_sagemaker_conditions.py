@@ -154,10 +154,11 @@ def _edit(data: dict[str, Any], where: str, value: Any) -> dict[str, Any]:
         ),
         (
             "message",
-            {"Std:Join": {"On": " ", "Values": ["low", {"Get": "Execution.PipelineExecutionId"}]}},
+            {"Std:Join": {"On": " ", "Values": ["low", {"Get": "Steps.train.TrainingJobName"}]}},
             "Steps.CheckAccuracy.Arguments.ElseSteps.AccuracyTooLow.Arguments.ErrorMessage."
             "Values[1]",
-            "a fail step's message is a string, {'Get': 'Parameters.NAME'} or a 'Std:Join'",
+            "a fail step's message is a string, {'Get': 'Parameters.NAME'}, "
+            "{'Get': 'Execution.PROPERTY'} or a 'Std:Join'",
         ),
         (
             "property_files",
@@ -184,3 +185,32 @@ def test_a_condition_reading_an_unknown_property_file_is_refused(tmp_path: Path)
     message = str(caught.value)
     assert "steps.CheckAccuracy.conditions.0" in message
     assert "reads property file 'EvaluationReport' of step 'evaluate', which has no such" in message
+
+
+def test_a_step_cit_does_not_run_in_a_branch_is_named_and_can_be_left_out(
+    tmp_path: Path,
+) -> None:
+    data = definition()
+    register = {"Name": "RegisterIt", "Type": "RegisterModel", "Arguments": {}}
+    check_step(data)["Arguments"]["IfSteps"].append(register)
+    assert refusal(copy.deepcopy(data), tmp_path).endswith(
+        "Steps.RegisterIt.Type: a RegisterModel step is not supported; cit runs Processing (a "
+        "script run by python3 or the like), Training (script mode), Condition and Fail steps; "
+        "run the other steps with --skip-unsupported (or leave steps out with --skip-step NAME)"
+    )
+    path = tmp_path / "p.definition.json"
+    pipeline = load_pipeline(path, definition=definition_options(skip_unsupported=True))
+    assert "RegisterIt" not in pipeline.steps
+    assert pipeline.steps["CheckAccuracy"].if_steps == ["report"]
+    assert [s.name for s in pipeline.skipped] == ["RegisterIt"]
+
+
+def test_leaving_out_a_condition_leaves_out_its_branches(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "scripts", tmp_path / "scripts")
+    path = tmp_path / "p.definition.json"
+    path.write_text(json.dumps(definition()))
+    options = definition_options(skip_steps=["CheckAccuracy"])
+    pipeline = load_pipeline(path, definition=options)
+    assert list(pipeline.steps) == ["prepare", "train", "evaluate"]
+    reasons = {s.name: s.reason for s in pipeline.skipped}
+    assert reasons["report"] == "is in a branch of step 'CheckAccuracy', which is skipped"
