@@ -62,6 +62,8 @@ class InputError(CitError):
         self.file = str(file) if file is not None else None
         self.field = field
         self.line = line
+        self.detail = message
+        """What is wrong, without the file and field it is in."""
         super().__init__(self._format(message))
 
     def _format(self, message: str) -> str:

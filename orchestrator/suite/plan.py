@@ -119,8 +119,7 @@ def _definition_options(
         return definition_options(scenario.parameters, scenario.code_dir)
     except InputError as exc:
         field = f"{at}.code_dir" if exc.field == "--code-dir" else f"{at}.parameters"
-        message = exc.message.removeprefix(f"{exc.field}: ")
-        raise InputError(message, file=source, field=field) from None
+        raise InputError(exc.detail, file=source, field=field) from None
 
 
 def _scenario(
