@@ -4,10 +4,21 @@
 from __future__ import annotations
 
 import math
+import operator
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from ..files import FieldError, StrictRecord
+
+ORDERINGS: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+}
+"""The ordering comparisons by their symbol: metric bounds, version requirements and
+pipeline conditions read them alike."""
 
 DEFAULT_METRICS_FILE = "metrics.json"
 
@@ -62,12 +73,7 @@ class MetricExpectation(StrictRecord):
             return self.value <= actual <= (self.upper if self.upper is not None else self.value)
         if self.op == "==":
             return math.isclose(actual, self.value, rel_tol=EQUAL_TOLERANCE, abs_tol=1e-12)
-        return {
-            ">=": actual >= self.value,
-            ">": actual > self.value,
-            "<=": actual <= self.value,
-            "<": actual < self.value,
-        }[self.op]
+        return ORDERINGS[self.op](actual, self.value)
 
 
 def parse_metric_expectation(metric: str, written: Any) -> MetricExpectation:

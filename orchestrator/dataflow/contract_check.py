@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, computed_field
 
 from ..data.compatibility import check_declared
 from ..data.contracts import ScriptContract
+from ..data.metrics import ORDERINGS
 from ..issues import Issue, RuleInfo, Severity, has_errors
 from ..pipeline.model import Pipeline, Step, StepKind
 from ..pipeline.sagemaker_paths import (
@@ -542,15 +543,9 @@ def _clause(have: tuple[int, ...], clause: str) -> bool | None:
     a, b = have + (0,) * (width - len(have)), want + (0,) * (width - len(want))
     if operator == "~=":
         return a >= b and have[: len(want) - 1] == want[:-1] if len(want) > 1 else None
-    return {
-        "==": a == b,
-        "===": a == b,
-        "!=": a != b,
-        "<=": a <= b,
-        ">=": a >= b,
-        "<": a < b,
-        ">": a > b,
-    }[operator]
+    if operator in ORDERINGS:
+        return ORDERINGS[operator](a, b)
+    return {"==": a == b, "===": a == b, "!=": a != b}[operator]
 
 
 def _release(version: str) -> tuple[int, ...] | None:

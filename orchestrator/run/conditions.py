@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..container_files import NotARegularFile, read_bounded
+from ..data.metrics import ORDERINGS
 from ..pipeline.model import COMPARISONS, Condition, JsonGet, Operand, StepKind
 from .plan import PlannedStep
 from .results import ConditionOutcome, Status, StepResult
@@ -225,10 +226,4 @@ def _compare(op: str, left: Scalar, right: Scalar) -> bool:
             f"cannot compare {_shown(left)} {op} {_shown(right)}: ordering compares two "
             "numbers or two strings"
         )
-    if op == ">":
-        return left > right  # type: ignore[operator]
-    if op == ">=":
-        return left >= right  # type: ignore[operator]
-    if op == "<":
-        return left < right  # type: ignore[operator]
-    return left <= right  # type: ignore[operator]
+    return ORDERINGS[op](left, right)
