@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -41,14 +42,31 @@ def markup_safe(text: object) -> str:
     return escape(visible(str(text)))
 
 
+NON_TERMINAL_WIDTH = 200
+"""The width of output that is not a terminal (a CI log, a pipe) when ``COLUMNS`` is not set:
+wide enough that a table keeps run ids, paths and sizes on one line."""
+
+
 class TerminalConsole(Console):
-    """A console that goes quiet when its reader goes away (`cit run | head`), so the run and
-    its saved logs carry on; Rich's default would end the process."""
+    """cit's console. Its width is ``COLUMNS`` when set, else the terminal's, else (a CI log,
+    ``| tee``) ``NON_TERMINAL_WIDTH``: not the 80 columns a console guesses without a terminal,
+    which would cut ids and paths over lines. It goes quiet when its reader goes away
+    (`cit run | head`), so the run and its saved logs carry on; Rich's default would end the
+    process."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if options.get("width") is None and not self.is_terminal and not _columns_set():
+            self.width = NON_TERMINAL_WIDTH
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, (sys.stderr if self.stderr else sys.stdout).fileno())
+
+
+def _columns_set() -> bool:
+    return os.environ.get("COLUMNS", "").strip().isdigit()
 
 
 def human_size(count: int) -> str:

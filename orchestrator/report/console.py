@@ -29,12 +29,15 @@ if TYPE_CHECKING:
     from .history import RunRecord
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
+WHOLE_COLUMNS = frozenset({"severity", "where", "case", "result", "duration"})
+"""Columns of names, paths, ids and numbers: never wrapped at a space or a slash (a console
+too narrow for them folds them, whole otherwise)."""
 
 
 def flow_table(edges: Sequence[EdgeResult], title: str = "data flow") -> Table:
     table = Table(title=plain(title, "table.title"), title_justify="left")
     for column in ("edge", "data that flowed", "expected", "consumer", "issues"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column != "data that flowed", overflow="fold")
     for edge in edges:
         table.add_row(
             plain(edge.edge),
@@ -64,7 +67,7 @@ def schema_lines(edges: Sequence[EdgeResult]) -> list[str]:
 def issues_table(issues: Sequence[Issue], title: str = "issues") -> Table:
     table = Table(title=plain(title, "table.title"), title_justify="left", show_lines=False)
     for column in ("severity", "where", "issue", "fix"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column in WHOLE_COLUMNS, overflow="fold")
     for item in sorted(issues, key=lambda i: (i.severity is not Severity.ERROR, i.step or "")):
         table.add_row(
             Text(item.severity.value, style=SEVERITY_STYLE[item.severity]),
@@ -160,7 +163,7 @@ def print_expectations(
     whether they count in the command's verdict; ``cit run --steps-only`` shows them without)."""
     table = Table(title=Text("expectations"), title_justify="left")
     for column in ("expectation", "result", "found"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column == "result", overflow="fold")
     for result in results:
         style = EXPECTATION_STYLE[result.outcome]
         table.add_row(plain(result.name), Text(result.outcome, style), plain(result.message))
@@ -198,7 +201,7 @@ def print_script_result(console: Console, result: ScriptTestResult) -> None:
     title = f"test cases of {result.script}" + (f" ({', '.join(modes)})" if modes else "")
     table = Table(title=plain(title), title_justify="left")
     for column in ("case", "result", "duration", "missed expectations"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column in WHOLE_COLUMNS, overflow="fold")
     for case in result.test_results:
         verdict = _case_verdict(case)
         reasons = [f"{f.kind}: {f.message}" for f in case.failures]
@@ -236,7 +239,7 @@ def input_checks_table(checks: Sequence[InputCheck], script: str) -> Table:
     """One row per input of a script run on S3 data: where it came from, what it held."""
     table = Table(title=plain(f"data given to {script}"), title_justify="left")
     for column in ("input", "source", "data", "expected", "issues"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column != "data", overflow="fold")
     for check in checks:
         table.add_row(
             plain(check.channel),
@@ -287,7 +290,7 @@ def history_table(runs: Sequence[RunRecord]) -> Table:
 
     table = Table(title="runs, newest first", title_justify="left")
     for column in ("run", "started", "command", "pipeline / script", "status", "duration", "steps"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column != "steps", overflow="fold")
     for run in runs:
         started = (
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started_at))
