@@ -38,7 +38,7 @@ def test_all_command(
         configured = configured.model_copy(update={"reporting": reporting})
     # Ctrl-C sets ``cancel`` once the first observer has started (see stop_on_signals).
     observer = command.watch(quiet, ConsoleObserver if configured.test_scenarios else CaseObserver)
-    cases = CaseObserver(console, stream_logs=not quiet)
+    cases = CaseObserver(console, stream_logs=not quiet, progress_seconds=observer.progress_seconds)
     with user_errors():
         engine = docker() if needs_containers(configured) else None
         context = RunContext(

@@ -13,7 +13,13 @@ from rich.table import Table
 from rich.text import Text
 
 from ..issues import Issue
-from ..terminal_text import human_size, markup_safe, plain
+from ..terminal_text import (
+    DEFAULT_PROGRESS_SECONDS,
+    add_column,
+    human_size,
+    markup_safe,
+    plain,
+)
 from .results import OutputSummary, RunResult, Status, StepResult
 from .step_feed import StepFeed
 
@@ -29,8 +35,6 @@ STATUS_STYLE = {
     Status.SKIPPED: "yellow",
 }
 FAILED_TAIL_LINES = 20
-PROGRESS_SECONDS = 30.0
-"""How often a step that prints nothing is said to be still running, when not in a terminal."""
 REFRESH_SECONDS = 0.25
 """How often the console prints what the steps wrote meanwhile."""
 STEP_COLOURS = ("cyan", "magenta", "blue", "green", "yellow", "bright_cyan", "bright_magenta")
@@ -54,7 +58,7 @@ class ConsoleObserver:
         console: Console,
         *,
         stream_logs: bool = True,
-        progress_seconds: float = PROGRESS_SECONDS,
+        progress_seconds: float = DEFAULT_PROGRESS_SECONDS,
         refresh_seconds: float = REFRESH_SECONDS,
     ) -> None:
         self.console = console
@@ -257,10 +261,8 @@ def print_summary(console: Console, run: RunResult) -> None:
 def summary_table(run: RunResult) -> Table:
     title = plain(f"cit run {run.run_id} · {run.pipeline}", "table.title")
     table = Table(title=title, title_justify="left")
-    for column in ("step", "kind", "status", "exit", "duration"):
-        justify = "right" if column in ("exit", "duration") else "left"
-        table.add_column(column, justify=justify, no_wrap=True)  # names, numbers: whole
-    table.add_column("outputs", overflow="fold")
+    for column in ("step", "kind", "status", "exit", "duration", "outputs"):
+        add_column(table, column, whole=column != "outputs", right=column in ("exit", "duration"))
     for step in run.steps:
         table.add_row(
             plain(step.name),

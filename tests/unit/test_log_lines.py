@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from orchestrator.engines.log_lines import (
     MAX_LINE_BYTES,
@@ -96,3 +97,36 @@ def test_recent_lines_hold_a_bounded_number_of_blocks() -> None:
     assert len(recent.blocks) == 1
     assert recent.take() == []
     assert recent.current == "999%"
+
+
+def test_the_docker_pump_keeps_stdout_and_stderr_lines_whole() -> None:
+    from orchestrator.engines.docker_engine import LogPump
+
+    handed: list[str] = []
+    frames = [
+        (b"the first half of a stdout line, ", None),
+        (None, b"an error line\n"),
+        (b"and its second half\npartial", None),
+        (None, b"no line break at the end"),
+    ]
+    pump = LogPump(iter(frames), handed.append)
+    pump.run()
+    assert handed == [
+        "an error line\n",
+        "the first half of a stdout line, and its second half\n",
+        "partial\n",
+        "no line break at the end\n",
+    ]
+
+
+def test_log_txt_keeps_every_line_whole_up_to_its_limit(tmp_path: Path) -> None:
+    from orchestrator.run.step_runner import StepLog
+
+    path = tmp_path / "log.txt"
+    with StepLog(path, limit=30) as log:
+        log.write("a first line\n 50%\r100%\n")
+        log.write("one line too many\nand another\n")
+    saved = path.read_bytes().decode()
+    assert saved.startswith("a first line\n 50%\r100%\n[cit] log.txt is cut here")
+    assert "one line" not in saved
+    assert "2 more line(s), 30 B, were not saved" in saved
