@@ -29,6 +29,7 @@ def test_all_command(
     from ..run.rundir import create_run_dir, new_run_id
     from ..suite.config import load_config
     from ..suite.run import needs_containers, run_all, suite_line
+    from .download_view import follow_download
 
     command = Command(cit_dir)
     with user_errors():
@@ -54,6 +55,7 @@ def test_all_command(
             case_observer=cases,
             on_suite=lambda suite: say(suite_line(suite)),
             on_download=show_download,
+            follow_download=follow_download,
         )
         run_dir = create_run_dir(command.settings.runs_dir, new_run_id())
     report = result.report(command.started)

@@ -40,9 +40,9 @@ def test_a_chatty_step_keeps_every_line_whole_in_its_log(
 ) -> None:
     write_script(tmp_path, "chatty.py", CHATTY)
     dag = write_script(tmp_path, "p.yaml", PIPELINE)
+    command = [sys.executable, "-m", "orchestrator", "run", "--dag", str(dag)]
     done = subprocess.run(
-        [sys.executable, "-m", "orchestrator", "run", "--dag", str(dag)]
-        + ["--cit-dir", str(tmp_path / ".cit")],
+        [*command, "--cit-dir", str(tmp_path / ".cit")],
         capture_output=True,
         text=True,
         timeout=300,
