@@ -111,7 +111,8 @@ class StepLog:
         try:
             self.handle.close()  # writes what is buffered: may find the disk full too
         except OSError as exc:
-            self.broken = self.broken or self._broke(exc)
+            if not self.broken:
+                self._broke(exc)
 
 
 def step_record(planned: PlannedStep, status: Status, reason: str | None = None) -> StepResult:

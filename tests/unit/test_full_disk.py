@@ -47,10 +47,17 @@ class FullLog:
         raise full_disk()
 
 
-def log_on_full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+class FullOnClose(FullLog):
+    """A log whose lines fit in the buffer; the disk is found full when it is flushed."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def log_on_full_disk(monkeypatch: pytest.MonkeyPatch, log_file: type[FullLog] = FullLog) -> None:
     def enter(log: step_runner.StepLog) -> step_runner.StepLog:
         log.path.touch()
-        log.handle = FullLog()  # type: ignore[assignment]
+        log.handle = log_file()  # type: ignore[assignment]
         return log
 
     monkeypatch.setattr(step_runner.StepLog, "__enter__", enter)
@@ -91,14 +98,18 @@ def test_a_log_on_a_full_disk_keeps_exit_code_status_and_tail(
     assert on_disk["status"] == "failed" and on_disk["steps"][0]["exit_code"] == 3
 
 
+@pytest.mark.parametrize("log_file", [FullLog, FullOnClose])
 def test_a_step_that_succeeded_but_could_not_be_logged_whole_is_an_error(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, monkeypatch: pytest.MonkeyPatch, log_file: type[FullLog]
 ) -> None:
-    log_on_full_disk(monkeypatch)
+    log_on_full_disk(monkeypatch, log_file)
     fake = engine(a=FakeBehaviour(logs=["done"]))
     result = execute_pipeline(write(project, "one.yaml", ONE), fake, settings=settings(project))
     step = result.step("a")
     assert step.status is Status.ERROR and step.exit_code == 0
+    assert step.fault == (
+        f"cit could not save the whole log: {write_problem(full_disk(), step.log_file)}"
+    )
     assert step.reason == f"exited with code 0, but {step.fault}"
     assert not result.ok and result.reason == step.fault
 
