@@ -336,9 +336,13 @@ def mount_point(path: Path) -> Path:
 
 
 def write_text_files(files: dict[Path, str]) -> None:
+    """Write each file; an ``OSError`` names the file (a full disk does not)."""
     for path, content in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
+        try:
+            path.write_text(content, encoding="utf-8")
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
 class StrictRecord(BaseModel):

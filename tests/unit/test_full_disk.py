@@ -199,3 +199,24 @@ def test_write_problem_names_the_path_and_the_full_disk(tmp_path: Path) -> None:
     )
     denied = write_problem(OSError(errno.EACCES, "Permission denied", str(target)))
     assert denied == f"permission denied writing {target}"
+
+
+def test_a_config_file_that_cannot_be_written_is_an_error_naming_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = Path.write_text
+
+    def write_text(path: Path, data: str, *args: Any, **kwargs: Any) -> int:
+        if path.parent.name == "config":
+            raise full_disk()
+        return real(path, data, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    fake = engine()
+    result = execute_pipeline(write(project, "one.yaml", ONE), fake, settings=settings(project))
+    step = result.step("a")
+    assert step.status is Status.ERROR and step.exit_code is None and fake.specs == []
+    assert step.fault is not None
+    assert step.fault.startswith("cit could not prepare or run this step: no space left on ")
+    assert f"{Path(result.run_dir) / 'steps' / 'a' / 'config'}/" in step.fault
+    assert result.reason == step.fault
