@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from ..files import write_text_atomic
 from .owner import (
     Owner,
     owner_alive,
@@ -62,7 +63,11 @@ def scratch_folder(spec: ContainerSpec) -> tuple[Path, Marker]:
     marker = Marker(
         owner=this_process(), run_id=spec.labels.get(RUN_LABEL), step=spec.labels.get(STEP_LABEL)
     )
-    _write_marker(folder, marker)
+    try:
+        _write_marker(folder, marker)
+    except OSError:  # a full /tmp: no unmarked folder is left behind
+        remove_folder(folder)
+        raise
     return folder, marker
 
 
@@ -74,9 +79,7 @@ def record_group(folder: Path, marker: Marker, leader: int) -> None:
 
 
 def _write_marker(folder: Path, marker: Marker) -> None:
-    partial = folder / f".{MARKER}.partial"
-    partial.write_text(marker.model_dump_json(), encoding="utf-8")
-    partial.replace(folder / MARKER)
+    write_text_atomic(folder / MARKER, marker.model_dump_json())
 
 
 @dataclass
