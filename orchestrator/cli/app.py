@@ -73,13 +73,20 @@ def clean(
         bool, typer.Option("--force", help="Also remove containers of cit runs still going.")
     ] = False,
 ) -> None:
-    """Remove containers that an interrupted or killed cit left behind (found by label)."""
-    from ..engines.cleanup import sweep_orphans  # deferred: only cit clean needs it
+    """Remove containers (found by label), and host processes and their scratch folders (found
+    by marker), that an interrupted or killed cit left behind."""
+    from ..engines.cleanup import sweep_orphans  # deferred: only cit clean needs them
+    from ..engines.process_guard import sweep_leftovers
+
+    folders = sweep_leftovers(include_live=force)
+    for folder in folders:
+        say(f"removed {folder}")
     with user_errors():
         removed = sweep_orphans(docker(), include_live=force)
     for name in removed:
         say(f"removed {name}")
-    console.print(f"{len(removed)} container(s) removed")
+    left = f" and {len(folders)} process folder(s)" if folders else ""
+    console.print(f"{len(removed)} container(s){left} removed")
 
 
 @app.command()
