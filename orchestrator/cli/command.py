@@ -128,7 +128,14 @@ def connect() -> DockerEngine:
     # deferred: the docker SDK takes ~60 ms to import, and cit --help needs none of it
     from ..engines.docker_engine import connect as connect_to_docker
 
-    return connect_to_docker()
+    engine = connect_to_docker()
+    engine.pull_progress = show_progress
+    return engine
+
+
+def show_progress(line: str) -> None:
+    """A line of an image build's or pull's progress, dimmed."""
+    console.print(plain(f"  {line}", "dim"), highlight=False)
 
 
 def docker() -> DockerEngine:

@@ -13,7 +13,7 @@ from ..aws import s3
 from ..engines.base import Engine
 from ..engines.cleanup import sweep_orphans
 from ..engines.image_build import split_ref
-from ..errors import CitError, ImageError
+from ..errors import CitError, ImageError, PullError
 from ..pipeline.loader import load_pipeline
 from ..pipeline.model import LocalSource, Pipeline, S3Source, Step
 from ..pipeline.sagemaker_definition import DefinitionOptions
@@ -53,23 +53,24 @@ def ensure_images(
     build_default: ImageBuilder | None,
     steps: Collection[Step] = (),
 ) -> None:
-    """Every image must be local; the default runner image is built when it is missing, and
-    the image a SageMaker definition names for one of ``steps`` is pulled (an ``ImageError``
-    naming the steps, the URI and ``--image-map`` when it cannot be)."""
+    """Every image must be local: the default runner image is built when it is missing, any
+    other image is pulled (a ``PullError`` saying why when it cannot be; the steps and
+    ``--image-map`` named for an image a SageMaker definition gives)."""
     for image in images:
         if engine.image_id(image) is not None:
             continue
-        if image == RUNNER_IMAGE and build_default is not None:
+        if image == RUNNER_IMAGE:
+            if build_default is None:
+                raise ImageError(
+                    f"image '{image}' is not on the local engine; build it ('cit image build')"
+                )
             build_default(image)
             continue
         imported = [s for s in steps if s.sagemaker_image is not None and s.image == image]
         if imported:
             _pull_definition_image(image, imported, engine)
-            continue
-        raise ImageError(
-            f"image '{image}' is not on the local engine; build it ('cit image build' for the "
-            f"runner image) or load it ('docker load -i <file>')"
-        )
+        else:
+            engine.pull(image)
 
 
 def _pull_definition_image(image: str, steps: list[Step], engine: Engine) -> None:
@@ -84,8 +85,8 @@ def _pull_definition_image(image: str, steps: list[Step], engine: Engine) -> Non
         )
     try:
         engine.pull(image)
-    except ImageError as exc:
-        reason = str(exc).removeprefix(f"image '{image}': ").splitlines()[0]
+    except PullError as exc:
+        reason = f"no registry reachable ({exc.reason})" if exc.unreachable else exc.reason
         repository = split_ref(image)[0]
         raise ImageError(
             f"{which} on {image}, the image its SageMaker definition names: it is not on the "
