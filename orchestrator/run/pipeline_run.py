@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..aws import s3
-from ..engines.base import Engine
+from ..engines.base import PROCESS_IMAGE_ID, Engine
 from ..engines.cleanup import sweep_orphans
 from ..engines.image_build import split_ref
 from ..errors import CitError, ImageError, PullError
@@ -26,6 +26,7 @@ from .results import RunResult
 from .rundir import create_run_dir, new_run_id
 from .secrets import with_host_secrets
 from .settings import RUNNER_IMAGE, RunSettings
+from .step_requirements import fetch_step_wheels
 
 if TYPE_CHECKING:
     from ..aws.s3 import Download, S3Settings
@@ -166,6 +167,16 @@ def prepare_run(
     return plan
 
 
+def with_step_wheels(settings: RunSettings, pipeline: Pipeline, engine: Engine) -> RunSettings:
+    """The settings with the wheels of each training step's ``requirements.txt`` fetched on
+    the host (progress where the engine shows its pulls); a host process needs none."""
+    if engine.image_id(settings.image) == PROCESS_IMAGE_ID:
+        return settings
+    progress = getattr(engine, "pull_progress", None) or (lambda line: None)
+    wheels = fetch_step_wheels(pipeline.steps.values(), settings.image, progress)
+    return replace(settings, step_wheels=wheels) if wheels else settings
+
+
 def bounded_by_engine(settings: RunSettings, engine: Engine) -> RunSettings:
     """Limits never above what the engine has (a VM or remote engine may have less)."""
     capacity = engine.capacity()
@@ -228,6 +239,7 @@ def run_loaded(
     ensure_images(
         required_images(pipeline, settings), engine, build_default, pipeline.steps.values()
     )
+    settings = with_step_wheels(settings, pipeline, engine)
     sweep_orphans(engine)
     plan = prepare_run(pipeline, file, settings, run_id)
     try:
