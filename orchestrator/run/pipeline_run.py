@@ -93,8 +93,8 @@ def _pull_definition_image(image: str, steps: list[Step], engine: Engine) -> Non
             f"{which} on {image}, the image its SageMaker definition names: it is not on the "
             f"local engine and cannot be pulled ({reason}); map it to a local image with "
             f"{IMAGE_MAP_OPTION} {image}=IMAGE (or {IMAGE_MAP_OPTION} {repository}=IMAGE for "
-            "every tag), or pull it first (docker pull; an ECR registry needs "
-            "'aws ecr get-login-password')"
+            "every tag), or load it ('docker load -i FILE'); cit logs in to an ECR registry "
+            "with the AWS credentials in use"
         ) from None
 
 
