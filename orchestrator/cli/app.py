@@ -98,7 +98,10 @@ def image_build(
             additions = read_additions(add or [], add_requirements or [])
             built = additions_builder(docker(), mode)(additions, tag)
             shown = markup_safe(built)
-            console.print(f"[green]built {shown}[/]: run with --image {shown} or a step's image:")
+            console.print(
+                f"[green]built {shown}[/]: run with --image {shown} or a step's image:",
+                soft_wrap=True,
+            )
             return
         image_builder(docker(), mode, requirements)(tag or RUNNER_IMAGE)
         console.print(f"[green]built {markup_safe(tag or RUNNER_IMAGE)}[/]")
