@@ -134,8 +134,8 @@ def connect() -> DockerEngine:
 
 
 def show_progress(line: str) -> None:
-    """A line of an image build's or pull's progress, dimmed."""
-    console.print(plain(f"  {line}", "dim"), highlight=False)
+    """A line of an image pull's or a download's progress, dimmed, never wrapped."""
+    console.print(plain(f"  {line}", "dim"), highlight=False, soft_wrap=True)
 
 
 def docker() -> DockerEngine:
