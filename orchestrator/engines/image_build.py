@@ -108,14 +108,16 @@ def runner_image_tag(version: str = RUNNER_IMAGE_VERSION) -> str:
     return f"{RUNNER_IMAGE_REPOSITORY}:{version}"
 
 
-def image_key(requirements: Path | None = None) -> str:
-    """A key that changes whenever the runner image would: cit's version, the Dockerfile and
-    the requirements (e.g. a CI cache key for a saved image)."""
+def image_key(requirements: Path | None = None, arch: str | None = None) -> str:
+    """A key that changes whenever the runner image would: cit's version, the architecture
+    (this machine's by default), the Dockerfile and the requirements (e.g. a CI cache key for
+    a saved image)."""
     dockerfile, runner_dir = locate_build_files()
     digest = hashlib.sha256(RUNNER_IMAGE_VERSION.encode())
     for part in (dockerfile, requirements or runner_dir / "requirements.txt"):
         digest.update(b"\0" + part.read_bytes())
-    return f"{RUNNER_IMAGE_REPOSITORY}-{RUNNER_IMAGE_VERSION}-{digest.hexdigest()[:16]}"
+    machine = normalize_arch(arch or os.uname().machine)
+    return f"{RUNNER_IMAGE_REPOSITORY}-{RUNNER_IMAGE_VERSION}-{machine}-{digest.hexdigest()[:16]}"
 
 
 def split_ref(ref: str) -> tuple[str, str]:

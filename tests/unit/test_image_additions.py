@@ -99,5 +99,6 @@ def test_the_image_key_follows_the_requirements(tmp_path: Path) -> None:
     other = tmp_path / "requirements.txt"
     other.write_text("tabulate==0.9.0\n")
     assert ib.image_key() == ib.image_key()
-    assert ib.image_key().startswith(f"cit-runner-{ib.RUNNER_IMAGE_VERSION}-")
+    assert ib.image_key(arch="amd64").startswith(f"cit-runner-{ib.RUNNER_IMAGE_VERSION}-x86_64-")
     assert ib.image_key(other) != ib.image_key()
+    assert ib.image_key(arch="x86_64") != ib.image_key(arch="aarch64")
