@@ -185,8 +185,8 @@ class DockerEngine:
         timeout = pull_timeout()
         worker.join(timeout)
         if worker.is_alive():
-            raise PullError(ref, f"no answer within {timeout:.0f}s ({PULL_TIMEOUT_ENV})",
-                            unreachable=True)  # fmt: skip
+            reason = f"took longer than {timeout:g}s (raise {PULL_TIMEOUT_ENV} for a slow link)"
+            raise PullError(ref, reason, unreachable=False)
         if failure:
             raise failure[0]
         image_id = self.image_id(ref)
