@@ -267,9 +267,26 @@ def cached_wheels(
         return folder
     if folder.exists():  # an interrupted download: start again
         shutil.rmtree(folder)
+    if constraints is not None:
+        _seed_with_pinned_wheels(folder, cache_dir, arch, constraints, on_line)
     download_wheels(requirements, folder, arch, on_line, constraints)
     (folder / _DONE_MARKER).touch()
     return folder
+
+
+def _seed_with_pinned_wheels(
+    folder: Path, cache_dir: Path, arch: str, pins: Path, on_line: OnLine
+) -> None:
+    """Link the cached wheels of ``pins`` (the runner's) into ``folder``: pip download keeps a
+    file already there, so a pinned dependency is not downloaded again."""
+    pinned = cache_dir / "wheels" / normalize_arch(arch) / requirements_digest(pins, arch)
+    if not (pinned / _DONE_MARKER).is_file():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    wheels = sorted(pinned.glob("*.whl"))
+    for wheel in wheels:
+        _link_or_copy(wheel, folder / wheel.name)
+    on_line(f"reusing {len(wheels)} cached wheel(s) of the runner's pins from {pinned}")
 
 
 def host_arch() -> str:

@@ -102,3 +102,28 @@ def test_the_image_key_follows_the_requirements(tmp_path: Path) -> None:
     assert ib.image_key(arch="amd64").startswith(f"cit-runner-{ib.RUNNER_IMAGE_VERSION}-x86_64-")
     assert ib.image_key(other) != ib.image_key()
     assert ib.image_key(arch="x86_64") != ib.image_key(arch="aarch64")
+
+
+def test_the_runners_cached_wheels_seed_the_additions_download(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip download keeps a file already in --dest: a pinned dependency (numpy) that the
+    runner's own wheel download cached is not fetched again."""
+    _, runner_dir = ib.locate_build_files()
+    pins = runner_dir / "requirements.txt"
+    shipped = tmp_path / "wheels" / "x86_64" / ib.requirements_digest(pins, "x86_64")
+    shipped.mkdir(parents=True)
+    (shipped / "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.whl").write_bytes(b"n")
+    (shipped / ".cit-complete").touch()
+    present: list[list[str]] = []
+
+    def download(
+        requirements: Path, dest: Path, arch: str, on_line: ib.OnLine, constraints: object = None
+    ) -> None:
+        present.append(sorted(p.name for p in dest.glob("*.whl")))
+
+    monkeypatch.setattr(ib, "download_wheels", download)
+    additions = tmp_path / "additions.txt"
+    additions.write_text("opt-einsum==3.3.0\n")
+    ib.cached_wheels(additions, tmp_path, "x86_64", lambda _: None, pins)
+    assert present == [["numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.whl"]]
