@@ -208,7 +208,11 @@ class ConsoleObserver:
             self.last_shown[step.name] = now
 
     def _live_view(self) -> Table:
-        table = Table.grid(padding=(0, 2))
+        table = Table.grid(padding=(0, 2), expand=True)
+        for _ in range(3):
+            table.add_column(no_wrap=True)
+        # a progress bar: one line, in the width the others leave
+        table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
         if self.run is None:
             return table
         now = time.time()
