@@ -37,8 +37,12 @@ class LineSplitter:
         end = len(data) - 1 if data.endswith(b"\r") else len(data)
         cut = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end)) + 1
         complete, self.pending = data[:cut], data[cut:]
-        if len(complete) > self.max_line_bytes:  # only then can a line in it be too long
+        if len(chunk) > self.max_line_bytes:  # any line in it may be too long
             complete = b"".join(self._capped(line) for line in BYTE_LINE.findall(complete))
+        elif len(complete) > self.max_line_bytes:  # only the first, which was pending, may be
+            first = BYTE_LINE.match(complete)
+            if first is not None and first.end() > self.max_line_bytes:
+                complete = self._capped(first.group()) + complete[first.end() :]
         if len(self.pending) > self.max_line_bytes:
             self.pending, rest = b"", self.pending
             complete += self._capped(rest, ended=False)

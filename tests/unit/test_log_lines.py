@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import re
 from collections.abc import Iterable
 from pathlib import Path
+
+import pytest
 
 from orchestrator.engines.log_lines import (
     MAX_LINE_BYTES,
@@ -130,3 +134,23 @@ def test_log_txt_keeps_every_line_whole_up_to_its_limit(tmp_path: Path) -> None:
     assert saved.startswith("a first line\n 50%\r100%\n[cit] log.txt is cut here")
     assert "one line" not in saved
     assert "2 more line(s), 30 B, were not saved" in saved
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_any_chunking_gives_the_same_text_in_lines_no_longer_than_the_cap(seed: int) -> None:
+    rng = random.Random(seed)
+    cap = rng.choice([8, 16, 64])
+    parts = [
+        "a" * rng.randint(0, 3 * cap) + rng.choice(["\n", "\r", "\r\n", ""])
+        for _ in range(rng.randint(1, 40))
+    ]
+    data = "".join(parts).encode()
+    splitter = LineSplitter(max_line_bytes=cap)
+    chunks, start = [], 0
+    while start < len(data):
+        size = rng.randint(1, 3 * cap)
+        chunks.append(data[start : start + size])
+        start += size
+    text = "".join(blocks(chunks, splitter))
+    assert re.sub(r"[\r\n]", "", text) == re.sub(r"[\r\n]", "", data.decode())
+    assert all(len(line.rstrip("\r\n")) <= cap for line in split_lines(text))
