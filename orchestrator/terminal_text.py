@@ -13,11 +13,16 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.style import StyleType
+from rich.table import Table
 from rich.text import Text
+
+from .errors import CitError
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """C0 controls but tab and line feed, DEL, and the C1 controls."""
@@ -41,14 +46,66 @@ def markup_safe(text: object) -> str:
     return escape(visible(str(text)))
 
 
+NON_TERMINAL_WIDTH = 200
+"""The width of output that is not a terminal (a CI log, a pipe) when ``COLUMNS`` is not set:
+wide enough that a table keeps run ids, paths and sizes on one line."""
+
+
 class TerminalConsole(Console):
-    """A console that goes quiet when its reader goes away (`cit run | head`), so the run and
-    its saved logs carry on; Rich's default would end the process."""
+    """cit's console. Its width is ``COLUMNS`` when set, else the terminal's, else (a CI log,
+    ``| tee``) ``NON_TERMINAL_WIDTH``: not the 80 columns a console guesses without a terminal,
+    which would cut ids and paths over lines. It goes quiet when its reader goes away
+    (`cit run | head`), so the run and its saved logs carry on; Rich's default would end the
+    process."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if options.get("width") is None and not self.is_terminal and not _columns_set():
+            self.width = NON_TERMINAL_WIDTH
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, (sys.stderr if self.stderr else sys.stdout).fileno())
+
+
+PROGRESS_VARIABLE = "CIT_PROGRESS_INTERVAL"
+DEFAULT_PROGRESS_SECONDS = 30.0
+
+
+def progress_interval(environ: Mapping[str, str] | None = None) -> float:
+    """How often, in seconds, cit says what a long task is doing when its output is not a
+    terminal (a step that prints nothing, a large download): ``CIT_PROGRESS_INTERVAL``,
+    default 30; a value that is not a positive number is a ``CitError``."""
+    text = (os.environ if environ is None else environ).get(PROGRESS_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_PROGRESS_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise CitError(
+            f"environment variable {PROGRESS_VARIABLE}={text!r}: give a number of seconds "
+            "greater than 0 (how often cit reports progress when not in a terminal)"
+        )
+    return seconds
+
+
+def add_column(table: Table, header: str, *, whole: bool = False, right: bool = False) -> None:
+    """A column of cit's tables. A ``whole`` one (names, ids, paths, numbers) is never wrapped:
+    the other columns wrap first, and only a console too narrow for all of them cuts it, with
+    an ellipsis; any other wraps at spaces and folds a word too long for it."""
+    table.add_column(
+        header,
+        justify="right" if right else "left",
+        no_wrap=whole,
+        overflow="ellipsis" if whole else "fold",
+    )
+
+
+def _columns_set() -> bool:
+    return os.environ.get("COLUMNS", "").strip().isdigit()
 
 
 def human_size(count: int) -> str:

@@ -186,6 +186,39 @@ class Download:
     cached: int
 
 
+class DownloadProgress:
+    """How far a download is: what it has to fetch (known once listed) and what it fetched so
+    far, updated by its threads as they go and read by whoever shows it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.started = time.monotonic()
+        self.listed = False
+        self.files = 0
+        self.bytes = 0
+        self.files_done = 0
+        self.bytes_done = 0
+
+    def expect(self, files: int, size: int) -> None:
+        """The objects left to fetch once the listing is done (cached ones are not counted)."""
+        with self._lock:
+            self.listed, self.files, self.bytes = True, files, size
+
+    def received(self, size: int) -> None:
+        """``size`` more bytes arrived (fewer: an attempt failed and will be made again)."""
+        with self._lock:
+            self.bytes_done += size
+
+    def fetched(self) -> None:
+        with self._lock:
+            self.files_done += 1
+
+    @property
+    def rate(self) -> float:
+        """Bytes per second since the download began."""
+        return self.bytes_done / max(time.monotonic() - self.started, 1e-6)
+
+
 # -- the client seam --------------------------------------------------------------------------
 
 
@@ -259,18 +292,24 @@ class _Context:
     endpoint: str
     deadline: float
     cancel: threading.Event = field(default_factory=threading.Event)
+    progress: DownloadProgress = field(default_factory=DownloadProgress)
     needs: str = "s3:ListBucket and s3:GetObject"  # the permissions named when access is denied
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
 
 
-def download(uri: str | S3Uri, settings: S3Settings | None = None) -> Download:
-    """Download ``uri`` (one object or a prefix) into the cache; see the module docstring."""
+def download(
+    uri: str | S3Uri, settings: S3Settings | None = None, progress: DownloadProgress | None = None
+) -> Download:
+    """Download ``uri`` (one object or a prefix) into the cache; see the module docstring.
+    ``progress`` is kept up to date while it runs (for a console to show)."""
     target = uri if isinstance(uri, S3Uri) else S3Uri.parse(uri)
     settings = settings or S3Settings()
     started = time.monotonic()
     ctx = _context(target, settings, started + settings.download_timeout_seconds)
+    if progress is not None:
+        ctx.progress = progress
     try:
         objects, single = _list(ctx)
         view = _view_path(settings.cache_dir, target, objects, single)
@@ -441,6 +480,7 @@ def _sweep_partial(cache_dir: Path) -> None:
 
 def _fetch_all(ctx: _Context, missing: list[_Object], cached: int) -> None:
     """Fetch ``missing`` in parallel; the first error or the deadline stops the rest."""
+    ctx.progress.expect(len(missing), sum(o.size for o in missing))
     if not missing:
         return
     _sweep_partial(ctx.settings.cache_dir)
@@ -485,6 +525,7 @@ def _fetch(ctx: _Context, obj: _Object) -> None:
     blob.parent.mkdir(parents=True, exist_ok=True)
     uri = f"s3://{ctx.target.bucket}/{obj.key}"
     _call(ctx, f"downloading {uri}", lambda: _get_once(ctx, obj, blob))
+    ctx.progress.fetched()
 
 
 def _get_once(ctx: _Context, obj: _Object, blob: Path) -> None:
@@ -497,6 +538,7 @@ def _get_once(ctx: _Context, obj: _Object, blob: Path) -> None:
         with os.fdopen(fd, "wb") as out:
             written = _copy(ctx, response["Body"], out)
         if written != obj.size:
+            ctx.progress.received(-written)
             raise _ShortRead(f"got {written} of {obj.size} bytes")
         part.chmod(0o444)
         part.replace(blob)
@@ -513,6 +555,10 @@ def _copy(ctx: _Context, body: Any, out: IO[bytes]) -> int:
                 raise _Cancelled()
             out.write(chunk)
             written += len(chunk)
+            ctx.progress.received(len(chunk))
+    except BaseException:
+        ctx.progress.received(-written)  # this attempt's bytes are not kept
+        raise
     finally:
         body.close()
     return written

@@ -19,7 +19,7 @@ from ..engines.image_additions import Additions, build_with_additions
 from ..engines.image_build import RequestedMode, build_runner_image
 from ..errors import CitError
 from ..run.settings import RUNNER_IMAGE, RunSettings
-from ..terminal_text import TerminalConsole, human_size, markup_safe, plain
+from ..terminal_text import TerminalConsole, human_size, markup_safe, plain, progress_interval
 
 if TYPE_CHECKING:
     from ..aws.s3 import Download
@@ -218,7 +218,9 @@ class Command:
         stops the run (``cancel``)."""
         from ..run.progress import ConsoleObserver  # deferred: as below
 
-        observer = (view or ConsoleObserver)(console, stream_logs=not quiet)
+        with user_errors():
+            every = progress_interval()
+        observer = (view or ConsoleObserver)(console, stream_logs=not quiet, progress_seconds=every)
         stop_on_signals(self.cancel, observer)
         return observer
 

@@ -211,6 +211,7 @@ def whole_run(
     once the pipeline is valid; ``choices`` are what the command itself decides."""
     from ..run.pipeline_run import s3_fetcher
     from ..suite.pipeline import run_pipeline
+    from .download_view import follow_download
 
     docker = Docker()
     return run_pipeline(
@@ -227,7 +228,9 @@ def whole_run(
         observer=observer,
         build_default=docker.build,
         cancel=invocation.cancel,
-        fetch_s3=s3_fetcher(configured.s3_integration.s3_settings(), report=show_download),
+        fetch_s3=s3_fetcher(
+            configured.s3_integration.s3_settings(), report=show_download, follow=follow_download
+        ),
         **choices,
     )
 

@@ -96,6 +96,7 @@ def test_script_command(
     from ..run.progress import CaseObserver
     from ..run.rundir import new_run_id
     from ..scripttest.runner import REGISTRY_FOLDER, resolve_step, run_script_tests
+    from .download_view import follow_download
 
     run_id = new_run_id()
     command = Command(output_dir or cit_dir, image, 1)
@@ -119,7 +120,7 @@ def test_script_command(
             cancel=command.cancel,
             isolation=isolation,
             registry_root=cit_dir.resolve() / REGISTRY_FOLDER,
-            fetch_s3=s3_fetcher(s3.s3_settings(), report=show_download),
+            fetch_s3=s3_fetcher(s3.s3_settings(), report=show_download, follow=follow_download),
             run_id=run_id,
         )
         result = run_script_tests(step, cases, context, source_file=source)
@@ -279,6 +280,7 @@ def test_s3_command(
     from ..run.progress import CaseObserver
     from ..run.rundir import new_run_id
     from ..scripttest.on_s3 import run_s3_test
+    from .download_view import follow_download
 
     run_id = new_run_id()
     command = Command(cit_dir, image, 1)
@@ -311,7 +313,7 @@ def test_s3_command(
             build_default=build_default,
             cancel=command.cancel,
             isolation=isolation,
-            fetch_s3=s3_fetcher(s3_settings, report=show_download),
+            fetch_s3=s3_fetcher(s3_settings, report=show_download, follow=follow_download),
             run_id=run_id,
         )
         result = run_s3_test(

@@ -29,6 +29,7 @@ def test_all_command(
     from ..run.rundir import create_run_dir, new_run_id
     from ..suite.config import load_config
     from ..suite.run import needs_containers, run_all, suite_line
+    from .download_view import follow_download
 
     command = Command(cit_dir)
     with user_errors():
@@ -38,7 +39,7 @@ def test_all_command(
         configured = configured.model_copy(update={"reporting": reporting})
     # Ctrl-C sets ``cancel`` once the first observer has started (see stop_on_signals).
     observer = command.watch(quiet, ConsoleObserver if configured.test_scenarios else CaseObserver)
-    cases = CaseObserver(console, stream_logs=not quiet)
+    cases = CaseObserver(console, stream_logs=not quiet, progress_seconds=observer.progress_seconds)
     with user_errors():
         engine = docker() if needs_containers(configured) else None
         context = RunContext(
@@ -54,6 +55,7 @@ def test_all_command(
             case_observer=cases,
             on_suite=lambda suite: say(suite_line(suite)),
             on_download=show_download,
+            follow_download=follow_download,
         )
         run_dir = create_run_dir(command.settings.runs_dir, new_run_id())
     report = result.report(command.started)

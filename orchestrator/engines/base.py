@@ -14,6 +14,9 @@ from typing import Literal, Protocol
 from .spec import ContainerSpec
 
 LogSink = Callable[[str], None]
+"""Receives a container's output as it comes: one or more whole lines at a time, each ending in
+the line break the step wrote (``\\n``, ``\\r\\n``, or ``\\r`` for a line the next one
+overwrites); a single line may come without one (``log_lines.ended`` adds it)."""
 ENGINE_LOST = "the connection to the container engine was lost while the step ran"
 Isolation = Literal["container", "process"]
 """Where a script test's cases run: each in a container (the Docker engine) or in a host

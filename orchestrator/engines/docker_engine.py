@@ -23,6 +23,7 @@ from ..errors import EngineUnavailable, ImageBuildError, ImageError, PullError
 from .base import ENGINE_LOST, ContainerInfo, ContainerOutcome, Engine, LogSink
 from .image_build import OnLine, split_ref
 from .image_pull import PULL_TIMEOUT_ENV, PullProgress, pull_failure, pull_timeout
+from .log_lines import LineSplitter
 from .spec import ContainerSpec
 
 START_HINT = (
@@ -36,9 +37,7 @@ STOP_GRACE_SECONDS = 120
 # After exit the attached stream ends by itself; these bound the wait when the engine stalls.
 LOG_IDLE_SECONDS = 30
 LOG_IDLE_AFTER_STOP = 2
-MAX_LINE_BYTES = 64 * 1024
 HTTP_CONFLICT = 409
-LINE_BREAKS = re.compile(rb"\r\n|\r|\n")
 # Every capability is dropped but these three, which only a container running as root uses
 # (cit runs as root, as SageMaker does, when cit itself runs as root; see settings): root
 # writing, extracting and chmod-ing files in folders it does not own, as tarfile, pip and
@@ -112,7 +111,10 @@ class DockerEngine:
         api = self.client.api
         try:
             # Attached before start, as `docker run` does: the stream then holds every byte.
-            output = api.attach(container_id, stdout=True, stderr=True, stream=True, logs=True)
+            # demux: stdout and stderr apart, so a line of one never lands inside the other's
+            output = api.attach(
+                container_id, stdout=True, stderr=True, stream=True, logs=True, demux=True
+            )
             api.start(container_id)
             started = time.time()
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
@@ -341,48 +343,41 @@ def _signal(api: Any, container_id: str, name: str) -> None:
 
 
 class LogPump(threading.Thread):
-    """Forwards the container's output line by line as it comes, noting when it last did."""
+    """Hands on the container's output as it comes, in whole lines, noting when it last did.
 
-    def __init__(self, output: Iterator[bytes], on_log: LogSink) -> None:
+    The stream is read as fast as the container writes: what is done with each block (the
+    log file, the terminal) must not hold the container up, so the console samples it."""
+
+    def __init__(self, output: Iterator[tuple[bytes | None, bytes | None]], on_log: LogSink):
         super().__init__(name="cit-logs", daemon=True)
         self.output = output
         self.on_log = on_log
+        self.streams = (LineSplitter(), LineSplitter())  # stdout, stderr
         self.last_activity = time.monotonic()
 
     def run(self) -> None:
         with contextlib.suppress(
             docker.errors.DockerException, requests.exceptions.RequestException
         ):
-            for line in _lines(self.output):
+            for chunks in self.output:
                 self.last_activity = time.monotonic()
-                # Whatever happens to one line, keep reading: a stalled stream stalls the step.
-                with contextlib.suppress(Exception):
-                    self.on_log(line)
+                for splitter, chunk in zip(self.streams, chunks, strict=True):
+                    if chunk:
+                        self._hand_on(splitter.feed(chunk))
+        for splitter in self.streams:
+            self._hand_on(splitter.finish())
+
+    def _hand_on(self, text: str) -> None:
+        # Whatever happens to one block, keep reading: a stalled stream stalls the step.
+        if text:
+            with contextlib.suppress(Exception):
+                self.on_log(text)
 
     def drain(self, idle_seconds: float) -> None:
         """Wait for the rest of the output while it flows; give up once it stalls that long."""
         self.last_activity = time.monotonic()
         while self.is_alive() and time.monotonic() - self.last_activity < idle_seconds:
             self.join(timeout=0.5)
-
-
-def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
-    """Lines of a byte stream; a carriage return ends a line too, and lines are capped."""
-    pending = b""
-    for chunk in chunks:
-        *complete, pending = LINE_BREAKS.split(pending + chunk)
-        for raw in complete:
-            yield from _capped(raw)
-        while len(pending) > MAX_LINE_BYTES:
-            yield from _capped(pending[:MAX_LINE_BYTES])
-            pending = pending[MAX_LINE_BYTES:]
-    if pending:
-        yield from _capped(pending)
-
-
-def _capped(raw: bytes) -> Iterator[str]:
-    for start in range(0, max(len(raw), 1), MAX_LINE_BYTES):
-        yield raw[start : start + MAX_LINE_BYTES].decode("utf-8", errors="replace")
 
 
 def _inspect(api: Any, container_id: str) -> dict[str, Any]:

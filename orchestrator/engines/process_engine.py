@@ -64,6 +64,7 @@ from ..pipeline.sagemaker_paths import (
     TRAINING_DATA,
 )
 from .base import PROCESS_IMAGE_ID, ContainerInfo, ContainerOutcome, Engine, LogSink
+from .log_lines import MAX_LINE_BYTES, LineSplitter
 from .process_guard import (
     Marker,
     Watchdog,
@@ -81,9 +82,7 @@ HOST_VARIABLES = ("PATH", "HOME")
 POLL_SECONDS = 0.05
 STOP_GRACE_SECONDS = 5.0
 LOG_DRAIN_SECONDS = 2.0
-MAX_LINE_BYTES = 64 * 1024
 WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
-LINE_BREAKS = re.compile(rb"\r\n|\r|\n")
 OPTION = re.compile(r"--?([A-Za-z_][A-Za-z0-9_-]*)(?:=(.*))?", re.DOTALL)
 
 BOOTSTRAP = """\
@@ -608,24 +607,20 @@ def _process_env(job: ProcessJob) -> dict[str, str]:
 
 
 def _pump(stream: IO[bytes], on_log: LogSink) -> None:
-    for line in _lines(stream):
+    for text in _blocks(stream):
         with contextlib.suppress(Exception):  # one bad line must not stall the process
-            on_log(line)
+            on_log(text)
 
 
-def _lines(stream: IO[bytes]) -> Iterator[str]:
-    """Lines of a byte stream as they come; a carriage return ends a line too."""
-    pending = b""
+def _blocks(stream: IO[bytes]) -> Iterator[str]:
+    """Whole lines of a byte stream as they come (see ``log_lines``)."""
+    splitter = LineSplitter()
     read = getattr(stream, "read1", stream.read)
     while chunk := read(MAX_LINE_BYTES):
-        *complete, pending = LINE_BREAKS.split(pending + chunk)
-        for raw in complete:
-            yield raw.decode("utf-8", errors="replace")
-        while len(pending) > MAX_LINE_BYTES:
-            yield pending[:MAX_LINE_BYTES].decode("utf-8", errors="replace")
-            pending = pending[MAX_LINE_BYTES:]
-    if pending:
-        yield pending.decode("utf-8", errors="replace")
+        if text := splitter.feed(chunk):
+            yield text
+    if text := splitter.finish():
+        yield text
 
 
 def _signal_group(process: subprocess.Popen[bytes], number: signal.Signals) -> None:

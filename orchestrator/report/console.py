@@ -22,19 +22,21 @@ from ..run import rundir
 from ..run.progress import failure_panel
 from ..run.results import Status, StepResult
 from ..scripttest.case_checks import ScriptTestResult, TestCaseResult
-from ..terminal_text import plain
+from ..terminal_text import add_column, plain
 
 if TYPE_CHECKING:
     from ..scripttest.on_s3 import InputCheck, S3TestResult
     from .history import RunRecord
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
+WHOLE_COLUMNS = frozenset({"severity", "where", "case", "result", "duration"})
+"""Columns of names, paths, ids and numbers: never wrapped (see ``add_column``)."""
 
 
 def flow_table(edges: Sequence[EdgeResult], title: str = "data flow") -> Table:
     table = Table(title=plain(title, "table.title"), title_justify="left")
     for column in ("edge", "data that flowed", "expected", "consumer", "issues"):
-        table.add_column(column)
+        add_column(table, column, whole=column != "data that flowed")
     for edge in edges:
         table.add_row(
             plain(edge.edge),
@@ -64,7 +66,7 @@ def schema_lines(edges: Sequence[EdgeResult]) -> list[str]:
 def issues_table(issues: Sequence[Issue], title: str = "issues") -> Table:
     table = Table(title=plain(title, "table.title"), title_justify="left", show_lines=False)
     for column in ("severity", "where", "issue", "fix"):
-        table.add_column(column, overflow="fold")
+        add_column(table, column, whole=column in WHOLE_COLUMNS)
     for item in sorted(issues, key=lambda i: (i.severity is not Severity.ERROR, i.step or "")):
         table.add_row(
             Text(item.severity.value, style=SEVERITY_STYLE[item.severity]),
@@ -160,7 +162,7 @@ def print_expectations(
     whether they count in the command's verdict; ``cit run --steps-only`` shows them without)."""
     table = Table(title=Text("expectations"), title_justify="left")
     for column in ("expectation", "result", "found"):
-        table.add_column(column, overflow="fold")
+        add_column(table, column, whole=column == "result")
     for result in results:
         style = EXPECTATION_STYLE[result.outcome]
         table.add_row(plain(result.name), Text(result.outcome, style), plain(result.message))
@@ -198,7 +200,7 @@ def print_script_result(console: Console, result: ScriptTestResult) -> None:
     title = f"test cases of {result.script}" + (f" ({', '.join(modes)})" if modes else "")
     table = Table(title=plain(title), title_justify="left")
     for column in ("case", "result", "duration", "missed expectations"):
-        table.add_column(column, overflow="fold")
+        add_column(table, column, whole=column in WHOLE_COLUMNS)
     for case in result.test_results:
         verdict = _case_verdict(case)
         reasons = [f"{f.kind}: {f.message}" for f in case.failures]
@@ -236,7 +238,7 @@ def input_checks_table(checks: Sequence[InputCheck], script: str) -> Table:
     """One row per input of a script run on S3 data: where it came from, what it held."""
     table = Table(title=plain(f"data given to {script}"), title_justify="left")
     for column in ("input", "source", "data", "expected", "issues"):
-        table.add_column(column, overflow="fold")
+        add_column(table, column, whole=column != "data")
     for check in checks:
         table.add_row(
             plain(check.channel),
@@ -287,7 +289,7 @@ def history_table(runs: Sequence[RunRecord]) -> Table:
 
     table = Table(title="runs, newest first", title_justify="left")
     for column in ("run", "started", "command", "pipeline / script", "status", "duration", "steps"):
-        table.add_column(column, overflow="fold")
+        add_column(table, column, whole=column in ("run", "started", "status", "duration"))
     for run in runs:
         started = (
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started_at))

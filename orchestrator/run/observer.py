@@ -12,7 +12,10 @@ class RunObserver(Protocol):
 
     def step_started(self, step: StepResult) -> None: ...
 
-    def step_log(self, step: str, line: str) -> None: ...
+    def step_log(self, step: str, text: str) -> None:
+        """Output of a running step: one or more whole lines, each ending in the line break
+        the step wrote (``\\r`` for a line the next one overwrites); called from the thread
+        reading the container's output, which it must not hold up."""
 
     def step_finished(self, step: StepResult) -> None: ...
 
@@ -28,7 +31,7 @@ class NullObserver:
     def step_started(self, step: StepResult) -> None:
         pass
 
-    def step_log(self, step: str, line: str) -> None:
+    def step_log(self, step: str, text: str) -> None:
         pass
 
     def step_finished(self, step: StepResult) -> None:

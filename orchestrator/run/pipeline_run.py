@@ -3,8 +3,10 @@ testable alone."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
 ImageBuilder = Callable[[str], None]
 S3Fetcher = Callable[[str], Path]
 """Fetches an S3 URI and returns the local folder or file that holds its data."""
+FollowDownload = Callable[[str, s3.DownloadProgress], AbstractContextManager[object]]
+"""Shows the download of a URI while it runs, from its progress (a console's live line)."""
 
 
 def load_and_validate(path: Path, *, definition: DefinitionOptions | None = None) -> Pipeline:
@@ -141,13 +145,17 @@ def _with_local_copies(step: Step, local: dict[str, Path]) -> Step:
 
 
 def s3_fetcher(
-    settings: S3Settings | None = None, report: Callable[[Download], None] | None = None
+    settings: S3Settings | None = None,
+    report: Callable[[Download], None] | None = None,
+    follow: FollowDownload | None = None,
 ) -> S3Fetcher:
     """``s3.download`` with ``settings`` (read once, by the caller); ``report`` is told of each
-    download (files, bytes, fetched and cached)."""
+    download (files, bytes, fetched and cached), and ``follow`` shows each while it runs."""
 
     def fetch(uri: str) -> Path:
-        done = s3.download(uri, settings)
+        progress = s3.DownloadProgress()
+        with follow(uri, progress) if follow is not None else contextlib.nullcontext():
+            done = s3.download(uri, settings, progress)
         if report is not None:
             report(done)
         return done.path

@@ -6,13 +6,13 @@ import contextlib
 import shutil
 import threading
 import time
-from collections import deque
 from pathlib import Path
 
 from ..container_files import is_real_dir, read_text_bounded, regular_files, secure_written_folders
 from ..data.capture import capture_output, write_profile
 from ..data.profiles import DatasetProfile, OutputProfile
 from ..engines.base import ENGINE_LOST, ContainerOutcome, Engine
+from ..engines.log_lines import RecentLines, count_lines, decode, ended
 from ..engines.spec import writable_folders
 from ..files import write_problem, write_text_files
 from ..pipeline.model import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
@@ -36,22 +36,22 @@ def run_step(
     """Run one planned step; faults in the container come back as a result."""
     result = step_record(planned, Status.RUNNING)
     prepare(planned)
-    tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+    tail = RecentLines(LOG_TAIL_LINES)
     hide_secrets = masker(planned.secret_values)
     with StepLog(planned.paths.log_file, planned.log_limit_bytes) as log:
 
-        def on_log(line: str) -> None:
-            line = hide_secrets(line)  # before the log file, the tail and the terminal
-            tail.append(line)
-            problem = log.write(line)
+        def on_log(text: str) -> None:
+            text = hide_secrets(ended(text))  # before the log file, the tail and the terminal
+            tail.add(text)
+            problem = log.write(text)
             if problem:
-                tail.append(problem)
+                tail.add(problem + "\n")
             # A terminal that went away (e.g. `cit run | head`) must not cost the saved log.
             with contextlib.suppress(Exception):
-                observer.step_log(planned.name, line)
+                observer.step_log(planned.name, text)
 
         outcome = engine.run(planned.container_job.container, on_log=on_log, cancel=cancel)
-    result.log_tail = list(tail)
+    result.log_tail = tail.take() + ([tail.current] if tail.current else [])
     done = finish(result, outcome, planned)
     if log.broken and not done.fault:
         with_fault(done, log.broken)
@@ -61,8 +61,9 @@ def run_step(
 
 
 class StepLog:
-    """A step's log.txt: every line as it comes, up to ``limit`` bytes, then a note where it
-    was cut and, at the end, how much was left out."""
+    """A step's log.txt: the output as it comes (whole lines, each with the line break the
+    step wrote), up to ``limit`` bytes, then a note where it was cut and, at the end, how much
+    was left out."""
 
     def __init__(self, path: Path, limit: int) -> None:
         self.path = path
@@ -70,29 +71,43 @@ class StepLog:
         self.written = 0
         self.dropped_bytes = 0
         self.dropped_lines = 0
+        self.full = False
         self.broken: str | None = None
 
     def __enter__(self) -> StepLog:
-        self.handle = self.path.open("w", encoding="utf-8", buffering=1)
+        # newline="": the line breaks stay as the step wrote them, progress updates' "\r" too
+        self.handle = self.path.open("w", encoding="utf-8", newline="", buffering=1)
         return self
 
-    def write(self, line: str) -> str | None:
-        """Save one line; a message the first time the file cannot be written."""
-        if self.broken:
+    def write(self, text: str) -> str | None:
+        """Save whole lines; a message the first time the file cannot be written."""
+        if self.broken or not text:
             return None
-        size = len(line.encode("utf-8", errors="replace")) + 1
-        if self.dropped_lines or self.written + size > self.limit:
-            if not self.dropped_lines:
-                self._save(f"[cit] log.txt is cut here at {human_size(self.limit)} (log limit)")
-            self.dropped_bytes += size
-            self.dropped_lines += 1
-            return None
-        self.written += size
-        return self._save(line)
+        data = text.encode("utf-8", errors="replace")
+        if self.full or self.written + len(data) > self.limit:
+            return self._cut(data)
+        self.written += len(data)
+        return self._save(text)
 
-    def _save(self, line: str) -> str | None:
+    def _cut(self, data: bytes) -> str | None:
+        """Save the lines that still fit, note the cut once, and count the rest."""
+        problem = None
+        if not self.full:
+            self.full = True
+            fits = data[: self.limit - self.written]
+            head = fits[: max(fits.rfind(b"\n"), fits.rfind(b"\r")) + 1]
+            self.written += len(head)
+            data = data[len(head) :]
+            problem = self._save(decode(head)) if head else None
+            self._save(f"[cit] log.txt is cut here at {human_size(self.limit)} (log limit)\n")
+        lines, returns = count_lines(decode(data))
+        self.dropped_bytes += len(data)
+        self.dropped_lines += lines + returns
+        return problem
+
+    def _save(self, text: str) -> str | None:
         try:
-            self.handle.write(line + "\n")
+            self.handle.write(text)
         except OSError as exc:
             return self._broke(exc)
         return None
@@ -103,10 +118,10 @@ class StepLog:
         return f"[cit] {self.broken}"
 
     def __exit__(self, *_: object) -> None:
-        if self.dropped_lines:
+        if self.dropped_bytes:
             self._save(
                 f"[cit] {self.dropped_lines} more line(s), {human_size(self.dropped_bytes)}, "
-                "were not saved; the step's last lines are in the report's log tail"
+                "were not saved; the step's last lines are in the report's log tail\n"
             )
         try:
             self.handle.close()  # writes what is buffered: may find the disk full too

@@ -39,7 +39,7 @@ from ..report.model import (
 )
 from ..run.context import RunContext
 from ..run.observer import RunObserver
-from ..run.pipeline_run import fetch_inputs, s3_fetcher, s3_inputs
+from ..run.pipeline_run import FollowDownload, fetch_inputs, s3_fetcher, s3_inputs
 from ..run.results import RunResult, Status
 from ..run.rundir import read_manifest
 from ..run.secrets import with_host_secrets
@@ -289,6 +289,7 @@ def run_all(
     case_observer: RunObserver | None = None,
     on_suite: Callable[[Suite], None] | None = None,
     on_download: Callable[[Download], None] | None = None,
+    follow_download: FollowDownload | None = None,
 ) -> TestAllResult:
     """Check the whole configuration, then run its scenarios and script tests, one suite each.
 
@@ -297,8 +298,9 @@ def run_all(
     ``execution`` section applied (``run_settings``). Its observer follows the scenarios' runs
     and ``case_observer`` (default: the context's) the script tests' cases; ``on_suite`` is
     told of each suite as it ends and ``on_download`` of each S3 download (made with the
-    ``s3_integration`` settings, unless the context has a fetcher of its own). Mistakes in
-    the configuration are ``InputError``s raised before anything runs."""
+    ``s3_integration`` settings, unless the context has a fetcher of its own), which
+    ``follow_download`` shows while it runs. Mistakes in the configuration are
+    ``InputError``s raised before anything runs."""
     cancel = context.cancel or threading.Event()
     settings = run_settings(context.settings, config.execution)
     engine = context.engine
@@ -308,7 +310,8 @@ def run_all(
 
     def fetch(uri: str) -> Path:
         """An S3 download with the configuration's settings, read when one is needed."""
-        return s3_fetcher(config.s3_integration.s3_settings(), report=on_download)(uri)
+        settings = config.s3_integration.s3_settings()
+        return s3_fetcher(settings, report=on_download, follow=follow_download)(uri)
 
     context = replace(
         context,

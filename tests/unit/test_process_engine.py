@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
 from orchestrator.engines.base import ContainerOutcome
+from orchestrator.engines.log_lines import ended
 from orchestrator.engines.process_engine import (
     PROCESS_IMAGE_ID,
     ProcessEngine,
@@ -351,9 +352,9 @@ def process_spec(
 def run(
     engine: ProcessEngine, spec: ContainerSpec, cancel: threading.Event | None = None
 ) -> tuple[ContainerOutcome, list[str]]:
-    lines: list[str] = []
-    outcome = engine.run(spec, on_log=lines.append, cancel=cancel or threading.Event())
-    return outcome, lines
+    blocks: list[str] = []
+    outcome = engine.run(spec, on_log=blocks.append, cancel=cancel or threading.Event())
+    return outcome, "".join(ended(text) for text in blocks).splitlines()
 
 
 def test_main_runs_with_host_paths_env_and_job_args(tmp_path: Path) -> None:

@@ -376,8 +376,12 @@ def fake_s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[FakeEngine
     monkeypatch.setattr("orchestrator.cli.command.connect", lambda: fake)
     SETTINGS_USED.clear()
 
-    def download(uri: str, settings: s3.S3Settings | None = None) -> s3.Download:
-        assert isinstance(settings, s3.S3Settings)
+    def download(
+        uri: str,
+        settings: s3.S3Settings | None = None,
+        progress: s3.DownloadProgress | None = None,
+    ) -> s3.Download:
+        assert isinstance(settings, s3.S3Settings) and progress is not None
         SETTINGS_USED.append(settings)
         path = fetch(uri)
         return s3.Download(uri=uri, path=path, files=3, bytes=2048, fetched=1, cached=2)
