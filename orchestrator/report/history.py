@@ -46,7 +46,8 @@ def list_runs(runs_dir: Path, name: str | None = None) -> list[RunRecord]:
     """The runs under ``runs_dir``, newest first; only those of ``name`` when given. A folder
     that is not a readable run is left out."""
     folders = list(runs_dir.iterdir()) if runs_dir.is_dir() else []
-    records = [r for r in (_record(f) for f in folders if f.is_dir()) if r is not None]
+    runs = [f for f in folders if f.is_dir() and not f.is_symlink()]  # latest: a run's alias
+    records = [r for r in (_record(f) for f in runs) if r is not None]
     parts = {Path(part).resolve() for r in records for part in r.parts}
     records = [r for r in records if Path(r.run_dir).resolve() not in parts]
     records.sort(key=lambda r: (r.started_at or 0.0, r.run_id), reverse=True)
