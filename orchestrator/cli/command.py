@@ -5,6 +5,7 @@ way its reports are written, its exit code)."""
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -50,12 +51,26 @@ def user_errors() -> Iterator[None]:
         if JSON_COMMANDS:
             from .summary import emit_error  # deferred: pydantic, only with --json
 
-            emit_error(str(exc), exc.exit_code)
+            emit_error(JSON_COMMANDS[-1], str(exc), exc.exit_code)
         raise typer.Exit(exc.exit_code) from None
 
 
 def print_error(exc: CitError) -> None:
     errors.print(f"[bold red]error:[/] {markup_safe(exc)}", highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def json_mode(command: str) -> Iterator[None]:
+    """While ``command`` runs with ``--json``, its human output goes to stderr and stdout is
+    left for its summary."""
+    before = console._file  # None: whatever sys.stdout is when it prints
+    console.file = sys.stderr
+    JSON_COMMANDS.append(command)
+    try:
+        yield
+    finally:
+        JSON_COMMANDS.pop()
+        console._file = before
 
 
 def emit_summary(command: str, **fields: Any) -> None:

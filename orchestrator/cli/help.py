@@ -10,6 +10,8 @@ from typing import Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from .command import json_mode
+
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 """Given to the root app: every command inherits it from its parent's context."""
 
@@ -95,9 +97,7 @@ def add(app: typer.Typer, path: str, function: Callable[..., Any]) -> None:
     def command(**options: Any) -> Any:
         if not options.get("json_output"):
             return function(**options)
-        from .summary import json_mode  # deferred: pydantic, only with --json
-
-        with json_mode(path, enabled=True):
+        with json_mode(path):
             return function(**options)
 
     name = path.split()[-1]

@@ -1,15 +1,14 @@
 """``--json``: what a command did, as one JSON object on stdout, the same keys for every command.
 
-While a command runs with ``--json`` its human output goes to stderr, so stdout holds the
-summary alone (``cit run --json | jq .verdict``). A ``CitError`` still ends in a summary, with
-``error`` set and exit code 2.
+While a command runs with ``--json`` its human output goes to stderr (``command.json_mode``),
+so stdout holds the summary alone (``cit run --json | jq .verdict``). A ``CitError`` still ends
+in a summary, with ``error`` set and exit code 2.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +17,7 @@ from pydantic import BaseModel, Field
 from .._version import __version__
 from ..report.formats import FILE_NAMES, ReportFormat
 from ..run.rundir import MANIFEST
-from ..verdict import EXIT_BAD_INPUT, Outcome
-from .command import JSON_COMMANDS, console
+from ..verdict import EXIT_BAD_INPUT, EXIT_INTERRUPTED, Outcome
 
 if TYPE_CHECKING:
     from ..report.model import Report
@@ -110,32 +108,13 @@ def _report_paths(paths: dict[str, Path]) -> set[str]:
     return {str(paths[name]) for name in FILE_NAMES.values() if name in paths}
 
 
-@contextmanager
-def json_mode(command: str, enabled: bool) -> Iterator[None]:
-    """While ``command`` runs with ``--json``, its human output goes to stderr."""
-    if not enabled:
-        yield
-        return
-    before = console._file  # None: whatever sys.stdout is when it prints
-    console.file = sys.stderr
-    JSON_COMMANDS.append(command)
-    try:
-        yield
-    finally:
-        JSON_COMMANDS.pop()
-        console._file = before
-
-
 def emit(summary: Summary) -> None:
-    """Print the summary, when the command runs with ``--json``."""
-    if JSON_COMMANDS:
-        sys.stdout.write(summary.model_dump_json(indent=2) + "\n")
-        sys.stdout.flush()
+    """Print the summary on stdout, alone."""
+    sys.stdout.write(summary.model_dump_json(indent=2) + "\n")
+    sys.stdout.flush()
 
 
-def emit_error(message: str, exit_code: int = EXIT_BAD_INPUT) -> None:
-    """The summary of a command stopped by bad input, when it runs with ``--json``."""
-    if JSON_COMMANDS:
-        verdict = Outcome.INTERRUPTED if exit_code == 130 else Outcome.ERROR
-        command = JSON_COMMANDS[-1]
-        emit(Summary(command=command, exit_code=exit_code, verdict=verdict, error=message))
+def emit_error(command: str, message: str, exit_code: int = EXIT_BAD_INPUT) -> None:
+    """The summary of a command stopped by bad input (or interrupted)."""
+    verdict = Outcome.INTERRUPTED if exit_code == EXIT_INTERRUPTED else Outcome.ERROR
+    emit(Summary(command=command, exit_code=exit_code, verdict=verdict, error=message))

@@ -19,6 +19,7 @@ from ..errors import CitError, InputError
 from ..files import describe_error, first_line
 from ..run.results import RunResult, Status
 from ..run.rundir import MANIFEST, read_manifest
+from ..verdict import Outcome, outcome_of_status
 from .model import REPORT_FILE, SCHEMA_VERSION, Report, build_report, load_report, pipeline_suite
 
 
@@ -77,7 +78,7 @@ def _pipeline_record(folder: Path, run: RunResult) -> RunRecord:
         command=report.cit_report if report else "run",
         name=run.pipeline,
         names=[run.pipeline],
-        outcome=report.outcome.value if report else run.status.value,
+        outcome=report.outcome.value if report else outcome_of_status(run.status).value,
         started_at=run.started_at,
         duration_seconds=round(duration, 3) if duration is not None else None,
         steps={s.name: s.duration_seconds for s in run.steps},
@@ -90,7 +91,8 @@ def _broken_steps(run: RunResult) -> list[str]:
 
 
 def _not_passed(report: Report) -> list[str]:
-    return [t.name for t in report.tests if t.outcome.value in ("failed", "error", "interrupted")]
+    judged = (Outcome.FAILED, Outcome.ERROR, Outcome.INTERRUPTED)
+    return [t.name for t in report.tests if t.outcome in judged]
 
 
 def _report_record(folder: Path, report: Report) -> RunRecord:
