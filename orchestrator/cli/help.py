@@ -16,7 +16,7 @@ CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 """Given to the root app: every command inherits it from its parent's context."""
 
 EXAMPLES: dict[str, list[str]] = {
-    "cit": ["cit run --dag examples/tabular/pipeline.py --quiet", "cit history --json"],
+    "cit": ["cit run --dag examples/tabular/pipeline.py --quiet", "cit report --format html"],
     "run": [
         "cit run --dag examples/tabular/pipeline.py --quiet --format junit --format html",
     ],

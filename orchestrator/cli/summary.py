@@ -81,7 +81,10 @@ def counts_of(report: Report) -> Counts:
 def of_report(
     command: str, report: Report, run_dir: Path | None, written: Iterable[Path] = ()
 ) -> Summary:
-    """The summary of a command that wrote ``report`` (into ``run_dir``), with its files."""
+    """The summary of a command that wrote ``report`` (into ``run_dir``), with its files; every
+    path absolute."""
+    run_dir = run_dir.absolute() if run_dir is not None else None
+    written = [path.absolute() for path in written]
     paths = {path.name: path for path in written if run_dir is None or path.parent == run_dir}
     manifest = run_dir / MANIFEST if run_dir is not None else None
 
