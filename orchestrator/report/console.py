@@ -292,7 +292,8 @@ def history_table(runs: Sequence[RunRecord]) -> Table:
     """Earlier runs: when, what, the verdict, how long, and what broke or took longest."""
 
     table = Table(title="runs, newest first", title_justify="left")
-    for column in ("run", "started", "command", "pipeline / script", "status", "duration", "steps"):
+    columns = ("run", "started", "command", "pipeline / script", "verdict", "duration", "steps")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for run in runs:
         started = (
