@@ -388,3 +388,19 @@ def test_the_platform_check_passes_here(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(SystemExit) as stopped:
         refuse_native_windows()
     assert stopped.value.code == 2
+
+
+def test_test_all_names_where_each_report_lands(project: Path, fake: FakeEngine) -> None:
+    (project / "conf").mkdir()
+    (project / "conf/cit.yaml").write_text(
+        "test_scenarios: [{name: small, dag_file: ../pipeline.yaml}]\n"
+        "reporting: {formats: [json, junit], output_directory: copies}\n"
+    )
+    result = invoke("test-all", "--config", "conf/cit.yaml")
+    assert result.exit_code == 0, result.output
+    copies = project / "conf/copies"  # relative to the configuration file
+    assert f"copied to {copies}: report.json, report.xml" in result.stdout
+    [said] = [line for line in result.stdout.splitlines() if line.startswith("report: ")]
+    assert Path(said.split()[1]).is_file() and (copies / "report.xml").is_file()
+    data = summary(invoke("test-all", "--config", "conf/cit.yaml", "--json"))
+    assert data["files"] == [str(copies / "report.json"), str(copies / "report.xml")]
