@@ -37,7 +37,7 @@ errors = TerminalConsole(stderr=True)
 JSON = ReportFormat.JSON
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 JSON_COMMANDS: list[str] = []
-"""The command running with ``--json``, if one is (see ``summary.json_mode``)."""
+"""The command running with ``--json``, if one is (see ``json_mode``)."""
 
 
 @contextmanager
@@ -217,10 +217,9 @@ class Command:
     def cit_dir(self, flag: Path | None) -> Path:
         """``flag``, else ``CIT_DIR``, else the configuration's ``execution.cit_dir``, else
         .cit; resolved."""
-        from .defaults import DEFAULT_CIT_DIR
+        from .defaults import cit_dir_of
 
-        configured = self.config.execution.cit_dir if self.config is not None else None
-        return (flag or self.env.cit_dir or configured or DEFAULT_CIT_DIR).resolve()
+        return cit_dir_of(flag, self.env, self.config).resolve()
 
     def _settings(self) -> RunSettings:
         """Each setting from its flag, else ``CIT_*``, else the configuration file, else the

@@ -131,9 +131,12 @@ def load(path: Path | None) -> IntegrationTestConfig:
         raise InputError(exc.message, file=path, field=field) from None
 
 
-def cit_dir_of(flag: Path | None, env: Environment, config: IntegrationTestConfig) -> Path:
+def cit_dir_of(
+    flag: Path | None, env: Environment, config: IntegrationTestConfig | None
+) -> Path:
     """Where runs are written: --cit-dir, ``CIT_DIR``, the file's ``execution.cit_dir``, .cit."""
-    return flag or env.cit_dir or config.execution.cit_dir or DEFAULT_CIT_DIR
+    configured = config.execution.cit_dir if config is not None else None
+    return flag or env.cit_dir or configured or DEFAULT_CIT_DIR
 
 
 def with_environment(config: IntegrationTestConfig, env: Environment) -> IntegrationTestConfig:
