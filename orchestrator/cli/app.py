@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 
 from .._version import __version__
-from ..engines.image_build import RequestedMode
+from ..engines.image_additions import read_additions
+from ..engines.image_build import RequestedMode, image_key
 from ..errors import CitError
 from ..run.settings import RUNNER_IMAGE
 from ..terminal_text import markup_safe
@@ -22,6 +23,7 @@ from ..verdict import EXIT_INTERRUPTED
 from . import options
 from .command import (
     STOP_SIGNALS,
+    additions_builder,
     console,
     docker,
     emit_summary,
@@ -70,7 +72,10 @@ def cit(
 
 
 def image_build(
-    tag: Annotated[str, typer.Option(help="Image tag.")] = RUNNER_IMAGE,
+    tag: Annotated[
+        str | None,
+        typer.Option(help=f"Image tag (default {RUNNER_IMAGE}; with --add, one derived from it)."),
+    ] = None,
     mode: Annotated[
         RequestedMode,
         typer.Option(help="registry: FROM a Python base image; bootstrap: from Debian."),
@@ -78,15 +83,60 @@ def image_build(
     requirements: Annotated[
         Path | None, typer.Option(help="Python requirements file instead of the shipped one.")
     ] = None,
+    add: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="PKG",
+            help="A package to add on top of the shipped pins (NAME==VERSION); repeat.",
+        ),
+    ] = None,
+    add_requirements: Annotated[
+        list[Path] | None,
+        typer.Option(
+            metavar="FILE", help="A requirements file whose packages are added on top of the pins."
+        ),
+    ] = None,
     json_output: options.Json = False,
 ) -> None:
     """Build the SageMaker-like runner image, with or without a container registry."""
     with user_errors():
         if requirements is not None and not requirements.is_file():
             raise CitError(f"--requirements: no such file: {requirements}")
-        image_builder(docker(), mode, requirements)(tag)
-        console.print(f"[green]built {markup_safe(tag)}[/]")
-    emit_summary("image build", details={"image": tag})
+        if add or add_requirements:
+            if requirements is not None:
+                raise CitError(
+                    "--requirements replaces the shipped pins and --add/--add-requirements add "
+                    "to them: use one or the other"
+                )
+            additions = read_additions(add or [], add_requirements or [])
+            built = additions_builder(docker(), mode)(additions, tag)
+            shown = markup_safe(built)
+            console.print(
+                f"[green]built {shown}[/]: run with --image {shown} or a step's image:",
+                soft_wrap=True,
+            )
+            emit_summary("image build", details={"image": built})
+            return
+        image_builder(docker(), mode, requirements)(tag or RUNNER_IMAGE)
+        console.print(f"[green]built {markup_safe(tag or RUNNER_IMAGE)}[/]")
+    emit_summary("image build", details={"image": tag or RUNNER_IMAGE})
+
+
+def image_key_command(
+    requirements: Annotated[
+        Path | None, typer.Option(help="The requirements file the image is built from.")
+    ] = None,
+    json_output: options.Json = False,
+) -> None:
+    """Print a key that changes whenever the runner image would (for a CI cache)."""
+    with user_errors():
+        if requirements is not None and not requirements.is_file():
+            raise CitError(f"--requirements: no such file: {requirements}")
+        key = image_key(requirements)
+    if json_output:
+        emit_summary("image key", details={"key": key})
+    else:
+        print(key)
 
 
 def clean(
@@ -95,14 +145,21 @@ def clean(
     ] = False,
     json_output: options.Json = False,
 ) -> None:
-    """Remove containers that an interrupted or killed cit left behind (found by label)."""
-    from ..engines.cleanup import sweep_orphans  # deferred: only cit clean needs it
+    """Remove containers (found by label), and host processes and their scratch folders (found
+    by marker), that an interrupted or killed cit left behind."""
+    from ..engines.cleanup import sweep_orphans  # deferred: only cit clean needs them
+    from ..engines.process_guard import sweep_leftovers
+
+    folders = sweep_leftovers(include_live=force)
+    for folder in folders:
+        say(f"removed {folder}")
     with user_errors():
         removed = sweep_orphans(docker(), include_live=force)
     for name in removed:
         say(f"removed {name}")
-    console.print(f"{len(removed)} container(s) removed")
-    emit_summary("clean", details={"removed": removed})
+    left = f" and {len(folders)} process folder(s)" if folders else ""
+    console.print(f"{len(removed)} container(s){left} removed")
+    emit_summary("clean", details={"removed": removed, "folders": [str(f) for f in folders]})
 
 
 def version(json_output: options.Json = False) -> None:
@@ -127,6 +184,7 @@ commands: dict[str, Callable[..., None]] = {
 for path, function in commands.items():
     add(app, path, function)
 add(image_app, "image build", image_build)
+add(image_app, "image key", image_key_command)
 add(import_app, "import sagemaker", import_sagemaker)
 
 

@@ -39,7 +39,8 @@ EXAMPLES: dict[str, list[str]] = {
     "clean": ["cit clean"],
     "version": ["cit version"],
     "image": ["cit image build"],
-    "image build": ["cit image build --mode bootstrap"],
+    "image build": ["cit image build --mode bootstrap", "cit image build --add lightgbm==4.5.0"],
+    "image key": ["cit image key"],
     "import": ["cit import sagemaker pipeline.definition.json -o pipeline.yaml"],
     "import sagemaker": [
         "cit import sagemaker examples/tabular/sagemaker_pipeline.py -o tabular.yaml",

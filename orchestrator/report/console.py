@@ -316,7 +316,10 @@ def history_table(runs: Sequence[RunRecord]) -> Table:
 
 
 def _history_verdict(recorded: str) -> Text:
-    """A run's outcome; an old record's status (``succeeded``) in the same words."""
+    """A run's outcome; an old record's status (``succeeded``) in the same words; a run going
+    on now is ``running``."""
+    if recorded == "running":
+        return plain(recorded, "cyan")
     if recorded in STATUS_OUTCOMES:
         return verdict_text(STATUS_OUTCOMES[recorded])
     return plain(recorded, "bold red")

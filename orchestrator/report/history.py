@@ -18,7 +18,7 @@ from ..dataflow.tester import FLOW_REPORT
 from ..errors import CitError, InputError
 from ..files import describe_error, first_line
 from ..run.results import RunResult, Status
-from ..run.rundir import MANIFEST, read_manifest
+from ..run.rundir import MANIFEST, read_manifest, still_running
 from ..verdict import Outcome, outcome_of_status
 from .model import REPORT_FILE, SCHEMA_VERSION, Report, build_report, load_report, pipeline_suite
 
@@ -78,12 +78,20 @@ def _pipeline_record(folder: Path, run: RunResult) -> RunRecord:
         command=report.cit_report if report else "run",
         name=run.pipeline,
         names=[run.pipeline],
-        outcome=report.outcome.value if report else outcome_of_status(run.status).value,
+        outcome=report.outcome.value if report else _outcome_so_far(run),
         started_at=run.started_at,
         duration_seconds=round(duration, 3) if duration is not None else None,
         steps={s.name: s.duration_seconds for s in run.steps},
         failed=_not_passed(report) if report else _broken_steps(run),
     )
+
+
+def _outcome_so_far(run: RunResult) -> str:
+    """The verdict of a run without a report, from its status; one going on now (its cit
+    alive: ``read_manifest`` settled the others) is still ``running``."""
+    if run.status is Status.RUNNING:
+        return Status.RUNNING.value
+    return outcome_of_status(run.status).value
 
 
 def _broken_steps(run: RunResult) -> list[str]:
@@ -160,6 +168,12 @@ def _read(path: Path) -> Report:
 
 def _rebuilt(folder: Path) -> Report:
     run = read_manifest(folder)
+    if still_running(run):
+        raise InputError(
+            f"the run is still running (cit {run.owner}); its report is written when it ends",
+            file=folder,
+            field="--test-results",
+        )
     flow_file = folder / FLOW_REPORT
     flow = (
         DataFlowTestResult.model_validate_json(flow_file.read_text(encoding="utf-8"))
@@ -174,5 +188,6 @@ def _rebuilt(folder: Path) -> Report:
     )
     interrupted = run.status is Status.INTERRUPTED
     report = build_report("run", [pipeline_suite(flow, run)], interrupted=interrupted)
-    finished = run.finished_at or time.time()
+    # A run still going has lasted until now; one whose cit was killed, an unknown time.
+    finished = run.finished_at or (time.time() if run.status is Status.RUNNING else run.started_at)
     return report.model_copy(update={"duration_seconds": round(finished - run.started_at, 3)})
