@@ -235,7 +235,8 @@ def run_cit(cit: Sequence[str], dag: Path, cit_dir: Path, image: str, label: str
         raise BenchmarkError(
             f"cit run exited with {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
         )
-    manifests = sorted((cit_dir / "runs").glob("*/manifest.json"))
+    runs = (cit_dir / "runs").glob("*/manifest.json")
+    manifests = sorted(p for p in runs if p.parent.name != "latest")  # latest: an alias
     if len(manifests) != 1:
         raise BenchmarkError(f"expected one run under {cit_dir / 'runs'}, found {len(manifests)}")
     manifest = json.loads(manifests[0].read_text(encoding="utf-8"))

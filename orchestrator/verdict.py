@@ -41,6 +41,46 @@ class Outcome(StrEnum):
     INTERRUPTED = "interrupted"
 
 
+EXPECTED_FAILURE = "failed as expected"
+"""What a test case that was to fail (``should_complete: false``) and did is called."""
+
+STYLES = {
+    Outcome.PASSED: "green",
+    Outcome.FAILED: "bold red",
+    Outcome.ERROR: "bold red",
+    Outcome.SKIPPED: "yellow",
+    Outcome.INTERRUPTED: "yellow",
+}
+"""The terminal colour of each outcome, wherever the console shows one."""
+
+STATUS_OUTCOMES = {
+    "succeeded": Outcome.PASSED,
+    "failed": Outcome.FAILED,
+    "timeout": Outcome.FAILED,
+    "oom": Outcome.FAILED,
+    "error": Outcome.ERROR,
+    "skipped": Outcome.SKIPPED,
+    "pending": Outcome.SKIPPED,
+    "running": Outcome.INTERRUPTED,
+    "interrupted": Outcome.INTERRUPTED,
+}
+"""A step's (or a run's) status as the outcome it judges to: a timed-out step failed, a step
+left ``running`` by a stopped cit was interrupted."""
+
+
+def outcome_word(outcome: Outcome, *, expected_failure: bool = False) -> str:
+    """How the console, ``cit history``, HTML and JUnit name an outcome: its value, and
+    "failed as expected" for a passed test case that was to fail."""
+    if outcome is Outcome.PASSED and expected_failure:
+        return EXPECTED_FAILURE
+    return outcome.value
+
+
+def outcome_of_status(status: str) -> Outcome:
+    """The outcome of a step or run status (``Status`` values)."""
+    return STATUS_OUTCOMES[status]
+
+
 def overall(outcomes: Iterable[Outcome]) -> Outcome:
     """The worst of ``outcomes``: interrupted, error, failed, then passed (skips do not count)."""
     seen = set(outcomes)

@@ -7,6 +7,7 @@ import gc
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -19,46 +20,57 @@ from ..errors import CitError
 from ..run.settings import RUNNER_IMAGE
 from ..terminal_text import markup_safe
 from ..verdict import EXIT_INTERRUPTED
+from . import options
 from .command import (
     STOP_SIGNALS,
     additions_builder,
     console,
     docker,
+    emit_summary,
     errors,
     image_builder,
     say,
     user_errors,
 )
-from .convert import import_app
+from .convert import import_app, import_sagemaker
 from .data import generate_data_command
+from .help import CONTEXT_SETTINGS, add, group
 from .render import history, report_command
 from .run import run, test_flow_command, validate_contracts_command
 from .scripts import test_s3_command, test_script_command
 from .suite import test_all_command
 
-app = typer.Typer(
+app = group(
+    "Run SageMaker pipeline scripts in SageMaker-like containers, in DAG order.",
+    "cit",
     name="cit",
-    help="Run SageMaker pipeline scripts in SageMaker-like containers, in DAG order.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=CONTEXT_SETTINGS,
 )
-image_app = typer.Typer(help="The runner image.", no_args_is_help=True)
+image_app = group("The runner image.", "image")
 app.add_typer(image_app, name="image")
 app.add_typer(import_app, name="import")
 
-app.command()(run)
-app.command("test-flow")(test_flow_command)
-app.command("validate-contracts")(validate_contracts_command)
-app.command("test-script")(test_script_command)
-app.command("test-s3")(test_s3_command)
-app.command("generate-data")(generate_data_command)
-app.command("test-all")(test_all_command)
-app.command("report")(report_command)
-app.command()(history)
+
+def show_version(value: bool) -> None:
+    if value:
+        console.print(__version__)
+        raise typer.Exit()
 
 
-@image_app.command("build")
+@app.callback()
+def cit(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=show_version, is_eager=True, help="Print cit's version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Run SageMaker pipeline scripts in SageMaker-like containers, in DAG order."""
+
+
 def image_build(
     tag: Annotated[
         str | None,
@@ -84,6 +96,7 @@ def image_build(
             metavar="FILE", help="A requirements file whose packages are added on top of the pins."
         ),
     ] = None,
+    json_output: options.Json = False,
 ) -> None:
     """Build the SageMaker-like runner image, with or without a container registry."""
     with user_errors():
@@ -102,29 +115,35 @@ def image_build(
                 f"[green]built {shown}[/]: run with --image {shown} or a step's image:",
                 soft_wrap=True,
             )
+            emit_summary("image build", details={"image": built})
             return
         image_builder(docker(), mode, requirements)(tag or RUNNER_IMAGE)
         console.print(f"[green]built {markup_safe(tag or RUNNER_IMAGE)}[/]")
+    emit_summary("image build", details={"image": tag or RUNNER_IMAGE})
 
 
-@image_app.command("key")
 def image_key_command(
     requirements: Annotated[
         Path | None, typer.Option(help="The requirements file the image is built from.")
     ] = None,
+    json_output: options.Json = False,
 ) -> None:
     """Print a key that changes whenever the runner image would (for a CI cache)."""
     with user_errors():
         if requirements is not None and not requirements.is_file():
             raise CitError(f"--requirements: no such file: {requirements}")
-        print(image_key(requirements))
+        key = image_key(requirements)
+    if json_output:
+        emit_summary("image key", details={"key": key})
+    else:
+        print(key)
 
 
-@app.command()
 def clean(
     force: Annotated[
         bool, typer.Option("--force", help="Also remove containers of cit runs still going.")
     ] = False,
+    json_output: options.Json = False,
 ) -> None:
     """Remove containers (found by label), and host processes and their scratch folders (found
     by marker), that an interrupted or killed cit left behind."""
@@ -140,12 +159,33 @@ def clean(
         say(f"removed {name}")
     left = f" and {len(folders)} process folder(s)" if folders else ""
     console.print(f"{len(removed)} container(s){left} removed")
+    emit_summary("clean", details={"removed": removed, "folders": [str(f) for f in folders]})
 
 
-@app.command()
-def version() -> None:
+def version(json_output: options.Json = False) -> None:
     """Print cit's version."""
     console.print(__version__)
+    emit_summary("version")
+
+
+commands: dict[str, Callable[..., None]] = {
+    "run": run,
+    "test-flow": test_flow_command,
+    "validate-contracts": validate_contracts_command,
+    "test-script": test_script_command,
+    "test-s3": test_s3_command,
+    "generate-data": generate_data_command,
+    "test-all": test_all_command,
+    "report": report_command,
+    "history": history,
+    "clean": clean,
+    "version": version,
+}
+for path, function in commands.items():
+    add(app, path, function)
+add(image_app, "image build", image_build)
+add(image_app, "image key", image_key_command)
+add(import_app, "import sagemaker", import_sagemaker)
 
 
 def main() -> None:

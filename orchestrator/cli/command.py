@@ -5,6 +5,7 @@ way its reports are written, its exit code)."""
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,9 +16,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
+from ..engines.base import Isolation
 from ..engines.image_additions import Additions, build_with_additions
 from ..engines.image_build import RequestedMode, build_runner_image
 from ..errors import CitError
+from ..report.formats import ReportFormat
 from ..run.settings import RUNNER_IMAGE, RunSettings
 from ..terminal_text import TerminalConsole, human_size, markup_safe, plain, progress_interval
 
@@ -25,7 +28,6 @@ if TYPE_CHECKING:
     from ..aws.s3 import Download
     from ..engines.docker_engine import DockerEngine
     from ..report.config import ReportingConfig
-    from ..report.formats import ReportFormat
     from ..report.model import Report
     from ..run.progress import ConsoleObserver
     from ..suite.config import IntegrationTestConfig
@@ -33,21 +35,62 @@ if TYPE_CHECKING:
 console = TerminalConsole()
 errors = TerminalConsole(stderr=True)
 
+JSON = ReportFormat.JSON
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+JSON_COMMANDS: list[str] = []
+"""The command running with ``--json``, if one is (see ``json_mode``)."""
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a CitError into one line on stderr and exit code 2."""
+    """Turn a CitError into one line on stderr and exit code 2 (and, with ``--json``, a
+    summary saying so on stdout)."""
     try:
         yield
     except CitError as exc:
         print_error(exc)
+        if JSON_COMMANDS:
+            from .summary import emit_error  # deferred: pydantic, only with --json
+
+            emit_error(JSON_COMMANDS[-1], str(exc), exc.exit_code)
         raise typer.Exit(exc.exit_code) from None
 
 
 def print_error(exc: CitError) -> None:
     errors.print(f"[bold red]error:[/] {markup_safe(exc)}", highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def json_mode(command: str) -> Iterator[None]:
+    """While ``command`` runs with ``--json``, its human output goes to stderr and stdout is
+    left for its summary."""
+    before = console._file  # None: whatever sys.stdout is when it prints
+    console.file = sys.stderr
+    JSON_COMMANDS.append(command)
+    try:
+        yield
+    finally:
+        JSON_COMMANDS.pop()
+        console._file = before
+
+
+def emit_summary(command: str, **fields: Any) -> None:
+    """With ``--json``: the summary of ``command``, ``fields`` as ``summary.Summary`` names
+    them."""
+    if JSON_COMMANDS:
+        from .summary import Summary, emit  # deferred: pydantic, only with --json
+
+        emit(Summary(command=command, **fields))
+
+
+def emit_report_summary(
+    command: str, report: Report, run_dir: Path | None, written: list[Path]
+) -> None:
+    """With ``--json``: the summary of a command that wrote ``report`` into ``run_dir``."""
+    if JSON_COMMANDS:
+        from .summary import emit, of_report  # deferred: as above
+
+        emit(of_report(command, report, run_dir, written))
 
 
 def say(text: str) -> None:
@@ -159,27 +202,14 @@ class Docker:
         image_builder(self.engine)(tag)
 
 
-def configuration(path: Path | None) -> IntegrationTestConfig:
-    """The --config file (every default without one); read only by commands that take it."""
-    from ..suite.config import config_or_defaults
+def runs_dir_of(cit_dir: Path | None) -> Path:
+    """The runs folder of a command that reads earlier runs: its --cit-dir, else ``CIT_DIR``,
+    else the configuration file's ``execution.cit_dir``, else .cit."""
+    from .defaults import cit_dir_of, config_path, environment, load
 
-    return config_or_defaults(path)
-
-
-def formats_of(
-    chosen: list[ReportFormat] | None, config: IntegrationTestConfig
-) -> list[ReportFormat]:
-    """The formats of --format, else those of the configuration."""
-    return list(chosen) if chosen else list(config.reporting.formats)
-
-
-def reporting_of(
-    chosen: list[ReportFormat] | None, config: IntegrationTestConfig
-) -> ReportingConfig:
-    """What a command writes into its run directory: the configuration's reporting with the
-    formats of --format (only test-all copies its reports elsewhere)."""
-    update = {"formats": formats_of(chosen, config), "output_directory": None}
-    return config.reporting.model_copy(update=update)
+    with user_errors():
+        env = environment()
+        return cit_dir_of(cit_dir, env, load(config_path(None, env))) / "runs"
 
 
 def say_written(paths: list[Path]) -> None:
@@ -202,16 +232,39 @@ class Command:
     the end: its reports written (one way for every command) and its exit code."""
 
     def __init__(
-        self, cit_dir: Path, image: str | None = None, max_workers: int | None = None
+        self, cit_dir: Path | None, image: str | None = None, max_workers: int | None = None
     ) -> None:
+        from .defaults import environment  # deferred: pydantic, as below
+
         self.started = time.time()
-        defaults = RunSettings()
-        self.settings = RunSettings(
-            cit_dir=cit_dir.resolve(),
-            image=image or defaults.image,
-            max_workers=max_workers or defaults.max_workers,
-        )
+        self.flags = (cit_dir, image, max_workers)
+        with user_errors():
+            self.env = environment()
+        self.config: IntegrationTestConfig | None = None
+        self.settings = self._settings()
         self.cancel = threading.Event()
+
+    def cit_dir(self, flag: Path | None) -> Path:
+        """``flag``, else ``CIT_DIR``, else the configuration's ``execution.cit_dir``, else
+        .cit; resolved."""
+        from .defaults import cit_dir_of
+
+        return cit_dir_of(flag, self.env, self.config).resolve()
+
+    def _settings(self) -> RunSettings:
+        """Each setting from its flag, else ``CIT_*``, else the configuration file, else the
+        default; the file's execution limits applied."""
+        cit_dir, image, max_workers = self.flags
+        env, execution = self.env, self.config.execution if self.config is not None else None
+        defaults = RunSettings()
+        settings = RunSettings(
+            cit_dir=self.cit_dir(cit_dir),
+            image=image or env.image or (execution.container_image if execution else None)
+            or defaults.image,
+            max_workers=max_workers or env.max_workers
+            or (execution.max_workers if execution else None) or defaults.max_workers,
+        )
+        return execution.limits_of(settings) if execution is not None else settings
 
     def watch(self, quiet: bool, view: type[ConsoleObserver] | None = None) -> ConsoleObserver:
         """The console view of the run (default: the live table of steps); from now on Ctrl-C
@@ -225,10 +278,35 @@ class Command:
         return observer
 
     def configure(self, path: Path | None) -> IntegrationTestConfig:
-        """The --config file, whose execution limits every such command applies."""
-        config = configuration(path)
-        self.settings = config.execution.limits_of(self.settings)
-        return config
+        """The configuration file (--config, else ``CIT_CONFIG``, else the one found up the
+        folder tree), whose settings come after the flags and ``CIT_*``."""
+        from .defaults import config_path, load, with_environment
+
+        self.config = with_environment(load(config_path(path, self.env)), self.env)
+        self.settings = self._settings()
+        return self.config
+
+    def isolation(self, chosen: Isolation | None) -> Isolation:
+        """--isolation, else ``CIT_ISOLATION``, else the file's ``execution.isolation_mode``."""
+        mode = self.config.execution.isolation_mode if self.config is not None else "container"
+        return chosen or self.env.isolation or mode
+
+    def formats(self, chosen: list[ReportFormat] | None) -> list[ReportFormat]:
+        """--format, else ``CIT_FORMAT``, else the file's ``reporting.formats``."""
+        if chosen:
+            return list(chosen)
+        if self.env.formats:
+            return list(self.env.formats)
+        return list(self.config.reporting.formats) if self.config is not None else [JSON]
+
+    def reporting(self, chosen: list[ReportFormat] | None) -> ReportingConfig:
+        """What the command writes into its run directory: the file's reporting with the
+        formats chosen (only test-all copies its reports elsewhere)."""
+        from ..report.config import ReportingConfig
+
+        base = self.config.reporting if self.config is not None else ReportingConfig()
+        update = {"formats": self.formats(chosen), "output_directory": None}
+        return base.model_copy(update=update)
 
     def write_reports(
         self,
@@ -245,7 +323,11 @@ class Command:
         with user_errors():
             return write_reports(report, run_dir, reporting, source)
 
-    def finish(self, report: Report, run_dir: Path, reporting: ReportingConfig) -> NoReturn:
+    def finish(
+        self, name: str, report: Report, run_dir: Path, reporting: ReportingConfig
+    ) -> NoReturn:
         """Write the reports, name them, and exit with the report's verdict."""
-        say_written(self.write_reports(report, run_dir, reporting))
+        written = self.write_reports(report, run_dir, reporting)
+        say_written(written)
+        emit_report_summary(name, report, run_dir, written)
         raise typer.Exit(report.exit_code)

@@ -17,21 +17,18 @@ import typer
 
 from ..errors import CitError, InputError
 from . import options
-from .command import console, say, user_errors
+from .command import console, emit_summary, say, user_errors
+from .help import group
 
 if TYPE_CHECKING:
     from ..pipeline.model import SkippedStep
 
-import_app = typer.Typer(
-    help="Convert a pipeline written for another tool into cit's own YAML.",
-    no_args_is_help=True,
-)
+import_app = group("Convert a pipeline written for another tool into cit's own YAML.", "import")
 
 STDOUT = Path("-")
 YAML_NAMES = (".yaml", ".yml")
 
 
-@import_app.command("sagemaker")
 def import_sagemaker(
     definition: Annotated[
         Path,
@@ -59,6 +56,7 @@ def import_sagemaker(
     image_map: options.ImageMap = None,
     skip_step: options.SkipStep = None,
     skip_unsupported: options.SkipUnsupported = False,
+    json_output: options.Json = False,
 ) -> None:
     """Convert a SageMaker pipeline (definition or SDK file) into cit's YAML, to keep and edit.
 
@@ -72,6 +70,8 @@ def import_sagemaker(
         loading = options.definition_of(
             param, code_dir, image_map, skip_step, skip_unsupported
         )
+        if output == STDOUT and json_output:
+            raise CitError("--json and --output -: both write to standard output; give a file")
         if output != STDOUT:
             check_target(output, force)
         suffix = definition.suffix.lower()
@@ -101,6 +101,7 @@ def import_sagemaker(
     steps = len(pipeline.steps)
     say(f"wrote {output}: pipeline '{pipeline.name}', {steps} step{'s' * (steps != 1)}")
     console.print(f"run it with: cit run --dag {output}", highlight=False, soft_wrap=True)
+    emit_summary("import sagemaker", files=[str(output)], details={"steps": steps})
 
 
 def header(definition: Path, target: Path, skipped: Sequence[SkippedStep] = ()) -> str:

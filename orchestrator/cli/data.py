@@ -13,7 +13,8 @@ import typer
 
 from ..data.formats import DataFormat
 from ..errors import CitError
-from .command import say, user_errors
+from . import options
+from .command import emit_summary, say, user_errors
 
 if TYPE_CHECKING:
     from ..data.schemas import DataSchema
@@ -36,6 +37,7 @@ def generate_data_command(
         DataFormat | None,
         typer.Option("--format", help="csv or parquet (default: the schema's format, else csv)."),
     ] = None,
+    json_output: options.Json = False,
 ) -> None:
     """Write deterministic synthetic data that satisfies a schema (or a contract's input)."""
     from ..data import synthetic
@@ -49,6 +51,7 @@ def generate_data_command(
     if rows < declared.min_rows:
         where += f"; the schema asks for at least {declared.min_rows}"
     say(f"wrote {rows} rows to {where}")
+    emit_summary("generate-data", files=[str(file) for file in files], details={"rows": rows})
 
 
 def _generation_schema(

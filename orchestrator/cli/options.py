@@ -15,8 +15,14 @@ from ..run.settings import RUNNER_IMAGE
 if TYPE_CHECKING:
     from ..pipeline.sagemaker_definition import DefinitionOptions
 
-CIT_DIR = Path(".cit")
-"""The default of --cit-dir."""
+Json = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print a summary as one JSON object on stdout (run id, verdict, report paths, "
+        "counts); everything else goes to stderr.",
+    ),
+]
 
 Dag = Annotated[
     Path,
@@ -72,24 +78,35 @@ SkipUnsupported = Annotated[
 ]
 Image = Annotated[
     str | None,
-    typer.Option(help=f"Default image of steps that name none ({RUNNER_IMAGE})."),
+    typer.Option(
+        help=f"Default image of steps that name none (default: CIT_IMAGE, else "
+        f"execution.container_image of the configuration, else {RUNNER_IMAGE})."
+    ),
 ]
-CitDir = Annotated[Path, typer.Option(help="Where run directories are written.")]
+CitDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="Where run directories are written, under runs/ (default: CIT_DIR, else "
+        "execution.cit_dir of the configuration, else .cit)."
+    ),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Do not stream step logs.")]
 Formats = Annotated[
     list[ReportFormat] | None,
     typer.Option(
         "--format",
         help="Also write the report as junit (report.xml) or html (report.html) in the run "
-        "directory; report.json is always written (default: reporting.formats of --config).",
+        "directory; report.json is always written (default: CIT_FORMAT, else "
+        "reporting.formats of the configuration).",
     ),
 ]
 Config = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="Configuration file; its s3_integration section sets the S3 timeout, retries, "
-        "cache folder, default bucket and clean-up.",
+        help="Configuration file (default: CIT_CONFIG, else the nearest cit.yaml, cit.yml or "
+        "pyproject.toml with [tool.cit] here or above); its s3_integration section sets the S3 "
+        "timeout, retries, cache folder, default bucket and clean-up.",
     ),
 ]
 UpdateSnapshots = Annotated[
@@ -105,7 +122,13 @@ OutputReport = Annotated[
 Contract = Annotated[
     Path | None, typer.Option(help="Contract of a script file (mounts and outputs).")
 ]
-IsolationChoice = Annotated[Isolation, typer.Option(help="container (the default) or process.")]
+IsolationChoice = Annotated[
+    Isolation | None,
+    typer.Option(
+        help="container or process (default: CIT_ISOLATION, else execution.isolation_mode of "
+        "the configuration, else container)."
+    ),
+]
 
 
 def definition_of(

@@ -15,14 +15,25 @@ import typer
 from ..errors import CitError
 from ..report.formats import ReportFormat
 from . import options
-from .command import console, say, user_errors
+from .command import (
+    console,
+    emit_report_summary,
+    emit_summary,
+    runs_dir_of,
+    say,
+    user_errors,
+)
 
 
 def report_command(
     test_results: Annotated[
-        Path,
-        typer.Option(help="A run directory (.cit/runs/<id>) or its report.json."),
-    ],
+        Path | None,
+        typer.Option(
+            help="A run directory (.cit/runs/<id>), its report.json, or a run id "
+            "(default: the latest run, .cit/runs/latest).",
+            show_default=False,
+        ),
+    ] = None,
     report_format: Annotated[
         ReportFormat, typer.Option("--format", help="What to render.")
     ] = ReportFormat.HTML,
@@ -32,6 +43,8 @@ def report_command(
             help="Where to write it (default: report.<html|xml|json> in the run directory)."
         ),
     ] = None,
+    cit_dir: options.CitDir = None,
+    json_output: options.Json = False,
 ) -> None:
     """Render the report of an earlier run again: HTML, JUnit XML or JSON."""
     from ..report.formats import FILE_NAMES
@@ -40,10 +53,25 @@ def report_command(
 
     fmt = report_format
     with user_errors():
-        report = report_of(test_results)
-        folder = test_results if test_results.is_dir() else test_results.parent
+        path = run_of(test_results, cit_dir)
+        report = report_of(path)
+        folder = path if path.is_dir() else path.parent
         written = write_report_file(report, fmt, output or folder / FILE_NAMES[fmt])
     say(f"{fmt} report of {report.cit_report} ({report.outcome.value}): {written}")
+    emit_report_summary("report", report, folder, [folder / FILE_NAMES[ReportFormat.JSON], written])
+
+
+def run_of(given: Path | None, cit_dir: Path | None) -> Path:
+    """The run --test-results names: a folder or file, else a run id under the runs folder;
+    the latest run without it."""
+    from ..run.rundir import latest_run
+
+    runs = runs_dir_of(cit_dir)
+    if given is None:
+        return latest_run(runs)
+    if not given.exists() and given.name == str(given) and (runs / given.name).is_dir():
+        return runs / given.name
+    return given
 
 
 def history(
@@ -54,7 +82,8 @@ def history(
         str | None, typer.Option(help="Only the runs of this pipeline or script (by name).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="The newest this many runs.")] = 20,
-    cit_dir: options.CitDir = options.CIT_DIR,
+    cit_dir: options.CitDir = None,
+    json_output: options.Json = False,
 ) -> None:
     """Earlier runs with their status and durations, newest first."""
     from ..report.console import history_table
@@ -65,8 +94,10 @@ def history(
         if dag is not None and name is not None:
             raise CitError("--dag and --name: give one of them")
         wanted = load_and_validate(dag).name if dag is not None else name
-        runs = list_runs(cit_dir / "runs", wanted)[:limit]
-    if not runs:
-        say(f"no runs{f' of {wanted}' if wanted else ''} under {cit_dir / 'runs'}")
-        return
-    console.print(history_table(runs))
+    folder = runs_dir_of(cit_dir)
+    runs = list_runs(folder, wanted)[:limit]
+    if runs:
+        console.print(history_table(runs))
+    else:
+        say(f"no runs{f' of {wanted}' if wanted else ''} under {folder}")
+    emit_summary("history", details={"runs": [run.model_dump(mode="json") for run in runs]})

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from ..errors import CitError
+from ..verdict import Outcome, finding_outcomes, verdict_of
 from . import options
 from .command import (
     Command,
     Docker,
     console,
-    formats_of,
+    emit_report_summary,
+    emit_summary,
     print_error,
     say,
     say_written,
@@ -40,10 +42,14 @@ if TYPE_CHECKING:
 def run(
     dag: options.Dag,
     max_workers: Annotated[
-        int | None, typer.Option(min=1, help="Steps run at once (default: number of cores).")
+        int | None, typer.Option(
+            min=1,
+            help="Steps run at once (default: CIT_MAX_WORKERS, else execution.max_workers of "
+            "the configuration, else the number of cores).",
+        )
     ] = None,
     image: options.Image = None,
-    cit_dir: options.CitDir = options.CIT_DIR,
+    cit_dir: options.CitDir = None,
     quiet: options.Quiet = False,
     update_snapshots: options.UpdateSnapshots = False,
     upload_outputs: Annotated[
@@ -73,6 +79,7 @@ def run(
     image_map: options.ImageMap = None,
     skip_step: options.SkipStep = None,
     skip_unsupported: options.SkipUnsupported = False,
+    json_output: options.Json = False,
 ) -> None:
     """Run every step of a pipeline in its own container, in DAG order, and check the data
     that flows along each edge."""
@@ -111,12 +118,13 @@ def run(
         )
     if result.upload_error is not None:
         print_error(result.upload_error)
-    finished(result)
+    finished("run", result)
 
 
-def finished(result: PipelineRun) -> NoReturn:
+def finished(name: str, result: PipelineRun) -> NoReturn:
     """The reports the run wrote, named; its verdict is the exit code."""
     say_written(result.reports)
+    emit_report_summary(name, result.report, result.reports[0].parent, result.reports)
     raise typer.Exit(result.exit_code)
 
 
@@ -149,7 +157,7 @@ def test_flow_command(
     output_report: options.OutputReport = None,
     update_snapshots: options.UpdateSnapshots = False,
     image: options.Image = None,
-    cit_dir: options.CitDir = options.CIT_DIR,
+    cit_dir: options.CitDir = None,
     quiet: options.Quiet = False,
     config: options.Config = None,
     report_format: options.Formats = None,
@@ -158,6 +166,7 @@ def test_flow_command(
     image_map: options.ImageMap = None,
     skip_step: options.SkipStep = None,
     skip_unsupported: options.SkipUnsupported = False,
+    json_output: options.Json = False,
 ) -> None:
     """Run a path (or all paths) and check that each step can use what the one before wrote."""
     from ..report.console import print_expectations, print_flow
@@ -194,7 +203,7 @@ def test_flow_command(
             on_checked=show,
             command="test-flow",
         )
-    finished(result)
+    finished("test-flow", result)
 
 
 def whole_run(
@@ -224,7 +233,7 @@ def whole_run(
         connect=docker.connect,
         config=configured,
         settings=invocation.settings,
-        formats=formats_of(report_format, configured),
+        formats=invocation.formats(report_format),
         observer=observer,
         build_default=docker.build,
         cancel=invocation.cancel,
@@ -256,6 +265,7 @@ def validate_contracts_command(
     image_map: options.ImageMap = None,
     skip_step: options.SkipStep = None,
     skip_unsupported: options.SkipUnsupported = False,
+    json_output: options.Json = False,
 ) -> None:
     """Check each step against its script contract and its script's source, without running."""
     from ..dataflow.contract_check import validate_contracts  # only this command parses scripts
@@ -273,4 +283,14 @@ def validate_contracts_command(
         report = validate_contracts(pipeline, dag)
         write_output_report("validate-contracts", report.model_dump(mode="json"), output_report)
     print_contract_report(console, report)
+    judged = finding_outcomes(report.issues)
+    emit_summary(
+        "validate-contracts",
+        exit_code=report.exit_code,
+        verdict=verdict_of(judged).outcome,
+        counts={outcome.value: judged.count(outcome) for outcome in Outcome}
+        | {"total": len(judged)},
+        files=[str(output_report)] if output_report is not None else [],
+        details=report.model_dump(mode="json"),
+    )
     raise typer.Exit(report.exit_code)

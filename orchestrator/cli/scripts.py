@@ -21,7 +21,6 @@ from .command import (
     console,
     docker,
     image_builder,
-    reporting_of,
     show_download,
     user_errors,
     write_output_report,
@@ -69,15 +68,16 @@ def test_script_command(
         Path | None, typer.Option(help="Also write the results as JSON to this file.")
     ] = None,
     isolation: Annotated[
-        Isolation,
+        Isolation | None,
         typer.Option(
             help="container: each case in its own container; process: the script's "
             "main(input_paths, output_paths, environ_vars, job_args) in a host Python process, "
-            "no Docker needed."
+            "no Docker needed (default: CIT_ISOLATION, else execution.isolation_mode of the "
+            "configuration, else container)."
         ),
-    ] = "container",
+    ] = None,
     image: options.Image = None,
-    cit_dir: options.CitDir = options.CIT_DIR,
+    cit_dir: options.CitDir = None,
     quiet: options.Quiet = False,
     config: options.Config = None,
     report_format: options.Formats = None,
@@ -86,6 +86,7 @@ def test_script_command(
     image_map: options.ImageMap = None,
     skip_step: options.SkipStep = None,
     skip_unsupported: options.SkipUnsupported = False,
+    json_output: options.Json = False,
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
     from ..report.console import print_script_result
@@ -111,6 +112,7 @@ def test_script_command(
         s3 = configured.s3_integration
         step, source = resolve_step(script, dag=dag, contract=contract, definition=definition)
         cases = _cases_to_run(step, test_cases, input_data, expected_output_schema, quality_checks)
+        isolation = command.isolation(isolation)
         engine, build_default = _engine_for(isolation)
         context = RunContext(
             engine=engine,
@@ -119,7 +121,7 @@ def test_script_command(
             build_default=build_default,
             cancel=command.cancel,
             isolation=isolation,
-            registry_root=cit_dir.resolve() / REGISTRY_FOLDER,
+            registry_root=command.cit_dir(cit_dir) / REGISTRY_FOLDER,
             fetch_s3=s3_fetcher(s3.s3_settings(), report=show_download, follow=follow_download),
             run_id=run_id,
         )
@@ -127,7 +129,7 @@ def test_script_command(
         print_script_result(console, result)
         write_output_report("test-script", result.model_dump(mode="json"), output_report)
     suite = script_suite(result, file=str(source))
-    _finish_cases(command, "test-script", suite, run_id, reporting_of(report_format, configured))
+    _finish_cases(command, "test-script", suite, run_id, command.reporting(report_format))
 
 
 def _finish_cases(
@@ -143,7 +145,7 @@ def _finish_cases(
     suite.run_dir = str(run_dir)
     interrupted = command.cancel.is_set()
     report = build_report(name, [suite], started=command.started, interrupted=interrupted)
-    command.finish(report, run_dir, reporting)
+    command.finish(name, report, run_dir, reporting)
 
 
 def _engine_for(isolation: Isolation) -> tuple[Engine, Callable[[str], None] | None]:
@@ -261,15 +263,16 @@ def test_s3_command(
     config: options.Config = None,
     report_format: options.Formats = None,
     output_report: options.OutputReport = None,
-    isolation: options.IsolationChoice = "container",
+    isolation: options.IsolationChoice = None,
     image: options.Image = None,
-    cit_dir: options.CitDir = options.CIT_DIR,
+    cit_dir: options.CitDir = None,
     quiet: options.Quiet = False,
     param: options.Params = None,
     code_dir: options.CodeDir = None,
     image_map: options.ImageMap = None,
     skip_step: options.SkipStep = None,
     skip_unsupported: options.SkipUnsupported = False,
+    json_output: options.Json = False,
 ) -> None:
     """Run a script on real data in S3: a pipeline execution's step outputs, or a prefix."""
     from ..report.console import print_input_checks, print_s3_result
@@ -305,6 +308,7 @@ def test_s3_command(
             prefix=s3_prefix,
             settings=s3_settings,
         )
+        isolation = command.isolation(isolation)
         engine, build_default = _engine_for(isolation)
         context = RunContext(
             engine=engine,
@@ -330,7 +334,7 @@ def test_s3_command(
         print_s3_result(console, result)
         write_output_report("test-s3", result.model_dump(mode="json"), output_report)
     suite = s3_suite(result, file=str(source))
-    _finish_cases(command, "test-s3", suite, run_id, reporting_of(report_format, configured))
+    _finish_cases(command, "test-s3", suite, run_id, command.reporting(report_format))
 
 
 def _given_inputs(values: list[str]) -> dict[str, str]:

@@ -11,31 +11,54 @@ from typing import Annotated
 
 import typer
 
+from ..errors import CitError
 from . import options
-from .command import Command, console, docker, image_builder, say, show_download, user_errors
+from .command import (
+    Command,
+    console,
+    docker,
+    emit_report_summary,
+    image_builder,
+    say,
+    say_written,
+    show_download,
+    user_errors,
+)
 
 
 def test_all_command(
     config: Annotated[
-        Path, typer.Option("--config", help="The integration-test configuration (YAML or JSON).")
-    ],
-    cit_dir: options.CitDir = options.CIT_DIR,
+        Path | None,
+        typer.Option(
+            "--config",
+            help="The integration-test configuration (YAML or JSON; default: CIT_CONFIG, else "
+            "the nearest cit.yaml, cit.yml or pyproject.toml with [tool.cit] here or above).",
+        ),
+    ] = None,
+    cit_dir: options.CitDir = None,
     quiet: options.Quiet = False,
     report_format: options.Formats = None,
+    json_output: options.Json = False,
 ) -> None:
     """Run every scenario, script test and data-quality check of a configuration file."""
     from ..run.context import RunContext
     from ..run.progress import CaseObserver, ConsoleObserver
     from ..run.rundir import create_run_dir, new_run_id
-    from ..suite.config import load_config
     from ..suite.run import needs_containers, run_all, suite_line
+    from .defaults import config_path
     from .download_view import follow_download
 
     command = Command(cit_dir)
     with user_errors():
-        configured = load_config(config)
-    if report_format:  # before anything runs: the report folder is checked for these formats
-        reporting = configured.reporting.model_copy(update={"formats": list(report_format)})
+        if config_path(config, command.env) is None:
+            raise CitError(
+                "give --config FILE, set CIT_CONFIG, or put a cit.yaml (or [tool.cit] in "
+                "pyproject.toml) in this folder or one above"
+            )
+        configured = command.configure(config)
+    formats = command.formats(report_format)
+    if formats != configured.reporting.formats:  # before anything runs: see check_reports
+        reporting = configured.reporting.model_copy(update={"formats": formats})
         configured = configured.model_copy(update={"reporting": reporting})
     # Ctrl-C sets ``cancel`` once the first observer has started (see stop_on_signals).
     observer = command.watch(quiet, ConsoleObserver if configured.test_scenarios else CaseObserver)
@@ -60,6 +83,9 @@ def test_all_command(
         run_dir = create_run_dir(command.settings.runs_dir, new_run_id())
     report = result.report(command.started)
     paths = command.write_reports(report, run_dir, configured.reporting, configured.source)
-    more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
-    say(f"report: {paths[0]}{more}")
+    say_written([path for path in paths if path.parent == run_dir])
+    copies = [path for path in paths if path.parent != run_dir]
+    if copies:
+        say(f"copied to {copies[0].parent}: {', '.join(path.name for path in copies)}")
+    emit_report_summary("test-all", report, run_dir, paths)
     raise typer.Exit(report.exit_code)

@@ -23,6 +23,7 @@ from ..run.progress import failure_panel
 from ..run.results import Status, StepResult
 from ..scripttest.case_checks import ScriptTestResult, TestCaseResult
 from ..terminal_text import add_column, plain
+from ..verdict import STATUS_OUTCOMES, STYLES, Outcome, outcome_word
 
 if TYPE_CHECKING:
     from ..scripttest.on_s3 import InputCheck, S3TestResult
@@ -280,23 +281,28 @@ def print_s3_result(console: Console, result: S3TestResult) -> None:
 
 def _s3_verdict(result: S3TestResult) -> Text:
     if result.test.interrupted:
-        return Text("interrupted", "bold red")
-    return Text("passed", "green") if result.passed else Text("failed", "bold red")
+        return verdict_text(Outcome.INTERRUPTED)
+    return verdict_text(Outcome.PASSED if result.passed else Outcome.FAILED)
+
+
+def verdict_text(outcome: Outcome, *, expected_failure: bool = False) -> Text:
+    """An outcome as every view names it, in its colour."""
+    return Text(outcome_word(outcome, expected_failure=expected_failure), STYLES[outcome])
 
 
 def history_table(runs: Sequence[RunRecord]) -> Table:
     """Earlier runs: when, what, the verdict, how long, and what broke or took longest."""
 
     table = Table(title="runs, newest first", title_justify="left")
-    for column in ("run", "started", "command", "pipeline / script", "status", "duration", "steps"):
-        add_column(table, column, whole=column in ("run", "started", "status", "duration"))
+    columns = ("run", "started", "command", "pipeline / script", "verdict", "duration", "steps")
+    for column in columns:
+        add_column(table, column, whole=column in ("run", "started", "verdict", "duration"))
     for run in runs:
         started = (
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started_at))
             if run.started_at
             else ""
         )
-        good = run.outcome in (Status.SUCCEEDED.value, "passed")
         steps = ", ".join(f"{n} {d:.1f}s" for n, d in run.steps.items() if d is not None)
         broke = f"broke: {', '.join(run.failed)}" if run.failed else ""
         table.add_row(
@@ -304,16 +310,24 @@ def history_table(runs: Sequence[RunRecord]) -> Table:
             Text(started),
             plain(run.command),
             plain(run.name),
-            plain(run.outcome, "green" if good else "bold red"),
+            _history_verdict(run.outcome),
             Text(f"{run.duration_seconds:.1f}s" if run.duration_seconds is not None else ""),
             plain("\n".join(p for p in (steps, broke) if p)),
         )
     return table
 
 
+def _history_verdict(recorded: str) -> Text:
+    """A run's outcome; an old record's status (``succeeded``) in the same words; a run going
+    on now is ``running``."""
+    if recorded == "running":
+        return plain(recorded, "cyan")
+    if recorded in STATUS_OUTCOMES:
+        return verdict_text(STATUS_OUTCOMES[recorded])
+    return plain(recorded, "bold red")
+
+
 def _case_verdict(case: TestCaseResult) -> Text:
     if case.passed:
-        return Text("passed", "green")
-    if case.interrupted:
-        return Text("interrupted", "yellow")
-    return Text("failed", "bold red")
+        return verdict_text(Outcome.PASSED, expected_failure=case.expected_to_fail)
+    return verdict_text(Outcome.INTERRUPTED if case.interrupted else Outcome.FAILED)

@@ -19,6 +19,7 @@ from ..errors import CitError, InputError
 from ..files import describe_error, first_line
 from ..run.results import RunResult, Status
 from ..run.rundir import MANIFEST, read_manifest, still_running
+from ..verdict import Outcome, outcome_of_status
 from .model import REPORT_FILE, SCHEMA_VERSION, Report, build_report, load_report, pipeline_suite
 
 
@@ -46,7 +47,8 @@ def list_runs(runs_dir: Path, name: str | None = None) -> list[RunRecord]:
     """The runs under ``runs_dir``, newest first; only those of ``name`` when given. A folder
     that is not a readable run is left out."""
     folders = list(runs_dir.iterdir()) if runs_dir.is_dir() else []
-    records = [r for r in (_record(f) for f in folders if f.is_dir()) if r is not None]
+    runs = [f for f in folders if f.is_dir() and not f.is_symlink()]  # latest: a run's alias
+    records = [r for r in (_record(f) for f in runs) if r is not None]
     parts = {Path(part).resolve() for r in records for part in r.parts}
     records = [r for r in records if Path(r.run_dir).resolve() not in parts]
     records.sort(key=lambda r: (r.started_at or 0.0, r.run_id), reverse=True)
@@ -76,7 +78,7 @@ def _pipeline_record(folder: Path, run: RunResult) -> RunRecord:
         command=report.cit_report if report else "run",
         name=run.pipeline,
         names=[run.pipeline],
-        outcome=report.outcome.value if report else run.status.value,
+        outcome=report.outcome.value if report else _outcome_so_far(run),
         started_at=run.started_at,
         duration_seconds=round(duration, 3) if duration is not None else None,
         steps={s.name: s.duration_seconds for s in run.steps},
@@ -84,12 +86,21 @@ def _pipeline_record(folder: Path, run: RunResult) -> RunRecord:
     )
 
 
+def _outcome_so_far(run: RunResult) -> str:
+    """The verdict of a run without a report, from its status; one going on now (its cit
+    alive: ``read_manifest`` settled the others) is still ``running``."""
+    if run.status is Status.RUNNING:
+        return Status.RUNNING.value
+    return outcome_of_status(run.status).value
+
+
 def _broken_steps(run: RunResult) -> list[str]:
     return [s.name for s in run.steps if s.status.broke or s.status is Status.INTERRUPTED]
 
 
 def _not_passed(report: Report) -> list[str]:
-    return [t.name for t in report.tests if t.outcome.value in ("failed", "error", "interrupted")]
+    judged = (Outcome.FAILED, Outcome.ERROR, Outcome.INTERRUPTED)
+    return [t.name for t in report.tests if t.outcome in judged]
 
 
 def _report_record(folder: Path, report: Report) -> RunRecord:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from ..verdict import outcome_word
 from .model import Outcome, Report, Suite, TestItem
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -67,8 +68,10 @@ def _testcase(test: TestItem) -> ET.Element:
     verdict = _verdict(test)
     if verdict is not None:
         element.append(verdict)
-    if test.log_tail:
-        ET.SubElement(element, "system-out").text = _clean("\n".join(test.log_tail))
+    said = [outcome_word(test.outcome, expected_failure=test.expected_failure)]
+    out = [*(said if said[0] != test.outcome.value else []), *test.log_tail]
+    if out:
+        ET.SubElement(element, "system-out").text = _clean("\n".join(out))
     return element
 
 

@@ -37,9 +37,9 @@ from ..issues import Issue
 from ..run.results import RunResult, Status, StepResult
 from ..scripttest.case_checks import ScriptTestResult, TestCaseResult, case_metrics, read_metrics
 from ..scripttest.on_s3 import InputCheck, S3TestResult
+from ..verdict import EXPECTED_FAILURE, outcome_of_status, verdict_of
 from ..verdict import Outcome as Outcome
 from ..verdict import overall as overall
-from ..verdict import verdict_of
 
 SCHEMA_VERSION = 1
 REPORT_FILE = "report.json"
@@ -77,6 +77,9 @@ class TestItem(BaseModel):
     """What a data-quality drift check compared, bin by bin."""
     expectation: ExpectationResult | None = None
     """An expectation's bound (or pattern, or check) and what the run showed."""
+    expected_failure: bool = False
+    """A test case that was to fail (``should_complete: false``): passed, it "failed as
+    expected" (``verdict.outcome_word``)."""
 
 
 class Suite(BaseModel):
@@ -126,17 +129,7 @@ class Report(BaseModel):
 
 # -- outcomes ---------------------------------------------------------------------------------
 
-_STEP_OUTCOME = {
-    Status.SUCCEEDED: Outcome.PASSED,
-    Status.FAILED: Outcome.FAILED,
-    Status.TIMEOUT: Outcome.FAILED,
-    Status.OOM: Outcome.FAILED,
-    Status.ERROR: Outcome.ERROR,
-    Status.SKIPPED: Outcome.SKIPPED,
-    Status.PENDING: Outcome.SKIPPED,
-    Status.RUNNING: Outcome.INTERRUPTED,
-    Status.INTERRUPTED: Outcome.INTERRUPTED,
-}
+_STEP_OUTCOME = {status: outcome_of_status(status.value) for status in Status}
 
 
 def _suite_outcome(tests: list[TestItem]) -> Outcome:
@@ -345,7 +338,7 @@ def case_test(case: TestCaseResult, script: str) -> TestItem:
         lines = [case.error_message]
     lines += [f"warning, {f.kind}: {f.message}" for f in case.warnings]
     hints = list(case.hints) if outcome is Outcome.FAILED else []
-    message = case.error_message
+    message = EXPECTED_FAILURE if case.failed_as_expected else case.error_message
     return TestItem(
         name=case.name,
         classname=script,
@@ -358,6 +351,7 @@ def case_test(case: TestCaseResult, script: str) -> TestItem:
         log_tail=_case_log_tail(case, script),
         hints=hints,
         run_dir=str(case.run_dir) if case.run_dir else None,
+        expected_failure=case.expected_to_fail,
     )
 
 

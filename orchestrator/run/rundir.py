@@ -1,4 +1,5 @@
-"""The run directory ``.cit/runs/<run-id>/``: created fresh, written atomically, never reused.
+"""The run directory ``.cit/runs/<run-id>/``: created fresh, written atomically, never reused;
+``.cit/runs/latest`` names the newest.
 
 Its ``manifest.json`` is read through one rule (``settled``): a run it says is ``running``
 whose cit process is gone was interrupted. ``cit history`` and ``cit report`` both read it so.
@@ -19,6 +20,10 @@ from ..files import FULL_DISK, write_json_atomic, write_problem
 from .results import INTERRUPTED_BEFORE_START, RunResult, Status, StepResult
 
 MANIFEST = "manifest.json"
+LATEST = "latest"
+"""In the runs folder: a symlink to the newest run, or (where the file system has no symlinks)
+a file holding its id."""
+LATEST_LIMIT = 256
 RESERVE = ".space-reserve"
 RESERVE_BYTES = 1024 * 1024
 """Disk space a run sets aside for its last manifest (and reports) should its disk fill up."""
@@ -39,7 +44,41 @@ def create_run_dir(runs_dir: Path, run_id: str) -> Path:
         raise RunDirectoryError(f"{path} already exists; a run directory is never reused") from None
     except OSError as exc:
         raise RunDirectoryError(f"cannot create {path}: {exc.strerror}") from None
+    mark_latest(runs_dir, run_id)
     return path
+
+
+def mark_latest(runs_dir: Path, run_id: str) -> None:
+    """Point ``runs_dir/latest`` at ``run_id``, replaced in one step; a file system that refuses
+    it leaves the previous one (the run goes on: it is a convenience)."""
+    staged = runs_dir / f".{LATEST}-{secrets.token_hex(4)}"
+    try:
+        try:
+            os.symlink(run_id, staged, target_is_directory=True)
+        except (OSError, NotImplementedError):
+            staged.write_text(run_id + "\n", encoding="utf-8")
+        os.replace(staged, runs_dir / LATEST)
+    except OSError:
+        staged.unlink(missing_ok=True)
+
+
+def latest_run(runs_dir: Path) -> Path:
+    """The run ``runs_dir/latest`` names; ``RunDirectoryError`` when there is none."""
+    marker = runs_dir / LATEST
+    try:
+        if marker.is_symlink():
+            name = os.readlink(marker)
+        elif marker.is_file():
+            with marker.open(encoding="utf-8", errors="replace") as handle:
+                name = handle.read(LATEST_LIMIT).strip()
+        else:
+            raise RunDirectoryError(f"no run under {runs_dir} yet: run one, or name one")
+    except OSError as exc:
+        raise RunDirectoryError(f"cannot read {marker}: {exc.strerror}") from None
+    run_dir = runs_dir / name
+    if Path(name).name != name or name in ("", ".", "..") or not run_dir.is_dir():
+        raise RunDirectoryError(f"{marker} names '{name}', which is not a run under {runs_dir}")
+    return run_dir
 
 
 def read_manifest(run_dir: Path) -> RunResult:

@@ -476,6 +476,8 @@ class TestCaseResult(BaseModel):
     run_status: Status | None = None
     """How the case's run ended (its step's status); ``interrupted`` for a case stopped or
     never started because of Ctrl-C; None for a result that names no run."""
+    expected_to_fail: bool = False
+    """The case says ``should_complete: false``: passing, it failed as expected."""
 
     @model_validator(mode="before")
     @classmethod
@@ -496,6 +498,11 @@ class TestCaseResult(BaseModel):
         """Ctrl-C stopped the case, or kept it from starting."""
         return self.run_status is Status.INTERRUPTED
 
+    @property
+    def failed_as_expected(self) -> bool:
+        """The script was to fail, and did (every other expectation met)."""
+        return self.passed and self.expected_to_fail
+
 
 def judge(
     case: TestCase,
@@ -514,6 +521,7 @@ def judge(
         metric_expectations=list(case.expected_metrics.values()),
         metrics_file=case.metrics_pattern,
         run_status=_status(outcome.status),
+        expected_to_fail=not case.should_complete,
     )
 
 

@@ -43,6 +43,7 @@ environment and profiles, so a file works against AWS, MinIO and LocalStack alik
       container_image: cit-runner:0.1.0    # default image of steps that name none
       log_limit_mb: 64                     # a step's log.txt keeps this much (every command)
       pids_limit: 4096                     # processes one container may hold (every command)
+      cit_dir: .cit                        # where runs are written (every command)
 
 Loading checks the shape of every section (unknown keys, types, check types and their
 parameters) and takes relative paths from the file's folder; whether files, steps and inputs
@@ -302,6 +303,9 @@ class ExecutionConfig(_Section):
     pids_limit: int | None = Field(default=None, ge=64, le=4_194_304)
     """Processes and threads one container may hold (default: ``DEFAULT_PIDS_LIMIT``). Read by
     every command that takes ``--config``."""
+    cit_dir: Path | None = None
+    """Where every command writes its runs (relative to the file; ``--cit-dir`` of the command
+    line, ``CIT_DIR`` of the environment, come first)."""
 
     @property
     def log_limit_bytes(self) -> int:
@@ -464,6 +468,7 @@ def _resolved(config: IntegrationTestConfig, base: Path) -> IntegrationTestConfi
         update={
             "s3_integration": s3,
             "reporting": reporting,
+            "execution": _paths(config.execution, base, "cit_dir"),
             "test_scenarios": [
                 _paths(s, base, "dag_file", "test_data_path", "code_dir")
                 for s in config.test_scenarios

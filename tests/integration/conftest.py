@@ -21,6 +21,8 @@ from orchestrator.engines.spec import RUN_LABEL
 from orchestrator.errors import EngineUnavailable
 from orchestrator.run.settings import RUNNER_IMAGE, RunSettings
 
+from ..runs import run_dirs
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "tabular"
 
@@ -109,7 +111,7 @@ def start_cit_run(path: Path, cit_dir: Path, env: dict[str, str] | None = None) 
 
 def the_run(cit_dir: Path) -> tuple[Path, dict[str, Any]]:
     """The only run directory under ``cit_dir`` and its manifest."""
-    [run_dir] = (cit_dir / "runs").iterdir()
+    [run_dir] = run_dirs(cit_dir / "runs")
     return run_dir, json.loads((run_dir / "manifest.json").read_text())
 
 

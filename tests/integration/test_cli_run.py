@@ -8,6 +8,7 @@ from pathlib import Path
 
 from orchestrator.engines.docker_engine import DockerEngine
 
+from ..runs import run_dirs
 from .conftest import EXAMPLE, write_script
 
 
@@ -29,7 +30,7 @@ def test_output_piped_into_head_keeps_logs_and_exit_code(
     done = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    [run_dir] = (tmp_path / ".cit" / "runs").iterdir()
+    [run_dir] = run_dirs(tmp_path / ".cit" / "runs")
     log = (run_dir / "steps/preprocess/log.txt").read_text().splitlines()
     assert len(log) > 5 and any("test.csv" in line for line in log)
 

@@ -26,6 +26,7 @@ from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.results import Status
 from orchestrator.run.settings import RunSettings
 
+from ..runs import run_dirs
 from .conftest import the_run
 
 FLOWS = Path(__file__).parent / "flows"
@@ -125,7 +126,7 @@ def test_renamed_column_is_missing_and_the_consumer_crashes_on_it(
     assert "cust_id" in missing["hint"]
     assert "cust_id" in report_issue(edge, "extra_columns")["description"]
     assert edge["consumer_status"] == "failed"
-    [run_dir] = (tmp_path / ".cit" / "runs").iterdir()
+    [run_dir] = run_dirs(tmp_path / ".cit" / "runs")
     assert "KeyError: 'customer_id'" in (run_dir / "steps/score/log.txt").read_text()
     assert report["is_compatible"] is False
     assert report["failed_connections"] == ["export.customers -> score.customers"]

@@ -19,6 +19,7 @@ from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.run.pipeline_run import execute_pipeline
 from orchestrator.run.rundir import RESERVE
 
+from ..runs import run_dirs
 from .conftest import write_script
 
 DISK = "3m"
@@ -72,7 +73,7 @@ def test_a_log_that_fills_the_disk_keeps_the_exit_code_and_names_the_disk(
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     assert "(None)" not in output and "OSError" not in output
-    [run_dir] = (cit_dir / "runs").iterdir()
+    [run_dir] = run_dirs(cit_dir / "runs")
     manifest = json.loads((run_dir / "manifest.json").read_text())
     step = manifest["steps"][0]
     assert manifest["status"] == "failed" and step["status"] == "failed"

@@ -13,6 +13,8 @@ from pathlib import Path
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.run.settings import RUNNER_IMAGE
 
+from ..runs import run_dirs
+
 TRAIN = """
 import json, os
 with open(os.path.join(os.environ["SM_MODEL_DIR"], "model.json"), "w") as f:
@@ -71,7 +73,7 @@ def test_a_step_failing_on_a_model_archive_is_told_to_extract_it(
     assert done.returncode == 1, done.stdout + done.stderr
     said = "input 'model' is training step 'train''s model.tar.gz, as SageMaker hands"
     assert f"hint: {said}" in done.stdout
-    [run_dir] = (tmp_path / ".cit" / "runs").iterdir()
+    [run_dir] = run_dirs(tmp_path / ".cit" / "runs")
     report = json.loads((run_dir / "report.json").read_text())
     steps = {t["name"]: t for t in report["suites"][0]["tests"]}
     assert steps["train"]["hints"] == []
@@ -93,7 +95,7 @@ def test_a_missing_module_says_how_to_add_it_to_the_image(
     said = f"module 'lightgbm' is not in the runner image {RUNNER_IMAGE}: add it with"
     assert f"hint: {said}" in done.stdout  # on the case's failure panel
     assert "ModuleNotFoundError: No module named 'lightgbm'" in done.stdout
-    [command_dir] = [p for p in (tmp_path / ".cit" / "runs").iterdir() if p.name.count("-") == 2]
+    [command_dir] = [p for p in run_dirs(tmp_path / ".cit" / "runs") if p.name.count("-") == 2]
     report = json.loads((command_dir / "report.json").read_text())
     (case,) = report["suites"][0]["tests"]
     (hint,) = case["hints"]

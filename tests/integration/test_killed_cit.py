@@ -18,6 +18,7 @@ from orchestrator.engines.owner import pid_alive
 from orchestrator.engines.process_guard import MARKER, SCRATCH_PREFIX
 from orchestrator.engines.spec import MANAGED_LABEL, RUN_LABEL, STEP_LABEL
 
+from ..runs import run_dirs
 from .conftest import start_cit_run, write_script
 from .test_interrupt import wait_for
 
@@ -137,7 +138,7 @@ def test_kill_9_during_a_container_run_is_interrupted_and_clean_removes_the_cont
         if process.poll() is None:
             process.kill()
     assert history_outcome(cit_dir) == "interrupted"
-    [run_dir] = (cit_dir / "runs").iterdir()
+    [run_dir] = run_dirs(cit_dir / "runs")
     report = cit("report", "--test-results", str(run_dir), "--format", "json")
     assert report.returncode == 0 and "(interrupted)" in report.stdout, report.stdout
     assert json.loads((run_dir / "report.json").read_text())["outcome"] == "interrupted"

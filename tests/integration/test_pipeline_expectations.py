@@ -19,6 +19,7 @@ import yaml
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.report.model import shipped_schema
 
+from ..runs import run_dirs
 from .conftest import EXAMPLE, write_script
 
 AUC = "evaluate: auc_roc >= 0.8"
@@ -55,7 +56,7 @@ def example(tmp_path: Path) -> Path:
 
 
 def only_run(folder: Path) -> Path:
-    (run_dir,) = (folder / ".cit" / "runs").iterdir()
+    (run_dir,) = run_dirs(folder / ".cit" / "runs")
     return run_dir
 
 
@@ -227,7 +228,7 @@ def test_a_scenarios_own_expectations_fail_cit_test_all(
     assert done.returncode == 1, done.stdout + done.stderr
     assert "pipeline demanding: failed" in done.stdout
     run_dir = next(
-        d for d in (tmp_path / ".cit" / "runs").iterdir() if (d / "report.json").is_file()
+        d for d in run_dirs(tmp_path / ".cit" / "runs") if (d / "report.json").is_file()
     )
     data = report(run_dir)
     assert (data["cit_report"], data["outcome"], data["exit_code"]) == ("test-all", "failed", 1)

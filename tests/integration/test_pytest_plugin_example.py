@@ -14,6 +14,7 @@ from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.engines.spec import RUN_LABEL
 from orchestrator.testing.pytest_plugin import CitRun, CitTestScript
 
+from ..runs import run_dirs
 from .conftest import EXAMPLE
 
 FAILING_CASE = """
@@ -100,7 +101,7 @@ def test_pytest_runs_the_example_cases_and_pipeline(
     done, junit = run_pytest(project, "pipeline.py", "-o", "cit_pipelines=pipeline.py")
     assert done.returncode == 0, done.stdout + done.stderr
     assert outcomes(junit) == {name: ("passed", "") for name in STEPS + EDGES + EXPECTATIONS}
-    runs = list((project / ".cit" / "runs").iterdir())
+    runs = list(run_dirs(project / ".cit" / "runs"))
     assert len(runs) == len(CASES) + 2  # a run per case, the failing one too, and the pipeline's
     assert containers_left(engine, project) == []
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from orchestrator.engines.docker_engine import DockerEngine
 
+from ..runs import run_dirs
 from ..s3_server import SECRET_ACCESS_KEY, S3Server
 from .conftest import EXAMPLE
 
@@ -25,7 +26,7 @@ def cit_run(pipeline: Path, cit_dir: Path, home: Path) -> subprocess.CompletedPr
 
 
 def newest_manifest(cit_dir: Path) -> dict[str, Any]:
-    newest = max((cit_dir / "runs").iterdir(), key=lambda p: p.name)
+    newest = max(run_dirs(cit_dir / "runs"), key=lambda p: p.name)
     return dict(json.loads((newest / "manifest.json").read_text()))
 
 

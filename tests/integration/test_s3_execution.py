@@ -25,6 +25,7 @@ from orchestrator.run.settings import RunSettings
 from orchestrator.scripttest.tester import ScriptUnitTester
 from orchestrator.suite.s3_manager import S3IntegrationManager
 
+from ..runs import run_dirs
 from ..s3_server import (
     SECRET_ACCESS_KEY,
     S3Server,
@@ -45,7 +46,7 @@ def earlier_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     command += ["--cit-dir", str(root / ".cit"), "--quiet"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    [run_dir] = (root / ".cit" / "runs").iterdir()
+    [run_dir] = run_dirs(root / ".cit" / "runs")
     return run_dir / "steps"
 
 
@@ -171,7 +172,7 @@ def test_training_runs_on_preprocessing_outputs_of_an_execution(
     assert f"s3://{bucket}/{run}/val: 1 file" in done.output
     assert "S3 data test passed" in done.output
     assert "data quality score" not in done.output  # a training step writes no tables
-    runs = (tmp_path / ".cit" / "runs").iterdir()
+    runs = run_dirs(tmp_path / ".cit" / "runs")
     (run_dir,) = [p for p in runs if (p / "manifest.json").exists()]  # the case, not the report
     model = run_dir / "steps" / "train" / "outputs" / "model" / "model.tar.gz"
     assert model.stat().st_size > 0

@@ -16,6 +16,8 @@ import pytest
 
 from orchestrator.engines.docker_engine import DockerEngine
 
+from ..runs import run_dirs
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sagemaker"
 
 
@@ -39,7 +41,7 @@ def cit_run(pipeline: Path, cit_dir: Path, *args: str) -> tuple[int, str, dict[s
         check=False,
         env={**os.environ, "COLUMNS": "200"},
     )
-    [run_dir] = (cit_dir / "runs").iterdir()
+    [run_dir] = run_dirs(cit_dir / "runs")
     report: dict[str, Any] = json.loads((run_dir / "report.json").read_text())
     return done.returncode, done.stdout + done.stderr, report
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from orchestrator.engines.docker_engine import DockerEngine
 
+from ..runs import run_dirs
+
 """The definition's processing steps name scikit-learn 1.2-1, which the runner image (1.4)
 does not hold: they are mapped to it, as a user without that image would."""
 
@@ -23,7 +25,7 @@ def cit_run(pipeline: Path, cit_dir: Path, *given: str) -> dict[str, Any]:
         [*command, "--cit-dir", str(cit_dir), "-q"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    [run_dir] = (cit_dir / "runs").iterdir()
+    [run_dir] = run_dirs(cit_dir / "runs")
     report: dict[str, Any] = json.loads((run_dir / "report.json").read_text())
     return report
 

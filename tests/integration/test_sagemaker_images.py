@@ -18,6 +18,8 @@ import pytest
 
 from orchestrator.engines.docker_engine import DockerEngine
 
+from ..runs import run_dirs
+
 SAGEMAKER_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sagemaker"
 
 SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn"
@@ -55,7 +57,7 @@ def cit(definition: Path, *given: str) -> subprocess.CompletedProcess[str]:
 
 
 def report_steps(definition: Path) -> dict[str, dict[str, Any]]:
-    [run_dir] = (definition.parent / ".cit" / "runs").iterdir()
+    [run_dir] = run_dirs(definition.parent / ".cit" / "runs")
     report = json.loads((run_dir / "report.json").read_text())
     [suite] = report["suites"]
     return {step["name"]: step for step in suite["run"]["steps"]}
@@ -106,5 +108,5 @@ def test_an_image_neither_local_nor_pullable_stops_the_run_naming_uri_and_image_
     assert f"--image-map {TORCH}=IMAGE" in text
     assert "Traceback" not in text
     assert not (frameworks.parent / ".cit" / "runs").exists() or not any(
-        (frameworks.parent / ".cit" / "runs").iterdir()
+        run_dirs(frameworks.parent / ".cit" / "runs")
     )

@@ -26,6 +26,7 @@ import pytest
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.scripttest.registry import TestDataRegistry
 
+from ..runs import run_dirs
 from ..s3_server import S3Server
 from .conftest import cit_test_script
 
@@ -94,7 +95,7 @@ def probe(
     done = subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=600, check=False
     )
-    [run_dir] = (root / ".cit" / "runs").iterdir()
+    [run_dir] = run_dirs(root / ".cit" / "runs")
     manifest = json.loads((run_dir / "manifest.json").read_text())
     return ProbeRun(
         project=project,

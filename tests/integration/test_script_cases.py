@@ -13,6 +13,7 @@ from typing import Any
 
 from orchestrator.engines.docker_engine import DockerEngine
 
+from ..runs import run_dirs
 from .conftest import cit_test_script
 
 CASES = Path(__file__).resolve().parent / "script_cases"
@@ -114,7 +115,7 @@ def test_a_case_that_runs_out_of_memory_or_time_says_so_with_its_log(
     for case, status in (("oom", "oom"), ("slow", "timeout")):
         panel = out[out.index(f"case {case} · hog: {status}") :]
         assert "starting" in panel and "full log: " in panel
-    [command_dir] = [p for p in (tmp_path / ".cit" / "runs").iterdir() if p.name.count("-") == 2]
+    [command_dir] = [p for p in run_dirs(tmp_path / ".cit" / "runs") if p.name.count("-") == 2]
     report = json.loads((command_dir / "report.json").read_text())
     assert (report["outcome"], report["exit_code"]) == ("failed", 1)
     runs = sorted(Path(t["run_dir"]).name for t in report["suites"][0]["tests"])

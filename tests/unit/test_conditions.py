@@ -33,6 +33,7 @@ from orchestrator.run.pipeline_run import execute_pipeline
 from orchestrator.run.sagemaker_job import StepPaths
 from orchestrator.run.settings import RUNNER_IMAGE
 
+from ..runs import run_dirs
 from .conftest import write
 
 EVALUATION = "/opt/ml/processing/output/evaluation/evaluation.json"
@@ -177,7 +178,7 @@ def test_the_report_passes_a_run_whose_branch_was_skipped(
     args = ["run", "--dag", str(path), "--cit-dir", str(project / ".cit"), "-q"]
     done = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert done.exit_code == 0, done.output
-    [run_dir] = (project / ".cit" / "runs").iterdir()
+    [run_dir] = run_dirs(project / ".cit" / "runs")
     report = load_report(run_dir / "report.json")
     assert report.exit_code == 0
     tests = {t.name: t for t in report.tests}

@@ -25,6 +25,8 @@ from orchestrator.run.context import RunContext
 from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.settings import RUNNER_IMAGE
 
+from ..runs import run_dirs
+
 OUT = "/opt/ml/processing/output/out/data.csv"
 SCORES = "/opt/ml/processing/output/scores/scores.csv"
 GOOD = "id,label\n1,0\n2,1\n"
@@ -555,13 +557,13 @@ def test_drift_of_an_output_names_its_snapshot_file(flow_file: Path) -> None:
 
 def test_a_damaged_snapshot_stops_the_run_before_anything_runs(flow_file: Path) -> None:
     run(flow_file, writes(), update_snapshots=True)
-    runs_before = set((flow_file.parent / ".cit" / "runs").iterdir())
+    runs_before = set(run_dirs(flow_file.parent / ".cit" / "runs"))
     snapshot_file(flow_file, "prep", "out").write_text("[]")
     fake = writes()
     with pytest.raises(InputError, match=r"out\.json"):
         run(flow_file, fake)
     assert fake.specs == []
-    assert set((flow_file.parent / ".cit" / "runs").iterdir()) == runs_before
+    assert set(run_dirs(flow_file.parent / ".cit" / "runs")) == runs_before
 
 
 def test_a_capture_that_crashes_leaves_the_step_its_result(

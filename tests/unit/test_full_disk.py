@@ -20,6 +20,7 @@ from orchestrator.run.pipeline_run import execute_pipeline
 from orchestrator.run.rundir import RESERVE
 from orchestrator.run.settings import RUNNER_IMAGE
 
+from ..runs import run_dirs
 from .conftest import write
 from .test_executor import TRAIN, settings
 
@@ -152,7 +153,7 @@ def test_a_manifest_that_can_never_be_written_names_the_path(
     message = str(raised.value)
     assert "no space left on device writing" in message and "manifest.json" in message
     assert "(None)" not in message
-    [run_dir] = (project / ".cit" / "runs").iterdir()
+    [run_dir] = run_dirs(project / ".cit" / "runs")
     assert list(run_dir.glob(".*")) == [], "a partial file or the reserve was left behind"
 
 

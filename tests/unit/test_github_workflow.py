@@ -117,12 +117,14 @@ def test_a_failed_cit_command_fails_the_job() -> None:
 def test_the_reports_are_published_and_kept_whatever_happened() -> None:
     publish = step_using("mikepenz/action-junit-report")
     assert publish["with"]["report_paths"] == ".cit/runs/*/report.xml"
+    assert not publish["with"].get("follow_symlink")  # .cit/runs/latest: not a second copy
     assert publish["if"] == "always()"
     assert workflow()["permissions"]["checks"] == "write"
     keep = step_using("actions/upload-artifact")
     assert keep["if"] == "always()"
     paths = str(keep["with"]["path"]).split()
     assert ".cit/runs/*/report.html" in paths and ".cit/runs/*/report.xml" in paths
+    assert "!.cit/runs/latest/" in paths  # the alias of the newest run: kept once, not twice
     for args in cit_commands()[2:]:
         assert "--format" in args and args[args.index("--format") + 1] == "junit"
 

@@ -19,6 +19,8 @@ from orchestrator.run.hints import ArchiveInput, archive_inputs, missing_module,
 from orchestrator.run.results import Status, StepResult
 from orchestrator.run.settings import RUNNER_IMAGE
 
+from ..runs import run_dirs
+
 TRACEBACK = [
     "Traceback (most recent call last):",
     '  File "/opt/ml/processing/input/code/evaluate.py", line 3, in <module>',
@@ -153,7 +155,7 @@ def test_a_hint_is_on_the_panel_in_report_json_junit_and_html(
     assert done.exit_code == 1, done.output
     said = "input 'model' is training step 'train''s model.tar.gz"
     assert f"hint: {said}" in done.output  # on the failure panel
-    [run_dir] = (tmp_path / ".cit" / "runs").iterdir()
+    [run_dir] = run_dirs(tmp_path / ".cit" / "runs")
     manifest = json.loads((run_dir / "manifest.json").read_text())
     evaluate = next(s for s in manifest["steps"] if s["name"] == "evaluate")
     assert evaluate["hints"] and evaluate["hints"][0].startswith(said)

@@ -138,7 +138,7 @@ def collected(pytester: pytest.Pytester, *args: str) -> list[str]:
 
 def run_dirs(project: Path) -> list[Path]:
     runs = project / ".cit" / "runs"
-    return sorted(runs.iterdir()) if runs.is_dir() else []
+    return sorted(p for p in runs.iterdir() if p.name != "latest") if runs.is_dir() else []
 
 
 # -- collection -------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from orchestrator.cli.app import app
 from orchestrator.report.model import Outcome, load_report, report_schema, shipped_schema
 from orchestrator.run.settings import RUNNER_IMAGE
 
+from ..runs import run_dirs
+
 OUT = "/opt/ml/processing/output/out/data.csv"
 PIPELINE = """
 name: reported
@@ -77,7 +79,7 @@ def cit(
 
 
 def the_run_dir(project: Path) -> Path:
-    [run_dir] = (project / ".cit" / "runs").iterdir()
+    [run_dir] = run_dirs(project / ".cit" / "runs")
     return run_dir
 
 
@@ -219,7 +221,7 @@ def test_test_script_writes_its_report_in_a_run_directory_of_its_own(
     args = ("test-script", "--script", "use", "--dag", str(project / "pipeline.yaml"))
     done = cit(project, monkeypatch, *args, "--test-cases", str(cases), "--format", "junit")
     assert done.exit_code == 1, done.output
-    reports = [p for p in (project / ".cit" / "runs").iterdir() if (p / "report.json").exists()]
+    reports = [p for p in run_dirs(project / ".cit" / "runs") if (p / "report.json").exists()]
     (command_dir,) = [p for p in reports if not (p / "manifest.json").exists()]
     report = load_report(command_dir / "report.json")
     jsonschema.validate(json.loads((command_dir / "report.json").read_text()), shipped_schema())

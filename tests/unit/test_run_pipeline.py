@@ -21,6 +21,8 @@ from orchestrator.run.settings import RUNNER_IMAGE, RunSettings
 from orchestrator.suite.pipeline import PipelineRun, run_pipeline
 from orchestrator.verdict import EXIT_FAILED, EXIT_PASSED, Outcome
 
+from ..runs import run_dirs
+
 OUT = "/opt/ml/processing/output/out/data.csv"
 METRICS = "/opt/ml/processing/output/metrics/metrics.json"
 FILES = {
@@ -92,7 +94,7 @@ def cit_run(
 
 
 def written_report(folder: Path) -> dict[str, Any]:
-    [run_dir] = (folder / "runs").iterdir()
+    [run_dir] = run_dirs(folder / "runs")
     return dict(json.loads((run_dir / "report.json").read_text()))
 
 

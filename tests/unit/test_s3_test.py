@@ -27,6 +27,8 @@ from orchestrator.scripttest.on_s3 import (
 )
 from orchestrator.scripttest.runner import script_step
 
+from ..runs import run_dirs
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/tabular/execution/abc123"
 BUCKET = "s3://runs/tabular/abc123"
@@ -390,7 +392,7 @@ def test_cit_test_s3_fails_on_an_input_schema_error_and_its_report_agrees(
     done = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
     assert done.exit_code == 1, done.output
     [command_dir] = [
-        p for p in (tmp_path / ".cit" / "runs").iterdir() if not (p / "manifest.json").exists()
+        p for p in run_dirs(tmp_path / ".cit" / "runs") if not (p / "manifest.json").exists()
     ]
     report = json.loads((command_dir / "report.json").read_text())
     assert (report["outcome"], report["exit_code"]) == ("failed", 1)

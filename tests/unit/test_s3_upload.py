@@ -21,6 +21,7 @@ from orchestrator.cli.app import app
 from orchestrator.run.settings import RUNNER_IMAGE
 from tests.s3_server import SECRET_ACCESS_KEY, S3Server
 
+from ..runs import run_dirs
 from .conftest import write
 from .test_s3 import Hook, deny, fail_first, hooks, slow_down
 
@@ -347,7 +348,7 @@ def test_a_failed_upload_is_in_the_runs_report(
     result = cit_run(pipeline, "-q", "--upload-outputs", f"s3://{bucket}/ci")
     assert result.exit_code == 2, result.output
     assert "error: access denied to S3 bucket" in result.output
-    (run_dir,) = (pipeline.parent / ".cit" / "runs").iterdir()
+    (run_dir,) = run_dirs(pipeline.parent / ".cit" / "runs")
     report = json.loads((run_dir / "report.json").read_text())
     assert (report["exit_code"], report["outcome"]) == (2, "error")
 

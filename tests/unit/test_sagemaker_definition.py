@@ -24,6 +24,8 @@ from orchestrator.pipeline.sagemaker_definition import definition_pipeline, is_d
 from orchestrator.pipeline.wiring import wires
 from orchestrator.run.settings import RUNNER_IMAGE
 
+from ..runs import run_dirs
+
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
 """The example's scikit-learn image: the runner image's scikit-learn 1.4."""
 """The image the fixtures' processing steps name: scikit-learn 1.2, which cit's runner lacks."""
@@ -449,7 +451,7 @@ def test_cli_runs_a_definition_on_the_fake_engine(
     assert result.exit_code == 0, result.output
     assert {spec.image for spec in fake.specs} == {RUNNER_IMAGE}
     assert len(fake.specs) == 3
-    [run_dir] = (cit_dir / "runs").iterdir()
+    [run_dir] = run_dirs(cit_dir / "runs")
     report = json.dumps(json.loads((run_dir / "report.json").read_text()))
     assert "preprocess.train -> train.train" in report
     assert "train.model -> evaluate.model" in report

@@ -29,6 +29,7 @@ from orchestrator.run.rundir import read_manifest
 from orchestrator.run.secrets import masker, read_host_secrets
 from orchestrator.run.settings import RUNNER_IMAGE
 
+from ..runs import run_dirs
 from .conftest import write
 
 VALUE = "tok-8f2c1e77d0"
@@ -185,7 +186,7 @@ def test_the_container_gets_the_value_and_no_file_or_line_of_cit_does(project: P
     assert prep.environment()["API_TOKEN"] == VALUE and "API_TOKEN" not in prep.env
     assert train.environment()["WANDB_API_KEY"] == VALUE + "-w"
     assert VALUE not in repr(prep)
-    [run_dir] = (project / ".cit" / "runs").iterdir()
+    [run_dir] = run_dirs(project / ".cit" / "runs")
     # The failure file is the step's own; everything cit wrote is clean.
     assert files_holding(run_dir, VALUE, skip=("failure",)) == []
     assert VALUE not in shown

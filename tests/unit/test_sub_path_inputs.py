@@ -33,6 +33,7 @@ from orchestrator.run.pipeline_run import load_and_validate
 from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.scripttest.registry import TestDataRegistry
 
+from ..runs import run_dirs
 from .conftest import write
 
 SPLIT = """
@@ -286,7 +287,7 @@ def test_reports_name_the_edge_with_its_folder(
         app, ["run", "--dag", str(file), *options], env={"COLUMNS": "200"}
     )
     assert done.exit_code == 0, done.output
-    [run_dir] = (project / ".cit" / "runs").iterdir()
+    [run_dir] = run_dirs(project / ".cit" / "runs")
     report = json.loads((run_dir / "report.json").read_text())
     jsonschema.validate(report, shipped_schema())
     assert TRAIN_EDGE in json.dumps(report) and TEST_EDGE in json.dumps(report)

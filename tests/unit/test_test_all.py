@@ -23,6 +23,8 @@ from orchestrator.suite.config import load_config
 from orchestrator.suite.run import TestAllResult, needs_containers, run_all, suite_line
 from tests.s3_server import S3Server
 
+from ..runs import run_dirs
+
 OUT = "/opt/ml/processing/output/out/data.csv"
 SCORES = "/opt/ml/processing/output/scores/scores.csv"
 OTHER = "/opt/ml/processing/output/other/other.csv"
@@ -643,7 +645,7 @@ script_tests:
     done = CliRunner().invoke(app, [*args, "--format", "junit"], env={"COLUMNS": "300"})
     assert done.exit_code == 1, done.output
     [command_dir] = [
-        p for p in (project / ".cit" / "runs").iterdir() if not (p / "manifest.json").exists()
+        p for p in run_dirs(project / ".cit" / "runs") if not (p / "manifest.json").exists()
     ]
     report = json.loads((command_dir / "report.json").read_text())
     assert (report["outcome"], report["exit_code"]) == ("failed", 1)

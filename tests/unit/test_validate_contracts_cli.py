@@ -15,6 +15,8 @@ from orchestrator.cli import command as cli
 from orchestrator.cli.app import app
 from orchestrator.run.settings import RUNNER_IMAGE
 
+from ..runs import run_dirs
+
 runner = CliRunner()
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular" / "pipeline.py"
 
@@ -357,7 +359,7 @@ def test_test_flow_reports_each_edge(
     data = json.loads(report.read_text())
     assert data["path"] == ["prep", "use"] and data["failed_connections"] == failed
     assert ("[missing_column]" in result.output) == bool(failed)
-    (run_dir,) = (pipeline.parent / ".cit" / "runs").iterdir()
+    (run_dir,) = run_dirs(pipeline.parent / ".cit" / "runs")
     written = json.loads((run_dir / "report.json").read_text())
     assert (written["outcome"], written["exit_code"]) == ("failed" if code else "passed", code)
 
@@ -413,7 +415,7 @@ def test_cit_run_writes_the_flow_report_in_its_run_dir(
         app, ["run", "--dag", str(pipeline), "--cit-dir", str(cit_dir), "--quiet"]
     )
     assert result.exit_code == 0, result.output
-    (run_dir,) = (cit_dir / "runs").iterdir()
+    (run_dir,) = run_dirs(cit_dir / "runs")
     flow = json.loads((run_dir / "flow.json").read_text())
     assert flow["connections_tested"] == 1 and flow["is_compatible"] is True
     assert "data flow compatible: 1 connection(s) tested" in result.output
@@ -441,7 +443,7 @@ def test_cit_run_fails_on_a_data_flow_error_and_its_report_agrees(
     result = runner.invoke(app, args)
     assert result.exit_code == 1, result.output
     assert "data flow incompatible" in result.output and "[missing_column]" in result.output
-    (run_dir,) = (cit_dir / "runs").iterdir()
+    (run_dir,) = run_dirs(cit_dir / "runs")
     report = json.loads((run_dir / "report.json").read_text())
     assert (report["outcome"], report["exit_code"], report["steps_only"]) == ("failed", 1, False)
     edge = next(t for t in report["suites"][0]["tests"] if t["kind"] == "edge")
@@ -462,7 +464,7 @@ def test_cit_run_steps_only_reports_data_flow_errors_without_failing(
     assert "[missing_column]" in result.output
     assert "data flow incompatible" in result.output
     assert "(not judged: --steps-only)" in result.output
-    (run_dir,) = (cit_dir / "runs").iterdir()
+    (run_dir,) = run_dirs(cit_dir / "runs")
     report = json.loads((run_dir / "report.json").read_text())
     assert (report["outcome"], report["exit_code"], report["steps_only"]) == ("passed", 0, True)
     edge = next(t for t in report["suites"][0]["tests"] if t["kind"] == "edge")

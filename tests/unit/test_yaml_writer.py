@@ -23,6 +23,8 @@ from orchestrator.pipeline.yaml_writer import UnwritableField, pipeline_yaml
 from orchestrator.run.settings import RUNNER_IMAGE
 from tests.unit.test_sagemaker_definition import SKLEARN_IMAGE
 
+from ..runs import run_dirs
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "sagemaker"
 TABULAR = ROOT / "examples" / "tabular"
@@ -282,7 +284,7 @@ def _edges(cit_dir: Path, dag: Path, monkeypatch: pytest.MonkeyPatch) -> list[st
     result = runner.invoke(app, ["run", "--dag", str(dag), "--cit-dir", str(cit_dir), "-q"])
     assert result.exit_code == 0, result.output
     assert len(fake.specs) == 3
-    [run_dir] = (cit_dir / "runs").iterdir()
+    [run_dir] = run_dirs(cit_dir / "runs")
     report = json.loads((run_dir / "report.json").read_text())
     return sorted(edge["edge"] for suite in report["suites"] for edge in suite["edges"])
 

@@ -37,6 +37,7 @@ from ...run.results import OutputSummary, RunResult, Status, StepResult
 from ...scripttest.case_checks import Failure, TestCaseResult, find_metric
 from ...scripttest.on_s3 import InputCheck
 from ...terminal_text import human_size
+from ...verdict import outcome_word
 from ..model import Outcome, Report, Suite, TestItem
 from .assets import CSP, CSS, SCRIPT
 from .charts import (
@@ -279,13 +280,17 @@ def _tests_table(tests: Sequence[TestItem], anchors: Mapping[tuple[str, str], st
             [
                 name,
                 esc(test.kind),
-                _badge(test.outcome.value, OUTCOME_TONE[test.outcome]),
+                _badge(_word(test), OUTCOME_TONE[test.outcome]),
                 esc(duration(test.duration_seconds)),
                 _test_message(test),
             ]
         )
     table = _table(["test", "kind", "outcome", "duration", "message"], rows, "tests")
     return f"<h3>Tests</h3>\n{table}"
+
+
+def _word(test: TestItem) -> str:
+    return outcome_word(test.outcome, expected_failure=test.expected_failure)
 
 
 def _failing(suite: Suite, anchors: Mapping[tuple[str, str], str]) -> str | None:
@@ -607,9 +612,10 @@ def _case(
 ) -> str:
     outcome = _case_outcome(case, item)
     tone = OUTCOME_TONE[outcome]
+    word = outcome_word(outcome, expected_failure=case.expected_to_fail)
     facts = _facts(
         [
-            ("outcome", f'<span class="tone-text-{tone}">{esc(outcome)}</span>'),
+            ("outcome", f'<span class="tone-text-{tone}">{esc(word)}</span>'),
             ("duration", esc(duration(case.duration_seconds))),
             ("isolation", esc(case.isolation)),
             (

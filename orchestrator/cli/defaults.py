@@ -1,0 +1,157 @@
+"""Settings found without flags, read where a command starts: ``CIT_*`` environment variables
+and the configuration file found up the folder tree from the working directory (``cit.yaml``,
+``cit.yml``, or a ``[tool.cit]`` table in ``pyproject.toml``).
+
+Each setting is taken from the first that gives it: the command's flag, the environment, the
+configuration file, cit's default. A value that cannot be used is one line naming the variable,
+or the file and key, exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..engines.base import Isolation
+from ..errors import CitError, InputError
+from ..files import FieldError, describe_error
+from ..report.formats import ReportFormat
+
+if TYPE_CHECKING:
+    from ..suite.config import IntegrationTestConfig
+
+CONFIG_NAMES = ("cit.yaml", "cit.yml")
+PYPROJECT = "pyproject.toml"
+PYPROJECT_TABLE = "tool.cit"
+PYPROJECT_LIMIT = 4 * 2**20
+"""The largest pyproject.toml read when looking for ``[tool.cit]``."""
+DEFAULT_CIT_DIR = Path(".cit")
+
+ENVIRONMENT = {
+    "CIT_DIR": "cit_dir",
+    "CIT_CONFIG": "config",
+    "CIT_IMAGE": "image",
+    "CIT_MAX_WORKERS": "max_workers",
+    "CIT_ISOLATION": "isolation",
+    "CIT_FORMAT": "formats",
+}
+"""Each variable cit reads, and the setting it gives (as the flag of the same name does)."""
+
+
+class Environment(BaseModel):
+    """The ``CIT_*`` variables that are set (an empty one counts as unset)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cit_dir: Path | None = None
+    config: Path | None = None
+    image: str | None = Field(default=None, min_length=1)
+    max_workers: int | None = Field(default=None, ge=1)
+    isolation: Isolation | None = None
+    formats: list[ReportFormat] | None = None
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return [part.strip() for part in value.split(",")] if isinstance(value, str) else value
+
+
+def environment(environ: Mapping[str, str] | None = None) -> Environment:
+    """The ``CIT_*`` settings of ``environ`` (the process's by default), checked."""
+    environ = os.environ if environ is None else environ
+    values = {field: environ[name] for name, field in ENVIRONMENT.items() if environ.get(name)}
+    try:
+        return Environment.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        variable = next(n for n, f in ENVIRONMENT.items() if f == error["loc"][0])
+        _, message = describe_error({**error, "loc": ()})
+        raise CitError(f"{variable}={environ[variable]!r}: {message}") from None
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The configuration file nearest ``start`` (the working directory) or above it."""
+    folder = (start or Path.cwd()).resolve()
+    for place in (folder, *folder.parents):
+        for name in CONFIG_NAMES:
+            if (place / name).is_file():
+                return place / name
+        if _cit_table(place / PYPROJECT) is not None:
+            return place / PYPROJECT
+    return None
+
+
+def _cit_table(path: Path) -> dict[str, Any] | None:
+    """The ``[tool.cit]`` table of a pyproject.toml, or None when it has none."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(PYPROJECT_LIMIT)
+    except OSError:
+        return None
+    if PYPROJECT_TABLE.encode() not in raw:
+        return None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"not TOML: {exc}", file=path) from None
+    table = data.get("tool", {}).get("cit") if isinstance(data.get("tool"), dict) else None
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise InputError("must be a table of sections", file=path, field=PYPROJECT_TABLE)
+    return table
+
+
+def config_path(flag: Path | None, env: Environment) -> Path | None:
+    """The configuration file: --config, else ``CIT_CONFIG``, else the one found."""
+    return flag or env.config or find_config()
+
+
+def load(path: Path | None) -> IntegrationTestConfig:
+    """The configuration in ``path`` (a ``pyproject.toml`` is read for its ``[tool.cit]``), or
+    every default without one."""
+    from ..suite.config import config_from_data, config_or_defaults
+
+    if path is None or path.name != PYPROJECT:
+        return config_or_defaults(path)
+    if not path.is_file():
+        raise InputError("no such configuration file", file=path)
+    table = _cit_table(path)
+    if table is None:
+        raise InputError(f"has no [{PYPROJECT_TABLE}] table", file=path)
+    try:
+        return config_from_data(table, path)
+    except FieldError as exc:
+        field = ".".join(filter(None, [PYPROJECT_TABLE, exc.field]))
+        raise InputError(exc.message, file=path, field=field) from None
+
+
+def cit_dir_of(
+    flag: Path | None, env: Environment, config: IntegrationTestConfig | None
+) -> Path:
+    """Where runs are written: --cit-dir, ``CIT_DIR``, the file's ``execution.cit_dir``, .cit."""
+    configured = config.execution.cit_dir if config is not None else None
+    return flag or env.cit_dir or configured or DEFAULT_CIT_DIR
+
+
+def with_environment(config: IntegrationTestConfig, env: Environment) -> IntegrationTestConfig:
+    """``config`` with what ``CIT_*`` sets in place of its own: the environment comes first."""
+    execution = {
+        "cit_dir": env.cit_dir,
+        "container_image": env.image,
+        "max_workers": env.max_workers,
+        "isolation_mode": env.isolation,
+    }
+    update: dict[str, Any] = {
+        "execution": config.execution.model_copy(
+            update={key: value for key, value in execution.items() if value is not None}
+        )
+    }
+    if env.formats:
+        update["reporting"] = config.reporting.model_copy(update={"formats": env.formats})
+    return config.model_copy(update=update)

@@ -1,0 +1,105 @@
+"""How cit's help reads: ``-h`` beside ``--help``, flags shown without a value, and an example
+under every command."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from .command import json_mode
+
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
+"""Given to the root app: every command inherits it from its parent's context."""
+
+EXAMPLES: dict[str, list[str]] = {
+    "cit": ["cit run --dag examples/tabular/pipeline.py --quiet", "cit report --format html"],
+    "run": [
+        "cit run --dag examples/tabular/pipeline.py --quiet --format junit --format html",
+    ],
+    "test-flow": ["cit test-flow --dag examples/tabular/pipeline.py --path preprocess,train"],
+    "validate-contracts": ["cit validate-contracts --dag examples/tabular/pipeline.py"],
+    "test-script": [
+        "cit test-script --script preprocess --test-cases examples/tabular/test_cases/"
+        "preprocess.yaml",
+    ],
+    "test-s3": [
+        "cit test-s3 --script preprocess --dag examples/tabular/pipeline.py "
+        "--s3-bucket my-bucket --s3-prefix raw/",
+    ],
+    "generate-data": [
+        "cit generate-data --schema examples/tabular/schemas/raw.yaml --rows 100 --output data/",
+    ],
+    "test-all": ["cit test-all --config examples/tabular/integration_test_config.yaml"],
+    "report": ["cit report --format junit", "cit report --test-results .cit/runs/ID --json"],
+    "history": ["cit history --name tabular-xgboost --limit 5"],
+    "clean": ["cit clean"],
+    "version": ["cit version"],
+    "image": ["cit image build"],
+    "image build": ["cit image build --mode bootstrap", "cit image build --add lightgbm==4.5.0"],
+    "image key": ["cit image key"],
+    "import": ["cit import sagemaker pipeline.definition.json -o pipeline.yaml"],
+    "import sagemaker": [
+        "cit import sagemaker examples/tabular/sagemaker_pipeline.py -o tabular.yaml",
+    ],
+}
+"""The example shown under each command's help, by its path after ``cit``."""
+
+
+def example(command: str) -> str:
+    """The help's closing lines for ``command``: its examples, one a line."""
+    lines = "\n".join(f"  {line}" for line in EXAMPLES[command])
+    return f"Example:\n\n{lines}"
+
+
+def _flags_without_values(params: list[Any]) -> None:
+    """A flag takes no value, so its help names none (Typer would show ``<bool>``)."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+
+
+class CitCommand(TyperCommand):
+    """A command whose help shows flags as flags."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _flags_without_values(self.get_params(ctx))
+        super().format_help(ctx, formatter)
+
+
+class CitGroup(TyperGroup):
+    """A group of commands whose help shows flags as flags."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _flags_without_values(self.get_params(ctx))
+        super().format_help(ctx, formatter)
+
+
+def group(help_text: str, path: str, **settings: Any) -> typer.Typer:
+    """A Typer app for ``cit`` or one of its groups (``path`` after ``cit``), with its
+    example."""
+    return typer.Typer(
+        help=help_text,
+        epilog=example(path),
+        cls=CitGroup,
+        no_args_is_help=True,
+        **settings,
+    )
+
+
+def add(app: typer.Typer, path: str, function: Callable[..., Any]) -> None:
+    """Register ``function`` as the command at ``path`` ("run", "image build"), its help ending
+    with an example; with ``--json`` (its ``json_output``) its human output goes to stderr."""
+
+    @functools.wraps(function)
+    def command(**options: Any) -> Any:
+        if not options.get("json_output"):
+            return function(**options)
+        with json_mode(path):
+            return function(**options)
+
+    name = path.split()[-1]
+    app.command(name, cls=CitCommand, epilog=example(path))(command)

@@ -1,0 +1,406 @@
+"""What a user expects of any command line, through ``cit`` with the fake engine: ``--version``,
+``-h`` and an example on every command, flags shown as flags, ``--json`` summaries,
+``.cit/runs/latest``, settings from ``CIT_*`` and a configuration file found up the tree, one
+word for each verdict, and a clear refusal on native Windows."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner, Result
+
+from orchestrator import FakeBehaviour, FakeEngine
+from orchestrator._version import __version__
+from orchestrator.cli import command as cli
+from orchestrator.cli.app import app
+from orchestrator.cli.summary import SUMMARY_KEYS, Summary
+from orchestrator.errors import CitError, RunDirectoryError
+from orchestrator.run import rundir
+from orchestrator.run.settings import RUNNER_IMAGE
+from orchestrator.verdict import EXPECTED_FAILURE, Outcome, outcome_word
+
+from ..runs import run_dirs
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "200"}
+OUT = "/opt/ml/processing/output/out/data.csv"
+PIPELINE = """
+name: small
+steps:
+  prep: {kind: processing, script: scripts/prep.py, inputs: {raw: data}, outputs: [out]}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A one-step pipeline in the working directory, run on the fake engine."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts/prep.py").write_text("print('prep')\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/raw.csv").write_text("id,label\n1,0\n")
+    (tmp_path / "pipeline.yaml").write_text(textwrap.dedent(PIPELINE).lstrip())
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+    behaviours = {
+        "prep": FakeBehaviour(writes={OUT: "id,label\n1,0\n"}),
+        "tool": FakeBehaviour(exit_code=1),
+    }
+    engine = FakeEngine(behaviours, images={RUNNER_IMAGE: "sha256:runner", "mine:1": "sha256:m"})
+    monkeypatch.setattr(cli, "connect", lambda: engine)
+    monkeypatch.setattr(cli, "stop_on_signals", lambda cancel, observer: None)
+    return engine
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    return runner.invoke(app, list(args), env={**WIDE, **(env or {})})
+
+
+def summary(result: Result) -> dict[str, Any]:
+    """The --json summary: stdout is one JSON object with every key, and nothing else."""
+    data = json.loads(result.stdout)
+    assert isinstance(data, dict) and tuple(data) == SUMMARY_KEYS, result.stdout
+    Summary.model_validate(data)
+    return data
+
+
+# -- help ---------------------------------------------------------------------------------------
+
+
+def command_paths() -> list[tuple[list[str], bool]]:
+    """Every command of ``cit``, groups included, as the words that name it, and whether it
+    is a group."""
+
+    def walk(command: Any, path: list[str]) -> list[tuple[list[str], bool]]:
+        subcommands = getattr(command, "commands", {})
+        found = [(path, bool(subcommands))]
+        for name, sub in subcommands.items():
+            found += walk(sub, [*path, name])
+        return found
+
+    return walk(typer.main.get_command(app), [])
+
+
+@pytest.mark.parametrize(
+    ("path", "group"),
+    command_paths(),
+    ids=lambda v: (" ".join(v) or "cit") if isinstance(v, list) else "",
+)
+def test_every_command_takes_h_shows_flags_without_a_value_and_an_example(
+    path: list[str], group: bool
+) -> None:
+    short, long = invoke(*path, "-h"), invoke(*path, "--help")
+    assert short.exit_code == 0 and short.output == long.output
+    assert "Example:" in short.output and f"cit {' '.join(path)}".strip() in short.output
+    assert "<bool>" not in short.output
+    assert ("--json" in short.output) == (not group)
+
+
+def test_version_as_a_flag_and_as_a_command() -> None:
+    assert invoke("--version").stdout.strip() == __version__
+    assert invoke("version").stdout.strip() == __version__
+    data = summary(invoke("version", "--json"))
+    assert (data["command"], data["cit_version"], data["verdict"]) == ("version", __version__, None)
+
+
+# -- --json -------------------------------------------------------------------------------------
+
+
+def test_run_json_names_the_run_its_reports_and_counts(project: Path, fake: FakeEngine) -> None:
+    result = invoke("run", "--dag", "pipeline.yaml", "--format", "junit", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = summary(result)
+    [run_dir] = run_dirs(project / ".cit/runs")
+    assert (data["command"], data["verdict"], data["exit_code"]) == ("run", "passed", 0)
+    assert (data["run_id"], data["run_dir"]) == (run_dir.name, str(run_dir))
+    assert data["manifest"] == str(run_dir / "manifest.json")
+    assert (data["report"], data["junit"], data["html"]) == (
+        str(run_dir / "report.json"),
+        str(run_dir / "report.xml"),
+        None,
+    )
+    assert data["counts"]["passed"] == data["counts"]["total"] >= 1
+    assert "run succeeded" in result.stderr  # the human output, kept off stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["test-flow", "--dag", "pipeline.yaml"],
+        ["validate-contracts", "--dag", "pipeline.yaml"],
+        ["history"],
+        ["clean"],
+        ["generate-data", "--schema", "schema.yaml", "--rows", "3", "--output", "made"],
+        ["test-all"],
+    ],
+    ids=lambda args: args[0],
+)
+def test_each_command_prints_one_summary(
+    project: Path, fake: FakeEngine, args: list[str]
+) -> None:
+    (project / "schema.yaml").write_text("format: csv\ncolumns: {id: integer}\n")
+    (project / "cit.yaml").write_text("test_scenarios: [{name: small, dag_file: pipeline.yaml}]\n")
+    result = invoke(*args, "--json")
+    assert result.exit_code == 0, result.output
+    data = summary(result)
+    assert data["command"] == args[0] and data["error"] is None
+    if args[0] == "generate-data":
+        assert data["files"] and all(Path(f).is_file() for f in data["files"])
+    if args[0] in ("test-flow", "test-all"):
+        assert data["verdict"] == "passed" and Path(data["report"]).is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["test-s3", "--script", "scripts/prep.py"], "give --pipeline-execution ARN"),
+        (["image", "build", "--requirements", "none.txt"], "--requirements: no such file"),
+        (["import", "sagemaker", "pipeline.yaml", "-o", "x.yaml"], "is not a SageMaker pipeline"),
+        (["import", "sagemaker", "p.json", "-o", "-"], "--json and --output -"),
+        (["test-script", "--script", "scripts/prep.py"], "give --test-cases FILE"),
+        (["report"], "no run under"),
+    ],
+    ids=lambda value: value[0] if isinstance(value, list) else "",
+)
+def test_bad_input_still_ends_in_one_summary_with_the_error(
+    project: Path, fake: FakeEngine, args: list[str], message: str
+) -> None:
+    result = invoke(*args, "--json")
+    assert result.exit_code == 2, result.output
+    data = summary(result)
+    assert (data["verdict"], data["exit_code"]) == ("error", 2)
+    assert data["command"] == " ".join(args[:2]) if args[0] in ("image", "import") else args[0]
+    assert message in data["error"] and message in result.stderr
+
+
+# -- latest -------------------------------------------------------------------------------------
+
+
+def test_latest_names_the_newest_run_and_report_defaults_to_it(
+    project: Path, fake: FakeEngine
+) -> None:
+    assert invoke("run", "--dag", "pipeline.yaml").exit_code == 0
+    assert invoke("run", "--dag", "pipeline.yaml").exit_code == 0
+    runs = project / ".cit/runs"
+    newest = max(run_dirs(runs), key=lambda p: p.stat().st_mtime_ns)
+    assert (runs / "latest").is_symlink() and rundir.latest_run(runs) == runs / newest.name
+    rendered = invoke("report", "--format", "junit", "--json")
+    assert rendered.exit_code == 0, rendered.output
+    assert summary(rendered)["junit"] == str(runs / newest.name / "report.xml")
+    by_id = invoke("report", "--test-results", newest.name, "--format", "html")
+    assert by_id.exit_code == 0 and (newest / "report.html").is_file()
+    listed = summary(invoke("history", "--json"))["details"]["runs"]
+    assert sorted(run["run_id"] for run in listed) == sorted(p.name for p in run_dirs(runs))
+
+
+def test_latest_is_a_file_naming_the_run_where_symlinks_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("symlinks are not supported")
+
+    monkeypatch.setattr(os, "symlink", refuse)
+    rundir.create_run_dir(tmp_path, "20260101-000000-aaaaaa")
+    made = rundir.create_run_dir(tmp_path, "20260101-000001-bbbbbb")
+    latest = tmp_path / "latest"
+    assert not latest.is_symlink() and latest.read_text().strip() == made.name
+    assert rundir.latest_run(tmp_path) == made
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("written", ["../elsewhere", "gone", ""])
+def test_a_latest_that_names_no_run_is_refused(tmp_path: Path, written: str) -> None:
+    (tmp_path / "latest").write_text(written)
+    with pytest.raises(RunDirectoryError, match=r"latest|no run"):
+        rundir.latest_run(tmp_path)
+
+
+# -- settings without flags ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "expected"),
+    [
+        ([], {}, "from-file"),
+        ([], {"CIT_DIR": "from-env"}, "from-env"),
+        (["--cit-dir", "from-flag"], {"CIT_DIR": "from-env"}, "from-flag"),
+    ],
+)
+def test_flag_then_environment_then_the_file_found_up_the_tree(
+    project: Path,
+    fake: FakeEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    flag: list[str],
+    env: dict[str, str],
+    expected: str,
+) -> None:
+    (project / "cit.yaml").write_text("execution: {cit_dir: from-file, container_image: mine:1}\n")
+    (project / "sub").mkdir()
+    monkeypatch.chdir(project / "sub")
+    result = invoke("run", "--dag", "../pipeline.yaml", *flag, env=env)
+    assert result.exit_code == 0, result.output
+    base = project if expected == "from-file" else project / "sub"  # the file's paths: its own
+    assert len(run_dirs(base / expected / "runs")) == 1
+    assert {spec.image for spec in fake.specs} == {"mine:1"}
+
+
+def test_pyproject_tool_cit_is_read_and_its_mistakes_name_file_and_key(
+    project: Path, fake: FakeEngine
+) -> None:
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "x"\n\n[tool.cit.execution]\ncit_dir = "elsewhere"\n')
+    assert invoke("run", "--dag", "pipeline.yaml").exit_code == 0
+    assert len(run_dirs(project / "elsewhere/runs")) == 1
+    pyproject.write_text("[tool.cit.execution]\nmax_workers = 0\n")
+    result = invoke("run", "--dag", "pipeline.yaml")
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"{pyproject}: tool.cit.execution.max_workers" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("CIT_MAX_WORKERS", "many"), ("CIT_ISOLATION", "vm"), ("CIT_FORMAT", "pdf")],
+)
+def test_a_bad_environment_value_is_one_line_naming_the_variable(
+    project: Path, fake: FakeEngine, variable: str, value: str
+) -> None:
+    result = invoke("run", "--dag", "pipeline.yaml", env={variable: value})
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"{variable}='{value}'" in lines[0]
+
+
+def test_environment_formats_and_workers_come_before_the_file(
+    project: Path, fake: FakeEngine
+) -> None:
+    (project / "cit.yaml").write_text("reporting: {formats: [json]}\n")
+    result = invoke("run", "--dag", "pipeline.yaml", env={"CIT_FORMAT": "junit,html"})
+    assert result.exit_code == 0, result.output
+    [run_dir] = run_dirs(project / ".cit/runs")
+    assert (run_dir / "report.xml").is_file() and (run_dir / "report.html").is_file()
+
+
+def test_find_config_prefers_the_nearest_and_skips_a_pyproject_without_tool_cit(
+    tmp_path: Path,
+) -> None:
+    from orchestrator.cli.defaults import find_config
+
+    (tmp_path / "cit.yaml").write_text("{}\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a/pyproject.toml").write_text('[tool.ruff]\nline-length = 100\n')
+    (tmp_path / "a/b").mkdir()
+    assert find_config(tmp_path / "a/b") == tmp_path / "cit.yaml"
+    (tmp_path / "a/pyproject.toml").write_text("[tool.cit.reporting]\nformats = ['json']\n")
+    assert find_config(tmp_path / "a/b") == tmp_path / "a/pyproject.toml"
+
+
+def test_environment_reads_only_what_is_set() -> None:
+    from orchestrator.cli.defaults import environment
+
+    env = environment({"CIT_IMAGE": "mine:1", "CIT_MAX_WORKERS": "3", "CIT_DIR": "", "HOME": "x"})
+    assert (env.image, env.max_workers, env.cit_dir) == ("mine:1", 3, None)
+    with pytest.raises(CitError, match="CIT_MAX_WORKERS='0'"):
+        environment({"CIT_MAX_WORKERS": "0"})
+
+
+# -- verdict words ------------------------------------------------------------------------------
+
+
+def test_a_case_that_was_to_fail_says_it_failed_as_expected_everywhere(
+    project: Path, fake: FakeEngine
+) -> None:
+    (project / "tool.py").write_text("raise SystemExit(1)\n")
+    (project / "cases.yaml").write_text(
+        "test_cases:\n  - {name: refuses, expected_behavior: {should_complete: false}}\n"
+    )
+    result = invoke(
+        "test-script", "--script", "tool.py", "--test-cases", "cases.yaml",
+        "--format", "junit", "--format", "html", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = summary(result)
+    assert EXPECTED_FAILURE in result.stderr
+    report = json.loads(Path(data["report"]).read_text())
+    [case] = report["suites"][0]["tests"]
+    assert (case["outcome"], case["expected_failure"], case["message"]) == (
+        "passed",
+        True,
+        EXPECTED_FAILURE,
+    )
+    out = ET.parse(data["junit"]).getroot().find(".//testcase/system-out")
+    assert out is not None and EXPECTED_FAILURE in (out.text or "")
+    assert EXPECTED_FAILURE in Path(data["html"]).read_text()
+
+
+def test_history_calls_an_old_run_passed_not_succeeded(project: Path, fake: FakeEngine) -> None:
+    assert invoke("run", "--dag", "pipeline.yaml").exit_code == 0
+    [run_dir] = run_dirs(project / ".cit/runs")
+    (run_dir / "report.json").unlink()  # a run from before reports: its manifest alone
+    [run] = summary(invoke("history", "--json"))["details"]["runs"]
+    assert run["outcome"] == "passed"
+    assert "succeeded" not in invoke("history").stdout
+
+
+def test_outcome_words() -> None:
+    assert [outcome_word(o) for o in Outcome] == [o.value for o in Outcome]
+    assert outcome_word(Outcome.PASSED, expected_failure=True) == EXPECTED_FAILURE
+    assert outcome_word(Outcome.FAILED, expected_failure=True) == "failed"
+
+
+# -- platforms ----------------------------------------------------------------------------------
+
+
+def test_native_windows_is_refused_in_one_line_before_anything_fails_to_import() -> None:
+    code = (
+        "import signal, sys\n"
+        "sys.platform = 'win32'\n"
+        "sys.modules['fcntl'] = None\n"  # as on Windows: importing it fails
+        "del signal.SIGHUP\n"
+        "from orchestrator.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "WSL2" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_platform_check_passes_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.cli.platform_check import refuse_native_windows
+
+    refuse_native_windows()  # Linux or macOS: nothing to say
+    monkeypatch.setattr(sys, "platform", "win32")
+    with pytest.raises(SystemExit) as stopped:
+        refuse_native_windows()
+    assert stopped.value.code == 2
+
+
+def test_test_all_names_where_each_report_lands(project: Path, fake: FakeEngine) -> None:
+    (project / "conf").mkdir()
+    (project / "conf/cit.yaml").write_text(
+        "test_scenarios: [{name: small, dag_file: ../pipeline.yaml}]\n"
+        "reporting: {formats: [json, junit], output_directory: copies}\n"
+    )
+    result = invoke("test-all", "--config", "conf/cit.yaml")
+    assert result.exit_code == 0, result.output
+    copies = project / "conf/copies"  # relative to the configuration file
+    assert f"copied to {copies}: report.json, report.xml" in result.stdout
+    [said] = [line for line in result.stdout.splitlines() if line.startswith("report: ")]
+    assert Path(said.split()[1]).is_file() and (copies / "report.xml").is_file()
+    data = summary(invoke("test-all", "--config", "conf/cit.yaml", "--json"))
+    assert data["files"] == [str(copies / "report.json"), str(copies / "report.xml")]
