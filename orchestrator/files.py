@@ -18,6 +18,8 @@ import stat
 import sys
 import tokenize
 import traceback
+import types
+import typing
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -255,7 +257,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def parse_json(text: str, path: Path) -> Any:
     """Parse JSON text read from ``path``; a key given twice in one object is an error."""
-    too_deep = InputError(f"nested deeper than {MAX_NESTING} levels of lists and objects", file=path)
+    too_deep = InputError(
+        f"nested deeper than {MAX_NESTING} levels of lists and objects", file=path
+    )
     try:
         data = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
@@ -362,7 +366,8 @@ def first_line(problem: BaseException | str) -> str:
 
 def one_line(text: object) -> str:
     """Text of several lines joined into one."""
-    return "; ".join(line.strip() for line in safe_text(text, escape=False).splitlines() if line.strip())
+    lines = safe_text(text, escape=False).splitlines()
+    return "; ".join(line.strip() for line in lines if line.strip())
 
 
 def safe_text(value: object, *, escape: bool = True) -> str:
@@ -373,6 +378,19 @@ def safe_text(value: object, *, escape: bool = True) -> str:
     except Exception:
         text = f"<{type(value).__name__} that cannot be shown>"
     return printable(text) if escape else text
+
+
+def kind_of(value: object) -> str:
+    """What a value read from YAML or JSON is, in the words of those formats."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return "a number" if isinstance(value, int | float) else type(value).__name__
 
 
 def quoted(value: object) -> str:
@@ -450,7 +468,37 @@ def write_text_files(files: dict[Path, str]) -> None:
         path.write_text(content, encoding="utf-8")
 
 
-class StrictRecord(BaseModel):
+def numbers_only(annotation: Any) -> bool:
+    """Whether a field of this type takes numbers but no booleans (``int``, ``float | None``);
+    pydantic's lax mode would read ``true`` as 1."""
+    kinds = _flattened(annotation)
+    return bool(kinds & {int, float}) and bool not in kinds
+
+
+def _flattened(annotation: Any) -> set[Any]:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, typing.Annotated):
+        return set().union(*(_flattened(arg) for arg in args))
+    return {annotation}
+
+
+class InputRecord(BaseModel):
+    """A record read from a user's file: a boolean given for a number is refused (``true``
+    must not become a 1-second timeout)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_not_booleans(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                key = field.alias or name
+                value = data.get(key, data.get(name))
+                if isinstance(value, bool) and numbers_only(field.annotation):
+                    raise FieldError(key, f"must be a number, not {str(value).lower()}")
+        return data
+
+
+class StrictRecord(InputRecord):
     """A record whose unknown keys are refused with the closest allowed one."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
