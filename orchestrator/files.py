@@ -103,22 +103,27 @@ class StrictLoader(yaml.SafeLoader):
         self._measured: dict[int, tuple[int, int]] = {}
         """id(node) → (values in it with aliases expanded, levels of nesting in it)."""
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             return self._compose_alias(parent, index)
         self._depth += 1
         try:
             if self._depth > MAX_NESTING:
-                raise _too_deep(self.peek_event().start_mark)
-            node: yaml.Node = super().compose_node(parent, index)
+                raise _too_deep(self._next_mark())
+            node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
-        self._measure(node)
+        if node is not None:
+            self._measure(node)
         return node
 
-    def _compose_alias(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        mark = self.peek_event().start_mark
-        node: yaml.Node = super().compose_node(parent, index)
+    def _next_mark(self) -> yaml.Mark:
+        mark: yaml.Mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        return mark
+
+    def _compose_alias(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        mark = self._next_mark()
+        node = super().compose_node(parent, index)
         measured = self._measured.get(id(node))
         if measured is None:
             raise _BeyondLimit(None, None, "an alias refers to a node that holds it (a loop)", mark)
@@ -378,6 +383,28 @@ def safe_text(value: object, *, escape: bool = True) -> str:
     except Exception:
         text = f"<{type(value).__name__} that cannot be shown>"
     return printable(text) if escape else text
+
+
+NUL_MESSAGE = "holds a NUL character (\\x00), which no path, variable or argument may hold"
+
+
+def nul_in(value: Any, at: str = "") -> str | None:
+    """The field path of the first text (a key or a value, at any depth) holding a NUL."""
+    if isinstance(value, str | Path) and "\x00" in str(value):
+        return at
+    items: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list | tuple):
+        items = list(enumerate(value))
+    for key, item in items:
+        where = f"{at}.{key}" if at else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return where
+        found = nul_in(item, where)
+        if found is not None:
+            return found
+    return None
 
 
 def kind_of(value: object) -> str:

@@ -26,10 +26,12 @@ from ..aws.s3_uris import is_s3_text, s3_uri
 from ..data.contracts import ScriptContract, load_contract
 from ..files import (
     DICT_KEY,
+    NUL_MESSAGE,
     FieldError,
     InputRecord,
     describe_error,
     kind_of,
+    nul_in,
     quoted,
     scalar_text,
     unknown_field,
@@ -346,8 +348,7 @@ class Step(_Frozen):
         when the container is created."""
         found = nul_in(data)
         if found is not None:
-            message = "holds a NUL character (\\x00), which no path, variable or argument may hold"
-            raise FieldError(found, message)
+            raise FieldError(found, NUL_MESSAGE)
         return data
 
     @field_validator("timeout_seconds")
@@ -420,25 +421,6 @@ class Step(_Frozen):
     def script_mode(self) -> bool:
         """True when cit mounts the user's code; False for an image that runs on its own."""
         return self.script is not None
-
-
-def nul_in(value: Any, at: str = "") -> str | None:
-    """The field path of the first text (a key or a value, at any depth) holding a NUL."""
-    if isinstance(value, str | Path) and "\x00" in str(value):
-        return at
-    items: list[tuple[Any, Any]] = []
-    if isinstance(value, dict):
-        items = list(value.items())
-    elif isinstance(value, list | tuple):
-        items = list(enumerate(value))
-    for key, item in items:
-        where = f"{at}.{key}" if at else str(key)
-        if isinstance(key, str) and "\x00" in key:
-            return where
-        found = nul_in(item, where)
-        if found is not None:
-            return found
-    return None
 
 
 PIPELINE_NAME_RULE = (
