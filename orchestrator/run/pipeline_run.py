@@ -13,7 +13,7 @@ from ..aws import s3
 from ..engines.base import Engine
 from ..engines.cleanup import sweep_orphans
 from ..engines.image_build import split_ref
-from ..errors import CitError, ImageError
+from ..errors import CitError, ImageError, printable
 from ..pipeline.loader import load_pipeline
 from ..pipeline.model import LocalSource, Pipeline, S3Source, Step
 from ..pipeline.sagemaker_definition import DefinitionOptions
@@ -52,10 +52,12 @@ def ensure_images(
     engine: Engine,
     build_default: ImageBuilder | None,
     steps: Collection[Step] = (),
+    source: Path | str | None = None,
 ) -> None:
     """Every image must be local; the default runner image is built when it is missing, and
     the image a SageMaker definition names for one of ``steps`` is pulled (an ``ImageError``
-    naming the steps, the URI and ``--image-map`` when it cannot be)."""
+    naming the steps, the URI and ``--image-map`` when it cannot be). A missing image a
+    step's ``image:`` names is an ``ImageError`` naming ``source`` and that field."""
     for image in images:
         if engine.image_id(image) is not None:
             continue
@@ -66,10 +68,15 @@ def ensure_images(
         if imported:
             _pull_definition_image(image, imported, engine)
             continue
-        raise ImageError(
+        message = (
             f"image '{image}' is not on the local engine; build it ('cit image build' for the "
             f"runner image) or load it ('docker load -i <file>')"
         )
+        naming = next((s.name for s in steps if s.image == image), None)
+        if naming is not None:
+            where = f"{source}: " if source is not None else ""
+            message = f"{where}steps.{naming}.image: {message}"
+        raise ImageError(printable(message))
 
 
 def _pull_definition_image(image: str, steps: list[Step], engine: Engine) -> None:
@@ -225,7 +232,11 @@ def run_loaded(
         pipeline = fetch_inputs(pipeline, fetch_s3 or s3_fetcher())
     settings = bounded_by_engine(settings, engine)
     ensure_images(
-        required_images(pipeline, settings), engine, build_default, pipeline.steps.values()
+        required_images(pipeline, settings),
+        engine,
+        build_default,
+        pipeline.steps.values(),
+        source=pipeline.source_file or file,
     )
     sweep_orphans(engine)
     plan = prepare_run(pipeline, file, settings, run_id)
