@@ -502,10 +502,33 @@ def numbers_only(annotation: Any) -> bool:
     return bool(kinds & {int, float}) and bool not in kinds
 
 
+def boolean_for_number(value: Any, annotation: Any) -> tuple[str, bool] | None:
+    """Where in ``value`` a boolean stands for a number its type wants ("" for ``value``
+    itself, "2" for an item of a list), and that boolean; None when there is no such place."""
+    if isinstance(value, bool):
+        return ("", value) if numbers_only(annotation) else None
+    for member in _flattened(annotation):
+        origin, args = typing.get_origin(member), typing.get_args(member)
+        items: list[tuple[Any, Any]] = []
+        if origin is list and isinstance(value, list) and args:
+            items = [(index, (item, args[0])) for index, item in enumerate(value)]
+        elif origin is dict and isinstance(value, dict) and len(args) == 2:
+            items = [(key, (item, args[1])) for key, item in value.items()]
+        for place, (item, kind) in items:
+            found = boolean_for_number(item, kind)
+            if found is not None:
+                inner, given = found
+                return (f"{place}.{inner}" if inner else str(place)), given
+    return None
+
+
 def _flattened(annotation: Any) -> set[Any]:
     args = typing.get_args(annotation)
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType, typing.Annotated):
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, typing.Annotated):
         return set().union(*(_flattened(arg) for arg in args))
+    if origin is typing.Literal:  # Literal[1] takes True as 1
+        return {type(arg) for arg in args}
     return {annotation}
 
 
@@ -520,8 +543,11 @@ class InputRecord(BaseModel):
             for name, field in cls.model_fields.items():
                 key = field.alias or name
                 value = data.get(key, data.get(name))
-                if isinstance(value, bool) and numbers_only(field.annotation):
-                    raise FieldError(key, f"must be a number, not {str(value).lower()}")
+                found = boolean_for_number(value, field.annotation)
+                if found is not None:
+                    place, given = found
+                    where = f"{key}.{place}" if place else key
+                    raise FieldError(where, f"must be a number, not {str(given).lower()}")
         return data
 
 

@@ -92,6 +92,11 @@ PIPELINES: dict[str, Case] = {
         "p.yaml",
         ["steps.prep.instance.cpus: must be a number, not false"],
     ),
+    "instance count: true": Case(
+        {"p.yaml": step("    instance: {count: true}\n")},
+        "p.yaml",
+        ["steps.prep.instance.count: must be a number, not true"],
+    ),
     "an output listed twice": Case(
         {"p.yaml": step("    outputs: [out, out]\n")},
         "p.yaml",
@@ -211,6 +216,14 @@ SCRIPT_TESTS: dict[str, Case] = {
         },
         "c.yaml",
         ["s.yaml: columns.a.allowed.0: an integer of 41 digits is beyond"],
+    ),
+    "a boolean among a schema's weights": Case(
+        {
+            "c.yaml": CASE_FILE % ("{synthetic: {schema: s.yaml, rows: 5}}", ""),
+            "s.yaml": "columns:\n  a: {type: integer, allowed: [1, 2], weights: [1, true]}\n",
+        },
+        "c.yaml",
+        ["s.yaml: columns.a.weights.1: must be a number, not true"],
     ),
     "an empty column name": Case(
         {
