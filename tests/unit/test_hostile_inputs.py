@@ -338,3 +338,15 @@ def test_a_scalar_its_tag_cannot_take_is_refused(tmp_path: Path, text: str) -> N
 def test_printable_messages_keep_their_text() -> None:
     error = InputError("x 'é\u2028\x07'", file="a\nb.yaml", field="steps.a\tb")
     assert str(error) == "a\\nb.yaml: steps.a\\tb: x 'é\\u2028\\x07'"
+
+
+def test_a_deeply_nested_report_is_refused_by_cit_report(tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    path.write_text("[" * 100000)
+    out = tmp_path / "out.json"
+    args = ["report", "--test-results", str(path), "--format", "json", "--output", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        f"error: {path}: not a cit report: nested deeper than 64 levels or a number too long"
+    )
