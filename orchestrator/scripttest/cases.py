@@ -73,6 +73,7 @@ from ..data.metrics import (
 from ..data.quality import check_shorthand, checks_from_data
 from ..data.quality_checks import CheckSpec
 from ..data.schemas import DataSchema, load_schema, schema_from_data
+from ..data.synthetic import MAX_ROWS
 from ..errors import InputError
 from ..files import (
     DICT_KEY,
@@ -156,15 +157,11 @@ def _resolved(value: Path, info: ValidationInfo) -> Path:
     return path
 
 
-MAX_SYNTHETIC_ROWS = 10_000_000
-"""The most rows a test case may generate (a few GiB of memory for a wide schema)."""
-
-
 class SyntheticSpec(StrictRecord):
     """Data generated from a schema before the case runs."""
 
     schema_file: Path = Field(alias="schema")
-    rows: int = Field(gt=0, le=MAX_SYNTHETIC_ROWS)
+    rows: int = Field(gt=0, le=MAX_ROWS)
     seed: int = Field(default=0, ge=0, lt=2**63)
     format: Literal["csv", "parquet"] = "csv"
 

@@ -350,3 +350,13 @@ def test_a_deeply_nested_report_is_refused_by_cit_report(tmp_path: Path) -> None
     assert result.output.strip() == (
         f"error: {path}: not a cit report: nested deeper than 64 levels or a number too long"
     )
+
+
+def test_generate_data_refuses_rows_it_cannot_hold(tmp_path: Path) -> None:
+    schema = tmp_path / "s.yaml"
+    schema.write_text("columns:\n  a: {type: integer}\n")
+    args = ["generate-data", "--schema", str(schema), "--rows", str(10**12)]
+    result = runner.invoke(app, [*args, "--output", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "at most 10,000,000 rows" in result.output
+    assert not (tmp_path / "out").exists()
