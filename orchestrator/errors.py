@@ -88,6 +88,21 @@ class ImageError(CitError):
     """The runner image is missing and cannot be built, or a step's image does not exist."""
 
 
+class PullError(ImageError):
+    """An image cannot be pulled: ``reason`` is the registry's (or the network's) answer, and
+    ``unreachable`` says no registry answered at all."""
+
+    def __init__(self, ref: str, reason: str, *, unreachable: bool) -> None:
+        self.ref = ref
+        self.reason = reason
+        self.unreachable = unreachable
+        if unreachable:
+            text = f"cannot pull {ref}: no registry reachable ({reason})"
+        else:
+            text = f"cannot pull {ref}: {reason}"
+        super().__init__(f"{text}; build it or map it with --image-map")
+
+
 class ImageBuildError(ImageError):
     """Building the runner image failed: which stage, the last log lines, what to try."""
 

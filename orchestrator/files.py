@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import errno
 import io
 import json
 import os
@@ -480,19 +481,50 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write text so a reader sees the old file or the new one, never half of one."""
+    """Write text so a reader sees the old file or the new one, never half of one. An
+    ``OSError`` names ``path`` (a full disk does not name the file it was writing)."""
     partial = path.with_name(f".{path.name}.partial")
     try:
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, path)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     finally:
         partial.unlink(missing_ok=True)
 
 
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+
+
+def write_problem(exc: OSError, path: Path | str | None = None) -> str:
+    """One line for a failed write: ``no space left on device writing <path> (the disk
+    mounted at <folder> is full)``; ``path`` when the error names none."""
+    target = exc.filename or path
+    what = (exc.strerror or str(exc)).lower() if exc.errno else str(exc)
+    line = f"{what} writing {target}" if target else what
+    if exc.errno in FULL_DISK and target:
+        line += f" (the disk mounted at {mount_point(Path(target))} is full)"
+    return line
+
+
+def mount_point(path: Path) -> Path:
+    """The folder where the file system holding ``path`` is mounted."""
+    folder = Path(os.path.abspath(path))
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    while not os.path.ismount(folder) and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
 def write_text_files(files: dict[Path, str]) -> None:
+    """Write each file; an ``OSError`` names the file (a full disk does not)."""
     for path, content in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
+        try:
+            path.write_text(content, encoding="utf-8")
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
 def numbers_only(annotation: Any) -> bool:

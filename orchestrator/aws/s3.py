@@ -1,5 +1,5 @@
-"""Download ``s3://`` objects and prefixes into a local cache; the only module that uses boto3:
-S3 transfers and the SageMaker calls of execution discovery.
+"""Download ``s3://`` objects and prefixes into a local cache; with ``ecr`` (a registry login)
+the only module that uses boto3: S3 transfers and the SageMaker calls of execution discovery.
 
 ``download(uri)`` lists the URI, fetches the objects the cache lacks in parallel (retried with
 backoff, bounded by one timeout for the whole URI) and returns a read-only local folder (a

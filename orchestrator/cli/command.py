@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
+from ..engines.image_additions import Additions, build_with_additions
 from ..engines.image_build import RequestedMode, build_runner_image
 from ..errors import CitError
-from ..run.settings import RunSettings
+from ..run.settings import RUNNER_IMAGE, RunSettings
 from ..terminal_text import TerminalConsole, human_size, markup_safe, plain
 
 if TYPE_CHECKING:
@@ -100,12 +101,41 @@ def image_builder(
     return build
 
 
+def additions_builder(
+    engine: DockerEngine, mode: RequestedMode = "auto"
+) -> Callable[[Additions, str | None], str]:
+    """Build the runner plus added packages, progress shown line by line; return the tag."""
+
+    def show(line: str) -> None:
+        console.print(plain(f"  {line}", "dim"), highlight=False)
+
+    def build(additions: Additions, tag: str | None) -> str:
+        console.print(f"[bold]adding packages to {markup_safe(RUNNER_IMAGE)}[/]")
+        return build_with_additions(
+            engine.image_tools(),
+            base_tag=RUNNER_IMAGE,
+            additions=additions,
+            tag=tag,
+            mode=mode,
+            on_line=show,
+        )
+
+    return build
+
+
 def connect() -> DockerEngine:
     """The Docker engine of the environment (``EngineUnavailable`` when none answers)."""
     # deferred: the docker SDK takes ~60 ms to import, and cit --help needs none of it
     from ..engines.docker_engine import connect as connect_to_docker
 
-    return connect_to_docker()
+    engine = connect_to_docker()
+    engine.pull_progress = show_progress
+    return engine
+
+
+def show_progress(line: str) -> None:
+    """A line of an image pull's or a download's progress, dimmed, never wrapped."""
+    console.print(plain(f"  {line}", "dim"), highlight=False, soft_wrap=True)
 
 
 def docker() -> DockerEngine:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ..data.snapshots import save_snapshot
 from ..engines.base import Engine
-from ..errors import InputError
-from ..files import write_json_atomic
+from ..errors import InputError, RunDirectoryError
+from ..files import write_json_atomic, write_problem
 from ..issues import Issue
 from ..pipeline.dag import PipelineDAG
 from ..pipeline.model import LocalSource, Pipeline, StepInput
@@ -53,7 +53,11 @@ def test_flow(
     result.expectations = judge_expectations(pipeline, run)
     if update_snapshots and run.status is not Status.INTERRUPTED:
         result.snapshots_updated = save_snapshots(file, run)
-    write_json_atomic(Path(run.run_dir) / FLOW_REPORT, result.model_dump(mode="json"))
+    try:
+        write_json_atomic(Path(run.run_dir) / FLOW_REPORT, result.model_dump(mode="json"))
+    except OSError as exc:
+        problem = write_problem(exc)
+        raise RunDirectoryError(f"cannot record the run's data flow: {problem}") from None
     return result
 
 

@@ -65,8 +65,8 @@ class Engine(Protocol):
         ...
 
     def pull(self, ref: str) -> str:
-        """Pull ``ref`` from its registry and return its id; an ``ImageError`` with the
-        engine's reason when it cannot (no registry reachable, no such image, no access)."""
+        """Pull ``ref`` from its registry and return its id; a ``PullError`` with the
+        registry's reason when it cannot (no registry reachable, no such image, no access)."""
         ...
 
     def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:

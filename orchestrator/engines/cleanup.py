@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import socket
 
 from .base import Engine
+from .owner import pid_alive
 from .spec import MANAGED_LABEL, OWNER_LABEL
 
 
@@ -17,13 +17,7 @@ def is_orphan(owner: str) -> bool:
     host, _, pid = owner.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return not pid_alive(int(pid))
 
 
 def sweep_orphans(engine: Engine, *, include_live: bool = False) -> list[str]:

@@ -18,9 +18,11 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
-from ..errors import EngineUnavailable, ImageBuildError, ImageError
+from ..aws.ecr import ecr_login
+from ..errors import EngineUnavailable, ImageBuildError, ImageError, PullError
 from .base import ENGINE_LOST, ContainerInfo, ContainerOutcome, Engine, LogSink
 from .image_build import OnLine, split_ref
+from .image_pull import PULL_TIMEOUT_ENV, PullProgress, pull_failure, pull_timeout
 from .spec import ContainerSpec
 
 START_HINT = (
@@ -69,6 +71,8 @@ class DockerEngine:
         self._pending: list[Future[None]] = []
         self._created: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.pull_progress: OnLine | None = None
+        """Where ``pull`` tells its progress, a line at a time (nowhere when None)."""
 
     def create(self, spec: ContainerSpec) -> None:
         """Create the container ahead of time; ``run`` then only has to start it."""
@@ -163,16 +167,55 @@ class DockerEngine:
             raise ImageError(f"image '{ref}': {exc.explanation or _short(exc)}") from None
 
     def pull(self, ref: str) -> str:
-        repository, tag = split_ref(ref)
-        try:
-            with engine_errors():
-                self.client.api.pull(repository, tag=tag)
-        except docker.errors.APIError as exc:
-            raise ImageError(f"image '{ref}': {exc.explanation or _short(exc)}") from None
+        """Pull ``ref`` (logged in to ECR with the AWS credentials for an ECR image), each
+        finished layer and the total told to ``pull_progress``; a ``PullError`` when it
+        cannot, or takes longer than ``CIT_PULL_TIMEOUT`` seconds."""
+        login = ecr_login(ref)
+        say = self.pull_progress or (lambda line: None)
+        say(f"pulling {ref}" + (f" (logged in to {login.registry})" if login else ""))
+        progress = PullProgress(ref, say)
+        failure: list[BaseException] = []
+        worker = threading.Thread(
+            target=self._pull_into,
+            args=(ref, login.auth_config() if login else None, progress, failure),
+            name=f"cit-pull {ref}",
+            daemon=True,
+        )
+        worker.start()
+        timeout = pull_timeout()
+        worker.join(timeout)
+        if worker.is_alive():
+            reason = f"took longer than {timeout:g}s (raise {PULL_TIMEOUT_ENV} for a slow link)"
+            raise PullError(ref, reason, unreachable=False)
+        if failure:
+            raise failure[0]
         image_id = self.image_id(ref)
         if image_id is None:
-            raise ImageError(f"image '{ref}': pulled, but the engine does not have it")
+            raise PullError(ref, "pulled, but the engine does not have it", unreachable=False)
+        progress.finish()
         return image_id
+
+    def _pull_into(
+        self,
+        ref: str,
+        auth: dict[str, str] | None,
+        progress: PullProgress,
+        failure: list[BaseException],
+    ) -> None:
+        repository, tag = split_ref(ref)
+        try:
+            for entry in self.client.api.pull(
+                repository, tag=tag, stream=True, decode=True, auth_config=auth
+            ):
+                progress.feed(entry)
+        except PullError as exc:
+            failure.append(exc)
+        except docker.errors.APIError as exc:
+            failure.append(pull_failure(ref, str(exc.explanation or _short(exc))))
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            failure.append(
+                EngineUnavailable(f"the Docker engine stopped answering ({_short(exc)})")
+            )
 
     def capacity(self) -> tuple[int, int]:
         """CPUs and memory bytes the engine can give containers."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from ..errors import ImageError
+from ..errors import PullError
 from .base import ContainerInfo, ContainerOutcome, Engine, LogSink
 from .spec import STEP_LABEL, ContainerSpec, Mount
 
@@ -88,7 +88,7 @@ class FakeEngine:
     def pull(self, ref: str) -> str:
         self.pulled.append(ref)
         if ref not in self.registry:
-            raise ImageError(f"image '{ref}': no registry reachable (fake engine)")
+            raise PullError(ref, "fake engine", unreachable=True)
         self.images[ref] = self.registry[ref]
         return self.registry[ref]
 

@@ -108,6 +108,18 @@ def runner_image_tag(version: str = RUNNER_IMAGE_VERSION) -> str:
     return f"{RUNNER_IMAGE_REPOSITORY}:{version}"
 
 
+def image_key(requirements: Path | None = None, arch: str | None = None) -> str:
+    """A key that changes whenever the runner image would: cit's version, the architecture
+    (this machine's by default), the Dockerfile and the requirements (e.g. a CI cache key for
+    a saved image)."""
+    dockerfile, runner_dir = locate_build_files()
+    digest = hashlib.sha256(RUNNER_IMAGE_VERSION.encode())
+    for part in (dockerfile, requirements or runner_dir / "requirements.txt"):
+        digest.update(b"\0" + part.read_bytes())
+    machine = normalize_arch(arch or os.uname().machine)
+    return f"{RUNNER_IMAGE_REPOSITORY}-{RUNNER_IMAGE_VERSION}-{machine}-{digest.hexdigest()[:16]}"
+
+
 def split_ref(ref: str) -> tuple[str, str]:
     """An image reference as (repository, tag); the tag is ``latest`` when absent."""
     name = ref.rsplit("/", 1)[-1]
@@ -154,8 +166,11 @@ def platform_tags(arch: str) -> list[str]:
     return tags
 
 
-def pip_download_command(requirements: Path, dest: Path, arch: str) -> list[str]:
-    """The host ``pip download`` command that fetches the image's wheels."""
+def pip_download_command(
+    requirements: Path, dest: Path, arch: str, constraints: Path | None = None
+) -> list[str]:
+    """The host ``pip download`` command that fetches the image's wheels (the versions held
+    to ``constraints`` when given)."""
     command = [
         sys.executable, "-m", "pip", "download",
         "--only-binary=:all:",
@@ -168,6 +183,8 @@ def pip_download_command(requirements: Path, dest: Path, arch: str) -> list[str]
     for tag in platform_tags(arch):
         command += ["--platform", tag]
     command += ["--dest", str(dest), "-r", str(requirements)]
+    if constraints is not None:
+        command += ["-c", str(constraints)]
     return command
 
 
@@ -214,30 +231,62 @@ def run_streaming(command: Sequence[str], on_line: OnLine, what: str) -> None:
         raise ImageBuildError(f"{what} failed (exit {process.returncode}): {last}")
 
 
-def requirements_digest(requirements: Path, arch: str) -> str:
-    """A short key for the wheel set of ``requirements`` on ``arch``."""
+def requirements_digest(requirements: Path, arch: str, constraints: Path | None = None) -> str:
+    """A short key for the wheel set of ``requirements`` (held to ``constraints``) on ``arch``."""
     digest = hashlib.sha256(requirements.read_bytes())
+    if constraints is not None:
+        digest.update(b"\0constraints\0" + constraints.read_bytes())
     digest.update(f"{normalize_arch(arch)} cp{PYTHON_VERSION}".encode())
     return digest.hexdigest()[:16]
 
 
-def download_wheels(requirements: Path, dest: Path, arch: str, on_line: OnLine) -> None:
+def download_wheels(
+    requirements: Path, dest: Path, arch: str, on_line: OnLine, constraints: Path | None = None
+) -> None:
     """Download every wheel ``requirements`` needs for cp311 on ``arch`` into ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
     run_streaming(
-        pip_download_command(requirements, dest, arch), on_line, "pip download of the runner wheels"
+        pip_download_command(requirements, dest, arch, constraints),
+        on_line,
+        f"pip download of the wheels of {requirements.name}",
     )
 
 
-def cached_wheels(requirements: Path, cache_dir: Path, arch: str, on_line: OnLine) -> Path:
+def cached_wheels(
+    requirements: Path,
+    cache_dir: Path,
+    arch: str,
+    on_line: OnLine,
+    constraints: Path | None = None,
+) -> Path:
     """Return the cached wheel folder for ``requirements``, downloading it once."""
-    folder = cache_dir / "wheels" / normalize_arch(arch) / requirements_digest(requirements, arch)
+    digest = requirements_digest(requirements, arch, constraints)
+    folder = cache_dir / "wheels" / normalize_arch(arch) / digest
     if (folder / _DONE_MARKER).is_file():
         on_line(f"using cached wheels in {folder}")
         return folder
-    download_wheels(requirements, folder, arch, on_line)
+    if folder.exists():  # an interrupted download: start again
+        shutil.rmtree(folder)
+    if constraints is not None:
+        _seed_with_pinned_wheels(folder, cache_dir, arch, constraints, on_line)
+    download_wheels(requirements, folder, arch, on_line, constraints)
     (folder / _DONE_MARKER).touch()
     return folder
+
+
+def _seed_with_pinned_wheels(
+    folder: Path, cache_dir: Path, arch: str, pins: Path, on_line: OnLine
+) -> None:
+    """Link the cached wheels of ``pins`` (the runner's) into ``folder``: pip download keeps a
+    file already there, so a pinned dependency is not downloaded again."""
+    pinned = cache_dir / "wheels" / normalize_arch(arch) / requirements_digest(pins, arch)
+    if not (pinned / _DONE_MARKER).is_file():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    wheels = sorted(pinned.glob("*.whl"))
+    for wheel in wheels:
+        _link_or_copy(wheel, folder / wheel.name)
+    on_line(f"reusing {len(wheels)} cached wheel(s) of the runner's pins from {pinned}")
 
 
 def host_arch() -> str:
@@ -245,17 +294,57 @@ def host_arch() -> str:
     return normalize_arch(os.uname().machine)
 
 
-def find_debootstrap() -> str:
-    """Path of the ``debootstrap`` program, checking that it can run here."""
+INSTALL_TOOLS_ENV = "CIT_INSTALL_TOOLS"
+DEBOOTSTRAP_PACKAGE = "debootstrap"
+
+
+def which_debootstrap() -> str | None:
+    """Path of ``debootstrap`` on PATH or in the sbin folders a user's PATH often lacks."""
+    return shutil.which("debootstrap") or shutil.which("debootstrap", path="/usr/sbin:/sbin")
+
+
+def may_install_tools(env: Mapping[str, str] | None = None) -> bool:
+    """Whether cit may install the build tools it lacks: as root with apt-get, unless
+    ``CIT_INSTALL_TOOLS=0``; never through sudo."""
+    environ = os.environ if env is None else env
+    if environ.get(INSTALL_TOOLS_ENV, "").strip().lower() in ("0", "no", "false"):
+        return False
+    return sys.platform == "linux" and os.geteuid() == 0 and shutil.which("apt-get") is not None
+
+
+def install_debootstrap(on_line: OnLine) -> None:
+    """``apt-get install debootstrap``, its output relayed (root with apt-get only)."""
+    on_line(
+        f"installing {DEBOOTSTRAP_PACKAGE} with apt-get (bootstrap mode needs it; "
+        f"{INSTALL_TOOLS_ENV}=0 stops cit installing tools)"
+    )
+    env_prefix = ["env", "DEBIAN_FRONTEND=noninteractive"]
+    run_streaming([*env_prefix, "apt-get", "update", "-q"], on_line, "apt-get update")
+    run_streaming(
+        [*env_prefix, "apt-get", "install", "-y", "-q", "--no-install-recommends",
+         DEBOOTSTRAP_PACKAGE],
+        on_line,
+        f"apt-get install {DEBOOTSTRAP_PACKAGE}",
+    )  # fmt: skip
+
+
+def find_debootstrap(on_line: OnLine = lambda line: None) -> str:
+    """Path of the ``debootstrap`` program, checking that it can run here and installing it
+    when it is missing and cit may (``may_install_tools``)."""
     if sys.platform != "linux" or os.geteuid() != 0:
         raise ImageBuildError(
-            "bootstrap mode runs debootstrap and needs root on Linux; "
-            "run as root or use --mode registry"
+            "bootstrap mode (no registry reachable) runs debootstrap, which needs root on Linux: "
+            "run 'sudo apt-get install -y debootstrap && sudo cit image build', "
+            "or use --mode registry where a registry is reachable"
         )
-    found = shutil.which("debootstrap") or shutil.which("debootstrap", path="/usr/sbin:/sbin")
+    found = which_debootstrap()
+    if found is None and may_install_tools():
+        install_debootstrap(on_line)
+        found = which_debootstrap()
     if found is None:
         raise ImageBuildError(
-            "bootstrap mode needs debootstrap; install it (apt-get install debootstrap)"
+            "bootstrap mode (no registry reachable) needs debootstrap: run "
+            "'apt-get install -y debootstrap' (or your distribution's package), then retry"
         )
     return found
 
@@ -334,7 +423,7 @@ def debootstrap_rootfs(cache_dir: Path, arch: str, on_line: OnLine) -> Path:
     if done.is_file() and rootfs.is_dir():
         on_line(f"using cached Debian root {rootfs}")
         return rootfs
-    debootstrap = find_debootstrap()
+    debootstrap = find_debootstrap(on_line)
     if normalize_arch(arch) != host_arch():
         raise ImageBuildError(
             f"bootstrap mode needs the engine architecture ({normalize_arch(arch)}) to match "

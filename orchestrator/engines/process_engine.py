@@ -28,7 +28,8 @@ is its file's stem, so its ``if __name__ == "__main__":`` block does not run) wi
 
 Its output lines are the step's log; an exception in ``main`` prints its traceback and exits 1;
 ``sys.exit`` works as usual; what ``main`` returns is ignored. CPU, memory and network limits
-do not apply to a process.
+do not apply to a process. The process and every process it starts die with cit, also when
+cit is killed (``process_guard``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -64,6 +64,14 @@ from ..pipeline.sagemaker_paths import (
     TRAINING_DATA,
 )
 from .base import PROCESS_IMAGE_ID, ContainerInfo, ContainerOutcome, Engine, LogSink
+from .process_guard import (
+    Marker,
+    Watchdog,
+    record_group,
+    remove_folder,
+    scratch_folder,
+    sweep_leftovers,
+)
 from .spec import ContainerSpec, Mount
 
 MAIN_PARAMETERS = ("input_paths", "output_paths", "environ_vars", "job_args")
@@ -394,23 +402,6 @@ def _drop_write(path: Path) -> None:
             path.chmod(stat.S_IMODE(path.stat().st_mode) & ~WRITE_BITS)
 
 
-def _remove(folder: Path) -> None:
-    """Remove ``folder``, read-only copies in it included."""
-    _writable_folders(folder)
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def _writable_folders(folder: Path) -> None:
-    """Give the owner full access to ``folder`` and every folder under it (symlinks are not
-    followed), so that what they hold can be removed."""
-    with contextlib.suppress(OSError):
-        folder.chmod(stat.S_IRWXU)
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    _writable_folders(Path(entry.path))
-
-
 def read_job_config(spec: ContainerSpec) -> dict[str, Any] | None:
     """The processingjobconfig.json cit wrote for the step, when there is one."""
     path = host_path(spec.mounts, JOB_CONFIG)
@@ -440,6 +431,7 @@ class ProcessEngine:
         self.stop_grace_seconds = stop_grace_seconds
         self._running: dict[str, tuple[ContainerSpec, subprocess.Popen[bytes]]] = {}
         self._lock = threading.Lock()
+        self._swept = False
 
     def create(self, spec: ContainerSpec) -> None:
         """Nothing to create ahead: a process starts when it runs."""
@@ -448,7 +440,8 @@ class ProcessEngine:
         self, spec: ContainerSpec, *, on_log: LogSink, cancel: threading.Event
     ) -> ContainerOutcome:
         started = time.time()
-        scratch = Path(tempfile.mkdtemp(prefix="cit-process-"))
+        self._sweep_once()
+        scratch, marker = scratch_folder(spec)
         try:
             try:
                 job = process_job(spec, read_job_config(spec), stage_dir=scratch / "inputs")
@@ -458,20 +451,29 @@ class ProcessEngine:
                 on_log(f"cit: {exc}")
                 return ContainerOutcome(None, started, time.time(), error=str(exc))
             command = [self.python, "-u", "-c", BOOTSTRAP, str(_write_job(job, fields, scratch))]
-            return self._run_process(spec, job, command, scratch, on_log, cancel)
+            return self._run_process(spec, job, command, (scratch, marker), on_log, cancel)
         finally:
-            _remove(scratch)
+            remove_folder(scratch)
+
+    def _sweep_once(self) -> None:
+        """What killed cit processes left, removed before this engine's first process (as
+        the Docker engine's first run removes their containers)."""
+        with self._lock:
+            swept, self._swept = self._swept, True
+        if not swept:
+            sweep_leftovers()
 
     def _run_process(
         self,
         spec: ContainerSpec,
         job: ProcessJob,
         command: list[str],
-        scratch: Path,
+        scratch: tuple[Path, Marker],
         on_log: LogSink,
         cancel: threading.Event,
     ) -> ContainerOutcome:
         started = time.time()
+        folder, marker = scratch
         try:
             process = subprocess.Popen(
                 command,
@@ -479,15 +481,18 @@ class ProcessEngine:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 env=_process_env(job),
-                cwd=job.working_dir or _work_folder(scratch),
-                start_new_session=True,
+                cwd=job.working_dir or _work_folder(folder),
+                start_new_session=True,  # its own group: it and its children end together
             )
         except OSError as exc:
             error = f"cannot start {self.python}: {exc.strerror or exc}"
             return ContainerOutcome(None, started, time.time(), error=error)
+        watchdog = Watchdog.start(process.pid)
         with self._lock:
             self._running[spec.name] = (spec, process)
         try:
+            with contextlib.suppress(OSError):  # the watchdog ends the group all the same
+                record_group(folder, marker, process.pid)
             assert process.stdout is not None
             pump = threading.Thread(
                 target=_pump, args=(process.stdout, on_log), name="cit-logs", daemon=True
@@ -500,6 +505,8 @@ class ProcessEngine:
         finally:
             with self._lock:
                 self._running.pop(spec.name, None)
+            if watchdog is not None:
+                watchdog.stand_down()
         return ContainerOutcome(
             exit_code=_exit_code(process.returncode),
             started_at=started,

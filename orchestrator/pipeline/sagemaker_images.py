@@ -12,11 +12,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..aws.ecr import ECR_HOST
 from ..errors import InputError
 from ..runner_packages import package_key, runner_image_packages
 
 IMAGE_MAP_OPTION = "--image-map"
-_ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 _RELEASE = re.compile(r"^(\d+)\.(\d+)")
 _TRANSFORMERS = re.compile(r"-transformers(\d+\.\d+(?:\.\d+)?)")
 
@@ -52,7 +52,7 @@ class FrameworkImage:
 def framework_image(uri: str) -> FrameworkImage | None:
     """``uri`` read as a SageMaker framework image; None for any other image."""
     host, slash, path = uri.partition("/")
-    if not slash or not _ECR_HOST.match(host) or "@" in path or ":" not in path:
+    if not slash or not ECR_HOST.match(host) or "@" in path or ":" not in path:
         return None
     repository, _, tag = path.rpartition(":")
     known = _FRAMEWORKS.get(repository)

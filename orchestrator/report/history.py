@@ -18,7 +18,7 @@ from ..dataflow.tester import FLOW_REPORT
 from ..errors import CitError, InputError
 from ..files import MAX_NESTING, describe_error, nesting, read_text
 from ..run.results import RunResult, Status
-from ..run.rundir import MANIFEST, read_manifest
+from ..run.rundir import MANIFEST, read_manifest, still_running
 from .model import REPORT_FILE, SCHEMA_VERSION, Report, build_report, load_report, pipeline_suite
 
 
@@ -164,6 +164,12 @@ def _read(path: Path) -> Report:
 
 def _rebuilt(folder: Path) -> Report:
     run = read_manifest(folder)
+    if still_running(run):
+        raise InputError(
+            f"the run is still running (cit {run.owner}); its report is written when it ends",
+            file=folder,
+            field="--test-results",
+        )
     flow_file = folder / FLOW_REPORT
     flow = (
         DataFlowTestResult.model_validate_json(flow_file.read_text(encoding="utf-8"))
@@ -178,5 +184,6 @@ def _rebuilt(folder: Path) -> Report:
     )
     interrupted = run.status is Status.INTERRUPTED
     report = build_report("run", [pipeline_suite(flow, run)], interrupted=interrupted)
-    finished = run.finished_at or time.time()
+    # A run still going has lasted until now; one whose cit was killed, an unknown time.
+    finished = run.finished_at or (time.time() if run.status is Status.RUNNING else run.started_at)
     return report.model_copy(update={"duration_seconds": round(finished - run.started_at, 3)})

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CitError, InputError
-from ..files import write_json_atomic, write_text_atomic
+from ..files import write_json_atomic, write_problem, write_text_atomic
 from .formats import FILE_NAMES, ReportFormat
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def write_reports(
     try:
         written = write_run_reports(report, run_dir, formats, plots=reporting.include_plots)
     except OSError as exc:
-        raise CitError(f"cannot write the report in {run_dir}: {exc.strerror or exc}") from None
+        raise CitError(f"cannot write the report: {write_problem(exc)}") from None
     check_configured_reports(reporting, source)  # the run directory's copy is kept either way
     folder = reporting.output_directory
     if folder is None:

@@ -11,20 +11,20 @@ from typing import Any
 
 from .._version import __version__
 from ..engines.base import Engine
+from ..engines.owner import this_process
 from ..errors import RunDirectoryError
-from ..files import write_json_atomic
+from ..files import write_problem
 from ..pipeline.graph import descendants
 from ..pipeline.model import SkippedStep
 from .conditions import not_taken_reason, run_without_container
 from .hints import archive_inputs, step_hints
 from .observer import NullObserver, RunObserver
 from .plan import PlannedStep, RunPlan, missing_sub_paths
-from .results import ConditionOutcome, RunResult, Status, StepResult
-from .rundir import MANIFEST
+from .results import INTERRUPTED_BEFORE_START, ConditionOutcome, RunResult, Status, StepResult
+from .rundir import SpaceReserve, write_manifest
 from .step_runner import prepare, run_step, step_record
 
 WAIT_SECONDS = 0.2
-INTERRUPTED_BEFORE_START = "the run was interrupted before this step started"
 
 
 def execute(
@@ -52,6 +52,9 @@ class Execution:
         self.cancel = cancel
         self.created_ahead: set[str] = set()
         self.save_error: str | None = None
+        self.fault: str | None = None
+        """The first thing cit could not write for the run (the run's ``reason``)."""
+        self.reserve = SpaceReserve(plan.run_dir)
         self.result = RunResult(
             run_id=plan.run_id,
             pipeline=plan.pipeline_name,
@@ -59,6 +62,7 @@ class Execution:
             run_dir=str(plan.run_dir),
             started_at=time.time(),
             cit_version=__version__,
+            owner=this_process(),
             steps=[
                 *(step_record(p, Status.PENDING) for p in plan.steps.values()),
                 *(excluded_record(s) for s in plan.skipped),
@@ -68,6 +72,7 @@ class Execution:
 
     def execute(self, max_workers: int) -> RunResult:
         running: dict[Future[StepResult], str] = {}
+        self.reserve.hold()
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="cit-step") as pool:
             try:
                 self.save()
@@ -78,8 +83,9 @@ class Execution:
             finally:
                 self._drain(running)
                 self._close()
+                self.reserve.release()
         if self.save_error:
-            raise RunDirectoryError(f"cannot write the run's manifest: {self.save_error}")
+            raise RunDirectoryError(f"cannot record the run: {self.save_error}")
         return self.result
 
     def _schedule(
@@ -122,6 +128,9 @@ class Execution:
             if planned.job is None:
                 return run_without_container(planned, self.plan.steps)
             return run_step(planned, self.engine, self.observer, self.cancel)
+        except OSError as exc:
+            reason = f"cit could not prepare or run this step: {write_problem(exc)}"
+            return step_record(planned, Status.ERROR, reason).model_copy(update={"fault": reason})
         except Exception as exc:
             reason = f"cit failed while running this step: {type(exc).__name__}: {exc}"
             return step_record(planned, Status.ERROR, reason)
@@ -168,6 +177,7 @@ class Execution:
 
     def _record(self, step: StepResult, name: str) -> None:
         step.hints = self._hints(step, name)
+        self.fault = self.fault or step.fault
         self._set(step)
         self._notify(self.observer.step_finished, step)
         if not step.status.ok:
@@ -225,7 +235,10 @@ class Execution:
                 self._discard_created(step.name)
         self.result.finished_at = time.time()
         self.result.status = overall_status(self.result.steps, self.cancel.is_set())
-        self.save()
+        if self.fault and not self.result.ok:
+            self.result.reason = self.fault
+        self.save_error = None  # what the last save leaves on disk is what counts
+        self.save(last=True)
         self._notify(self.observer.run_finished, self.result)
 
     def _notify(self, hook: Callable[[Any], None], value: Any) -> None:
@@ -236,12 +249,14 @@ class Execution:
     def _set(self, step: StepResult) -> None:
         self.result.steps = [step if s.name == step.name else s for s in self.result.steps]
 
-    def save(self) -> None:
-        """Write the manifest; a failure is kept for the end, after the containers are gone."""
+    def save(self, *, last: bool = False) -> None:
+        """Write the manifest; the ``last`` one, on a full disk, into the space the reserve
+        gives back. A failure is kept for the end, after the containers are gone."""
         try:
-            write_json_atomic(self.plan.run_dir / MANIFEST, manifest(self.result))
+            write_manifest(self.plan.run_dir, manifest(self.result), self.reserve if last else None)
         except OSError as exc:
-            self.save_error = self.save_error or f"{exc.strerror or exc} ({exc.filename})"
+            self.save_error = self.save_error or write_problem(exc)
+            self.fault = self.fault or self.save_error
 
 
 def excluded_record(step: SkippedStep) -> StepResult:

@@ -98,9 +98,10 @@ def module_hint(module: str, result: StepResult) -> str:
         )
     if result.image in (None, RUNNER_IMAGE):
         return (
-            f"module '{module}' is not in the runner image {RUNNER_IMAGE}: add {package} to a "
-            "copy of runner_image/requirements.txt and run 'cit image build --requirements "
-            "FILE', or give the step an image that has it (image:)"
+            f"module '{module}' is not in the runner image {RUNNER_IMAGE}: add it with "
+            f"'cit image build --add {package}' and run on the image it names (--image), list "
+            "it in a training step's source_dir/requirements.txt, or give the step an image "
+            "that has it (image:)"
         )
     return (
         f"module '{module}' is not in the step's image {result.image}: add {package} to that "

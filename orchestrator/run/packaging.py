@@ -19,8 +19,14 @@ def tar_gz_folder(folder: Path, tarball: Path) -> Path:
     """
     tarball.parent.mkdir(parents=True, exist_ok=True)
     partial = tarball.with_name(tarball.name + ".partial")
-    with tarfile.open(partial, "w:gz", dereference=False) as archive:
-        for child in sorted(folder.iterdir()) if is_real_dir(folder) else []:
-            archive.add(child, arcname=child.name)
-    partial.replace(tarball)
+    try:
+        with tarfile.open(partial, "w:gz", dereference=False) as archive:
+            for child in sorted(folder.iterdir()) if is_real_dir(folder) else []:
+                archive.add(child, arcname=child.name)
+        partial.replace(tarball)
+    except OSError as exc:  # a full disk: no half archive is handed on, the path is named
+        partial.unlink(missing_ok=True)
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), str(tarball)) from exc
     return tarball

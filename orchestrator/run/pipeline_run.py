@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..aws import s3
-from ..engines.base import Engine
+from ..engines.base import PROCESS_IMAGE_ID, Engine
 from ..engines.cleanup import sweep_orphans
 from ..engines.image_build import split_ref
-from ..errors import CitError, ImageError, printable
+from ..errors import CitError, ImageError, PullError, printable
 from ..pipeline.loader import load_pipeline
 from ..pipeline.model import LocalSource, Pipeline, S3Source, Step
 from ..pipeline.sagemaker_definition import DefinitionOptions
@@ -26,6 +26,7 @@ from .results import RunResult
 from .rundir import create_run_dir, new_run_id
 from .secrets import with_host_secrets
 from .settings import RUNNER_IMAGE, RunSettings
+from .step_requirements import fetch_step_wheels
 
 if TYPE_CHECKING:
     from ..aws.s3 import Download, S3Settings
@@ -54,29 +55,39 @@ def ensure_images(
     steps: Collection[Step] = (),
     source: Path | str | None = None,
 ) -> None:
-    """Every image must be local; the default runner image is built when it is missing, and
-    the image a SageMaker definition names for one of ``steps`` is pulled (an ``ImageError``
-    naming the steps, the URI and ``--image-map`` when it cannot be). A missing image a
-    step's ``image:`` names is an ``ImageError`` naming ``source`` and that field."""
+    """Every image must be local: the default runner image is built when it is missing, any
+    other image is pulled (a ``PullError`` saying why when it cannot be; the steps and
+    ``--image-map`` named for an image a SageMaker definition gives; ``source`` and the field
+    ``steps.NAME.image`` for an image a step names)."""
     for image in images:
         if engine.image_id(image) is not None:
             continue
-        if image == RUNNER_IMAGE and build_default is not None:
+        if image == RUNNER_IMAGE:
+            if build_default is None:
+                raise ImageError(
+                    f"image '{image}' is not on the local engine; build it ('cit image build')"
+                )
             build_default(image)
             continue
         imported = [s for s in steps if s.sagemaker_image is not None and s.image == image]
         if imported:
             _pull_definition_image(image, imported, engine)
-            continue
-        message = (
-            f"image '{image}' is not on the local engine; build it ('cit image build' for the "
-            f"runner image) or load it ('docker load -i <file>')"
-        )
+        else:
+            _pull_named(image, engine, steps, source)
+
+
+def _pull_named(
+    image: str, engine: Engine, steps: Collection[Step], source: Path | str | None
+) -> None:
+    """Pull an image; when it cannot be, the step whose ``image:`` names it is named too."""
+    try:
+        engine.pull(image)
+    except PullError as exc:
         naming = next((s.name for s in steps if s.image == image), None)
         if naming is not None:
             where = f"{source}: " if source is not None else ""
-            message = f"{where}steps.{naming}.image: {message}"
-        raise ImageError(printable(message))
+            exc.message = printable(f"{where}steps.{naming}.image: {exc.message}")
+        raise
 
 
 def _pull_definition_image(image: str, steps: list[Step], engine: Engine) -> None:
@@ -91,15 +102,15 @@ def _pull_definition_image(image: str, steps: list[Step], engine: Engine) -> Non
         )
     try:
         engine.pull(image)
-    except ImageError as exc:
-        reason = str(exc).removeprefix(f"image '{image}': ").splitlines()[0]
+    except PullError as exc:
+        reason = f"no registry reachable ({exc.reason})" if exc.unreachable else exc.reason
         repository = split_ref(image)[0]
         raise ImageError(
             f"{which} on {image}, the image its SageMaker definition names: it is not on the "
             f"local engine and cannot be pulled ({reason}); map it to a local image with "
             f"{IMAGE_MAP_OPTION} {image}=IMAGE (or {IMAGE_MAP_OPTION} {repository}=IMAGE for "
-            "every tag), or pull it first (docker pull; an ECR registry needs "
-            "'aws ecr get-login-password')"
+            "every tag), or load it ('docker load -i FILE'); cit logs in to an ECR registry "
+            "with the AWS credentials in use"
         ) from None
 
 
@@ -172,6 +183,16 @@ def prepare_run(
     return plan
 
 
+def with_step_wheels(settings: RunSettings, pipeline: Pipeline, engine: Engine) -> RunSettings:
+    """The settings with the wheels of each training step's ``requirements.txt`` fetched on
+    the host (progress where the engine shows its pulls); a host process needs none."""
+    if engine.image_id(settings.image) == PROCESS_IMAGE_ID:
+        return settings
+    progress = getattr(engine, "pull_progress", None) or (lambda line: None)
+    wheels = fetch_step_wheels(pipeline.steps.values(), settings.image, progress)
+    return replace(settings, step_wheels=wheels) if wheels else settings
+
+
 def bounded_by_engine(settings: RunSettings, engine: Engine) -> RunSettings:
     """Limits never above what the engine has (a VM or remote engine may have less)."""
     capacity = engine.capacity()
@@ -238,6 +259,7 @@ def run_loaded(
         pipeline.steps.values(),
         source=pipeline.source_file or file,
     )
+    settings = with_step_wheels(settings, pipeline, engine)
     sweep_orphans(engine)
     plan = prepare_run(pipeline, file, settings, run_id)
     try:

@@ -197,4 +197,5 @@ def _context(
         user=settings.user,
         region=settings.region,
         secrets=secret_env(step, settings.secrets, file),
+        wheels=settings.step_wheels.get(step.name),
     )

@@ -8,7 +8,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ..data.profiles import OutputProfile
+from ..engines.owner import Owner
 from ..issues import Issue, has_errors
+
+INTERRUPTED_BEFORE_START = "the run was interrupted before this step started"
 
 
 class Status(StrEnum):
@@ -78,6 +81,9 @@ class StepResult(BaseModel):
     log_tail: list[str] = Field(default_factory=list)
     hints: list[str] = Field(default_factory=list)
     """What probably caused the step's failure and how to fix it (``hints.step_hints``)."""
+    fault: str | None = None
+    """What cit itself could not do for the step (``no space left on device writing
+    <path>``); its status and exit code are still the container's own."""
     outputs: list[OutputSummary] = Field(default_factory=list)
     upstream: list[str] = Field(default_factory=list)
     container: dict[str, Any] = Field(default_factory=dict)
@@ -107,6 +113,11 @@ class RunResult(BaseModel):
     started_at: float
     finished_at: float | None = None
     cit_version: str
+    owner: Owner | None = None
+    """The cit process running it: a run left ``running`` by one that is gone was interrupted
+    (``rundir.settled``)."""
+    reason: str | None = None
+    """Why it did not end as its steps say: cit was killed, or could not write its record."""
     steps: list[StepResult] = Field(default_factory=list)
     sources: dict[str, str] = Field(default_factory=dict)
     """``Step.channel`` -> the URI an input was fetched from (its mount is the local copy)."""

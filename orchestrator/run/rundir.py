@@ -1,19 +1,27 @@
-"""The run directory ``.cit/runs/<run-id>/``: created fresh, written atomically, never reused."""
+"""The run directory ``.cit/runs/<run-id>/``: created fresh, written atomically, never reused.
+
+Its ``manifest.json`` is read through one rule (``settled``): a run it says is ``running``
+whose cit process is gone was interrupted. ``cit history`` and ``cit report`` both read it so.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import secrets
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..engines.owner import owner_alive
 from ..errors import RunDirectoryError
-from .results import RunResult
-
-if TYPE_CHECKING:
-    from .results import RunResult
+from ..files import FULL_DISK, write_json_atomic, write_problem
+from .results import INTERRUPTED_BEFORE_START, RunResult, Status, StepResult
 
 MANIFEST = "manifest.json"
+RESERVE = ".space-reserve"
+RESERVE_BYTES = 1024 * 1024
+"""Disk space a run sets aside for its last manifest (and reports) should its disk fill up."""
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -40,6 +48,99 @@ def read_manifest(run_dir: Path) -> RunResult:
 
     path = run_dir / MANIFEST
     try:
-        return RunResult.model_validate_json(path.read_text(encoding="utf-8"))
+        run = RunResult.model_validate_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise RunDirectoryError(f"cannot read the run's {path}: {exc}") from None
+    return settled(run)
+
+
+def settled(run: RunResult) -> RunResult:
+    """``run`` as it really ended: one its manifest calls ``running`` whose cit process is
+    gone (killed, or its machine restarted) was interrupted, when is not known; its running
+    steps were interrupted, its pending ones never started. A run of another machine, or one
+    that records no owner (written by an older cit), is left as it is."""
+    if run.status is not Status.RUNNING or run.owner is None:
+        return run
+    if owner_alive(run.owner) is not False:
+        return run
+    reason = f"cit ({run.owner}) ended without finishing the run: killed, or its machine restarted"
+    return run.model_copy(
+        update={
+            "status": Status.INTERRUPTED,
+            "reason": run.reason or reason,
+            "steps": [_settled_step(step, reason) for step in run.steps],
+        }
+    )
+
+
+def still_running(run: RunResult) -> bool:
+    """Whether ``run`` is going on now: its manifest says running and its cit process is
+    alive on this machine."""
+    return run.status is Status.RUNNING and run.owner is not None and bool(owner_alive(run.owner))
+
+
+def _settled_step(step: StepResult, reason: str) -> StepResult:
+    if step.status is Status.RUNNING:
+        return step.model_copy(update={"status": Status.INTERRUPTED, "reason": reason})
+    if step.status is Status.PENDING:
+        return step.model_copy(
+            update={"status": Status.SKIPPED, "reason": INTERRUPTED_BEFORE_START}
+        )
+    return step
+
+
+class SpaceReserve:
+    """Disk space set aside in a run directory while the run goes on, given back when a write
+    finds the disk full, so that the run can still record how it ended."""
+
+    def __init__(self, run_dir: Path, size: int = RESERVE_BYTES) -> None:
+        self.path = run_dir / RESERVE
+        self.size = size
+        self.held = False
+
+    def hold(self) -> None:
+        """Set the space aside; a ``RunDirectoryError`` naming the disk when it is full."""
+        try:
+            with self.path.open("wb") as handle:
+                _allocate(handle.fileno(), self.size)
+        except OSError as exc:
+            self.path.unlink(missing_ok=True)
+            if exc.errno in FULL_DISK:
+                raise RunDirectoryError(write_problem(exc, self.path)) from None
+            return  # a file system that cannot hold it only loses the safety net
+        self.held = True
+
+    def release(self) -> bool:
+        """Give the space back; whether there was any to give."""
+        held, self.held = self.held, False
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
+        return held
+
+
+def _allocate(fd: int, size: int) -> None:
+    """Really take ``size`` bytes of the disk (a sparse file would take none)."""
+    if hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, 0, size)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+    zeros = memoryview(bytes(size))
+    while zeros:
+        zeros = zeros[os.write(fd, zeros) :]
+
+
+def write_manifest(
+    run_dir: Path, data: dict[str, object], reserve: SpaceReserve | None = None
+) -> None:
+    """Write ``manifest.json`` whole or not at all; on a full disk give back ``reserve`` and
+    try once more. An ``OSError`` names the path (for ``write_problem``)."""
+    path = run_dir / MANIFEST
+    try:
+        write_json_atomic(path, data)
+    except OSError as exc:
+        if exc.errno not in FULL_DISK or reserve is None or not reserve.release():
+            raise
+        write_json_atomic(path, data)

@@ -29,6 +29,7 @@ from ..pipeline.sagemaker_paths import (
     input_destination,
     output_destination,
 )
+from .step_requirements import INSTALL_THEN_RUN, WHEELS_MOUNT
 
 CURRENT_HOST = "algo-1"
 INSTANCE_GROUP = "homogeneousCluster"
@@ -90,6 +91,9 @@ class JobContext:
     region: str = "us-east-1"
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     """The step's secrets: container variable → value."""
+    wheels: Path | None = None
+    """Host folder of the wheels of the step's ``requirements.txt``, installed before its
+    entry point (``step_requirements``); None when it has none."""
 
     @property
     def job_name_prefix(self) -> str:
@@ -268,6 +272,10 @@ def training_job(
         env = {"TRAINING_JOB_NAME": name, **step.env}
         entrypoint = tuple(step.entrypoint) if step.entrypoint else None
         command, working_dir = BYOC_TRAIN_COMMAND, None
+    if ctx.wheels is not None and step.script_mode:
+        mounts.append(Mount(str(ctx.wheels), WHEELS_MOUNT, read_only=True))
+        command = (*(entrypoint or ()), *command)
+        entrypoint = ("/bin/sh", "-c", INSTALL_THEN_RUN, "sh")
     container = _container(
         step,
         ctx,

@@ -14,7 +14,7 @@ from ..data.capture import capture_output, write_profile
 from ..data.profiles import DatasetProfile, OutputProfile
 from ..engines.base import ENGINE_LOST, ContainerOutcome, Engine
 from ..engines.spec import writable_folders
-from ..files import write_text_files
+from ..files import write_problem, write_text_files
 from ..pipeline.model import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
 from ..terminal_text import human_size
 from .observer import RunObserver
@@ -53,6 +53,8 @@ def run_step(
         outcome = engine.run(planned.container_job.container, on_log=on_log, cancel=cancel)
     result.log_tail = list(tail)
     done = finish(result, outcome, planned)
+    if log.broken and not done.fault:
+        with_fault(done, log.broken)
     if done.message:
         done.message = hide_secrets(done.message)
     return done
@@ -92,9 +94,13 @@ class StepLog:
         try:
             self.handle.write(line + "\n")
         except OSError as exc:
-            self.broken = f"cit could not write {self.path.name}: {exc.strerror}"
-            return self.broken
+            return self._broke(exc)
         return None
+
+    def _broke(self, exc: OSError) -> str:
+        """Stop writing; the problem, also shown in the log tail."""
+        self.broken = f"cit could not save the whole log: {write_problem(exc, self.path)}"
+        return f"[cit] {self.broken}"
 
     def __exit__(self, *_: object) -> None:
         if self.dropped_lines:
@@ -102,7 +108,11 @@ class StepLog:
                 f"[cit] {self.dropped_lines} more line(s), {human_size(self.dropped_bytes)}, "
                 "were not saved; the step's last lines are in the report's log tail"
             )
-        self.handle.close()
+        try:
+            self.handle.close()  # writes what is buffered: may find the disk full too
+        except OSError as exc:
+            if not self.broken:
+                self._broke(exc)
 
 
 def step_record(planned: PlannedStep, status: Status, reason: str | None = None) -> StepResult:
@@ -147,6 +157,26 @@ def finish(result: StepResult, outcome: ContainerOutcome, planned: PlannedStep) 
     if outcome.error == ENGINE_LOST:
         # The container may still be running and writing: nothing it wrote is read.
         return result
+    try:
+        return collect(result, planned)
+    except OSError as exc:  # a full disk: the step's own status and exit code still stand
+        return with_fault(result, f"cit could not save what it left: {write_problem(exc)}")
+
+
+def with_fault(result: StepResult, problem: str) -> StepResult:
+    """``result`` with what cit could not do for it: a step that succeeded becomes an error
+    (what it left is incomplete); a step that did not keeps its status, the problem added."""
+    result.fault = problem
+    if result.status is Status.SUCCEEDED:
+        result.status = Status.ERROR
+        result.reason = f"exited with code {result.exit_code}, but {problem}"
+    else:
+        result.reason = "; ".join(filter(None, [result.reason, problem]))
+    return result
+
+
+def collect(result: StepResult, planned: PlannedStep) -> StepResult:
+    """What the step left: findings, its message, packaged training outputs, output summaries."""
     written = writable_folders(planned.container_job.container.mounts)
     result.findings = secure_written_folders(written, planned.name)
     result.message = read_message(planned.paths)

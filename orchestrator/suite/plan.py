@@ -14,7 +14,7 @@ from ..aws.s3 import check_bucket
 from ..aws.s3_uris import S3Uri
 from ..dataflow.tester import with_test_data
 from ..engines.base import Engine
-from ..errors import InputError, S3Error
+from ..errors import InputError, PullError, S3Error
 from ..files import FieldError
 from ..pipeline.model import Pipeline, Step, with_expectations
 from ..pipeline.sagemaker_definition import DefinitionOptions, definition_options
@@ -229,12 +229,16 @@ def _check_images(
     """Every image a container will run is local (the runner image is built if missing)."""
     image = config.execution.container_image
     if image and image != RUNNER_IMAGE and engine.image_id(image) is None:
-        raise InputError(
-            f"image '{image}' is not on the local engine; build it or load it "
-            f"('docker load -i FILE'), or leave container_image out to use {RUNNER_IMAGE}",
-            file=config.source,
-            field="execution.container_image",
-        )
+        try:
+            engine.pull(image)
+        except PullError as exc:
+            raise InputError(
+                f"image '{image}' is not on the local engine and cannot be pulled "
+                f"({exc.reason}); build it or load it ('docker load -i FILE'), or leave "
+                f"container_image out to use {RUNNER_IMAGE}",
+                file=config.source,
+                field="execution.container_image",
+            ) from None
     steps = [step for s in scenarios for step in s.pipeline.steps.values()]
     if config.execution.isolation_mode == "container":
         steps += [test.step for test in script_tests]

@@ -90,12 +90,12 @@ def test_a_missing_module_says_how_to_add_it_to_the_image(
     done = cit(*args, "--cit-dir", str(tmp_path / ".cit"), cwd=tmp_path)
 
     assert done.returncode == 1, done.stdout + done.stderr
-    said = f"module 'lightgbm' is not in the runner image {RUNNER_IMAGE}: add lightgbm to"
+    said = f"module 'lightgbm' is not in the runner image {RUNNER_IMAGE}: add it with"
     assert f"hint: {said}" in done.stdout  # on the case's failure panel
     assert "ModuleNotFoundError: No module named 'lightgbm'" in done.stdout
     [command_dir] = [p for p in (tmp_path / ".cit" / "runs").iterdir() if p.name.count("-") == 2]
     report = json.loads((command_dir / "report.json").read_text())
     (case,) = report["suites"][0]["tests"]
     (hint,) = case["hints"]
-    assert hint.startswith(said) and "cit image build --requirements" in hint
+    assert hint.startswith(said) and "cit image build --add lightgbm" in hint
     assert said in (command_dir / "report.xml").read_text().replace("&apos;", "'")

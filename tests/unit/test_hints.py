@@ -48,14 +48,14 @@ MODEL = ArchiveInput("model", "train")
 def test_a_missing_module_in_the_runner_image_says_how_to_add_it() -> None:
     (hint,) = step_hints(failed(TRACEBACK), [MODEL])  # the module, not the archive
     assert hint.startswith(f"module 'lightgbm' is not in the runner image {RUNNER_IMAGE}")
-    assert "runner_image/requirements.txt" in hint and "cit image build --requirements" in hint
+    assert "cit image build --add lightgbm" in hint and "requirements.txt" in hint
     assert "image:" in hint
 
 
 def test_the_package_of_an_import_name_is_named() -> None:
     log = ["ModuleNotFoundError: No module named 'sklearn'"]
     (hint,) = step_hints(failed(log))
-    assert "add scikit-learn to" in hint
+    assert "cit image build --add scikit-learn'" in hint
 
 
 def test_a_missing_module_in_another_image_names_that_image() -> None:

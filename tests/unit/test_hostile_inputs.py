@@ -319,7 +319,8 @@ def test_a_missing_image_names_the_file_and_the_step_field(tmp_path: Path) -> No
     pipeline = load_pipeline(path)
     with pytest.raises(ImageError) as caught:
         ensure_images(["team/model:1"], FakeEngine(), None, pipeline.steps.values(), source=path)
-    assert str(caught.value).startswith(f"{path}: steps.prep.image: image 'team/model:1' is not")
+    assert str(caught.value).startswith(f"{path}: steps.prep.image: ")
+    assert "team/model:1" in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -203,7 +203,9 @@ def test_bootstrap_build_reuses_base_and_downloads_wheels_once(
 ) -> None:
     downloads: list[Path] = []
 
-    def fake_download(requirements: Path, dest: Path, arch: str, on_line: ib.OnLine) -> None:
+    def fake_download(
+        requirements: Path, dest: Path, arch: str, on_line: ib.OnLine, constraints: object = None
+    ) -> None:
         downloads.append(dest)
         dest.mkdir(parents=True, exist_ok=True)
         (dest / "pandas-2.2.3-cp311-cp311-manylinux2014_x86_64.whl").write_bytes(b"w")
@@ -228,7 +230,7 @@ def test_bootstrap_base_uses_cached_root_without_debootstrap(
     (rootfs / "etc").mkdir(parents=True)
     (rootfs / "etc" / "os-release").write_text("ID=debian\n")
     rootfs.with_name(rootfs.name + ".cit-complete").touch()
-    monkeypatch.setattr(ib, "find_debootstrap", lambda: pytest.fail("debootstrap must not run"))
+    monkeypatch.setattr(ib, "find_debootstrap", lambda *_: pytest.fail("debootstrap must not run"))
     tools = FakeTools()
     assert ib.bootstrap_base_image(tools, tmp_path, "x86_64", lambda _: None) == "cit-base:bookworm"
     ((tar_path, tag),) = tools.imports
@@ -296,3 +298,35 @@ def test_build_failure_says_what_to_do_in_each_mode(tmp_path: Path) -> None:
             cache_dir=tmp_path,
             on_line=lambda _: None,
         )
+
+
+def test_missing_debootstrap_is_installed_by_root_with_apt(monkeypatch: pytest.MonkeyPatch) -> None:
+    installed: list[str] = []
+    monkeypatch.setattr(ib.os, "geteuid", lambda: 0)
+    found = "/usr/sbin/debootstrap"
+    monkeypatch.setattr(ib, "which_debootstrap", lambda: found if installed else None)
+    monkeypatch.setattr(ib, "may_install_tools", lambda: True)
+    monkeypatch.setattr(ib, "install_debootstrap", lambda on_line: installed.append("yes"))
+    assert ib.find_debootstrap() == "/usr/sbin/debootstrap"
+    assert installed == ["yes"]
+
+
+def test_missing_debootstrap_without_leave_to_install_says_what_to_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ib.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(ib, "which_debootstrap", lambda: None)
+    monkeypatch.setattr(ib, "may_install_tools", lambda: False)
+    with pytest.raises(ImageBuildError, match="run 'apt-get install -y debootstrap'"):
+        ib.find_debootstrap()
+
+
+def test_tools_are_installed_only_as_root_with_apt_and_not_when_turned_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ib.shutil, "which", lambda name, path=None: f"/usr/bin/{name}")
+    monkeypatch.setattr(ib.os, "geteuid", lambda: 0)
+    assert ib.may_install_tools({}) is (sys.platform == "linux")
+    assert ib.may_install_tools({"CIT_INSTALL_TOOLS": "0"}) is False
+    monkeypatch.setattr(ib.os, "geteuid", lambda: 1000)
+    assert ib.may_install_tools({}) is False

@@ -30,7 +30,7 @@ from orchestrator.engines.process_engine import (
     require_main,
     stage_inputs,
 )
-from orchestrator.engines.spec import STEP_LABEL, ContainerSpec, Mount
+from orchestrator.engines.spec import RUN_LABEL, STEP_LABEL, ContainerSpec, Mount
 from orchestrator.errors import InputError
 from orchestrator.pipeline.model import LocalSource, Step, StepInput, StepKind, StepOutputSpec
 from orchestrator.run.plan import PlannedStep
@@ -637,3 +637,32 @@ def test_cli_refuses_a_script_without_main_in_one_line(
     assert not (tmp_path / ".cit" / "runs").exists()
     rejected = CliRunner().invoke(app, [*arguments[:-2], "--isolation", "vm"])
     assert rejected.exit_code == 2
+
+
+MARKER_SCRIPT = """
+import json, os, time
+from pathlib import Path
+
+def main(input_paths, output_paths, environ_vars, job_args):
+    deadline = time.monotonic() + 10
+    while True:  # cit adds the group to the marker once the process has started
+        marker = json.loads((Path.cwd().parent / "owner.json").read_text())
+        if marker["pgid"] is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    print("marker", marker["owner"]["pid"], marker["run_id"], marker["step"])
+    print("group", marker["pgid"] == os.getpid() == os.getpgid(0))
+    print("scratch", Path.cwd().parent)
+"""
+
+
+def test_a_process_runs_in_its_own_group_from_a_marked_scratch_folder(tmp_path: Path) -> None:
+    (tmp_path / "score.py").write_text(textwrap.dedent(MARKER_SCRIPT))
+    spec = process_spec(tmp_path, {})
+    spec = ContainerSpec(**{**vars(spec), "labels": {STEP_LABEL: "score", RUN_LABEL: "r1"}})
+    outcome, lines = run(ProcessEngine(), spec)
+    assert outcome.exit_code == 0, lines
+    assert f"marker {os.getpid()} r1 score" in lines
+    assert "group True" in lines
+    [scratch] = [line.removeprefix("scratch ") for line in lines if line.startswith("scratch ")]
+    assert not Path(scratch).exists(), "the scratch folder outlived the run"

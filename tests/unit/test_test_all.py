@@ -489,6 +489,14 @@ def test_each_mistake_is_one_line_naming_file_and_field_and_nothing_runs(
     assert not (project / ".cit" / "runs").exists()
 
 
+def test_a_container_image_a_registry_has_is_pulled(project: Path) -> None:
+    fake = engine()
+    fake.registry["team/runner:2"] = "sha256:t"
+    result = run(project, SCENARIO + "execution: {container_image: 'team/runner:2'}", fake)
+    assert fake.pulled == ["team/runner:2"]
+    assert result.suites
+
+
 def test_an_empty_configuration_has_nothing_to_run(project: Path) -> None:
     with pytest.raises(InputError, match="has no test_scenarios and no script_tests"):
         run(project, "execution: {max_workers: 2}\n")
