@@ -79,14 +79,14 @@ def ensure_images(
 def _pull_named(
     image: str, engine: Engine, steps: Collection[Step], source: Path | str | None
 ) -> None:
-    """Pull an image; when it cannot be, the step whose ``image:`` names it is named too."""
+    """Pull an image; when it cannot be, the file and the step whose ``image:`` names it are
+    named too."""
     try:
         engine.pull(image)
     except PullError as exc:
         naming = next((s.name for s in steps if s.image == image), None)
-        if naming is not None:
-            where = f"{source}: " if source is not None else ""
-            exc.message = printable(f"{where}steps.{naming}.image: {exc.message}")
+        if naming is not None and source is not None:
+            exc.message = printable(f"{source}: steps.{naming}.image: {exc.message}")
         raise
 
 
