@@ -796,7 +796,10 @@ def _output_names(names: list[Any] | tuple[Any, ...]) -> dict[Any, Any]:
     outputs: dict[Any, Any] = {}
     for index, name in enumerate(names):
         if not isinstance(name, str):
-            raise FieldError(f"outputs.{index}", f"must be an output name, not {quoted(name)}")
+            raise FieldError(
+                f"outputs.{index}",
+                f"an output name is text, not {kind_of(name)} ({quoted(name)}); quote it in YAML",
+            )
         if name in outputs:
             raise FieldError("outputs", f"{quoted(name)} is given twice")
         outputs[name] = {}
