@@ -361,3 +361,16 @@ def test_generate_data_refuses_rows_it_cannot_hold(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "at most 10,000,000 rows" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_an_object_whose_attributes_raise_is_no_pipeline(tmp_path: Path) -> None:
+    path = tmp_path / "p.py"
+    path.write_text(
+        "import sagemaker  # a file that imports the SDK is searched for its pipelines\n"
+        "class Odd:\n"
+        "    def __getattr__(self, name):\n"
+        "        raise RuntimeError(name)\n\n"
+        "odd = Odd()\n"
+    )
+    with pytest.raises(InputError, match="defines no pipeline"):
+        load_pipeline(path)
