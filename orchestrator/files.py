@@ -557,7 +557,9 @@ def boolean_for_number(value: Any, annotation: Any) -> tuple[str, bool] | None:
 def _flattened(annotation: Any) -> set[Any]:
     args = typing.get_args(annotation)
     origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType, typing.Annotated):
+    if origin is typing.Annotated:  # the type, not its constraints
+        return _flattened(args[0])
+    if origin in (typing.Union, types.UnionType):
         return set().union(*(_flattened(arg) for arg in args))
     if origin is typing.Literal:  # Literal[1] takes True as 1
         return {type(arg) for arg in args}
