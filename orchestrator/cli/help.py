@@ -4,12 +4,16 @@ under every command."""
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import typer
+from typer import rich_utils
 from typer.core import TyperCommand, TyperGroup
 
+from ..terminal_text import NON_TERMINAL_WIDTH
 from .command import json_mode
 
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
@@ -62,11 +66,21 @@ def _flags_without_values(params: list[Any]) -> None:
             param.metavar = ""
 
 
+def _help_width() -> None:
+    """Help read in a pipe or a CI log is as wide as cit's tables there, not the 80 columns
+    Rich guesses without a terminal, which cut option defaults off with an ellipsis."""
+    if rich_utils.MAX_WIDTH is not None or os.environ.get("COLUMNS", "").strip().isdigit():
+        return
+    if not sys.stdout.isatty():
+        rich_utils.MAX_WIDTH = NON_TERMINAL_WIDTH
+
+
 class CitCommand(TyperCommand):
     """A command whose help shows flags as flags."""
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _flags_without_values(self.get_params(ctx))
+        _help_width()
         super().format_help(ctx, formatter)
 
 
@@ -75,6 +89,7 @@ class CitGroup(TyperGroup):
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _flags_without_values(self.get_params(ctx))
+        _help_width()
         super().format_help(ctx, formatter)
 
 
