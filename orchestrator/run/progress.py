@@ -178,7 +178,7 @@ class ConsoleObserver:
         prefix = (f"{name:>12} | ", self.colours.get(name, "white"))
         block = Text()
         if skipped:
-            note = f"\u2026 {skipped} line(s) not shown; log.txt has every line"
+            note = f"\u2026 {skipped} line(s) not shown (see log.txt)"
             block.append_text(Text.assemble(prefix, (note, "dim")))
             block.append("\n")
         for line in lines:
