@@ -100,7 +100,10 @@ class PullError(ImageError):
             text = f"cannot pull {ref}: no registry reachable ({reason})"
         else:
             text = f"cannot pull {ref}: {reason}"
-        super().__init__(f"{text}; build it or map it with --image-map")
+        super().__init__(
+            f"{text}; build it or tag one of yours with that name"
+            " (a SageMaker pipeline can map it with --image-map)"
+        )
 
 
 class ImageBuildError(ImageError):
