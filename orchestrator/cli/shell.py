@@ -11,7 +11,7 @@ import typer
 
 from ..errors import CitError, ImageError
 from . import options
-from .command import docker, errors, runs_dir_of, user_errors
+from .command import docker, emit_summary, errors, runs_dir_of, user_errors
 from .help import CitCommand
 
 AFTER_DASHES = "cit.after-dashes"
@@ -44,6 +44,7 @@ def shell(
         ),
     ],
     cit_dir: options.CitDir = None,
+    json_output: options.Json = False,
 ) -> None:
     """Open a shell (or run '-- CMD ARGS') in a container like the one a step of a run had:
     its image, mounts (inputs read-only), environment, user, limits and network."""
@@ -53,7 +54,8 @@ def shell(
     command: list[str] = ctx.meta.get(AFTER_DASHES, [])
     with user_errors():
         run, step = _run_and_step(names)
-        opened = shell_spec(find_run(runs_dir_of(cit_dir), run), step, command)
+        run_dir = find_run(runs_dir_of(cit_dir), run).resolve()
+        opened = shell_spec(run_dir, step, command)
         tty = terminal_attached()
         if not command and not tty:
             raise CitError(
@@ -71,8 +73,14 @@ def shell(
                 soft_wrap=True,
             )
         code = run_client(
-            run_argv(spec, interactive=True, tty=tty), client_environment(spec, os.environ)
+            run_argv(spec, interactive=True, tty=tty),
+            client_environment(spec, os.environ),
+            output_to_stderr=json_output,
         )
+    details = {"step": step, "image": spec.image, "container": spec.name, "command": command}
+    emit_summary(
+        "shell", exit_code=code, run_id=run_dir.name, run_dir=str(run_dir), details=details
+    )
     raise typer.Exit(code)
 
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import Mapping
 
 from ..errors import EngineUnavailable
@@ -47,9 +48,12 @@ def client_environment(spec: ContainerSpec, environ: Mapping[str, str]) -> dict[
     return {**environ, **spec.secret_env}
 
 
-def run_client(argv: list[str], environ: Mapping[str, str]) -> int:
-    """Run the docker client to its end and return its exit code (the container's). Ctrl-C
-    goes to the container while it runs, not to cit."""
+def run_client(
+    argv: list[str], environ: Mapping[str, str], *, output_to_stderr: bool = False
+) -> int:
+    """Run the docker client to its end and return its exit code (the container's); with
+    ``output_to_stderr`` the container's output goes to stderr (stdout is kept for a summary).
+    Ctrl-C goes to the container while it runs, not to cit."""
     if shutil.which(argv[0]) is None:
         raise EngineUnavailable(
             f"'{argv[0]}' (the Docker command-line client) is not on PATH: cit shell starts "
@@ -57,7 +61,8 @@ def run_client(argv: list[str], environ: Mapping[str, str]) -> int:
         )
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        return subprocess.run(argv, env=dict(environ), check=False).returncode
+        stdout = sys.stderr if output_to_stderr else None
+        return subprocess.run(argv, env=dict(environ), stdout=stdout, check=False).returncode
     finally:
         signal.signal(signal.SIGINT, previous)
 
