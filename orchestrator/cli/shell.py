@@ -67,7 +67,8 @@ def shell(
             errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
         if not command:
             errors.print(
-                f"shell in step {step} ({spec.image}); 'exit' leaves it",
+                f"shell in step {step} of run {run_dir.name} ({opened.spec.image}); "
+                "'exit' leaves it",
                 markup=False,
                 highlight=False,
                 soft_wrap=True,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..container_files import is_real_dir_inside
+from ..engines.base import PROCESS_IMAGE_ID
 from ..engines.spec import (
     MANAGED_LABEL,
     OWNER_LABEL,
@@ -108,6 +109,11 @@ def _step(run: RunResult, name: str) -> StepResult:
         ) from None
     if not step.container:
         raise RunDirectoryError(f"step '{name}' of run {run.run_id} runs no container")
+    if step.image_id == PROCESS_IMAGE_ID:
+        raise RunDirectoryError(
+            f"step '{name}' of run {run.run_id} ran as a host process (process isolation): "
+            "there is no container to open; run it with --isolation container"
+        )
     if step.status in (Status.PENDING, Status.SKIPPED):
         raise RunDirectoryError(
             f"step '{name}' of run {run.run_id} never ran ({step.status.value}): its folders "
@@ -144,6 +150,9 @@ def _still_there(source: Path, run_dir: Path) -> bool:
 def _secrets(step: StepResult, environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """The step's secrets, read from ``environ`` again by host variable; what is left out."""
     values, notes = {}, []
+    unknown = [v for v in step.container.get("secret_env") or {} if v not in step.secret_variables]
+    for variable in unknown:  # a run recorded before cit kept their host variables
+        notes.append(f"secret {variable} is left out: the run does not say which host variable")
     for variable, host in step.secret_variables.items():
         if host not in environ:
             notes.append(f"secret {variable} is left out: the host has no variable {host} now")

@@ -259,3 +259,30 @@ def test_cit_shell_refuses_in_one_line_with_exit_2(project: Path) -> None:
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 2, result.output
         assert words in result.output and "Traceback" not in result.output
+
+
+def test_a_secret_whose_host_variable_the_run_does_not_record_is_left_out(project: Path) -> None:
+    run_dir, _ = run(project, engine(prep=FakeBehaviour(exit_code=1)))
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["steps"][0]["secret_variables"] = {}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    shell = shell_spec(run_dir, "prep", ["true"], {"CIT_UNIT_TOKEN": TOKEN})
+    assert shell.spec.secret_env == {}
+    assert shell.notes == ["secret API_TOKEN is left out: the run does not say which host variable"]
+
+
+def test_a_step_that_ran_as_a_host_process_has_no_container_to_open(project: Path) -> None:
+    from orchestrator.engines.base import PROCESS_IMAGE_ID
+
+    fake = FakeEngine({"prep": FakeBehaviour(exit_code=1)}, images={RUNNER_IMAGE: PROCESS_IMAGE_ID})
+    run_dir, _ = run(project, fake)
+    with pytest.raises(RunDirectoryError, match="ran as a host process"):
+        shell_spec(run_dir, "prep")
+
+
+def test_without_the_docker_client_the_shell_says_what_to_install() -> None:
+    from orchestrator.engines.docker_cli import run_client
+    from orchestrator.errors import EngineUnavailable
+
+    with pytest.raises(EngineUnavailable, match="Docker command-line client\\) is not on PATH"):
+        run_client(["cit-no-such-docker-client", "run"], {})
