@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +19,14 @@ from orchestrator.cli.app import app
 from orchestrator.engines.cleanup import sweep_orphans
 from orchestrator.engines.docker_cli import client_environment, run_argv
 from orchestrator.engines.docker_engine import create_arguments
-from orchestrator.engines.spec import KEEP_LABEL, OWNER_LABEL, SECRET_MASK, STEP_LABEL
+from orchestrator.engines.spec import (
+    KEEP_LABEL,
+    OWNER_LABEL,
+    SECRET_MASK,
+    STEP_LABEL,
+    ContainerSpec,
+    Mount,
+)
 from orchestrator.errors import CitError, RunDirectoryError
 from orchestrator.run.debug_port import parse_debug_ports
 from orchestrator.run.pipeline_run import execute_pipeline
@@ -83,19 +91,28 @@ def test_without_the_flag_nothing_is_kept(project: Path) -> None:
     assert all(KEEP_LABEL not in spec.labels for spec in fake.specs)
 
 
-def test_a_step_stopped_by_the_user_is_not_kept(project: Path) -> None:
-    import threading
-
+@pytest.mark.parametrize(
+    ("behaviour", "timeout", "cancelled", "kept"),
+    [
+        (FakeBehaviour(exit_code=1), None, False, True),
+        (FakeBehaviour(seconds=1), 0.01, False, True),  # timed out
+        (FakeBehaviour(oom_killed=True), None, False, True),
+        (FakeBehaviour(exit_code=0), None, False, False),
+        (FakeBehaviour(seconds=1), None, True, False),  # stopped by the user
+        (FakeBehaviour(engine_error="no such image"), None, False, False),  # never ran
+    ],
+)
+def test_what_is_kept_on_failure(
+    behaviour: FakeBehaviour, timeout: float | None, cancelled: bool, kept: bool
+) -> None:
+    fake = FakeEngine({"s": behaviour})
+    labels = {STEP_LABEL: "s", KEEP_LABEL: "on-failure"}
+    spec = ContainerSpec("cit-r-s", "img", (), labels=labels, timeout_seconds=timeout)
     cancel = threading.Event()
-    cancel.set()
-    fake = engine(prep=FakeBehaviour(seconds=5))
-    execute_pipeline(
-        write(project, "p.yaml", PIPELINE),
-        fake,
-        settings=settings(project, keep_on_failure=True),
-        cancel=cancel,
-    )
-    assert fake.leftovers == {}
+    if cancelled:
+        cancel.set()
+    outcome = fake.run(spec, on_log=lambda text: None, cancel=cancel)
+    assert outcome.kept is kept and ("cit-r-s" in fake.leftovers) is kept
 
 
 def test_the_sweep_leaves_kept_containers_and_cit_clean_removes_them(project: Path) -> None:
@@ -208,8 +225,6 @@ def test_the_docker_command_line_keeps_the_steps_confinement(project: Path) -> N
 
 
 def test_a_mount_path_holding_a_comma_is_quoted(tmp_path: Path) -> None:
-    from orchestrator.engines.spec import ContainerSpec, Mount
-
     spec = ContainerSpec("n", "img", (), mounts=(Mount("/a,b", "/in", True),))
     argv = run_argv(spec, interactive=False, tty=False)
     assert argv[argv.index("--mount") + 1] == 'type=bind,"source=/a,b",target=/in,readonly'
