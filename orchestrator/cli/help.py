@@ -41,6 +41,7 @@ EXAMPLES: dict[str, list[str]] = {
     "report": ["cit report --format junit", "cit report --test-results .cit/runs/ID --json"],
     "history": ["cit history --name tabular-xgboost --limit 5"],
     "clean": ["cit clean"],
+    "shell": ["cit shell train", "cit shell 20260101-120000-a1b2c3 train -- ls /opt/ml/input"],
     "version": ["cit version"],
     "image": ["cit image build"],
     "image build": ["cit image build --mode bootstrap", "cit image build --add lightgbm==4.5.0"],
@@ -105,7 +106,9 @@ def group(help_text: str, path: str, **settings: Any) -> typer.Typer:
     )
 
 
-def add(app: typer.Typer, path: str, function: Callable[..., Any]) -> None:
+def add(
+    app: typer.Typer, path: str, function: Callable[..., Any], cls: type[TyperCommand] | None = None
+) -> None:
     """Register ``function`` as the command at ``path`` ("run", "image build"), its help ending
     with an example; with ``--json`` (its ``json_output``) its human output goes to stderr."""
 
@@ -117,4 +120,4 @@ def add(app: typer.Typer, path: str, function: Callable[..., Any]) -> None:
             return function(**options)
 
     name = path.split()[-1]
-    app.command(name, cls=CitCommand, epilog=example(path))(command)
+    app.command(name, cls=cls or CitCommand, epilog=example(path))(command)

@@ -21,6 +21,7 @@ from ..pipeline.model import LocalSource, Pipeline, S3Source, Step
 from ..pipeline.sagemaker_definition import DefinitionOptions
 from ..pipeline.sagemaker_images import IMAGE_MAP_OPTION
 from ..pipeline.validate import validate_pipeline
+from .debug_port import check_debug_ports
 from .executor import execute
 from .observer import RunObserver
 from .plan import RunPlan, plan_run
@@ -257,6 +258,7 @@ def run_loaded(
     execute. Secrets ``settings`` lack are read from the host environment first; ``run_id``
     names the run (a new id without it)."""
     settings = with_host_secrets(settings or RunSettings(), pipeline.steps.values(), file)
+    check_debug_ports(pipeline, settings.debug_ports)  # before any download or build
     if s3_inputs(pipeline):
         pipeline = fetch_inputs(pipeline, fetch_s3 or s3_fetcher())
     settings = bounded_by_engine(settings, engine)

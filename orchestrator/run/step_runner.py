@@ -145,6 +145,7 @@ def step_record(planned: PlannedStep, status: Status, reason: str | None = None)
         log_file=str(planned.paths.log_file) if spec else None,
         upstream=list(planned.step.upstream),
         container=spec.to_dict() if spec else {},
+        secret_variables=dict(planned.step.secrets) if spec else {},
     )
 
 
@@ -169,6 +170,8 @@ def finish(result: StepResult, outcome: ContainerOutcome, planned: PlannedStep) 
     result.finished_at = outcome.finished_at
     result.duration_seconds = round(outcome.duration_seconds, 3)
     result.status, result.reason = classify(outcome, planned)
+    if outcome.kept:
+        result.kept_container = planned.container_job.container.name
     if outcome.error == ENGINE_LOST:
         # The container may still be running and writing: nothing it wrote is read.
         return result
