@@ -11,6 +11,7 @@ from pathlib import Path
 
 from orchestrator.engines.docker_engine import DockerEngine
 
+from ..runs import run_dirs
 from .conftest import write_script
 
 LINES = 200_000  # about 20 MiB
@@ -50,7 +51,7 @@ def test_a_chatty_step_keeps_every_line_whole_in_its_log(
         env={**os.environ, "CIT_PROGRESS_INTERVAL": "0.5", "COLUMNS": ""},
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
-    [run_dir] = (tmp_path / ".cit" / "runs").iterdir()
+    [run_dir] = run_dirs(tmp_path / ".cit" / "runs")
     saved = (run_dir / "steps/talk/log.txt").read_bytes().decode()
     lines = re.split(r"\r\n|\r|\n", saved.rstrip("\n"))
 
