@@ -79,6 +79,7 @@ def run(
     image_map: options.ImageMap = None,
     skip_step: options.SkipStep = None,
     skip_unsupported: options.SkipUnsupported = False,
+    cpu_only: options.CpuOnly = False,
     json_output: options.Json = False,
 ) -> None:
     """Run every step of a pipeline in its own container, in DAG order, and check the data
@@ -86,7 +87,7 @@ def run(
     from ..report.console import print_expectations, print_flow
     from ..run.results import Status
 
-    command = Command(cit_dir, image, max_workers)
+    command = Command(cit_dir, image, max_workers, cpu_only=cpu_only)
     observer = command.watch(quiet)
 
     def show(flow: DataFlowTestResult) -> None:
@@ -166,6 +167,7 @@ def test_flow_command(
     image_map: options.ImageMap = None,
     skip_step: options.SkipStep = None,
     skip_unsupported: options.SkipUnsupported = False,
+    cpu_only: options.CpuOnly = False,
     json_output: options.Json = False,
 ) -> None:
     """Run a path (or all paths) and check that each step can use what the one before wrote."""
@@ -173,7 +175,7 @@ def test_flow_command(
     from ..report.write import check_report_target
     from ..run.results import Status
 
-    command = Command(cit_dir, image, None if parallel else 1)
+    command = Command(cit_dir, image, None if parallel else 1, cpu_only=cpu_only)
     observer = command.watch(quiet)
 
     def show(flow: DataFlowTestResult) -> None:
