@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tarfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +247,17 @@ def test_a_failing_host_fails_the_step_and_stops_the_others(project: Path) -> No
     log = Path(step.log_file or "").read_text()
     assert "algo-2 | boom\n" in log and "algo-1 | waiting\n" in log
     assert engine.networks == {}
+
+
+def test_ctrl_c_stops_every_host(project: Path) -> None:
+    dag = write(project, "pipeline.yaml", TWO_HOSTS)
+    engine = fake(behaviours={"train": FakeBehaviour(seconds=60)})
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    settings = RunSettings(cit_dir=project / ".cit")
+    result = execute_pipeline(dag, engine, settings=settings, cancel=cancel)
+    assert result.step("train").status is Status.INTERRUPTED
+    assert len(engine.specs) == 2 and engine.networks == {}
 
 
 def test_every_host_model_goes_into_model_tar_gz(project: Path) -> None:
