@@ -99,6 +99,9 @@ class HostGroup:
             if not succeeded(outcome) and not self.stop.is_set():
                 self.failed.append(host)
                 self.stop.set()
+        # Removed now, beside the other hosts' removals: the network goes only after them.
+        with contextlib.suppress(Exception):
+            self.engine.remove_container(spec.name)
 
     def _prefixed(self, host: str) -> LogSink:
         """The step's log sink for one host: its name before each line, one host at a time."""
