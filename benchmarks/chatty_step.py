@@ -126,7 +126,7 @@ def run_cit(cit: list[str], root: Path, image: str, mode: str, mib: int) -> Timi
     wall = time.perf_counter() - begin
     if code != 0:
         raise BenchmarkError(f"{mode} exited with {code}")
-    [manifest_file] = cit_dir.glob("runs/*/manifest.json")
+    manifest_file = (cit_dir / "runs" / "latest").resolve() / "manifest.json"
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     log = manifest_file.parent / "steps" / STEP / "log.txt"
     written = mib * 2**20 // BLOCK_BYTES * BLOCK_BYTES  # what the script writes

@@ -63,7 +63,7 @@ class InputError(CitError):
         self.file = str(file) if file is not None else None
         self.field = field
         self.line = line
-        self.detail = message
+        self.detail = printable(message)
         """What is wrong, without the file and field it is in."""
         super().__init__(self._format(message))
 
@@ -73,7 +73,8 @@ class InputError(CitError):
             where = self.file if self.line is None else f"{self.file}:{self.line}"
         if self.field:
             where = f"{where}: {self.field}" if where else self.field
-        return f"{where}: {message}" if where else message
+        # one line, whatever a file name, a field (a step named in YAML) or a value holds
+        return printable(f"{where}: {message}" if where else message)
 
 
 class PipelineError(InputError):
@@ -104,7 +105,10 @@ class PullError(ImageError):
             text = f"cannot pull {ref}: no registry reachable ({reason})"
         else:
             text = f"cannot pull {ref}: {reason}"
-        super().__init__(f"{text}; build it or map it with --image-map")
+        super().__init__(
+            f"{text}; build it or tag one of yours with that name"
+            " (a SageMaker pipeline can map it with --image-map)"
+        )
 
 
 class ImageBuildError(ImageError):
@@ -187,3 +191,14 @@ class StepWithoutData(ExecutionError):
 
 class SageMakerUnavailable(ExecutionError):
     """SageMaker cannot be asked: unreachable, access denied, retries exhausted or timed out."""
+
+
+_CONTROL = {
+    code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]
+} | {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (newlines, NUL, escape sequences) written as escapes,
+    so that a message built from a user's values stays one line and cannot drive a terminal."""
+    return text.translate(_CONTROL)

@@ -15,9 +15,12 @@ import errno
 import io
 import json
 import os
+import stat
 import sys
 import tokenize
 import traceback
+import types
+import typing
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,7 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from .errors import CitError, InputError
+from .errors import CitError, InputError, printable
 
 T = TypeVar("T")
 
@@ -80,8 +83,73 @@ def first_error(exc: ValidationError) -> FieldError:
 # YAML and JSON ----------------------------------------------------------------------------
 
 
+MAX_FILE_BYTES = 10 * 1024 * 1024
+"""The largest pipeline, configuration, test-case, contract or schema file cit reads."""
+MAX_NESTING = 64
+"""How deep lists and mappings may nest in a YAML or JSON file (aliases expanded)."""
+MAX_ALIAS_NODES = 100_000
+"""How many values YAML aliases may add to a document beyond those its text holds."""
+
+
 class StrictLoader(yaml.SafeLoader):
-    """A safe loader that rejects a key given twice in one mapping (merge keys still override)."""
+    """A safe loader that rejects a key given twice in one mapping (merge keys still override),
+    nesting deeper than ``MAX_NESTING``, an alias inside the node it names, and aliases that
+    expand to more than ``MAX_ALIAS_NODES`` values (a few hundred bytes can stand for billions).
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._literal_nodes = 0
+        self._measured: dict[int, tuple[int, int]] = {}
+        """id(node) → (values in it with aliases expanded, levels of nesting in it)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            return self._compose_alias(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise _too_deep(self._next_mark())
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if node is not None:
+            self._measure(node)
+        return node
+
+    def _next_mark(self) -> yaml.Mark:
+        mark: yaml.Mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+        return mark
+
+    def _compose_alias(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        mark = self._next_mark()
+        node = super().compose_node(parent, index)
+        measured = self._measured.get(id(node))
+        if measured is None:
+            raise _BeyondLimit(None, None, "an alias refers to a node that holds it (a loop)", mark)
+        if self._depth + measured[1] > MAX_NESTING:
+            raise _too_deep(mark)
+        return node
+
+    def _measure(self, node: yaml.Node) -> None:
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        sizes = [self._measured[id(child)] for child in children]
+        size = 1 + sum(size for size, _ in sizes)
+        self._measured[id(node)] = (size, 1 + max((depth for _, depth in sizes), default=0))
+        self._literal_nodes += 1
+        if size - self._literal_nodes > MAX_ALIAS_NODES:
+            raise _BeyondLimit(
+                None,
+                None,
+                f"aliases expand to more than {MAX_ALIAS_NODES} values; write the values out "
+                "or use fewer aliases",
+                node.start_mark,
+            )
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         first_seen: dict[Any, yaml.Node] = {}
@@ -146,6 +214,11 @@ def parse_yaml(text: str, path: Path) -> Any:
         return yaml.load(text, Loader=StrictLoader)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, text, path) from None
+    except (ValueError, OverflowError) as exc:
+        # a scalar its tag cannot take: an int of more than 4300 digits, a 30th of February
+        raise InputError(f"a value cannot be read: {safe_text(exc)}", file=path) from None
+    except RecursionError:
+        raise InputError(f"nested deeper than {MAX_NESTING} levels", file=path) from None
 
 
 def _yaml_error(exc: yaml.YAMLError, text: str, path: Path) -> InputError:
@@ -158,9 +231,19 @@ def _yaml_error(exc: yaml.YAMLError, text: str, path: Path) -> InputError:
     else:
         line = None
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if isinstance(exc, yaml.constructor.ConstructorError):
+    if isinstance(exc, yaml.constructor.ConstructorError | _BeyondLimit):
         return InputError(problem, file=path, line=line)
     return InputError(f"YAML syntax error: {problem}", file=path, line=line)
+
+
+class _BeyondLimit(yaml.composer.ComposerError):
+    """A document beyond what cit reads: too deep, aliases that loop or expand too far."""
+
+
+def _too_deep(mark: yaml.Mark) -> _BeyondLimit:
+    return _BeyondLimit(
+        None, None, f"nested deeper than {MAX_NESTING} levels of lists and mappings", mark
+    )
 
 
 class _DuplicateKey(Exception):
@@ -180,12 +263,39 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def parse_json(text: str, path: Path) -> Any:
     """Parse JSON text read from ``path``; a key given twice in one object is an error."""
+    too_deep = InputError(
+        f"nested deeper than {MAX_NESTING} levels of lists and objects", file=path
+    )
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise InputError(f"JSON syntax error: {exc.msg}", file=path, line=exc.lineno) from None
     except _DuplicateKey as exc:
-        raise InputError(f"duplicate key '{exc.key}' in one object", file=path) from None
+        raise InputError(f"duplicate key {quoted(exc.key)} in one object", file=path) from None
+    except RecursionError:
+        raise too_deep from None
+    except ValueError as exc:  # an int of more than 4300 digits
+        raise InputError(f"a value cannot be read: {safe_text(exc)}", file=path) from None
+    if nesting(data) > MAX_NESTING:
+        raise too_deep
+    return data
+
+
+def nesting(data: Any) -> int:
+    """How many levels of lists and mappings ``data`` holds (counted without recursion)."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[Any] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 # Python -----------------------------------------------------------------------------------
@@ -206,17 +316,14 @@ def run_python(
     sys.path.insert(0, folder)
     try:
         exec(code, namespace)
-    except CitError:
+    except (CitError, KeyboardInterrupt):
         raise
     except SystemExit as exc:
         message = f"called {_exit_call(exc)} while {doing}"
         raise InputError(message, file=path, line=line_in(exc, path)) from None
-    except Exception as exc:
-        known = explain(exc) if explain is not None else None
-        message, field = known or (
-            ": ".join(filter(None, [type(exc).__name__, one_line(exc)])),
-            None,
-        )
+    except BaseException as exc:  # any class a file raises is its mistake, not cit's
+        known = explain(exc) if explain is not None and isinstance(exc, Exception) else None
+        message, field = known or (described(exc), None)
         raise InputError(message, file=path, field=field, line=line_in(exc, path)) from None
     finally:
         if folder in sys.path:
@@ -265,22 +372,97 @@ def first_line(problem: BaseException | str) -> str:
 
 def one_line(text: object) -> str:
     """Text of several lines joined into one."""
-    return "; ".join(line.strip() for line in str(text).splitlines() if line.strip())
+    lines = safe_text(text, escape=False).splitlines()
+    return "; ".join(line.strip() for line in lines if line.strip())
+
+
+def safe_text(value: object, *, escape: bool = True) -> str:
+    """``str(value)`` with control characters escaped; when ``str`` itself raises (a user's
+    exception may), the value's type in angle brackets."""
+    try:
+        text = str(value)
+    except Exception:
+        text = f"<{type(value).__name__} that cannot be shown>"
+    return printable(text) if escape else text
+
+
+NUL_MESSAGE = "holds a NUL character (\\x00), which no path, variable or argument may hold"
+
+
+def nul_in(value: Any, at: str = "") -> str | None:
+    """The field path of the first text (a key or a value, at any depth) holding a NUL."""
+    if isinstance(value, str | Path) and "\x00" in str(value):
+        return at
+    items: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list | tuple):
+        items = list(enumerate(value))
+    for key, item in items:
+        where = f"{at}.{key}" if at else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return where
+        found = nul_in(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+def kind_of(value: object) -> str:
+    """What a value read from YAML or JSON is, in the words of those formats."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return "a number" if isinstance(value, int | float) else type(value).__name__
+
+
+def quoted(value: object) -> str:
+    """A user's value in quotes, control characters escaped, for a one-line message."""
+    return f"'{safe_text(value)}'"
+
+
+def described(exc: BaseException) -> str:
+    """An exception raised by a user's code as ``Type: text`` on one line, even when its
+    ``str`` raises."""
+    return ": ".join(filter(None, [type(exc).__name__, one_line(exc)]))
 
 
 def _exit_call(exc: SystemExit) -> str:
-    return "sys.exit()" if exc.code is None else f"sys.exit({exc.code!r})"
+    if exc.code is None:
+        return "sys.exit()"
+    try:
+        code = repr(exc.code)
+    except Exception:
+        code = f"<{type(exc.code).__name__}>"
+    return f"sys.exit({code})"
 
 
 # Bytes ------------------------------------------------------------------------------------
 
 
-def read_bytes(path: Path) -> bytes:
-    """A file's bytes; a file that cannot be read is an ``InputError``."""
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A regular file's bytes, at most ``limit`` of them; a file that cannot be read, a FIFO
+    or device, or a larger file is an ``InputError``."""
     try:
-        return path.read_bytes()
+        # non-blocking: opening a FIFO must not wait for a writer before it is refused
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise InputError("is not a regular file", file=path)
+            data = handle.read(limit + 1)
     except OSError as exc:
         raise InputError(f"cannot be read: {exc.strerror}", file=path) from None
+    if len(data) > limit:
+        raise InputError(f"is larger than {human_bytes(limit)}, the most cit reads", file=path)
+    return data
+
+
+def human_bytes(size: int) -> str:
+    return f"{size // (1024 * 1024)} MiB" if size % (1024 * 1024) == 0 else f"{size} bytes"
 
 
 def undecodable(exc: UnicodeDecodeError, path: Path, advice: str) -> InputError:
@@ -345,7 +527,65 @@ def write_text_files(files: dict[Path, str]) -> None:
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
-class StrictRecord(BaseModel):
+def numbers_only(annotation: Any) -> bool:
+    """Whether a field of this type takes numbers but no booleans (``int``, ``float | None``);
+    pydantic's lax mode would read ``true`` as 1."""
+    kinds = _flattened(annotation)
+    return bool(kinds & {int, float}) and bool not in kinds
+
+
+def boolean_for_number(value: Any, annotation: Any) -> tuple[str, bool] | None:
+    """Where in ``value`` a boolean stands for a number its type wants ("" for ``value``
+    itself, "2" for an item of a list), and that boolean; None when there is no such place."""
+    if isinstance(value, bool):
+        return ("", value) if numbers_only(annotation) else None
+    for member in _flattened(annotation):
+        origin, args = typing.get_origin(member), typing.get_args(member)
+        items: list[tuple[Any, Any]] = []
+        if origin is list and isinstance(value, list) and args:
+            items = [(index, (item, args[0])) for index, item in enumerate(value)]
+        elif origin is dict and isinstance(value, dict) and len(args) == 2:
+            items = [(key, (item, args[1])) for key, item in value.items()]
+        for place, (item, kind) in items:
+            found = boolean_for_number(item, kind)
+            if found is not None:
+                inner, given = found
+                return (f"{place}.{inner}" if inner else str(place)), given
+    return None
+
+
+def _flattened(annotation: Any) -> set[Any]:
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:  # the type, not its constraints
+        return _flattened(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return set().union(*(_flattened(arg) for arg in args))
+    if origin is typing.Literal:  # Literal[1] takes True as 1
+        return {type(arg) for arg in args}
+    return {annotation}
+
+
+class InputRecord(BaseModel):
+    """A record read from a user's file: a boolean given for a number is refused (``true``
+    must not become a 1-second timeout)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_not_booleans(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                key = field.alias or name
+                value = data.get(key, data.get(name))
+                found = boolean_for_number(value, field.annotation)
+                if found is not None:
+                    place, given = found
+                    where = f"{key}.{place}" if place else key
+                    raise FieldError(where, f"must be a number, not {str(given).lower()}")
+        return data
+
+
+class StrictRecord(InputRecord):
     """A record whose unknown keys are refused with the closest allowed one."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

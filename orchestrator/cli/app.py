@@ -38,6 +38,7 @@ from .help import CONTEXT_SETTINGS, add, group
 from .render import history, report_command
 from .run import run, test_flow_command, validate_contracts_command
 from .scripts import test_s3_command, test_script_command
+from .shell import CommandAfterDashes, shell
 from .suite import test_all_command
 
 app = group(
@@ -146,7 +147,8 @@ def clean(
     json_output: options.Json = False,
 ) -> None:
     """Remove containers (found by label), and host processes and their scratch folders (found
-    by marker), that an interrupted or killed cit left behind."""
+    by marker), that an interrupted or killed cit left behind, and containers kept by
+    --keep-on-failure."""
     from ..engines.cleanup import sweep_orphans  # deferred: only cit clean needs them
     from ..engines.process_guard import sweep_leftovers
 
@@ -154,7 +156,7 @@ def clean(
     for folder in folders:
         say(f"removed {folder}")
     with user_errors():
-        removed = sweep_orphans(docker(), include_live=force)
+        removed = sweep_orphans(docker(), include_live=force, include_kept=True)
     for name in removed:
         say(f"removed {name}")
     left = f" and {len(folders)} process folder(s)" if folders else ""
@@ -183,6 +185,7 @@ commands: dict[str, Callable[..., None]] = {
 }
 for path, function in commands.items():
     add(app, path, function)
+add(app, "shell", shell, CommandAfterDashes)
 add(image_app, "image build", image_build)
 add(image_app, "image key", image_key_command)
 add(import_app, "import sagemaker", import_sagemaker)

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -247,6 +248,7 @@ class Command:
         with user_errors():
             self.env = environment()
         self.config: IntegrationTestConfig | None = None
+        self.debugging: dict[str, Any] = {}
         self.settings = self._settings()
         self.cancel = threading.Event()
 
@@ -271,7 +273,18 @@ class Command:
             or (execution.max_workers if execution else None) or defaults.max_workers,
             cpu_only=self.cpu_only or env.cpu_only,
         )
+        settings = replace(settings, **self.debugging)
         return execution.limits_of(settings) if execution is not None else settings
+
+    def debug(self, keep_on_failure: bool, debug_ports: list[str] | None = None) -> None:
+        """--keep-on-failure and --debug-port STEP=PORT (a ``CitError`` when one is not)."""
+        from ..run.debug_port import parse_debug_ports
+
+        self.debugging = {
+            "keep_on_failure": keep_on_failure,
+            "debug_ports": parse_debug_ports(debug_ports or []),
+        }
+        self.settings = replace(self.settings, **self.debugging)
 
     def watch(self, quiet: bool, view: type[ConsoleObserver] | None = None) -> ConsoleObserver:
         """The console view of the run (default: the live table of steps); from now on Ctrl-C

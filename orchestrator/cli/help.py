@@ -4,12 +4,16 @@ under every command."""
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import typer
+from typer import rich_utils
 from typer.core import TyperCommand, TyperGroup
 
+from ..terminal_text import NON_TERMINAL_WIDTH
 from .command import json_mode
 
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
@@ -37,6 +41,7 @@ EXAMPLES: dict[str, list[str]] = {
     "report": ["cit report --format junit", "cit report --test-results .cit/runs/ID --json"],
     "history": ["cit history --name tabular-xgboost --limit 5"],
     "clean": ["cit clean"],
+    "shell": ["cit shell train", "cit shell 20260101-120000-a1b2c3 train -- ls /opt/ml/input"],
     "version": ["cit version"],
     "image": ["cit image build"],
     "image build": ["cit image build --mode bootstrap", "cit image build --add lightgbm==4.5.0"],
@@ -62,11 +67,21 @@ def _flags_without_values(params: list[Any]) -> None:
             param.metavar = ""
 
 
+def _help_width() -> None:
+    """Help read in a pipe or a CI log is as wide as cit's tables there, not the 80 columns
+    Rich guesses without a terminal, which cut option defaults off with an ellipsis."""
+    if rich_utils.MAX_WIDTH is not None or os.environ.get("COLUMNS", "").strip().isdigit():
+        return
+    if not sys.stdout.isatty():
+        rich_utils.MAX_WIDTH = NON_TERMINAL_WIDTH
+
+
 class CitCommand(TyperCommand):
     """A command whose help shows flags as flags."""
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _flags_without_values(self.get_params(ctx))
+        _help_width()
         super().format_help(ctx, formatter)
 
 
@@ -75,6 +90,7 @@ class CitGroup(TyperGroup):
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _flags_without_values(self.get_params(ctx))
+        _help_width()
         super().format_help(ctx, formatter)
 
 
@@ -90,7 +106,9 @@ def group(help_text: str, path: str, **settings: Any) -> typer.Typer:
     )
 
 
-def add(app: typer.Typer, path: str, function: Callable[..., Any]) -> None:
+def add(
+    app: typer.Typer, path: str, function: Callable[..., Any], cls: type[TyperCommand] | None = None
+) -> None:
     """Register ``function`` as the command at ``path`` ("run", "image build"), its help ending
     with an example; with ``--json`` (its ``json_output``) its human output goes to stderr."""
 
@@ -102,4 +120,4 @@ def add(app: typer.Typer, path: str, function: Callable[..., Any]) -> None:
             return function(**options)
 
     name = path.split()[-1]
-    app.command(name, cls=CitCommand, epilog=example(path))(command)
+    app.command(name, cls=cls or CitCommand, epilog=example(path))(command)

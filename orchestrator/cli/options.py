@@ -125,6 +125,24 @@ UpdateSnapshots = Annotated[
         help="Store each output's captured schema as the golden snapshot next to the pipeline.",
     ),
 ]
+KeepOnFailure = Annotated[
+    bool,
+    typer.Option(
+        "--keep-on-failure",
+        help="Leave the container of a step that fails, stopped and labelled, to look inside "
+        "('cit shell STEP' opens a shell like it, 'docker cp' reaches its files); 'cit clean' "
+        "removes it.",
+    ),
+]
+DebugPort = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--debug-port",
+        metavar="STEP=PORT",
+        help="Publish PORT of step STEP's container on the host's 127.0.0.1:PORT, for a "
+        "debugger (that step gets a network; the others keep none). Repeat for each step.",
+    ),
+]
 OutputReport = Annotated[
     Path | None, typer.Option(help="Also write the result as JSON to this file.")
 ]

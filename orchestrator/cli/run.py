@@ -80,6 +80,8 @@ def run(
     skip_step: options.SkipStep = None,
     skip_unsupported: options.SkipUnsupported = False,
     cpu_only: options.CpuOnly = False,
+    keep_on_failure: options.KeepOnFailure = False,
+    debug_port: options.DebugPort = None,
     json_output: options.Json = False,
 ) -> None:
     """Run every step of a pipeline in its own container, in DAG order, and check the data
@@ -103,6 +105,7 @@ def run(
             param, code_dir, image_map, skip_step, skip_unsupported
         )
         configured = command.configure(config)
+        command.debug(keep_on_failure, debug_port)
         result = whole_run(
             dag,
             command,
@@ -168,6 +171,8 @@ def test_flow_command(
     skip_step: options.SkipStep = None,
     skip_unsupported: options.SkipUnsupported = False,
     cpu_only: options.CpuOnly = False,
+    keep_on_failure: options.KeepOnFailure = False,
+    debug_port: options.DebugPort = None,
     json_output: options.Json = False,
 ) -> None:
     """Run a path (or all paths) and check that each step can use what the one before wrote."""
@@ -190,6 +195,7 @@ def test_flow_command(
             param, code_dir, image_map, skip_step, skip_unsupported
         )
         configured = command.configure(config)
+        command.debug(keep_on_failure, debug_port)
         steps = path_option(path, all_paths)
         if output_report is not None:
             check_report_target(output_report)

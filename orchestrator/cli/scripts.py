@@ -86,6 +86,7 @@ def test_script_command(
     image_map: options.ImageMap = None,
     skip_step: options.SkipStep = None,
     skip_unsupported: options.SkipUnsupported = False,
+    keep_on_failure: options.KeepOnFailure = False,
     json_output: options.Json = False,
 ) -> None:
     """Run each test case of a script in its own container (or process), check what it expects."""
@@ -113,6 +114,9 @@ def test_script_command(
         step, source = resolve_step(script, dag=dag, contract=contract, definition=definition)
         cases = _cases_to_run(step, test_cases, input_data, expected_output_schema, quality_checks)
         isolation = command.isolation(isolation)
+        if keep_on_failure and isolation == "process":
+            raise CitError("--keep-on-failure keeps a container: it needs --isolation container")
+        command.debug(keep_on_failure)
         engine, build_default = _engine_for(isolation)
         context = RunContext(
             engine=engine,

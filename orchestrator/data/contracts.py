@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -54,6 +53,7 @@ from pydantic import (
 from ..errors import InputError
 from ..files import (
     FieldError,
+    InputRecord,
     describe_error,
     load_data_file,
     one_line,
@@ -130,7 +130,7 @@ def _as_text(value: Any) -> Any:
     return value
 
 
-class ScriptContract(BaseModel):
+class ScriptContract(InputRecord):
     """What one script expects: its paths, environment variables, arguments and schemas."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -29,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..files import FieldError, first_line
+from ..files import FieldError, InputRecord, first_line
 from ..issues import Severity
 from .profiles import Distribution, Scalar
 
@@ -186,7 +185,7 @@ def row_bound(bound: int | str) -> tuple[float, str | None]:
     return float(scaled.group(1)), scaled.group(2)
 
 
-class CheckSpec(BaseModel):
+class CheckSpec(InputRecord):
     """A check as declared: its name, its parameters, its severity and its tolerance."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -319,7 +318,7 @@ class MaxMissingRatio(CheckSpec):
 # --- values within bounds and sets ------------------------------------------------------------
 
 
-class Range(BaseModel):
+class Range(InputRecord):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min: float | None = None

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
@@ -38,7 +37,16 @@ from pydantic import (
 )
 
 from ..errors import InputError
-from ..files import DATA_SUFFIXES, FieldError, describe_error, read_data, reject_unknown
+from ..files import (
+    DATA_SUFFIXES,
+    FieldError,
+    InputRecord,
+    describe_error,
+    kind_of,
+    quoted,
+    read_data,
+    reject_unknown,
+)
 from .profiles import Scalar
 
 
@@ -124,7 +132,7 @@ class ExtraColumns(StrEnum):
     ERROR = "error"
 
 
-class _Strict(BaseModel):
+class _Strict(InputRecord):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -154,7 +162,17 @@ class ColumnSpec(_Strict):
     @field_validator("min", "max", mode="before")
     @classmethod
     def _finite_number(cls, value: Any) -> int | float | None:
-        return None if value is None else _as_finite_number(value)
+        return None if value is None else _within_64_bits(_as_finite_number(value))
+
+    @field_validator("allowed")
+    @classmethod
+    def _integers_within_64_bits(cls, value: list[Scalar] | None) -> list[Scalar] | None:
+        for index, item in enumerate(value or []):
+            try:
+                _within_64_bits(item)
+            except ValueError as exc:
+                raise FieldError(str(index), str(exc)) from None
+        return value
 
     @model_validator(mode="after")
     def _allowed_within_bounds(self) -> ColumnSpec:
@@ -197,6 +215,21 @@ def _as_finite_number(value: Any) -> int | float:
     if not finite:
         raise ValueError("must be a finite number")
     return number
+
+
+INT64_MIN, UINT64_MAX = -(2**63), 2**64 - 1
+
+
+def _within_64_bits(value: Any) -> Any:
+    """An integer a column can hold (int64 or uint64), or any other value unchanged."""
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not INT64_MIN <= value <= UINT64_MAX
+    ):
+        digits = len(str(abs(value)))
+        raise ValueError(f"an integer of {digits} digits is beyond what a 64-bit column holds")
+    return value
 
 
 def _parse_number(text: str) -> int | float | None:
@@ -320,11 +353,30 @@ def _columns(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, dict):
         return [_column(name, spec) for name, spec in value.items()]
     if isinstance(value, list):
-        return [_listed_column(i, item) for i, item in enumerate(value)]
+        columns = [_listed_column(i, item) for i, item in enumerate(value)]
+        names = [column["name"] for column in columns]
+        twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
+        if twice is not None:
+            raise FieldError("columns", f"{quoted(twice)} is given twice")
+        return columns
     raise FieldError("columns", "must map column names to types or to {type, nullable, ...}")
 
 
+def _column_name(name: Any, where: str) -> str:
+    """A column name as text: numbers as written (YAML reads ``2023:`` as a number); empty
+    text, control characters, null and booleans are refused."""
+    if isinstance(name, bool) or not isinstance(name, str | int):
+        raise FieldError(where, f"a column name is text, not {kind_of(name)}")
+    text = str(name)
+    if not text.strip() or not text.isprintable():
+        raise FieldError(
+            where, f"{quoted(text)}: a column name is non-empty text without control characters"
+        )
+    return text
+
+
 def _column(name: Any, spec: Any) -> dict[str, Any]:
+    name = _column_name(name, "columns")
     if spec is None:
         return {"name": str(name)}
     if isinstance(spec, str):
@@ -337,7 +389,7 @@ def _column(name: Any, spec: Any) -> dict[str, Any]:
 def _listed_column(index: int, item: Any) -> dict[str, Any]:
     if not isinstance(item, dict) or "name" not in item:
         raise FieldError(f"columns.{index}", "must be a mapping with a 'name'")
-    return dict(item)
+    return {**item, "name": _column_name(item["name"], f"columns.{index}.name")}
 
 
 def load_schema(path: Path) -> DataSchema:

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..errors import InputError
-from ..files import write_json_atomic
+from ..files import read_bytes, write_json_atomic
 from ..issues import Issue, Severity
 from .compatibility import NUMERIC_FAMILIES, Rule, fits_any, issue
 from .profiles import ColumnProfile, DatasetProfile, OutputProfile
@@ -60,12 +60,10 @@ def save_snapshot(pipeline_file: Path, step: str, profile: OutputProfile) -> Pat
 def load_snapshot(pipeline_file: Path, step: str, output: str) -> OutputProfile | None:
     """The stored snapshot, or None when there is none; a damaged one is an ``InputError``."""
     path = snapshot_file(pipeline_file, step, output)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return None
-    except OSError as exc:
-        raise InputError(f"cannot be read: {exc.strerror}", file=path) from None
+    try:
+        text = read_bytes(path).decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(
             "is not UTF-8 text; delete it or run with --update-snapshots", file=path

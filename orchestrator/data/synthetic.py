@@ -71,6 +71,8 @@ PARQUET_OPTIONS: dict[str, Any] = {
     "row_group_size": 2**20,
 }
 """Fixed writer options: statistics let ``capture`` see null counts and ranges."""
+MAX_ROWS = 10_000_000
+"""The most rows generated at once: a few GiB for a wide schema (10**12 would ask for TiB)."""
 MARKER = ".cit-generated.json"
 """Written by ``cit generate-data`` next to its files, so a later run may replace them."""
 
@@ -116,6 +118,8 @@ def _check(schema: DataSchema, rows: int, fmt: str) -> None:
         raise CitError(f"format {fmt}: data can be generated as csv or parquet")
     if rows < 0:
         raise CitError(f"rows ({rows}) must be 0 or more")
+    if rows > MAX_ROWS:
+        raise CitError(f"rows ({rows}): at most {MAX_ROWS:,} rows are generated at once")
     _table(schema, 0, 0, part=0)
 
 
@@ -152,6 +156,8 @@ def _table(schema: DataSchema, rows: int, seed: int, part: int) -> ArrowTable:
         raise InputError("the schema lists no columns to generate", file=schema.source)
     if rows < 0 or seed < 0:
         raise CitError(f"rows ({rows}) and seed ({seed}) must be 0 or more")
+    if rows > MAX_ROWS:
+        raise CitError(f"rows ({rows}): at most {MAX_ROWS:,} rows are generated at once")
     try:
         arrays = [_column(spec, rows, _stream(seed, part, spec.name)) for spec in schema.columns]
     except FieldError as exc:

@@ -37,10 +37,20 @@ class ContainerOutcome:
     cancelled: bool = False
     image_id: str | None = None
     error: str | None = None
+    kept: bool = False
+    """The container was left, stopped, for a look inside (``ContainerSpec.keeps_on_failure``)."""
 
     @property
     def duration_seconds(self) -> float:
         return max(0.0, self.finished_at - self.started_at)
+
+
+def to_keep(spec: ContainerSpec, outcome: ContainerOutcome) -> bool:
+    """Whether the container of ``spec`` stays: it asks to be kept on failure, and its step
+    failed, ran out of time or memory (not stopped by the user, nor never run)."""
+    if not spec.keeps_on_failure or outcome.cancelled or outcome.exit_code is None:
+        return False
+    return outcome.exit_code != 0 or outcome.timed_out or outcome.oom_killed
 
 
 @dataclass(frozen=True)

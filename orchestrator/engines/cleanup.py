@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import socket
 
-from .base import Engine
+from .base import ContainerInfo, Engine
 from .owner import pid_alive
-from .spec import MANAGED_LABEL, OWNER_LABEL
+from .spec import KEEP_LABEL, KEEP_ON_FAILURE, MANAGED_LABEL, OWNER_LABEL
 
 
 def is_orphan(owner: str) -> bool:
@@ -20,11 +20,17 @@ def is_orphan(owner: str) -> bool:
     return not pid_alive(int(pid))
 
 
-def sweep_orphans(engine: Engine, *, include_live: bool = False) -> list[str]:
+def sweep_orphans(
+    engine: Engine, *, include_live: bool = False, include_kept: bool = False
+) -> list[str]:
     """Remove cit containers whose cit process has ended (or all of them), then the private
-    networks of such runs' jobs on several instances; returns the containers' names."""
+    networks of such runs' jobs on several instances; returns the containers' names. A
+    container kept for a look inside (``--keep-on-failure``) that has stopped stays unless
+    ``include_kept`` (``cit clean``)."""
     removed = []
     for info in engine.list_containers({MANAGED_LABEL: "true"}):
+        if is_kept(info) and not include_kept:
+            continue
         if include_live or is_orphan(info.labels.get(OWNER_LABEL, "")):
             engine.remove_container(info.name)
             removed.append(info.name)
@@ -40,3 +46,8 @@ def sweep_orphan_networks(engine: Engine, *, include_live: bool = False) -> list
             engine.remove_network(info.name)
             removed.append(info.name)
     return removed
+
+
+def is_kept(info: ContainerInfo) -> bool:
+    """A stopped container its run kept on failure."""
+    return info.labels.get(KEEP_LABEL) == KEEP_ON_FAILURE and info.status != "running"

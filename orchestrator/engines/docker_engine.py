@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -20,7 +21,7 @@ import requests.exceptions
 
 from ..aws.ecr import ecr_login
 from ..errors import EngineUnavailable, ImageBuildError, ImageError, PullError
-from .base import ENGINE_LOST, ContainerInfo, ContainerOutcome, Engine, LogSink
+from .base import ENGINE_LOST, ContainerInfo, ContainerOutcome, Engine, LogSink, to_keep
 from .image_build import OnLine, split_ref
 from .image_pull import PULL_TIMEOUT_ENV, PullProgress, pull_failure, pull_timeout
 from .log_lines import LineSplitter
@@ -49,6 +50,7 @@ NO_NEW_PRIVILEGES = "no-new-privileges:true"
 GpuDriver = Literal["nvidia", "cdi"]
 """How the engine hands out GPUs: the NVIDIA runtime (``docker run --gpus``) or CDI devices."""
 CDI_GPU_PREFIX = "nvidia.com/gpu="
+LOOPBACK = "127.0.0.1"
 
 
 def connect(timeout_seconds: float = 60.0) -> DockerEngine:
@@ -129,9 +131,14 @@ class DockerEngine:
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             return ContainerOutcome(None, started, time.time(), error=_short(exc))
         try:
-            return self._run_created(container_id, spec, on_log, cancel, started)
-        finally:
+            outcome = self._run_created(container_id, spec, on_log, cancel, started)
+        except BaseException:
             self._remove_later(container_id)
+            raise
+        if to_keep(spec, outcome):
+            return replace(outcome, kept=True)
+        self._remove_later(container_id)
+        return outcome
 
     def _run_created(
         self,
@@ -340,6 +347,9 @@ def create_arguments(
         # setuid files in the image (sudo, su) cannot raise a process's privileges.
         "security_opt": [NO_NEW_PRIVILEGES],
     }
+    if spec.loopback_ports:
+        # 127.0.0.1 only: a debugger's port is never open to the host's network.
+        host_config["port_bindings"] = {p: (LOOPBACK, p) for p in spec.loopback_ports}
     if spec.pids_limit:
         host_config["pids_limit"] = spec.pids_limit
     if spec.gpus:
@@ -358,6 +368,8 @@ def create_arguments(
         "host_config": api.create_host_config(**host_config),
         "detach": True,
     }
+    if spec.loopback_ports:
+        args["ports"] = list(spec.loopback_ports)
     if spec.entrypoint is not None:
         args["entrypoint"] = list(spec.entrypoint)
     if spec.network_name:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..errors import PullError
-from .base import ContainerInfo, ContainerOutcome, Engine, LogSink
+from .base import ContainerInfo, ContainerOutcome, Engine, LogSink, to_keep
 from .spec import STEP_LABEL, ContainerSpec, Mount, NetworkSpec
 
 
@@ -75,7 +75,7 @@ class FakeEngine:
                 exit_code = 1
         if ended != "exited":
             exit_code = 137
-        return ContainerOutcome(
+        outcome = ContainerOutcome(
             exit_code=137 if behaviour.oom_killed else exit_code,
             started_at=started,
             finished_at=time.time(),
@@ -84,6 +84,11 @@ class FakeEngine:
             cancelled=ended == "cancelled",
             image_id=self.images.get(spec.image, "sha256:fake"),
         )
+        if not to_keep(spec, outcome):
+            return outcome
+        with self._lock:
+            self.leftovers[spec.name] = ContainerInfo(spec.name, dict(spec.labels), "exited")
+        return replace(outcome, kept=True)
 
     def create(self, spec: ContainerSpec) -> None:
         with self._lock:

@@ -52,6 +52,14 @@ class ContainerSpec:
     working_dir: str | None = None
     hostname: str | None = None
     timeout_seconds: float | None = None
+    loopback_ports: tuple[int, ...] = ()
+    """Container ports published on the host at the same number, on 127.0.0.1 only (a
+    debugger's port); they need ``network``."""
+
+    @property
+    def keeps_on_failure(self) -> bool:
+        """Whether the engine leaves the container (stopped) when its step fails."""
+        return self.labels.get(KEEP_LABEL) == KEEP_ON_FAILURE
 
     def environment(self) -> dict[str, str]:
         """What the container's environment holds: ``env``, then the secrets."""
@@ -84,3 +92,9 @@ PIPELINE_LABEL = "cit.pipeline"
 
 
 OWNER_LABEL = "cit.owner"
+
+
+KEEP_LABEL = "cit.keep"
+KEEP_ON_FAILURE = "on-failure"
+"""``KEEP_LABEL``'s value on a container that stays when its step fails (``--keep-on-failure``)
+until ``cit clean`` removes it."""

@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from ..data.metrics import (
     DEFAULT_METRICS_FILE,
@@ -43,7 +43,7 @@ from ..data.metrics import (
 )
 from ..data.quality import check_from_data, check_shorthand
 from ..data.quality_checks import CheckSpec
-from ..files import FieldError, reject_unknown
+from ..files import FieldError, InputRecord, reject_unknown
 
 if TYPE_CHECKING:
     pass
@@ -63,7 +63,7 @@ class InvalidExpectation(FieldError):
 # -- what is declared -------------------------------------------------------------------------
 
 
-class _Declared(BaseModel):
+class _Declared(InputRecord):
     model_config = ConfigDict(frozen=True)
 
     step: str

@@ -9,10 +9,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..data.contracts import ScriptContract, contract_error
-from ..errors import InputError
-from ..files import YAML_SUFFIXES, FieldError, one_line, read_data, reject_unknown, run_python
+from ..errors import CitError, InputError
+from ..files import (
+    YAML_SUFFIXES,
+    FieldError,
+    described,
+    kind_of,
+    quoted,
+    read_data,
+    reject_unknown,
+    run_python,
+)
 from .expectations import InvalidExpectation, parse_expectations
-from .model import InvalidStep, Pipeline, PipelineSource, Step, build_step
+from .model import InvalidStep, Pipeline, PipelineSource, Step, build_step, pipeline_name
 from .sagemaker_definition import (
     DefinitionOptions,
     definition_pipeline,
@@ -83,8 +92,8 @@ def _load_python(path: Path) -> Pipeline:
 
 def _explain(exc: Exception) -> tuple[str, str | None] | None:
     """Step and contract mistakes name their field."""
-    if isinstance(exc, InvalidStep | InvalidExpectation):
-        return exc.message, exc.field
+    if isinstance(exc, InvalidStep | InvalidExpectation | FieldError):
+        return exc.message, exc.field or None
     if isinstance(exc, ValidationError) and exc.title == ScriptContract.__name__:
         error = contract_error(exc)
         return error.message, error.field or None
@@ -111,7 +120,10 @@ def _is_pipeline(value: object) -> bool:
     """A ``Pipeline``, or an object that becomes one (a ``PipelineDAG``; not its class)."""
     if isinstance(value, Pipeline):
         return True
-    return isinstance(value, PipelineSource) and not isinstance(value, type)
+    try:
+        return isinstance(value, PipelineSource) and not isinstance(value, type)
+    except Exception:  # a user's object whose __getattr__ raises is no pipeline source
+        return False
 
 
 def _dag_to_pipeline(dag: PipelineSource, path: Path) -> Pipeline:
@@ -119,8 +131,12 @@ def _dag_to_pipeline(dag: PipelineSource, path: Path) -> Pipeline:
         return dag.to_pipeline()
     except InvalidStep as exc:
         raise InputError(exc.message, file=path, field=exc.field) from None
-    except (TypeError, ValueError) as exc:
-        raise InputError(one_line(exc), file=path) from None
+    except FieldError as exc:
+        raise InputError(exc.message, file=path, field=exc.field or None) from None
+    except (KeyboardInterrupt, CitError):
+        raise
+    except BaseException as exc:  # the user's object: any exception is the file's mistake
+        raise InputError(described(exc), file=path) from None
 
 
 # SageMaker pipeline definition or SDK object --------------------------------------------
@@ -191,9 +207,19 @@ def _load_yaml(path: Path) -> Pipeline:
     steps = data.get("steps")
     if not isinstance(steps, dict) or not steps:
         raise InputError("must map step names to step fields", file=path, field="steps")
-    pipeline = Pipeline(str(data.get("name", path.stem)), base_dir=path.resolve().parent)
+    try:
+        name = pipeline_name(data.get("name", path.stem))
+        pipeline = Pipeline(name, base_dir=path.resolve().parent)
+    except FieldError as exc:
+        raise InputError(exc.message, file=path, field=exc.field) from None
     for name, fields in steps.items():
-        pipeline.add(_yaml_step(str(name), fields, pipeline.base_dir, path))
+        if not isinstance(name, str):
+            raise InputError(
+                f"a step name is text, not {kind_of(name)} ({quoted(name)}); quote it in YAML",
+                file=path,
+                field="steps",
+            )
+        pipeline.add(_yaml_step(name, fields, pipeline.base_dir, path))
     try:
         pipeline.expectations = parse_expectations(data.get("expectations"), pipeline.base_dir)
     except FieldError as exc:

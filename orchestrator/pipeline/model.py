@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
@@ -25,7 +24,18 @@ from pydantic import (
 
 from ..aws.s3_uris import is_s3_text, s3_uri
 from ..data.contracts import ScriptContract, load_contract
-from ..files import DICT_KEY, FieldError, describe_error, scalar_text, unknown_field
+from ..files import (
+    DICT_KEY,
+    NUL_MESSAGE,
+    FieldError,
+    InputRecord,
+    describe_error,
+    kind_of,
+    nul_in,
+    quoted,
+    scalar_text,
+    unknown_field,
+)
 from .expectations import InvalidExpectation, step_expectations
 
 if TYPE_CHECKING:
@@ -35,8 +45,18 @@ STEP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$"
 CHANNEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 VARIABLE_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
 
+HYPERPARAMETER_NAME_PATTERN = r"^[^=\x00-\x1f\x7f]{1,256}$"
+IMAGE_PATTERN = (
+    r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?"  # registry[:port]/
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"  # :tag
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"  # @digest
+)
+
 ChannelName = Annotated[str, Field(pattern=CHANNEL_NAME_PATTERN)]
 VariableName = Annotated[str, Field(pattern=VARIABLE_NAME_PATTERN)]
+HyperparameterName = Annotated[str, Field(pattern=HYPERPARAMETER_NAME_PATTERN)]
+MAX_PIPELINE_NAME = 256
 
 MAX_PROCESSING_SECONDS = 7 * 24 * 3600
 MAX_TRAINING_SECONDS = 28 * 24 * 3600
@@ -59,7 +79,7 @@ class StepKind(StrEnum):
         return self in (StepKind.PROCESSING, StepKind.TRAINING)
 
 
-class _Frozen(BaseModel):
+class _Frozen(InputRecord):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -297,12 +317,14 @@ class Step(_Frozen):
     source_dir: Path | None = None
     inputs: dict[ChannelName, StepInput] = Field(default_factory=dict)
     outputs: dict[ChannelName, StepOutputSpec] = Field(default_factory=dict)
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[VariableName, str] = Field(default_factory=dict)
     secrets: dict[VariableName, VariableName] = Field(default_factory=dict)
     """Container variable → the host variable whose value it gets, read when cit starts."""
     arguments: list[str] = Field(default_factory=list)
-    hyperparameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    image: str | None = None
+    hyperparameters: dict[HyperparameterName, str | int | float | bool] = Field(
+        default_factory=dict
+    )
+    image: str | None = Field(default=None, pattern=IMAGE_PATTERN)
     sagemaker_image: str | None = Field(default=None, min_length=1)
     """The image the step's SageMaker definition names (``ImageUri``, ``TrainingImage``), kept
     to show what ``image`` it was mapped to; it does not choose the image."""
@@ -320,6 +342,16 @@ class Step(_Frozen):
     else_steps: list[str] = Field(default_factory=list)
     error_message: str | None = None
     """Fail: the message the run fails with."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        """A NUL cannot reach a container (a path, a variable, an argument): refused here, not
+        when the container is created."""
+        found = nul_in(data)
+        if found is not None:
+            raise FieldError(found, NUL_MESSAGE)
+        return data
 
     @field_validator("timeout_seconds")
     @classmethod
@@ -393,6 +425,21 @@ class Step(_Frozen):
         return self.script is not None
 
 
+PIPELINE_NAME_RULE = (
+    f"a pipeline name is text of 1 to {MAX_PIPELINE_NAME} characters without control "
+    "characters (newlines, tabs, NUL)"
+)
+
+
+def pipeline_name(value: Any) -> str:
+    """A pipeline's name as given, checked: it names run directories, reports and S3 prefixes."""
+    if not isinstance(value, str):
+        raise FieldError("name", f"must be text, not {kind_of(value)}; {PIPELINE_NAME_RULE}")
+    if not value.strip() or len(value) > MAX_PIPELINE_NAME or not value.isprintable():
+        raise FieldError("name", f"{quoted(value)}: {PIPELINE_NAME_RULE}")
+    return value
+
+
 class StepHandle:
     """What the builder returns for a step: a way to reference its outputs."""
 
@@ -456,7 +503,7 @@ class Pipeline:
     """A pipeline built in Python; relative paths resolve against the defining file's folder."""
 
     def __init__(self, name: str = "pipeline", *, base_dir: str | Path | None = None) -> None:
-        self.name = name
+        self.name = pipeline_name(name)
         self.base_dir = Path(base_dir).resolve() if base_dir is not None else _caller_dir()
         self.steps: dict[str, Step] = {}
         self.source_file: Path | None = None
@@ -647,6 +694,13 @@ MEMORY_RULE = "must be a size such as 512m, 2g or 1.5GiB"
 VARIABLE_NAME_RULE = (
     "an environment variable name has letters, digits and '_', and does not start with a digit"
 )
+HYPERPARAMETER_NAME_RULE = (
+    "a hyperparameter name has 1 to 256 characters, without '=' or control characters"
+)
+IMAGE_RULE = (
+    "must be an image reference such as name:tag, registry:port/team/name:tag or "
+    "name@sha256:DIGEST (lowercase name)"
+)
 SECRETS_FORMS = "must be a list of variable names, or a mapping of container to host variable"
 _UNION_MEMBERS = frozenset({"str", "int", "float", "bool"})
 
@@ -680,8 +734,12 @@ def _allowed_fields(loc: list[str]) -> list[str]:
 def _pattern_in_words(loc: list[str], message: str) -> str:
     if loc == ["name"]:
         return STEP_NAME_RULE
-    if loc[:1] == ["secrets"]:
+    if loc[:1] in (["secrets"], ["env"]):
         return VARIABLE_NAME_RULE
+    if loc[:1] == ["hyperparameters"]:
+        return HYPERPARAMETER_NAME_RULE
+    if loc == ["image"]:
+        return IMAGE_RULE
     if loc[-1:] == [DICT_KEY]:
         return CHANNEL_NAME_RULE
     if loc == ["instance", "memory"]:
@@ -716,7 +774,7 @@ def _normalise(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir
             k: _normalise_input(v, base_dir, f"inputs.{k}") for k, v in data["inputs"].items()
         }
     if "outputs" in data and isinstance(data["outputs"], list | tuple):
-        data["outputs"] = {str(o): {} for o in data["outputs"]}
+        data["outputs"] = _output_names(data["outputs"])
     if isinstance(data.get("source_dir"), str | Path):
         data["source_dir"] = _resolve(data["source_dir"], base_dir, "source_dir")
     if isinstance(data.get("script"), str | Path):
@@ -733,6 +791,21 @@ def _normalise(name: str, kind: StepKind | str, fields: dict[str, Any], base_dir
     if contract is not None and str(kind) == StepKind.PROCESSING:
         _mount_where_the_contract_says(data, contract)
     return data
+
+
+def _output_names(names: list[Any] | tuple[Any, ...]) -> dict[Any, Any]:
+    """``[a, b]`` as ``{a: {}, b: {}}``; a name given twice is a mistake, not one output."""
+    outputs: dict[Any, Any] = {}
+    for index, name in enumerate(names):
+        if not isinstance(name, str):
+            raise FieldError(
+                f"outputs.{index}",
+                f"an output name is text, not {kind_of(name)} ({quoted(name)}); quote it in YAML",
+            )
+        if name in outputs:
+            raise FieldError("outputs", f"{quoted(name)} is given twice")
+        outputs[name] = {}
+    return outputs
 
 
 def _secrets(value: Any) -> Any:

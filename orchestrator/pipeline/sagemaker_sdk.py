@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..files import parse_python
+from ..files import MAX_NESTING, described, nesting, parse_python
 
 SDK_EXTRA = 'pip install "cit-sagemaker[sagemaker]"'
 """What installs the SageMaker SDK and moto beside cit."""
@@ -90,10 +90,11 @@ def is_sdk_pipeline(value: object) -> bool:
     """A SageMaker SDK ``Pipeline`` object (told by its class, without importing the SDK)."""
     if isinstance(value, type):
         return False
-    return callable(getattr(value, "definition", None)) and any(
+    # the class first: a user's object whose __getattr__ raises is never asked
+    return any(
         cls.__name__ == "Pipeline" and cls.__module__.split(".")[0] == "sagemaker"
         for cls in type(value).__mro__
-    )
+    ) and callable(getattr(value, "definition", None))
 
 
 @contextlib.contextmanager
@@ -110,13 +111,17 @@ def sdk_definition(pipeline: Any, path: Path) -> dict[str, Any]:
     """``pipeline.definition()`` as data; run inside ``offline_aws``."""
     try:
         text = pipeline.definition()
-    except Exception as exc:
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        raise InputError(f"Pipeline.definition() failed: {message}", file=path) from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the user's pipeline: any exception is the file's mistake
+        raise InputError(f"Pipeline.definition() failed: {described(exc)}", file=path) from None
     try:
         data = json.loads(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise InputError("Pipeline.definition() did not return JSON", file=path) from None
+    if nesting(data) > MAX_NESTING:
+        message = f"Pipeline.definition() is nested deeper than {MAX_NESTING} levels"
+        raise InputError(message, file=path)
     if not isinstance(data, dict):
         raise InputError("Pipeline.definition() did not return a JSON object", file=path)
     return data

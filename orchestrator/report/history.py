@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from ..dataflow.edges import DataFlowTestResult
 from ..dataflow.tester import FLOW_REPORT
 from ..errors import CitError, InputError
-from ..files import describe_error, first_line
+from ..files import MAX_NESTING, describe_error, nesting, read_text
 from ..run.results import RunResult, Status
 from ..run.rundir import MANIFEST, read_manifest, still_running
 from ..verdict import Outcome, outcome_of_status
@@ -144,14 +144,21 @@ def report_of(path: Path) -> Report:
 
 
 def _read(path: Path) -> Report:
+    text = read_text(path, "JSON")  # bounded: a report.json may come from anywhere
+    beyond = InputError(
+        f"not a cit report: nested deeper than {MAX_NESTING} levels or a number too long",
+        file=path,
+    )
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read it: {first_line(exc)}", file=path) from None
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"not a cit report: not JSON ({exc.msg}, line {exc.lineno})", file=path
         ) from None
+    except (RecursionError, ValueError):
+        raise beyond from None
+    if nesting(data) > MAX_NESTING:
+        raise beyond
     version = data.get("schema_version") if isinstance(data, dict) else None
     if isinstance(version, int) and version > SCHEMA_VERSION:
         raise InputError(

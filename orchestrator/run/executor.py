@@ -17,7 +17,7 @@ from ..files import write_problem
 from ..pipeline.graph import descendants
 from ..pipeline.model import SkippedStep
 from .conditions import not_taken_reason, run_without_container
-from .hints import archive_inputs, step_hints
+from .hints import archive_inputs, kept_hint, step_hints
 from .observer import NullObserver, RunObserver
 from .plan import PlannedStep, RunPlan, missing_sub_paths
 from .results import INTERRUPTED_BEFORE_START, ConditionOutcome, RunResult, Status, StepResult
@@ -188,9 +188,11 @@ class Execution:
         self.save()
 
     def _hints(self, step: StepResult, name: str) -> list[str]:
-        """What points at the cause of a step's failure (``hints``)."""
+        """What points at the cause of a step's failure (``hints``), and how to get inside
+        its container when it was kept."""
         steps = {n: p.step for n, p in self.plan.steps.items()}
-        return step_hints(step, archive_inputs(self.plan.steps[name].step, steps))
+        hints = step_hints(step, archive_inputs(self.plan.steps[name].step, steps))
+        return hints + kept_hint(step, self.plan.run_id)
 
     def _skip_descendants(self, name: str) -> None:
         steps = {n: p.step for n, p in self.plan.steps.items()}

@@ -4,7 +4,8 @@ result and its inputs. A hint is one line; a step gets none when nothing points 
 - ``ModuleNotFoundError: No module named 'x'`` in the step's log: the package is not in the
   image (or, for ``a.b``, a version other than the one the code or a pickled model expects);
 - a failed step reading a training step's ``model.tar.gz`` (SageMaker hands the archive, not
-  the model files): extract it before loading. Only when no other cause is known.
+  the model files): extract it before loading. Only when no other cause is known;
+- a step whose container was kept (``--keep-on-failure``): how to get inside, and rid of it.
 """
 
 from __future__ import annotations
@@ -119,3 +120,14 @@ def archive_hint(archive: ArchiveInput) -> str:
         f"{what}, as SageMaker hands a trained model on; extract it (tarfile) before loading "
         "the model"
     )
+
+
+def kept_hint(result: StepResult, run_id: str) -> list[str]:
+    """How to look inside the container kept after ``result``'s step failed."""
+    if result.kept_container is None:
+        return []
+    return [
+        f"its container is kept (stopped) as {result.kept_container}: 'cit shell {run_id} "
+        f"{result.name}' opens a shell with the step's image, mounts, env and user; "
+        "'cit clean' removes it"
+    ]

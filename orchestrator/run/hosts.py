@@ -39,12 +39,14 @@ def run_job(job: JobSpec, engine: Engine, on_log: LogSink, cancel: threading.Eve
     except Exception as exc:  # the engine's answer, as a step error, not a crash of the run
         reason = f"could not create the network of its hosts: {exc}"
         return JobOutcome(ContainerOutcome(None, started, time.time(), error=reason))
+    group = HostGroup(job.containers, engine, on_log)
     try:
-        return HostGroup(job.containers, engine, on_log).run(cancel)
+        return group.run(cancel)
     finally:
-        for spec in job.containers:  # the network can go only once its containers are gone
-            with contextlib.suppress(Exception):
-                engine.remove_container(spec.name)
+        for spec in job.containers:  # the network can go only once they are stopped
+            if not group.kept(spec):
+                with contextlib.suppress(Exception):
+                    engine.remove_container(spec.name)
         with contextlib.suppress(Exception):
             engine.remove_network(job.network.name)
 
@@ -87,6 +89,11 @@ class HostGroup:
                     self.stop.set()
         return self._decided()
 
+    def kept(self, spec: ContainerSpec) -> bool:
+        """Whether the engine kept this host's container (``--keep-on-failure``)."""
+        outcome = self.outcomes.get(host_of(spec))
+        return outcome is not None and outcome.kept
+
     def _run_host(self, spec: ContainerSpec) -> None:
         host = host_of(spec)
         started = time.time()
@@ -99,9 +106,11 @@ class HostGroup:
             if not succeeded(outcome) and not self.stop.is_set():
                 self.failed.append(host)
                 self.stop.set()
-        # Removed now, beside the other hosts' removals: the network goes only after them.
-        with contextlib.suppress(Exception):
-            self.engine.remove_container(spec.name)
+        # Removed now, beside the other hosts' removals: the network goes only after them. A
+        # failed host kept for a look inside (--keep-on-failure) stays, stopped.
+        if not outcome.kept:
+            with contextlib.suppress(Exception):
+                self.engine.remove_container(spec.name)
 
     def _prefixed(self, host: str) -> LogSink:
         """The step's log sink for one host: its name before each line, one host at a time."""

@@ -15,12 +15,13 @@ from ..aws import s3
 from ..engines.base import PROCESS_IMAGE_ID, Engine
 from ..engines.cleanup import sweep_orphans
 from ..engines.image_build import split_ref
-from ..errors import CitError, ImageError, PullError
+from ..errors import CitError, ImageError, PullError, printable
 from ..pipeline.loader import load_pipeline
 from ..pipeline.model import LocalSource, Pipeline, S3Source, Step
 from ..pipeline.sagemaker_definition import DefinitionOptions
 from ..pipeline.sagemaker_images import IMAGE_MAP_OPTION
 from ..pipeline.validate import validate_pipeline
+from .debug_port import check_debug_ports
 from .executor import execute
 from .gpus import check_gpus
 from .observer import RunObserver
@@ -58,10 +59,12 @@ def ensure_images(
     engine: Engine,
     build_default: ImageBuilder | None,
     steps: Collection[Step] = (),
+    source: Path | str | None = None,
 ) -> None:
     """Every image must be local: the default runner image is built when it is missing, any
     other image is pulled (a ``PullError`` saying why when it cannot be; the steps and
-    ``--image-map`` named for an image a SageMaker definition gives)."""
+    ``--image-map`` named for an image a SageMaker definition gives; ``source`` and the field
+    ``steps.NAME.image`` for an image a step names)."""
     for image in images:
         if engine.image_id(image) is not None:
             continue
@@ -76,7 +79,21 @@ def ensure_images(
         if imported:
             _pull_definition_image(image, imported, engine)
         else:
-            engine.pull(image)
+            _pull_named(image, engine, steps, source)
+
+
+def _pull_named(
+    image: str, engine: Engine, steps: Collection[Step], source: Path | str | None
+) -> None:
+    """Pull an image; when it cannot be, the file and the step whose ``image:`` names it are
+    named too."""
+    try:
+        engine.pull(image)
+    except PullError as exc:
+        naming = next((s.name for s in steps if s.image == image), None)
+        if naming is not None and source is not None:
+            exc.message = printable(f"{source}: steps.{naming}.image: {exc.message}")
+        raise
 
 
 def _pull_definition_image(image: str, steps: list[Step], engine: Engine) -> None:
@@ -242,12 +259,17 @@ def run_loaded(
     execute. Secrets ``settings`` lack are read from the host environment first; ``run_id``
     names the run (a new id without it)."""
     settings = with_host_secrets(settings or RunSettings(), pipeline.steps.values(), file)
+    check_debug_ports(pipeline, settings.debug_ports)  # before any download or build
     if s3_inputs(pipeline):
         pipeline = fetch_inputs(pipeline, fetch_s3 or s3_fetcher())
     settings = bounded_by_engine(settings, engine)
     check_gpus(pipeline.steps.values(), settings, engine)
     ensure_images(
-        required_images(pipeline, settings), engine, build_default, pipeline.steps.values()
+        required_images(pipeline, settings),
+        engine,
+        build_default,
+        pipeline.steps.values(),
+        source=pipeline.source_file or file,
     )
     settings = with_step_wheels(settings, pipeline, engine)
     sweep_orphans(engine)

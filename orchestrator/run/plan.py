@@ -9,12 +9,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..container_files import is_real_dir_inside
-from ..engines.spec import MANAGED_LABEL, OWNER_LABEL, PIPELINE_LABEL, RUN_LABEL, STEP_LABEL
+from ..engines.spec import (
+    KEEP_LABEL,
+    KEEP_ON_FAILURE,
+    MANAGED_LABEL,
+    OWNER_LABEL,
+    PIPELINE_LABEL,
+    RUN_LABEL,
+    STEP_LABEL,
+)
 from ..errors import PipelineError
 from ..pipeline.graph import topological_order
 from ..pipeline.model import LocalSource, Pipeline, S3Source, SkippedStep, Step, StepOutput
 from ..pipeline.resources import instance_gpus, limits
 from ..pipeline.wiring import Wire, missing_sub_path, wire_of
+from .debug_port import check_debug_ports, with_debug_port
 from .gpus import cpu_only_note
 from .sagemaker_job import JobContext, JobSpec, StepPaths, translate
 from .secrets import secret_env
@@ -76,6 +85,7 @@ def owner_label() -> str:
 def plan_run(
     pipeline: Pipeline, pipeline_file: Path, settings: RunSettings, run_id: str, run_dir: Path
 ) -> RunPlan:
+    check_debug_ports(pipeline, settings.debug_ports)
     steps: dict[str, PlannedStep] = {}
     owner = owner_label()
     for name in topological_order(pipeline.steps):
@@ -84,9 +94,10 @@ def plan_run(
         job = None
         if step.kind.runs_container:
             inputs = resolve_inputs(step, run_dir)
-            labels = run_labels(run_id, pipeline.name, name, owner)
+            labels = run_labels(run_id, pipeline.name, name, owner, settings.keep_on_failure)
             ctx = _context(step, labels, settings, run_id, pipeline_file)
             job = translate(step, inputs, paths, ctx)
+            job = with_debug_port(job, settings.debug_ports.get(name))
         steps[name] = PlannedStep(
             step,
             paths,
@@ -177,14 +188,17 @@ def _holds(output: Path) -> list[str]:
     return sorted(found)
 
 
-def run_labels(run_id: str, pipeline_name: str, step_name: str, owner: str) -> Mapping[str, str]:
-    return {
+def run_labels(
+    run_id: str, pipeline_name: str, step_name: str, owner: str, keep: bool = False
+) -> Mapping[str, str]:
+    labels = {
         MANAGED_LABEL: "true",
         RUN_LABEL: run_id,
         STEP_LABEL: step_name,
         PIPELINE_LABEL: pipeline_name,
         OWNER_LABEL: owner,
     }
+    return {**labels, KEEP_LABEL: KEEP_ON_FAILURE} if keep else labels
 
 
 def _context(

@@ -178,7 +178,7 @@ class ConsoleObserver:
         prefix = (f"{name:>12} | ", self.colours.get(name, "white"))
         block = Text()
         if skipped:
-            note = f"\u2026 {skipped} line(s) not shown; log.txt has every line"
+            note = f"\u2026 {skipped} line(s) not shown (see log.txt)"
             block.append_text(Text.assemble(prefix, (note, "dim")))
             block.append("\n")
         for line in lines:
@@ -237,11 +237,17 @@ def step_line(step: StepResult) -> Text:
     """One line of a step's start or end, for a log that is not a terminal."""
     if step.status is Status.RUNNING:
         return Text.assemble("step ", plain(step.name, "bold"), " started")
-    took = f" in {step.duration_seconds:.1f}s" if step.duration_seconds is not None else ""
+    took = f" {_TOOK.get(step.status, 'in')} {step.duration_seconds:.1f}s"
     why = f": {step.reason}" if step.reason and not step.status.ok else ""
-    return Text.assemble(
-        "step ", plain(step.name, "bold"), " ", _status_text(step.status), plain(took + why)
-    )
+    word = Text(_ENDED.get(step.status, step.status.value), style=STATUS_STYLE[step.status])
+    if step.duration_seconds is None:
+        took = ""
+    return Text.assemble("step ", plain(step.name, "bold"), " ", word, plain(took + why))
+
+
+_ENDED = {Status.TIMEOUT: "timed out", Status.OOM: "ran out of memory"}
+"""How an end line says a status that is not a verb (``step nap timed out after 3.1s``)."""
+_TOOK = {Status.TIMEOUT: "after", Status.OOM: "after", Status.FAILED: "after"}
 
 
 def print_summary(console: Console, run: RunResult) -> None:

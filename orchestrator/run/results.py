@@ -87,6 +87,12 @@ class StepResult(BaseModel):
     outputs: list[OutputSummary] = Field(default_factory=list)
     upstream: list[str] = Field(default_factory=list)
     container: dict[str, Any] = Field(default_factory=dict)
+    """The step's container spec, secrets' values masked (``ContainerSpec.to_dict``):
+    ``cit shell`` starts a container like it."""
+    secret_variables: dict[str, str] = Field(default_factory=dict)
+    """Container variable → the host variable its secret value came from (never the value)."""
+    kept_container: str | None = None
+    """The container left, stopped, after the step failed (``--keep-on-failure``)."""
     findings: list[Issue] = Field(default_factory=list)
     """What the step left that cit had to secure: links, special files, set-ID bits."""
     condition: ConditionOutcome | None = None

@@ -47,6 +47,10 @@ class RunSettings:
     step_wheels: Mapping[str, Path] = field(default_factory=dict)
     """Step name → host folder of the wheels of its ``requirements.txt`` (``step_requirements``),
     fetched before anything runs."""
+    keep_on_failure: bool = False
+    """Leave the container of a step that fails, stopped, until ``cit clean``."""
+    debug_ports: Mapping[str, int] = field(default_factory=dict)
+    """Step name → the port its container publishes on the host's loopback (``debug_port``)."""
 
     @property
     def runs_dir(self) -> Path:

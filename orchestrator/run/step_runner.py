@@ -148,6 +148,7 @@ def step_record(planned: PlannedStep, status: Status, reason: str | None = None)
         log_file=str(planned.paths.log_file) if spec else None,
         upstream=list(planned.step.upstream),
         container=spec.to_dict() if spec else {},
+        secret_variables=dict(planned.step.secrets) if spec else {},
     )
 
 
@@ -181,6 +182,12 @@ def finish(
     result.status, result.reason = classify(outcome, planned)
     if failed_host is not None and result.reason:
         result.reason = f"host {failed_host} {result.reason}"
+    if outcome.kept:
+        failed = failed_host or CURRENT_HOST
+        job = planned.container_job
+        result.kept_container = next(
+            (s.name for s in job.containers if host_of(s) == failed), job.container.name
+        )
     if outcome.error == ENGINE_LOST:
         # The container may still be running and writing: nothing it wrote is read.
         return result

@@ -47,6 +47,7 @@ nothing. Every mistake is one line naming the file, the case and the field.
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -72,15 +73,25 @@ from ..data.metrics import (
 from ..data.quality import check_shorthand, checks_from_data
 from ..data.quality_checks import CheckSpec
 from ..data.schemas import DataSchema, load_schema, schema_from_data
+from ..data.synthetic import MAX_ROWS
 from ..errors import InputError
 from ..files import (
     DICT_KEY,
+    NUL_MESSAGE,
     FieldError,
     StrictRecord,
     describe_error,
     load_data_file,
+    nul_in,
+    quoted,
     reject_unknown,
     scalar_text,
+)
+from ..pipeline.model import (
+    HYPERPARAMETER_NAME_RULE,
+    VARIABLE_NAME_RULE,
+    HyperparameterName,
+    VariableName,
 )
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -135,8 +146,14 @@ def _resolved(value: Path, info: ValidationInfo) -> Path:
         return value
     path = value.expanduser()
     path = path if path.is_absolute() else Path(base_dir) / path
-    if not path.exists():
-        raise ValueError(f"no such file or folder: {path}")
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise ValueError(f"no such file or folder: {path}") from None
+    except OSError as exc:
+        raise ValueError(f"cannot be read: {path}: {exc.strerror}") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ValueError(f"is not a regular file or folder (a FIFO, device or socket): {path}")
     return path
 
 
@@ -144,8 +161,8 @@ class SyntheticSpec(StrictRecord):
     """Data generated from a schema before the case runs."""
 
     schema_file: Path = Field(alias="schema")
-    rows: int = Field(gt=0)
-    seed: int = 0
+    rows: int = Field(gt=0, le=MAX_ROWS)
+    seed: int = Field(default=0, ge=0, lt=2**63)
     format: Literal["csv", "parquet"] = "csv"
 
     _path = field_validator("schema_file")(_resolved)
@@ -240,9 +257,11 @@ class TestCase(StrictRecord):
     name: str
     description: str = ""
     input_data: dict[str, InputSource] = Field(default_factory=dict)
-    environment_vars: dict[str, str] = Field(default_factory=dict)
+    environment_vars: dict[VariableName, str] = Field(default_factory=dict)
     arguments: list[str] = Field(default_factory=list)
-    hyperparameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    hyperparameters: dict[HyperparameterName, str | int | float | bool] = Field(
+        default_factory=dict
+    )
     expected_metrics: dict[str, MetricExpectation] = Field(default_factory=dict)
     metrics_file: str | None = None
     expected_outputs: list[str] = Field(default_factory=list)
@@ -255,12 +274,20 @@ class TestCase(StrictRecord):
     """Output name -> the schema its data must pass; ``ALL_OUTPUTS`` for every output that
     holds data. Written as one schema file (every output) or a mapping output -> file."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        found = nul_in(data)
+        if found is not None:
+            raise FieldError(found, NUL_MESSAGE)
+        return data
+
     @field_validator("name")
     @classmethod
     def _folder_safe(cls, value: str) -> str:
         if not NAME_PATTERN.match(value):
             raise ValueError(
-                f"'{value}' is not a case name; use letters, digits, '_', '.' and '-' "
+                f"{quoted(value)} is not a case name; use letters, digits, '_', '.' and '-' "
                 "(at most 100, starting with a letter or digit)"
             )
         return value
@@ -471,6 +498,10 @@ def _describe(error: ErrorDetails) -> tuple[str, str]:
         return ".".join(loc[:2]), SCALAR_TEXT
     if loc[:1] in (["environment_vars"], ["arguments"]) and kind == "string_type":
         return ".".join(loc), SCALAR_TEXT
+    if kind == "string_pattern_mismatch" and loc[:1] == ["environment_vars"]:
+        return ".".join(loc), VARIABLE_NAME_RULE
+    if kind == "string_pattern_mismatch" and loc[:1] == ["hyperparameters"]:
+        return ".".join(loc), HYPERPARAMETER_NAME_RULE
     if loc[:1] == ["input_data"] and len(loc) == 2 and kind == "model_type":
         return ".".join(loc), INPUT_FORMS
     if loc[:1] == ["input_data"] and loc[2:] == ["uri"]:  # written as the channel's path

@@ -228,6 +228,7 @@ def check_cases(step: Step, cases: Sequence[TestCase], registry_root: Path) -> N
     named by schemas or checks that the step does not have."""
     for case in cases:
         check_channels(step, case)
+        check_job_fields(step, case)
         check_outputs_named(step, case)
         check_inputs_exist(case, registry_root)
 
@@ -244,6 +245,19 @@ def check_channels(step: Step, case: TestCase) -> None:
         inputs = ", ".join(step.inputs)
         message = f"'{step.name}' has no input {', '.join(unknown)}; its inputs: {inputs}"
         raise InputError(message, file=case.source, field=field)
+
+
+def check_job_fields(step: Step, case: TestCase) -> None:
+    """A processing job takes arguments, a training job hyperparameters: a case giving the
+    other kind would have them silently ignored."""
+    if step.kind is StepKind.PROCESSING and case.hyperparameters:
+        wrong, right = "hyperparameters", "arguments"
+    elif step.kind is StepKind.TRAINING and case.arguments:
+        wrong, right = "arguments", "hyperparameters"
+    else:
+        return
+    message = f"'{step.name}' is a {step.kind.value} step: it takes {right}, not {wrong}"
+    raise InputError(message, file=case.source, field=f"test_cases.{case.name}.{wrong}")
 
 
 def check_outputs_named(step: Step, case: TestCase) -> None:

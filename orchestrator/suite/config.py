@@ -65,7 +65,7 @@ from ..aws.s3 import S3Settings
 from ..aws.s3_uris import S3Uri
 from ..data.quality_checks import Bounds
 from ..errors import S3UriError
-from ..files import FieldError, first_error, load_data_file, reject_unknown
+from ..files import FieldError, InputRecord, first_error, load_data_file, reject_unknown
 from ..issues import Severity
 from ..pipeline.expectations import Expectation, parse_expectations
 from ..report.config import ReportingConfig
@@ -95,7 +95,7 @@ def _bucket(value: str | None) -> str | None:
     return value
 
 
-class _Section(BaseModel):
+class _Section(InputRecord):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 

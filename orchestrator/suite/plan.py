@@ -243,6 +243,15 @@ def _check_images(
     if config.execution.isolation_mode == "container":
         steps += [test.step for test in script_tests]
     images = sorted({s.image or settings.image for s in steps})
+    for scenario in scenarios:
+        named = [s for s in scenario.pipeline.steps.values() if s.image]
+        ensure_images(
+            sorted({s.image for s in named if s.image}),
+            engine,
+            build_default,
+            named,
+            source=scenario.pipeline.source_file,
+        )
     ensure_images(images, engine, build_default, steps)
 
 

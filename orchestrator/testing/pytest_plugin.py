@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import pytest
 
-from ..errors import CitError
+from ..errors import CitError, InputError
 from ..terminal_text import visible
 
 if TYPE_CHECKING:
@@ -159,15 +159,16 @@ def _listed_files(patterns: Sequence[str], root: Path) -> set[Path]:
 def _names_its_script(path: Path) -> bool:
     """Whether the file's top level has ``test_cases`` and ``script``; a file that cannot be
     parsed counts when both keys start a line (so that its error is shown)."""
-    import yaml  # deferred: only a YAML file that may be a test-case file is read
+    # deferred: only a YAML file that may be a test-case file is read
+    from ..files import parse_yaml, read_text
 
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        text = read_text(path, "YAML")
+    except InputError:
         return False
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = parse_yaml(text, path)
+    except InputError:
         return {m.group(1) for m in _TOP_KEY.finditer(text)} == {"test_cases", "script"}
     return isinstance(data, dict) and "test_cases" in data and "script" in data
 

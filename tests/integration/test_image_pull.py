@@ -43,7 +43,11 @@ def test_an_image_no_registry_can_give_stops_the_run_in_one_line(
     assert done.returncode == 2, done.stdout + done.stderr
     errors = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(errors) == 1, done.stderr
-    assert errors[0].startswith(f"error: cannot pull {ABSENT}: no registry reachable (")
-    assert errors[0].endswith("; build it or map it with --image-map")
+    where = f"error: {tmp_path / 'p.yaml'}: steps.s.image: "
+    assert errors[0].startswith(f"{where}cannot pull {ABSENT}: no registry reachable (")
+    assert errors[0].endswith(
+        "; build it or tag one of yours with that name"
+        " (a SageMaker pipeline can map it with --image-map)"
+    )
     assert "Traceback" not in done.stdout + done.stderr
     assert not (tmp_path / ".cit" / "runs").exists() or not any((tmp_path / ".cit/runs").iterdir())

@@ -108,6 +108,19 @@ def test_every_command_takes_h_shows_flags_without_a_value_and_an_example(
     assert ("--json" in short.output) == (not group)
 
 
+def test_help_read_through_a_pipe_is_wide_and_cuts_no_default() -> None:
+    env = {key: value for key, value in os.environ.items() if key not in ("COLUMNS", "LINES")}
+    shown = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "run", "-h"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    assert "execution.container_image of the configuration" in shown
+    assert "…" not in shown
+
+
 def test_version_as_a_flag_and_as_a_command() -> None:
     assert invoke("--version").stdout.strip() == __version__
     assert invoke("version").stdout.strip() == __version__
@@ -147,9 +160,7 @@ def test_run_json_names_the_run_its_reports_and_counts(project: Path, fake: Fake
     ],
     ids=lambda args: args[0],
 )
-def test_each_command_prints_one_summary(
-    project: Path, fake: FakeEngine, args: list[str]
-) -> None:
+def test_each_command_prints_one_summary(project: Path, fake: FakeEngine, args: list[str]) -> None:
     (project / "schema.yaml").write_text("format: csv\ncolumns: {id: integer}\n")
     (project / "cit.yaml").write_text("test_scenarios: [{name: small, dag_file: pipeline.yaml}]\n")
     result = invoke(*args, "--json")
@@ -300,7 +311,7 @@ def test_find_config_prefers_the_nearest_and_skips_a_pyproject_without_tool_cit(
 
     (tmp_path / "cit.yaml").write_text("{}\n")
     (tmp_path / "a").mkdir()
-    (tmp_path / "a/pyproject.toml").write_text('[tool.ruff]\nline-length = 100\n')
+    (tmp_path / "a/pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
     (tmp_path / "a/b").mkdir()
     assert find_config(tmp_path / "a/b") == tmp_path / "cit.yaml"
     (tmp_path / "a/pyproject.toml").write_text("[tool.cit.reporting]\nformats = ['json']\n")

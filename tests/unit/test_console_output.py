@@ -17,7 +17,7 @@ from orchestrator.issues import Issue, Severity
 from orchestrator.report.console import history_table, issues_table
 from orchestrator.report.history import RunRecord
 from orchestrator.run.pipeline_run import execute_pipeline
-from orchestrator.run.progress import ConsoleObserver, print_summary
+from orchestrator.run.progress import ConsoleObserver, print_summary, step_line
 from orchestrator.run.results import RunResult, Status, StepResult
 from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.terminal_text import NON_TERMINAL_WIDTH, TerminalConsole, progress_interval
@@ -135,6 +135,21 @@ def test_a_step_gets_a_start_an_end_and_still_running_lines(project: Path) -> No
     assert still and started < still[0] and still[-1] < ended
 
 
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (Status.SUCCEEDED, "step s succeeded in 3.1s"),
+        (Status.FAILED, "step s failed after 3.1s: why"),
+        (Status.TIMEOUT, "step s timed out after 3.1s: why"),
+        (Status.OOM, "step s ran out of memory after 3.1s: why"),
+    ],
+)
+def test_an_end_line_says_how_the_step_ended(status: Status, said: str) -> None:
+    step = StepResult(name="s", kind="processing", status=status, duration_seconds=3.14)
+    step.reason = "why"
+    assert step_line(step).plain == said
+
+
 def test_a_quiet_terminal_gets_no_step_lines_but_its_live_table(project: Path) -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=120)
@@ -199,7 +214,7 @@ def test_lines_the_console_cannot_keep_up_with_are_counted_not_printed() -> None
     observer.step_log("train", "".join(f"line {i}\n" for i in range(10_000)))
     finish(observer, step)
     shown = out.getvalue()
-    assert "9800 line(s) not shown; log.txt has every line" in shown
+    assert "9800 line(s) not shown (see log.txt)" in shown
     assert "train | line 9999" in shown and "train | line 9799\n" not in shown
     assert shown.count("train | line ") == 200
 

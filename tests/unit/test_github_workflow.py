@@ -21,7 +21,8 @@ CURRENT_MAJORS = {
     # the first major of each action that runs on Node 24 (Node 20 left GitHub's runners in 2026)
     "actions/checkout": 5,
     "actions/setup-python": 6,
-    "actions/cache": 5,
+    "actions/cache/restore": 5,
+    "actions/cache/save": 5,
     "actions/upload-artifact": 6,
     "mikepenz/action-junit-report": 6,
 }
@@ -133,7 +134,7 @@ def test_the_runner_image_is_cached_under_the_key_cit_reports() -> None:
     """Not cit's wheel cache (empty where a registry builds the image) nor a file inside cit's
     package: the saved image, keyed by `cit image key`, loaded when the key hits."""
     (key_step,) = [s for s in steps() if "$(cit image key)" in str(s.get("run", ""))]
-    cache = step_using("actions/cache")
+    cache = step_using("actions/cache/restore")
     assert cache["with"]["key"] == "${{ steps." + key_step["id"] + ".outputs.key }}"
     assert cache["with"]["path"].rstrip("/") != "~/.cache/cit"
     assert "runner_image/" not in str(cache["with"])
@@ -142,3 +143,15 @@ def test_the_runner_image_is_cached_under_the_key_cit_reports() -> None:
     assert cache["with"]["path"] in run.replace("--input ", "").replace("--output ", "")
     assert "docker save cit-runner" in run and "cit image build" in run
     assert f"steps.{cache['id']}.outputs.cache-hit" in str(load.get("env", {}))
+
+
+def test_a_built_image_is_saved_before_any_cit_run_so_a_red_job_keeps_it() -> None:
+    """actions/cache saves only when the whole job passes; the save is its own step, right
+    after the build, run whenever the restore missed."""
+    restore, save = step_using("actions/cache/restore"), step_using("actions/cache/save")
+    assert save["with"] == restore["with"]
+    assert f"steps.{restore['id']}.outputs.cache-hit != 'true'" in str(save.get("if", ""))
+    order = [str(s.get("uses", "")) + str(s.get("run", "")) for s in steps()]
+    saved_at = order.index(str(save["uses"]))
+    first_run = min(i for i, text in enumerate(order) if text.startswith("cit run"))
+    assert order.index(str(restore["uses"])) < saved_at < first_run

@@ -230,7 +230,8 @@ def test_network_is_internal_unless_the_step_asks_for_network(project: Path) -> 
     engine = Recording(images={RUNNER_IMAGE: "x"})
     run(project, TWO_HOSTS, engine)
     run(project, TWO_HOSTS.replace("count: 2}", "count: 2}, network: true"), engine)
-    assert [n.internal for n in made] == [True, False]
+    run(project, TWO_HOSTS, engine, debug_ports={"train": 5678})  # the port needs a way out
+    assert [n.internal for n in made] == [True, False, False]
     assert made[0].labels[MANAGED_LABEL] == "true" and OWNER_LABEL in made[0].labels
 
 
@@ -246,6 +247,21 @@ def test_a_failing_host_fails_the_step_and_stops_the_others(project: Path) -> No
     assert step.reason == "host algo-2 exited with code 3"
     log = Path(step.log_file or "").read_text()
     assert "algo-2 | boom\n" in log and "algo-1 | waiting\n" in log
+    assert engine.networks == {}
+
+
+def test_keep_on_failure_keeps_the_host_that_failed(project: Path) -> None:
+    behaviours = {
+        "train": FakeBehaviour(seconds=30),
+        "cit-{run}-train-algo-2": FakeBehaviour(exit_code=3),
+    }
+    engine = PerHost(behaviours)
+    result = run(project, TWO_HOSTS, engine, keep_on_failure=True)
+    step = result.step("train")
+    assert step.kept_container is not None and step.kept_container.endswith("-train-algo-2")
+    assert list(engine.leftovers) == [step.kept_container]
+    assert step.kept_container not in engine.removed
+    assert any(name.endswith("-train-algo-1") for name in engine.removed)
     assert engine.networks == {}
 
 

@@ -130,7 +130,8 @@ def test_no_registry_reachable_is_said_plainly() -> None:
     assert caught.value.unreachable
     assert str(caught.value) == (
         f"cannot pull team/trainer:3: no registry reachable ({reason}); "
-        "build it or map it with --image-map"
+        "build it or tag one of yours with that name"
+        " (a SageMaker pipeline can map it with --image-map)"
     )
 
 

@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -151,10 +152,14 @@ def test_unreadable_pipeline_file(project: Path, unreadable: set[Path]) -> None:
 def test_pipeline_file_that_cannot_be_read(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(project, "p.py", PY_ONE_STEP)
 
-    def read_bytes(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    def refusing_open(file: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if Path(file) == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_open)
     expect_error(path, None, "cannot be read: Permission denied")
 
 
