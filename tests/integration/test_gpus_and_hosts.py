@@ -212,3 +212,19 @@ def test_a_failing_host_fails_the_job_and_stops_the_other(
     assert step.status is Status.FAILED, step.reason
     assert step.reason == "host algo-2 exited with code 3"
     assert not engine.list_networks({RUN_LABEL: result.run_id})
+
+
+def test_keep_on_failure_keeps_the_failed_host_and_still_removes_the_network(
+    tmp_path: Path, engine: DockerEngine, runner_image: str
+) -> None:
+    settings = RunSettings(cit_dir=tmp_path / ".cit", keep_on_failure=True)
+    result = run(project(tmp_path, TWO_HOSTS, ONE_FAILS), engine, settings)
+    step = result.step("train")
+    kept = [c.name for c in engine.list_containers({RUN_LABEL: result.run_id})]
+    try:
+        assert step.kept_container is not None and kept == [step.kept_container]
+        assert step.kept_container.endswith("-train-algo-2")
+        assert not engine.list_networks({RUN_LABEL: result.run_id})
+    finally:
+        for name in kept:
+            engine.remove_container(name)
