@@ -8,6 +8,7 @@ they become step results.
     ├── InputError            a file the user wrote is wrong
     │   └── PipelineError     the pipeline itself is inconsistent (cycle, unknown reference)
     ├── EngineUnavailable     no container engine answers
+    │   └── GpusUnavailable   steps on GPU instance types, an engine without GPUs
     ├── ImageError            a step's image is missing
     │   └── ImageBuildError   the runner image cannot be built
     ├── RunDirectoryError     the run directory cannot be created
@@ -82,6 +83,10 @@ class PipelineError(InputError):
 
 class EngineUnavailable(CitError):
     """No Docker engine is reachable."""
+
+
+class GpusUnavailable(EngineUnavailable):
+    """Steps run on GPU instance types and the engine has no GPUs to give them."""
 
 
 class ImageError(CitError):

@@ -233,12 +233,18 @@ class Command:
     the end: its reports written (one way for every command) and its exit code."""
 
     def __init__(
-        self, cit_dir: Path | None, image: str | None = None, max_workers: int | None = None
+        self,
+        cit_dir: Path | None,
+        image: str | None = None,
+        max_workers: int | None = None,
+        *,
+        cpu_only: bool = False,
     ) -> None:
         from .defaults import environment  # deferred: pydantic, as below
 
         self.started = time.time()
         self.flags = (cit_dir, image, max_workers)
+        self.cpu_only = cpu_only
         with user_errors():
             self.env = environment()
         self.config: IntegrationTestConfig | None = None
@@ -265,6 +271,7 @@ class Command:
             or defaults.image,
             max_workers=max_workers or env.max_workers
             or (execution.max_workers if execution else None) or defaults.max_workers,
+            cpu_only=self.cpu_only or env.cpu_only,
         )
         settings = replace(settings, **self.debugging)
         return execution.limits_of(settings) if execution is not None else settings

@@ -39,6 +39,7 @@ ENVIRONMENT = {
     "CIT_MAX_WORKERS": "max_workers",
     "CIT_ISOLATION": "isolation",
     "CIT_FORMAT": "formats",
+    "CIT_CPU_ONLY": "cpu_only",
 }
 """Each variable cit reads, and the setting it gives (as the flag of the same name does)."""
 
@@ -54,6 +55,7 @@ class Environment(BaseModel):
     max_workers: int | None = Field(default=None, ge=1)
     isolation: Isolation | None = None
     formats: list[ReportFormat] | None = None
+    cpu_only: bool = False
 
     @field_validator("formats", mode="before")
     @classmethod

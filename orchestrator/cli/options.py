@@ -24,6 +24,15 @@ Json = Annotated[
     ),
 ]
 
+CpuOnly = Annotated[
+    bool,
+    typer.Option(
+        "--cpu-only",
+        help="Run steps on GPU instance types (ml.g*, ml.p*) without GPUs (SM_NUM_GPUS=0, a "
+        "note in their log) when the engine has none, instead of refusing (CIT_CPU_ONLY=1).",
+    ),
+]
+
 Dag = Annotated[
     Path,
     typer.Option(

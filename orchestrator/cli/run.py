@@ -79,6 +79,7 @@ def run(
     image_map: options.ImageMap = None,
     skip_step: options.SkipStep = None,
     skip_unsupported: options.SkipUnsupported = False,
+    cpu_only: options.CpuOnly = False,
     keep_on_failure: options.KeepOnFailure = False,
     debug_port: options.DebugPort = None,
     json_output: options.Json = False,
@@ -88,7 +89,7 @@ def run(
     from ..report.console import print_expectations, print_flow
     from ..run.results import Status
 
-    command = Command(cit_dir, image, max_workers)
+    command = Command(cit_dir, image, max_workers, cpu_only=cpu_only)
     observer = command.watch(quiet)
 
     def show(flow: DataFlowTestResult) -> None:
@@ -169,6 +170,7 @@ def test_flow_command(
     image_map: options.ImageMap = None,
     skip_step: options.SkipStep = None,
     skip_unsupported: options.SkipUnsupported = False,
+    cpu_only: options.CpuOnly = False,
     keep_on_failure: options.KeepOnFailure = False,
     debug_port: options.DebugPort = None,
     json_output: options.Json = False,
@@ -178,7 +180,7 @@ def test_flow_command(
     from ..report.write import check_report_target
     from ..run.results import Status
 
-    command = Command(cit_dir, image, None if parallel else 1)
+    command = Command(cit_dir, image, None if parallel else 1, cpu_only=cpu_only)
     observer = command.watch(quiet)
 
     def show(flow: DataFlowTestResult) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from .spec import ContainerSpec
+from .spec import ContainerSpec, NetworkSpec
 
 LogSink = Callable[[str], None]
 """Receives a container's output as it comes: one or more whole lines at a time, each ending in
@@ -96,4 +96,20 @@ class Engine(Protocol):
 
     def flush(self) -> None:
         """Return once every container ``run`` finished with is removed."""
+        ...
+
+    def has_gpus(self) -> bool | None:
+        """Whether the engine can give containers GPUs (None: the question does not apply)."""
+        ...
+
+    def create_network(self, spec: NetworkSpec) -> None:
+        """Create a private network for the hosts of one job."""
+        ...
+
+    def remove_network(self, name: str) -> None:
+        """Remove a network; no error when it is already gone."""
+        ...
+
+    def list_networks(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
+        """Networks carrying all of ``labels`` (``status`` is empty)."""
         ...

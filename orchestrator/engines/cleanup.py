@@ -23,8 +23,9 @@ def is_orphan(owner: str) -> bool:
 def sweep_orphans(
     engine: Engine, *, include_live: bool = False, include_kept: bool = False
 ) -> list[str]:
-    """Remove cit containers whose cit process has ended (or all of them); returns their names.
-    A container kept for a look inside (``--keep-on-failure``) that has stopped stays unless
+    """Remove cit containers whose cit process has ended (or all of them), then the private
+    networks of such runs' jobs on several instances; returns the containers' names. A
+    container kept for a look inside (``--keep-on-failure``) that has stopped stays unless
     ``include_kept`` (``cit clean``)."""
     removed = []
     for info in engine.list_containers({MANAGED_LABEL: "true"}):
@@ -32,6 +33,17 @@ def sweep_orphans(
             continue
         if include_live or is_orphan(info.labels.get(OWNER_LABEL, "")):
             engine.remove_container(info.name)
+            removed.append(info.name)
+    sweep_orphan_networks(engine, include_live=include_live)
+    return removed
+
+
+def sweep_orphan_networks(engine: Engine, *, include_live: bool = False) -> list[str]:
+    """Remove cit networks whose cit process has ended (or all of them); their names."""
+    removed = []
+    for info in engine.list_networks({MANAGED_LABEL: "true"}):
+        if include_live or is_orphan(info.labels.get(OWNER_LABEL, "")):
+            engine.remove_network(info.name)
             removed.append(info.name)
     return removed
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import docker
 import docker.errors
@@ -25,7 +25,7 @@ from .base import ENGINE_LOST, ContainerInfo, ContainerOutcome, Engine, LogSink,
 from .image_build import OnLine, split_ref
 from .image_pull import PULL_TIMEOUT_ENV, PullProgress, pull_failure, pull_timeout
 from .log_lines import LineSplitter
-from .spec import ContainerSpec
+from .spec import ContainerSpec, NetworkSpec
 
 START_HINT = (
     "start it (e.g. 'sudo systemctl start docker', or 'sudo dockerd &'), "
@@ -47,6 +47,9 @@ HTTP_CONFLICT = 409
 # AUDIT_WRITE: no SageMaker script needs them.
 KEPT_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER")
 NO_NEW_PRIVILEGES = "no-new-privileges:true"
+GpuDriver = Literal["nvidia", "cdi"]
+"""How the engine hands out GPUs: the NVIDIA runtime (``docker run --gpus``) or CDI devices."""
+CDI_GPU_PREFIX = "nvidia.com/gpu="
 LOOPBACK = "127.0.0.1"
 
 
@@ -74,6 +77,7 @@ class DockerEngine:
         self._lock = threading.Lock()
         self.pull_progress: OnLine | None = None
         """Where ``pull`` tells its progress, a line at a time (nowhere when None)."""
+        self._gpu_driver: GpuDriver | None = None
 
     def create(self, spec: ContainerSpec) -> None:
         """Create the container ahead of time; ``run`` then only has to start it."""
@@ -83,9 +87,38 @@ class DockerEngine:
             self._created[spec.name] = container_id
 
     def _create(self, spec: ContainerSpec) -> str:
-        return str(
-            self.client.api.create_container(**create_arguments(self.client.api, spec))["Id"]
-        )
+        driver = self.gpu_driver() if spec.gpus else None
+        arguments = create_arguments(self.client.api, spec, driver)
+        return str(self.client.api.create_container(**arguments)["Id"])
+
+    def gpu_driver(self) -> GpuDriver | None:
+        """How this engine gives GPUs, asked once: the NVIDIA runtime, CDI devices, or none."""
+        if self._gpu_driver is None:
+            with engine_errors():
+                self._gpu_driver = gpu_driver_of(self.client.info())
+        return self._gpu_driver
+
+    def has_gpus(self) -> bool:
+        return self.gpu_driver() is not None
+
+    def create_network(self, spec: NetworkSpec) -> None:
+        with engine_errors():
+            self.client.api.create_network(
+                spec.name, driver="bridge", internal=spec.internal, labels=dict(spec.labels)
+            )
+
+    def remove_network(self, name: str) -> None:
+        try:
+            with engine_errors():
+                self.client.api.remove_network(name)
+        except docker.errors.NotFound:
+            return
+
+    def list_networks(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
+        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
+        with engine_errors():
+            found = self.client.api.networks(filters=filters)
+        return [ContainerInfo(n["Name"], dict(n.get("Labels") or {}), "") for n in found]
 
     def run(
         self, spec: ContainerSpec, *, on_log: LogSink, cancel: threading.Event
@@ -270,14 +303,42 @@ def engine_errors() -> Iterator[None]:
         raise EngineUnavailable(f"the Docker engine stopped answering ({_short(exc)})") from None
 
 
-def create_arguments(api: Any, spec: ContainerSpec) -> dict[str, Any]:
+def gpu_driver_of(info: Mapping[str, Any]) -> GpuDriver | None:
+    """From ``docker info``: the NVIDIA runtime, else CDI GPU devices, else None."""
+    if "nvidia" in (info.get("Runtimes") or {}) or info.get("DefaultRuntime") == "nvidia":
+        return "nvidia"
+    devices = info.get("DiscoveredDevices") or []
+    if any(str(d.get("ID", "")).startswith(CDI_GPU_PREFIX) for d in devices):
+        return "cdi"
+    return None
+
+
+def gpu_requests(count: int, driver: GpuDriver | None) -> list[docker.types.DeviceRequest]:
+    """The device request for ``count`` GPUs, as ``docker run --gpus N`` (or CDI) makes it."""
+    if not count:
+        return []
+    if driver == "cdi":
+        ids = [f"{CDI_GPU_PREFIX}{index}" for index in range(count)]
+        return [docker.types.DeviceRequest(driver="cdi", device_ids=ids)]
+    return [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
+
+
+def _network_mode(spec: ContainerSpec) -> str:
+    if spec.network_name:
+        return spec.network_name
+    return "bridge" if spec.network else "none"
+
+
+def create_arguments(
+    api: Any, spec: ContainerSpec, gpu_driver: GpuDriver | None = None
+) -> dict[str, Any]:
     """Keyword arguments for the low-level ``create_container`` that realise ``spec``."""
     host_config: dict[str, Any] = {
         "mounts": [
             docker.types.Mount(m.target, m.source, type="bind", read_only=m.read_only)
             for m in spec.mounts
         ],
-        "network_mode": "bridge" if spec.network else "none",
+        "network_mode": _network_mode(spec),
         # An init as PID 1 lets a script without signal handlers end on SIGTERM, as a normal
         # process does; one with handlers still gets the grace period to checkpoint.
         "init": True,
@@ -291,6 +352,8 @@ def create_arguments(api: Any, spec: ContainerSpec) -> dict[str, Any]:
         host_config["port_bindings"] = {p: (LOOPBACK, p) for p in spec.loopback_ports}
     if spec.pids_limit:
         host_config["pids_limit"] = spec.pids_limit
+    if spec.gpus:
+        host_config["device_requests"] = gpu_requests(spec.gpus, gpu_driver)
     if spec.cpus:
         host_config["nano_cpus"] = int(spec.cpus * 1e9)
     if spec.memory_bytes:
@@ -309,6 +372,11 @@ def create_arguments(api: Any, spec: ContainerSpec) -> dict[str, Any]:
         args["ports"] = list(spec.loopback_ports)
     if spec.entrypoint is not None:
         args["entrypoint"] = list(spec.entrypoint)
+    if spec.network_name:
+        # Reachable from the other hosts by its host name, as algo-2 is on SageMaker.
+        aliases = [spec.hostname] if spec.hostname else None
+        endpoint = api.create_endpoint_config(aliases=aliases)
+        args["networking_config"] = api.create_networking_config({spec.network_name: endpoint})
     for key in ("user", "working_dir", "hostname"):
         value = getattr(spec, key)
         if value:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import PullError
 from .base import ContainerInfo, ContainerOutcome, Engine, LogSink, to_keep
-from .spec import STEP_LABEL, ContainerSpec, Mount
+from .spec import STEP_LABEL, ContainerSpec, Mount, NetworkSpec
 
 
 @dataclass
@@ -37,6 +37,7 @@ class FakeEngine:
         behaviours: Mapping[str, FakeBehaviour] | None = None,
         images: Mapping[str, str] | None = None,
         registry: Mapping[str, str] | None = None,
+        gpus: bool | None = False,
     ) -> None:
         self.behaviours = dict(behaviours or {})
         self.images = dict(images or {})
@@ -47,6 +48,12 @@ class FakeEngine:
         self.leftovers: dict[str, ContainerInfo] = {}
         self.removed: list[str] = []
         self.created: list[str] = []
+        self.gpus = gpus
+        """What ``has_gpus`` answers."""
+        self.networks: dict[str, NetworkSpec] = {}
+        """Networks that exist now (created and not yet removed)."""
+        self.network_log: list[str] = []
+        """'create NAME' and 'remove NAME', in order."""
         self._lock = threading.Lock()
 
     def run(
@@ -113,6 +120,26 @@ class FakeEngine:
 
     def flush(self) -> None:
         pass
+
+    def has_gpus(self) -> bool | None:
+        return self.gpus
+
+    def create_network(self, spec: NetworkSpec) -> None:
+        with self._lock:
+            self.networks[spec.name] = spec
+            self.network_log.append(f"create {spec.name}")
+
+    def remove_network(self, name: str) -> None:
+        with self._lock:
+            self.networks.pop(name, None)
+            self.network_log.append(f"remove {name}")
+
+    def list_networks(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
+        return [
+            ContainerInfo(name, spec.labels, "")
+            for name, spec in self.networks.items()
+            if all(spec.labels.get(k) == v for k, v in labels.items())
+        ]
 
     def _behaviour(self, spec: ContainerSpec) -> FakeBehaviour:
         step = spec.labels.get(STEP_LABEL, "")

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import InputError
+from ..errors import CitError, InputError
 from ..pipeline.sagemaker_paths import (
     MODEL_DIR,
     OUTPUT_DATA_DIR,
@@ -73,7 +73,7 @@ from .process_guard import (
     scratch_folder,
     sweep_leftovers,
 )
-from .spec import ContainerSpec, Mount
+from .spec import ContainerSpec, Mount, NetworkSpec
 
 MAIN_PARAMETERS = ("input_paths", "output_paths", "environ_vars", "job_args")
 MAIN_SIGNATURE = f"main({', '.join(MAIN_PARAMETERS)})"
@@ -573,6 +573,24 @@ class ProcessEngine:
 
     def flush(self) -> None:
         """Nothing to remove: ``run`` returns once its process has ended."""
+
+    def has_gpus(self) -> None:
+        """A host process sees the host's GPUs, if any: nothing to ask for."""
+        return None
+
+    def create_network(self, spec: NetworkSpec) -> None:
+        """Processes share the host's network: a job on several instances needs containers."""
+        raise CitError(
+            "a training step on several instances runs in containers; "
+            "use --isolation container for it"
+        )
+
+    def remove_network(self, name: str) -> None:
+        """No network was created."""
+
+    def list_networks(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
+        """Processes make no networks."""
+        return []
 
 
 def _write_job(job: ProcessJob, fields: Mapping[str, str | bool], scratch: Path) -> Path:

@@ -40,7 +40,12 @@ class ContainerSpec:
     mounts: tuple[Mount, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
     network: bool = False
+    network_name: str | None = None
+    """A private network the container joins, reachable there as its ``hostname`` (the
+    hosts of a job on several instances); ``network`` then says whether it reaches outside."""
     cpus: float | None = None
+    gpus: int = 0
+    """GPUs the engine gives the container (0: none)."""
     memory_bytes: int | None = None
     pids_limit: int | None = None
     user: str | None = None
@@ -63,6 +68,15 @@ class ContainerSpec:
     def to_dict(self) -> dict[str, Any]:
         """The spec as the manifest records it: secrets masked."""
         return {**asdict(self), "secret_env": dict.fromkeys(self.secret_env, SECRET_MASK)}
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A private network that the hosts of one job share; ``internal``: no way outside."""
+
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+    internal: bool = True
 
 
 MANAGED_LABEL = "cit.managed"

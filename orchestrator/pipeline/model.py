@@ -271,10 +271,12 @@ class Condition(_Frozen):
 
 
 class Instance(_Frozen):
-    """The instance a step runs on; cpus and memory become the container's limits."""
+    """The instance a step runs on; cpus and memory become the container's limits, gpus the
+    GPUs it is given; a training step on ``count`` instances runs one container per host."""
 
     type: str = "ml.m5.large"
-    count: Literal[1] = 1
+    count: int = Field(default=1, ge=1)
+    gpus: int | None = Field(default=None, ge=0)
     cpus: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     memory: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?\s*([kKmMgG]i?[bB]?)?$")
 

@@ -471,6 +471,7 @@ class _Importer:
         fields["instance"] = self._instance(
             _mapping(resources.get("ClusterConfig"), f"{where}.ProcessingResources.ClusterConfig"),
             f"{where}.ProcessingResources.ClusterConfig",
+            several=False,
         )
         fields.update(self._timeout(args.get("StoppingCondition"), where))
         return fields
@@ -967,18 +968,23 @@ class _Importer:
         env = _mapping(raw, field)
         return {key: self._rendered(value, f"{field}.{key}") for key, value in env.items()}
 
-    def _instance(self, config: dict[str, Any], field: str) -> dict[str, Any]:
+    def _instance(
+        self, config: dict[str, Any], field: str, *, several: bool = True
+    ) -> dict[str, Any]:
+        """The step's instance; only a training job (``several``) runs on more than one."""
         instance: dict[str, Any] = {}
         if "InstanceType" in config:
             instance["type"] = self._scalar(config["InstanceType"], f"{field}.InstanceType")
         if "InstanceCount" in config:
             count = self._scalar(config["InstanceCount"], f"{field}.InstanceCount")
-            if count != 1:
+            if count != 1 and not several:
                 raise Refused(
                     f"{field}.InstanceCount",
-                    f"{count}: cit runs each step on one instance; set instance_count=1",
+                    f"{count}: cit runs a processing step on one instance; set instance_count=1",
                 )
-            instance["count"] = 1
+            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                raise Refused(f"{field}.InstanceCount", f"{count!r}: must be a whole number >= 1")
+            instance["count"] = count
         return instance
 
     def _timeout(self, raw: Any, where: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from ..errors import PipelineError
 from .expectations import TRAINING_FILES, Expectation, ExpectedMetric, ExpectedQuality
 from .graph import find_cycle
 from .model import MODEL_OUTPUT, LocalSource, Pipeline, Step, StepKind, StepOutput
-from .resources import INSTANCE_TYPES
+from .resources import GPU_FAMILY, INSTANCE_GPUS, INSTANCE_TYPES
 from .sagemaker_paths import (
     MODEL_DIR,
     OUTPUT_DIR,
@@ -282,8 +282,25 @@ def _mount_clash(target: str, other: str, user: str) -> str | None:
 
 
 def _check_instance(step: Step, file: Path) -> None:
-    """An unknown type gives no limits, so it needs both cpus and memory."""
+    """An unknown type gives no limits, so it needs both cpus and memory (and gpus when it is
+    a GPU type); only a training step runs on several instances."""
     instance = step.instance
+    field = f"steps.{step.name}.instance"
+    if instance.count > 1 and step.kind is not StepKind.TRAINING:
+        raise PipelineError(
+            f"count {instance.count}: cit runs several instances for training steps only; "
+            f"a {step.kind.value} step runs on 1",
+            file=file,
+            field=f"{field}.count",
+        )
+    unknown_gpu_type = GPU_FAMILY.match(instance.type) and instance.type not in INSTANCE_GPUS
+    if unknown_gpu_type and instance.gpus is None:
+        raise PipelineError(
+            f"'{instance.type}' is a GPU type cit has no GPU count for; set instance.gpus "
+            f"(known GPU types: {', '.join(list(INSTANCE_GPUS)[:4])}, …)",
+            file=file,
+            field=f"{field}.gpus",
+        )
     if instance.type in INSTANCE_TYPES or (instance.cpus is not None and instance.memory):
         return
     close = difflib.get_close_matches(instance.type, INSTANCE_TYPES, n=3)
@@ -293,7 +310,7 @@ def _check_instance(step: Step, file: Path) -> None:
         f"unknown instance type '{instance.type}'; {hint} "
         "(another type needs instance.cpus and instance.memory)",
         file=file,
-        field=f"steps.{step.name}.instance.type",
+        field=f"{field}.type",
     )
 
 

@@ -63,4 +63,7 @@ def with_debug_port(job: JobSpec, port: int | None) -> JobSpec:
     """``job`` with ``port`` published on the host's loopback (and a network to carry it)."""
     if port is None:
         return job
-    return replace(job, container=replace(job.container, network=True, loopback_ports=(port,)))
+    container = replace(job.container, network=True, loopback_ports=(port,))
+    # The hosts of a job on several instances share one network: it must carry the port too.
+    network = replace(job.network, internal=False) if job.network is not None else None
+    return replace(job, container=container, network=network)

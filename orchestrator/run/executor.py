@@ -149,8 +149,9 @@ class Execution:
             upstream = planned.step.upstream
             if states[name] is not Status.PENDING or name in self.created_ahead or not upstream:
                 continue
-            if planned.job is None or planned.job.copies or planned.sub_paths:
-                # A sub-path's folder is checked when the step starts, its producer done.
+            if planned.job is None or planned.job.copies or planned.sub_paths or planned.job.peers:
+                # A sub-path's folder is checked when the step starts, its producer done; the
+                # hosts of a job on several instances need their network, made at the start.
                 continue
             if all(states[up] in (Status.RUNNING, Status.SUCCEEDED) for up in upstream):
                 waiting.append(name)

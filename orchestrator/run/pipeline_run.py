@@ -23,6 +23,7 @@ from ..pipeline.sagemaker_images import IMAGE_MAP_OPTION
 from ..pipeline.validate import validate_pipeline
 from .debug_port import check_debug_ports
 from .executor import execute
+from .gpus import check_gpus
 from .observer import RunObserver
 from .plan import RunPlan, plan_run
 from .results import RunResult
@@ -262,6 +263,7 @@ def run_loaded(
     if s3_inputs(pipeline):
         pipeline = fetch_inputs(pipeline, fetch_s3 or s3_fetcher())
     settings = bounded_by_engine(settings, engine)
+    check_gpus(pipeline.steps.values(), settings, engine)
     ensure_images(
         required_images(pipeline, settings),
         engine,

@@ -21,9 +21,10 @@ from ..engines.spec import (
 from ..errors import PipelineError
 from ..pipeline.graph import topological_order
 from ..pipeline.model import LocalSource, Pipeline, S3Source, SkippedStep, Step, StepOutput
-from ..pipeline.resources import limits
+from ..pipeline.resources import instance_gpus, limits
 from ..pipeline.wiring import Wire, missing_sub_path, wire_of
 from .debug_port import check_debug_ports, with_debug_port
+from .gpus import cpu_only_note
 from .sagemaker_job import JobContext, JobSpec, StepPaths, translate
 from .secrets import secret_env
 from .settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
@@ -40,6 +41,8 @@ class PlannedStep:
     secret_values: tuple[str, ...] = field(default=(), repr=False)
     """Masked in what the step's container prints: every secret of the run (one step can hand
     its secret to the next through data)."""
+    notes: tuple[str, ...] = ()
+    """Lines cit writes at the top of the step's log (e.g. that it runs without its GPUs)."""
     sub_paths: tuple[tuple[Wire, Path], ...] = ()
     """Inputs that take a folder inside another step's output: the wire and that output's
     folder, checked once the producer ran (``missing_sub_paths``)."""
@@ -101,6 +104,7 @@ def plan_run(
             job,
             log_limit_bytes=settings.log_limit_bytes,
             secret_values=tuple(settings.secrets.values()),
+            notes=step_notes(step, settings),
             sub_paths=sub_path_inputs(step, run_dir),
         )
     return RunPlan(
@@ -212,4 +216,11 @@ def _context(
         region=settings.region,
         secrets=secret_env(step, settings.secrets, file),
         wheels=settings.step_wheels.get(step.name),
+        gpus=0 if settings.cpu_only else instance_gpus(step.instance),
     )
+
+
+def step_notes(step: Step, settings: RunSettings) -> tuple[str, ...]:
+    """What the step's log says first about how cit runs it."""
+    note = cpu_only_note(step) if settings.cpu_only and step.kind.runs_container else None
+    return (note,) if note else ()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..engines.spec import SECRET_MASK, ContainerSpec, Mount
+from ..engines.spec import SECRET_MASK, ContainerSpec, Mount, NetworkSpec
 from ..pipeline.model import LocalSource, Step, StepKind
 from ..pipeline.sagemaker_paths import (
     MODEL_DIR,
@@ -76,6 +76,11 @@ class StepPaths:
     def log_file(self) -> Path:
         return self.root / "log.txt"
 
+    def host(self, host: str) -> StepPaths:
+        """The folders of one host of a job on several instances: the step's own for the
+        first, ``hosts/<host>/`` inside them for the others."""
+        return self if host == CURRENT_HOST else StepPaths(self.root / "hosts" / host)
+
 
 @dataclass(frozen=True)
 class JobContext:
@@ -94,6 +99,8 @@ class JobContext:
     wheels: Path | None = None
     """Host folder of the wheels of the step's ``requirements.txt``, installed before its
     entry point (``step_requirements``); None when it has none."""
+    gpus: int = 0
+    """GPUs each of the step's containers gets (0 on a CPU type, or when run on CPU only)."""
 
     @property
     def job_name_prefix(self) -> str:
@@ -102,12 +109,23 @@ class JobContext:
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A translated step: the container to run and the files and folders to prepare first."""
+    """A translated step: the container to run and the files and folders to prepare first.
+
+    A training job on several instances has one container per host: ``container`` is the
+    first (algo-1), ``peers`` the others, all on the private ``network``; ``files``,
+    ``directories`` and ``copies`` hold every host's."""
 
     container: ContainerSpec
     files: dict[Path, str]
     directories: tuple[Path, ...]
     copies: tuple[tuple[Path, Path], ...] = ()
+    peers: tuple[ContainerSpec, ...] = ()
+    network: NetworkSpec | None = None
+
+    @property
+    def containers(self) -> tuple[ContainerSpec, ...]:
+        """Every host's container, algo-1 first."""
+        return (self.container, *self.peers)
 
 
 def job_name(step: Step, ctx: JobContext) -> str:
@@ -248,12 +266,46 @@ def _processing_input(name: str, local_path: str, source: Path) -> dict[str, Any
 def training_job(
     step: Step, inputs: Mapping[str, Path], paths: StepPaths, ctx: JobContext
 ) -> JobSpec:
+    """One container per host (``instance.count``); several share a private network."""
+    name = job_name(step, ctx)
+    hosts = host_names(step)
+    network = (
+        NetworkSpec(name, dict(ctx.labels), internal=not step.network) if len(hosts) > 1 else None
+    )
+    jobs = [
+        _training_host(step, inputs, paths.host(host), ctx, host, network) for host in hosts
+    ]
+    first, *others = jobs
+    return JobSpec(
+        first.container,
+        {path: text for job in jobs for path, text in job.files.items()},
+        tuple(folder for job in jobs for folder in job.directories),
+        tuple(copy for job in jobs for copy in job.copies),
+        peers=tuple(job.container for job in others),
+        network=network,
+    )
+
+
+def host_names(step: Step) -> list[str]:
+    """algo-1 … algo-N, as SageMaker names the hosts of a training job."""
+    return [f"algo-{index}" for index in range(1, step.instance.count + 1)]
+
+
+def _training_host(
+    step: Step,
+    inputs: Mapping[str, Path],
+    paths: StepPaths,
+    ctx: JobContext,
+    host: str,
+    network: NetworkSpec | None,
+) -> JobSpec:
+    """The container of one host, with its own config, model, output and code folders."""
     name = job_name(step, ctx)
     hyperparameters = hyperparameters_json(step, ctx)
     files = {
         paths.config_dir / "hyperparameters.json": _json(hyperparameters),
         paths.config_dir / "inputdataconfig.json": _json(input_data_config(step)),
-        paths.config_dir / "resourceconfig.json": _json(training_resource_config(step)),
+        paths.config_dir / "resourceconfig.json": _json(training_resource_config(step, host)),
     }
     code = [Mount(str(paths.code_dir), TRAINING_CODE, read_only=False)] if step.script else []
     mounts = [
@@ -264,7 +316,7 @@ def training_job(
         Mount(str(paths.ml_output_dir), OUTPUT_DIR, read_only=False),
     ]
     if step.script_mode:
-        env = {**step.env, **training_environment(step, ctx, name)}
+        env = {**step.env, **training_environment(step, ctx, name, host)}
         entrypoint: tuple[str, ...] | None = tuple(step.entrypoint or DEFAULT_ENTRYPOINT)
         command = (f"{TRAINING_CODE}/{_entry_point(step)}", *hyperparameter_args(step))
         working_dir: str | None = TRAINING_CODE
@@ -279,17 +331,19 @@ def training_job(
     container = _container(
         step,
         ctx,
-        name,
+        f"{name}-{host}" if network is not None else name,
         mounts,
         env=env,
         entrypoint=entrypoint,
         command=command,
         working_dir=working_dir,
+        host=host,
+        network=network,
     )
     directories = (
         paths.model_dir,
         paths.ml_output_dir / "data",
-        *(paths.output(name) for name in step.output_names),
+        *(paths.output(name) for name in step.output_names if host == CURRENT_HOST),
     )
     code_source = step.source_dir or step.script
     copies = ((code_source, paths.code_dir),) if code_source is not None else ()
@@ -331,10 +385,11 @@ def input_data_config(step: Step) -> dict[str, Any]:
     }
 
 
-def training_resource_config(step: Step) -> dict[str, Any]:
-    hosts = [CURRENT_HOST]
+def training_resource_config(step: Step, host: str = CURRENT_HOST) -> dict[str, Any]:
+    """resourceconfig.json of ``host``: every host of the job, the one it is."""
+    hosts = host_names(step)
     return {
-        "current_host": CURRENT_HOST,
+        "current_host": host,
         "current_instance_type": step.instance.type,
         "current_group_name": INSTANCE_GROUP,
         "hosts": hosts,
@@ -349,26 +404,30 @@ def training_resource_config(step: Step) -> dict[str, Any]:
     }
 
 
-def training_environment(step: Step, ctx: JobContext, name: str) -> dict[str, str]:
-    """The variables the SageMaker training toolkit (5.x) gives a script-mode entry point."""
+def training_environment(
+    step: Step, ctx: JobContext, name: str, host: str = CURRENT_HOST
+) -> dict[str, str]:
+    """The variables the SageMaker training toolkit (5.x) gives a script-mode entry point on
+    ``host``."""
     channels = sorted(step.inputs)
     channel_dirs = {c: f"{TRAINING_DATA}/{c}" for c in channels}
     hps = dict(step.hyperparameters)
     entry = _entry_point(step)
     cpus = max(1, math.floor(ctx.cpus)) if ctx.cpus else 1
-    resource = training_resource_config(step)
+    resource = training_resource_config(step, host)
+    hosts = resource["hosts"]
     groups = {g["instance_group_name"]: g for g in resource["instance_groups"]}
     properties: dict[str, Any] = {
         "additional_framework_parameters": {},
         "channel_input_dirs": channel_dirs,
-        "current_host": CURRENT_HOST,
+        "current_host": host,
         "current_instance_group": INSTANCE_GROUP,
-        "current_instance_group_hosts": [CURRENT_HOST],
+        "current_instance_group_hosts": hosts,
         "current_instance_type": step.instance.type,
         "distribution_hosts": [],
         "distribution_instance_groups": [],
         "framework_module": None,
-        "hosts": [CURRENT_HOST],
+        "hosts": hosts,
         "hyperparameters": hps,
         "input_config_dir": TRAINING_CONFIG,
         "input_data_config": input_data_config(step),
@@ -376,19 +435,19 @@ def training_environment(step: Step, ctx: JobContext, name: str) -> dict[str, st
         "instance_groups": list(groups),
         "instance_groups_dict": groups,
         "is_hetero": False,
-        "is_master": True,
+        "is_master": host == hosts[0],
         "is_modelparallel_enabled": None,
         "is_smddpmprun_installed": False,
         "is_smddprun_installed": False,
         "job_name": name,
         "log_level": 20,
-        "master_hostname": CURRENT_HOST,
+        "master_hostname": hosts[0],
         "model_dir": MODEL_DIR,
         "module_dir": TRAINING_CODE,
         "module_name": entry.removesuffix(".py"),
         "network_interface_name": NETWORK_INTERFACE,
         "num_cpus": cpus,
-        "num_gpus": 0,
+        "num_gpus": ctx.gpus,
         "num_neurons": 0,
         "output_data_dir": OUTPUT_DATA_DIR,
         "output_dir": OUTPUT_DIR,
@@ -409,7 +468,7 @@ def training_environment(step: Step, ctx: JobContext, name: str) -> dict[str, st
             "TRAINING_JOB_NAME": name,
             "SAGEMAKER_JOB_NAME": name,
             "SAGEMAKER_REGION": ctx.region,
-            "CURRENT_HOST": CURRENT_HOST,
+            "CURRENT_HOST": host,
         }
     )
     return env
@@ -481,6 +540,8 @@ def _container(
     entrypoint: tuple[str, ...] | None,
     command: tuple[str, ...],
     working_dir: str | None,
+    host: str = CURRENT_HOST,
+    network: NetworkSpec | None = None,
 ) -> ContainerSpec:
     return ContainerSpec(
         name=name,
@@ -492,13 +553,15 @@ def _container(
         mounts=tuple(mounts),
         labels=dict(ctx.labels),
         network=step.network,
+        network_name=network.name if network is not None else None,
         cpus=ctx.cpus,
+        gpus=ctx.gpus,
         memory_bytes=ctx.memory_bytes,
         pids_limit=ctx.pids_limit,
         user=ctx.user,
         working_dir=working_dir,
         timeout_seconds=step.timeout_seconds,
-        hostname=CURRENT_HOST,
+        hostname=host,
     )
 
 

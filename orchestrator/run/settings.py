@@ -41,6 +41,9 @@ class RunSettings:
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Host variable → value of the steps' secrets (``host_secrets``); what a run lacks is read
     from the host environment before anything runs."""
+    cpu_only: bool = False
+    """Run steps on GPU instance types without GPUs (``SM_NUM_GPUS=0``, a note in their log)
+    instead of refusing an engine that has none."""
     step_wheels: Mapping[str, Path] = field(default_factory=dict)
     """Step name → host folder of the wheels of its ``requirements.txt`` (``step_requirements``),
     fetched before anything runs."""

@@ -17,11 +17,12 @@ from ..engines.spec import writable_folders
 from ..files import write_problem, write_text_files
 from ..pipeline.model import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
 from ..terminal_text import human_size
+from .hosts import host_of, run_job
 from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder
 from .plan import PlannedStep
 from .results import OutputSummary, Status, StepResult
-from .sagemaker_job import StepPaths
+from .sagemaker_job import CURRENT_HOST, StepPaths
 from .secrets import masker
 
 LOG_TAIL_LINES = 40
@@ -50,9 +51,11 @@ def run_step(
             with contextlib.suppress(Exception):
                 observer.step_log(planned.name, text)
 
-        outcome = engine.run(planned.container_job.container, on_log=on_log, cancel=cancel)
+        for note in planned.notes:
+            on_log(note)
+        ended_as = run_job(planned.container_job, engine, on_log, cancel)
     result.log_tail = tail.take() + ([tail.current] if tail.current else [])
-    done = finish(result, outcome, planned)
+    done = finish(result, ended_as.outcome, planned, ended_as.failed_host)
     if log.broken and not done.fault:
         with_fault(done, log.broken)
     if done.message:
@@ -163,20 +166,33 @@ def prepare(planned: PlannedStep) -> None:
     write_text_files(planned.container_job.files)
 
 
-def finish(result: StepResult, outcome: ContainerOutcome, planned: PlannedStep) -> StepResult:
+def finish(
+    result: StepResult,
+    outcome: ContainerOutcome,
+    planned: PlannedStep,
+    failed_host: str | None = None,
+) -> StepResult:
+    """The result of a step whose job ended with ``outcome`` (that of ``failed_host``, the
+    host that failed first, in a job on several instances)."""
     result.exit_code = outcome.exit_code
     result.image_id = outcome.image_id
     result.started_at = outcome.started_at
     result.finished_at = outcome.finished_at
     result.duration_seconds = round(outcome.duration_seconds, 3)
     result.status, result.reason = classify(outcome, planned)
+    if failed_host is not None and result.reason:
+        result.reason = f"host {failed_host} {result.reason}"
     if outcome.kept:
-        result.kept_container = planned.container_job.container.name
+        failed = failed_host or CURRENT_HOST
+        job = planned.container_job
+        result.kept_container = next(
+            (s.name for s in job.containers if host_of(s) == failed), job.container.name
+        )
     if outcome.error == ENGINE_LOST:
         # The container may still be running and writing: nothing it wrote is read.
         return result
     try:
-        return collect(result, planned)
+        return collect(result, planned, failed_host)
     except OSError as exc:  # a full disk: the step's own status and exit code still stand
         return with_fault(result, f"cit could not save what it left: {write_problem(exc)}")
 
@@ -193,13 +209,18 @@ def with_fault(result: StepResult, problem: str) -> StepResult:
     return result
 
 
-def collect(result: StepResult, planned: PlannedStep) -> StepResult:
-    """What the step left: findings, its message, packaged training outputs, output summaries."""
-    written = writable_folders(planned.container_job.container.mounts)
+def collect(
+    result: StepResult, planned: PlannedStep, failed_host: str | None = None
+) -> StepResult:
+    """What the step left: findings, its message (that of the host that failed, in a job on
+    several instances), packaged training outputs, output summaries."""
+    job = planned.container_job
+    written = [folder for spec in job.containers for folder in writable_folders(spec.mounts)]
     result.findings = secure_written_folders(written, planned.name)
-    result.message = read_message(planned.paths)
+    result.message = read_message(planned.paths.host(failed_host or CURRENT_HOST))
     if result.status is Status.SUCCEEDED and planned.step.kind is StepKind.TRAINING:
-        package_training_outputs(planned.paths)
+        hosts = [planned.paths.host(host_of(spec)) for spec in job.containers]
+        package_training_outputs(planned.paths, hosts)
     result.outputs = [
         describe_output(name, planned.paths)
         for name in planned.step.output_names
@@ -288,8 +309,12 @@ def read_message(paths: StepPaths) -> str | None:
     return None
 
 
-def package_training_outputs(paths: StepPaths) -> None:
-    """/opt/ml/model → model.tar.gz and /opt/ml/output/data → output.tar.gz, handed downstream."""
-    tar_gz_folder(paths.model_dir, paths.output(MODEL_OUTPUT) / MODEL_TARBALL)
-    data = paths.ml_output_dir / "data"
+def package_training_outputs(paths: StepPaths, hosts: list[StepPaths] | None = None) -> None:
+    """/opt/ml/model → model.tar.gz and /opt/ml/output/data → output.tar.gz, handed downstream;
+    in a job on several instances every host's folder goes into the one archive, as SageMaker
+    aggregates them (a name two hosts wrote keeps the first host's file)."""
+    hosts = hosts or [paths]
+    models = [host.model_dir for host in hosts]
+    tar_gz_folder(models, paths.output(MODEL_OUTPUT) / MODEL_TARBALL)
+    data = [host.ml_output_dir / "data" for host in hosts]
     tar_gz_folder(data, paths.output(OUTPUT_DATA_OUTPUT) / OUTPUT_TARBALL)

@@ -3,7 +3,9 @@
 A test image adds ``sagemaker-training`` to the runner image. The training script asks the
 toolkit's ``Environment()`` for channels, hyperparameters, model dir and hosts, and compares the
 SM_* variables the toolkit would export (``to_env_vars()``) with those cit exported, key by key.
-It writes what it saw to /opt/ml/model/env.json, which comes back inside model.tar.gz.
+Each host writes what it saw to /opt/ml/model/env-<host>.json, which comes back inside
+model.tar.gz: on one host, on two (each host's view of the job), and on a GPU type run on CPU
+only (the toolkit counts no GPU, and neither does cit).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import subprocess
 import sys
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +24,8 @@ import pytest
 
 from orchestrator import RunSettings
 from orchestrator.engines.docker_engine import DockerEngine
-from orchestrator.engines.image_build import ImageBuildError
 from orchestrator.engines.spec import RUN_LABEL
+from orchestrator.errors import ImageBuildError
 from orchestrator.run.pipeline_run import execute_pipeline
 
 from .conftest import write_script
@@ -143,7 +146,9 @@ report = {
         toolkit_set, {k: CIT_ENV.get(k, ABSENT) for k in toolkit_set}
     ),
 }
-Path(env.model_dir, "env.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+Path(env.model_dir, f"env-{env.current_host}.json").write_text(
+    json.dumps(report, indent=2, sort_keys=True)
+)
 print("toolkit channels:", env.channel_input_dirs)
 print("toolkit hyperparameters:", env.hyperparameters)
 print("SM_* differences:", sorted(report["env_var_differences"]) or "none")
@@ -207,7 +212,7 @@ def toolkit_image(
     return tag
 
 
-def _pipeline(folder: Path, image: str, cpus: int) -> Path:
+def _pipeline(folder: Path, image: str, cpus: int, instance: str = "") -> Path:
     write_script(folder, "train.py", TRAIN_SCRIPT)
     write_script(folder, "data/train/train.csv", "label,x\n0,1.0\n1,2.0\n")
     write_script(folder, "data/val/val.csv", "label,x\n1,3.0\n")
@@ -223,7 +228,7 @@ def _pipeline(folder: Path, image: str, cpus: int) -> Path:
             kind: training
             script: train.py
             image: {image}
-            instance: {{cpus: {cpus}}}
+            instance: {{cpus: {cpus}{instance}}}
             inputs: {{train: data/train, validation: data/val}}
             hyperparameters: {json.dumps(HYPERPARAMETERS)}
         """,
@@ -247,7 +252,13 @@ def _describe(differences: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+HOSTS = {"one host": ["algo-1"], "two hosts": ["algo-1", "algo-2"], "GPU type on CPU": ["algo-1"]}
+INSTANCES = {"one host": "", "two hosts": ", count: 2", "GPU type on CPU": ", type: ml.g4dn.xlarge"}
+
+
+@pytest.mark.parametrize("case", list(HOSTS))
 def test_toolkit_environment_matches_cit(
+    case: str,
     engine: DockerEngine,
     toolkit_image: str,
     settings: RunSettings,
@@ -255,7 +266,9 @@ def test_toolkit_environment_matches_cit(
     no_leftovers: None,
 ) -> None:
     engine_cpus = int(engine.client.info()["NCPU"])
-    pipeline = _pipeline(tmp_path, toolkit_image, min(engine_cpus, settings.cpus_available))
+    cpus = min(engine_cpus, settings.cpus_available)
+    pipeline = _pipeline(tmp_path, toolkit_image, cpus, INSTANCES[case])
+    settings = replace(settings, cpu_only=case == "GPU type on CPU")
 
     result = execute_pipeline(pipeline, engine, settings=settings)
 
@@ -263,10 +276,17 @@ def test_toolkit_environment_matches_cit(
     train = result.step("train")
     assert result.ok, (train.status, train.reason, train.message, train.log_tail[-30:])
     tarball = Path(result.run_dir) / "steps/train/outputs/model/model.tar.gz"
+    hosts = HOSTS[case]
     with tarfile.open(tarball) as archive:
-        member = archive.extractfile("env.json")
-        assert member is not None
-        report = json.load(member)
+        assert sorted(archive.getnames()) == [f"env-{host}.json" for host in hosts]
+        for host in hosts:
+            member = archive.extractfile(f"env-{host}.json")
+            assert member is not None
+            _check_report(json.load(member), host, hosts, tarball)
+
+
+def _check_report(report: dict[str, Any], host: str, hosts: list[str], tarball: Path) -> None:
+    """What the toolkit saw on ``host`` is what cit set up."""
 
     assert report["channel_input_dirs"] == {
         "train": "/opt/ml/input/data/train",
@@ -274,8 +294,8 @@ def test_toolkit_environment_matches_cit(
     }
     assert _typed(report["hyperparameters"]) == _typed(HYPERPARAMETERS)
     assert report["model_dir"] == "/opt/ml/model"
-    assert report["hosts"] == ["algo-1"]
-    assert report["current_host"] == "algo-1"
+    assert report["hosts"] == hosts
+    assert report["current_host"] == host
     assert report["module_name"] == "train"
     assert report["user_entry_point"] == "train.py"
     assert report["num_gpus"] == 0
@@ -288,5 +308,5 @@ def test_toolkit_environment_matches_cit(
     differences = report["env_var_differences"]
     assert not differences, (
         f"SM_* variables the toolkit would export differ from cit's (full values in "
-        f"{tarball} env.json):\n{_describe(differences)}"
+        f"{tarball} env-{host}.json):\n{_describe(differences)}"
     )

@@ -118,7 +118,7 @@ def test_a_step_that_succeeded_but_could_not_be_logged_whole_is_an_error(
 def test_outputs_that_cannot_be_packed_keep_the_exit_code_and_skip_downstream(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def pack(paths: Any) -> None:
+    def pack(paths: Any, hosts: Any = None) -> None:
         raise full_disk(str(paths.root / "model.tar.gz"))
 
     monkeypatch.setattr(step_runner, "package_training_outputs", pack)

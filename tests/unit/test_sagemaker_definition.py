@@ -320,7 +320,7 @@ def test_an_unsupported_step_type_is_refused(
                 InstanceCount=2
             ),
             "Steps.Prep.Arguments.ProcessingResources.ClusterConfig.InstanceCount",
-            "2: cit runs each step on one instance",
+            "2: cit runs a processing step on one instance",
         ),
         (
             lambda d: d["Steps"][0]["Arguments"]["AppSpecification"].update(
