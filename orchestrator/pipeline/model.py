@@ -275,8 +275,8 @@ class Instance(_Frozen):
     GPUs it is given; a training step on ``count`` instances runs one container per host."""
 
     type: str = "ml.m5.large"
-    count: int = Field(default=1, ge=1)
-    gpus: int | None = Field(default=None, ge=0)
+    count: int = Field(default=1, ge=1, le=16)  # each host is a container on this machine
+    gpus: int | None = Field(default=None, ge=0, le=16)
     cpus: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     memory: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?\s*([kKmMgG]i?[bB]?)?$")
 

@@ -158,6 +158,8 @@ def test_gpus_are_found_in_docker_info() -> None:
     [
         ("{type: ml.g6e.xlarge, cpus: 4, memory: 32g}", "instance.gpus", "set instance.gpus"),
         ("{type: ml.m5.large, count: 2}", "instance.count", "for training steps only"),
+        ("{type: ml.m5.large, count: 1000}", "instance.count", "less than or equal to 16"),
+        ("{type: ml.g5.xlarge, gpus: 64}", "instance.gpus", "less than or equal to 16"),
     ],
 )
 def test_instances_cit_cannot_run_are_refused(
