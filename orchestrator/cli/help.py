@@ -36,7 +36,7 @@ EXAMPLES: dict[str, list[str]] = {
     "test-all": ["cit test-all --config examples/tabular/integration_test_config.yaml"],
     "report": ["cit report --format junit", "cit report --test-results .cit/runs/ID --json"],
     "history": ["cit history --name tabular-xgboost --limit 5"],
-    "clean": ["cit clean"],
+    "clean": ["cit clean", "cit clean --cache"],
     "version": ["cit version"],
     "image": ["cit image build"],
     "image build": ["cit image build --mode bootstrap", "cit image build --add lightgbm==4.5.0"],

@@ -116,6 +116,14 @@ UpdateSnapshots = Annotated[
         help="Store each output's captured schema as the golden snapshot next to the pipeline.",
     ),
 ]
+NoCache = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Run every step, even one whose code, image, inputs and settings are unchanged "
+        "since an earlier run (whose outputs it would otherwise take from the step cache).",
+    ),
+]
 OutputReport = Annotated[
     Path | None, typer.Option(help="Also write the result as JSON to this file.")
 ]

@@ -52,6 +52,7 @@ def run(
     cit_dir: options.CitDir = None,
     quiet: options.Quiet = False,
     update_snapshots: options.UpdateSnapshots = False,
+    no_cache: options.NoCache = False,
     upload_outputs: Annotated[
         str | None,
         typer.Option(
@@ -109,6 +110,7 @@ def run(
             definition,
             observer,
             report_format,
+            no_cache=no_cache,
             update_snapshots=update_snapshots,
             steps_only=steps_only,
             upload_to=upload_target(upload_outputs, keep_uploads),
@@ -156,6 +158,7 @@ def test_flow_command(
     ] = False,
     output_report: options.OutputReport = None,
     update_snapshots: options.UpdateSnapshots = False,
+    no_cache: options.NoCache = False,
     image: options.Image = None,
     cit_dir: options.CitDir = None,
     quiet: options.Quiet = False,
@@ -198,6 +201,7 @@ def test_flow_command(
             definition,
             observer,
             report_format,
+            no_cache=no_cache,
             path=steps,
             update_snapshots=update_snapshots,
             on_checked=show,
@@ -213,11 +217,16 @@ def whole_run(
     definition: DefinitionOptions,
     observer: RunObserver,
     report_format: list[ReportFormat] | None,
+    *,
+    no_cache: bool = False,
     **choices: Any,
 ) -> PipelineRun:
     """``run_pipeline`` as every pipeline command calls it: the command's settings, Ctrl-C and
-    console view, its configuration's S3 settings and report formats, the Docker engine reached
-    once the pipeline is valid; ``choices`` are what the command itself decides."""
+    console view, the step cache (every step run with ``no_cache``), its configuration's S3
+    settings and report formats, the Docker engine reached once the pipeline is valid;
+    ``choices`` are what the command itself decides."""
+    from dataclasses import replace
+
     from ..run.pipeline_run import s3_fetcher
     from ..suite.pipeline import run_pipeline
     from .download_view import follow_download
@@ -232,7 +241,7 @@ def whole_run(
         skip_unsupported=definition.skip_unsupported,
         connect=docker.connect,
         config=configured,
-        settings=invocation.settings,
+        settings=replace(invocation.settings, step_cache=True, reuse_cached=not no_cache),
         formats=invocation.formats(report_format),
         observer=observer,
         build_default=docker.build,
