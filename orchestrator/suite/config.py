@@ -44,6 +44,7 @@ environment and profiles, so a file works against AWS, MinIO and LocalStack alik
       log_limit_mb: 64                     # a step's log.txt keeps this much (every command)
       pids_limit: 4096                     # processes one container may hold (every command)
       cit_dir: .cit                        # where runs are written (every command)
+      cache_max_gb: 10                     # the step cache's cap (cit run, cit test-flow)
 
 Loading checks the shape of every section (unknown keys, types, check types and their
 parameters) and takes relative paths from the file's folder; whether files, steps and inputs
