@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Any
 
 from .._version import __version__
@@ -22,7 +23,7 @@ from .observer import NullObserver, RunObserver
 from .plan import PlannedStep, RunPlan, missing_sub_paths
 from .results import INTERRUPTED_BEFORE_START, ConditionOutcome, RunResult, Status, StepResult
 from .rundir import SpaceReserve, write_manifest
-from .step_cache import StepCache
+from .step_cache import StepCache, taken_result
 from .step_runner import prepare, run_step, step_record
 
 WAIT_SECONDS = 0.2
@@ -36,11 +37,14 @@ def execute(
     observer: RunObserver | None = None,
     cancel: threading.Event | None = None,
     cache: StepCache | None = None,
+    taken: Mapping[str, Path] | None = None,
 ) -> RunResult:
     """Run every step of ``plan``; Ctrl-C stops running containers, marks the run interrupted.
     With ``cache``, a step whose key is unchanged takes its cached outputs instead of running,
-    and what passes is kept."""
+    and what passes is kept. A step in ``taken`` takes the outputs of its folder there (in an
+    earlier run) and never runs."""
     run = Execution(plan, engine, observer or NullObserver(), cancel or threading.Event(), cache)
+    run.taken = dict(taken or {})
     return run.execute(max(1, max_workers))
 
 
@@ -60,6 +64,8 @@ class Execution:
         self.observer = observer
         self.cancel = cancel
         self.cache = cache
+        self.taken: dict[str, Path] = {}
+        """Steps whose outputs come from their folder in an earlier run."""
         self.created_ahead: set[str] = set()
         self.launched: set[str] = set()
         """Steps whose container was started (not taken from the cache)."""
@@ -135,6 +141,8 @@ class Execution:
         if self.cancel.is_set():
             self._discard_created(planned.name)
             return step_record(planned, Status.SKIPPED, INTERRUPTED_BEFORE_START)
+        if planned.name in self.taken:
+            return self._take(planned)
         missing = missing_sub_paths(planned)
         if missing:
             return step_record(planned, Status.SKIPPED, missing)
@@ -147,6 +155,15 @@ class Execution:
             return step_record(planned, Status.ERROR, reason).model_copy(update={"fault": reason})
         except Exception as exc:
             reason = f"cit failed while running this step: {type(exc).__name__}: {exc}"
+            return step_record(planned, Status.ERROR, reason)
+
+    def _take(self, planned: PlannedStep) -> StepResult:
+        """A step taken from an earlier run; an error result when its outputs went meanwhile."""
+        earlier = self.taken[planned.name]
+        try:
+            return taken_result(planned, earlier, time.time())
+        except (OSError, ValueError, KeyError, StopIteration) as exc:
+            reason = f"cannot take its outputs from {earlier}: {exc}"
             return step_record(planned, Status.ERROR, reason)
 
     def _run_or_reuse(self, planned: PlannedStep) -> StepResult:

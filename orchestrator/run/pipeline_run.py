@@ -259,6 +259,7 @@ def run_loaded(
             observer=observer,
             cancel=cancel,
             cache=step_cache(settings, engine),
+            taken=settings.taken_steps,
         )
     finally:
         engine.flush()

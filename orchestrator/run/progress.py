@@ -342,8 +342,7 @@ def cached_lines(run: RunResult) -> list[str]:
         if step.cached_from is not None:
             by_run.setdefault(step.cached_from, []).append(step.name)
     return [
-        f"cached (not run; outputs of run {source}, unchanged since): {', '.join(names)}; "
-        "--no-cache runs them"
+        f"cached (not run; their outputs are those of run {source}): {', '.join(names)}"
         for source, names in by_run.items()
     ]
 

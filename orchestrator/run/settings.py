@@ -49,6 +49,9 @@ class RunSettings:
     """False (``--no-cache``): with ``step_cache``, every step runs; what passes is kept."""
     cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
     """The step cache's cap; the least recently used entries go beyond it."""
+    taken_steps: Mapping[str, Path] = field(default_factory=dict)
+    """Step name → its folder in an earlier run: the step does not run, its outputs are taken
+    from there (``selection.select_steps``: ``cit run --from/--until/--only``)."""
     step_wheels: Mapping[str, Path] = field(default_factory=dict)
     """Step name → host folder of the wheels of its ``requirements.txt`` (``step_requirements``),
     fetched before anything runs."""

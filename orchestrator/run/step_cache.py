@@ -28,6 +28,7 @@ from .cache_key import key_material, step_key
 from .digests import MEMO_FILE, DigestMemo
 from .plan import PlannedStep, RunPlan
 from .results import OutputSummary, Status, StepResult
+from .rundir import MANIFEST
 from .settings import DEFAULT_CACHE_MAX_BYTES, RunSettings
 from .step_runner import SCHEMAS_FOLDER, save_profile, step_record
 
@@ -162,13 +163,34 @@ def cached_result(
     planned: PlannedStep, entry: dict[str, Any], key: str, started: float
 ) -> StepResult:
     """The result of a step not run: succeeded, its outputs those linked from the entry."""
-    result = step_record(planned, Status.SUCCEEDED)
     run_id = str(entry.get("run_id", "?"))
     note = f"[cit] not run: outputs reused from run {run_id} (step cache, key {key[:12]})\n"
+    result = reused_result(planned, entry, run_id, note, started)
+    result.cache_key = key
+    return result
+
+
+def taken_result(planned: PlannedStep, earlier: Path, started: float) -> StepResult:
+    """The result of a step whose outputs are taken from its folder ``earlier`` in an earlier
+    run (``cit run --from/--only/--until``), linked into this run's folder."""
+    run_dir = earlier.parent.parent
+    manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    record = next(s for s in manifest["steps"] if s["name"] == planned.name)
+    _link_tree(earlier / ENTRY_OUTPUTS, planned.paths.outputs_dir, freeze=True)
+    note = f"[cit] not run: outputs taken from run {run_dir.name} (not chosen to run)\n"
+    return reused_result(planned, record, run_dir.name, note, started)
+
+
+def reused_result(
+    planned: PlannedStep, earlier: dict[str, Any], run_id: str, note: str, started: float
+) -> StepResult:
+    """Succeeded without running: the outputs (already linked into the step's folder) and
+    message of an ``earlier`` record, from run ``run_id``."""
+    result = step_record(planned, Status.SUCCEEDED)
     with contextlib.suppress(OSError):
         planned.paths.log_file.write_text(note, encoding="utf-8")
     outputs = []
-    for raw in entry.get("outputs", []):
+    for raw in earlier.get("outputs", []):
         output = OutputSummary.model_validate(raw)
         folder = planned.paths.output(output.name)
         profile = output.profile
@@ -188,12 +210,11 @@ def cached_result(
             "started_at": started,
             "finished_at": finished,
             "duration_seconds": round(finished - started, 3),
-            "image_id": entry.get("image_id"),
-            "message": entry.get("message"),
-            "log_tail": [*entry.get("log_tail", []), note],
+            "image_id": earlier.get("image_id"),
+            "message": earlier.get("message"),
+            "log_tail": [*earlier.get("log_tail", []), note.rstrip("\n")],
             "outputs": outputs,
             "cached_from": run_id,
-            "cache_key": key,
         }
     )
 
