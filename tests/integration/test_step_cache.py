@@ -126,3 +126,39 @@ def test_no_cache_runs_every_step(
     *_, last = run_dirs(tmp_path / ".cit" / "runs")
     assert all(step["cached_from"] is None for step in steps_of(last).values())
     assert "made rows" in (last / "steps/make/log.txt").read_text()
+
+
+def test_only_runs_one_step_on_an_earlier_runs_outputs(
+    engine: DockerEngine, runner_image: str, no_leftovers: None, tmp_path: Path
+) -> None:
+    write_script(tmp_path, "p.yaml", PIPELINE)
+    for name, body in (("make.py", MAKE), ("tamper.py", TAMPER), ("report.py", REPORT)):
+        write_script(tmp_path, name, body)
+    command = [sys.executable, "-m", "orchestrator", "run", "--dag", str(tmp_path / "p.yaml")]
+    command += ["--cit-dir", str(tmp_path / ".cit"), "--quiet", "--no-cache"]
+    missing = subprocess.run(
+        [*command, "--from", "tamper"], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert missing.returncode == 2, missing.stdout + missing.stderr
+    assert "step 'make' is needed, and no earlier run of 'cached'" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    assert run_dirs(tmp_path / ".cit" / "runs") == []
+
+    assert cit_run(tmp_path).returncode == 0
+    [earlier] = run_dirs(tmp_path / ".cit" / "runs")
+    done = subprocess.run(
+        [*command, "--only", "tamper", "--reuse", earlier.name],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    latest = (tmp_path / ".cit" / "runs" / "latest").resolve()
+    steps = steps_of(latest)
+    assert steps["make"]["cached_from"] == earlier.name
+    assert steps["tamper"]["cached_from"] is None and steps["tamper"]["exit_code"] == 0
+    assert steps["report"]["status"] == "skipped" and steps["report"]["excluded"]
+    outcome = (latest / "steps/tamper/outputs/result/outcome.txt").read_text()
+    assert outcome.startswith("refused"), outcome
+    assert (earlier / "steps/make/outputs/data/rows.csv").read_text() == "a,b\n1,2\n"
