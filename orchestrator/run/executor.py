@@ -189,7 +189,7 @@ class Execution:
             return None
         try:
             return self.cache.key(planned, self.plan)
-        except OSError:
+        except Exception:  # the cache only saves time: a step it cannot key just runs
             return None
 
     def _create_ahead(self, max_workers: int) -> None:

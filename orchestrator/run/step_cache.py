@@ -88,12 +88,12 @@ class StepCache:
         started = time.time()
         try:
             _link_outputs(self.entries / key / ENTRY_OUTPUTS, planned.paths.outputs_dir)
-        except OSError:  # removed meanwhile (another cit evicting it): run the step instead
+            with contextlib.suppress(OSError):
+                os.utime(self.entries / key)  # last used: eviction goes by it
+            return cached_result(planned, entry, key, started)
+        except Exception:  # removed meanwhile (another cit evicting it), or unreadable: run it
             shutil.rmtree(planned.paths.outputs_dir, ignore_errors=True)
             return None
-        with contextlib.suppress(OSError):
-            os.utime(self.entries / key)  # last used: eviction goes by it
-        return cached_result(planned, entry, key, started)
 
     def _valid_entry(self, key: str) -> dict[str, Any] | None:
         folder = self.entries / key
@@ -112,7 +112,8 @@ class StepCache:
         but the next run's time."""
         if not result.passed or result.findings or result.cached_from:
             return
-        with contextlib.suppress(OSError):
+        # The cache only saves time: whatever goes wrong keeping an entry, the step's result stands.
+        with contextlib.suppress(Exception):
             self._store(planned, key, result, run_id)
             self.evict()
 

@@ -274,3 +274,29 @@ def _edit(project: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text
     path.write_text(text.replace(old, new, 1))
+
+
+def test_cit_clean_cache_empties_it(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from orchestrator.cli import app as cli_app
+
+    run(project, engine())
+    monkeypatch.setattr(cli_app, "docker", lambda: engine())
+    done = CliRunner().invoke(cli_app.app, ["clean", "--cache", "--cit-dir", str(project / ".cit")])
+    assert done.exit_code == 0, done.output
+    assert "emptied: 3 entries" in done.output
+    assert not list((project / ".cit" / "cache" / ENTRIES).iterdir())
+    fake = engine()
+    run(project, fake)
+    assert len(fake.specs) == 3
+
+
+def test_a_cache_that_cannot_be_written_costs_only_time(project: Path) -> None:
+    (project / ".cit" / "cache").mkdir(parents=True)
+    (project / ".cit" / "cache" / ENTRIES).write_text("not a folder")
+    first = run(project, engine())
+    fake = engine()
+    second = run(project, fake)
+    assert first.ok and second.ok
+    assert len(fake.specs) == 3
