@@ -215,7 +215,7 @@ def _passing_message(step: StepResult, outcome: Outcome) -> str | None:
     if outcome is Outcome.SKIPPED:
         return step.reason
     if step.cached_from is not None:
-        return f"cached: not run, outputs of run {step.cached_from} (unchanged since)"
+        return f"cached: not run, outputs of run {step.cached_from}"
     return step.message if step.condition is not None else None
 
 

@@ -7,6 +7,7 @@ import os
 import stat
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -300,3 +301,40 @@ def test_a_cache_that_cannot_be_written_costs_only_time(project: Path) -> None:
     second = run(project, fake)
     assert first.ok and second.ok
     assert len(fake.specs) == 3
+
+
+def test_a_cached_step_shows_as_cached_in_every_view(project: Path) -> None:
+    from rich.console import Console
+
+    from orchestrator.report.formats import ReportFormat
+    from orchestrator.run.progress import print_summary, step_line
+    from orchestrator.suite.pipeline import run_pipeline
+
+    write(project, "chain.yaml", CHAIN)
+    formats = [ReportFormat.JUNIT, ReportFormat.HTML]
+
+    def whole_run() -> Any:
+        return run_pipeline(
+            project / "chain.yaml", engine(), settings=settings(project), formats=formats
+        )
+
+    first = whole_run()
+    second = whole_run()
+    earlier = first.run.run_id
+    assert second.exit_code == 0
+    report = json.loads((second.run_dir / "report.json").read_text())
+    steps = [t for t in report["suites"][0]["tests"] if t["kind"] == "step"]
+    assert {t["cached_from"] for t in steps} == {earlier}
+    assert all(t["outcome"] == "passed" for t in steps)
+    assert steps[0]["message"] == f"cached: not run, outputs of run {earlier}"
+    junit = (second.run_dir / "report.xml").read_text()
+    assert junit.count(f'<property name="cached_from" value="{earlier}" />') == 3
+    html = (second.run_dir / "report.html").read_text()
+    assert html.count(f'data-cached-from="{earlier}"') == 3
+    assert '<span class="badge tone-ok">cached</span>' in html
+    console = Console(width=200, record=True)
+    print_summary(console, second.run)
+    shown = console.export_text()
+    assert shown.count("│ cached ") == 3
+    assert f"outputs are those of run {earlier}): prep, train, evaluate" in shown
+    assert "step prep cached in" in step_line(second.run.step("prep")).plain
