@@ -19,6 +19,7 @@ EXAMPLES: dict[str, list[str]] = {
     "cit": ["cit run --dag examples/tabular/pipeline.py --quiet", "cit report --format html"],
     "run": [
         "cit run --dag examples/tabular/pipeline.py --quiet --format junit --format html",
+        "cit run --dag examples/tabular/pipeline.py --from train",
     ],
     "test-flow": ["cit test-flow --dag examples/tabular/pipeline.py --path preprocess,train"],
     "validate-contracts": ["cit validate-contracts --dag examples/tabular/pipeline.py"],

@@ -175,8 +175,8 @@ def _branches_within(step: Step, kept: Mapping[str, Step]) -> Step:
 
 
 def _option(selection: StepSelection) -> str:
+    """The options as given: ``--from train --until evaluate``, ``--only a,b``."""
     if selection.only:
         return f"--only {','.join(selection.only)}"
-    parts = [f"--from {selection.from_step}" if selection.from_step else "", ""]
-    parts[1] = f"--until {selection.until}" if selection.until else ""
-    return " ".join(p for p in parts if p)
+    given = [("--from", selection.from_step), ("--until", selection.until)]
+    return " ".join(f"{option} {name}" for option, name in given if name)

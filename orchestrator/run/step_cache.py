@@ -48,7 +48,6 @@ class StepCache:
     engine: Engine
     read: bool = True
     max_bytes: int = DEFAULT_CACHE_MAX_BYTES
-    keys: dict[str, str] = field(default_factory=dict)
     _image_ids: dict[str, str | None] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,8 +67,7 @@ class StepCache:
         material = key_material(
             planned, plan.run_id, plan.run_dir, self._image_id(image), self.memo.digest
         )
-        self.keys[planned.name] = key = step_key(material)
-        return key
+        return step_key(material)
 
     def _image_id(self, ref: str) -> str | None:
         with self._lock:
@@ -82,11 +80,11 @@ class StepCache:
         (or an entry found changed or gone, which is then dropped)."""
         if not self.read:
             return None
-        entry = self._valid_entry(key)
-        if entry is None:
-            return None
         started = time.time()
         try:
+            entry = self._valid_entry(key)
+            if entry is None:
+                return None
             _link_outputs(self.entries / key / ENTRY_OUTPUTS, planned.paths.outputs_dir)
             with contextlib.suppress(OSError):
                 os.utime(self.entries / key)  # last used: eviction goes by it

@@ -338,3 +338,14 @@ def test_a_cached_step_shows_as_cached_in_every_view(project: Path) -> None:
     assert shown.count("│ cached ") == 3
     assert f"outputs are those of run {earlier}): prep, train, evaluate" in shown
     assert "step prep cached in" in step_line(second.run.step("prep")).plain
+
+
+def test_a_damaged_entry_is_dropped_and_the_step_runs(project: Path) -> None:
+    run(project, engine())
+    for entry in (project / ".cit" / "cache" / ENTRIES).glob(f"*/{ENTRY_FILE}"):
+        data = json.loads(entry.read_text())
+        entry.write_text(json.dumps({**data, "files": {"out/a.csv": "not a pair"}}))
+    fake = engine()
+    result = run(project, fake)
+    assert result.ok
+    assert ran(fake) == ["evaluate", "prep", "train"]
