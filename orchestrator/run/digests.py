@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..files import write_json_atomic
+from ..files import write_text_atomic
 
 MEMO_FILE = "digests.json"
 MEMO_LIMIT = 200_000
@@ -87,8 +87,8 @@ class DigestMemo:
             return
         with self._lock:
             kept = dict(list(self.known.items())[-MEMO_LIMIT:])
-        with contextlib.suppress(OSError):
-            write_json_atomic(self.path, kept)
+        with contextlib.suppress(OSError):  # compact: read at the start of every run
+            write_text_atomic(self.path, json.dumps(kept, separators=(",", ":")))
         self.changed = False
 
 
