@@ -29,6 +29,7 @@ from .command import (
     emit_summary,
     errors,
     image_builder,
+    runs_dir_of,
     say,
     user_errors,
 )
@@ -144,13 +145,21 @@ def clean(
     force: Annotated[
         bool, typer.Option("--force", help="Also remove containers of cit runs still going.")
     ] = False,
+    cache: Annotated[
+        bool,
+        typer.Option("--cache", help="Also empty the step cache (<cit dir>/cache)."),
+    ] = False,
+    cit_dir: options.CitDir = None,
     json_output: options.Json = False,
 ) -> None:
     """Remove containers (found by label), and host processes and their scratch folders (found
     by marker), that an interrupted or killed cit left behind, and containers kept by
-    --keep-on-failure."""
+    --keep-on-failure; with --cache, the step cache."""
     from ..engines.cleanup import sweep_orphans  # deferred: only cit clean needs them
     from ..engines.process_guard import sweep_leftovers
+
+    if cache:
+        empty_step_cache(cit_dir)
 
     folders = sweep_leftovers(include_live=force)
     for folder in folders:
@@ -162,6 +171,17 @@ def clean(
     left = f" and {len(folders)} process folder(s)" if folders else ""
     console.print(f"{len(removed)} container(s){left} removed")
     emit_summary("clean", details={"removed": removed, "folders": [str(f) for f in folders]})
+
+
+def empty_step_cache(cit_dir: Path | None) -> None:
+    """``cit clean --cache``: every entry of the step cache removed, and said so."""
+    from ..run.step_cache import clear_cache
+    from ..terminal_text import human_size
+
+    root = runs_dir_of(cit_dir).parent / "cache"
+    entries, size = clear_cache(root)
+    count = "1 entry" if entries == 1 else f"{entries} entries"
+    console.print(f"step cache {markup_safe(root)} emptied: {count}, {human_size(size)}")
 
 
 def version(json_output: options.Json = False) -> None:

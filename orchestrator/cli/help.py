@@ -23,6 +23,7 @@ EXAMPLES: dict[str, list[str]] = {
     "cit": ["cit run --dag examples/tabular/pipeline.py --quiet", "cit report --format html"],
     "run": [
         "cit run --dag examples/tabular/pipeline.py --quiet --format junit --format html",
+        "cit run --dag examples/tabular/pipeline.py --from train",
     ],
     "test-flow": ["cit test-flow --dag examples/tabular/pipeline.py --path preprocess,train"],
     "validate-contracts": ["cit validate-contracts --dag examples/tabular/pipeline.py"],
@@ -40,7 +41,7 @@ EXAMPLES: dict[str, list[str]] = {
     "test-all": ["cit test-all --config examples/tabular/integration_test_config.yaml"],
     "report": ["cit report --format junit", "cit report --test-results .cit/runs/ID --json"],
     "history": ["cit history --name tabular-xgboost --limit 5"],
-    "clean": ["cit clean"],
+    "clean": ["cit clean", "cit clean --cache"],
     "shell": ["cit shell train", "cit shell 20260101-120000-a1b2c3 train -- ls /opt/ml/input"],
     "version": ["cit version"],
     "image": ["cit image build"],

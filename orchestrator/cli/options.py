@@ -143,6 +143,14 @@ DebugPort = Annotated[
         "debugger (that step gets a network; the others keep none). Repeat for each step.",
     ),
 ]
+NoCache = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Run every step, even one whose code, image, inputs and settings are unchanged "
+        "since an earlier run (whose outputs it would otherwise take from the step cache).",
+    ),
+]
 OutputReport = Annotated[
     Path | None, typer.Option(help="Also write the result as JSON to this file.")
 ]

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ..pipeline.sagemaker_definition import DefinitionOptions
     from ..report.formats import ReportFormat
     from ..run.observer import RunObserver
+    from ..run.selection import StepSelection
     from ..suite.config import IntegrationTestConfig
     from ..suite.pipeline import PipelineRun
 
@@ -52,6 +53,35 @@ def run(
     cit_dir: options.CitDir = None,
     quiet: options.Quiet = False,
     update_snapshots: options.UpdateSnapshots = False,
+    no_cache: options.NoCache = False,
+    from_step: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="STEP",
+            help="Run STEP and every step after it; the outputs of the steps before it that "
+            "they read are taken from the latest run that has them (or --reuse).",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(metavar="STEP", help="Run STEP and only the steps it needs before it."),
+    ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            metavar="STEP[,STEP...]",
+            help="Run only these steps; the outputs of other steps they read are taken from "
+            "the latest run that has them (or --reuse).",
+        ),
+    ] = None,
+    reuse: Annotated[
+        str | None,
+        typer.Option(
+            metavar="RUN_ID",
+            help="With --from or --only: take the outputs of the steps not run from this run.",
+        ),
+    ] = None,
     upload_outputs: Annotated[
         str | None,
         typer.Option(
@@ -113,6 +143,8 @@ def run(
             definition,
             observer,
             report_format,
+            no_cache=no_cache,
+            selection=selection_of(from_step, until, only, reuse),
             update_snapshots=update_snapshots,
             steps_only=steps_only,
             upload_to=upload_target(upload_outputs, keep_uploads),
@@ -130,6 +162,21 @@ def finished(name: str, result: PipelineRun) -> NoReturn:
     say_written(result.reports)
     emit_report_summary(name, result.report, result.reports[0].parent, result.reports)
     raise typer.Exit(result.exit_code)
+
+
+def selection_of(
+    from_step: str | None, until: str | None, only: str | None, reuse: str | None
+) -> StepSelection | None:
+    """--from, --until, --only and --reuse as one choice; None when none is given."""
+    from ..run.selection import StepSelection
+
+    names = tuple(n.strip() for n in (only or "").split(",") if n.strip())
+    if only is not None and not names:
+        raise CitError("--only: name at least one step, e.g. --only train,evaluate")
+    chosen = StepSelection(from_step=from_step, until=until, only=names, reuse=reuse)
+    if reuse and not chosen:
+        raise CitError("--reuse RUN_ID goes with --from, --until or --only")
+    return chosen if chosen else None
 
 
 def upload_target(text: str | None, keep: bool) -> S3Uri | None:
@@ -160,6 +207,7 @@ def test_flow_command(
     ] = False,
     output_report: options.OutputReport = None,
     update_snapshots: options.UpdateSnapshots = False,
+    no_cache: options.NoCache = False,
     image: options.Image = None,
     cit_dir: options.CitDir = None,
     quiet: options.Quiet = False,
@@ -206,6 +254,7 @@ def test_flow_command(
             definition,
             observer,
             report_format,
+            no_cache=no_cache,
             path=steps,
             update_snapshots=update_snapshots,
             on_checked=show,
@@ -221,11 +270,16 @@ def whole_run(
     definition: DefinitionOptions,
     observer: RunObserver,
     report_format: list[ReportFormat] | None,
+    *,
+    no_cache: bool = False,
     **choices: Any,
 ) -> PipelineRun:
     """``run_pipeline`` as every pipeline command calls it: the command's settings, Ctrl-C and
-    console view, its configuration's S3 settings and report formats, the Docker engine reached
-    once the pipeline is valid; ``choices`` are what the command itself decides."""
+    console view, the step cache (every step run with ``no_cache``), its configuration's S3
+    settings and report formats, the Docker engine reached once the pipeline is valid;
+    ``choices`` are what the command itself decides."""
+    from dataclasses import replace
+
     from ..run.pipeline_run import s3_fetcher
     from ..suite.pipeline import run_pipeline
     from .download_view import follow_download
@@ -240,7 +294,7 @@ def whole_run(
         skip_unsupported=definition.skip_unsupported,
         connect=docker.connect,
         config=configured,
-        settings=invocation.settings,
+        settings=replace(invocation.settings, step_cache=True, reuse_cached=not no_cache),
         formats=invocation.formats(report_format),
         observer=observer,
         build_default=docker.build,

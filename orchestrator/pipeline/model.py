@@ -332,6 +332,8 @@ class Step(_Frozen):
     instance: Instance = Field(default_factory=Instance)
     timeout_seconds: float = Field(default=3600.0, gt=0, allow_inf_nan=False)
     network: bool = False
+    cache: bool = True
+    """False: the step always runs, never taking an earlier run's outputs (the step cache)."""
     depends_on: list[str] = Field(default_factory=list)
     contract: ScriptContract | None = None
     property_files: dict[ChannelName, PropertyFile] = Field(default_factory=dict)

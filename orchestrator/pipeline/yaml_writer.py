@@ -46,6 +46,7 @@ STEP_ORDER = (
     "instance",
     "timeout_seconds",
     "network",
+    "cache",
     "conditions",
     "if_steps",
     "else_steps",
@@ -111,6 +112,7 @@ def step_fields(step: Step, folder: Path) -> dict[str, Any]:
         "instance": _instance(step.instance),
         "timeout_seconds": _number(step.timeout_seconds),
         "network": step.network,
+        "cache": step.cache,
         "property_files": {
             name: prop.model_dump(mode="json") for name, prop in step.property_files.items()
         },
@@ -144,6 +146,7 @@ _DEFAULTS: dict[str, Any] = {
     "instance": {},
     "timeout_seconds": Step.model_fields["timeout_seconds"].default,
     "network": False,
+    "cache": True,
     "depends_on": [],
 }
 

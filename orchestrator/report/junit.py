@@ -65,11 +65,15 @@ def _testcase(test: TestItem) -> ET.Element:
         classname=_clean(test.classname),
         time=_seconds(test.duration_seconds),
     )
+    if test.cached_from is not None:
+        properties = ET.SubElement(element, "properties")
+        ET.SubElement(properties, "property", name="cached_from", value=test.cached_from)
     verdict = _verdict(test)
     if verdict is not None:
         element.append(verdict)
     said = [outcome_word(test.outcome, expected_failure=test.expected_failure)]
-    out = [*(said if said[0] != test.outcome.value else []), *test.log_tail]
+    cached = [test.message] if test.cached_from is not None and test.message else []
+    out = [*(said if said[0] != test.outcome.value else []), *cached, *test.log_tail]
     if out:
         ET.SubElement(element, "system-out").text = _clean("\n".join(out))
     return element

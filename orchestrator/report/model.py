@@ -80,6 +80,8 @@ class TestItem(BaseModel):
     expected_failure: bool = False
     """A test case that was to fail (``should_complete: false``): passed, it "failed as
     expected" (``verdict.outcome_word``)."""
+    cached_from: str | None = None
+    """A step not run: its outputs are those of this earlier run (the step cache)."""
 
 
 class Suite(BaseModel):
@@ -204,6 +206,7 @@ def step_test(step: StepResult, run_dir: str | None = None) -> TestItem:
         log_tail=list(step.log_tail),
         hints=hints,
         run_dir=run_dir,
+        cached_from=step.cached_from,
     )
 
 
@@ -211,6 +214,8 @@ def _passing_message(step: StepResult, outcome: Outcome) -> str | None:
     """Why a step was skipped, or what a condition step found and which branch it took."""
     if outcome is Outcome.SKIPPED:
         return step.reason
+    if step.cached_from is not None:
+        return f"cached: not run, outputs of run {step.cached_from}"
     return step.message if step.condition is not None else None
 
 

@@ -5,6 +5,8 @@
 steps in DAG order; ``step_runner`` one step's container; ``conditions`` condition and fail
 steps, evaluated on the host; ``rundir`` the run directory;
 ``results`` what a run and its steps ended as; ``progress`` what the console shows meanwhile;
+``step_cache`` (with ``cache_key`` and ``digests``) the outputs of unchanged steps taken
+from earlier runs; ``selection`` part of a pipeline (``--from``, ``--until``, ``--only``);
 ``observer``, ``hints``, ``secrets``, ``packaging``, ``settings`` the rest of one run.
 """
 

@@ -5,5 +5,6 @@ from .results import OutputSummary as OutputSummary
 from .results import RunResult as RunResult
 from .results import Status as Status
 from .results import StepResult as StepResult
+from .selection import StepSelection as StepSelection
 from .settings import RUNNER_IMAGE as RUNNER_IMAGE
 from .settings import RunSettings as RunSettings

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Any
 
 from .._version import __version__
@@ -22,6 +23,7 @@ from .observer import NullObserver, RunObserver
 from .plan import PlannedStep, RunPlan, missing_sub_paths
 from .results import INTERRUPTED_BEFORE_START, ConditionOutcome, RunResult, Status, StepResult
 from .rundir import SpaceReserve, write_manifest
+from .step_cache import StepCache, taken_result
 from .step_runner import prepare, run_step, step_record
 
 WAIT_SECONDS = 0.2
@@ -34,9 +36,15 @@ def execute(
     max_workers: int,
     observer: RunObserver | None = None,
     cancel: threading.Event | None = None,
+    cache: StepCache | None = None,
+    taken: Mapping[str, Path] | None = None,
 ) -> RunResult:
-    """Run every step of ``plan``; Ctrl-C stops running containers, marks the run interrupted."""
-    run = Execution(plan, engine, observer or NullObserver(), cancel or threading.Event())
+    """Run every step of ``plan``; Ctrl-C stops running containers, marks the run interrupted.
+    With ``cache``, a step whose key is unchanged takes its cached outputs instead of running,
+    and what passes is kept. A step in ``taken`` takes the outputs of its folder there (in an
+    earlier run) and never runs."""
+    run = Execution(plan, engine, observer or NullObserver(), cancel or threading.Event(), cache)
+    run.taken = dict(taken or {})
     return run.execute(max(1, max_workers))
 
 
@@ -44,13 +52,23 @@ class Execution:
     """The state of one run while it executes; saved to the manifest as steps start and end."""
 
     def __init__(
-        self, plan: RunPlan, engine: Engine, observer: RunObserver, cancel: threading.Event
+        self,
+        plan: RunPlan,
+        engine: Engine,
+        observer: RunObserver,
+        cancel: threading.Event,
+        cache: StepCache | None = None,
     ) -> None:
         self.plan = plan
         self.engine = engine
         self.observer = observer
         self.cancel = cancel
+        self.cache = cache
+        self.taken: dict[str, Path] = {}
+        """Steps whose outputs come from their folder in an earlier run."""
         self.created_ahead: set[str] = set()
+        self.launched: set[str] = set()
+        """Steps whose container was started (not taken from the cache)."""
         self.save_error: str | None = None
         self.fault: str | None = None
         """The first thing cit could not write for the run (the run's ``reason``)."""
@@ -84,6 +102,8 @@ class Execution:
                 self._drain(running)
                 self._close()
                 self.reserve.release()
+                if self.cache is not None:
+                    self.cache.close()
         if self.save_error:
             raise RunDirectoryError(f"cannot record the run: {self.save_error}")
         return self.result
@@ -121,19 +141,56 @@ class Execution:
         if self.cancel.is_set():
             self._discard_created(planned.name)
             return step_record(planned, Status.SKIPPED, INTERRUPTED_BEFORE_START)
+        if planned.name in self.taken:
+            return self._take(planned)
         missing = missing_sub_paths(planned)
         if missing:
             return step_record(planned, Status.SKIPPED, missing)
         try:
             if planned.job is None:
                 return run_without_container(planned, self.plan.steps)
-            return run_step(planned, self.engine, self.observer, self.cancel)
+            return self._run_or_reuse(planned)
         except OSError as exc:
             reason = f"cit could not prepare or run this step: {write_problem(exc)}"
             return step_record(planned, Status.ERROR, reason).model_copy(update={"fault": reason})
         except Exception as exc:
             reason = f"cit failed while running this step: {type(exc).__name__}: {exc}"
             return step_record(planned, Status.ERROR, reason)
+
+    def _take(self, planned: PlannedStep) -> StepResult:
+        """A step taken from an earlier run; an error result when its outputs went meanwhile."""
+        earlier = self.taken[planned.name]
+        try:
+            return taken_result(planned, earlier, time.time())
+        except (OSError, ValueError, KeyError, StopIteration) as exc:
+            reason = f"cannot take its outputs from {earlier}: {exc}"
+            return step_record(planned, Status.ERROR, reason)
+
+    def _run_or_reuse(self, planned: PlannedStep) -> StepResult:
+        """The cached outputs of a step whose key is unchanged, else its container's run
+        (kept in the cache when it passes)."""
+        key = self._cache_key(planned)
+        if key is not None and self.cache is not None:
+            reused = self.cache.reuse(planned, key)
+            if reused is not None:
+                self._discard_created(planned.name)
+                return reused
+        self.launched.add(planned.name)
+        result = run_step(planned, self.engine, self.observer, self.cancel)
+        if key is not None and self.cache is not None:
+            result.cache_key = key
+            self.cache.keep(planned, key, result, self.plan.run_id)
+        return result
+
+    def _cache_key(self, planned: PlannedStep) -> str | None:
+        """The step's cache key; None without a cache or when its inputs cannot be read
+        (the step then runs, and says what is wrong)."""
+        if self.cache is None:
+            return None
+        try:
+            return self.cache.key(planned, self.plan)
+        except Exception:  # the cache only saves time: a step it cannot key just runs
+            return None
 
     def _create_ahead(self, max_workers: int) -> None:
         """Create the containers of steps whose upstream is running, while it runs.
@@ -153,6 +210,10 @@ class Execution:
                 # A sub-path's folder is checked when the step starts, its producer done; the
                 # hosts of a job on several instances need their network, made at the start.
                 continue
+            if self.cache is not None and not any(
+                states[up] is Status.RUNNING and up in self.launched for up in upstream
+            ):
+                continue  # upstream taken from the cache: this one likely is too
             if all(states[up] in (Status.RUNNING, Status.SUCCEEDED) for up in upstream):
                 waiting.append(name)
                 self.created_ahead.add(name)

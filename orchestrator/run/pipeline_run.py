@@ -30,6 +30,7 @@ from .results import RunResult
 from .rundir import create_run_dir, new_run_id
 from .secrets import with_host_secrets
 from .settings import RUNNER_IMAGE, RunSettings
+from .step_cache import step_cache
 from .step_requirements import fetch_step_wheels
 
 if TYPE_CHECKING:
@@ -276,7 +277,13 @@ def run_loaded(
     plan = prepare_run(pipeline, file, settings, run_id)
     try:
         result = execute(
-            plan, engine, max_workers=settings.max_workers, observer=observer, cancel=cancel
+            plan,
+            engine,
+            max_workers=settings.max_workers,
+            observer=observer,
+            cancel=cancel,
+            cache=step_cache(settings, engine),
+            taken=settings.taken_steps,
         )
     finally:
         engine.flush()

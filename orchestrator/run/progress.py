@@ -225,7 +225,7 @@ class ConsoleObserver:
             feed = self.feeds.get(step.name)
             current = feed.current if feed is not None and step.status is Status.RUNNING else None
             table.add_row(
-                _status_text(step.status),
+                step_status(step),
                 plain(step.name),
                 Text(elapsed, style="dim"),
                 plain(current.strip(), "dim") if current else "",
@@ -239,7 +239,11 @@ def step_line(step: StepResult) -> Text:
         return Text.assemble("step ", plain(step.name, "bold"), " started")
     took = f" {_TOOK.get(step.status, 'in')} {step.duration_seconds:.1f}s"
     why = f": {step.reason}" if step.reason and not step.status.ok else ""
-    word = Text(_ENDED.get(step.status, step.status.value), style=STATUS_STYLE[step.status])
+    word = (
+        step_status(step)
+        if step.cached_from is not None
+        else Text(_ENDED.get(step.status, step.status.value), style=STATUS_STYLE[step.status])
+    )
     if step.duration_seconds is None:
         took = ""
     return Text.assemble("step ", plain(step.name, "bold"), " ", word, plain(took + why))
@@ -253,6 +257,8 @@ _TOOK = {Status.TIMEOUT: "after", Status.OOM: "after", Status.FAILED: "after"}
 def print_summary(console: Console, run: RunResult) -> None:
     """The table at the end of a run and, for each failed step, its reason and log tail."""
     console.print(summary_table(run))
+    for line in cached_lines(run):
+        console.print(plain(line, "dim"), soft_wrap=True, highlight=False)
     for step in run.steps:
         if step.status.broke:
             console.print(failure_panel(step))
@@ -277,7 +283,7 @@ def summary_table(run: RunResult) -> Table:
         table.add_row(
             plain(step.name),
             step.kind,
-            _status_text(step.status),
+            step_status(step),
             "" if step.exit_code is None else str(step.exit_code),
             "" if step.duration_seconds is None else f"{step.duration_seconds:.1f}s",
             plain(_detail(step)),
@@ -326,6 +332,29 @@ def finding_line(step: str, finding: Issue) -> Text:
 
 def _status_text(status: Status) -> Text:
     return Text(status.value, style=STATUS_STYLE[status])
+
+
+CACHED = "cached"
+"""How a step whose outputs came from the step cache is shown in place of its status."""
+
+
+def step_status(step: StepResult) -> Text:
+    """A step's status; ``cached`` for one taken from the step cache."""
+    if step.cached_from is not None:
+        return Text(CACHED, style="cyan")
+    return _status_text(step.status)
+
+
+def cached_lines(run: RunResult) -> list[str]:
+    """A line per earlier run whose outputs this one took instead of running steps."""
+    by_run: dict[str, list[str]] = {}
+    for step in run.steps:
+        if step.cached_from is not None:
+            by_run.setdefault(step.cached_from, []).append(step.name)
+    return [
+        f"cached (not run; their outputs are those of run {source}): {', '.join(names)}"
+        for source, names in by_run.items()
+    ]
 
 
 def _describe_output(output: OutputSummary) -> str:

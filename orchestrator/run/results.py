@@ -100,6 +100,11 @@ class StepResult(BaseModel):
     branch_not_taken: bool = False
     """Skipped because it is in (or depends on a step in) the branch a condition did not
     take: as on SageMaker, that is no failure."""
+    cached_from: str | None = None
+    """Not run: its outputs are those of the same step in this earlier run (the step cache,
+    or ``cit run --from/--until/--only``); its checks ran on them as on fresh ones."""
+    cache_key: str | None = None
+    """The step's key in the step cache (``cache_key.step_key``), when it has one."""
 
     @property
     def passed(self) -> bool:

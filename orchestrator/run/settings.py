@@ -12,6 +12,7 @@ from ..pipeline.resources import host_cpus, host_memory_bytes
 
 RUNNER_IMAGE = runner_image_tag()
 DEFAULT_LOG_LIMIT_BYTES = 64 * 2**20
+DEFAULT_CACHE_MAX_BYTES = 10 * 2**30
 DEFAULT_PIDS_LIMIT = 4096
 """Processes and threads one step's container may hold: ample for data loaders and thread
 pools, and a fork bomb stops there instead of exhausting the host."""
@@ -44,6 +45,16 @@ class RunSettings:
     cpu_only: bool = False
     """Run steps on GPU instance types without GPUs (``SM_NUM_GPUS=0``, a note in their log)
     instead of refusing an engine that has none."""
+    step_cache: bool = False
+    """Keep the outputs of each step that passes in the step cache (``step_cache``), and take
+    them instead of running a step whose key is unchanged (``cit run`` turns it on)."""
+    reuse_cached: bool = True
+    """False (``--no-cache``): with ``step_cache``, every step runs; what passes is kept."""
+    cache_max_bytes: int = DEFAULT_CACHE_MAX_BYTES
+    """The step cache's cap; the least recently used entries go beyond it."""
+    taken_steps: Mapping[str, Path] = field(default_factory=dict)
+    """Step name → its folder in an earlier run: the step does not run, its outputs are taken
+    from there (``selection.select_steps``: ``cit run --from/--until/--only``)."""
     step_wheels: Mapping[str, Path] = field(default_factory=dict)
     """Step name → host folder of the wheels of its ``requirements.txt`` (``step_requirements``),
     fetched before anything runs."""
@@ -55,3 +66,7 @@ class RunSettings:
     @property
     def runs_dir(self) -> Path:
         return self.cit_dir / "runs"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.cit_dir / "cache"

@@ -44,6 +44,7 @@ environment and profiles, so a file works against AWS, MinIO and LocalStack alik
       log_limit_mb: 64                     # a step's log.txt keeps this much (every command)
       pids_limit: 4096                     # processes one container may hold (every command)
       cit_dir: .cit                        # where runs are written (every command)
+      cache_max_gb: 10                     # the step cache's cap (cit run, cit test-flow)
 
 Loading checks the shape of every section (unknown keys, types, check types and their
 parameters) and takes relative paths from the file's folder; whether files, steps and inputs
@@ -69,7 +70,7 @@ from ..files import FieldError, InputRecord, first_error, load_data_file, reject
 from ..issues import Severity
 from ..pipeline.expectations import Expectation, parse_expectations
 from ..report.config import ReportingConfig
-from ..run.settings import DEFAULT_LOG_LIMIT_BYTES, RunSettings
+from ..run.settings import DEFAULT_CACHE_MAX_BYTES, DEFAULT_LOG_LIMIT_BYTES, RunSettings
 
 CONFIG_SECTIONS = (
     "test_scenarios",
@@ -147,6 +148,7 @@ class ScenarioConfig(_Section):
                 if not isinstance(item, str | int | float | bool):
                     raise ValueError(f"{name}: must be a string, number or boolean")
         return value
+
     expectations: list[Expectation] = Field(default_factory=list)
     """What the outputs of the scenario's run must show, besides what its pipeline expects
     (``pipeline_expectations``); files its checks name are relative to this file."""
@@ -306,6 +308,8 @@ class ExecutionConfig(_Section):
     cit_dir: Path | None = None
     """Where every command writes its runs (relative to the file; ``--cit-dir`` of the command
     line, ``CIT_DIR`` of the environment, come first)."""
+    cache_max_gb: float = Field(default=DEFAULT_CACHE_MAX_BYTES / 2**30, ge=0, allow_inf_nan=False)
+    """The step cache's cap (GiB): ``cit run`` drops the least recently used entries beyond it."""
 
     @property
     def log_limit_bytes(self) -> int:
@@ -318,6 +322,7 @@ class ExecutionConfig(_Section):
             settings,
             log_limit_bytes=self.log_limit_bytes,
             pids_limit=self.pids_limit or settings.pids_limit,
+            cache_max_bytes=int(self.cache_max_gb * 2**30),
         )
 
 

@@ -16,7 +16,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ from ..run.pipeline_run import (
 )
 from ..run.results import RunResult, Status
 from ..run.secrets import with_host_secrets
+from ..run.selection import StepSelection, select_steps
 from ..run.settings import RunSettings
 from ..verdict import Verdict
 from .config import IntegrationTestConfig, config_or_defaults
@@ -143,6 +144,7 @@ def run_pipeline(
     image_map: Mapping[str, str] | Sequence[str] | None = None,
     skip_steps: Sequence[str] | None = None,
     skip_unsupported: bool = False,
+    selection: StepSelection | None = None,
 ) -> PipelineRun:
     """Run the pipeline in ``dag`` as ``cit run`` does and return what it found.
 
@@ -162,7 +164,9 @@ def run_pipeline(
     ``image_map`` maps its image URIs (or their prefixes) to local images
     (``{"123….amazonaws.com/my-image": "my-image:dev"}`` or ``["URI=IMAGE"]``, as
     ``--image-map``), ``skip_steps`` and ``skip_unsupported`` leave steps out as
-    ``--skip-step`` and ``--skip-unsupported`` do.
+    ``--skip-step`` and ``--skip-unsupported`` do. ``selection`` runs part of the pipeline
+    (``cit run --from/--until/--only``), the outputs the rest would give taken from an
+    earlier run (``selection.select_steps``).
 
     A ``CitError`` before the run (the pipeline, the configuration, a bucket, the engine) or
     while writing the reports is raised; a failed upload is in the result.
@@ -179,6 +183,10 @@ def run_pipeline(
     if path:
         wires_along(pipeline, path, file)
     tested = steps_for_path(pipeline, path) if path else pipeline
+    if selection:
+        tested, taken = select_steps(tested, selection, settings.runs_dir)
+        pipeline = tested
+        settings = replace(settings, taken_steps=taken)
     settings = with_host_secrets(settings, tested.steps.values(), file)
     if target is not None:  # a missing bucket is found before the run, not after it
 

@@ -420,7 +420,16 @@ def test_cit_history_lists_runs_newest_first_with_durations(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cit(project, monkeypatch, "run", "--dag", str(project / "pipeline.yaml"))
-    cit(project, monkeypatch, "run", "--dag", str(project / "pipeline.yaml"), use_exit=3)
+    # the fake engine fails a step the pipeline did not change: the step cache would reuse it
+    cit(
+        project,
+        monkeypatch,
+        "run",
+        "--dag",
+        str(project / "pipeline.yaml"),
+        "--no-cache",
+        use_exit=3,
+    )
     (project / ".cit" / "runs" / "not-a-run").mkdir()
     from orchestrator.report.history import list_runs
 

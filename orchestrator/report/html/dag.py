@@ -112,7 +112,7 @@ def _arrow(start: tuple[int, int], end: tuple[int, int], marker: str, broken: bo
 def _box(step: StepResult, cell: tuple[int, int], anchor: str | None) -> str:
     x, y = _corner(cell)
     tone = STATUS_TONE[step.status]
-    sub = [step.status.value]
+    sub = ["cached" if step.cached_from else step.status.value]
     if step.condition is not None:
         sub = [f"{'true' if step.condition.met else 'false'} → {step.condition.branch}"]
     if step.exit_code not in (None, 0):

@@ -439,6 +439,13 @@ def _step(step: StepResult, suite: Suite, anchor: str) -> str:
         [
             ("kind", esc(step.kind)),
             ("status", f'<span class="status tone-text-{tone}">{esc(step.status)}</span>'),
+            (
+                "cached",
+                f'<span class="cached-from">not run: outputs of run {esc(step.cached_from)}'
+                "</span>"
+                if step.cached_from
+                else None,
+            ),
             ("exit code", f'<span class="exit-code">{esc(_exit_code(step))}</span>'),
             ("duration", esc(duration(step.duration_seconds))),
             ("started", esc(_epoch(step.started_at)) if step.started_at else None),
@@ -474,9 +481,11 @@ def _step(step: StepResult, suite: Suite, anchor: str) -> str:
         id=anchor,
         data_step=step.name,
         data_status=step.status.value,
+        data_cached_from=step.cached_from,
     )
+    badge = _badge("cached", tone) if step.cached_from else _badge(step.status.value, tone)
     return (
-        f"{section}\n<h4>{esc(step.name)} {_badge(step.status.value, tone)}</h4>\n{facts}"
+        f"{section}\n<h4>{esc(step.name)} {badge}</h4>\n{facts}"
         f"{_log(step.log_tail, open_=tone in ('bad', 'warn'), where=step.name)}"
         + issues
         + (f'<div class="outputs">{outputs}</div>\n' if outputs else "")
