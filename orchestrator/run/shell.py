@@ -107,6 +107,11 @@ def _step(run: RunResult, name: str) -> StepResult:
         raise RunDirectoryError(
             f"run {run.run_id} has no step '{name}' (its steps: {known})"
         ) from None
+    if step.cached_from is not None:  # it did not run here: its config folder was never made
+        raise RunDirectoryError(
+            f"step '{name}' of run {run.run_id} was taken from the step cache and ran in run "
+            f"{step.cached_from}: cit shell {step.cached_from} {name}"
+        )
     if not step.container:
         raise RunDirectoryError(f"step '{name}' of run {run.run_id} runs no container")
     if step.image_id == PROCESS_IMAGE_ID:

@@ -301,3 +301,13 @@ def test_without_the_docker_client_the_shell_says_what_to_install() -> None:
 
     with pytest.raises(EngineUnavailable, match="Docker command-line client\\) is not on PATH"):
         run_client(["cit-no-such-docker-client", "run"], {})
+
+
+def test_a_step_taken_from_the_step_cache_is_opened_where_it_ran(project: Path) -> None:
+    fake = engine()
+    first, _ = run(project, fake, step_cache=True)
+    second, steps = run(project, fake, step_cache=True)
+    assert steps["prep"].cached_from == first.name
+    with pytest.raises(RunDirectoryError, match=f"cit shell {first.name} prep$"):
+        shell_spec(second, "prep", ["true"], {"CIT_UNIT_TOKEN": TOKEN})
+    assert shell_spec(first, "prep", ["true"], {"CIT_UNIT_TOKEN": TOKEN}).spec.mounts
