@@ -51,17 +51,53 @@ NON_TERMINAL_WIDTH = 200
 wide enough that a table keeps run ids, paths and sizes on one line."""
 
 
+DEFAULT_TERMINAL_WIDTH = 80
+"""A terminal's width when it cannot tell it."""
+
+
+def output_width(is_terminal: bool, stream: Any = None) -> int | None:
+    """The width of cit's output (its tables and its help): ``COLUMNS`` when it is a positive
+    whole number, else the terminal's, else (a CI log, ``| tee``) ``NON_TERMINAL_WIDTH``: not
+    the 80 columns a console guesses without a terminal, which would cut ids and paths over
+    lines. ``None``: a terminal and no ``COLUMNS`` at all, whose width Rich follows as it
+    changes. Rich reads ``COLUMNS=0`` as a width of nothing and prints nothing; here a value
+    that is not a positive number is as if it were not set."""
+    columns = _columns()
+    if columns is not None:
+        return columns
+    if not is_terminal:
+        return NON_TERMINAL_WIDTH
+    if "COLUMNS" not in os.environ:
+        return None
+    return _terminal_width(stream)
+
+
+def _columns() -> int | None:
+    text = os.environ.get("COLUMNS", "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _terminal_width(stream: Any) -> int:
+    try:
+        return os.get_terminal_size((stream or sys.stdout).fileno()).columns or (
+            DEFAULT_TERMINAL_WIDTH
+        )
+    except (AttributeError, OSError, ValueError):
+        return DEFAULT_TERMINAL_WIDTH
+
+
 class TerminalConsole(Console):
-    """cit's console. Its width is ``COLUMNS`` when set, else the terminal's, else (a CI log,
-    ``| tee``) ``NON_TERMINAL_WIDTH``: not the 80 columns a console guesses without a terminal,
-    which would cut ids and paths over lines. It goes quiet when its reader goes away
+    """cit's console, as wide as ``output_width`` says. It goes quiet when its reader goes away
     (`cit run | head`), so the run and its saved logs carry on; Rich's default would end the
     process."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        if options.get("width") is None and not self.is_terminal and not _columns_set():
-            self.width = NON_TERMINAL_WIDTH
+        if options.get("width") is None:
+            stream = sys.stderr if self.stderr else sys.stdout
+            width = output_width(self.is_terminal, stream)
+            if width is not None:
+                self.width = width
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
@@ -102,10 +138,6 @@ def add_column(table: Table, header: str, *, whole: bool = False, right: bool = 
         no_wrap=whole,
         overflow="ellipsis" if whole else "fold",
     )
-
-
-def _columns_set() -> bool:
-    return os.environ.get("COLUMNS", "").strip().isdigit()
 
 
 def human_size(count: int) -> str:

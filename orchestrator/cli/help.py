@@ -4,7 +4,6 @@ under every command."""
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +12,7 @@ import typer
 from typer import rich_utils
 from typer.core import TyperCommand, TyperGroup
 
-from ..terminal_text import NON_TERMINAL_WIDTH
+from ..terminal_text import output_width
 from .command import json_mode
 
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
@@ -68,13 +67,12 @@ def _flags_without_values(params: list[Any]) -> None:
             param.metavar = ""
 
 
-def _help_width() -> None:
-    """Help read in a pipe or a CI log is as wide as cit's tables there, not the 80 columns
-    Rich guesses without a terminal, which cut option defaults off with an ellipsis."""
-    if rich_utils.MAX_WIDTH is not None or os.environ.get("COLUMNS", "").strip().isdigit():
-        return
-    if not sys.stdout.isatty():
-        rich_utils.MAX_WIDTH = NON_TERMINAL_WIDTH
+def help_width() -> None:
+    """Help and usage errors are as wide as cit's tables (``output_width``): in a pipe or a CI
+    log not the 80 columns Rich guesses without a terminal, which cut option defaults off with
+    an ellipsis, and never the nothing Rich makes of ``COLUMNS=0``."""
+    if rich_utils.MAX_WIDTH is None:
+        rich_utils.MAX_WIDTH = output_width(sys.stdout.isatty(), sys.stdout)
 
 
 class CitCommand(TyperCommand):
@@ -82,7 +80,7 @@ class CitCommand(TyperCommand):
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _flags_without_values(self.get_params(ctx))
-        _help_width()
+        help_width()
         super().format_help(ctx, formatter)
 
 
@@ -91,7 +89,7 @@ class CitGroup(TyperGroup):
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _flags_without_values(self.get_params(ctx))
-        _help_width()
+        help_width()
         super().format_help(ctx, formatter)
 
 
