@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.style import StyleType
 from rich.table import Table
 from rich.text import Text
@@ -138,6 +140,36 @@ def add_column(table: Table, header: str, *, whole: bool = False, right: bool = 
         no_wrap=whole,
         overflow="ellipsis" if whole else "fold",
     )
+
+
+class Phrases:
+    """Lines of phrases ("train:", "1 file,", "82.5 KiB") shown joined by spaces, each line
+    broken only between phrases: a size keeps its unit, a step its duration. A phrase wider
+    than its column folds. Shown as ``plain`` text."""
+
+    def __init__(self, lines: Sequence[Sequence[str]], style: StyleType = "") -> None:
+        self.lines = [[visible(phrase) for phrase in line] for line in lines]
+        self.style = style
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        widest = max((cell_len(p) for line in self.lines for p in line), default=0)
+        longest = max((cell_len(" ".join(line)) for line in self.lines), default=0)
+        return Measurement(widest, longest).clamp(max_width=options.max_width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        shown = [row for line in self.lines for row in _packed(line, options.max_width)]
+        yield Text("\n".join(shown), style=self.style, overflow="fold")
+
+
+def _packed(phrases: Sequence[str], width: int) -> list[str]:
+    """``phrases`` joined by spaces into rows no wider than ``width`` where they fit."""
+    rows: list[str] = []
+    for phrase in phrases:
+        if rows and cell_len(f"{rows[-1]} {phrase}") <= width:
+            rows[-1] = f"{rows[-1]} {phrase}"
+        else:
+            rows.append(phrase)
+    return rows
 
 
 def human_size(count: int) -> str:
