@@ -4,11 +4,15 @@ under every command."""
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import typer
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
 from typer import rich_utils
 from typer.core import TyperCommand, TyperGroup
 
@@ -54,10 +58,52 @@ EXAMPLES: dict[str, list[str]] = {
 """The example shown under each command's help, by its path after ``cit``."""
 
 
+EXAMPLE_WIDTH = 56
+"""The longest line of an example: a longer one goes on over lines ending in ``\\``, so the
+command stays whole in an 80-column help and can be pasted as it is."""
+
+
 def example(command: str) -> str:
-    """The help's closing lines for ``command``: its examples, one a line."""
-    lines = "\n".join(f"  {line}" for line in EXAMPLES[command])
+    """The help's closing lines for ``command``: its examples, one a line (or a few)."""
+    lines = "\n".join(line for shown in EXAMPLES[command] for line in _continued(shown))
     return f"Example:\n\n{lines}"
+
+
+def _continued(command: str) -> list[str]:
+    """``command`` in lines no longer than ``EXAMPLE_WIDTH`` where it can, broken before an
+    option; every line but the last ends in ``\\``."""
+    first, *options = command.split(" --")
+    lines = [first]
+    for option in options:
+        if len(f"{lines[-1]} --{option} \\") <= EXAMPLE_WIDTH:
+            lines[-1] = f"{lines[-1]} --{option}"
+        else:
+            lines.append(f"    --{option}")
+    return [f"{line} \\" for line in lines[:-1]] + lines[-1:]
+
+
+def one_line_paragraphs(text: str) -> str:
+    """A docstring as help: its paragraphs each one line, however the source wrapped them
+    (Rich help keeps a single line break, splitting a sentence)."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
+class OptionsTable(Table):
+    """The table of a help's options: the option names never wrapped nor cut (the help text
+    beside them wraps instead), and no word of the help cut off with an ellipsis."""
+
+    def add_row(self, *renderables: RenderableType | None, **options: Any) -> None:
+        for cell in renderables:
+            for text in getattr(cell, "renderables", [cell]):  # the help: Columns of Text
+                if isinstance(text, Text):
+                    text.overflow = "fold"
+        super().add_row(*renderables, **options)
+        *names, _types, _help = self.columns
+        for column in names:
+            column.no_wrap = True
+        for column in self.columns:
+            column.overflow = "fold"
 
 
 def _flags_without_values(params: list[Any]) -> None:
@@ -67,12 +113,18 @@ def _flags_without_values(params: list[Any]) -> None:
             param.metavar = ""
 
 
+TERMINAL_WIDTH = rich_utils.MAX_WIDTH
+"""The help's width typer read from ``TERMINAL_WIDTH``, if set: it comes first."""
+
+
 def help_width() -> None:
     """Help and usage errors are as wide as cit's tables (``output_width``): in a pipe or a CI
     log not the 80 columns Rich guesses without a terminal, which cut option defaults off with
     an ellipsis, and never the nothing Rich makes of ``COLUMNS=0``."""
-    if rich_utils.MAX_WIDTH is None:
-        rich_utils.MAX_WIDTH = output_width(sys.stdout.isatty(), sys.stdout)
+    rich_utils.MAX_WIDTH = TERMINAL_WIDTH or output_width(sys.stdout.isatty(), sys.stdout)
+
+
+setattr(rich_utils, "Table", OptionsTable)  # every help of typer draws its options with it
 
 
 class CitCommand(TyperCommand):
@@ -119,4 +171,5 @@ def add(
             return function(**options)
 
     name = path.split()[-1]
-    app.command(name, cls=cls or CitCommand, epilog=example(path))(command)
+    help_text = one_line_paragraphs(function.__doc__ or "")
+    app.command(name, cls=cls or CitCommand, help=help_text, epilog=example(path))(command)
