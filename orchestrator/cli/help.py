@@ -124,7 +124,7 @@ def help_width() -> None:
     rich_utils.MAX_WIDTH = TERMINAL_WIDTH or output_width(sys.stdout.isatty(), sys.stdout)
 
 
-setattr(rich_utils, "Table", OptionsTable)  # every help of typer draws its options with it
+rich_utils.Table = OptionsTable  # type: ignore[attr-defined]  # typer draws every help with it
 
 
 class CitCommand(TyperCommand):
