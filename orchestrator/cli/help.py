@@ -14,6 +14,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from typer import rich_utils
+from typer._click.exceptions import UsageError  # typer's own click, vendored
 from typer.core import TyperCommand, TyperGroup
 
 from ..terminal_text import output_width
@@ -128,7 +129,20 @@ rich_utils.Table = OptionsTable  # type: ignore[attr-defined]  # typer draws eve
 
 
 class CitCommand(TyperCommand):
-    """A command whose help shows flags as flags."""
+    """A command whose help shows flags as flags, and whose usage errors (a missing option, an
+    unknown one, a bad value) still end in a ``--json`` summary when ``--json`` was given."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        given = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as exc:
+            if "--json" in given:
+                from .summary import emit_error  # deferred: pydantic, only with --json
+
+                command = ctx.command_path.partition(" ")[2]
+                emit_error(command, exc.format_message(), exc.exit_code)
+            raise
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _flags_without_values(self.get_params(ctx))
