@@ -100,8 +100,7 @@ class OptionsTable(Table):
                 if isinstance(text, Text):
                     text.overflow = "fold"
         super().add_row(*renderables, **options)
-        *names, _types, _help = self.columns
-        for column in names:
+        for column in self.columns[:-2]:  # all but the value and the help: the names
             column.no_wrap = True
         for column in self.columns:
             column.overflow = "fold"
