@@ -33,20 +33,58 @@ SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
 WHOLE_COLUMNS = frozenset({"severity", "where", "case", "result", "duration"})
 """Columns of names, paths, ids and numbers: never wrapped (see ``add_column``)."""
 
+COMPACT_BELOW = 120
+"""The width under which ``cit history`` and the data-flow table fold their columns together
+(see ``HistoryTable``, ``FlowTable``)."""
 
-def flow_table(edges: Sequence[EdgeResult], title: str = "data flow") -> Table:
-    table = Table(title=plain(title, "table.title"), title_justify="left")
-    for column in ("edge", "data that flowed", "expected", "consumer", "issues"):
-        add_column(table, column, whole=column != "data that flowed")
-    for edge in edges:
-        table.add_row(
-            plain(edge.edge),
-            plain(describe_profile(edge.captured)),
-            plain(_schema_name(edge.expected)),
-            _status(edge.consumer_status),
-            _issue_count(edge.issues),
-        )
-    return table
+
+def flow_table(edges: Sequence[EdgeResult], title: str = "data flow") -> FlowTable:
+    """The data that flowed along each edge, as wide as the console allows (see
+    ``FlowTable``)."""
+    return FlowTable(edges, title)
+
+
+class FlowTable:
+    """Each edge: the data that flowed, the schema expected, the consumer's status and the
+    issues. Narrower than ``COMPACT_BELOW`` the data goes under its edge and the issues under
+    the consumer's status, so no column is squeezed to a letter a line."""
+
+    def __init__(self, edges: Sequence[EdgeResult], title: str) -> None:
+        self.edges = list(edges)
+        self.title = title
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.compact() if options.max_width < COMPACT_BELOW else self.wide()
+
+    def wide(self) -> Table:
+        table = Table(title=plain(self.title, "table.title"), title_justify="left")
+        for column in ("edge", "data that flowed", "expected", "consumer", "issues"):
+            add_column(table, column, whole=column != "data that flowed")
+        for edge in self.edges:
+            table.add_row(
+                plain(edge.edge),
+                plain(describe_profile(edge.captured)),
+                plain(_schema_name(edge.expected)),
+                _status(edge.consumer_status),
+                _issue_count(edge.issues),
+            )
+        return table
+
+    def compact(self) -> Table:
+        table = Table(title=plain(self.title, "table.title"), title_justify="left")
+        add_column(table, "edge · data that flowed")
+        add_column(table, "expected")
+        add_column(table, "consumer · issues", whole=True)
+        for edge in self.edges:
+            what = Group(
+                Phrases([edge.edge.split(" ")], "bold"),
+                Phrases([_comma_separated(describe_profile(edge.captured).split(", "))]),
+            )
+            status = _status(edge.consumer_status)
+            status.append("\n")
+            status.append_text(_issue_count(edge.issues))
+            table.add_row(what, Phrases([[_schema_name(edge.expected)]]), status)
+        return table
 
 
 def _schema_name(schema: DataSchema | None) -> str:
@@ -288,10 +326,6 @@ def _s3_verdict(result: S3TestResult) -> Text:
 def verdict_text(outcome: Outcome, *, expected_failure: bool = False) -> Text:
     """An outcome as every view names it, in its colour."""
     return Text(outcome_word(outcome, expected_failure=expected_failure), STYLES[outcome])
-
-
-COMPACT_BELOW = 120
-"""The width under which ``cit history`` folds its columns together (see ``HistoryTable``)."""
 
 
 class HistoryTable:

@@ -12,9 +12,10 @@ import pytest
 from rich.console import Console
 
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings
+from orchestrator.dataflow.edges import EdgeResult
 from orchestrator.errors import CitError
 from orchestrator.issues import Issue, Severity
-from orchestrator.report.console import history_table, issues_table
+from orchestrator.report.console import flow_table, history_table, issues_table
 from orchestrator.report.history import RunRecord
 from orchestrator.run.pipeline_run import execute_pipeline
 from orchestrator.run.progress import ConsoleObserver, print_summary, step_line, summary_table
@@ -271,3 +272,25 @@ def test_a_size_in_the_run_table_keeps_its_unit() -> None:
     shown = out.getvalue()
     assert shown.count("82.5 KiB") == 3
     assert max(len(line) for line in shown.splitlines()) <= 80
+
+
+def test_the_data_flow_table_in_a_narrow_console_keeps_its_edges_and_statuses_whole() -> None:
+    edges = [
+        EdgeResult(
+            edge=f"preprocess.{name} -> {consumer}",
+            producer="preprocess",
+            output=name,
+            consumer=consumer.partition(".")[0],
+            input=consumer.partition(".")[2],
+            producer_status=Status.SUCCEEDED,
+            consumer_status=Status.SUCCEEDED,
+        )
+        for name, consumer in (("val", "train.validation"), ("test", "evaluate.test"))
+    ]
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(flow_table(edges))
+    shown = out.getvalue()
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    assert "preprocess.val -> train.validation" in shown
+    assert shown.count("succeeded") == 2 and shown.count("none") == 2
+    assert len(shown.splitlines()) <= 10
