@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.style import StyleType
 from rich.table import Table
 from rich.text import Text
@@ -51,17 +53,53 @@ NON_TERMINAL_WIDTH = 200
 wide enough that a table keeps run ids, paths and sizes on one line."""
 
 
+DEFAULT_TERMINAL_WIDTH = 80
+"""A terminal's width when it cannot tell it."""
+
+
+def output_width(is_terminal: bool, stream: Any = None) -> int | None:
+    """The width of cit's output (its tables and its help): ``COLUMNS`` when it is a positive
+    whole number, else the terminal's, else (a CI log, ``| tee``) ``NON_TERMINAL_WIDTH``: not
+    the 80 columns a console guesses without a terminal, which would cut ids and paths over
+    lines. ``None``: a terminal and no ``COLUMNS`` at all, whose width Rich follows as it
+    changes. Rich reads ``COLUMNS=0`` as a width of nothing and prints nothing; here a value
+    that is not a positive number is as if it were not set."""
+    columns = _columns()
+    if columns is not None:
+        return columns
+    if not is_terminal:
+        return NON_TERMINAL_WIDTH
+    if "COLUMNS" not in os.environ:
+        return None
+    return _terminal_width(stream)
+
+
+def _columns() -> int | None:
+    text = os.environ.get("COLUMNS", "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _terminal_width(stream: Any) -> int:
+    try:
+        return os.get_terminal_size((stream or sys.stdout).fileno()).columns or (
+            DEFAULT_TERMINAL_WIDTH
+        )
+    except (AttributeError, OSError, ValueError):
+        return DEFAULT_TERMINAL_WIDTH
+
+
 class TerminalConsole(Console):
-    """cit's console. Its width is ``COLUMNS`` when set, else the terminal's, else (a CI log,
-    ``| tee``) ``NON_TERMINAL_WIDTH``: not the 80 columns a console guesses without a terminal,
-    which would cut ids and paths over lines. It goes quiet when its reader goes away
+    """cit's console, as wide as ``output_width`` says. It goes quiet when its reader goes away
     (`cit run | head`), so the run and its saved logs carry on; Rich's default would end the
     process."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        if options.get("width") is None and not self.is_terminal and not _columns_set():
-            self.width = NON_TERMINAL_WIDTH
+        if options.get("width") is None:
+            stream = sys.stderr if self.stderr else sys.stdout
+            width = output_width(self.is_terminal, stream)
+            if width is not None:
+                self.width = width
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
@@ -104,8 +142,34 @@ def add_column(table: Table, header: str, *, whole: bool = False, right: bool = 
     )
 
 
-def _columns_set() -> bool:
-    return os.environ.get("COLUMNS", "").strip().isdigit()
+class Phrases:
+    """Lines of phrases ("train:", "1 file,", "82.5 KiB") shown joined by spaces, each line
+    broken only between phrases: a size keeps its unit, a step its duration. A phrase wider
+    than its column folds. Shown as ``plain`` text."""
+
+    def __init__(self, lines: Sequence[Sequence[str]], style: StyleType = "") -> None:
+        self.lines = [[visible(phrase) for phrase in line] for line in lines]
+        self.style = style
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        widest = max((cell_len(p) for line in self.lines for p in line), default=0)
+        longest = max((cell_len(" ".join(line)) for line in self.lines), default=0)
+        return Measurement(widest, longest).clamp(max_width=options.max_width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        shown = [row for line in self.lines for row in _packed(line, options.max_width)]
+        yield Text("\n".join(shown), style=self.style, overflow="fold")
+
+
+def _packed(phrases: Sequence[str], width: int) -> list[str]:
+    """``phrases`` joined by spaces into rows no wider than ``width`` where they fit."""
+    rows: list[str] = []
+    for phrase in phrases:
+        if rows and cell_len(f"{rows[-1]} {phrase}") <= width:
+            rows[-1] = f"{rows[-1]} {phrase}"
+        else:
+            rows.append(phrase)
+    return rows
 
 
 def human_size(count: int) -> str:

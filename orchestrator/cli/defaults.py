@@ -110,7 +110,10 @@ def _cit_table(path: Path) -> dict[str, Any] | None:
 
 
 def config_path(flag: Path | None, env: Environment) -> Path | None:
-    """The configuration file: --config, else ``CIT_CONFIG``, else the one found."""
+    """The configuration file: --config, else ``CIT_CONFIG``, else the one found. A
+    ``CIT_CONFIG`` naming no file is refused naming the variable (it may be set far away)."""
+    if flag is None and env.config is not None and not env.config.is_file():
+        raise CitError(f"CIT_CONFIG={str(env.config)!r}: no such configuration file")
     return flag or env.config or find_config()
 
 

@@ -4,16 +4,20 @@ under every command."""
 from __future__ import annotations
 
 import functools
-import os
+import inspect
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import typer
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
 from typer import rich_utils
+from typer._click.exceptions import UsageError  # typer's own click, vendored
 from typer.core import TyperCommand, TyperGroup
 
-from ..terminal_text import NON_TERMINAL_WIDTH
+from ..terminal_text import output_width
 from .command import json_mode
 
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
@@ -55,10 +59,51 @@ EXAMPLES: dict[str, list[str]] = {
 """The example shown under each command's help, by its path after ``cit``."""
 
 
+EXAMPLE_WIDTH = 56
+"""The longest line of an example: a longer one goes on over lines ending in ``\\``, so the
+command stays whole in an 80-column help and can be pasted as it is."""
+
+
 def example(command: str) -> str:
-    """The help's closing lines for ``command``: its examples, one a line."""
-    lines = "\n".join(f"  {line}" for line in EXAMPLES[command])
+    """The help's closing lines for ``command``: its examples, one a line (or a few)."""
+    lines = "\n".join(line for shown in EXAMPLES[command] for line in _continued(shown))
     return f"Example:\n\n{lines}"
+
+
+def _continued(command: str) -> list[str]:
+    """``command`` in lines no longer than ``EXAMPLE_WIDTH`` where it can, broken before an
+    option; every line but the last ends in ``\\``."""
+    first, *options = command.split(" --")
+    lines = [first]
+    for option in options:
+        if len(f"{lines[-1]} --{option} \\") <= EXAMPLE_WIDTH:
+            lines[-1] = f"{lines[-1]} --{option}"
+        else:
+            lines.append(f"    --{option}")
+    return [f"{line} \\" for line in lines[:-1]] + lines[-1:]
+
+
+def one_line_paragraphs(text: str) -> str:
+    """A docstring as help: its paragraphs each one line, however the source wrapped them
+    (Rich help keeps a single line break, splitting a sentence)."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
+class OptionsTable(Table):
+    """The table of a help's options: the option names never wrapped nor cut (the help text
+    beside them wraps instead), and no word of the help cut off with an ellipsis."""
+
+    def add_row(self, *renderables: RenderableType | None, **options: Any) -> None:
+        for cell in renderables:
+            for text in getattr(cell, "renderables", [cell]):  # the help: Columns of Text
+                if isinstance(text, Text):
+                    text.overflow = "fold"
+        super().add_row(*renderables, **options)
+        for column in self.columns[:-2]:  # all but the value and the help: the names
+            column.no_wrap = True
+        for column in self.columns:
+            column.overflow = "fold"
 
 
 def _flags_without_values(params: list[Any]) -> None:
@@ -68,21 +113,39 @@ def _flags_without_values(params: list[Any]) -> None:
             param.metavar = ""
 
 
-def _help_width() -> None:
-    """Help read in a pipe or a CI log is as wide as cit's tables there, not the 80 columns
-    Rich guesses without a terminal, which cut option defaults off with an ellipsis."""
-    if rich_utils.MAX_WIDTH is not None or os.environ.get("COLUMNS", "").strip().isdigit():
-        return
-    if not sys.stdout.isatty():
-        rich_utils.MAX_WIDTH = NON_TERMINAL_WIDTH
+TERMINAL_WIDTH = rich_utils.MAX_WIDTH
+"""The help's width typer read from ``TERMINAL_WIDTH``, if set: it comes first."""
+
+
+def help_width() -> None:
+    """Help and usage errors are as wide as cit's tables (``output_width``): in a pipe or a CI
+    log not the 80 columns Rich guesses without a terminal, which cut option defaults off with
+    an ellipsis, and never the nothing Rich makes of ``COLUMNS=0``."""
+    rich_utils.MAX_WIDTH = TERMINAL_WIDTH or output_width(sys.stdout.isatty(), sys.stdout)
+
+
+rich_utils.Table = OptionsTable  # type: ignore[attr-defined]  # typer draws every help with it
 
 
 class CitCommand(TyperCommand):
-    """A command whose help shows flags as flags."""
+    """A command whose help shows flags as flags, and whose usage errors (a missing option, an
+    unknown one, a bad value) still end in a ``--json`` summary when ``--json`` was given."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        given = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as exc:
+            if "--json" in given:
+                from .summary import emit_error  # deferred: pydantic, only with --json
+
+                command = ctx.command_path.partition(" ")[2]
+                emit_error(command, exc.format_message(), exc.exit_code)
+            raise
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _flags_without_values(self.get_params(ctx))
-        _help_width()
+        help_width()
         super().format_help(ctx, formatter)
 
 
@@ -91,7 +154,7 @@ class CitGroup(TyperGroup):
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _flags_without_values(self.get_params(ctx))
-        _help_width()
+        help_width()
         super().format_help(ctx, formatter)
 
 
@@ -121,4 +184,5 @@ def add(
             return function(**options)
 
     name = path.split()[-1]
-    app.command(name, cls=cls or CitCommand, epilog=example(path))(command)
+    help_text = one_line_paragraphs(function.__doc__ or "")
+    app.command(name, cls=cls or CitCommand, help=help_text, epilog=example(path))(command)

@@ -114,7 +114,7 @@ Config = Annotated[
     typer.Option(
         "--config",
         help="Configuration file (default: CIT_CONFIG, else the nearest cit.yaml, cit.yml or "
-        "pyproject.toml with [tool.cit] here or above); its s3_integration section sets the S3 "
+        "pyproject.toml with \\[tool.cit] here or above); its s3_integration section sets the S3 "
         "timeout, retries, cache folder, default bucket and clean-up.",
     ),
 ]

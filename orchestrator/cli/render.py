@@ -34,13 +34,19 @@ def report_command(
             show_default=False,
         ),
     ] = None,
-    report_format: Annotated[
-        ReportFormat, typer.Option("--format", help="What to render.")
-    ] = ReportFormat.HTML,
+    report_formats: Annotated[
+        list[ReportFormat] | None,
+        typer.Option(
+            "--format",
+            help="What to render; repeat for more (default: CIT_FORMAT, else html).",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
-            help="Where to write it (default: report.<html|xml|json> in the run directory)."
+            help="Where to write it, with one --format (default: report.<html|xml|json> in the "
+            "run directory)."
         ),
     ] = None,
     cit_dir: options.CitDir = None,
@@ -51,14 +57,33 @@ def report_command(
     from ..report.history import report_of
     from ..report.write import write_report_file
 
-    fmt = report_format
     with user_errors():
+        formats = formats_to_render(report_formats)
+        if output is not None and len(formats) > 1:
+            raise CitError("--output names one file: give one --format with it")
         path = run_of(test_results, cit_dir)
-        report = report_of(path)
+        field = "--test-results" if test_results is not None else None
+        report = report_of(path, field)
         folder = path if path.is_dir() else path.parent
-        written = write_report_file(report, fmt, output or folder / FILE_NAMES[fmt])
-    say(f"{fmt} report of {report.cit_report} ({report.outcome.value}): {written}")
-    emit_report_summary("report", report, folder, [folder / FILE_NAMES[ReportFormat.JSON], written])
+        written = [
+            write_report_file(report, fmt, output, "--output")
+            if output is not None
+            else write_report_file(report, fmt, folder / FILE_NAMES[fmt], None)
+            for fmt in formats
+        ]
+    for fmt, file in zip(formats, written, strict=True):
+        say(f"{fmt} report of {report.cit_report} ({report.outcome.value}): {file}")
+    report_json = folder / FILE_NAMES[ReportFormat.JSON]
+    emit_report_summary("report", report, folder, [report_json, *written])
+
+
+def formats_to_render(given: list[ReportFormat] | None) -> list[ReportFormat]:
+    """The formats ``cit report`` renders: each ``--format`` once, else ``CIT_FORMAT``, else
+    HTML."""
+    from .defaults import environment
+
+    chosen = given or environment().formats or [ReportFormat.HTML]
+    return list(dict.fromkeys(chosen))
 
 
 def run_of(given: Path | None, cit_dir: Path | None) -> Path:
@@ -94,7 +119,7 @@ def history(
         if dag is not None and name is not None:
             raise CitError("--dag and --name: give one of them")
         wanted = load_and_validate(dag).name if dag is not None else name
-    folder = runs_dir_of(cit_dir)
+    folder = runs_dir_of(cit_dir).absolute()  # --json gives every path absolute
     runs = list_runs(folder, wanted)[:limit]
     if runs:
         console.print(history_table(runs))

@@ -32,7 +32,7 @@ def test_all_command(
         typer.Option(
             "--config",
             help="The integration-test configuration (YAML or JSON; default: CIT_CONFIG, else "
-            "the nearest cit.yaml, cit.yml or pyproject.toml with [tool.cit] here or above).",
+            "the nearest cit.yaml, cit.yml or pyproject.toml with \\[tool.cit] here or above).",
         ),
     ] = None,
     cit_dir: options.CitDir = None,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -22,7 +22,7 @@ from ..run import rundir
 from ..run.progress import failure_panel
 from ..run.results import Status, StepResult
 from ..scripttest.case_checks import ScriptTestResult, TestCaseResult
-from ..terminal_text import add_column, plain
+from ..terminal_text import Phrases, add_column, plain
 from ..verdict import STATUS_OUTCOMES, STYLES, Outcome, outcome_word
 
 if TYPE_CHECKING:
@@ -33,20 +33,58 @@ SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
 WHOLE_COLUMNS = frozenset({"severity", "where", "case", "result", "duration"})
 """Columns of names, paths, ids and numbers: never wrapped (see ``add_column``)."""
 
+COMPACT_BELOW = 120
+"""The width under which ``cit history`` and the data-flow table fold their columns together
+(see ``HistoryTable``, ``FlowTable``)."""
 
-def flow_table(edges: Sequence[EdgeResult], title: str = "data flow") -> Table:
-    table = Table(title=plain(title, "table.title"), title_justify="left")
-    for column in ("edge", "data that flowed", "expected", "consumer", "issues"):
-        add_column(table, column, whole=column != "data that flowed")
-    for edge in edges:
-        table.add_row(
-            plain(edge.edge),
-            plain(describe_profile(edge.captured)),
-            plain(_schema_name(edge.expected)),
-            _status(edge.consumer_status),
-            _issue_count(edge.issues),
-        )
-    return table
+
+def flow_table(edges: Sequence[EdgeResult], title: str = "data flow") -> FlowTable:
+    """The data that flowed along each edge, as wide as the console allows (see
+    ``FlowTable``)."""
+    return FlowTable(edges, title)
+
+
+class FlowTable:
+    """Each edge: the data that flowed, the schema expected, the consumer's status and the
+    issues. Narrower than ``COMPACT_BELOW`` the data goes under its edge and the issues under
+    the consumer's status, so no column is squeezed to a letter a line."""
+
+    def __init__(self, edges: Sequence[EdgeResult], title: str) -> None:
+        self.edges = list(edges)
+        self.title = title
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.compact() if options.max_width < COMPACT_BELOW else self.wide()
+
+    def wide(self) -> Table:
+        table = Table(title=plain(self.title, "table.title"), title_justify="left")
+        for column in ("edge", "data that flowed", "expected", "consumer", "issues"):
+            add_column(table, column, whole=column != "data that flowed")
+        for edge in self.edges:
+            table.add_row(
+                plain(edge.edge),
+                plain(describe_profile(edge.captured)),
+                plain(_schema_name(edge.expected)),
+                _status(edge.consumer_status),
+                _issue_count(edge.issues),
+            )
+        return table
+
+    def compact(self) -> Table:
+        table = Table(title=plain(self.title, "table.title"), title_justify="left")
+        add_column(table, "edge · data that flowed")
+        add_column(table, "expected")
+        add_column(table, "consumer · issues", whole=True)
+        for edge in self.edges:
+            what = Group(
+                Phrases([edge.edge.split(" ")], "bold"),
+                Phrases([_comma_separated(describe_profile(edge.captured).split(", "))]),
+            )
+            status = _status(edge.consumer_status)
+            status.append("\n")
+            status.append_text(_issue_count(edge.issues))
+            table.add_row(what, Phrases([[_schema_name(edge.expected)]]), status)
+        return table
 
 
 def _schema_name(schema: DataSchema | None) -> str:
@@ -290,31 +328,77 @@ def verdict_text(outcome: Outcome, *, expected_failure: bool = False) -> Text:
     return Text(outcome_word(outcome, expected_failure=expected_failure), STYLES[outcome])
 
 
-def history_table(runs: Sequence[RunRecord]) -> Table:
-    """Earlier runs: when, what, the verdict, how long, and what broke or took longest."""
+class HistoryTable:
+    """Earlier runs: when, what, the verdict, how long, and what broke or took longest. In a
+    console narrower than ``COMPACT_BELOW`` (an 80-column terminal, ``COLUMNS=80``) seven
+    columns would squeeze the names to a letter a line, so three hold the same: the run and when
+    it started, what ran and its steps, the verdict and its duration; ids, verdicts and
+    durations stay whole."""
 
-    table = Table(title="runs, newest first", title_justify="left")
-    columns = ("run", "started", "command", "pipeline / script", "verdict", "duration", "steps")
-    for column in columns:
-        add_column(table, column, whole=column in ("run", "started", "verdict", "duration"))
-    for run in runs:
-        started = (
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.started_at))
-            if run.started_at
-            else ""
-        )
-        steps = ", ".join(f"{n} {d:.1f}s" for n, d in run.steps.items() if d is not None)
-        broke = f"broke: {', '.join(run.failed)}" if run.failed else ""
-        table.add_row(
-            plain(run.run_id),
-            Text(started),
-            plain(run.command),
-            plain(run.name),
-            _history_verdict(run.outcome),
-            Text(f"{run.duration_seconds:.1f}s" if run.duration_seconds is not None else ""),
-            plain("\n".join(p for p in (steps, broke) if p)),
-        )
-    return table
+    def __init__(self, runs: Sequence[RunRecord]) -> None:
+        self.runs = list(runs)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.compact() if options.max_width < COMPACT_BELOW else self.wide()
+
+    def wide(self) -> Table:
+        table = Table(title="runs, newest first", title_justify="left")
+        columns = ("run", "started", "command", "pipeline / script", "verdict", "duration", "steps")
+        for column in columns:
+            add_column(table, column, whole=column in ("run", "started", "verdict", "duration"))
+        for run in self.runs:
+            table.add_row(
+                plain(run.run_id),
+                Text(_started(run, "%Y-%m-%d %H:%M:%S")),
+                plain(run.command),
+                Phrases([_comma_separated(run.names or [run.name])]),
+                _history_verdict(run.outcome),
+                Text(_duration(run)),
+                Phrases(_step_phrases(run)),
+            )
+        return table
+
+    def compact(self) -> Table:
+        table = Table(title="runs, newest first", title_justify="left")
+        add_column(table, "run · started", whole=True)
+        add_column(table, "pipeline / script")
+        add_column(table, "verdict", whole=True)
+        for run in self.runs:
+            what = Group(
+                Phrases([_comma_separated(run.names or [run.name])], "bold"),
+                plain(run.command, "dim"),
+                Phrases(_step_phrases(run)),
+            )
+            verdict = _history_verdict(run.outcome)
+            verdict.append(f"\n{_duration(run)}")
+            table.add_row(plain(f"{run.run_id}\n{_started(run, '%m-%d %H:%M')}"), what, verdict)
+        return table
+
+
+def history_table(runs: Sequence[RunRecord]) -> HistoryTable:
+    """Earlier runs, as wide as the console allows (see ``HistoryTable``)."""
+    return HistoryTable(runs)
+
+
+def _started(run: RunRecord, layout: str) -> str:
+    return time.strftime(layout, time.localtime(run.started_at)) if run.started_at else ""
+
+
+def _duration(run: RunRecord) -> str:
+    return f"{run.duration_seconds:.1f}s" if run.duration_seconds is not None else ""
+
+
+def _step_phrases(run: RunRecord) -> list[list[str]]:
+    """Each step with its duration, and what broke: a name never apart from its duration."""
+    steps = [f"{n} {d:.1f}s" for n, d in run.steps.items() if d is not None]
+    lines = [_comma_separated(steps)] if steps else []
+    if run.failed:
+        lines.append(["broke:", *_comma_separated(run.failed)])
+    return lines
+
+
+def _comma_separated(phrases: list[str]) -> list[str]:
+    return [f"{phrase}," for phrase in phrases[:-1]] + phrases[-1:]
 
 
 def _history_verdict(recorded: str) -> Text:

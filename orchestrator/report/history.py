@@ -124,22 +124,23 @@ def _timestamp(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def report_of(path: Path) -> Report:
+def report_of(path: Path, field: str | None = "--test-results") -> Report:
     """The report of a run directory (or of a ``report.json``): its ``report.json``, or, for a
-    pipeline run from before reports, one made again from its manifest and ``flow.json``."""
+    pipeline run from before reports, one made again from its manifest and ``flow.json``.
+    ``field``: what named the run, for errors (``None``: the latest run, named by no flag)."""
     if path.is_file():
         return _read(path)
     if not path.is_dir():
-        raise InputError("no such run directory or report file", field="--test-results", file=path)
+        raise InputError("no such run directory or report file", field=field, file=path)
     if (path / REPORT_FILE).is_file():
         return _read(path / REPORT_FILE)
     if (path / MANIFEST).is_file():
-        return _rebuilt(path)
+        return _rebuilt(path, field)
     raise InputError(
         f"holds neither {REPORT_FILE} nor {MANIFEST}: not a cit run directory "
         "(they are under .cit/runs/)",
         file=path,
-        field="--test-results",
+        field=field,
     )
 
 
@@ -173,13 +174,13 @@ def _read(path: Path) -> Report:
         raise InputError(f"not a cit report: {message}", file=path, field=field or None) from None
 
 
-def _rebuilt(folder: Path) -> Report:
+def _rebuilt(folder: Path, field: str | None) -> Report:
     run = read_manifest(folder)
     if still_running(run):
         raise InputError(
             f"the run is still running (cit {run.owner}); its report is written when it ends",
             file=folder,
-            field="--test-results",
+            field=field,
         )
     flow_file = folder / FLOW_REPORT
     flow = (

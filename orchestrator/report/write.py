@@ -45,23 +45,22 @@ SUFFIXES: dict[ReportFormat, tuple[str, ...]] = {
 }
 
 
-def write_report_file(report: Report, fmt: ReportFormat, target: Path) -> Path:
+def write_report_file(
+    report: Report, fmt: ReportFormat, target: Path, field: str | None = "--output"
+) -> Path:
     """``report`` as ``fmt`` at ``target`` (``cit report --output``), checked like
     ``--output-report``: never over a file cit did not write, and named for its format, so
-    a run's report.json cannot be replaced by XML or HTML."""
+    a run's report.json cannot be replaced by XML or HTML. ``field``: the flag that named
+    ``target``, for errors (``None``: none did, the errors name the file)."""
     if target.suffix.lower() not in SUFFIXES[fmt]:
         allowed = " or ".join(SUFFIXES[fmt])
-        raise InputError(
-            f"{target}: a {fmt} report is written to a {allowed} file", field="--output"
-        )
-    check_report_target(target, "--output")
+        raise InputError(f"{target}: a {fmt} report is written to a {allowed} file", field=field)
+    check_report_target(target, field)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(target, render(report, fmt))
     except OSError as exc:
-        raise InputError(
-            f"cannot write {target}: {exc.strerror or exc}", field="--output"
-        ) from None
+        raise InputError(f"cannot write {target}: {exc.strerror or exc}", field=field) from None
     return target
 
 
@@ -81,7 +80,7 @@ def write_run_reports(
     return written
 
 
-def check_report_target(target: Path, field: str = FIELD) -> None:
+def check_report_target(target: Path, field: str | None = FIELD) -> None:
     """An ``InputError`` unless a report can be written at ``target`` without losing anything."""
     if target.is_dir():
         raise InputError(f"{target} is a folder; give a file name such as report.json", field=field)

@@ -15,6 +15,7 @@ from rich.text import Text
 from ..issues import Issue
 from ..terminal_text import (
     DEFAULT_PROGRESS_SECONDS,
+    Phrases,
     add_column,
     human_size,
     markup_safe,
@@ -286,20 +287,19 @@ def summary_table(run: RunResult) -> Table:
             step_status(step),
             "" if step.exit_code is None else str(step.exit_code),
             "" if step.duration_seconds is None else f"{step.duration_seconds:.1f}s",
-            plain(_detail(step)),
+            _detail(step),
         )
     return table
 
 
-def _detail(step: StepResult) -> str:
-    """The last column: a step's outputs; what a condition found or a fail step says; else
-    why it did not succeed."""
-    outputs = "\n".join(_describe_output(o) for o in step.outputs)
-    if outputs:
-        return outputs
+def _detail(step: StepResult) -> Phrases | Text:
+    """The last column: a step's outputs (a size never apart from its unit); what a condition
+    found or a fail step says; else why it did not succeed."""
+    if step.outputs:
+        return Phrases([_output_phrases(o) for o in step.outputs])
     if step.condition is not None or (step.kind == "fail" and step.message):
-        return step.message or ""
-    return step.reason or ""
+        return plain(step.message or "")
+    return plain(step.reason or "")
 
 
 def failure_panel(step: StepResult, title: str | None = None) -> Panel:
@@ -357,9 +357,9 @@ def cached_lines(run: RunResult) -> list[str]:
     ]
 
 
-def _describe_output(output: OutputSummary) -> str:
+def _output_phrases(output: OutputSummary) -> list[str]:
     files = "1 file" if output.files == 1 else f"{output.files} files"
-    return f"{output.name}: {files}, {human_size(output.bytes)}"
+    return [f"{output.name}:", f"{files},", human_size(output.bytes)]
 
 
 class CaseObserver(ConsoleObserver):

@@ -68,6 +68,11 @@ def latest_run(runs_dir: Path) -> Path:
     try:
         if marker.is_symlink():
             name = os.readlink(marker)
+        elif marker.is_dir():
+            raise RunDirectoryError(
+                f"{marker} is a folder, where cit keeps the name of the latest run: move it away "
+                "(the next run writes it again), or name the run you mean"
+            )
         elif marker.is_file():
             with marker.open(encoding="utf-8", errors="replace") as handle:
                 name = handle.read(LATEST_LIMIT).strip()

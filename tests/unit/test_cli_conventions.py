@@ -415,3 +415,92 @@ def test_test_all_names_where_each_report_lands(project: Path, fake: FakeEngine)
     assert Path(said.split()[1]).is_file() and (copies / "report.xml").is_file()
     data = summary(invoke("test-all", "--config", "conf/cit.yaml", "--json"))
     assert data["files"] == [str(copies / "report.json"), str(copies / "report.xml")]
+
+
+# -- usage errors, formats and names under --json ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run"], "Missing option '--dag'"),
+        (["history", "--no-such-option"], "No such option"),
+        (["image", "build", "--mode", "nowhere"], "Invalid value for '--mode'"),
+    ],
+)
+def test_a_usage_error_with_json_still_prints_one_summary(args: list[str], message: str) -> None:
+    result = invoke(*args, "--json")
+    assert result.exit_code == 2
+    data = summary(result)
+    assert (data["verdict"], data["exit_code"]) == ("error", 2)
+    assert data["command"] == (" ".join(args[:2]) if args[0] == "image" else args[0])
+    assert message in data["error"]
+
+
+def test_report_renders_every_format_asked_for(project: Path, fake: FakeEngine) -> None:
+    assert invoke("run", "--dag", "pipeline.yaml").exit_code == 0
+    result = invoke("report", "--format", "junit", "--format", "html", "--json")
+    assert result.exit_code == 0, result.output
+    data = summary(result)
+    assert data["junit"] and Path(data["junit"]).is_file()
+    assert data["html"] and Path(data["html"]).is_file()
+    both = invoke("report", "--format", "junit", "--format", "html", "--output", "x.xml")
+    assert both.exit_code == 2 and "--output names one file" in both.output
+
+
+def test_report_renders_the_formats_of_cit_format(project: Path, fake: FakeEngine) -> None:
+    assert invoke("run", "--dag", "pipeline.yaml").exit_code == 0
+    data = summary(invoke("report", "--json", env={"CIT_FORMAT": "junit"}))
+    assert data["junit"] is not None and data["html"] is None
+
+
+def test_history_json_gives_absolute_run_directories(project: Path, fake: FakeEngine) -> None:
+    assert invoke("run", "--dag", "pipeline.yaml").exit_code == 0
+    [listed] = summary(invoke("history", "--json"))["details"]["runs"]
+    assert Path(listed["run_dir"]).is_absolute() and Path(listed["run_dir"]).is_dir()
+
+
+def test_a_missing_cit_config_is_named_as_the_variable(project: Path, fake: FakeEngine) -> None:
+    result = invoke("run", "--dag", "pipeline.yaml", env={"CIT_CONFIG": "/nope.yaml"})
+    assert result.exit_code == 2
+    assert "CIT_CONFIG='/nope.yaml': no such configuration file" in result.output
+
+
+def test_a_latest_made_a_folder_is_refused_in_one_line(project: Path, fake: FakeEngine) -> None:
+    assert invoke("run", "--dag", "pipeline.yaml").exit_code == 0
+    latest = project / ".cit/runs/latest"
+    latest.unlink()
+    latest.mkdir()
+    result = invoke("report")
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "latest is a folder" in lines[0] and "no run under" not in lines[0]
+
+
+def test_report_errors_name_the_latest_run_not_flags_never_given(
+    project: Path, fake: FakeEngine
+) -> None:
+    assert invoke("run", "--dag", "pipeline.yaml").exit_code == 0
+    [run_dir] = run_dirs(project / ".cit/runs")
+    (run_dir / "report.json").unlink()
+    (run_dir / "manifest.json").unlink()
+    missing = invoke("report")
+    assert missing.exit_code == 2 and f"runs/{run_dir.name}: holds neither" in missing.output
+    assert "--test-results" not in missing.output and "--output" not in missing.output
+
+
+def test_a_report_that_cannot_be_written_into_its_run_names_the_file_not_a_flag(
+    tmp_path: Path,
+) -> None:
+    from orchestrator.report.formats import ReportFormat
+    from orchestrator.report.model import build_report
+    from orchestrator.report.write import write_report_file
+
+    (tmp_path / "run").write_text("a file where the run folder should be")
+    target = tmp_path / "run/report.html"
+    with pytest.raises(CitError) as raised:
+        write_report_file(build_report("run", []), ReportFormat.HTML, target, None)
+    assert str(raised.value).startswith("cannot write") and str(tmp_path / "run") in str(
+        raised.value
+    )
+    assert "--output" not in str(raised.value)

@@ -12,13 +12,14 @@ import pytest
 from rich.console import Console
 
 from orchestrator import FakeBehaviour, FakeEngine, RunSettings
+from orchestrator.dataflow.edges import EdgeResult
 from orchestrator.errors import CitError
 from orchestrator.issues import Issue, Severity
-from orchestrator.report.console import history_table, issues_table
+from orchestrator.report.console import flow_table, history_table, issues_table
 from orchestrator.report.history import RunRecord
 from orchestrator.run.pipeline_run import execute_pipeline
-from orchestrator.run.progress import ConsoleObserver, print_summary, step_line
-from orchestrator.run.results import RunResult, Status, StepResult
+from orchestrator.run.progress import ConsoleObserver, print_summary, step_line, summary_table
+from orchestrator.run.results import OutputSummary, RunResult, Status, StepResult
 from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.terminal_text import NON_TERMINAL_WIDTH, TerminalConsole, progress_interval
 
@@ -225,3 +226,71 @@ def test_the_progress_interval_is_a_setting() -> None:
     for wrong in ("0", "-1", "soon", "inf"):
         with pytest.raises(CitError, match="CIT_PROGRESS_INTERVAL"):
             progress_interval({"CIT_PROGRESS_INTERVAL": wrong})
+
+
+def narrow_history(width: int) -> str:
+    records = history()
+    records.append(
+        records[0].model_copy(
+            update={
+                "command": "test-all",
+                "name": "preprocess, train_model",
+                "names": ["preprocess", "train_model"],
+                "outcome": "interrupted",
+                "failed": ["case one", "case two"],
+                "steps": {},
+            }
+        )
+    )
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(history_table(records))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+def test_history_in_a_narrow_console_keeps_ids_names_verdicts_and_durations_whole(
+    width: int,
+) -> None:
+    shown = narrow_history(width)
+    assert max(len(line) for line in shown.splitlines()) <= width
+    cells = [cell.strip() for line in shown.splitlines() for cell in line.split("│")]
+    for whole in (RUN_ID, "tabular-xgboost", "interrupted", "6.7s", "train 2.7s,", "evaluate 1.5s"):
+        assert any(whole in cell for cell in cells), whole
+    assert len(shown.splitlines()) <= 20  # two runs, a few lines each
+
+
+def test_a_size_in_the_run_table_keeps_its_unit() -> None:
+    run = finished_run()
+    step = run.steps[0]
+    step.name = "preprocess"
+    step.outputs = [
+        OutputSummary(name=name, path="/x", files=1, bytes=84_480)
+        for name in ("train", "validation", "test")
+    ]
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(summary_table(run))
+    shown = out.getvalue()
+    assert shown.count("82.5 KiB") == 3
+    assert max(len(line) for line in shown.splitlines()) <= 80
+
+
+def test_the_data_flow_table_in_a_narrow_console_keeps_its_edges_and_statuses_whole() -> None:
+    edges = [
+        EdgeResult(
+            edge=f"preprocess.{name} -> {consumer}",
+            producer="preprocess",
+            output=name,
+            consumer=consumer.partition(".")[0],
+            input=consumer.partition(".")[2],
+            producer_status=Status.SUCCEEDED,
+            consumer_status=Status.SUCCEEDED,
+        )
+        for name, consumer in (("val", "train.validation"), ("test", "evaluate.test"))
+    ]
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(flow_table(edges))
+    shown = out.getvalue()
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    assert "preprocess.val -> train.validation" in shown
+    assert shown.count("succeeded") == 2 and shown.count("none") == 2
+    assert len(shown.splitlines()) <= 10

@@ -9,6 +9,7 @@ import pytest
 from orchestrator.engines import image_additions as ia
 from orchestrator.engines import image_build as ib
 from orchestrator.errors import InputError
+from orchestrator.runner_packages import locate_build_files
 from tests.unit.test_image_build import FakeTools
 
 RUNNER = "cit-runner:9.9.9"
@@ -109,7 +110,7 @@ def test_the_runners_cached_wheels_seed_the_additions_download(
 ) -> None:
     """pip download keeps a file already in --dest: a pinned dependency (numpy) that the
     runner's own wheel download cached is not fetched again."""
-    _, runner_dir = ib.locate_build_files()
+    _, runner_dir = locate_build_files()
     pins = runner_dir / "requirements.txt"
     shipped = tmp_path / "wheels" / "x86_64" / ib.requirements_digest(pins, "x86_64")
     shipped.mkdir(parents=True)
@@ -127,3 +128,40 @@ def test_the_runners_cached_wheels_seed_the_additions_download(
     additions.write_text("opt-einsum==3.3.0\n")
     ib.cached_wheels(additions, tmp_path, "x86_64", lambda _: None, pins)
     assert present == [["numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.whl"]]
+
+
+def test_an_addition_against_a_shipped_pin_is_one_line_naming_the_pin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = fake_downloads(monkeypatch)
+    tools = FakeTools(local={RUNNER})
+    pinned = ia.shipped_pins(locate_build_files()[1] / "requirements.txt")["numpy"]
+    additions = ia.read_additions(["numpy==1.0.0", "tabulate==0.9.0"], [])
+    with pytest.raises(InputError) as raised:
+        ia.build_with_additions(
+            tools, base_tag=RUNNER, additions=additions, cache_dir=tmp_path, on_line=print
+        )
+    message = str(raised.value)
+    assert "\n" not in message and f"ships numpy=={pinned}" in message
+    assert message.startswith("--add numpy==1.0.0:")
+    assert calls == [] and tools.builds == []
+
+
+@pytest.mark.parametrize(
+    ("specifier", "allowed"),
+    [
+        ("==1.26.4", True),
+        ("==1.26", False),
+        ("==1.26.*", True),
+        ("!=1.26.4", False),
+        (">=1.20,<2", True),
+        (">=2", False),
+        ("~=1.25", True),
+        ("~=1.25.0", False),
+        ("<1.26.4", False),
+        ("==2.0rc1", True),  # not a plain release: left to pip
+        ("", True),
+    ],
+)
+def test_which_specifiers_a_pinned_version_meets(specifier: str, allowed: bool) -> None:
+    assert ia._allows(specifier, "1.26.4") is allowed
