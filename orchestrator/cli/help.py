@@ -14,7 +14,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from typer import rich_utils
-from typer._click.exceptions import UsageError  # typer's own click, vendored
+from typer._click.exceptions import UsageError  # typer 0.29 vendors click (pyproject pins it)
 from typer.core import TyperCommand, TyperGroup
 
 from ..terminal_text import output_width
