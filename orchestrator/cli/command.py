@@ -278,12 +278,11 @@ class Command:
 
     def debug(self, keep_on_failure: bool, debug_ports: list[str] | None = None) -> None:
         """--keep-on-failure and --debug-port STEP=PORT (a ``CitError`` when one is not)."""
-        from ..run.debug_port import parse_debug_ports
+        from ..run.debug_port import check_ports_free, parse_debug_ports
 
-        self.debugging = {
-            "keep_on_failure": keep_on_failure,
-            "debug_ports": parse_debug_ports(debug_ports or []),
-        }
+        ports = parse_debug_ports(debug_ports or [])
+        check_ports_free(ports)
+        self.debugging = {"keep_on_failure": keep_on_failure, "debug_ports": ports}
         self.settings = replace(self.settings, **self.debugging)
 
     def watch(self, quiet: bool, view: type[ConsoleObserver] | None = None) -> ConsoleObserver:

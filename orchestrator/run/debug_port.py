@@ -6,6 +6,7 @@ That step gets a network (a published port needs one); every other step keeps no
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
@@ -44,6 +45,20 @@ def _one_step_per_port(ports: Mapping[str, int]) -> None:
                 "host's loopback has one such port"
             )
         seen[port] = step
+
+
+def check_ports_free(ports: Mapping[str, int]) -> None:
+    """Each port is free on this machine's loopback: the engine would otherwise refuse to start
+    the step with its own bind error, after the steps before it ran."""
+    for step, port in ports.items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise CitError(
+                    f"{OPTION} {step}={port}: 127.0.0.1:{port} is already in use on this "
+                    "machine; pick another port"
+                ) from None
 
 
 def check_debug_ports(pipeline: Pipeline, ports: Mapping[str, int]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +29,7 @@ from orchestrator.engines.spec import (
     Mount,
 )
 from orchestrator.errors import CitError, RunDirectoryError
-from orchestrator.run.debug_port import parse_debug_ports
+from orchestrator.run.debug_port import check_ports_free, parse_debug_ports
 from orchestrator.run.pipeline_run import execute_pipeline
 from orchestrator.run.results import StepResult
 from orchestrator.run.settings import RUNNER_IMAGE
@@ -154,6 +155,16 @@ def test_a_debug_port_is_published_on_loopback_only_for_its_step(project: Path) 
 def test_a_wrong_debug_port_is_refused(given: list[str], words: str) -> None:
     with pytest.raises(CitError, match=words):
         parse_debug_ports(given)
+
+
+def test_a_debug_port_already_in_use_here_is_refused_in_one_line() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(CitError, match=f"train={port}: 127.0.0.1:{port} is already in use"):
+            check_ports_free({"train": port})
+    check_ports_free({"train": port})  # free again once closed
 
 
 def test_a_debug_port_for_an_unknown_step_is_refused_before_anything_runs(project: Path) -> None:
