@@ -35,7 +35,7 @@ from .command import (
 )
 from .convert import import_app, import_sagemaker
 from .data import generate_data_command
-from .help import CONTEXT_SETTINGS, add, group, help_width
+from .help import CONTEXT_SETTINGS, add, group
 from .render import history, report_command
 from .run import run, test_flow_command, validate_contracts_command
 from .scripts import test_s3_command, test_script_command
@@ -214,7 +214,6 @@ add(import_app, "import sagemaker", import_sagemaker)
 def main() -> None:
     # Everything imported so far lives until exit: keep the collector from walking it again.
     gc.freeze()
-    help_width()
     try:
         app()
     except KeyboardInterrupt:

@@ -13,7 +13,6 @@ import typer
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
-from typer import rich_utils
 from typer._click.exceptions import UsageError  # typer 0.29 vendors click (pyproject pins it)
 from typer.core import TyperCommand, TyperGroup
 
@@ -113,18 +112,24 @@ def _flags_without_values(params: list[Any]) -> None:
             param.metavar = ""
 
 
-TERMINAL_WIDTH = rich_utils.MAX_WIDTH
-"""The help's width typer read from ``TERMINAL_WIDTH``, if set: it comes first."""
+@functools.cache
+def _typer_width() -> int | None:
+    """The help's width typer read from ``TERMINAL_WIDTH``, if set: it comes first."""
+    from typer import rich_utils
+
+    return rich_utils.MAX_WIDTH
 
 
 def help_width() -> None:
     """Help and usage errors are as wide as cit's tables (``output_width``): in a pipe or a CI
     log not the 80 columns Rich guesses without a terminal, which cut option defaults off with
-    an ellipsis, and never the nothing Rich makes of ``COLUMNS=0``."""
-    rich_utils.MAX_WIDTH = TERMINAL_WIDTH or output_width(sys.stdout.isatty(), sys.stdout)
+    an ellipsis, and never the nothing Rich makes of ``COLUMNS=0``. Typer's help renderer is
+    imported here, only when help or a usage error is drawn: it costs every command ~0.1 s."""
+    from typer import rich_utils
 
-
-rich_utils.Table = OptionsTable  # type: ignore[attr-defined]  # typer draws every help with it
+    width = _typer_width()
+    rich_utils.MAX_WIDTH = width or output_width(sys.stdout.isatty(), sys.stdout)
+    rich_utils.Table = OptionsTable  # type: ignore[attr-defined]  # typer draws help with it
 
 
 class CitCommand(TyperCommand):
@@ -136,6 +141,7 @@ class CitCommand(TyperCommand):
         try:
             return super().parse_args(ctx, args)
         except UsageError as exc:
+            help_width()
             if "--json" in given:
                 from .summary import emit_error  # deferred: pydantic, only with --json
 
@@ -151,6 +157,20 @@ class CitCommand(TyperCommand):
 
 class CitGroup(TyperGroup):
     """A group of commands whose help shows flags as flags."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError:
+            help_width()
+            raise
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError:  # an unknown command
+            help_width()
+            raise
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _flags_without_values(self.get_params(ctx))
