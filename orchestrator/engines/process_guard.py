@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from ..container_files import read_bounded
 from ..files import write_text_atomic
 from .owner import (
     Owner,
@@ -151,8 +152,9 @@ def _read_marker(folder: Path) -> Marker | None:
         info = folder.lstat()
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
             return None
-        with (folder / MARKER).open("rb") as handle:
-            return Marker.model_validate_json(handle.read(MARKER_LIMIT))
+        # The step ran in this folder: its marker may have been swapped for a link or a FIFO.
+        data, _ = read_bounded(folder / MARKER, MARKER_LIMIT, root=folder)
+        return Marker.model_validate_json(data)
     except (OSError, ValidationError):
         return None
 

@@ -122,6 +122,26 @@ def test_a_folder_without_a_marker_is_left_alone(tmp_path: Path) -> None:
     assert folder.exists()
 
 
+@pytest.mark.parametrize("planted", ["link", "fifo"])
+def test_a_marker_the_step_swapped_for_a_link_or_a_fifo_is_not_read(
+    tmp_path: Path, planted: str
+) -> None:
+    """The step ran inside the folder and may plant either; a sweep must neither hang on a
+    FIFO nor follow a link to another cit's marker."""
+    folder = tmp_path / f"{SCRATCH_PREFIX}planted"
+    folder.mkdir()
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(
+        Marker(owner=ended_owner(), run_id="r", step="s", pgid=1).model_dump_json()
+    )
+    if planted == "link":
+        (folder / MARKER).symlink_to(elsewhere)
+    else:
+        os.mkfifo(folder / MARKER)
+    assert sweep_leftovers(temp_dir=tmp_path) == []
+    assert folder.exists()
+
+
 def test_the_watchdog_kills_the_group_when_cit_dies(group: subprocess.Popen[bytes]) -> None:
     wait_for_members(group.pid, 3)
     watchdog = Watchdog.start(group.pid)
