@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from ..engines.base import ContainerOutcome, Engine, LogSink
+from ..engines.log_lines import split_lines
 from ..engines.spec import ContainerSpec
 from .sagemaker_job import CURRENT_HOST, JobSpec
 
@@ -116,7 +117,7 @@ class HostGroup:
         """The step's log sink for one host: its name before each line, one host at a time."""
 
         def on_log(text: str) -> None:
-            lines = text.splitlines(keepends=True)
+            lines = split_lines(text)
             with self.lock:
                 self.on_log("".join(f"{host} | {line}" for line in lines))
 
