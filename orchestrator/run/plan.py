@@ -23,7 +23,7 @@ from ..pipeline.graph import topological_order
 from ..pipeline.model import LocalSource, Pipeline, S3Source, SkippedStep, Step, StepOutput
 from ..pipeline.resources import instance_gpus, limits
 from ..pipeline.wiring import Wire, missing_sub_path, wire_of
-from .debug_port import check_debug_ports, with_debug_port
+from .debug_port import with_debug_port
 from .gpus import cpu_only_note
 from .sagemaker_job import JobContext, JobSpec, StepPaths, translate
 from .secrets import secret_env
@@ -85,7 +85,6 @@ def owner_label() -> str:
 def plan_run(
     pipeline: Pipeline, pipeline_file: Path, settings: RunSettings, run_id: str, run_dir: Path
 ) -> RunPlan:
-    check_debug_ports(pipeline, settings.debug_ports)
     steps: dict[str, PlannedStep] = {}
     owner = owner_label()
     for name in topological_order(pipeline.steps):
