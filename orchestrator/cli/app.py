@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 
 from .._version import __version__
-from ..engines.image_additions import read_additions
 from ..engines.image_build import RequestedMode, image_key
 from ..errors import CitError
 from ..run.settings import RUNNER_IMAGE
@@ -110,6 +109,8 @@ def image_build(
                     "--requirements replaces the shipped pins and --add/--add-requirements add "
                     "to them: use one or the other"
                 )
+            from ..engines.image_additions import read_additions  # deferred: only --add
+
             additions = read_additions(add or [], add_requirements or [])
             built = additions_builder(docker(), mode)(additions, tag)
             shown = markup_safe(built)

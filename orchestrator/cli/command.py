@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 from ..engines.base import Isolation
-from ..engines.image_additions import Additions, build_with_additions
 from ..engines.image_build import RequestedMode, build_runner_image
 from ..errors import CitError
 from ..report.formats import ReportFormat
@@ -28,6 +27,7 @@ from ..terminal_text import TerminalConsole, human_size, markup_safe, plain, pro
 if TYPE_CHECKING:
     from ..aws.s3 import Download
     from ..engines.docker_engine import DockerEngine
+    from ..engines.image_additions import Additions
     from ..report.config import ReportingConfig
     from ..report.model import Report
     from ..run.progress import ConsoleObserver
@@ -154,6 +154,8 @@ def additions_builder(
         console.print(plain(f"  {line}", "dim"), highlight=False)
 
     def build(additions: Additions, tag: str | None) -> str:
+        from ..engines.image_additions import build_with_additions  # deferred: only --add
+
         console.print(f"[bold]adding packages to {markup_safe(RUNNER_IMAGE)}[/]")
         return build_with_additions(
             engine.image_tools(),
