@@ -8,6 +8,7 @@ that started at another time, or when the machine has restarted since.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from pathlib import Path
@@ -67,6 +68,7 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+@functools.cache  # one boot per process: `cit history` asks once per run
 def boot_id() -> str | None:
     """The identity of this boot of the machine, where the system gives one (Linux)."""
     try:
