@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
@@ -51,8 +51,14 @@ def load_and_validate(path: Path, *, definition: DefinitionOptions | None = None
     return pipeline
 
 
-def required_images(pipeline: Pipeline, settings: RunSettings) -> list[str]:
-    return sorted({step.image or settings.image for step in pipeline.steps.values()})
+def required_images(steps: Iterable[Step], settings: RunSettings) -> list[str]:
+    return sorted({step.image or settings.image for step in steps})
+
+
+def steps_to_run(pipeline: Pipeline, settings: RunSettings) -> list[Step]:
+    """The steps that will start something: not those whose outputs are taken from an earlier
+    run (``--from``/``--only``), which need no image, GPU, wheel or secret of their own."""
+    return [step for name, step in pipeline.steps.items() if name not in settings.taken_steps]
 
 
 def ensure_images(
@@ -194,13 +200,13 @@ def prepare_run(
     return plan
 
 
-def with_step_wheels(settings: RunSettings, pipeline: Pipeline, engine: Engine) -> RunSettings:
+def with_step_wheels(settings: RunSettings, steps: Iterable[Step], engine: Engine) -> RunSettings:
     """The settings with the wheels of each training step's ``requirements.txt`` fetched on
     the host (progress where the engine shows its pulls); a host process needs none."""
     if engine.image_id(settings.image) == PROCESS_IMAGE_ID:
         return settings
     progress = getattr(engine, "pull_progress", None) or (lambda line: None)
-    wheels = fetch_step_wheels(pipeline.steps.values(), settings.image, progress)
+    wheels = fetch_step_wheels(steps, settings.image, progress)
     return replace(settings, step_wheels=wheels) if wheels else settings
 
 
@@ -259,20 +265,22 @@ def run_loaded(
     """Run an already validated pipeline: secrets, S3 inputs, images, leftover sweep, plan,
     execute. Secrets ``settings`` lack are read from the host environment first; ``run_id``
     names the run (a new id without it)."""
-    settings = with_host_secrets(settings or RunSettings(), pipeline.steps.values(), file)
+    settings = settings or RunSettings()
+    settings = with_host_secrets(settings, steps_to_run(pipeline, settings), file)
     check_debug_ports(pipeline, settings.debug_ports)  # before any download or build
     if s3_inputs(pipeline):
         pipeline = fetch_inputs(pipeline, fetch_s3 or s3_fetcher())
     settings = bounded_by_engine(settings, engine)
-    check_gpus(pipeline.steps.values(), settings, engine)
+    running = steps_to_run(pipeline, settings)
+    check_gpus(running, settings, engine)
     ensure_images(
-        required_images(pipeline, settings),
+        required_images(running, settings),
         engine,
         build_default,
-        pipeline.steps.values(),
+        running,
         source=pipeline.source_file or file,
     )
-    settings = with_step_wheels(settings, pipeline, engine)
+    settings = with_step_wheels(settings, running, engine)
     sweep_orphans(engine)
     plan = prepare_run(pipeline, file, settings, run_id)
     try:

@@ -197,3 +197,26 @@ def test_a_missing_run_to_reuse_is_exit_2(project: Path, monkeypatch: pytest.Mon
     done = cit(project, monkeypatch, Engines(), "--from", "train", "--reuse", "20990101-x")
     assert done.exit_code == 2
     assert "--reuse 20990101-x: no such run in" in done.output
+
+
+def test_a_step_taken_from_an_earlier_run_needs_no_image_of_its_own(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its image, GPUs, wheels and secrets are not asked for: it starts nothing."""
+    own = CHAIN.replace(
+        "script: scripts/prep.py", "script: scripts/prep.py\n    image: team/prep:1"
+    )
+    monkeypatch.setattr(cli, "connect", lambda: with_image(Engines()(), "team/prep:1"))
+    dag = write(project, "chain.yaml", own)
+    options = ["run", "--dag", str(dag), "--cit-dir", str(project / ".cit"), "-q", "--no-cache"]
+    assert runner.invoke(app, options).exit_code == 0
+    engines = Engines()  # the image is gone here: a pull would be refused
+    monkeypatch.setattr(cli, "connect", engines)
+    done = runner.invoke(app, [*options, "--from", "train"], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    assert engines.ran() == ["evaluate", "train"]
+
+
+def with_image(engine: FakeEngine, image: str) -> FakeEngine:
+    engine.images[image] = "sha256:prep"
+    return engine
