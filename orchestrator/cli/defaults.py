@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..engines.base import Isolation
 from ..errors import CitError, InputError
-from ..files import FieldError, describe_error
+from ..files import FieldError, describe_error, read_bytes
 from ..report.formats import ReportFormat
 
 if TYPE_CHECKING:
@@ -90,11 +90,9 @@ def find_config(start: Path | None = None) -> Path | None:
 
 def _cit_table(path: Path) -> dict[str, Any] | None:
     """The ``[tool.cit]`` table of a pyproject.toml, or None when it has none."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(PYPROJECT_LIMIT)
-    except OSError:
+    if not path.is_file():  # also a FIFO named so, which a read would wait on
         return None
+    raw = read_bytes(path, PYPROJECT_LIMIT)
     if PYPROJECT_TABLE.encode() not in raw:
         return None
     try:

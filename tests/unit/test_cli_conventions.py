@@ -504,3 +504,15 @@ def test_a_report_that_cannot_be_written_into_its_run_names_the_file_not_a_flag(
         raised.value
     )
     assert "--output" not in str(raised.value)
+
+
+def test_a_pyproject_that_is_a_fifo_or_too_large_never_hangs_or_misleads(tmp_path: Path) -> None:
+    from orchestrator.cli.defaults import PYPROJECT_LIMIT, find_config
+
+    (tmp_path / "a").mkdir()
+    os.mkfifo(tmp_path / "a" / "pyproject.toml")  # nobody writes to it: a read would wait
+    assert find_config(tmp_path / "a") is None
+    big = "[tool.cit]\n" + "# padding\n" * (PYPROJECT_LIMIT // 10 + 1)
+    (tmp_path / "pyproject.toml").write_text(big)
+    with pytest.raises(CitError, match="pyproject.toml: is larger than"):
+        find_config(tmp_path / "a")
