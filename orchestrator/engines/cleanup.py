@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-
 from .base import ContainerInfo, Engine
-from .owner import pid_alive
+from .owner import Owner, owner_alive
 from .spec import KEEP_LABEL, KEEP_ON_FAILURE, MANAGED_LABEL, OWNER_LABEL
 
 
@@ -15,9 +13,7 @@ def is_orphan(owner: str) -> bool:
     Containers of other machines sharing the engine are never judged from here.
     """
     host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    return not pid_alive(int(pid))
+    return pid.isdigit() and owner_alive(Owner(host=host, pid=int(pid))) is False
 
 
 def sweep_orphans(
