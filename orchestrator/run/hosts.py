@@ -44,8 +44,10 @@ def run_job(job: JobSpec, engine: Engine, on_log: LogSink, cancel: threading.Eve
     try:
         return group.run(cancel)
     finally:
-        for spec in job.containers:  # the network can go only once they are stopped
-            if not group.kept(spec):
+        # The network can go only once the containers are gone: each host removed its own
+        # as it ended (or kept it, stopped); these are the hosts that never got that far.
+        for spec in job.containers:
+            if host_of(spec) not in group.outcomes:
                 with contextlib.suppress(Exception):
                     engine.remove_container(spec.name)
         with contextlib.suppress(Exception):
@@ -89,11 +91,6 @@ class HostGroup:
                 if cancel.is_set():
                     self.stop.set()
         return self._decided()
-
-    def kept(self, spec: ContainerSpec) -> bool:
-        """Whether the engine kept this host's container (``--keep-on-failure``)."""
-        outcome = self.outcomes.get(host_of(spec))
-        return outcome is not None and outcome.kept
 
     def _run_host(self, spec: ContainerSpec) -> None:
         host = host_of(spec)
