@@ -238,7 +238,7 @@ def _link_tree(source: Path, target: Path, *, freeze: bool) -> dict[str, list[in
         for name in dirs:
             if os.path.islink(here / name):
                 raise OSError(f"{here / name} is a link")
-            (target / relative / name).mkdir()
+            _make_empty_folder(target / relative / name)
         for name in names:
             path = here / name
             info = os.lstat(path)
@@ -249,6 +249,16 @@ def _link_tree(source: Path, target: Path, *, freeze: bool) -> dict[str, list[in
             _link_or_copy(path, target / relative / name)
             files[(relative / name).as_posix()] = [info.st_size, info.st_mtime_ns]
     return files
+
+
+def _make_empty_folder(folder: Path) -> None:
+    """Make ``folder``, or take it as it is when it is already an empty folder (one the
+    step's container made when it was created ahead); never merge into one that holds anything."""
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        if os.path.islink(folder) or not folder.is_dir() or any(folder.iterdir()):
+            raise
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
