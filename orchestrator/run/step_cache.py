@@ -171,13 +171,16 @@ def cached_result(
 
 def taken_result(planned: PlannedStep, earlier: Path, started: float) -> StepResult:
     """The result of a step whose outputs are taken from its folder ``earlier`` in an earlier
-    run (``cit run --from/--only/--until``), linked into this run's folder."""
+    run (``cit run --from/--only/--until``), linked into this run's folder; ``cached_from``
+    names the run whose container made them (that run may itself have taken them)."""
     run_dir = earlier.parent.parent
     manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
     record = next(s for s in manifest["steps"] if s["name"] == planned.name)
     _link_tree(earlier / ENTRY_OUTPUTS, planned.paths.outputs_dir, freeze=True)
-    note = f"[cit] not run: outputs taken from run {run_dir.name} (not chosen to run)\n"
-    return reused_result(planned, record, run_dir.name, note, started)
+    origin = str(record.get("cached_from") or run_dir.name)  # where its container ran
+    via = "" if origin == run_dir.name else f", via run {run_dir.name}"
+    note = f"[cit] not run: outputs taken from run {origin} (not chosen to run{via})\n"
+    return reused_result(planned, record, origin, note, started)
 
 
 def reused_result(
