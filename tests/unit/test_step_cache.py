@@ -253,6 +253,15 @@ def test_oldest_entries_go_beyond_the_cap(project: Path) -> None:
     assert len(list(entries.glob(f"*/{ENTRY_FILE}"))) == 3
 
 
+def test_a_lowered_cap_applies_when_the_next_run_starts(project: Path) -> None:
+    run(project, engine())
+    entries = project / ".cit" / "cache" / ENTRIES
+    fake = engine()
+    run(project, fake, cache_max_bytes=0)
+    assert len(fake.specs) == 3, "entries over the cap are gone before the run looks for them"
+    assert [p for p in entries.iterdir() if not p.name.startswith(".")] == []
+
+
 def test_clear_cache_empties_it(project: Path) -> None:
     run(project, engine())
     removed, size = clear_cache(project / ".cit" / "cache")
