@@ -19,8 +19,8 @@ from ..container_files import regular_files
 from ..errors import CitError
 from ..pipeline.graph import ancestors, descendants
 from ..pipeline.model import Pipeline, SkippedStep, Step
-from .rundir import LATEST, MANIFEST
 from ..terminal_text import human_size
+from .rundir import LATEST, MANIFEST
 from .sagemaker_job import StepPaths
 
 
