@@ -91,6 +91,9 @@ class Execution:
     def execute(self, max_workers: int) -> RunResult:
         running: dict[Future[StepResult], str] = {}
         self.reserve.hold()
+        if self.cache is not None:
+            with contextlib.suppress(Exception):  # a cap lowered since the last run applies now
+                self.cache.evict()
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="cit-step") as pool:
             try:
                 self.save()

@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..container_files import regular_files
 from ..errors import CitError
 from ..pipeline.graph import ancestors, descendants
 from ..pipeline.model import Pipeline, SkippedStep, Step
+from ..terminal_text import human_size
 from .rundir import LATEST, MANIFEST
 from .sagemaker_job import StepPaths
 
@@ -110,10 +112,10 @@ def earlier_step(runs_dir: Path, pipeline: str, step: str, selection: StepSelect
             raise CitError(
                 f"--reuse {selection.reuse}: {problem}; choose '{step}' too, or another run"
             )
-        return folder / "steps" / step
+        return _unchanged_since(folder, step)
     for folder in sorted(_run_folders(runs_dir), key=_started_at, reverse=True):
         if _unusable(folder, pipeline, step) is None:
-            return folder / "steps" / step
+            return _unchanged_since(folder, step)
     raise CitError(
         f"{_option(selection)}: step '{step}' is needed, and no earlier run of '{pipeline}' in "
         f"{runs_dir} has its outputs (it must have succeeded); choose '{step}' too "
@@ -155,6 +157,31 @@ def _unusable(run_dir: Path, pipeline: str, step: str) -> str | None:
         if not paths.output(str(output.get("name"))).is_dir():
             return f"the outputs of step '{step}' in run {run_dir.name} are gone"
     return None
+
+
+def _unchanged_since(run_dir: Path, step: str) -> Path:
+    """The folder of ``step`` in ``run_dir`` when each of its outputs still holds the files
+    and bytes the run recorded; else a ``CitError`` naming the output that changed."""
+    manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    record = next(s for s in manifest["steps"] if s.get("name") == step)
+    paths = StepPaths(run_dir / "steps" / step)
+    for output in record.get("outputs", []):
+        recorded = (int(output.get("files", 0)), int(output.get("bytes", 0)))
+        found = regular_files(paths.output(str(output.get("name"))))
+        now = (len(found), sum(f.size for f in found))
+        if now != recorded:
+            raise CitError(
+                f"outputs of {step}.{output.get('name')} in run {run_dir.name} changed since it "
+                f"ran: {_amount(*recorded)} recorded, {_amount(*now)} now; rerun it or pick "
+                "another with --reuse"
+            )
+    return paths.root
+
+
+def _amount(files: int, size: int) -> str:
+    if files == 0:
+        return "0"
+    return f"{files} file{'' if files == 1 else 's'}, {human_size(size)}"
 
 
 def _standing_alone(step: Step) -> Step:

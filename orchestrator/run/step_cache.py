@@ -171,13 +171,16 @@ def cached_result(
 
 def taken_result(planned: PlannedStep, earlier: Path, started: float) -> StepResult:
     """The result of a step whose outputs are taken from its folder ``earlier`` in an earlier
-    run (``cit run --from/--only/--until``), linked into this run's folder."""
+    run (``cit run --from/--only/--until``), linked into this run's folder; ``cached_from``
+    names the run whose container made them (that run may itself have taken them)."""
     run_dir = earlier.parent.parent
     manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
     record = next(s for s in manifest["steps"] if s["name"] == planned.name)
     _link_tree(earlier / ENTRY_OUTPUTS, planned.paths.outputs_dir, freeze=True)
-    note = f"[cit] not run: outputs taken from run {run_dir.name} (not chosen to run)\n"
-    return reused_result(planned, record, run_dir.name, note, started)
+    origin = str(record.get("cached_from") or run_dir.name)  # where its container ran
+    via = "" if origin == run_dir.name else f", via run {run_dir.name}"
+    note = f"[cit] not run: outputs taken from run {origin} (not chosen to run{via})\n"
+    return reused_result(planned, record, origin, note, started)
 
 
 def reused_result(
@@ -238,7 +241,7 @@ def _link_tree(source: Path, target: Path, *, freeze: bool) -> dict[str, list[in
         for name in dirs:
             if os.path.islink(here / name):
                 raise OSError(f"{here / name} is a link")
-            (target / relative / name).mkdir()
+            _make_empty_folder(target / relative / name)
         for name in names:
             path = here / name
             info = os.lstat(path)
@@ -249,6 +252,16 @@ def _link_tree(source: Path, target: Path, *, freeze: bool) -> dict[str, list[in
             _link_or_copy(path, target / relative / name)
             files[(relative / name).as_posix()] = [info.st_size, info.st_mtime_ns]
     return files
+
+
+def _make_empty_folder(folder: Path) -> None:
+    """Make ``folder``, or take it as it is when it is already an empty folder (one the
+    step's container made when it was created ahead); never merge into one that holds anything."""
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        if os.path.islink(folder) or not folder.is_dir() or any(folder.iterdir()):
+            raise
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -99,7 +99,9 @@ def test_a_second_run_reuses_and_a_changed_script_reruns_its_part(
     *_, three = run_dirs(tmp_path / ".cit" / "runs")
     steps = steps_of(three)
     assert steps["make"]["cached_from"] == one.name
-    assert steps["tamper"]["cached_from"] is None and steps["report"]["cached_from"] is None
+    assert steps["tamper"]["cached_from"] is None
+    # tamper wrote the same bytes again, so report, below it, is still taken from the cache
+    assert steps["report"]["cached_from"] == one.name
     assert "changed script" in (three / "steps/tamper/log.txt").read_text()
 
     # the rerun step tried to change the reused output it was given: it could not
@@ -162,3 +164,24 @@ def test_only_runs_one_step_on_an_earlier_runs_outputs(
     outcome = (latest / "steps/tamper/outputs/result/outcome.txt").read_text()
     assert outcome.startswith("refused"), outcome
     assert (earlier / "steps/make/outputs/data/rows.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_steps_after_a_rerun_writing_the_same_bytes_come_from_the_cache(
+    engine: DockerEngine, runner_image: str, no_leftovers: None, tmp_path: Path
+) -> None:
+    """The next step's container is created while the first reruns; it is served from the
+    cache all the same, and its container goes."""
+    write_script(tmp_path, "p.yaml", PIPELINE)
+    for name, body in (("make.py", MAKE), ("tamper.py", TAMPER), ("report.py", REPORT)):
+        write_script(tmp_path, name, body)
+    assert cit_run(tmp_path).returncode == 0
+    write_script(tmp_path, "make.py", "# only a comment changed\n" + MAKE)
+    second = cit_run(tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    one, two = run_dirs(tmp_path / ".cit" / "runs")
+    steps = steps_of(two)
+    assert steps["make"]["cached_from"] is None
+    assert steps["tamper"]["cached_from"] == one.name
+    assert steps["report"]["cached_from"] == one.name
+    assert (two / "steps/tamper/outputs/result/outcome.txt").read_text().startswith("refused")
+    assert engine.list_containers({"cit.run-id": two.name}) == []

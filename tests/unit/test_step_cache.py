@@ -253,6 +253,15 @@ def test_oldest_entries_go_beyond_the_cap(project: Path) -> None:
     assert len(list(entries.glob(f"*/{ENTRY_FILE}"))) == 3
 
 
+def test_a_lowered_cap_applies_when_the_next_run_starts(project: Path) -> None:
+    run(project, engine())
+    entries = project / ".cit" / "cache" / ENTRIES
+    fake = engine()
+    run(project, fake, cache_max_bytes=0)
+    assert len(fake.specs) == 3, "entries over the cap are gone before the run looks for them"
+    assert [p for p in entries.iterdir() if not p.name.startswith(".")] == []
+
+
 def test_clear_cache_empties_it(project: Path) -> None:
     run(project, engine())
     removed, size = clear_cache(project / ".cit" / "cache")
@@ -349,3 +358,46 @@ def test_a_damaged_entry_is_dropped_and_the_step_runs(project: Path) -> None:
     result = run(project, fake)
     assert result.ok
     assert ran(fake) == ["evaluate", "prep", "train"]
+
+
+PAIR = """
+name: pair
+steps:
+  a:
+    kind: processing
+    script: scripts/prep.py
+    inputs: {raw: data}
+    outputs: [r]
+  b:
+    kind: processing
+    script: scripts/evaluate.py
+    inputs: {r: {step: a, output: r}}
+    outputs: [s]
+"""
+
+
+def test_a_step_created_ahead_is_still_served_from_the_cache(project: Path) -> None:
+    """Its container, created while its upstream reran, made its output folders; the cached
+    outputs go into them, and the container goes."""
+    write(project, "pair.yaml", PAIR)
+
+    def pair(seconds: float) -> FakeEngine:
+        return FakeEngine(
+            {
+                "a": FakeBehaviour(
+                    writes={"/opt/ml/processing/output/r/a.csv": "x\n1\n"}, seconds=seconds
+                ),
+                "b": FakeBehaviour(writes={"/opt/ml/processing/output/s/s.csv": "y\n2\n"}),
+            },
+            images={RUNNER_IMAGE: "sha256:runner"},
+        )
+
+    execute_pipeline(project / "pair.yaml", pair(0), settings=settings(project))
+    (project / "scripts" / "prep.py").write_text("print('refactored')\n")
+    fake = pair(1.0)
+    result = execute_pipeline(project / "pair.yaml", fake, settings=settings(project))
+    assert sorted(spec.labels["cit.step"] for spec in fake.specs) == ["a"]
+    assert result.step("b").cached_from is not None
+    assert fake.created, "b's container is created while a runs"
+    assert set(fake.created) <= set(fake.removed)
+    assert (Path(result.step("b").outputs[0].path) / "s.csv").read_text() == "y\n2\n"

@@ -220,3 +220,31 @@ def test_a_step_taken_from_an_earlier_run_needs_no_image_of_its_own(
 def with_image(engine: FakeEngine, image: str) -> FakeEngine:
     engine.images[image] = "sha256:prep"
     return engine
+
+
+def test_files_removed_since_are_exit_2(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    earlier = first_run(project, monkeypatch, Engines())
+    (project / ".cit" / "runs" / earlier / "steps" / "prep" / "outputs" / "out" / "a.csv").unlink()
+    done = cit(project, monkeypatch, Engines(), "--from", "train")
+    assert done.exit_code == 2, done.output
+    assert (
+        f"outputs of prep.out in run {earlier} changed since it ran: 1 file, 4 B recorded, 0 now;"
+        " rerun it or pick another with --reuse"
+    ) in done.output
+    assert "Traceback" not in done.output
+
+
+def test_cached_from_names_the_run_where_the_step_ran(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that only took a step's outputs is no place to send anyone looking for its run."""
+    origin = first_run(project, monkeypatch, Engines())
+    assert cit(project, monkeypatch, Engines(), "--from", "train").exit_code == 0
+    between = (project / ".cit" / "runs" / "latest").resolve().name
+    done = cit(project, monkeypatch, Engines(), "--from", "train")
+    assert done.exit_code == 0, done.output
+    assert manifest(project)["prep"]["cached_from"] == origin
+    done = cit(project, monkeypatch, Engines(), "--only", "evaluate", "--reuse", between)
+    assert done.exit_code == 0, done.output
+    steps = manifest(project)
+    assert steps["prep"]["cached_from"] == origin and steps["train"]["cached_from"] == between
