@@ -2,8 +2,8 @@
 
 Two steps with the same key see the same image, code, data, command, environment, limits and
 config files, so the outputs of one stand for the other's. What differs between runs only by
-name (the run id, the run directory) is written as a placeholder; a secret is there by name,
-never by value.
+name (the run id, the run directory) is written as a placeholder; a secret is there by its
+container variable and the host variable it comes from, never by value.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def key_material(
         "image": spec["image"],
         "image_id": image_id,
         "container": neutral(_container_fields(spec)),
-        "secrets": sorted(job.container.secret_env),
+        "secrets": sorted([name, host] for name, host in planned.step.secrets.items()),
         "mounts": mounts,
         "files": {neutral(str(path)): neutral(text) for path, text in sorted(job.files.items())},
         "copies": [[digest(source), neutral(str(target))] for source, target in job.copies],

@@ -1,9 +1,11 @@
 """Content digests of files and folders for the step cache, each file read once.
 
-A memo of (device, inode, size, mtime) → digest, kept in the cache folder between runs, spares
-re-reading an unchanged input: a big data file is hashed the first time a run needs it, and
-later runs only look at its metadata. Links are never followed: a link's digest is its target
-text, as a container that mounts the folder sees the link itself.
+A memo of (device, inode, size, mtime, ctime) → digest, kept in the cache folder between runs,
+spares re-reading an unchanged input: a big data file is hashed the first time a run needs it,
+and later runs only look at its metadata. The ctime is there because no user can set it back:
+an edit that keeps the size and restores the mtime (``touch -r``) still changes it. Links are
+never followed: a link's digest is its target text, as a container that mounts the folder sees
+the link itself.
 """
 
 from __future__ import annotations
@@ -69,13 +71,13 @@ class DigestMemo:
             return "link:" + os.readlink(path)
         if not stat.S_ISREG(info.st_mode):
             return f"special:{stat.S_IFMT(info.st_mode)}"
-        key = f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
+        key = f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
         with self._lock:
             known = self.known.get(key)
         if known is not None:
             return known
-        digest = _file_digest(path)
-        if time.time_ns() - info.st_mtime_ns > SETTLE_NS:
+        digest = file_digest(path)
+        if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > SETTLE_NS:
             with self._lock:
                 self.known[key] = digest
                 self.changed = True
@@ -92,7 +94,7 @@ class DigestMemo:
         self.changed = False
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
     """SHA-256 of a regular file, opened without following a link."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
     with os.fdopen(fd, "rb") as handle:

@@ -4,13 +4,17 @@
 The manifest records the spec with secrets' values masked and, for each secret, the host
 variable it came from: the values are read from the host environment again now, and one the
 host no longer has is left out (and said so). Every folder of the run directory it mounts must
-still be a real folder (a link a step wrote is never followed).
+still be a real folder (a link a step wrote is never followed). A writable folder holding a file
+shared with the step cache or another run (a hard link) is mounted read-only: the container
+runs as root, which a file's read-only mode does not stop, and a write there would change every
+run that shares it.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +79,9 @@ def shell_spec(
     step = _step(run, step_name)
     recorded = step.container
     mounts = _mounts(recorded.get("mounts") or [], run_dir.resolve(), run.run_id, step_name)
+    mounts, shared_notes = _shared_read_only(mounts, run_dir.resolve())
     secret_env, notes = _secrets(step, os.environ if environ is None else environ)
+    notes = shared_notes + notes
     line = list(command) or list(LOGIN_SHELL)
     spec = ContainerSpec(
         name=f"{recorded['name']}-shell-{secrets.token_hex(3)}",
@@ -150,6 +156,53 @@ def _still_there(source: Path, run_dir: Path) -> bool:
     except ValueError:
         return source.exists()
     return is_real_dir_inside(run_dir, inside.as_posix()) if inside.parts else True
+
+
+SHARED_SCAN_LIMIT = 100_000
+"""The most entries looked at under one mounted folder for files shared by hard link; a bigger
+folder is mounted read-only, as one whose files cannot all be checked."""
+
+
+def _shared_read_only(
+    mounts: tuple[Mount, ...], run_dir: Path
+) -> tuple[tuple[Mount, ...], list[str]]:
+    """``mounts`` with every writable folder of the run directory that holds a file shared by
+    hard link (with the step cache, another run) made read-only; a note for each."""
+    kept, notes = [], []
+    for mount in mounts:
+        if not mount.read_only and _inside(Path(mount.source), run_dir):
+            shares = _holds_shared_file(Path(mount.source))
+            if shares is not False:
+                mount = Mount(mount.source, mount.target, True)
+                why = "holds files shared with" if shares else "is too big to check for files of"
+                notes.append(
+                    f"{mount.target} is mounted read-only: it {why} the step cache or other "
+                    "runs; for writable outputs rerun the step with --no-cache, or copy them"
+                )
+        kept.append(mount)
+    return tuple(kept), notes
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _holds_shared_file(folder: Path) -> bool | None:
+    """Whether a file under ``folder`` has other hard links (links never followed); None when
+    the folder has more than ``SHARED_SCAN_LIMIT`` entries."""
+    pending, seen = [folder], 0
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                seen += 1
+                if seen > SHARED_SCAN_LIMIT:
+                    return None
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISDIR(info.st_mode):
+                    pending.append(Path(entry.path))
+                elif info.st_nlink > 1:
+                    return True
+    return False
 
 
 def _secrets(step: StepResult, environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:

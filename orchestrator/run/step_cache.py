@@ -2,8 +2,8 @@
 
 ``<cit dir>/cache/entries/<key>/`` holds a step's outputs as hard links to the files its run
 wrote (a copy where the file system has none) and ``entry.json``: the run they came from, each
-file's size and mtime, the captured schemas. An entry stands alone, so deleting old runs loses
-nothing; a file cached is made read-only, and reaches a later run as another hard link that
+file's size, times and digest, the captured schemas. An entry stands alone, so deleting old runs
+loses nothing; a file cached is made read-only, and reaches a later run as another hard link that
 its steps mount read-only, so no step can change what the cache holds. The oldest-used
 entries go once the cache outgrows its cap.
 """
@@ -25,7 +25,7 @@ from typing import Any
 from ..engines.base import Engine
 from ..files import write_json_atomic
 from .cache_key import key_material, step_key
-from .digests import MEMO_FILE, DigestMemo
+from .digests import MEMO_FILE, DigestMemo, file_digest
 from .plan import PlannedStep, RunPlan
 from .results import OutputSummary, Status, StepResult
 from .rundir import MANIFEST
@@ -125,7 +125,7 @@ class StepCache:
                 "step": planned.name,
                 "run_id": run_id,
                 "created_at": time.time(),
-                "bytes": sum(size for size, _ in files.values()),
+                "bytes": sum(int(stamp[0]) for stamp in files.values()),
                 "files": files,
                 "image_id": result.image_id,
                 "message": result.message,
@@ -228,12 +228,12 @@ def _relative_output(output: OutputSummary) -> dict[str, Any]:
     return data
 
 
-def _link_tree(source: Path, target: Path, *, freeze: bool) -> dict[str, list[int]]:
+def _link_tree(source: Path, target: Path, *, freeze: bool) -> dict[str, list[int | str]]:
     """Hard-link every regular file under ``source`` into ``target`` (copy where links fail),
-    folders made anew; ``freeze`` makes each file read-only first. Returns each file's
-    ``[size, mtime_ns]`` by its path under ``source``. Anything but folders and regular files
+    folders made anew; ``freeze`` makes each file read-only first and returns each file's
+    ``_stamp`` by its path under ``source``. Anything but folders and regular files
     (a link the container made) refuses the whole tree: ``OSError``."""
-    files: dict[str, list[int]] = {}
+    files: dict[str, list[int | str]] = {}
     target.mkdir(parents=True, exist_ok=True)
     for folder, dirs, names in os.walk(source, followlinks=False):
         here = Path(folder)
@@ -250,7 +250,8 @@ def _link_tree(source: Path, target: Path, *, freeze: bool) -> dict[str, list[in
             if freeze:
                 os.chmod(path, stat.S_IMODE(info.st_mode) & READ_ONLY, follow_symlinks=False)
             _link_or_copy(path, target / relative / name)
-            files[(relative / name).as_posix()] = [info.st_size, info.st_mtime_ns]
+            if freeze:
+                files[(relative / name).as_posix()] = _stamp(target / relative / name)
     return files
 
 
@@ -276,17 +277,33 @@ def _link_outputs(entry_outputs: Path, outputs_dir: Path) -> None:
     _link_tree(entry_outputs, outputs_dir, freeze=False)
 
 
+def _stamp(path: Path) -> list[int | str]:
+    """What ``_unchanged`` checks a cached file by: ``[size, mtime_ns, ctime_ns, sha256]``."""
+    info = os.lstat(path)
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, file_digest(path)]
+
+
 def _unchanged(outputs: Path, entry: dict[str, Any]) -> bool:
-    """Every file the entry recorded is there, a regular file of its size and mtime."""
+    """Every file the entry recorded is there, a regular file of its size and mtime, and of
+    its ctime or else (its links were counted anew: a run linked or deleted it) its content.
+    The ctime, which no user can set back, catches an edit that restored size and mtime; an
+    entry recorded without one counts as changed."""
     files = entry.get("files")
     if not isinstance(files, dict):
         return False
-    for relative, (size, mtime_ns) in files.items():
-        try:
-            info = os.lstat(outputs / relative)
-        except OSError:
+    for relative, stamp in files.items():
+        if not isinstance(stamp, list) or len(stamp) != 4:
             return False
-        if not stat.S_ISREG(info.st_mode) or (info.st_size, info.st_mtime_ns) != (size, mtime_ns):
+        size, mtime_ns, ctime_ns, digest = stamp
+        path = outputs / relative
+        try:
+            info = os.lstat(path)
+            same = (info.st_size, info.st_mtime_ns) == (size, mtime_ns)
+            if not stat.S_ISREG(info.st_mode) or not same:
+                return False
+            if info.st_ctime_ns != ctime_ns and file_digest(path) != digest:
+                return False
+        except OSError:
             return False
     return True
 

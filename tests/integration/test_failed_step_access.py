@@ -5,6 +5,7 @@ the host's loopback."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from orchestrator.engines.cleanup import sweep_orphans
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.engines.spec import KEEP_LABEL, PIPELINE_LABEL, RUN_LABEL, STEP_LABEL
 
+from ..runs import run_dirs
 from .conftest import the_run, write_script
 
 PIPELINE = """
@@ -175,3 +177,33 @@ def answer(port: int) -> bytes:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+CACHED = """
+name: cached-{suffix}
+steps:
+  prep: {{kind: processing, script: prep.py, outputs: [out]}}
+"""
+
+
+def test_the_shell_cannot_change_what_the_step_cache_shares(
+    runner_image: str, no_leftovers: None, tmp_path: Path
+) -> None:
+    """The shell runs as root, which the cached file's read-only mode does not stop: its
+    output folder is mounted read-only instead, and the cache and the later run keep their
+    bytes."""
+    write_script(tmp_path, "prep.py", PREP)
+    write_script(tmp_path, "pipeline.yaml", CACHED.format(suffix=tmp_path.name[-8:]))
+    for _ in range(2):
+        assert cit("run", "--dag", "pipeline.yaml", "--quiet", cwd=tmp_path).returncode == 0
+    first, second = run_dirs(tmp_path / ".cit" / "runs")
+    manifest = json.loads((second / "manifest.json").read_text())
+    assert manifest["steps"][0]["cached_from"] == first.name
+    poison = "echo POISON >> /opt/ml/processing/output/out/rows.csv"
+    shell = cit("shell", first.name, "prep", "--", "sh", "-c", poison, cwd=tmp_path)
+    assert shell.returncode != 0
+    assert "Read-only file system" in shell.stderr
+    assert "mounted read-only" in shell.stdout + shell.stderr
+    [cached] = (tmp_path / ".cit" / "cache" / "entries").glob("*/outputs/out/rows.csv")
+    for rows in (cached, second / "steps/prep/outputs/out/rows.csv"):
+        assert rows.read_text() == "a,b\n1,2\n"

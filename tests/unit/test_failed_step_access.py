@@ -322,3 +322,29 @@ def test_a_step_taken_from_the_step_cache_is_opened_where_it_ran(project: Path) 
     with pytest.raises(RunDirectoryError, match=f"cit shell {first.name} prep$"):
         shell_spec(second, "prep", ["true"], {"CIT_UNIT_TOKEN": TOKEN})
     assert shell_spec(first, "prep", ["true"], {"CIT_UNIT_TOKEN": TOKEN}).spec.mounts
+
+
+def test_output_folders_shared_with_the_step_cache_are_mounted_read_only(project: Path) -> None:
+    """The shell's container runs as root, which a cached file's read-only mode does not stop:
+    a folder holding a file shared with the cache (and with every run that reused it) is
+    mounted read-only, and the shell says so."""
+    behaviour = FakeBehaviour(writes={"/opt/ml/processing/output/out/a.csv": "x\n1\n"})
+    first_dir, _ = run(project, engine(prep=behaviour), step_cache=True)
+    _, second = run(project, engine(), step_cache=True)
+    assert second["prep"].cached_from == first_dir.name
+    shell = shell_spec(first_dir, "prep", ["true"], {"CIT_UNIT_TOKEN": TOKEN})
+    out = next(m for m in shell.spec.mounts if m.target == "/opt/ml/processing/output/out")
+    assert out.read_only
+    assert any(
+        "/opt/ml/processing/output/out is mounted read-only" in note and "--no-cache" in note
+        for note in shell.notes
+    )
+    assert sum("mounted read-only" in note for note in shell.notes) == 1
+
+
+def test_output_folders_no_other_run_shares_stay_writable(project: Path) -> None:
+    behaviour = FakeBehaviour(writes={"/opt/ml/processing/output/out/a.csv": "x\n1\n"})
+    run_dir, _ = run(project, engine(prep=behaviour))
+    shell = shell_spec(run_dir, "prep", ["true"], {"CIT_UNIT_TOKEN": TOKEN})
+    out = next(m for m in shell.spec.mounts if m.target == "/opt/ml/processing/output/out")
+    assert not out.read_only and shell.notes == []
