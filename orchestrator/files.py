@@ -566,6 +566,19 @@ def _flattened(annotation: Any) -> set[Any]:
     return {annotation}
 
 
+class NulFreeRecord(BaseModel):
+    """A record whose values reach a container (paths, variables, arguments): a NUL anywhere
+    in it is refused when it is read, not when the container is created."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        found = nul_in(data)
+        if found is not None:
+            raise FieldError(found, NUL_MESSAGE)
+        return data
+
+
 class InputRecord(BaseModel):
     """A record read from a user's file: a boolean given for a number is refused (``true``
     must not become a 1-second timeout)."""

@@ -26,12 +26,11 @@ from ..aws.s3_uris import is_s3_text, s3_uri
 from ..data.contracts import ScriptContract, load_contract
 from ..files import (
     DICT_KEY,
-    NUL_MESSAGE,
     FieldError,
     InputRecord,
+    NulFreeRecord,
     describe_error,
     kind_of,
-    nul_in,
     quoted,
     scalar_text,
     unknown_field,
@@ -307,7 +306,7 @@ def _misplaced_field(kind: StepKind, given: set[str]) -> str | None:
     )
 
 
-class Step(_Frozen):
+class Step(_Frozen, NulFreeRecord):
     """One SageMaker step: a processing or training container, or a condition or fail step
     (no container: cit evaluates them)."""
 
@@ -344,16 +343,6 @@ class Step(_Frozen):
     else_steps: list[str] = Field(default_factory=list)
     error_message: str | None = None
     """Fail: the message the run fails with."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul_characters(cls, data: Any) -> Any:
-        """A NUL cannot reach a container (a path, a variable, an argument): refused here, not
-        when the container is created."""
-        found = nul_in(data)
-        if found is not None:
-            raise FieldError(found, NUL_MESSAGE)
-        return data
 
     @field_validator("timeout_seconds")
     @classmethod

@@ -77,12 +77,11 @@ from ..data.synthetic import MAX_ROWS
 from ..errors import InputError
 from ..files import (
     DICT_KEY,
-    NUL_MESSAGE,
     FieldError,
+    NulFreeRecord,
     StrictRecord,
     describe_error,
     load_data_file,
-    nul_in,
     quoted,
     reject_unknown,
     scalar_text,
@@ -249,7 +248,7 @@ class ExpectedBehavior(StrictRecord):
     max_execution_time_seconds: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
 
-class TestCase(StrictRecord):
+class TestCase(StrictRecord, NulFreeRecord):
     """One run of a script with its inputs, and what that run must show."""
 
     __test__: ClassVar[bool] = False
@@ -273,14 +272,6 @@ class TestCase(StrictRecord):
     _source: str | None = PrivateAttr(default=None)
     """Output name -> the schema its data must pass; ``ALL_OUTPUTS`` for every output that
     holds data. Written as one schema file (every output) or a mapping output -> file."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nul_characters(cls, data: Any) -> Any:
-        found = nul_in(data)
-        if found is not None:
-            raise FieldError(found, NUL_MESSAGE)
-        return data
 
     @field_validator("name")
     @classmethod
