@@ -43,8 +43,9 @@ def execute(
     With ``cache``, a step whose key is unchanged takes its cached outputs instead of running,
     and what passes is kept. A step in ``taken`` takes the outputs of its folder there (in an
     earlier run) and never runs."""
-    run = Execution(plan, engine, observer or NullObserver(), cancel or threading.Event(), cache)
-    run.taken = dict(taken or {})
+    run = Execution(
+        plan, engine, observer or NullObserver(), cancel or threading.Event(), cache, taken
+    )
     return run.execute(max(1, max_workers))
 
 
@@ -58,13 +59,14 @@ class Execution:
         observer: RunObserver,
         cancel: threading.Event,
         cache: StepCache | None = None,
+        taken: Mapping[str, Path] | None = None,
     ) -> None:
         self.plan = plan
         self.engine = engine
         self.observer = observer
         self.cancel = cancel
         self.cache = cache
-        self.taken: dict[str, Path] = {}
+        self.taken = dict(taken or {})
         """Steps whose outputs come from their folder in an earlier run."""
         self.created_ahead: set[str] = set()
         self.launched: set[str] = set()
