@@ -389,8 +389,13 @@ def _duration(run: RunRecord) -> str:
 
 
 def _step_phrases(run: RunRecord) -> list[list[str]]:
-    """Each step with its duration, and what broke: a name never apart from its duration."""
-    steps = [f"{n} {d:.1f}s" for n, d in run.steps.items() if d is not None]
+    """Each step with its duration (or ``cached``), and what broke: a name never apart from
+    its duration."""
+    steps = [
+        f"{n} cached" if n in run.cached else f"{n} {d:.1f}s"
+        for n, d in run.steps.items()
+        if d is not None
+    ]
     lines = [_comma_separated(steps)] if steps else []
     if run.failed:
         lines.append(["broke:", *_comma_separated(run.failed)])

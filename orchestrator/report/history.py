@@ -37,6 +37,8 @@ class RunRecord(BaseModel):
     duration_seconds: float | None = None
     steps: dict[str, float | None] = Field(default_factory=dict)
     """Each step's duration (pipeline runs)."""
+    cached: list[str] = Field(default_factory=list)
+    """Steps whose outputs were taken from the step cache or an earlier run, not run."""
     failed: list[str] = Field(default_factory=list)
     """Steps or cases that did not pass."""
     parts: list[str] = Field(default_factory=list)
@@ -72,6 +74,8 @@ def _pipeline_record(folder: Path, run: RunResult) -> RunRecord:
     path = folder / REPORT_FILE
     report = load_report(path) if path.is_file() else None
     duration = run.finished_at - run.started_at if run.finished_at else None
+    if report is not None:  # the steps and what was checked after them
+        duration = report.duration_seconds
     return RunRecord(
         run_id=run.run_id,
         run_dir=str(folder),
@@ -82,6 +86,7 @@ def _pipeline_record(folder: Path, run: RunResult) -> RunRecord:
         started_at=run.started_at,
         duration_seconds=round(duration, 3) if duration is not None else None,
         steps={s.name: s.duration_seconds for s in run.steps},
+        cached=[s.name for s in run.steps if s.cached_from is not None],
         failed=_not_passed(report) if report else _broken_steps(run),
     )
 

@@ -347,6 +347,15 @@ def test_a_cached_step_shows_as_cached_in_every_view(project: Path) -> None:
     assert shown.count("│ cached ") == 3
     assert f"outputs are those of run {earlier}): prep, train, evaluate" in shown
     assert "step prep cached in" in step_line(second.run.step("prep")).plain
+    from orchestrator.report.console import history_table
+    from orchestrator.report.history import list_runs
+
+    newest, older = list_runs(project / ".cit" / "runs")
+    assert newest.cached == ["prep", "train", "evaluate"] and older.cached == []
+    assert newest.duration_seconds == report["duration_seconds"]  # the checks count too
+    console = Console(width=200, record=True)
+    console.print(history_table([newest]))
+    assert "prep cached, train cached, evaluate cached" in console.export_text()
 
 
 def test_a_damaged_entry_is_dropped_and_the_step_runs(project: Path) -> None:
