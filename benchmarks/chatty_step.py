@@ -38,6 +38,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench_common import BenchmarkError, SetupError, cit_command
+
 CODE_DIR = "/opt/ml/processing/input/code"
 SCRIPT_NAME = "chatty.py"
 STEP = "talk"
@@ -55,14 +57,6 @@ sys.stdout.buffer.flush()
 '''
 MODES = ("docker run", "cit --quiet", "cit (pipe)", "cit (terminal)")
 TERMINAL_SIZE = (40, 120)  # rows, columns
-
-
-class BenchmarkError(Exception):
-    """A run failed."""
-
-
-class SetupError(BenchmarkError):
-    """The benchmark cannot start: no docker, no image, no cit."""
 
 
 @dataclass(frozen=True)
@@ -85,17 +79,6 @@ def write_workspace(root: Path, mib: int) -> Path:
         encoding="utf-8",
     )
     return dag
-
-
-def cit_command() -> list[str]:
-    """The installed ``cit`` console script, beside this interpreter."""
-    beside = Path(sys.executable).parent / "cit"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return [str(beside)]
-    found = shutil.which("cit")
-    if found is None:
-        raise SetupError("no 'cit' command found; install the project (pip install -e .)")
-    return [found]
 
 
 def run_docker(image: str, root: Path, mib: int) -> Timing:

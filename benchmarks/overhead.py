@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench_common import BenchmarkError, SetupError, cit_command
+
 CODE_DIR = "/opt/ml/processing/input/code"
 INPUT_DIR = "/opt/ml/processing/input"
 OUTPUT_DIR = "/opt/ml/processing/output"
@@ -59,14 +61,6 @@ target = pathlib.Path("{OUTPUT_DIR}/{OUTPUT_NAME}")
 target.mkdir(parents=True, exist_ok=True)
 (target / "{RESULT_FILE}").write_text(f"step {{sys.argv[1:]}} read {{seen}} bytes\\n")
 '''
-
-
-class BenchmarkError(Exception):
-    """A run failed."""
-
-
-class SetupError(BenchmarkError):
-    """The benchmark cannot start: no docker, no image, no cit."""
 
 
 @dataclass(frozen=True)
@@ -182,17 +176,6 @@ def write_workspace(root: Path, steps: int, pipeline: str) -> Path:
     dag = root / "chain.yaml"
     dag.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return dag
-
-
-def cit_command() -> list[str]:
-    """The installed ``cit`` console script, beside this interpreter (skips pyenv-style shims)."""
-    beside = Path(sys.executable).parent / "cit"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return [str(beside)]
-    found = shutil.which("cit")
-    if found is None:
-        raise SetupError("no 'cit' command found; install the project (pip install -e .)")
-    return [found]
 
 
 def engine_times(label: str, since: float) -> EngineTimes | None:

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench_common import SetupError, cit_command
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DAG = REPO / "examples" / "tabular" / "pipeline.py"
 DEFAULT_IMAGE = "cit-runner:0.1.0"
@@ -68,20 +70,9 @@ class Timed:
         return len(self.manifest["steps"])
 
 
-def cit_command() -> list[str]:
-    """The ``cit`` console script beside this interpreter (no pyenv-style shim counted)."""
-    beside = Path(sys.executable).parent / "cit"
-    if beside.is_file():
-        return [str(beside)]
-    found = shutil.which("cit")
-    if found is None:
-        raise SystemExit("no 'cit' command found; install the project (pip install -e .)")
-    return [found]
-
-
-def timed_run(dag: Path, cit_dir: Path) -> Timed:
+def timed_run(cit: list[str], dag: Path, cit_dir: Path) -> Timed:
     """``cit run`` once; its manifest is the newest run's."""
-    command = [*cit_command(), "run", "--dag", str(dag), "--quiet", "--cit-dir", str(cit_dir)]
+    command = [*cit, "run", "--dag", str(dag), "--quiet", "--cit-dir", str(cit_dir)]
     launched = time.time()
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -110,14 +101,19 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("docker") is None:
         print("needs the docker CLI and a running engine", file=sys.stderr)
         return 2
+    try:
+        cit = cit_command()
+    except SetupError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     print(f"{platform.platform()}, Python {platform.python_version()}, {args.dag}")
     firsts, seconds, dockers = [], [], []
     ok = True
     for number in range(1, args.rounds + 1):
         with tempfile.TemporaryDirectory(prefix="cit-step-cache-") as folder:
             cit_dir = Path(folder) / ".cit"
-            first = timed_run(args.dag, cit_dir)
-            second = timed_run(args.dag, cit_dir)
+            first = timed_run(cit, args.dag, cit_dir)
+            second = timed_run(cit, args.dag, cit_dir)
         plain = docker_true(args.image)
         ok = ok and second.cached == second.step_count and first.cached == 0
         firsts.append(first)
