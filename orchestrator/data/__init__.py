@@ -3,6 +3,7 @@
 ``profiles`` what was captured of an output; ``tables`` which files are tables; ``schemas`` and
 ``contracts`` what a script promises; ``compatibility`` captured data against a schema;
 ``capture`` profiling an output; ``quality``/``quality_checks`` data-quality checks;
+``arrow_literals`` the Arrow values checks compare with, made without pyarrow's pandas import;
 ``snapshots`` golden schemas; ``synthetic`` generated test data; ``metrics`` a step's metrics
 file and the bounds written on them.
 """

@@ -57,6 +57,7 @@ from typing import Any, TypeVar
 
 from ..container_files import is_real_dir, is_regular_file, open_regular, walk
 from ..files import first_line, write_json_atomic
+from . import arrow_literals as literals
 from .profiles import ArtifactProfile, ColumnProfile, DatasetProfile, OutputProfile, Scalar
 from .tables import JSON_ARRAY_LIMIT, decompressed, table_of
 
@@ -366,11 +367,11 @@ def _count_window(window: memoryview, crlf: bool) -> tuple[int, int, bytes]:
     pa, pc = _pyarrow(), _pyarrow("compute")
     size = len(window) - 2
     data = pa.Array.from_buffers(pa.uint8(), len(window), [None, pa.py_buffer(window)])
-    newline = pc.equal(data, pa.scalar(ord("\n"), pa.uint8()))
+    newline = pc.equal(data, literals.byte_scalar(ord("\n")))
     ends = newline.slice(2)
     after_break = newline.slice(1, size)
     if crlf:
-        cr = pc.equal(data.slice(1, size), pa.scalar(ord("\r"), pa.uint8()))
+        cr = pc.equal(data.slice(1, size), literals.byte_scalar(ord("\r")))
         after_break = pc.or_(after_break, pc.and_(cr, newline.slice(0, size)))
     empty = pc.and_(ends, after_break)
     return int(ends.true_count), int(empty.true_count), bytes(window[-1:])

@@ -30,6 +30,7 @@ from pydantic import (
 
 from ..files import FieldError, InputRecord, first_line
 from ..issues import Severity
+from . import arrow_literals as literals
 from .profiles import Distribution, Scalar
 
 PREDICTION_COLUMNS = ("probability", "prediction")
@@ -406,14 +407,14 @@ class UniqueKey(CheckSpec):
         names = ctx.columns(self.columns)
         pa = _pa()
         keys = ctx.table.select(names).append_column(
-            "__row", pa.array(range(ctx.table.num_rows), pa.int64())
+            "__row", literals.integers(range(ctx.table.num_rows))
         )
         try:
             groups = keys.group_by(names).aggregate([("__row", "count"), ("__row", "list")])
         except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as exc:
             problem = f"cannot group by {', '.join(names)}: {first_line(exc)}"
             raise CheckUnavailable(problem) from None
-        repeated = groups.filter(pc().greater(groups["__row_count"], 1))
+        repeated = groups.filter(pc().greater(groups["__row_count"], literals.integer_scalar(1)))
         rows = pc().list_flatten(repeated["__row_list"]).combine_chunks()
         failing = pc().take(rows, pc().sort_indices(rows)) if len(rows) else rows
         keys_repeated = plural(repeated.num_rows, "key")
@@ -700,7 +701,10 @@ def numeric_shares(
     edges = sorted(set(quantiles.to_pylist()))
 
     def shares(values: Any) -> list[float]:
-        at_most = [int(pc().sum(pc().less_equal(values, edge)).as_py() or 0) for edge in edges]
+        at_most = [
+            int(pc().sum(pc().less_equal(values, literals.float_scalar(edge))).as_py() or 0)
+            for edge in edges
+        ]
         counts = [b - a for a, b in zip([0, *at_most], [*at_most, len(values)], strict=True)]
         return [count / len(values) for count in counts]
 
@@ -747,13 +751,19 @@ def ks_statistic(actual: Any, expected: Any) -> float:
     pa = _pa()
     values = pa.concat_arrays([actual.combine_chunks(), expected.combine_chunks()])
     steps = pa.concat_arrays(
-        [pa.repeat(1 / len(actual), len(actual)), pa.repeat(-1 / len(expected), len(expected))]
+        [
+            literals.floats([1 / len(actual)] * len(actual)),
+            literals.floats([-1 / len(expected)] * len(expected)),
+        ]
     )
     order = pc().sort_indices(values)
     values, steps = pc().take(values, order), pc().take(steps, order)
     distance = pc().cumulative_sum(steps)
     last_of_value = pa.concat_arrays(
-        [pc().not_equal(values.slice(0, len(values) - 1), values.slice(1)), pa.array([True])]
+        [
+            pc().not_equal(values.slice(0, len(values) - 1), values.slice(1)),
+            literals.booleans([True]),
+        ]
     )
     return float(pc().max(pc().abs(distance.filter(last_of_value))).as_py())
 
@@ -790,18 +800,17 @@ def numeric(column: Any, name: str) -> Any:
 
 def outside(values: Any, low: float | None, high: float | None) -> Any:
     """True where a value is below ``low`` or above ``high``; nulls and NaN are not."""
-    pa = _pa()
-    mask = pa.repeat(False, len(values))
+    mask = literals.all_false(len(values))
     if low is not None:
-        mask = pc().or_(mask, pc().less(values, low))
+        mask = pc().or_(mask, pc().less(values, literals.float_scalar(low)))
     if high is not None:
-        mask = pc().or_(mask, pc().greater(values, high))
-    return pc().fill_null(mask, False)
+        mask = pc().or_(mask, pc().greater(values, literals.float_scalar(high)))
+    return pc().fill_null(mask, literals.booleans([False])[0])
 
 
 def any_of(masks: Iterable[Any], rows: int) -> Any:
     """True where any of ``masks`` is (all False without masks)."""
-    combined = _pa().repeat(False, rows)
+    combined = literals.all_false(rows)
     for mask in masks:
         combined = pc().or_(combined, mask)
     return combined
