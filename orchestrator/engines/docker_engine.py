@@ -1,4 +1,8 @@
-"""The Docker engine: the only module that imports ``docker``."""
+"""The Docker engine: the only module that imports ``docker``.
+
+The SDK is imported when first used (see ``engine_queries``): on a local engine, a run whose
+steps all come from the step cache only asks questions, and never needs it.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,16 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-import docker
-import docker.errors
-import docker.types
-import requests.exceptions
-
 from ..aws.ecr import ecr_login
 from ..errors import EngineUnavailable, ImageBuildError, ImageError, PullError
 from .base import ENGINE_LOST, ContainerInfo, ContainerOutcome, Engine, LogSink, to_keep
+from .engine_queries import EngineQueries, EngineRefused, Filters, SocketQueries, local_socket
 from .image_build import OnLine, split_ref
 from .image_pull import PULL_TIMEOUT_ENV, PullProgress, pull_failure, pull_timeout
 from .log_lines import LineSplitter
@@ -53,24 +53,62 @@ CDI_GPU_PREFIX = "nvidia.com/gpu="
 LOOPBACK = "127.0.0.1"
 
 
+if TYPE_CHECKING:
+    import docker.types
+
+
+def _sdk() -> Any:
+    """The docker SDK, imported on first use."""
+    import docker
+    import docker.errors
+    import docker.types
+
+    return docker
+
+
+def _sdk_failures() -> tuple[type[Exception], ...]:
+    """What an SDK call raises when it fails: the engine's error answers and lost connections."""
+    import requests.exceptions
+
+    return (_sdk().errors.DockerException, requests.exceptions.RequestException)
+
+
 def connect(timeout_seconds: float = 60.0) -> DockerEngine:
-    """A client for the engine named by the environment (DOCKER_HOST or the default socket)."""
+    """The engine named by the environment (DOCKER_HOST or the default socket), answering."""
+    path = local_socket(os.environ)
+    if path is not None:
+        queries = SocketQueries(path, timeout_seconds)
+        try:
+            queries.ping()
+        except EngineUnavailable as exc:
+            raise EngineUnavailable(f"{exc}; {START_HINT}") from None
+        return DockerEngine(lambda: _sdk_client(timeout_seconds), queries)
+    return DockerEngine.of_client(_sdk_client(timeout_seconds))
+
+
+def _sdk_client(timeout_seconds: float) -> Any:
     try:
-        client = docker.from_env(timeout=int(timeout_seconds))
+        client = _sdk().from_env(timeout=int(timeout_seconds))
         client.ping()
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+    except _sdk_failures() as exc:
         where = os.environ.get("DOCKER_HOST", "the default socket")
         raise EngineUnavailable(
             f"no Docker engine answers at {where} ({_short(exc)}); {START_HINT}"
         ) from None
-    return DockerEngine(client)
+    return client
 
 
 class DockerEngine:
-    """Runs container specs with the Docker SDK's low-level API (one HTTP call per action)."""
+    """Runs container specs with the Docker SDK's low-level API (one HTTP call per action);
+    asks its questions through ``queries``."""
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
+    def __init__(self, make_client: Callable[[], Any], queries: EngineQueries) -> None:
+        """``make_client`` makes the SDK's client the first time it is needed."""
+        self._make_client = make_client
+        self._client: Any = None
+        self._client_lock = threading.Lock()
+        self.queries = queries
+        self._info: dict[str, Any] | None = None
         self._removals = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cit-remove")
         self._pending: list[Future[None]] = []
         self._created: dict[str, str] = {}
@@ -78,6 +116,25 @@ class DockerEngine:
         self.pull_progress: OnLine | None = None
         """Where ``pull`` tells its progress, a line at a time (nowhere when None)."""
         self._gpu_driver: GpuDriver | None = None
+
+    @classmethod
+    def of_client(cls, client: Any) -> DockerEngine:
+        """An engine reached through ``client``, the SDK's, for actions and questions alike."""
+        return cls(lambda: client, SdkQueries(client))
+
+    @property
+    def client(self) -> Any:
+        """The docker SDK's client, made (and the SDK imported) on first use."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
+
+    def info(self) -> dict[str, Any]:
+        """``docker info``, asked once."""
+        if self._info is None:
+            self._info = self.queries.info()
+        return self._info
 
     def create(self, spec: ContainerSpec) -> None:
         """Create the container ahead of time; ``run`` then only has to start it."""
@@ -94,8 +151,7 @@ class DockerEngine:
     def gpu_driver(self) -> GpuDriver | None:
         """How this engine gives GPUs, asked once: the NVIDIA runtime, CDI devices, or none."""
         if self._gpu_driver is None:
-            with engine_errors():
-                self._gpu_driver = gpu_driver_of(self.client.info())
+            self._gpu_driver = gpu_driver_of(self.info())
         return self._gpu_driver
 
     def has_gpus(self) -> bool:
@@ -111,13 +167,11 @@ class DockerEngine:
         try:
             with engine_errors():
                 self.client.api.remove_network(name)
-        except docker.errors.NotFound:
+        except _sdk().errors.NotFound:
             return
 
     def list_networks(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
-        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
-        with engine_errors():
-            found = self.client.api.networks(filters=filters)
+        found = self.queries.networks(label_filters(labels))
         return [ContainerInfo(n["Name"], dict(n.get("Labels") or {}), "") for n in found]
 
     def run(
@@ -128,7 +182,7 @@ class DockerEngine:
             created = self._created.pop(spec.name, None)
         try:
             container_id = created or self._create(spec)
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        except _sdk_failures() as exc:
             return ContainerOutcome(None, started, time.time(), error=_short(exc))
         try:
             outcome = self._run_created(container_id, spec, on_log, cancel, started)
@@ -157,7 +211,7 @@ class DockerEngine:
             )
             api.start(container_id)
             started = time.time()
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        except _sdk_failures() as exc:
             return ContainerOutcome(None, started, time.time(), error=_short(exc))
         logs = LogPump(output, on_log)
         logs.start()
@@ -201,12 +255,10 @@ class DockerEngine:
 
     def image_id(self, ref: str) -> str | None:
         try:
-            with engine_errors():
-                return str(self.client.api.inspect_image(ref)["Id"])
-        except docker.errors.NotFound:
-            return None
-        except docker.errors.APIError as exc:
-            raise ImageError(f"image '{ref}': {exc.explanation or _short(exc)}") from None
+            details = self.queries.inspect_image(ref)
+        except EngineRefused as exc:
+            raise ImageError(f"image '{ref}': {exc}") from None
+        return None if details is None else str(details["Id"])
 
     def pull(self, ref: str) -> str:
         """Pull ``ref`` (logged in to ECR with the AWS credentials for an ECR image), each
@@ -252,24 +304,21 @@ class DockerEngine:
                 progress.feed(entry)
         except PullError as exc:
             failure.append(exc)
-        except docker.errors.APIError as exc:
+        except _sdk().errors.APIError as exc:
             failure.append(pull_failure(ref, str(exc.explanation or _short(exc))))
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        except _sdk_failures() as exc:
             failure.append(
                 EngineUnavailable(f"the Docker engine stopped answering ({_short(exc)})")
             )
 
     def capacity(self) -> tuple[int, int]:
         """CPUs and memory bytes the engine can give containers."""
-        with engine_errors():
-            info = self.client.info()
+        info = self.info()
         return int(info.get("NCPU") or 1), int(info.get("MemTotal") or 0)
 
     def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
-        filters = {"label": [f"{k}={v}" for k, v in labels.items()]}
         # The low-level listing is one call, so a container removed meanwhile cannot fail it.
-        with engine_errors():
-            found = self.client.api.containers(all=True, filters=filters)
+        found = self.queries.containers(label_filters(labels))
         return [
             ContainerInfo(c["Names"][0].lstrip("/"), dict(c.get("Labels") or {}), c["State"])
             for c in found
@@ -281,9 +330,9 @@ class DockerEngine:
         try:
             with engine_errors():
                 self.client.api.remove_container(name, force=True, v=True)
-        except docker.errors.NotFound:
+        except _sdk().errors.NotFound:
             return
-        except docker.errors.APIError as exc:
+        except _sdk().errors.APIError as exc:
             if exc.status_code != HTTP_CONFLICT:  # another cit is removing it already
                 raise
 
@@ -292,14 +341,63 @@ if TYPE_CHECKING:
     _satisfies_engine: type[Engine] = DockerEngine
 
 
+def label_filters(labels: Mapping[str, str]) -> Filters:
+    """Engine API filters for the objects carrying every one of ``labels``."""
+    return {"label": [f"{k}={v}" for k, v in labels.items()]}
+
+
+class SdkQueries:
+    """``EngineQueries`` through the SDK's client, for an engine that is not on a local socket;
+    its errors become ``EngineRefused`` and ``EngineUnavailable`` as ``SocketQueries``'s do."""
+
+    def __init__(self, client: Any) -> None:
+        self._api = client.api
+
+    def ping(self) -> None:
+        with query_errors():
+            self._api.ping()
+
+    def info(self) -> dict[str, Any]:
+        with query_errors():
+            return dict(self._api.info())
+
+    def inspect_image(self, ref: str) -> dict[str, Any] | None:
+        try:
+            with query_errors():
+                return dict(self._api.inspect_image(ref))
+        except _sdk().errors.NotFound:
+            return None
+
+    def containers(self, filters: Filters) -> list[dict[str, Any]]:
+        with query_errors():
+            return list(self._api.containers(all=True, filters=dict(filters)))
+
+    def networks(self, filters: Filters) -> list[dict[str, Any]]:
+        with query_errors():
+            return list(self._api.networks(filters=dict(filters)))
+
+
+@contextlib.contextmanager
+def query_errors() -> Iterator[None]:
+    """An engine's error answer becomes ``EngineRefused`` (a missing object passes through);
+    a lost connection ``EngineUnavailable``."""
+    try:
+        with engine_errors():
+            yield
+    except _sdk().errors.NotFound:
+        raise
+    except _sdk().errors.APIError as exc:
+        raise EngineRefused(str(exc.explanation or _short(exc))) from None
+
+
 @contextlib.contextmanager
 def engine_errors() -> Iterator[None]:
     """A lost connection becomes ``EngineUnavailable``; the engine's own answers pass through."""
     try:
         yield
-    except (docker.errors.APIError, docker.errors.NotFound):
+    except (_sdk().errors.APIError, _sdk().errors.NotFound):
         raise
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+    except _sdk_failures() as exc:
         raise EngineUnavailable(f"the Docker engine stopped answering ({_short(exc)})") from None
 
 
@@ -319,8 +417,8 @@ def gpu_requests(count: int, driver: GpuDriver | None) -> list[docker.types.Devi
         return []
     if driver == "cdi":
         ids = [f"{CDI_GPU_PREFIX}{index}" for index in range(count)]
-        return [docker.types.DeviceRequest(driver="cdi", device_ids=ids)]
-    return [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
+        return [_sdk().types.DeviceRequest(driver="cdi", device_ids=ids)]
+    return [_sdk().types.DeviceRequest(count=count, capabilities=[["gpu"]])]
 
 
 def _network_mode(spec: ContainerSpec) -> str:
@@ -335,7 +433,7 @@ def create_arguments(
     """Keyword arguments for the low-level ``create_container`` that realise ``spec``."""
     host_config: dict[str, Any] = {
         "mounts": [
-            docker.types.Mount(m.target, m.source, type="bind", read_only=m.read_only)
+            _sdk().types.Mount(m.target, m.source, type="bind", read_only=m.read_only)
             for m in spec.mounts
         ],
         "network_mode": _network_mode(spec),
@@ -394,7 +492,7 @@ def _wait_for_exit(
     def waiter() -> None:
         try:
             api.wait(container_id)
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        except _sdk_failures() as exc:
             lost.append(exc)
         finally:
             done.set()
@@ -418,7 +516,7 @@ def _wait_for_exit(
 
 
 def _signal(api: Any, container_id: str, name: str) -> None:
-    with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+    with contextlib.suppress(*_sdk_failures()):
         api.kill(container_id, signal=name)
 
 
@@ -436,9 +534,7 @@ class LogPump(threading.Thread):
         self.last_activity = time.monotonic()
 
     def run(self) -> None:
-        with contextlib.suppress(
-            docker.errors.DockerException, requests.exceptions.RequestException
-        ):
+        with contextlib.suppress(*_sdk_failures()):
             for chunks in self.output:
                 self.last_activity = time.monotonic()
                 for splitter, chunk in zip(self.streams, chunks, strict=True):
@@ -463,7 +559,7 @@ class LogPump(threading.Thread):
 def _inspect(api: Any, container_id: str) -> dict[str, Any]:
     try:
         return dict(api.inspect_container(container_id))
-    except (docker.errors.DockerException, requests.exceptions.RequestException):
+    except _sdk_failures():
         return {}
 
 
@@ -490,7 +586,7 @@ class DockerImageTools:
         """Whether the engine has an image called ``ref``."""
         try:
             self._client.api.inspect_image(ref)
-        except docker.errors.ImageNotFound:
+        except _sdk().errors.ImageNotFound:
             return False
         return True
 
@@ -502,7 +598,7 @@ class DockerImageTools:
         def pull() -> None:
             try:
                 self._client.api.pull(repository, tag=tag)
-            except (docker.errors.DockerException, requests.exceptions.RequestException):
+            except _sdk_failures():
                 outcome.append(False)
             else:
                 outcome.append(True)
@@ -540,7 +636,7 @@ class DockerImageTools:
             for entry in entries:
                 self._relay(entry, tail, on_line, tag)
             image_id = self._client.api.inspect_image(tag)["Id"]
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        except _sdk_failures() as exc:
             raise ImageBuildError(f"docker build of {tag} failed: {exc}") from exc
         return str(image_id)
 
@@ -576,7 +672,7 @@ class DockerImageTools:
                 str(tar_path), repository=repository, tag=image_tag, changes=changes
             )
             image_id = self._client.api.inspect_image(tag)["Id"]
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        except _sdk_failures() as exc:
             raise ImageBuildError(f"docker import of {tag} from {tar_path} failed: {exc}") from exc
         return str(image_id)
 
@@ -584,7 +680,7 @@ class DockerImageTools:
         """The engine's CPU architecture, e.g. ``x86_64`` or ``aarch64``."""
         try:
             info = self._client.info()
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        except _sdk_failures() as exc:
             raise ImageBuildError(
                 f"cannot ask the Docker engine for its architecture: {exc}"
             ) from exc

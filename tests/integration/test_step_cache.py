@@ -185,3 +185,37 @@ def test_steps_after_a_rerun_writing_the_same_bytes_come_from_the_cache(
     assert steps["report"]["cached_from"] == one.name
     assert (two / "steps/tamper/outputs/result/outcome.txt").read_text().startswith("refused")
     assert engine.list_containers({"cit.run-id": two.name}) == []
+
+
+LOADED_AT_EXIT = """
+import atexit, json, sys
+atexit.register(lambda: print("LOADED " + json.dumps(
+    {name: name in sys.modules for name in ("docker.api", "requests.adapters", "pandas")}
+), file=sys.stderr))
+sys.argv = ["cit", *sys.argv[1:]]
+from orchestrator.cli import main
+main()
+"""
+
+
+def test_a_run_of_cached_steps_loads_neither_the_docker_sdk_nor_pandas(
+    engine: DockerEngine, runner_image: str, no_leftovers: None, tmp_path: Path
+) -> None:
+    """Each takes a quarter of a second or so to import; a run that only asks the engine
+    questions and checks small outputs needs neither (see benchmarks/step_cache.py)."""
+    write_script(tmp_path, "p.yaml", PIPELINE)
+    for name, body in (("make.py", MAKE), ("tamper.py", TAMPER), ("report.py", REPORT)):
+        write_script(tmp_path, name, body)
+    assert cit_run(tmp_path).returncode == 0
+    command = [sys.executable, "-c", LOADED_AT_EXIT, "run", "--dag", str(tmp_path / "p.yaml")]
+    command += ["--cit-dir", str(tmp_path / ".cit"), "--quiet"]
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    *_, run_dir = run_dirs(tmp_path / ".cit" / "runs")
+    assert all(step["cached_from"] for step in steps_of(run_dir).values())
+    [line] = [line for line in second.stderr.splitlines() if line.startswith("LOADED ")]
+    assert json.loads(line.removeprefix("LOADED ")) == {
+        "docker.api": False,
+        "requests.adapters": False,
+        "pandas": False,
+    }

@@ -72,7 +72,7 @@ class FakeApi:
 
 def engine_with(api: FakeApi) -> tuple[DockerEngine, list[str]]:
     client = type("Client", (), {"api": api})()
-    engine = DockerEngine(client)
+    engine = DockerEngine.of_client(client)
     lines: list[str] = []
     engine.pull_progress = lines.append
     return engine, lines
