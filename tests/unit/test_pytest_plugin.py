@@ -18,6 +18,8 @@ from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.scripttest.cases import load_test_cases
 from orchestrator.testing.unittest_suite import CitTestFailure, IntegrationTestSuite
 
+from ..runs import run_dirs as runs_under
+
 pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,8 +139,7 @@ def collected(pytester: pytest.Pytester, *args: str) -> list[str]:
 
 
 def run_dirs(project: Path) -> list[Path]:
-    runs = project / ".cit" / "runs"
-    return sorted(p for p in runs.iterdir() if p.name != "latest") if runs.is_dir() else []
+    return runs_under(project / ".cit" / "runs")
 
 
 # -- collection -------------------------------------------------------------------------------
