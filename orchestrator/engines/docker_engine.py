@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from ..aws.ecr import ecr_login
 from ..errors import EngineUnavailable, ImageBuildError, ImageError, PullError
 from .base import ENGINE_LOST, ContainerInfo, ContainerOutcome, Engine, LogSink, to_keep
-from .engine_queries import EngineQueries, EngineRefused, Filters, SocketQueries, local_socket
+from .engine_queries import (
+    DEFAULT_CONTEXT,
+    EngineQueries,
+    EngineRefused,
+    Filters,
+    SocketQueries,
+    current_context,
+    local_socket,
+)
 from .image_build import OnLine, split_ref
 from .image_pull import PULL_TIMEOUT_ENV, PullProgress, pull_failure, pull_timeout
 from .log_lines import LineSplitter
@@ -74,7 +82,8 @@ def _sdk_failures() -> tuple[type[Exception], ...]:
 
 
 def connect(timeout_seconds: float = 60.0) -> DockerEngine:
-    """The engine named by the environment (DOCKER_HOST or the default socket), answering."""
+    """The engine the environment names (as for `docker`: DOCKER_HOST, the Docker context,
+    the default socket), answering."""
     path = local_socket(os.environ)
     if path is not None:
         queries = SocketQueries(path, timeout_seconds)
@@ -91,11 +100,20 @@ def _sdk_client(timeout_seconds: float) -> Any:
         client = _sdk().from_env(timeout=int(timeout_seconds))
         client.ping()
     except _sdk_failures() as exc:
-        where = os.environ.get("DOCKER_HOST", "the default socket")
+        where = _engine_named(os.environ)
         raise EngineUnavailable(
             f"no Docker engine answers at {where} ({_short(exc)}); {START_HINT}"
         ) from None
     return client
+
+
+def _engine_named(environ: Mapping[str, str]) -> str:
+    context = current_context(environ)
+    if environ.get("DOCKER_HOST"):
+        return environ["DOCKER_HOST"]
+    if context is not None and context != DEFAULT_CONTEXT:
+        return f"the Docker context '{context}'"
+    return "the default socket"
 
 
 class DockerEngine:
@@ -106,6 +124,7 @@ class DockerEngine:
         """``make_client`` makes the SDK's client the first time it is needed."""
         self._make_client = make_client
         self._client: Any = None
+        self._client_failure: EngineUnavailable | None = None
         self._client_lock = threading.Lock()
         self.queries = queries
         self._info: dict[str, Any] | None = None
@@ -124,10 +143,17 @@ class DockerEngine:
 
     @property
     def client(self) -> Any:
-        """The docker SDK's client, made (and the SDK imported) on first use."""
+        """The docker SDK's client, made (and the SDK imported) on first use; an engine that
+        could not be reached then is not tried again."""
         with self._client_lock:
+            if self._client_failure is not None:
+                raise self._client_failure
             if self._client is None:
-                self._client = self._make_client()
+                try:
+                    self._client = self._make_client()
+                except EngineUnavailable as exc:
+                    self._client_failure = exc
+                    raise
             return self._client
 
     def info(self) -> dict[str, Any]:
@@ -182,6 +208,8 @@ class DockerEngine:
             created = self._created.pop(spec.name, None)
         try:
             container_id = created or self._create(spec)
+        except EngineUnavailable as exc:  # the SDK's client could not be made
+            return ContainerOutcome(None, started, time.time(), error=str(exc))
         except _sdk_failures() as exc:
             return ContainerOutcome(None, started, time.time(), error=_short(exc))
         try:
@@ -257,7 +285,7 @@ class DockerEngine:
         try:
             details = self.queries.inspect_image(ref)
         except EngineRefused as exc:
-            raise ImageError(f"image '{ref}': {exc}") from None
+            raise ImageError(f"image '{ref}': {exc.reason}") from None
         return None if details is None else str(details["Id"])
 
     def pull(self, ref: str) -> str:
@@ -302,7 +330,7 @@ class DockerEngine:
                 repository, tag=tag, stream=True, decode=True, auth_config=auth
             ):
                 progress.feed(entry)
-        except PullError as exc:
+        except (PullError, EngineUnavailable) as exc:
             failure.append(exc)
         except _sdk().errors.APIError as exc:
             failure.append(pull_failure(ref, str(exc.explanation or _short(exc))))
@@ -354,31 +382,31 @@ class SdkQueries:
         self._api = client.api
 
     def ping(self) -> None:
-        with query_errors():
+        with query_errors("GET /_ping"):
             self._api.ping()
 
     def info(self) -> dict[str, Any]:
-        with query_errors():
+        with query_errors("GET /info"):
             return dict(self._api.info())
 
     def inspect_image(self, ref: str) -> dict[str, Any] | None:
         try:
-            with query_errors():
+            with query_errors(f"GET /images/{ref}/json"):
                 return dict(self._api.inspect_image(ref))
         except _sdk().errors.NotFound:
             return None
 
     def containers(self, filters: Filters) -> list[dict[str, Any]]:
-        with query_errors():
+        with query_errors("GET /containers/json"):
             return list(self._api.containers(all=True, filters=dict(filters)))
 
     def networks(self, filters: Filters) -> list[dict[str, Any]]:
-        with query_errors():
+        with query_errors("GET /networks"):
             return list(self._api.networks(filters=dict(filters)))
 
 
 @contextlib.contextmanager
-def query_errors() -> Iterator[None]:
+def query_errors(question: str) -> Iterator[None]:
     """An engine's error answer becomes ``EngineRefused`` (a missing object passes through);
     a lost connection ``EngineUnavailable``."""
     try:
@@ -387,7 +415,7 @@ def query_errors() -> Iterator[None]:
     except _sdk().errors.NotFound:
         raise
     except _sdk().errors.APIError as exc:
-        raise EngineRefused(str(exc.explanation or _short(exc))) from None
+        raise EngineRefused(question, str(exc.explanation or _short(exc))) from None
 
 
 @contextlib.contextmanager

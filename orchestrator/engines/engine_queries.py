@@ -2,17 +2,18 @@
 is this image's id, which of cit's containers and networks are left.
 
 A run whose steps all come from the step cache asks only these, and the docker SDK takes a tenth
-of a second to import. So on a local engine (``DOCKER_HOST`` unset or ``unix://``) they are
-plain GET requests to the Engine API over its socket, made with the standard library
-(``SocketQueries``); the SDK is loaded when a container, network or image is to be made or
-removed. Any other host (tcp, ssh) is asked through the SDK (``docker_engine.SdkQueries``), so
-both answer with the Engine API's own JSON and ``DockerEngine`` reads it one way.
+of a second to import. So on a local engine they are plain GET requests to the Engine API over
+its socket, made with the standard library (``SocketQueries``); the SDK is loaded when a
+container, network or image is to be made or removed. Any other engine (tcp, ssh, TLS, a Docker
+context) is asked through the SDK (``docker_engine.SdkQueries``), which finds it as ``docker``
+does; both answer with the Engine API's own JSON and ``DockerEngine`` reads it one way.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -23,16 +24,23 @@ from ..errors import CitError, EngineUnavailable
 DEFAULT_SOCKET = "/var/run/docker.sock"
 """Where the engine listens when ``DOCKER_HOST`` is unset (as for ``docker`` and its SDK)."""
 UNIX_SCHEME = "unix://"
+DEFAULT_CONTEXT = "default"
+MAX_CONFIG_BYTES = 1024 * 1024
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 """The most of one answer read: an engine listing more than this is not one cit can use."""
 HTTP_OK = 200
+HTTP_REDIRECTS = 300
 HTTP_NOT_FOUND = 404
 Filters = Mapping[str, list[str]]
 """Engine API filters: ``{"label": ["cit.managed=true"]}``."""
 
 
 class EngineRefused(CitError):
-    """The engine answered a question with an error (its message is this one's)."""
+    """The engine answered a question with an error: ``reason`` is its message."""
+
+    def __init__(self, question: str, reason: str) -> None:
+        super().__init__(f"the Docker engine refused {question}: {reason}")
+        self.reason = reason
 
 
 class EngineQueries(Protocol):
@@ -60,14 +68,37 @@ class EngineQueries(Protocol):
 
 
 def local_socket(environ: Mapping[str, str]) -> str | None:
-    """The engine's unix socket: the one ``DOCKER_HOST`` names, the default one when it is
-    unset, None when it names another kind of host."""
+    """The engine's unix socket as the docker SDK would find it: the one ``DOCKER_HOST`` names,
+    else the default one. None, for the SDK to find the engine, when ``DOCKER_HOST`` names
+    another kind of host or a relative path, or without it when TLS is asked for or a Docker
+    context other than the default is in use (``DOCKER_CONTEXT``, ``docker context use``)."""
     host = environ.get("DOCKER_HOST", "").strip()
-    if not host:
-        return DEFAULT_SOCKET
-    if host.startswith(UNIX_SCHEME):
-        return host.removeprefix(UNIX_SCHEME)
-    return None
+    if host:
+        path = host.removeprefix(UNIX_SCHEME) if host.startswith(UNIX_SCHEME) else None
+        if path == "":
+            return DEFAULT_SOCKET
+        return path if path is not None and path.startswith("/") else None
+    if environ.get("DOCKER_TLS_VERIFY") is not None or environ.get("DOCKER_CERT_PATH"):
+        return None
+    return DEFAULT_SOCKET if current_context(environ) == DEFAULT_CONTEXT else None
+
+
+def current_context(environ: Mapping[str, str]) -> str | None:
+    """The Docker context in use: ``DOCKER_CONTEXT``, else the CLI configuration's
+    ``currentContext``, else the default; None when the configuration cannot be read."""
+    named = environ.get("DOCKER_CONTEXT", "").strip()
+    if named:
+        return named
+    folder = environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    try:
+        with open(os.path.join(folder, "config.json"), "rb") as handle:
+            config = json.loads(handle.read(MAX_CONFIG_BYTES))
+    except FileNotFoundError:
+        return DEFAULT_CONTEXT
+    except (OSError, ValueError):
+        return None
+    chosen = config.get("currentContext") if isinstance(config, dict) else None
+    return chosen if isinstance(chosen, str) and chosen else DEFAULT_CONTEXT
 
 
 class SocketQueries:
@@ -79,16 +110,22 @@ class SocketQueries:
         self.timeout_seconds = timeout_seconds
 
     def ping(self) -> None:
-        self._get("/_ping")
+        """The engine answers, and as a Docker engine: anything else on the socket does not."""
+        status, body = self._request("/_ping")
+        if status != HTTP_OK:
+            reason = _message_of(body) or f"HTTP {status}"
+            raise EngineUnavailable(_unreachable(self.path, f"/_ping answered {reason}"))
 
     def info(self) -> dict[str, Any]:
         return dict(self._get_json("/info"))
 
     def inspect_image(self, ref: str) -> dict[str, Any] | None:
-        status, body = self._request(f"/images/{quote(ref, safe='/:')}/json")
-        if status == HTTP_NOT_FOUND:
+        path = f"/images/{quote(ref, safe='/:')}/json"
+        status, body = self._request(path)
+        # a redirect: a reference the engine's router cleans up (".."), so no image of its own
+        if status == HTTP_NOT_FOUND or HTTP_REDIRECTS <= status < HTTP_REDIRECTS + 100:
             return None
-        return dict(_answer(status, body))
+        return dict(_answer(f"GET {path}", status, body))
 
     def containers(self, filters: Filters) -> list[dict[str, Any]]:
         query = {"all": "1", "filters": json.dumps(dict(filters))}
@@ -98,12 +135,7 @@ class SocketQueries:
         return list(self._get_json("/networks", {"filters": json.dumps(dict(filters))}))
 
     def _get_json(self, path: str, query: Mapping[str, str] | None = None) -> Any:
-        return _answer(*self._request(path, query))
-
-    def _get(self, path: str) -> bytes:
-        status, body = self._request(path)
-        _answer(status, body, as_json=False)
-        return body
+        return _answer(f"GET {path}", *self._request(path, query))
 
     def _request(self, path: str, query: Mapping[str, str] | None = None) -> tuple[int, bytes]:
         target = f"{path}?{urlencode(query)}" if query else path
@@ -111,23 +143,26 @@ class SocketQueries:
         try:
             connection.request("GET", target)
             response = connection.getresponse()
-            return response.status, response.read(MAX_ANSWER_BYTES)
+            body = response.read(MAX_ANSWER_BYTES + 1)
         except (OSError, http.client.HTTPException) as exc:
-            raise EngineUnavailable(_unreachable(self.path, exc)) from None
+            raise EngineUnavailable(
+                _unreachable(self.path, str(exc) or type(exc).__name__)
+            ) from None
         finally:
             connection.close()
+        if len(body) > MAX_ANSWER_BYTES:
+            raise EngineRefused(f"GET {path}", f"its answer is over {MAX_ANSWER_BYTES} bytes")
+        return response.status, body
 
 
-def _answer(status: int, body: bytes, *, as_json: bool = True) -> Any:
+def _answer(question: str, status: int, body: bytes) -> Any:
     """The JSON of a successful answer; ``EngineRefused`` with the engine's message otherwise."""
     if status != HTTP_OK:
-        raise EngineRefused(_message_of(body) or f"the engine answered HTTP {status}")
-    if not as_json:
-        return None
+        raise EngineRefused(question, _message_of(body) or f"HTTP {status}")
     try:
         return json.loads(body)
     except ValueError:
-        raise EngineRefused("the engine's answer is not JSON") from None
+        raise EngineRefused(question, "its answer is not JSON") from None
 
 
 def _message_of(body: bytes) -> str:
@@ -138,8 +173,7 @@ def _message_of(body: bytes) -> str:
     return str(message)
 
 
-def _unreachable(path: str, exc: BaseException) -> str:
-    reason = str(exc) or type(exc).__name__
+def _unreachable(path: str, reason: str) -> str:
     return f"no Docker engine answers at unix://{path} ({reason})"
 
 

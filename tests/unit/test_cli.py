@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,26 @@ def test_no_engine_exits_2_and_says_how_to_start_one(
     assert result.exit_code == 2
     assert "no Docker engine answers" in result.output and "dockerd" in result.output
     assert not (project / ".cit").exists()
+
+
+def test_the_docker_context_in_use_is_the_engine_asked(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `docker context use elsewhere` and no DOCKER_HOST, cit goes where `docker` goes:
+    here a socket nobody listens on, so no engine, even if one runs on the default socket."""
+    config = project / "docker-config"
+    meta = config / "contexts" / "meta" / hashlib.sha256(b"elsewhere").hexdigest()
+    meta.mkdir(parents=True)
+    endpoint = {"docker": {"Host": f"unix://{project}/elsewhere.sock", "SkipTLSVerify": False}}
+    (meta / "meta.json").write_text(
+        json.dumps({"Name": "elsewhere", "Metadata": {}, "Endpoints": endpoint})
+    )
+    (config / "config.json").write_text(json.dumps({"currentContext": "elsewhere"}))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", str(config))
+    result = runner.invoke(app, ["clean"])
+    assert result.exit_code == 2, result.output
+    assert "no Docker engine answers at the Docker context 'elsewhere'" in result.output
 
 
 def test_invalid_option_exits_2(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

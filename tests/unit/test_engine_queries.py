@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -14,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from orchestrator.engines import engine_queries
+from orchestrator.engines.base import ContainerOutcome
 from orchestrator.engines.docker_engine import DockerEngine
 from orchestrator.engines.engine_queries import (
     DEFAULT_SOCKET,
@@ -21,6 +24,7 @@ from orchestrator.engines.engine_queries import (
     SocketQueries,
     local_socket,
 )
+from orchestrator.engines.spec import ContainerSpec
 from orchestrator.errors import EngineUnavailable, ImageError
 
 IMAGE = {"Id": "sha256:abc", "RepoTags": ["cit-runner:0.1.0"]}
@@ -36,6 +40,8 @@ class FakeEngineApi(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     def __init__(self, path: str) -> None:
         self.requests: list[str] = []
+        self.not_an_engine = False
+        """Answer every request 404, as a socket of some other server would."""
         super().__init__(path, _Handler)
 
 
@@ -54,6 +60,8 @@ class _Handler(BaseHTTPRequestHandler):
             "/networks": (200, NETWORKS),
         }
         status, body = answers.get(path, (404, {"message": f"no such image: {path}"}))
+        if self.server.not_an_engine:
+            status, body = 404, "404 page not found"
         data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Length", str(len(data)))
@@ -80,14 +88,47 @@ def queries_of(server: FakeEngineApi) -> SocketQueries:
     return SocketQueries(str(server.server_address), timeout_seconds=5)
 
 
-def test_the_socket_is_the_one_docker_host_names_or_the_default() -> None:
-    assert local_socket({}) == DEFAULT_SOCKET
-    assert local_socket({"DOCKER_HOST": " "}) == DEFAULT_SOCKET
+def test_the_socket_is_the_one_docker_host_names_or_the_default(tmp_path: Path) -> None:
+    no_config = {"DOCKER_CONFIG": str(tmp_path)}
+    assert local_socket(no_config) == DEFAULT_SOCKET
+    assert local_socket({**no_config, "DOCKER_HOST": " "}) == DEFAULT_SOCKET
+    assert local_socket({"DOCKER_HOST": "unix://"}) == DEFAULT_SOCKET
     assert local_socket({"DOCKER_HOST": "unix:///run/user/1000/docker.sock"}) == (
         "/run/user/1000/docker.sock"
     )
-    assert local_socket({"DOCKER_HOST": "tcp://10.0.0.2:2376"}) is None
-    assert local_socket({"DOCKER_HOST": "ssh://me@build-box"}) is None
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"DOCKER_HOST": "tcp://10.0.0.2:2376"},
+        {"DOCKER_HOST": "ssh://me@build-box"},
+        {"DOCKER_HOST": "unix://var/run/docker.sock"},  # relative: as the SDK reads it
+        {"DOCKER_TLS_VERIFY": "1"},
+        {"DOCKER_CERT_PATH": "/certs"},
+        {"DOCKER_CONTEXT": "colima"},
+    ],
+)
+def test_any_other_engine_is_left_for_the_sdk_to_find(
+    environ: dict[str, str], tmp_path: Path
+) -> None:
+    assert local_socket({"DOCKER_CONFIG": str(tmp_path), **environ}) is None
+
+
+def test_the_docker_clis_current_context_is_followed(tmp_path: Path) -> None:
+    """`docker context use rootless` sends `docker` elsewhere: cit's questions go there too."""
+    config = tmp_path / "config.json"
+    environ = {"DOCKER_CONFIG": str(tmp_path)}
+    config.write_text(json.dumps({"currentContext": "rootless", "auths": {}}))
+    assert local_socket(environ) is None
+    assert local_socket({**environ, "DOCKER_CONTEXT": "default"}) == DEFAULT_SOCKET
+    assert local_socket({**environ, "DOCKER_HOST": "unix:///x.sock"}) == "/x.sock"
+    config.write_text(json.dumps({"currentContext": "default"}))
+    assert local_socket(environ) == DEFAULT_SOCKET
+    config.write_text(json.dumps({"auths": {}}))
+    assert local_socket(environ) == DEFAULT_SOCKET
+    config.write_text("{not json")
+    assert local_socket(environ) is None, "the SDK decides what an unreadable config means"
 
 
 def test_answers_are_the_engine_apis_json(api: FakeEngineApi) -> None:
@@ -109,7 +150,8 @@ def test_listings_ask_for_every_container_with_the_filters_as_json(api: FakeEngi
 
 
 def test_an_image_reference_is_quoted_into_the_path(api: FakeEngineApi) -> None:
-    with pytest.raises(EngineRefused, match=r"^invalid reference format$"):
+    refused = "^the Docker engine refused GET /images/broken%20ref/json: invalid reference format$"
+    with pytest.raises(EngineRefused, match=refused):
         queries_of(api).inspect_image("broken ref")
     assert "/images/broken%20ref/json" in api.requests
 
@@ -118,6 +160,27 @@ def test_no_engine_on_the_socket_is_unavailable_naming_it(tmp_path: Path) -> Non
     missing = tmp_path / "gone.sock"
     with pytest.raises(EngineUnavailable, match=f"no Docker engine answers at unix://{missing}"):
         SocketQueries(str(missing), timeout_seconds=1).ping()
+
+
+def test_a_socket_that_is_no_engine_is_unavailable_naming_it(api: FakeEngineApi) -> None:
+    api.not_an_engine = True
+    where = f"unix://{api.server_address}"
+    with pytest.raises(EngineUnavailable, match=f"^no Docker engine answers at {where} .*404"):
+        queries_of(api).ping()
+
+
+def test_an_error_answer_names_the_question(api: FakeEngineApi) -> None:
+    api.not_an_engine = True
+    with pytest.raises(EngineRefused, match=r"^the Docker engine refused GET /info: 404 page"):
+        queries_of(api).info()
+
+
+def test_an_answer_beyond_the_limit_is_refused_not_cut(
+    api: FakeEngineApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_queries, "MAX_ANSWER_BYTES", 20)
+    with pytest.raises(EngineRefused, match="answer is over 20 bytes"):
+        queries_of(api).containers({})
 
 
 def test_a_docker_engine_answers_questions_without_making_the_sdk_client(
@@ -138,3 +201,30 @@ def test_a_docker_engine_answers_questions_without_making_the_sdk_client(
     with pytest.raises(ImageError, match="image 'broken ref': invalid reference format"):
         engine.image_id("broken ref")
     assert sum(r == "/info" for r in api.requests) == 1, "docker info is asked once"
+
+
+def unreachable_client() -> Any:
+    raise EngineUnavailable("no Docker engine answers at the Docker context 'gone'")
+
+
+def test_an_engine_whose_client_cannot_be_made_fails_the_step_and_the_pull_plainly(
+    api: FakeEngineApi,
+) -> None:
+    """The SDK's client is made on first action; an engine gone by then is that step's error
+    and a pull's reason, tried once, never a thread's traceback."""
+    calls: list[float] = []
+
+    def make_client() -> Any:
+        calls.append(time.monotonic())
+        return unreachable_client()
+
+    engine = DockerEngine(make_client, queries_of(api))
+    spec = ContainerSpec("cit-step", "cit-runner:0.1.0", ("python", "x.py"))
+    outcome = engine.run(spec, on_log=lambda text: None, cancel=threading.Event())
+    assert isinstance(outcome, ContainerOutcome) and outcome.exit_code is None
+    assert outcome.error is not None and "no Docker engine answers" in outcome.error
+    with pytest.raises(EngineUnavailable, match="Docker context 'gone'"):
+        engine.pull("localhost:5000/x:1")
+    with pytest.raises(EngineUnavailable):
+        engine.client  # noqa: B018 (the property is the call)
+    assert len(calls) == 1, "an engine that could not be reached is not tried again"
