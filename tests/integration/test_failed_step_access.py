@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import socket
 import subprocess
 import sys
@@ -207,3 +209,51 @@ def test_the_shell_cannot_change_what_the_step_cache_shares(
     [cached] = (tmp_path / ".cit" / "cache" / "entries").glob("*/outputs/out/rows.csv")
     for rows in (cached, second / "steps/prep/outputs/out/rows.csv"):
         assert rows.read_text() == "a,b\n1,2\n"
+
+
+def in_a_terminal(
+    argv: list[str], typed: bytes, cwd: Path, timeout: float = 300
+) -> tuple[int, str]:
+    """``argv`` run on a pseudo-terminal, as a user at a prompt runs it: ``typed`` is what they
+    type; returns its exit status and everything the terminal showed."""
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the terminal is its stdin, stdout and stderr
+        os.chdir(cwd)
+        os.execvpe(argv[0], argv, {**os.environ, "TERM": "dumb", "COLUMNS": "200"})
+    os.write(terminal, typed)
+    shown = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([terminal], [], [], 1.0)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # the child ended: its side of the terminal is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    else:
+        os.kill(pid, 9)
+    os.close(terminal)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode("utf-8", "replace")
+
+
+def test_an_interactive_shell_opens_on_a_terminal_in_the_steps_container(
+    engine: DockerEngine, runner_image: str, no_leftovers: None, tmp_path: Path
+) -> None:
+    """`cit shell prep` with no command: a shell at a prompt in the step's container, the
+    step's outputs in place, its exit status cit's; nothing left behind."""
+    write_script(tmp_path, "prep.py", PREP)
+    write_script(tmp_path, "pipeline.yaml", CACHED.format(suffix=tmp_path.name[-8:]))
+    assert cit("run", "--dag", "pipeline.yaml", "--quiet", cwd=tmp_path).returncode == 0
+    [run_dir] = run_dirs(tmp_path / ".cit" / "runs")
+    typed = b"echo in-$((6*7)) $(ls /opt/ml/processing/output/out); exit 7\n"
+    status, shown = in_a_terminal(
+        [sys.executable, "-m", "orchestrator", "shell", "prep"], typed, cwd=tmp_path
+    )
+    assert "in-42 rows.csv" in shown, shown
+    assert status == 7, shown
+    assert engine.list_containers({RUN_LABEL: run_dir.name}) == []
