@@ -127,7 +127,6 @@ class DockerEngine:
         self._client_failure: EngineUnavailable | None = None
         self._client_lock = threading.Lock()
         self.queries = queries
-        self._info: dict[str, Any] | None = None
         self._removals = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cit-remove")
         self._pending: list[Future[None]] = []
         self._created: dict[str, str] = {}
@@ -156,12 +155,6 @@ class DockerEngine:
                     raise
             return self._client
 
-    def info(self) -> dict[str, Any]:
-        """``docker info``, asked once."""
-        if self._info is None:
-            self._info = self.queries.info()
-        return self._info
-
     def create(self, spec: ContainerSpec) -> None:
         """Create the container ahead of time; ``run`` then only has to start it."""
         with engine_errors():
@@ -177,7 +170,7 @@ class DockerEngine:
     def gpu_driver(self) -> GpuDriver | None:
         """How this engine gives GPUs, asked once: the NVIDIA runtime, CDI devices, or none."""
         if self._gpu_driver is None:
-            self._gpu_driver = gpu_driver_of(self.info())
+            self._gpu_driver = gpu_driver_of(self.queries.info())
         return self._gpu_driver
 
     def has_gpus(self) -> bool:
@@ -341,7 +334,7 @@ class DockerEngine:
 
     def capacity(self) -> tuple[int, int]:
         """CPUs and memory bytes the engine can give containers."""
-        info = self.info()
+        info = self.queries.info()
         return int(info.get("NCPU") or 1), int(info.get("MemTotal") or 0)
 
     def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:

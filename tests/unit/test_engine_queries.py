@@ -200,7 +200,6 @@ def test_a_docker_engine_answers_questions_without_making_the_sdk_client(
     engine.flush()
     with pytest.raises(ImageError, match="image 'broken ref': invalid reference format"):
         engine.image_id("broken ref")
-    assert sum(r == "/info" for r in api.requests) == 1, "docker info is asked once"
 
 
 def unreachable_client() -> Any:
