@@ -4,7 +4,6 @@ and each edge's declared schemas against each other. Nothing runs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -13,7 +12,6 @@ from pydantic import BaseModel, Field, computed_field
 
 from ..data.compatibility import check_declared
 from ..data.contracts import ScriptContract
-from ..data.metrics import ORDERINGS
 from ..issues import Issue, RuleInfo, Severity, has_errors
 from ..pipeline.model import Pipeline, Step, StepKind
 from ..pipeline.sagemaker_paths import (
@@ -27,7 +25,7 @@ from ..pipeline.sagemaker_paths import (
 )
 from ..pipeline.source_scan import EnvRead, ScriptScanError, ScriptUsage, scan_script
 from ..pipeline.wiring import Wire, declared_schemas, wires
-from ..runner_packages import package_key, runner_image_packages
+from ..runner_packages import package_key, runner_image_packages, satisfies
 from ..verdict import finding_outcomes, verdict_of
 
 
@@ -474,9 +472,6 @@ def _passes(step: Step, name: str) -> bool:
 
 # Framework requirements against the runner image -------------------------------------------
 
-_SPECIFIER = re.compile(r"^\s*(~=|===|==|!=|<=|>=|<|>)?\s*v?([0-9][0-9A-Za-z.*+!-]*)\s*$")
-_RELEASE = re.compile(r"^(\d+(?:\.\d+)*)")
-
 
 def framework_issues(step: Step, contract: ScriptContract, packages: dict[str, str]) -> list[Issue]:
     """A warning for each required package the runner image has at a version the contract's
@@ -511,44 +506,3 @@ def framework_issues(step: Step, contract: ScriptContract, packages: dict[str, s
             )
         )
     return found
-
-
-def satisfies(version: str, specifier: str) -> bool | None:
-    """Whether ``version`` meets every clause of a specifier such as ``>=1.3,<2``; a bare
-    version means ``==``. None when a part cannot be compared."""
-    have = _release(version)
-    if have is None:
-        return None
-    verdicts = [_clause(have, clause) for clause in specifier.split(",") if clause.strip()]
-    if not verdicts or None in verdicts:
-        return None
-    return all(verdicts)
-
-
-def _clause(have: tuple[int, ...], clause: str) -> bool | None:
-    match = _SPECIFIER.match(clause)
-    if match is None:
-        return None
-    operator, text = match.group(1) or "==", match.group(2)
-    if text.endswith(".*") and operator in ("==", "!="):
-        prefix = _release(text[:-2])
-        if prefix is None:
-            return None
-        inside = have[: len(prefix)] == prefix
-        return inside if operator == "==" else not inside
-    want = _release(text)
-    if want is None:
-        return None
-    width = max(len(have), len(want))
-    a, b = have + (0,) * (width - len(have)), want + (0,) * (width - len(want))
-    if operator == "~=":
-        return a >= b and have[: len(want) - 1] == want[:-1] if len(want) > 1 else None
-    if operator in ORDERINGS:
-        return ORDERINGS[operator](a, b)
-    return {"==": a == b, "===": a == b, "!=": a != b}[operator]
-
-
-def _release(version: str) -> tuple[int, ...] | None:
-    """The release numbers of a version (``2.2.3`` -> (2, 2, 3)); suffixes are ignored."""
-    match = _RELEASE.match(version.strip().lstrip("v"))
-    return tuple(int(part) for part in match.group(1).split(".")) if match else None

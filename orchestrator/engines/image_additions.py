@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ImageBuildError, InputError
-from ..runner_packages import locate_build_files, package_key
+from ..runner_packages import locate_build_files, package_key, satisfies, shipped_pins
 from .image_build import (
     ImageTools,
     OnLine,
@@ -86,18 +86,14 @@ def _checked(line: str, where: str) -> str:
     return " ".join(line.split())
 
 
-_CLAUSE = re.compile(r"^\s*(===|==|!=|~=|>=|<=|>|<)\s*([0-9][0-9a-zA-Z.*+!-]*)\s*$")
-_RELEASE = re.compile(r"^\d+(\.\d+)*$")
-
-
 def check_against_pins(additions: Additions, pins: dict[str, str]) -> None:
     """An ``InputError`` naming the shipped pin an addition cannot agree with (``numpy==1.0.0``
     while the runner ships ``numpy==1.26.4``), before anything is downloaded: pip would say
-    so in a page of resolver text. A version cit cannot compare is left to pip."""
+    so in a page of resolver text. A specifier cit cannot read is left to pip."""
     for line in additions.lines:
         name, _, wanted = _split_requirement(line)
         pinned = pins.get(package_key(name))
-        if pinned is not None and not _allows(wanted, pinned):
+        if pinned is not None and satisfies(pinned, wanted) is False:
             raise InputError(
                 f"--add {line}: the runner ships {name}=={pinned} "
                 "(runner_image/requirements.txt) and an addition must agree with the shipped "
@@ -112,50 +108,6 @@ def _split_requirement(line: str) -> tuple[str, str, str]:
     return match.group(1), match.group(2) or "", match.group(3)
 
 
-def _allows(specifier: str, version: str) -> bool:
-    """Whether ``version`` meets every clause of ``specifier`` (``>=1.2,<2``); ``True`` when
-    it cannot tell."""
-    return all(_clause_allows(clause, version) for clause in specifier.split(",") if clause)
-
-
-def _clause_allows(clause: str, version: str) -> bool:
-    match = _CLAUSE.match(clause)
-    if match is None:
-        return True
-    operator, wanted = match.groups()
-    if operator == "===":
-        return wanted == version
-    if wanted.endswith(".*") and operator in ("==", "!="):
-        prefix = _release(wanted[:-2])
-        have = _release(version)
-        if prefix is None or have is None:
-            return True
-        same = have[: len(prefix)] == prefix
-        return same if operator == "==" else not same
-    have, want = _release(version), _release(wanted)
-    if have is None or want is None:
-        return True
-    width = max(len(have), len(want))
-    have, want = have + (0,) * (width - len(have)), want + (0,) * (width - len(want))
-    if operator == "~=":
-        prefix = _release(wanted)
-        assert prefix is not None
-        return have >= want and have[: len(prefix) - 1] == prefix[:-1]
-    return {
-        "==": have == want,
-        "!=": have != want,
-        ">=": have >= want,
-        "<=": have <= want,
-        ">": have > want,
-        "<": have < want,
-    }[operator]
-
-
-def _release(version: str) -> tuple[int, ...] | None:
-    """A plain release version (``1.26.4``) as numbers; ``None`` for any other."""
-    return tuple(int(part) for part in version.split(".")) if _RELEASE.match(version) else None
-
-
 def derived_tag(base_tag: str, additions: Additions) -> str:
     """The tag of ``base_tag`` plus ``additions``: ``cit-runner:0.1.0-add-<hash>``."""
     repository, tag = split_ref(base_tag)
@@ -167,16 +119,6 @@ def pinned_wheel(wheel: Path, pins: dict[str, str]) -> bool:
     name, _, rest = wheel.name.partition("-")
     version = rest.partition("-")[0]
     return pins.get(package_key(name)) == version
-
-
-def shipped_pins(constraints: Path) -> dict[str, str]:
-    """``name -> version`` of the ``name==version`` lines of ``constraints``."""
-    pins: dict[str, str] = {}
-    for line in constraints.read_text(encoding="utf-8").splitlines():
-        name, sep, version = line.partition("#")[0].strip().partition("==")
-        if sep:
-            pins[package_key(name)] = version.strip()
-    return pins
 
 
 def prepare_additions_context(

@@ -18,6 +18,7 @@ from orchestrator.dataflow.contract_check import (
 )
 from orchestrator.errors import CitError, InputError
 from orchestrator.pipeline.model import build_step
+from orchestrator.runner_packages import locate_build_files, pins_of, shipped_pins
 from orchestrator.scripttest.runner import script_step
 
 from .conftest import write
@@ -336,6 +337,27 @@ def test_yaml_framework_requirements_must_be_a_mapping(tmp_path: Path) -> None:
         ("2.9.0.post0", ">2.8", True),
         ("1.0", "latest", None),
         ("1.0", "", None),
+        ("1.0", "~=1", None),
+        ("not-a-version", ">=1", None),
+        ("1.7.4", "1.7.*", True),
+        ("1.26.4", " >= 1.20 , < 2 ,", True),
+        ("1.26.4", ">=v1.2", True),
+        ("1.20.0", "!=1.2.*", True),
+        ("1.2.0", "!=1.2.*", False),
+        ("1.7.0rc1", "==1.7.*", True),
+        ("2.2.3+cpu", "==2.2.3", True),
+        ("1.27.0", "~=1.26.0", False),
+        # PEP 440, as pip reads it: pre-, post- and local releases are versions of their own
+        ("2.0.0rc1", ">=2.0", False),
+        ("2.0.0rc1", ">=1.0", True),
+        ("1.0rc1", "<1.0", False),
+        ("1.26.4", "==2.0rc1", False),
+        ("1.26.4", ">1.26.4.dev0", True),
+        ("2.9.0.post0", "==2.9.0", False),
+        ("2.9.0.post0", ">=2.9.0", True),
+        ("1.0.post1", "==1.0", False),
+        ("2.2.3+cpu", "==2.2.3+gpu", False),
+        ("1.26.4", "===1.26.4.0", False),
     ],
 )
 def test_satisfies(version: str, specifier: str, expected: bool | None) -> None:
@@ -346,6 +368,13 @@ def test_runner_image_packages() -> None:
     packages = runner_image_packages()
     assert packages["python"] == "3.11" and packages["scikit-learn"]
     assert package_key("Scikit_Learn[extra]") == "scikit-learn"
+    _, runner_dir = locate_build_files()
+    assert packages == {"python": "3.11", **shipped_pins(runner_dir / "requirements.txt")}
+
+
+def test_pins_are_the_name_equals_version_lines() -> None:
+    text = "# pins\nNumPy == 1.26.4  # numeric\n\npandas>=2\nscikit_learn==1.4.2\n==1.0\nsix==\n"
+    assert pins_of(text) == {"numpy": "1.26.4", "scikit-learn": "1.4.2"}
 
 
 def test_framework_issues_are_warnings(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 from orchestrator.engines import image_additions as ia
 from orchestrator.engines import image_build as ib
 from orchestrator.errors import InputError
-from orchestrator.runner_packages import locate_build_files
+from orchestrator.runner_packages import locate_build_files, shipped_pins
 from tests.unit.test_image_build import FakeTools
 
 RUNNER = "cit-runner:9.9.9"
@@ -135,7 +135,7 @@ def test_an_addition_against_a_shipped_pin_is_one_line_naming_the_pin(
 ) -> None:
     calls = fake_downloads(monkeypatch)
     tools = FakeTools(local={RUNNER})
-    pinned = ia.shipped_pins(locate_build_files()[1] / "requirements.txt")["numpy"]
+    pinned = shipped_pins(locate_build_files()[1] / "requirements.txt")["numpy"]
     additions = ia.read_additions(["numpy==1.0.0", "tabulate==0.9.0"], [])
     with pytest.raises(InputError) as raised:
         ia.build_with_additions(
@@ -154,14 +154,36 @@ def test_an_addition_against_a_shipped_pin_is_one_line_naming_the_pin(
         ("==1.26", False),
         ("==1.26.*", True),
         ("!=1.26.4", False),
+        ("!=1.26.*", False),
         (">=1.20,<2", True),
         (">=2", False),
         ("~=1.25", True),
         ("~=1.25.0", False),
         ("<1.26.4", False),
-        ("==2.0rc1", True),  # not a plain release: left to pip
+        ("==2.0rc1", False),  # a pre-release is a version like any other
+        ("===1.26.4.0", False),  # arbitrary equality compares the text
+        ("==latest", True),  # not a specifier: left to pip
         ("", True),
     ],
 )
 def test_which_specifiers_a_pinned_version_meets(specifier: str, allowed: bool) -> None:
-    assert ia._allows(specifier, "1.26.4") is allowed
+    additions = ia.Additions((f"numpy{specifier}",))
+    if allowed:
+        ia.check_against_pins(additions, {"numpy": "1.26.4"})
+    else:
+        with pytest.raises(InputError, match=r"ships numpy==1\.26\.4"):
+            ia.check_against_pins(additions, {"numpy": "1.26.4"})
+
+
+@pytest.mark.parametrize(
+    ("specifier", "allowed"),
+    [(">=2.9", True), ("==2.9.0", False), ("==2.9.0.post0", True), ("~=2.8", True)],
+)
+def test_a_pin_that_is_a_post_release_is_compared_too(specifier: str, allowed: bool) -> None:
+    additions = ia.Additions((f"python-dateutil{specifier}",))
+    pins = {"python-dateutil": "2.9.0.post0"}
+    if allowed:
+        ia.check_against_pins(additions, pins)
+    else:
+        with pytest.raises(InputError, match=r"ships python-dateutil==2\.9\.0\.post0"):
+            ia.check_against_pins(additions, pins)
