@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 from .errors import CitError, InputError, printable
+from .sizes import human_size
 
 T = TypeVar("T")
 
@@ -457,12 +458,8 @@ def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     except OSError as exc:
         raise InputError(f"cannot be read: {exc.strerror}", file=path) from None
     if len(data) > limit:
-        raise InputError(f"is larger than {human_bytes(limit)}, the most cit reads", file=path)
+        raise InputError(f"is larger than {human_size(limit)}, the most cit reads", file=path)
     return data
-
-
-def human_bytes(size: int) -> str:
-    return f"{size // (1024 * 1024)} MiB" if size % (1024 * 1024) == 0 else f"{size} bytes"
 
 
 def undecodable(exc: UnicodeDecodeError, path: Path, advice: str) -> InputError:

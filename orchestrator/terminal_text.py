@@ -170,15 +170,3 @@ def _packed(phrases: Sequence[str], width: int) -> list[str]:
         else:
             rows.append(phrase)
     return rows
-
-
-def human_size(count: int) -> str:
-    """A byte count as people read it: 17.9 KiB."""
-    if count < 1024:
-        return f"{count} B"
-    value = count / 1024
-    for unit in ("KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "orchestrator"
 MAX_FLOORS = 14
 LAYERS = [
-    ["errors", "_version", "issues", "terminal_text"],
+    ["errors", "_version", "issues", "sizes", "terminal_text"],
     ["files", "container_files", "verdict", "_compat", "runner_packages"],
     ["data", "aws"],
     ["pipeline"],

@@ -177,7 +177,7 @@ def clean(
 def empty_step_cache(cit_dir: Path | None) -> None:
     """``cit clean --cache``: every entry of the step cache removed, and said so."""
     from ..run.step_cache import clear_cache
-    from ..terminal_text import human_size
+    from ..sizes import human_size
 
     root = runs_dir_of(cit_dir).parent / "cache"
     entries, size = clear_cache(root)

@@ -22,7 +22,8 @@ from ..engines.image_build import RequestedMode, build_runner_image
 from ..errors import CitError
 from ..report.formats import ReportFormat
 from ..run.settings import RUNNER_IMAGE, RunSettings
-from ..terminal_text import TerminalConsole, human_size, markup_safe, plain, progress_interval
+from ..sizes import human_size
+from ..terminal_text import TerminalConsole, markup_safe, plain, progress_interval
 
 if TYPE_CHECKING:
     from ..aws.s3 import Download

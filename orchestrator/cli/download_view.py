@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from rich.live import Live
 
-from ..terminal_text import human_size, plain, progress_interval
+from ..sizes import human_size
+from ..terminal_text import plain, progress_interval
 from .command import console
 
 if TYPE_CHECKING:

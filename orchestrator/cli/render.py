@@ -56,12 +56,13 @@ def report_command(
     from ..report.formats import FILE_NAMES
     from ..report.history import report_of
     from ..report.write import write_report_file
+    from ..run.rundir import find_run
 
     with user_errors():
         formats = formats_to_render(report_formats)
         if output is not None and len(formats) > 1:
             raise CitError("--output names one file: give one --format with it")
-        path = run_of(test_results, cit_dir)
+        path = find_run(runs_dir_of(cit_dir), test_results, report_file=True)
         field = "--test-results" if test_results is not None else None
         report = report_of(path, field)
         folder = path if path.is_dir() else path.parent
@@ -84,19 +85,6 @@ def formats_to_render(given: list[ReportFormat] | None) -> list[ReportFormat]:
 
     chosen = given or environment().formats or [ReportFormat.HTML]
     return list(dict.fromkeys(chosen))
-
-
-def run_of(given: Path | None, cit_dir: Path | None) -> Path:
-    """The run --test-results names: a folder or file, else a run id under the runs folder;
-    the latest run without it."""
-    from ..run.rundir import latest_run
-
-    runs = runs_dir_of(cit_dir)
-    if given is None:
-        return latest_run(runs)
-    if not given.exists() and given.name == str(given) and (runs / given.name).is_dir():
-        return runs / given.name
-    return given
 
 
 def history(

@@ -49,7 +49,8 @@ def shell(
     """Open a shell (or run '-- CMD ARGS') in a container like the one a step of a run had:
     its image, mounts (inputs read-only), environment, user, limits and network."""
     from ..engines.docker_cli import client_environment, run_argv, run_client, terminal_attached
-    from ..run.shell import find_run, shell_spec
+    from ..run.rundir import find_run
+    from ..run.shell import shell_spec
 
     command: list[str] = ctx.meta.get(AFTER_DASHES, [])
     with user_errors():

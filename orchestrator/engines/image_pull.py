@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import PullError
-from ..terminal_text import human_size
+from ..sizes import human_size
 from .image_build import OnLine
 
 PULL_TIMEOUT_ENV = "CIT_PULL_TIMEOUT"

@@ -13,11 +13,11 @@ from rich.table import Table
 from rich.text import Text
 
 from ..issues import Issue
+from ..sizes import human_size
 from ..terminal_text import (
     DEFAULT_PROGRESS_SECONDS,
     Phrases,
     add_column,
-    human_size,
     markup_safe,
     plain,
 )

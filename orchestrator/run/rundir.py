@@ -86,6 +86,31 @@ def latest_run(runs_dir: Path) -> Path:
     return run_dir
 
 
+def find_run(runs_dir: Path, given: str | Path | None, *, report_file: bool = False) -> Path:
+    """The run ``given`` names: a run id under ``runs_dir`` (``latest``: the newest run), else
+    the path of a run's folder (one holding its ``manifest.json``); the latest run without
+    ``given``. With ``report_file``, any folder or file that exists is taken as it is: the
+    report reader says what it lacks. A ``RunDirectoryError`` naming ``given`` when it is none
+    of these."""
+    if given is None:
+        return latest_run(runs_dir)
+    name = str(given)
+    path = Path(name)
+    marker = runs_dir / LATEST
+    if name == LATEST and (marker.is_symlink() or marker.exists()):
+        return latest_run(runs_dir)
+    if path.name == name and name not in (".", "..") and (runs_dir / name).is_dir():
+        return runs_dir / name
+    if (path / MANIFEST).is_file() or (report_file and path.exists()):
+        return path
+    if path.is_dir():
+        raise RunDirectoryError(f"'{name}' is a folder but not a run's: it holds no {MANIFEST}")
+    what = "a run id, a run's folder or its report.json"
+    if not report_file:
+        what = "a run id or a run's folder"
+    raise RunDirectoryError(f"no run '{name}' under {runs_dir}, nor a path to one: give {what}")
+
+
 def read_manifest(run_dir: Path) -> RunResult:
     """The run recorded in ``run_dir/manifest.json``; ``RunDirectoryError`` when it cannot be
     read."""

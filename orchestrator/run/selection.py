@@ -19,7 +19,7 @@ from ..container_files import regular_files
 from ..errors import CitError
 from ..pipeline.graph import ancestors, descendants
 from ..pipeline.model import Pipeline, SkippedStep, Step
-from ..terminal_text import human_size
+from ..sizes import human_size
 from .rundir import LATEST, MANIFEST
 from .sagemaker_job import StepPaths
 

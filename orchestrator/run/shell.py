@@ -34,7 +34,7 @@ from ..engines.spec import (
 from ..errors import RunDirectoryError
 from .plan import owner_label
 from .results import RunResult, Status, StepResult
-from .rundir import MANIFEST, latest_run, read_manifest
+from .rundir import read_manifest
 
 SHELL_LABEL = "cit.shell"
 LOGIN_SHELL = ("/bin/sh", "-c", "command -v bash >/dev/null 2>&1 && exec bash || exec sh")
@@ -52,19 +52,6 @@ class ShellSpec:
     image_choices: tuple[str, ...]
     """The image to run, best first: the exact image the step ran on, then its tag."""
     notes: list[str] = field(default_factory=list)
-
-
-def find_run(runs_dir: Path, run: str | None) -> Path:
-    """The run directory ``run`` names (a run id under ``runs_dir``, or a path to one); the
-    latest run without it."""
-    if run is None:
-        return latest_run(runs_dir)
-    named = runs_dir / run
-    if Path(run).name == run and run not in (".", "..") and (named / MANIFEST).is_file():
-        return named
-    if (Path(run) / MANIFEST).is_file():
-        return Path(run)
-    raise RunDirectoryError(f"no run '{run}' under {runs_dir} (a run id, or a run's folder)")
 
 
 def shell_spec(

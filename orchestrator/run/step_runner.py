@@ -16,7 +16,7 @@ from ..engines.log_lines import RecentLines, count_lines, decode, ended
 from ..engines.spec import writable_folders
 from ..files import write_problem, write_text_files
 from ..pipeline.model import MODEL_OUTPUT, OUTPUT_DATA_OUTPUT, StepKind
-from ..terminal_text import human_size
+from ..sizes import human_size
 from .hosts import host_of, run_job
 from .observer import RunObserver
 from .packaging import MODEL_TARBALL, OUTPUT_TARBALL, tar_gz_folder

@@ -28,7 +28,7 @@ from ..errors import CitError, InputError, S3NothingFound
 from ..files import FieldError
 from ..issues import Issue
 from ..run.results import RunResult
-from ..terminal_text import human_size
+from ..sizes import human_size
 from .config import S3IntegrationConfig, load_config
 
 

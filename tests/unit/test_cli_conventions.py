@@ -238,6 +238,90 @@ def test_a_latest_that_names_no_run_is_refused(tmp_path: Path, written: str) -> 
         rundir.latest_run(tmp_path)
 
 
+# -- naming a run ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A runs folder with two runs (the second the latest), the working directory beside it."""
+    folder = tmp_path / ".cit/runs"
+    for run_id in ("20260101-000000-aaaaaa", "20260101-000001-bbbbbb"):
+        (rundir.create_run_dir(folder, run_id) / rundir.MANIFEST).write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    return folder
+
+
+def test_no_name_or_latest_is_the_latest_run(
+    runs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    newest = runs / "20260101-000001-bbbbbb"
+    assert rundir.find_run(runs, None).resolve() == newest.resolve()
+    assert rundir.find_run(runs, "latest") == newest
+    (runs / "latest").unlink()
+    (runs / "latest").write_text("20260101-000000-aaaaaa\n")  # where symlinks are refused
+    assert rundir.find_run(runs, "latest") == runs / "20260101-000000-aaaaaa"
+
+
+def test_a_run_id_names_the_run_under_the_runs_folder_before_a_folder_here(runs: Path) -> None:
+    Path("20260101-000000-aaaaaa").mkdir()  # the same name in the working directory
+    assert rundir.find_run(runs, "20260101-000000-aaaaaa") == runs / "20260101-000000-aaaaaa"
+    assert rundir.find_run(runs, Path("20260101-000000-aaaaaa")) == runs / "20260101-000000-aaaaaa"
+
+
+def test_a_path_names_a_run_folder_wherever_it_is(runs: Path) -> None:
+    moved = Path("kept/run")
+    moved.mkdir(parents=True)
+    (moved / rundir.MANIFEST).write_text("{}")
+    assert rundir.find_run(runs, "kept/run") == moved
+    assert rundir.find_run(runs, str(runs / "20260101-000000-aaaaaa")) == (
+        runs / "20260101-000000-aaaaaa"
+    )
+
+
+def test_a_folder_or_file_that_is_not_a_run_is_refused_unless_a_report_may_be_named(
+    runs: Path,
+) -> None:
+    Path("plain").mkdir()
+    Path("report.json").write_text("{}")
+    with pytest.raises(RunDirectoryError, match="'plain' is a folder but not a run's"):
+        rundir.find_run(runs, "plain")
+    with pytest.raises(RunDirectoryError, match=r"no run 'report\.json'"):
+        rundir.find_run(runs, "report.json")
+    assert rundir.find_run(runs, "plain", report_file=True) == Path("plain")
+    assert rundir.find_run(runs, Path("report.json"), report_file=True) == Path("report.json")
+
+
+@pytest.mark.parametrize("name", ["gone", ".", "..", "a/b"])
+def test_a_name_that_is_neither_a_run_id_nor_a_run_folder_is_refused(
+    runs: Path, name: str
+) -> None:
+    for report_file in (False, True):
+        if report_file and Path(name).exists():
+            continue  # an existing folder is the report reader's to judge
+        with pytest.raises(RunDirectoryError) as raised:
+            rundir.find_run(runs, name, report_file=report_file)
+        assert name in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report", "--test-results", "gone"),
+        ("report", "--test-results", "gone", "--format", "json", "--json"),
+        ("shell", "gone", "prep"),
+        ("shell", "gone", "prep", "--json"),
+    ],
+)
+def test_both_commands_refuse_a_name_that_is_no_run_in_one_line_with_exit_2(
+    runs: Path, args: tuple[str, ...]
+) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "no run 'gone' under" in lines[0], result.stderr
+    assert "Traceback" not in result.output
+
+
 # -- settings without flags ---------------------------------------------------------------------
 
 
@@ -514,5 +598,5 @@ def test_a_pyproject_that_is_a_fifo_or_too_large_never_hangs_or_misleads(tmp_pat
     assert find_config(tmp_path / "a") is None
     big = "[tool.cit]\n" + "# padding\n" * (PYPROJECT_LIMIT // 10 + 1)
     (tmp_path / "pyproject.toml").write_text(big)
-    with pytest.raises(CitError, match=r"pyproject\.toml: is larger than"):
+    with pytest.raises(CitError, match=r"pyproject\.toml: is larger than 4\.0 MiB"):
         find_config(tmp_path / "a")

@@ -32,8 +32,9 @@ from orchestrator.errors import CitError, RunDirectoryError
 from orchestrator.run.debug_port import check_ports_free, parse_debug_ports
 from orchestrator.run.pipeline_run import execute_pipeline
 from orchestrator.run.results import StepResult
+from orchestrator.run.rundir import find_run
 from orchestrator.run.settings import RUNNER_IMAGE
-from orchestrator.run.shell import SHELL_LABEL, find_run, shell_spec
+from orchestrator.run.shell import SHELL_LABEL, shell_spec
 
 from .conftest import write
 from .test_executor import dead_owner

@@ -17,6 +17,7 @@ from orchestrator.errors import ImageError, InputError
 from orchestrator.files import MAX_FILE_BYTES, run_python
 from orchestrator.pipeline.loader import load_pipeline
 from orchestrator.run.pipeline_run import ensure_images
+from orchestrator.sizes import human_size
 
 runner = CliRunner()
 
@@ -302,8 +303,16 @@ def test_a_file_beyond_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     with path.open("wb") as handle:
         handle.truncate(MAX_FILE_BYTES + 1)
-    with pytest.raises(InputError, match="is larger than 10 MiB, the most cit reads"):
+    with pytest.raises(InputError, match=r"is larger than 10\.0 MiB, the most cit reads"):
         load_pipeline(path)
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [(123, "123 B"), (18_330, "17.9 KiB"), (MAX_FILE_BYTES, "10.0 MiB"), (3 * 2**30, "3.0 GiB")],
+)
+def test_a_size_is_written_one_way_in_every_message(count: int, shown: str) -> None:
+    assert human_size(count) == shown
 
 
 def test_ctrl_c_in_a_pipeline_file_still_stops_cit(tmp_path: Path) -> None:

@@ -375,7 +375,7 @@ def test_cit_report_rebuilds_a_run_from_before_reports(
 @pytest.mark.parametrize(
     ("setup", "message"),
     [
-        ("missing", "no such run directory or report file"),
+        ("missing", "nor a path to one: give a run id, a run's folder or its report.json"),
         ("empty", "holds neither report.json nor manifest.json"),
         ("garbage", "not a cit report: not JSON"),
         ("newer", "written by a newer cit (report schema 99"),

@@ -36,7 +36,7 @@ from ...issues import Issue
 from ...run.results import OutputSummary, RunResult, Status, StepResult
 from ...scripttest.case_checks import Failure, TestCaseResult, find_metric
 from ...scripttest.on_s3 import InputCheck
-from ...terminal_text import human_size
+from ...sizes import human_size
 from ...verdict import outcome_word
 from ..model import Outcome, Report, Suite, TestItem
 from .assets import CSP, CSS, SCRIPT
