@@ -24,8 +24,8 @@ from orchestrator.cli import command as cli
 from orchestrator.cli.app import app
 from orchestrator.cli.summary import SUMMARY_KEYS, Summary
 from orchestrator.errors import CitError, RunDirectoryError
-from orchestrator.run import rundir
 from orchestrator.pipeline.resources import host_cpus
+from orchestrator.run import rundir
 from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.verdict import EXPECTED_FAILURE, Outcome, outcome_word
 
