@@ -262,21 +262,36 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
+class NotJSON(InputError):
+    """Text ``parse_json`` cannot take. ``problem``: what is wrong, without the file; ``beyond``:
+    it is JSON beyond what cit reads (nested too deep, a number too long) rather than not JSON
+    (``line`` is set for a syntax error)."""
+
+    def __init__(
+        self, problem: str, path: Path, *, line: int | None = None, beyond: bool = False
+    ) -> None:
+        message = f"JSON syntax error: {problem}" if line is not None else problem
+        super().__init__(message, file=path, line=line)
+        self.problem = problem
+        self.beyond = beyond
+
+
 def parse_json(text: str, path: Path) -> Any:
-    """Parse JSON text read from ``path``; a key given twice in one object is an error."""
-    too_deep = InputError(
-        f"nested deeper than {MAX_NESTING} levels of lists and objects", file=path
+    """Parse JSON text read from ``path``; a key given twice in one object is an error. What
+    cannot be taken is a ``NotJSON``."""
+    too_deep = NotJSON(
+        f"nested deeper than {MAX_NESTING} levels of lists and objects", path, beyond=True
     )
     try:
         data = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
-        raise InputError(f"JSON syntax error: {exc.msg}", file=path, line=exc.lineno) from None
+        raise NotJSON(exc.msg, path, line=exc.lineno) from None
     except _DuplicateKey as exc:
-        raise InputError(f"duplicate key {quoted(exc.key)} in one object", file=path) from None
+        raise NotJSON(f"duplicate key {quoted(exc.key)} in one object", path) from None
     except RecursionError:
         raise too_deep from None
     except ValueError as exc:  # an int of more than 4300 digits
-        raise InputError(f"a value cannot be read: {safe_text(exc)}", file=path) from None
+        raise NotJSON(f"a value cannot be read: {safe_text(exc)}", path, beyond=True) from None
     if nesting(data) > MAX_NESTING:
         raise too_deep
     return data

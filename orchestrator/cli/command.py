@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..report.model import Report
     from ..run.progress import ConsoleObserver
     from ..suite.config import IntegrationTestConfig
+    from .defaults import Choices
 
 console = TerminalConsole()
 errors = TerminalConsole(stderr=True)
@@ -243,17 +244,26 @@ class Command:
         *,
         cpu_only: bool = False,
     ) -> None:
-        from .defaults import environment  # deferred: pydantic, as below
+        from .defaults import Choices, environment  # deferred: pydantic, as below
 
         self.started = time.time()
-        self.flags = (cit_dir, image, max_workers)
-        self.cpu_only = cpu_only
+        self.flags = Choices(
+            cit_dir=cit_dir, image=image, max_workers=max_workers, cpu_only=cpu_only
+        )
         with user_errors():
             self.env = environment()
         self.config: IntegrationTestConfig | None = None
+        """The configuration file as written (``defaults.settle`` puts ``CIT_*`` before it)."""
         self.debugging: dict[str, Any] = {}
         self.settings = self._settings()
         self.cancel = threading.Event()
+
+    def settled(self, **flags: Any) -> Choices:
+        """Each setting from the command's flags (``flags`` in place of some), else ``CIT_*``,
+        else the configuration file: ``defaults.settle``, the one place that order is written."""
+        from .defaults import settle
+
+        return settle(replace(self.flags, **flags), self.env, self.config)
 
     def cit_dir(self, flag: Path | None) -> Path:
         """``flag``, else ``CIT_DIR``, else the configuration's ``execution.cit_dir``, else
@@ -265,19 +275,15 @@ class Command:
     def _settings(self) -> RunSettings:
         """Each setting from its flag, else ``CIT_*``, else the configuration file, else the
         default; the file's execution limits applied."""
-        cit_dir, image, max_workers = self.flags
-        env, execution = self.env, self.config.execution if self.config is not None else None
-        defaults = RunSettings()
+        settled, defaults = self.settled(), RunSettings()
         settings = RunSettings(
-            cit_dir=self.cit_dir(cit_dir),
-            image=image or env.image or (execution.container_image if execution else None)
-            or defaults.image,
-            max_workers=max_workers or env.max_workers
-            or (execution.max_workers if execution else None) or defaults.max_workers,
-            cpu_only=self.cpu_only or env.cpu_only,
+            cit_dir=self.cit_dir(self.flags.cit_dir),
+            image=settled.image or defaults.image,
+            max_workers=settled.max_workers or defaults.max_workers,
+            cpu_only=bool(settled.cpu_only),
         )
         settings = replace(settings, **self.debugging)
-        return execution.limits_of(settings) if execution is not None else settings
+        return self.config.execution.limits_of(settings) if self.config is not None else settings
 
     def debug(self, keep_on_failure: bool, debug_ports: list[str] | None = None) -> None:
         """--keep-on-failure and --debug-port STEP=PORT (a ``CitError`` when one is not)."""
@@ -301,25 +307,23 @@ class Command:
 
     def configure(self, path: Path | None) -> IntegrationTestConfig:
         """The configuration file (--config, else ``CIT_CONFIG``, else the one found up the
-        folder tree), whose settings come after the flags and ``CIT_*``."""
+        folder tree), whose settings come after the flags and ``CIT_*``; returned as the run
+        reads it, with what ``CIT_*`` sets in place of its own (``defaults.with_environment``)."""
         from .defaults import config_path, load, with_environment
 
-        self.config = with_environment(load(config_path(path, self.env)), self.env)
+        self.config = load(config_path(path, self.env))
         self.settings = self._settings()
-        return self.config
+        return with_environment(self.config, self.env)
 
     def isolation(self, chosen: Isolation | None) -> Isolation:
-        """--isolation, else ``CIT_ISOLATION``, else the file's ``execution.isolation_mode``."""
-        mode = self.config.execution.isolation_mode if self.config is not None else "container"
-        return chosen or self.env.isolation or mode
+        """--isolation, else ``CIT_ISOLATION``, else the file's ``execution.isolation_mode``,
+        else container."""
+        return self.settled(isolation=chosen).isolation or "container"
 
     def formats(self, chosen: list[ReportFormat] | None) -> list[ReportFormat]:
-        """--format, else ``CIT_FORMAT``, else the file's ``reporting.formats``."""
-        if chosen:
-            return list(chosen)
-        if self.env.formats:
-            return list(self.env.formats)
-        return list(self.config.reporting.formats) if self.config is not None else [JSON]
+        """--format, else ``CIT_FORMAT``, else the file's ``reporting.formats``, else JSON."""
+        formats = self.settled(formats=chosen).formats
+        return list(formats) if formats is not None else [JSON]
 
     def reporting(self, chosen: list[ReportFormat] | None) -> ReportingConfig:
         """What the command writes into its run directory: the file's reporting with the

@@ -3,8 +3,8 @@ and the configuration file found up the folder tree from the working directory (
 ``cit.yml``, or a ``[tool.cit]`` table in ``pyproject.toml``).
 
 Each setting is taken from the first that gives it: the command's flag, the environment, the
-configuration file, cit's default. A value that cannot be used is one line naming the variable,
-or the file and key, exit code 2.
+configuration file, cit's default; ``settle`` is the one place that order is written. A value
+that cannot be used is one line naming the variable, or the file and key, exit code 2.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,53 @@ def environment(environ: Mapping[str, str] | None = None) -> Environment:
         raise CitError(f"{variable}={environ[variable]!r}: {message}") from None
 
 
+@dataclass(frozen=True)
+class Choices:
+    """The settings a command's flags, the environment or a configuration file may give; None
+    (or False, or empty) where it gives none."""
+
+    cit_dir: Path | None = None
+    config: Path | None = None
+    image: str | None = None
+    max_workers: int | None = None
+    isolation: Isolation | None = None
+    formats: list[ReportFormat] | None = None
+    cpu_only: bool | None = None
+
+
+def file_choices(config: IntegrationTestConfig | None) -> Choices:
+    """What the configuration file gives (nothing without one)."""
+    if config is None:
+        return Choices()
+    execution = config.execution
+    return Choices(
+        cit_dir=execution.cit_dir,
+        image=execution.container_image,
+        max_workers=execution.max_workers,
+        isolation=execution.isolation_mode,
+        formats=config.reporting.formats,
+    )
+
+
+def settle(flags: Choices, env: Environment, config: IntegrationTestConfig | None) -> Choices:
+    """Each setting from the first that gives it: the flag, the ``CIT_*`` variable, the
+    configuration file; None where none does (the caller's default then). The one place this
+    order is written: every command takes its settings from here."""
+    given = (flags, env, file_choices(config))
+    return Choices(
+        **{f.name: _first(getattr(source, f.name) for source in given) for f in fields(Choices)}
+    )
+
+
+def _first(values: Any) -> Any:
+    """The first value given (neither None, False nor empty); else the last, as it is."""
+    value = None
+    for value in values:
+        if value:
+            return value
+    return value
+
+
 def find_config(start: Path | None = None) -> Path | None:
     """The configuration file nearest ``start`` (the working directory) or above it."""
     folder = (start or Path.cwd()).resolve()
@@ -112,7 +160,7 @@ def config_path(flag: Path | None, env: Environment) -> Path | None:
     ``CIT_CONFIG`` naming no file is refused naming the variable (it may be set far away)."""
     if flag is None and env.config is not None and not env.config.is_file():
         raise CitError(f"CIT_CONFIG={str(env.config)!r}: no such configuration file")
-    return flag or env.config or find_config()
+    return settle(Choices(config=flag), env, None).config or find_config()
 
 
 def load(path: Path | None) -> IntegrationTestConfig:
@@ -138,23 +186,22 @@ def cit_dir_of(
     flag: Path | None, env: Environment, config: IntegrationTestConfig | None
 ) -> Path:
     """Where runs are written: --cit-dir, ``CIT_DIR``, the file's ``execution.cit_dir``, .cit."""
-    configured = config.execution.cit_dir if config is not None else None
-    return flag or env.cit_dir or configured or DEFAULT_CIT_DIR
+    return settle(Choices(cit_dir=flag), env, config).cit_dir or DEFAULT_CIT_DIR
 
 
 def with_environment(config: IntegrationTestConfig, env: Environment) -> IntegrationTestConfig:
-    """``config`` with what ``CIT_*`` sets in place of its own: the environment comes first."""
+    """``config`` as the run reads it: each setting ``settle`` gives in place of its own (the
+    environment comes first)."""
+    settled = settle(Choices(), env, config)
     execution = {
-        "cit_dir": env.cit_dir,
-        "container_image": env.image,
-        "max_workers": env.max_workers,
-        "isolation_mode": env.isolation,
+        "cit_dir": settled.cit_dir,
+        "container_image": settled.image,
+        "max_workers": settled.max_workers,
+        "isolation_mode": settled.isolation,
     }
-    update: dict[str, Any] = {
-        "execution": config.execution.model_copy(
-            update={key: value for key, value in execution.items() if value is not None}
-        )
-    }
-    if env.formats:
-        update["reporting"] = config.reporting.model_copy(update={"formats": env.formats})
-    return config.model_copy(update=update)
+    return config.model_copy(
+        update={
+            "execution": config.execution.model_copy(update=execution),
+            "reporting": config.reporting.model_copy(update={"formats": settled.formats}),
+        }
+    )

@@ -81,9 +81,9 @@ def report_command(
 def formats_to_render(given: list[ReportFormat] | None) -> list[ReportFormat]:
     """The formats ``cit report`` renders: each ``--format`` once, else ``CIT_FORMAT``, else
     HTML."""
-    from .defaults import environment
+    from .defaults import Choices, environment, settle
 
-    chosen = given or environment().formats or [ReportFormat.HTML]
+    chosen = settle(Choices(formats=given), environment(), None).formats or [ReportFormat.HTML]
     return list(dict.fromkeys(chosen))
 
 

@@ -6,21 +6,21 @@ A pipeline run has ``manifest.json`` (steps, statuses, timings) and, since repor
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
 from ..dataflow.edges import DataFlowTestResult
 from ..dataflow.tester import FLOW_REPORT
 from ..errors import CitError, InputError
-from ..files import MAX_NESTING, describe_error, nesting, read_text
+from ..files import MAX_NESTING, NotJSON, describe_error, parse_json, read_text
 from ..run.results import RunResult, Status
 from ..run.rundir import MANIFEST, read_manifest, still_running
 from ..verdict import Outcome, outcome_of_status
-from .model import REPORT_FILE, SCHEMA_VERSION, Report, build_report, load_report, pipeline_suite
+from .model import REPORT_FILE, SCHEMA_VERSION, Report, build_report, pipeline_suite
 
 
 class RunRecord(BaseModel):
@@ -62,7 +62,7 @@ def _record(folder: Path) -> RunRecord | None:
         if (folder / MANIFEST).is_file():
             return _pipeline_record(folder, read_manifest(folder))
         if (folder / REPORT_FILE).is_file():
-            return _report_record(folder, load_report(folder / REPORT_FILE))
+            return _report_record(folder, _listed(folder / REPORT_FILE))
     except (OSError, ValueError, CitError):  # a damaged run must not hide the others
         return None
     return None
@@ -72,7 +72,7 @@ def _pipeline_record(folder: Path, run: RunResult) -> RunRecord:
     """A pipeline run: its steps from the manifest, its verdict from its report when it has
     one (a data-flow test can fail on an edge while every step succeeded)."""
     path = folder / REPORT_FILE
-    report = load_report(path) if path.is_file() else None
+    report = _listed(path) if path.is_file() else None
     duration = run.finished_at - run.started_at if run.finished_at else None
     if report is not None:  # the steps and what was checked after them
         duration = report.duration_seconds
@@ -150,21 +150,9 @@ def report_of(path: Path, field: str | None = "--test-results") -> Report:
 
 
 def _read(path: Path) -> Report:
-    text = read_text(path, "JSON")  # bounded: a report.json may come from anywhere
-    beyond = InputError(
-        f"not a cit report: nested deeper than {MAX_NESTING} levels or a number too long",
-        file=path,
-    )
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"not a cit report: not JSON ({exc.msg}, line {exc.lineno})", file=path
-        ) from None
-    except (RecursionError, ValueError):
-        raise beyond from None
-    if nesting(data) > MAX_NESTING:
-        raise beyond
+    """The report in a ``report.json`` that ``cit report`` was given or found; one written by a
+    newer cit is refused with advice to upgrade."""
+    data = _report_data(path)
     version = data.get("schema_version") if isinstance(data, dict) else None
     if isinstance(version, int) and version > SCHEMA_VERSION:
         raise InputError(
@@ -172,6 +160,32 @@ def _read(path: Path) -> Report:
             f"{SCHEMA_VERSION}): upgrade cit to read it",
             file=path,
         )
+    return _validated(data, path)
+
+
+def _listed(path: Path) -> Report:
+    """The report of a run ``cit history`` lists (an ``InputError`` leaves the run out)."""
+    return _validated(_report_data(path), path)
+
+
+def _report_data(path: Path) -> Any:
+    """The JSON of a ``report.json``, read as every JSON file cit reads is: bounded, never
+    waiting on a FIFO (``read_text``), parsed with cit's limits (``parse_json``). A report.json
+    may come from anywhere: what is not JSON is "not a cit report"."""
+    text = read_text(path, "JSON")
+    try:
+        return parse_json(text, path)
+    except NotJSON as exc:
+        if exc.beyond:
+            why = f"nested deeper than {MAX_NESTING} levels or a number too long"
+        elif exc.line is not None:
+            why = f"not JSON ({exc.problem}, line {exc.line})"
+        else:
+            why = exc.problem
+        raise InputError(f"not a cit report: {why}", file=path) from None
+
+
+def _validated(data: Any, path: Path) -> Report:
     try:
         return Report.model_validate(data)
     except ValidationError as exc:

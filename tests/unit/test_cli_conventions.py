@@ -24,6 +24,7 @@ from orchestrator.cli import command as cli
 from orchestrator.cli.app import app
 from orchestrator.cli.summary import SUMMARY_KEYS, Summary
 from orchestrator.errors import CitError, RunDirectoryError
+from orchestrator.pipeline.resources import host_cpus
 from orchestrator.run import rundir
 from orchestrator.run.settings import RUNNER_IMAGE
 from orchestrator.verdict import EXPECTED_FAILURE, Outcome, outcome_word
@@ -349,6 +350,61 @@ def test_flag_then_environment_then_the_file_found_up_the_tree(
     base = project if expected == "from-file" else project / "sub"  # the file's paths: its own
     assert len(run_dirs(base / expected / "runs")) == 1
     assert {spec.image for spec in fake.specs} == {"mine:1"}
+
+
+PRECEDENCE = [
+    ("default", [], {}, None),
+    ("file", [], {}, "file"),
+    ("environment", [], {"CIT_DIR": "env", "CIT_IMAGE": "env:1", "CIT_MAX_WORKERS": "3"}, "file"),
+    (
+        "flag",
+        ["--cit-dir", "flag", "--image", "flag:1"],
+        {"CIT_DIR": "env", "CIT_IMAGE": "env:1", "CIT_MAX_WORKERS": "3"},
+        "file",
+    ),
+]
+
+
+@pytest.mark.parametrize("command", ["run", "test-flow"])
+@pytest.mark.parametrize(
+    ("expected", "flags", "env", "file"), PRECEDENCE, ids=[row[0] for row in PRECEDENCE]
+)
+def test_each_setting_comes_from_its_flag_then_its_variable_then_the_file(
+    project: Path,
+    fake: FakeEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    expected: str,
+    flags: list[str],
+    env: dict[str, str],
+    file: str | None,
+) -> None:
+    from orchestrator.suite import pipeline
+
+    fake.images.update({"file:1": "sha256:f", "env:1": "sha256:e", "flag:1": "sha256:g"})
+    if file:
+        (project / "cit.yaml").write_text(
+            "execution: {cit_dir: file, container_image: 'file:1', max_workers: 2}\n"
+        )
+    workers: list[int] = []
+    real = pipeline.run_pipeline
+
+    def run_pipeline(*args: Any, **kwargs: Any) -> Any:
+        workers.append(kwargs["settings"].max_workers)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "run_pipeline", run_pipeline)
+    if command == "run" and expected == "flag":
+        flags = [*flags, "--max-workers", "4"]
+    extra = ["--parallel"] if command == "test-flow" else []
+    result = invoke(command, "--dag", "pipeline.yaml", *flags, *extra, env=env)
+    assert result.exit_code == 0, result.output
+    folder = {"default": ".cit", "file": "file", "environment": "env", "flag": "flag"}[expected]
+    assert len(run_dirs(project / folder / "runs")) == 1
+    image = {"default": RUNNER_IMAGE, "file": "file:1", "environment": "env:1"}
+    assert {spec.image for spec in fake.specs} == {image.get(expected, "flag:1")}
+    most = {"file": 2, "environment": 3, "flag": 4 if command == "run" else 3}
+    assert workers == [most.get(expected, host_cpus())]
 
 
 def test_pyproject_tool_cit_is_read_and_its_mistakes_name_file_and_key(

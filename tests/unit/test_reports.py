@@ -300,6 +300,36 @@ def test_history_finds_a_command_by_any_of_its_suites(tmp_path: Path) -> None:
     assert list_runs(tmp_path / "runs", "other") == []
 
 
+def test_history_leaves_out_a_report_too_large_not_json_or_a_fifo(tmp_path: Path) -> None:
+    import os
+
+    from orchestrator.files import MAX_FILE_BYTES
+    from orchestrator.report.history import list_runs
+    from orchestrator.report.model import Suite, build_report
+
+    runs = tmp_path / "runs"
+    report = build_report("test-all", [Suite(name="prep", kind="script", outcome=Outcome.PASSED)])
+    folders = {
+        name: runs / f"20260101-00000{i}-{name}"
+        for i, name in enumerate(["good", "large", "garbage", "fifo"])
+    }
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+    (folders["good"] / "report.json").write_text(report.model_dump_json())
+    padded = report.model_copy(update={"cit_version": "x" * MAX_FILE_BYTES})
+    (folders["large"] / "report.json").write_text(padded.model_dump_json())
+    (folders["garbage"] / "report.json").write_text("{not json")
+    os.mkfifo(folders["fifo"] / "report.json")  # read, it would wait for a writer
+    assert [r.run_dir for r in list_runs(runs)] == [str(folders["good"])]
+    done = runner.invoke(app, ["history", "--cit-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    assert folders["good"].name in done.output and "large" not in done.output
+    args = ["report", "--test-results", str(folders["large"]), "--format", "json"]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2
+    assert "report.json: is larger than 10 MiB, the most cit reads" in refused.output
+
+
 def test_junit_message_is_the_first_line_and_the_body_has_all(tmp_path: Path) -> None:
     from orchestrator.report.junit import render_junit
     from orchestrator.report.model import Suite, TestItem, build_report
