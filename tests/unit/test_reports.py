@@ -327,7 +327,7 @@ def test_history_leaves_out_a_report_too_large_not_json_or_a_fifo(tmp_path: Path
     args = ["report", "--test-results", str(folders["large"]), "--format", "json"]
     refused = runner.invoke(app, args)
     assert refused.exit_code == 2
-    assert "report.json: is larger than 10 MiB, the most cit reads" in refused.output
+    assert "report.json: is larger than 10.0 MiB, the most cit reads" in refused.output
 
 
 def test_junit_message_is_the_first_line_and_the_body_has_all(tmp_path: Path) -> None:
