@@ -78,10 +78,18 @@ def read_additions(packages: Sequence[str], files: Sequence[Path]) -> Additions:
 
 
 def _checked(line: str, where: str) -> str:
-    if not _REQUIREMENT.match(line):
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    problem = "" if _REQUIREMENT.match(line) else "not a package with a version specifier"
+    if not problem:
+        try:
+            Requirement(line)  # as pip reads it: "numpy~=2" and "numpy=1" are not requirements
+        except InvalidRequirement as exc:
+            problem = str(exc).splitlines()[0]
+    if problem:
         raise InputError(
-            f"{where}: {line!r} is not a requirement; write one package per line as "
-            "NAME, NAME==VERSION or NAME>=VERSION (no pip options)"
+            f"{where}: {line!r} is not a requirement ({problem}); write one package per line "
+            "as NAME, NAME==VERSION or NAME>=VERSION (no pip options)"
         )
     return " ".join(line.split())
 

@@ -71,8 +71,7 @@ def _record(folder: Path) -> RunRecord | None:
 def _pipeline_record(folder: Path, run: RunResult) -> RunRecord:
     """A pipeline run: its steps from the manifest, its verdict from its report when it has
     one (a data-flow test can fail on an edge while every step succeeded)."""
-    path = folder / REPORT_FILE
-    report = _listed(path) if path.is_file() else None
+    report = _readable_report(folder / REPORT_FILE)
     duration = run.finished_at - run.started_at if run.finished_at else None
     if report is not None:  # the steps and what was checked after them
         duration = report.duration_seconds
@@ -89,6 +88,17 @@ def _pipeline_record(folder: Path, run: RunResult) -> RunRecord:
         cached=[s.name for s in run.steps if s.cached_from is not None],
         failed=_not_passed(report) if report else _broken_steps(run),
     )
+
+
+def _readable_report(path: Path) -> Report | None:
+    """The run's report, or None (the manifest then speaks for the run) when it has none or
+    one that cannot be read: too large, damaged."""
+    if not path.is_file():
+        return None
+    try:
+        return _listed(path)
+    except (OSError, ValueError, CitError):
+        return None
 
 
 def _outcome_so_far(run: RunResult) -> str:

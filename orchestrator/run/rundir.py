@@ -15,11 +15,14 @@ import time
 from pathlib import Path
 
 from ..engines.owner import owner_alive
-from ..errors import RunDirectoryError
-from ..files import FULL_DISK, write_json_atomic, write_problem
+from ..errors import InputError, RunDirectoryError
+from ..files import FULL_DISK, first_line, read_bytes, write_json_atomic, write_problem
 from .results import INTERRUPTED_BEFORE_START, RunResult, Status, StepResult
 
 MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+"""The largest manifest read back (a run of thousands of steps with their log tails is far
+less); a FIFO or device in its place is refused, never waited on."""
 LATEST = "latest"
 """In the runs folder: a symlink to the newest run, or (where the file system has no symlinks)
 a file holding its id."""
@@ -89,9 +92,9 @@ def latest_run(runs_dir: Path) -> Path:
 def find_run(runs_dir: Path, given: str | Path | None, *, report_file: bool = False) -> Path:
     """The run ``given`` names: a run id under ``runs_dir`` (``latest``: the newest run), else
     the path of a run's folder (one holding its ``manifest.json``); the latest run without
-    ``given``. With ``report_file``, any folder or file that exists is taken as it is: the
-    report reader says what it lacks. A ``RunDirectoryError`` naming ``given`` when it is none
-    of these."""
+    ``given``. With ``report_file`` (a report to render), a folder or file that exists is taken
+    as it is, before a run id of the same name: the report reader says what it lacks. A
+    ``RunDirectoryError`` naming ``given`` when it is none of these."""
     if given is None:
         return latest_run(runs_dir)
     name = str(given)
@@ -99,9 +102,14 @@ def find_run(runs_dir: Path, given: str | Path | None, *, report_file: bool = Fa
     marker = runs_dir / LATEST
     if name == LATEST and (marker.is_symlink() or marker.exists()):
         return latest_run(runs_dir)
-    if path.name == name and name not in (".", "..") and (runs_dir / name).is_dir():
-        return runs_dir / name
-    if (path / MANIFEST).is_file() or (report_file and path.exists()):
+    if report_file and path.exists():
+        return path
+    named = runs_dir / name
+    if path.name == name and name not in (".", "..") and (named / MANIFEST).is_file():
+        return named
+    if report_file and path.name == name and named.is_dir():
+        return named  # a run without a manifest (a test-all run): its report may be there
+    if (path / MANIFEST).is_file():
         return path
     if path.is_dir():
         raise RunDirectoryError(f"'{name}' is a folder but not a run's: it holds no {MANIFEST}")
@@ -117,9 +125,11 @@ def read_manifest(run_dir: Path) -> RunResult:
 
     path = run_dir / MANIFEST
     try:
-        run = RunResult.model_validate_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunDirectoryError(f"cannot read the run's {path}: {exc}") from None
+        run = RunResult.model_validate_json(read_bytes(path, MAX_MANIFEST_BYTES))
+    except InputError as exc:
+        raise RunDirectoryError(f"cannot read the run's {path}: {exc.detail}") from None
+    except ValueError as exc:
+        raise RunDirectoryError(f"cannot read the run's {path}: {first_line(exc)}") from None
     return settled(run)
 
 

@@ -269,6 +269,29 @@ def test_a_run_id_names_the_run_under_the_runs_folder_before_a_folder_here(runs:
     assert rundir.find_run(runs, Path("20260101-000000-aaaaaa")) == runs / "20260101-000000-aaaaaa"
 
 
+def test_a_report_to_render_is_read_from_the_path_given_first(runs: Path) -> None:
+    """`cit report --test-results ./ID` gets a Path, which drops the "./": the folder here,
+    which exists, is the one meant."""
+    Path("20260101-000000-aaaaaa").mkdir()
+    found = rundir.find_run(runs, Path("./20260101-000000-aaaaaa"), report_file=True)
+    assert found == Path("20260101-000000-aaaaaa")
+
+
+def test_a_folder_under_runs_without_a_manifest_is_no_run_to_open(runs: Path) -> None:
+    """A test-all run has a report and no manifest: a report can be rendered, no shell opened;
+    a manifest that is a FIFO is never opened."""
+    import os
+
+    suite_run = runs / "20260101-000002-cccccc"
+    suite_run.mkdir()
+    with pytest.raises(RunDirectoryError, match="no run '20260101-000002-cccccc' under"):
+        rundir.find_run(runs, suite_run.name)
+    assert rundir.find_run(runs, suite_run.name, report_file=True) == suite_run
+    os.mkfifo(suite_run / rundir.MANIFEST)
+    with pytest.raises(RunDirectoryError, match="no run '20260101-000002-cccccc' under"):
+        rundir.find_run(runs, suite_run.name)
+
+
 def test_a_path_names_a_run_folder_wherever_it_is(runs: Path) -> None:
     moved = Path("kept/run")
     moved.mkdir(parents=True)

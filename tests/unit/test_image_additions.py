@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,12 @@ def test_a_line_that_is_no_requirement_names_its_file_and_line(tmp_path: Path) -
         ia.read_additions([], [extra])
     with pytest.raises(InputError, match="no package named"):
         ia.read_additions([], [])
+
+
+@pytest.mark.parametrize("line", ["numpy~=2", "numpy=1", "numpy>=abc", "numpy>=1;"])
+def test_a_specifier_pip_cannot_read_is_refused_before_any_build(line: str) -> None:
+    with pytest.raises(InputError, match=rf"--add: '{re.escape(line)}' is not a requirement \("):
+        ia.read_additions([line], [])
 
 
 def test_the_derived_tag_changes_with_the_additions() -> None:

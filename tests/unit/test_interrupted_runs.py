@@ -113,3 +113,26 @@ def test_a_run_records_its_owner(project: Path) -> None:
     run = execute_pipeline(write(project, "d.yaml", DIAMOND), fake, settings=settings(project))
     data = json.loads((Path(run.run_dir) / "manifest.json").read_text())
     assert Owner.model_validate(data["owner"]) == this_process()
+
+
+def test_a_run_whose_report_cannot_be_read_is_listed_from_its_manifest(project: Path) -> None:
+    """A report too large or damaged does not hide the run: its manifest still speaks for it."""
+    fake = FakeEngine(images={RUNNER_IMAGE: "sha256:runner"})
+    run = execute_pipeline(write(project, "d.yaml", DIAMOND), fake, settings=settings(project))
+    run_dir = Path(run.run_dir)
+    (run_dir / "report.json").write_text('{"outcome": "passed", "outcome": "failed"}')
+    [record] = list_runs(project / ".cit" / "runs")
+    assert (record.run_id, record.command, record.outcome) == (run.run_id, "run", "passed")
+    assert set(record.steps) == {step.name for step in run.steps}
+
+
+def test_a_manifest_that_is_a_fifo_is_refused_without_waiting(project: Path) -> None:
+    import os
+
+    from orchestrator.errors import RunDirectoryError
+
+    run_dir = project / ".cit" / "runs" / "20260101-000000-fifo"
+    run_dir.mkdir(parents=True)
+    os.mkfifo(run_dir / "manifest.json")
+    with pytest.raises(RunDirectoryError, match=r"manifest\.json: is not a regular file"):
+        read_manifest(run_dir)
