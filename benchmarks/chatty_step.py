@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_common import BenchmarkError, SetupError, cit_command
+from bench_common import BenchmarkError, SetupError, cit_command, require_local_image
 
 CODE_DIR = "/opt/ml/processing/input/code"
 SCRIPT_NAME = "chatty.py"
@@ -144,16 +144,6 @@ def drain(fd: int) -> None:
         pass
 
 
-def preflight(image: str) -> None:
-    if shutil.which("docker") is None:
-        raise SetupError("no 'docker' command on PATH")
-    inspected = subprocess.run(
-        ["docker", "image", "inspect", image], capture_output=True, text=True, check=False
-    )
-    if inspected.returncode != 0:
-        raise SetupError(f"image {image} is not on the local engine (this never pulls)")
-
-
 def measure(image: str, mib: int, rounds: int, root: Path) -> list[dict[str, Timing]]:
     cit = cit_command()
     write_workspace(root, mib)
@@ -201,7 +191,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        preflight(args.image)
+        require_local_image(args.image)
         with tempfile.TemporaryDirectory(prefix="cit-chatty-") as folder:
             results = measure(args.image, args.mib, args.rounds, Path(folder))
     except SetupError as exc:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench_common import BenchmarkError, SetupError, cit_command
+from bench_common import BenchmarkError, SetupError, cit_command, require_local_image
 
 CODE_DIR = "/opt/ml/processing/input/code"
 INPUT_DIR = "/opt/ml/processing/input"
@@ -283,16 +283,6 @@ def remove_containers(label: str) -> None:
         subprocess.run(["docker", "rm", "-f", *ids], capture_output=True, check=False)
 
 
-def preflight(image: str) -> None:
-    if shutil.which("docker") is None:
-        raise SetupError("no 'docker' command on PATH")
-    inspected = subprocess.run(
-        ["docker", "image", "inspect", image], capture_output=True, text=True, check=False
-    )
-    if inspected.returncode != 0:
-        raise SetupError(f"image {image} is not on the local engine (this never pulls)")
-
-
 def other_containers() -> int:
     """Containers running now that are not this benchmark's: a sign the engine is shared."""
     found = subprocess.run(["docker", "ps", "-q"], capture_output=True, text=True, check=False)
@@ -465,7 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     token = secrets.token_hex(3)
     root = Path(tempfile.mkdtemp(prefix="cit-overhead-")).resolve()
     try:
-        preflight(args.image)
+        require_local_image(args.image)
         rounds = benchmark(args, root, token)
     except SetupError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench_common import SetupError, cit_command
+from bench_common import SetupError, cit_command, require_local_image
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DAG = REPO / "examples" / "tabular" / "pipeline.py"
@@ -98,10 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dag", type=Path, default=DEFAULT_DAG)
     parser.add_argument("--image", default=DEFAULT_IMAGE, help="image of the docker run scale")
     args = parser.parse_args(argv)
-    if shutil.which("docker") is None:
-        print("needs the docker CLI and a running engine", file=sys.stderr)
-        return 2
     try:
+        require_local_image(args.image)
         cit = cit_command()
     except SetupError as exc:
         print(exc, file=sys.stderr)
