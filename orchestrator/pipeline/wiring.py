@@ -4,7 +4,7 @@ another, paths of steps, and the schemas declared at each end of a wire."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,11 +100,11 @@ def steps_for_path(pipeline: Pipeline, path: Sequence[str]) -> Pipeline:
     """The steps of ``path`` and everything they need upstream, in the pipeline's order."""
     keep = set(path) | ancestors(pipeline.steps, path)
     return pipeline.with_steps(
-        {n: _branches_within(step, keep) for n, step in pipeline.steps.items() if n in keep}
+        {n: branches_within(step, keep) for n, step in pipeline.steps.items() if n in keep}
     )
 
 
-def _branches_within(step: Step, keep: set[str]) -> Step:
+def branches_within(step: Step, keep: Container[str]) -> Step:
     """A condition step's branches without the steps left out of a partial run."""
     if not step.if_steps and not step.else_steps:
         return step

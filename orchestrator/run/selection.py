@@ -19,6 +19,7 @@ from ..container_files import regular_files
 from ..errors import CitError
 from ..pipeline.graph import ancestors, descendants
 from ..pipeline.model import Pipeline, SkippedStep, Step
+from ..pipeline.wiring import branches_within
 from ..sizes import human_size
 from .rundir import LATEST, MANIFEST
 from .sagemaker_job import StepPaths
@@ -63,7 +64,7 @@ def select_steps(
         for name, step in pipeline.steps.items()
         if name in chosen or name in taken
     }
-    cut = pipeline.with_steps({n: _branches_within(s, steps) for n, s in steps.items()})
+    cut = pipeline.with_steps({n: branches_within(s, steps) for n, s in steps.items()})
     why = f"not chosen ({_option(selection)})"
     cut.skipped += [
         SkippedStep(name, step.kind.value, why)
@@ -187,18 +188,6 @@ def _amount(files: int, size: int) -> str:
 def _standing_alone(step: Step) -> Step:
     """A step taken from an earlier run: it runs nothing, so it reads and waits for nothing."""
     return step.model_copy(update={"inputs": {}, "depends_on": []})
-
-
-def _branches_within(step: Step, kept: Mapping[str, Step]) -> Step:
-    """A condition step's branches without the steps left out."""
-    if not step.if_steps and not step.else_steps:
-        return step
-    return step.model_copy(
-        update={
-            "if_steps": [n for n in step.if_steps if n in kept],
-            "else_steps": [n for n in step.else_steps if n in kept],
-        }
-    )
 
 
 def _option(selection: StepSelection) -> str:
