@@ -238,15 +238,15 @@ def step_line(step: StepResult) -> Text:
     """One line of a step's start or end, for a log that is not a terminal."""
     if step.status is Status.RUNNING:
         return Text.assemble("step ", plain(step.name, "bold"), " started")
-    took = f" {_TOOK.get(step.status, 'in')} {step.duration_seconds:.1f}s"
+    took = ""
+    if step.duration_seconds is not None:  # a step skipped or never started has none
+        took = f" {_TOOK.get(step.status, 'in')} {step.duration_seconds:.1f}s"
     why = f": {step.reason}" if step.reason and not step.status.ok else ""
     word = (
         step_status(step)
         if step.cached_from is not None
         else Text(_ENDED.get(step.status, step.status.value), style=STATUS_STYLE[step.status])
     )
-    if step.duration_seconds is None:
-        took = ""
     return Text.assemble("step ", plain(step.name, "bold"), " ", word, plain(took + why))
 
 

@@ -151,6 +151,12 @@ def test_an_end_line_says_how_the_step_ended(status: Status, said: str) -> None:
     assert step_line(step).plain == said
 
 
+def test_a_step_that_never_ran_gets_an_end_line_without_a_duration() -> None:
+    """Skipped after a failure above it: no duration, still a line in the log."""
+    step = StepResult(name="s", kind="processing", status=Status.SKIPPED, reason="prep failed")
+    assert step_line(step).plain == "step s skipped: prep failed"
+
+
 def test_a_quiet_terminal_gets_no_step_lines_but_its_live_table(project: Path) -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=120)
