@@ -22,17 +22,9 @@ from typing import Any
 
 from ..container_files import is_real_dir_inside
 from ..engines.base import PROCESS_IMAGE_ID
-from ..engines.spec import (
-    MANAGED_LABEL,
-    OWNER_LABEL,
-    PIPELINE_LABEL,
-    RUN_LABEL,
-    STEP_LABEL,
-    ContainerSpec,
-    Mount,
-)
+from ..engines.spec import ContainerSpec, Mount
 from ..errors import RunDirectoryError
-from .plan import owner_label
+from .plan import owner_label, run_labels
 from .results import RunResult, Status, StepResult
 from .rundir import read_manifest
 
@@ -65,8 +57,9 @@ def shell_spec(
     run = read_manifest(run_dir)
     step = _step(run, step_name)
     recorded = step.container
-    mounts = _mounts(recorded.get("mounts") or [], run_dir.resolve(), run.run_id, step_name)
-    mounts, shared_notes = _shared_read_only(mounts, run_dir.resolve())
+    root = run_dir.resolve()
+    mounts = _mounts(recorded.get("mounts") or [], root, run.run_id, step_name)
+    mounts, shared_notes = _shared_read_only(mounts, root)
     secret_env, notes = _secrets(step, os.environ if environ is None else environ)
     notes = shared_notes + notes
     line = list(command) or list(LOGIN_SHELL)
@@ -157,7 +150,7 @@ def _shared_read_only(
     hard link (with the step cache, another run) made read-only; a note for each."""
     kept, notes = [], []
     for mount in mounts:
-        if not mount.read_only and _inside(Path(mount.source), run_dir):
+        if not mount.read_only and Path(mount.source).is_relative_to(run_dir):
             shares = _holds_shared_file(Path(mount.source))
             if shares is not False:
                 mount = Mount(mount.source, mount.target, True)
@@ -168,10 +161,6 @@ def _shared_read_only(
                 )
         kept.append(mount)
     return tuple(kept), notes
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
 
 
 def _holds_shared_file(folder: Path) -> bool | None:
@@ -210,11 +199,4 @@ def _secrets(step: StepResult, environ: Mapping[str, str]) -> tuple[dict[str, st
 
 def _labels(run: RunResult, step: str) -> dict[str, str]:
     """Found by ``cit clean`` and by the sweep when the cit that opened it is gone."""
-    return {
-        MANAGED_LABEL: "true",
-        RUN_LABEL: run.run_id,
-        STEP_LABEL: step,
-        PIPELINE_LABEL: run.pipeline,
-        OWNER_LABEL: owner_label(),
-        SHELL_LABEL: "true",
-    }
+    return {**run_labels(run.run_id, run.pipeline, step, owner_label()), SHELL_LABEL: "true"}
