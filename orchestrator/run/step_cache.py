@@ -29,6 +29,7 @@ from .digests import MEMO_FILE, DigestMemo, file_digest
 from .plan import PlannedStep, RunPlan
 from .results import OutputSummary, Status, StepResult
 from .rundir import MANIFEST
+from .sagemaker_job import StepPaths
 from .settings import DEFAULT_CACHE_MAX_BYTES, RunSettings
 from .step_runner import SCHEMAS_FOLDER, save_profile, step_record
 
@@ -85,7 +86,7 @@ class StepCache:
             entry = self._valid_entry(key)
             if entry is None:
                 return None
-            _link_outputs(self.entries / key / ENTRY_OUTPUTS, planned.paths.outputs_dir)
+            _link_tree(self.entries / key / ENTRY_OUTPUTS, planned.paths.outputs_dir, freeze=False)
             with contextlib.suppress(OSError):
                 os.utime(self.entries / key)  # last used: eviction goes by it
             return cached_result(planned, entry, key, started)
@@ -108,7 +109,7 @@ class StepCache:
         """Cache what a step that passed left; a step that left anything cit had to secure
         (links, special files) is not cached. A cache that cannot be written costs nothing
         but the next run's time."""
-        if not result.passed or result.findings or result.cached_from:
+        if not result.passed or result.findings:
             return
         # The cache only saves time: whatever goes wrong keeping an entry, the step's result stands.
         with contextlib.suppress(Exception):
@@ -119,7 +120,9 @@ class StepCache:
         final = self.entries / key
         staging = self.entries / f".{key}.{secrets.token_hex(4)}.partial"
         try:
-            files = _link_tree(planned.paths.outputs_dir, staging / ENTRY_OUTPUTS, freeze=True)
+            files = _link_tree(
+                planned.paths.outputs_dir, staging / ENTRY_OUTPUTS, freeze=True, stamp=True
+            )
             entry = {
                 "key": key,
                 "step": planned.name,
@@ -176,7 +179,7 @@ def taken_result(planned: PlannedStep, earlier: Path, started: float) -> StepRes
     run_dir = earlier.parent.parent
     manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
     record = next(s for s in manifest["steps"] if s["name"] == planned.name)
-    _link_tree(earlier / ENTRY_OUTPUTS, planned.paths.outputs_dir, freeze=True)
+    _link_tree(StepPaths(earlier).outputs_dir, planned.paths.outputs_dir, freeze=True)
     origin = str(record.get("cached_from") or run_dir.name)  # where its container ran
     via = "" if origin == run_dir.name else f", via run {run_dir.name}"
     note = f"[cit] not run: outputs taken from run {origin} (not chosen to run{via})\n"
@@ -228,11 +231,13 @@ def _relative_output(output: OutputSummary) -> dict[str, Any]:
     return data
 
 
-def _link_tree(source: Path, target: Path, *, freeze: bool) -> dict[str, list[int | str]]:
+def _link_tree(
+    source: Path, target: Path, *, freeze: bool, stamp: bool = False
+) -> dict[str, list[int | str]]:
     """Hard-link every regular file under ``source`` into ``target`` (copy where links fail),
-    folders made anew; ``freeze`` makes each file read-only first and returns each file's
-    ``_stamp`` by its path under ``source``. Anything but folders and regular files
-    (a link the container made) refuses the whole tree: ``OSError``."""
+    folders made anew; ``freeze`` makes each file read-only first; ``stamp`` returns each
+    file's ``_stamp`` (which reads it whole) by its path under ``source``. Anything but folders
+    and regular files (a link the container made) refuses the whole tree: ``OSError``."""
     files: dict[str, list[int | str]] = {}
     target.mkdir(parents=True, exist_ok=True)
     for folder, dirs, names in os.walk(source, followlinks=False):
@@ -250,7 +255,7 @@ def _link_tree(source: Path, target: Path, *, freeze: bool) -> dict[str, list[in
             if freeze:
                 os.chmod(path, stat.S_IMODE(info.st_mode) & READ_ONLY, follow_symlinks=False)
             _link_or_copy(path, target / relative / name)
-            if freeze:
+            if stamp:
                 files[(relative / name).as_posix()] = _stamp(target / relative / name)
     return files
 
@@ -270,11 +275,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target, follow_symlinks=False)
     except OSError:  # another file system, or one without hard links
         shutil.copy2(source, target, follow_symlinks=False)
-
-
-def _link_outputs(entry_outputs: Path, outputs_dir: Path) -> None:
-    """The entry's outputs linked into a run's output folders."""
-    _link_tree(entry_outputs, outputs_dir, freeze=False)
 
 
 def _stamp(path: Path) -> list[int | str]:
