@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING
 
 from rich.live import Live
 
+from ..run.progress import REFRESH_SECONDS
 from ..sizes import human_size
 from ..terminal_text import plain, progress_interval
 from .command import console
 
 if TYPE_CHECKING:
     from ..aws.s3 import DownloadProgress
-
-REFRESH_SECONDS = 0.25
 
 
 def describe(uri: str, progress: DownloadProgress) -> str:

@@ -50,12 +50,13 @@ def test_all_command(
 
     command = Command(cit_dir)
     with user_errors():
-        if config_path(config, command.env) is None:
+        found = config_path(config, command.env)
+        if found is None:
             raise CitError(
                 "give --config FILE, set CIT_CONFIG, or put a cit.yaml (or [tool.cit] in "
                 "pyproject.toml) in this folder or one above"
             )
-        configured = command.configure(config)
+        configured = command.configure(found)
     formats = command.formats(report_format)
     if formats != configured.reporting.formats:  # before anything runs: see check_reports
         reporting = configured.reporting.model_copy(update={"formats": formats})

@@ -92,6 +92,7 @@ def of_report(
         path = paths.get(FILE_NAMES[fmt])
         return str(path) if path is not None else None
 
+    reports = {paths[name] for name in FILE_NAMES.values() if name in paths}
     return Summary(
         command=command,
         exit_code=report.exit_code,
@@ -103,12 +104,8 @@ def of_report(
         junit=named(ReportFormat.JUNIT),
         html=named(ReportFormat.HTML),
         counts=counts_of(report),
-        files=[str(path) for path in written if str(path) not in _report_paths(paths)],
+        files=[str(path) for path in written if path not in reports],
     )
-
-
-def _report_paths(paths: dict[str, Path]) -> set[str]:
-    return {str(paths[name]) for name in FILE_NAMES.values() if name in paths}
 
 
 def emit(summary: Summary) -> None:

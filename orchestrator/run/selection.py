@@ -47,8 +47,6 @@ def select_steps(
     """The pipeline cut to ``selection`` and, for each step it takes from an earlier run, that
     run's step folder. A ``CitError`` (exit 2) names an unknown step, or a step whose outputs
     no earlier run has."""
-    if selection.reuse and not selection:
-        raise CitError("--reuse RUN_ID goes with --from, --until or --only")
     chosen = chosen_steps(pipeline.steps, selection)
     needed = {up for name in chosen for up in pipeline.steps[name].upstream if up not in chosen}
     for name in sorted(needed):
