@@ -14,8 +14,8 @@ import sys
 from collections.abc import Mapping
 
 from ..errors import EngineUnavailable
-from .docker_engine import KEPT_CAPABILITIES, LOOPBACK, NO_NEW_PRIVILEGES
-from .spec import ContainerSpec, Mount
+from .docker_engine import KEPT_CAPABILITIES, NO_NEW_PRIVILEGES, network_mode
+from .spec import LOOPBACK, ContainerSpec, Mount
 
 CLIENT = "docker"
 
@@ -28,7 +28,7 @@ def run_argv(spec: ContainerSpec, *, interactive: bool, tty: bool) -> list[str]:
     argv += ["-t"] if tty else []
     argv += ["--cap-drop", "ALL", *_each("--cap-add", KEPT_CAPABILITIES)]
     argv += ["--security-opt", NO_NEW_PRIVILEGES]
-    argv += ["--network", "bridge" if spec.network else "none"]
+    argv += ["--network", network_mode(spec)]
     argv += _each("--publish", [f"{LOOPBACK}:{p}:{p}" for p in spec.loopback_ports])
     argv += _limits(spec)
     argv += _each("--label", [f"{k}={v}" for k, v in spec.labels.items()])

@@ -33,7 +33,7 @@ from .engine_queries import (
 from .image_build import OnLine, split_ref
 from .image_pull import PULL_TIMEOUT_ENV, PullProgress, pull_failure, pull_timeout
 from .log_lines import LineSplitter
-from .spec import ContainerSpec, NetworkSpec
+from .spec import LOOPBACK, ContainerSpec, NetworkSpec
 
 START_HINT = (
     "start it (e.g. 'sudo systemctl start docker', or 'sudo dockerd &'), "
@@ -58,7 +58,6 @@ NO_NEW_PRIVILEGES = "no-new-privileges:true"
 GpuDriver = Literal["nvidia", "cdi"]
 """How the engine hands out GPUs: the NVIDIA runtime (``docker run --gpus``) or CDI devices."""
 CDI_GPU_PREFIX = "nvidia.com/gpu="
-LOOPBACK = "127.0.0.1"
 
 
 if TYPE_CHECKING:
@@ -442,7 +441,7 @@ def gpu_requests(count: int, driver: GpuDriver | None) -> list[docker.types.Devi
     return [_sdk().types.DeviceRequest(count=count, capabilities=[["gpu"]])]
 
 
-def _network_mode(spec: ContainerSpec) -> str:
+def network_mode(spec: ContainerSpec) -> str:
     if spec.network_name:
         return spec.network_name
     return "bridge" if spec.network else "none"
@@ -457,7 +456,7 @@ def create_arguments(
             _sdk().types.Mount(m.target, m.source, type="bind", read_only=m.read_only)
             for m in spec.mounts
         ],
-        "network_mode": _network_mode(spec),
+        "network_mode": network_mode(spec),
         # An init as PID 1 lets a script without signal handlers end on SIGTERM, as a normal
         # process does; one with handlers still gets the grace period to checkpoint.
         "init": True,

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 SECRET_MASK = "***"
+LOOPBACK = "127.0.0.1"
+"""Where a published port listens on the host: its loopback only, never its network."""
 """What is written and shown in place of a secret's value."""
 
 

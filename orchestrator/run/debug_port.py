@@ -10,6 +10,7 @@ import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
+from ..engines.spec import LOOPBACK
 from ..errors import CitError
 from ..pipeline.model import Pipeline
 from .sagemaker_job import JobSpec
@@ -53,10 +54,10 @@ def check_ports_free(ports: Mapping[str, int]) -> None:
     for step, port in ports.items():
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             try:
-                probe.bind(("127.0.0.1", port))
+                probe.bind((LOOPBACK, port))
             except OSError:
                 raise CitError(
-                    f"{OPTION} {step}={port}: 127.0.0.1:{port} is already in use on this "
+                    f"{OPTION} {step}={port}: {LOOPBACK}:{port} is already in use on this "
                     "machine; pick another port"
                 ) from None
 
