@@ -213,10 +213,18 @@ def _context(
         pids_limit=settings.pids_limit,
         user=settings.user,
         region=settings.region,
-        secrets=secret_env(step, settings.secrets, file),
+        secrets=_secrets(step, settings, file),
         wheels=settings.step_wheels.get(step.name),
         gpus=0 if settings.cpu_only else instance_gpus(step.instance),
     )
+
+
+def _secrets(step: Step, settings: RunSettings, file: Path) -> dict[str, str]:
+    """The step's secrets; none for a step taken from an earlier run, which starts nothing
+    (the host variables they came from may be gone)."""
+    if step.name in settings.taken_steps:
+        return {}
+    return secret_env(step, settings.secrets, file)
 
 
 def step_notes(step: Step, settings: RunSettings) -> tuple[str, ...]:

@@ -42,6 +42,7 @@ from ..run.pipeline_run import (
     load_and_validate,
     s3_fetcher,
     s3_inputs,
+    steps_to_run,
 )
 from ..run.results import RunResult, Status
 from ..run.secrets import with_host_secrets
@@ -187,7 +188,7 @@ def run_pipeline(
         tested, taken = select_steps(tested, selection, settings.runs_dir)
         pipeline = tested
         settings = replace(settings, taken_steps=taken)
-    settings = with_host_secrets(settings, tested.steps.values(), file)
+    settings = with_host_secrets(settings, steps_to_run(tested, settings), file)
     if target is not None:  # a missing bucket is found before the run, not after it
 
         check_bucket(target, s3.s3_settings())

@@ -217,6 +217,28 @@ def test_a_step_taken_from_an_earlier_run_needs_no_image_of_its_own(
     assert engines.ran() == ["evaluate", "train"]
 
 
+def test_a_step_taken_from_an_earlier_run_needs_no_secret_of_its_own(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The host variable its secret came from may be gone: it starts nothing."""
+    own = CHAIN.replace(
+        "script: scripts/prep.py", "script: scripts/prep.py\n    secrets: {TOKEN: CIT_PREP_TOKEN}"
+    )
+    dag = write(project, "chain.yaml", own)
+    options = ["run", "--dag", str(dag), "--cit-dir", str(project / ".cit"), "-q", "--no-cache"]
+    monkeypatch.setattr(cli, "connect", Engines())
+    monkeypatch.setenv("CIT_PREP_TOKEN", "t0ken")
+    assert runner.invoke(app, options).exit_code == 0
+    monkeypatch.delenv("CIT_PREP_TOKEN")
+    engines = Engines()
+    monkeypatch.setattr(cli, "connect", engines)
+    done = runner.invoke(app, [*options, "--from", "train"], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    assert engines.ran() == ["evaluate", "train"]
+    refused = runner.invoke(app, options, env={"COLUMNS": "200"})
+    assert refused.exit_code == 2 and "CIT_PREP_TOKEN" in refused.output
+
+
 def with_image(engine: FakeEngine, image: str) -> FakeEngine:
     engine.images[image] = "sha256:prep"
     return engine
